@@ -1,0 +1,306 @@
+"""The abstract syntax tree of a Flow file.
+
+Nodes are slotted dataclasses (the fastest to build, see PERF-NOTES) that the
+parser creates and nobody mutates afterwards. Every node carries the span of
+the source it came from; `dump` gives a JSON-ready form of any subtree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Iterator, Union
+
+from .source import Span
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+@dataclass(slots=True)
+class Node:
+    span: Span
+
+    def children(self) -> Iterator["Node"]:
+        """The direct child nodes, in source order."""
+        names = _FIELD_NAMES.get(type(self))
+        if names is None:
+            names = _FIELD_NAMES[type(self)] = tuple(f.name for f in fields(self) if f.name != "span")
+        for name in names:
+            value = getattr(self, name)
+            if isinstance(value, Node):
+                yield value
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, Node):
+                        yield item
+
+    def walk(self) -> Iterator["Node"]:
+        """This node and every node below it, depth first, in source order."""
+        yield self
+        for child in self.children():
+            yield from child.walk()
+
+    def find_all(self, kind: type) -> Iterator["Node"]:
+        return (n for n in self.walk() if isinstance(n, kind))
+
+
+def dump(value):
+    """A JSON-ready form of a node, a list of nodes or a plain value."""
+    if isinstance(value, Node):
+        out = {"node": type(value).__name__}
+        for f in fields(value):
+            out[f.name] = dump(getattr(value, f.name))
+        return out
+    if isinstance(value, Span):
+        return f"{value.line}:{value.column}-{value.end_line}:{value.end_column}"
+    if isinstance(value, list):
+        return [dump(v) for v in value]
+    return value
+
+
+# ---- names, literals and strings -------------------------------------------
+
+@dataclass(slots=True)
+class Ident(Node):
+    """A bare name: a user, an event type, a seat, a property."""
+
+    name: str
+
+
+@dataclass(slots=True)
+class Address(Node):
+    """An email address, written bare or as a string."""
+
+    value: str
+
+
+@dataclass(slots=True)
+class ContactToken(Node):
+    """`{{contact.PROP}}` or `{{contact.PROP | fallback}}` inside a string."""
+
+    prop: str
+    fallback: str | None
+    prop_span: Span
+
+
+@dataclass(slots=True)
+class SenderToken(Node):
+    """`{{sender.FIELD}}` inside a string."""
+
+    field: str
+    field_span: Span
+
+
+@dataclass(slots=True)
+class PlaceholderToken(Node):
+    """`{{placeholder: text}}`: meant to be filled by hand, sent as written."""
+
+    text: str
+    raw: str
+
+
+TemplateToken = Union[ContactToken, SenderToken, PlaceholderToken]
+
+
+@dataclass(slots=True)
+class Text(Node):
+    """A string literal; `tokens` are the personalization and placeholder
+    tokens found inside it, each with its own span."""
+
+    value: str
+    tokens: list = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Duration(Node):
+    amount: int
+    unit: str  # minute, hour, day or week
+    business: bool = False
+
+
+# ---- declarations ----------------------------------------------------------
+
+@dataclass(slots=True)
+class UserDecl(Node):
+    name: Ident
+    seat: Ident | None
+    inbox: Address | None
+    aliases: list
+    limit: "NumberLit | None"
+
+
+@dataclass(slots=True)
+class EmailStep(Node):
+    name: Text
+    subject: Text | None
+    body: Text | None
+
+
+@dataclass(slots=True)
+class TaskStep(Node):
+    text: Text
+
+
+@dataclass(slots=True)
+class WaitStep(Node):
+    duration: Duration
+
+
+@dataclass(slots=True)
+class SequenceDecl(Node):
+    name: Text
+    steps: list
+
+
+@dataclass(slots=True)
+class TypeExpr(Node):
+    kind: str  # text, number, bool, date or enum
+    values: list  # Ident, for enum
+
+
+@dataclass(slots=True)
+class PropertyDecl(Node):
+    name: Ident
+    type: TypeExpr
+
+
+@dataclass(slots=True)
+class Include(Node):
+    path: Text
+
+
+# ---- expressions -----------------------------------------------------------
+
+@dataclass(slots=True)
+class FieldRef(Node):
+    """A bare name in a condition: an event field, or else an enum value."""
+
+    name: str
+
+
+@dataclass(slots=True)
+class PathRef(Node):
+    """`contact.PROP` (or another `scope.name`)."""
+
+    scope: str
+    name: str
+    name_span: Span
+
+
+@dataclass(slots=True)
+class StringLit(Node):
+    value: str
+
+
+@dataclass(slots=True)
+class NumberLit(Node):
+    value: float
+
+
+@dataclass(slots=True)
+class BoolLit(Node):
+    value: bool
+
+
+@dataclass(slots=True)
+class TodayLit(Node):
+    pass
+
+
+@dataclass(slots=True)
+class Or(Node):
+    left: Node
+    right: Node
+
+
+@dataclass(slots=True)
+class And(Node):
+    left: Node
+    right: Node
+
+
+@dataclass(slots=True)
+class Not(Node):
+    operand: Node
+
+
+@dataclass(slots=True)
+class Compare(Node):
+    op: str
+    left: Node
+    right: Node
+
+
+@dataclass(slots=True)
+class InList(Node):
+    operand: Node
+    items: list
+    negated: bool
+
+
+@dataclass(slots=True)
+class Contains(Node):
+    left: Node
+    right: Node
+
+
+@dataclass(slots=True)
+class IsKnown(Node):
+    operand: Node
+    known: bool
+
+
+@dataclass(slots=True)
+class Truthy(Node):
+    operand: Node
+
+
+# ---- workflows -------------------------------------------------------------
+
+@dataclass(slots=True)
+class Enroll(Node):
+    sequence: Text
+    user: Ident
+    sender: Address | None
+
+
+@dataclass(slots=True)
+class Unenroll(Node):
+    sequence: Text
+
+
+@dataclass(slots=True)
+class If(Node):
+    condition: Node
+    then: list
+    orelse: list | None
+
+
+@dataclass(slots=True)
+class WaitAction(Node):
+    duration: Duration
+
+
+@dataclass(slots=True)
+class Workflow(Node):
+    """A workflow; `name` is None for the unnamed forms (`on EVENT ...`)."""
+
+    name: Text | None
+    reenroll: bool
+    event: Ident
+    where: Node | None
+    actions: list
+
+
+@dataclass(slots=True)
+class Comment:
+    line: int
+    column: int
+    text: str
+
+
+@dataclass(slots=True)
+class Module(Node):
+    """One parsed file."""
+
+    statements: list
+    comments: list = field(default_factory=list)

@@ -1,0 +1,124 @@
+"""Runs every rule over a loaded unit and builds the checked program.
+
+Rules read a shared `Context`: the symbol table, the workflows' actions and
+conditions, and the typing of the conditions, each computed once."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Iterator
+
+from . import ast
+from .conditions import ConditionTyper, Problem
+from .diagnostics import Diagnostic, suppressions
+from .loader import Unit
+from .schema import TRIGGER_EVENTS
+from .symbols import Symbols, collect
+
+
+def walk_actions(actions: list) -> Iterator[ast.Node]:
+    """Every action in a block, entering `if` branches, in source order."""
+    for a in actions:
+        yield a
+        if isinstance(a, ast.If):
+            yield from walk_actions(a.then)
+            if a.orelse:
+                yield from walk_actions(a.orelse)
+
+
+class Context:
+    def __init__(self, unit: Unit):
+        self.unit = unit
+        self.symbols: Symbols = collect(unit.modules)
+
+    @cached_property
+    def actions(self) -> list[tuple[ast.Workflow, ast.Node]]:
+        return [(w, a) for w in self.symbols.workflows for a in walk_actions(w.actions)]
+
+    @cached_property
+    def enrolls(self) -> list[tuple[ast.Workflow, ast.Enroll]]:
+        return [(w, a) for w, a in self.actions if isinstance(a, ast.Enroll)]
+
+    def conditions(self, workflow: ast.Workflow) -> list[ast.Node]:
+        """The `where` and every `if` condition of a workflow."""
+        out = [workflow.where] if workflow.where is not None else []
+        out.extend(a.condition for a in walk_actions(workflow.actions) if isinstance(a, ast.If))
+        return out
+
+    @cached_property
+    def template_tokens(self) -> list[tuple[ast.SequenceDecl, ast.Node]]:
+        """(sequence, token) for every `{{...}}` token in sequence steps."""
+        out = []
+        for seq in self.symbols.sequences.values():
+            for step in seq.steps:
+                for text in (getattr(step, "subject", None), getattr(step, "body", None), getattr(step, "text", None)):
+                    if text is not None:
+                        out.extend((seq, t) for t in text.tokens)
+        return out
+
+    @cached_property
+    def condition_nodes(self) -> list[tuple[ast.Workflow, ast.Node]]:
+        """(workflow, node) for every node of every condition."""
+        return [(w, n) for w in self.symbols.workflows for c in self.conditions(w) for n in c.walk()]
+
+    @cached_property
+    def property_types(self):
+        return self.symbols.property_types()
+
+    @cached_property
+    def typing(self) -> tuple[list[Problem], dict[int, object]]:
+        """Problems of every condition of a workflow on a known event, and the
+        compiled condition of each, keyed by the id of its AST node."""
+        problems: list[Problem] = []
+        compiled: dict[int, object] = {}
+        for w in self.symbols.workflows:
+            event = TRIGGER_EVENTS.get(w.event.name)
+            if event is None:
+                continue  # E104 is the one diagnostic for it
+            typer = ConditionTyper(event, self.property_types)
+            for cond in self.conditions(w):
+                compiled[id(cond)] = typer.compile(cond)
+            problems.extend(typer.problems)
+        return problems, compiled
+
+    @cached_property
+    def sequence_users(self) -> set[str]:
+        return {a.user.name for _, a in self.enrolls}
+
+    def user(self, name: str) -> ast.UserDecl | None:
+        return self.symbols.users.get(name)
+
+
+@dataclass
+class CheckResult:
+    diagnostics: list[Diagnostic]
+    unit: Unit
+    context: Context
+    files: int = 0
+    program: object = None
+    suppressed: int = field(default=0)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+
+def run_rules(unit: Unit, ignore: frozenset[str] = frozenset()) -> CheckResult:
+    from .rules import RULES
+
+    ctx = Context(unit)
+    found: list[Diagnostic] = []
+    for rule in RULES:
+        if rule.code in ignore:
+            continue
+        if unit.syntax and rule.code != "E001":
+            continue  # names and types of a file that did not parse mislead
+        found.extend(rule.check(ctx))
+    by_path = {m.span.path: suppressions(m.comments) for m in unit.modules}
+    kept = []
+    for d in found:
+        if d.code in by_path.get(d.span.path, {}).get(d.span.line, ()):
+            continue
+        kept.append(d)
+    kept.sort(key=Diagnostic.sort_key)
+    return CheckResult(kept, unit, ctx, len(unit.modules), suppressed=len(found) - len(kept))

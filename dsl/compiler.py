@@ -1,0 +1,97 @@
+"""Checked AST -> `program.Program`, the form the interpreter runs."""
+from __future__ import annotations
+
+import os
+
+from . import ast
+from . import program as p
+from .schema import MAX_DAILY_LIMIT
+from .templates import _TOKEN
+
+
+def build_program(ctx) -> p.Program:
+    s = ctx.symbols
+    _, compiled = ctx.typing
+    users = {name: _user(decl) for name, decl in s.users.items()}
+    sequences = {name: p.Sequence(name, tuple(_step(st) for st in decl.steps)) for name, decl in s.sequences.items()}
+    unnamed_files = {w.span.path for w in s.workflows if w.name is None}
+    workflows = []
+    for w in s.workflows:
+        if w.name is not None:
+            name = w.name.value
+        elif len(unnamed_files) > 1:
+            name = f"{os.path.basename(w.span.path)} line {w.span.line}"
+        else:
+            name = f"line {w.span.line}"
+        code: list = []
+        _emit(w.actions, code, users, compiled)
+        where = compiled[id(w.where)] if w.where is not None else None
+        workflows.append(p.Workflow(name, w.event.name, w.reenroll, where, tuple(code), w.span.path, w.span.line))
+    return p.Program.build(users, sequences, ctx.property_types, workflows)
+
+
+def _user(decl: ast.UserDecl) -> p.User:
+    return p.User(
+        decl.name.name,
+        decl.seat.name if decl.seat else "none",
+        decl.inbox.value if decl.inbox else None,
+        tuple(a.value for a in decl.aliases),
+        decl.limit.value if decl.limit else MAX_DAILY_LIMIT,
+    )
+
+
+def template(text: ast.Text | None) -> p.Template | None:
+    if text is None:
+        return None
+    parts: list = []
+    pos = 0
+    for m, token in zip(_TOKEN.finditer(text.value), text.tokens):
+        if m.start() > pos:
+            parts.append(text.value[pos:m.start()])
+        if isinstance(token, ast.ContactToken):
+            parts.append(("contact", token.prop, token.fallback))
+        elif isinstance(token, ast.SenderToken):
+            parts.append(("sender", token.field))
+        else:
+            parts.append(("placeholder", token.raw))
+        pos = m.end()
+    if pos < len(text.value):
+        parts.append(text.value[pos:])
+    return p.Template(tuple(parts))
+
+
+def _delay(d: ast.Duration) -> p.Delay:
+    return p.Delay(d.amount, d.unit, d.business)
+
+
+def _step(st) -> p.Step:
+    if isinstance(st, ast.EmailStep):
+        return p.EmailStep(st.name.value, template(st.subject), template(st.body))
+    if isinstance(st, ast.TaskStep):
+        return p.TaskStep(template(st.text))
+    return p.WaitStep(_delay(st.duration))
+
+
+def _emit(actions: list, code: list, users, compiled) -> None:
+    """Appends the operations of `actions`; an `if` becomes a conditional
+    jump over its `then` block and, with an `else`, a jump over that."""
+    for a in actions:
+        if isinstance(a, ast.Enroll):
+            sender = a.sender.value if a.sender else users[a.user.name].inbox
+            code.append(p.EnrollOp(a.sequence.value, a.user.name, sender))
+        elif isinstance(a, ast.Unenroll):
+            code.append(p.UnenrollOp(a.sequence.value))
+        elif isinstance(a, ast.WaitAction):
+            code.append(p.WaitOp(_delay(a.duration)))
+        else:
+            branch = len(code)
+            code.append(None)  # patched below, once the target is known
+            _emit(a.then, code, users, compiled)
+            if a.orelse:
+                jump = len(code)
+                code.append(None)
+                code[branch] = p.JumpUnless(compiled[id(a.condition)], len(code))
+                _emit(a.orelse, code, users, compiled)
+                code[jump] = p.Jump(len(code))
+            else:
+                code[branch] = p.JumpUnless(compiled[id(a.condition)], len(code))

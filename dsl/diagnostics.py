@@ -1,0 +1,63 @@
+"""The one diagnostic type every stage reports with, and suppression comments."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from .source import Span
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A secondary location: where the thing a diagnostic involves is declared."""
+
+    message: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    code: str
+    severity: str
+    message: str
+    span: Span
+    #: Shown under the caret in text output.
+    label: str | None = None
+    help: tuple[str, ...] = ()
+    notes: tuple[Note, ...] = field(default_factory=tuple)
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
+
+    def sort_key(self):
+        s = self.span
+        return (s.path, s.line, s.column, self.code, self.message)
+
+
+_IGNORE = re.compile(r"flowc:\s*ignore\[([A-Za-z0-9_,\s]*)\]")
+
+
+def suppressions(comments: Iterable) -> dict[int, frozenset[str]]:
+    """Line -> codes from `# flowc: ignore[W302,W305]` comments."""
+    out: dict[int, frozenset[str]] = {}
+    for c in comments:
+        m = _IGNORE.search(c.text)
+        if m:
+            codes = frozenset(x.strip().upper() for x in m.group(1).split(",") if x.strip())
+            out[c.line] = out.get(c.line, frozenset()) | codes
+    return out
+
+
+def summary_counts(diagnostics: Iterable[Diagnostic]) -> tuple[int, int]:
+    errors = warnings = 0
+    for d in diagnostics:
+        if d.is_error:
+            errors += 1
+        else:
+            warnings += 1
+    return errors, warnings

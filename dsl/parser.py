@@ -1,0 +1,472 @@
+"""Text -> AST. The Lark grammar lives in grammar/flow.lark; this module maps
+each of its aliases to one AST node and turns every Lark error into an E001
+diagnostic at one boundary (`parse`)."""
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+from lark import Lark, Token, Transformer
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+from . import ast
+from .diagnostics import ERROR, Diagnostic
+from .source import Span
+from .templates import TextError, parse_string, unescape
+
+#: Syntax errors reported per file before giving up on it.
+MAX_SYNTAX_ERRORS = 20
+
+_ADDRESS = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*")
+STATEMENT_KEYWORDS = ("user", "sequence", "property", "include", "workflow", "on")
+ACTION_KEYWORDS = ("enroll", "unenroll", "if", "wait")
+_STATEMENT_START = re.compile(r"^[ \t]*(?:%s)\b" % "|".join(STATEMENT_KEYWORDS), re.M)
+_UNITS = {"minute": "minute", "hour": "hour", "day": "day", "week": "week"}
+
+
+class _Syntax(Exception):
+    """A syntax error found while building nodes (bad escape, bad address...)."""
+
+    def __init__(self, span: Span, message: str, help: str | None = None):
+        self.span, self.message, self.help = span, message, help
+
+
+class _Builder(Transformer):
+    """Builds AST nodes inside the LALR parser (no parse tree is made).
+
+    One instance serves every parse; `path` and `comments` are set per parse."""
+
+    def __init__(self) -> None:
+        super().__init__(visit_tokens=False)
+        self.path = "<input>"
+        self.comments: list[ast.Comment] = []
+
+    # -- helpers
+    def _span(self, tok: Token) -> Span:
+        return Span(self.path, tok.line, tok.column, tok.end_line, tok.end_column)
+
+    def _ident(self, tok: Token) -> ast.Ident:
+        return ast.Ident(self._span(tok), tok.value)
+
+    def _text(self, tok: Token, template: bool = False) -> ast.Text:
+        try:
+            return parse_string(self.path, tok, template)
+        except TextError as e:
+            col = tok.column + e.offset
+            raise _Syntax(Span(self.path, tok.line, col, tok.line, col + e.length), e.message, e.help)
+
+    def _declared_name(self, tok: Token, what: str) -> ast.Ident:
+        # The contextual lexer reads a keyword as a NAME where only a name
+        # can stand; the language reserves keywords all the same.
+        if tok.value in keywords():
+            raise _Syntax(self._span(tok), f"`{tok.value}` is a keyword and cannot name {what}",
+                          f"choose another name for the {what.split()[-1]}")
+        return self._ident(tok)
+
+    def _number(self, tok: Token) -> ast.NumberLit:
+        value = float(tok.value)
+        return ast.NumberLit(self._span(tok), int(value) if value.is_integer() else value)
+
+    # -- statements
+    def start(self, items):
+        return items
+
+    def user_decl(self, items):
+        kw, name, *opts = items
+        seat = inbox = limit = None
+        aliases = []
+        for kind, node in opts:
+            if kind == "alias":
+                aliases.append(node)
+                continue
+            if (kind == "seat" and seat) or (kind == "inbox" and inbox) or (kind == "limit" and limit):
+                raise _Syntax(
+                    node.span,
+                    f"`{kind}` given twice for user `{name.value}`",
+                    "a user has one seat, one connected inbox and one limit; more addresses are `alias`es",
+                )
+            if kind == "seat":
+                seat = node
+            elif kind == "inbox":
+                inbox = node
+            else:
+                limit = node
+        end = opts[-1][1].span if opts else self._span(name)
+        return ast.UserDecl(self._span(kw).to(end), self._declared_name(name, "a user"), seat, inbox, aliases, limit)
+
+    def seat(self, items):
+        return ("seat", self._ident(items[0]))
+
+    def inbox(self, items):
+        return ("inbox", items[0])
+
+    def alias(self, items):
+        return ("alias", items[0])
+
+    def limit(self, items):
+        return ("limit", self._number(items[0]))
+
+    def address(self, items):
+        tok = items[0]
+        if tok.type == "ADDRESS":
+            return ast.Address(self._span(tok), tok.value)
+        text = self._text(tok)
+        if not _ADDRESS.fullmatch(text.value):
+            raise _Syntax(text.span, f"bad email address {tok.value}", "an address looks like name@example.com")
+        return ast.Address(text.span, text.value)
+
+    def sequence_decl(self, items):
+        kw, name, *steps = items
+        end = steps[-1].span if steps else self._span(name)
+        return ast.SequenceDecl(self._span(kw).to(end), self._text(name), steps)
+
+    def email_step(self, items):
+        kw, name, subject, body = items
+        subject = self._text(subject, True) if subject is not None else None
+        body = self._text(body, True) if body is not None else None
+        last = body or subject or None
+        start = self._span(kw)
+        return ast.EmailStep(start.to(last.span if last else self._span(name)), self._text(name), subject, body)
+
+    def task_step(self, items):
+        kw, text = items
+        return ast.TaskStep(self._span(kw).to(self._span(text)), self._text(text, True))
+
+    def wait_step(self, items):
+        kw, duration = items
+        return ast.WaitStep(self._span(kw).to(duration.span), duration)
+
+    def _duration(self, num: Token, unit: Token, business: bool) -> ast.Duration:
+        span = self._span(num).to(self._span(unit))
+        value = float(num.value)
+        if not value.is_integer() or value < 0:
+            raise _Syntax(self._span(num), f"bad duration `{num.value}`: a duration takes a whole number",
+                          "write `wait 36 hours` rather than `wait 1.5 days`")
+        return ast.Duration(span, int(value), _UNITS[unit.value.rstrip("s")], business)
+
+    def duration(self, items):
+        return self._duration(items[0], items[1], False)
+
+    def business_duration(self, items):
+        return self._duration(items[0], items[2], True)
+
+    def property_decl(self, items):
+        kw, name, type_ = items
+        if isinstance(type_, Token):
+            type_ = ast.TypeExpr(self._span(type_), type_.value, [])
+        return ast.PropertyDecl(self._span(kw).to(type_.span), self._declared_name(name, "a property"), type_)
+
+    def enum_type(self, items):
+        values = [self._declared_name(t, "an enum value") for t in items]
+        return ast.TypeExpr(values[0].span.to(values[-1].span), "enum", values)
+
+    def include(self, items):
+        kw, path = items
+        return ast.Include(self._span(kw).to(self._span(path)), self._text(path))
+
+    # -- workflows
+    def workflow(self, items):
+        kw, name, reenroll, event, where, actions = items
+        end = actions[-1].span if actions else (where.span if where else self._span(event))
+        return ast.Workflow(self._span(kw).to(end), self._text(name), reenroll is not None,
+                            self._ident(event), where, actions)
+
+    def short_workflow(self, items):
+        kw, event, where, body = items
+        actions = body if isinstance(body, list) else [body]
+        end = actions[-1].span if actions else (where.span if where else self._span(event))
+        return ast.Workflow(self._span(kw).to(end), None, False, self._ident(event), where, actions)
+
+    def where(self, items):
+        return items[0]
+
+    def block(self, items):
+        return items
+
+    def enroll(self, items):
+        kw, seq, user, sender = items
+        end = sender.span if sender else self._span(user)
+        return ast.Enroll(self._span(kw).to(end), self._text(seq), self._ident(user), sender)
+
+    def unenroll(self, items):
+        kw, seq = items
+        return ast.Unenroll(self._span(kw).to(self._span(seq)), self._text(seq))
+
+    def if_action(self, items):
+        kw, cond, then, orelse = items
+        if isinstance(orelse, ast.If):
+            orelse = [orelse]
+        last = (orelse or then or [cond])[-1]
+        return ast.If(self._span(kw).to(last.span), cond, then, orelse)
+
+    def wait_action(self, items):
+        kw, duration = items
+        return ast.WaitAction(self._span(kw).to(duration.span), duration)
+
+    # -- expressions
+    def or_expr(self, items):
+        return ast.Or(items[0].span.to(items[1].span), items[0], items[1])
+
+    def and_expr(self, items):
+        return ast.And(items[0].span.to(items[1].span), items[0], items[1])
+
+    def not_expr(self, items):
+        return ast.Not(self._span(items[0]).to(items[1].span), items[1])
+
+    def compare(self, items):
+        left, op, right = items
+        return ast.Compare(left.span.to(right.span), op.value, left, right)
+
+    def in_list(self, items):
+        operand, values = items
+        return ast.InList(operand.span.to(values[-1].span if values else operand.span), operand, values, False)
+
+    def not_in_list(self, items):
+        node = self.in_list(items)
+        node.negated = True
+        return node
+
+    def contains(self, items):
+        return ast.Contains(items[0].span.to(items[1].span), items[0], items[1])
+
+    def is_known(self, items):
+        operand, kw = items
+        return ast.IsKnown(operand.span.to(self._span(kw)), operand, kw.value == "known")
+
+    def truthy(self, items):
+        return ast.Truthy(items[0].span, items[0])
+
+    def list(self, items):
+        return [i for i in items if i is not None]
+
+    def name_ref(self, items):
+        return ast.FieldRef(self._span(items[0]), items[0].value)
+
+    def path_ref(self, items):
+        scope, name = items
+        return ast.PathRef(self._span(scope).to(self._span(name)), scope.value, name.value, self._span(name))
+
+    def string_lit(self, items):
+        text = self._text(items[0])
+        return ast.StringLit(text.span, text.value)
+
+    def number_lit(self, items):
+        return self._number(items[0])
+
+    def bool_lit(self, items):
+        return ast.BoolLit(self._span(items[0]), items[0].value == "true")
+
+    def today_lit(self, items):
+        return ast.TodayLit(self._span(items[0]))
+
+
+_builder = _Builder()
+_parser: Lark | None = None
+
+
+def _on_comment(tok: Token) -> None:
+    _builder.comments.append(ast.Comment(tok.line, tok.column, tok.value))
+
+
+def lark_parser() -> Lark:
+    """The Flow parser, built once per process (the parse tables are cached
+    on disk by Lark, so later processes load them in a few milliseconds)."""
+    global _parser
+    if _parser is None:
+        grammar = resources.files("grammar").joinpath("flow.lark").read_text(encoding="utf-8")
+        _parser = Lark(
+            grammar,
+            parser="lalr",
+            lexer="contextual",
+            transformer=_builder,
+            lexer_callbacks={"COMMENT": _on_comment},
+            maybe_placeholders=True,
+            cache=True,
+        )
+    return _parser
+
+
+_keywords: frozenset[str] | None = None
+
+
+def keywords() -> frozenset[str]:
+    """Every keyword of the language, read from the grammar's terminals."""
+    global _keywords
+    if _keywords is None:
+        _keywords = frozenset(
+            t.pattern.value
+            for t in lark_parser().terminals
+            if t.pattern.type == "str" and t.pattern.value.isalpha()
+        )
+    return _keywords
+
+
+def parse(text: str, path: str = "<input>") -> tuple[ast.Module, list[Diagnostic]]:
+    """Parse one file. Never raises on bad input: syntax errors come back as
+    E001 diagnostics, and the statements that did parse come back as the AST.
+
+    After an error the statement it is in is blanked out (newlines kept, so
+    positions stay true) and the text is parsed again, so one run reports the
+    errors of several statements."""
+    parser = lark_parser()
+    diagnostics: list[Diagnostic] = []
+    work = text
+    while True:
+        _builder.path = path
+        _builder.comments = []
+        try:
+            statements = parser.parse(work)
+            break
+        except _Syntax as e:
+            diagnostics.append(Diagnostic("E001", ERROR, e.message, e.span, help=(e.help,) if e.help else ()))
+            offset = _offset(work, e.span.line, e.span.column)
+        except UnexpectedInput as e:
+            diag, offset = _describe(e, work, path)
+            diagnostics.append(diag)
+        except Exception as e:  # a _Syntax wrapped by Lark's callback machinery
+            inner = getattr(e, "orig_exc", None)
+            if not isinstance(inner, _Syntax):
+                raise
+            diagnostics.append(Diagnostic("E001", ERROR, inner.message, inner.span,
+                                          help=(inner.help,) if inner.help else ()))
+            offset = _offset(work, inner.span.line, inner.span.column)
+        if len(diagnostics) >= MAX_SYNTAX_ERRORS:
+            statements = []
+            break
+        work = _blank_statement(work, offset)
+    module = ast.Module(Span(path, 1, 1, 1, 1), statements, _builder.comments)
+    if statements:
+        module.span = statements[0].span.to(statements[-1].span)
+    return module, diagnostics
+
+
+def _offset(text: str, line: int, column: int) -> int:
+    pos = 0
+    for _ in range(line - 1):
+        pos = text.index("\n", pos) + 1
+    return pos + column - 1
+
+
+def _blank_statement(text: str, offset: int) -> str:
+    """`text` with the statement around `offset` turned to spaces."""
+    start = 0
+    for m in _STATEMENT_START.finditer(text, 0, offset + 1):
+        if m.start() <= offset:
+            start = m.start()
+    nl = text.find("\n", offset)
+    m = _STATEMENT_START.search(text, nl + 1) if nl != -1 else None
+    end = m.start() if m else len(text)
+    if end <= start:
+        end = len(text)
+    blanked = re.sub(r"[^\n]", " ", text[start:end])
+    return text[:start] + blanked + text[end:]
+
+
+# ---- Lark errors in words ------------------------------------------------
+
+_WORDS = {
+    "NAME": "a name",
+    "STRING": "a string",
+    "NUMBER": "a number",
+    "ADDRESS": "an email address",
+    "COMP_OP": "a comparison operator",
+    "TIME_UNIT": "a unit (minutes, hours, days, weeks or business days)",
+    "DAY_UNIT": "`days`",
+    "KNOWN": "`known` or `unknown`",
+    "$END": "the end of the file",
+}
+
+
+def _terminal_word(name: str) -> str:
+    if name in _WORDS:
+        return _WORDS[name]
+    try:
+        pattern = lark_parser().get_terminal(name).pattern
+    except KeyError:
+        return name
+    return f"`{pattern.value}`" if pattern.type == "str" else name
+
+
+def _expected_words(expected) -> str:
+    names = set(expected) - {"SEMICOLON"}
+    groups = []
+    stmt = {n for n in names if _terminal_word(n).strip("`") in STATEMENT_KEYWORDS}
+    if len(stmt) == len(STATEMENT_KEYWORDS):
+        groups.append("a statement (" + ", ".join(f"`{k}`" for k in STATEMENT_KEYWORDS) + ")")
+        names -= stmt
+    action = {n for n in names if _terminal_word(n).strip("`") in ACTION_KEYWORDS}
+    if len(action) == len(ACTION_KEYWORDS):
+        groups.append("an action (" + ", ".join(f"`{k}`" for k in ACTION_KEYWORDS) + ")")
+        names -= action
+    if names == {"TIME_UNIT", "BUSINESS"}:
+        names = {"TIME_UNIT"}
+    words = groups + sorted(_terminal_word(n) for n in names)
+    if not words:
+        return "something else"
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+_PREV = re.compile(r'("(?:[^"\\\n]|\\.)*"|[^\s"]+)\s*$')
+
+
+def _previous_token(text: str, offset: int) -> str | None:
+    before = re.sub(r'#[^\n"]*$', "", text[:offset], flags=re.M)
+    m = _PREV.search(before)
+    return m.group(1) if m else None
+
+
+def _describe(e: UnexpectedInput, text: str, path: str) -> tuple[Diagnostic, int]:
+    """An E001 diagnostic for a Lark error, and the offset it is at."""
+    helps: list[str] = []
+    ip = getattr(e, "interactive_parser", None)
+    # The parser state knows exactly what it accepts; the lexer's set is wider.
+    expected = set(ip.accepts()) if ip is not None else set(getattr(e, "expected", None) or e.allowed)
+    if isinstance(e, UnexpectedToken):
+        tok = e.token
+        if tok.type == "$END":
+            offset = len(text.rstrip())
+            line = text.count("\n", 0, offset) + 1
+            col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+            span = Span(path, line, col, line, col + 1)  # just after the last token
+            found = "the end of the file"
+        else:
+            offset = tok.start_pos
+            span = Span(path, tok.line, tok.column, tok.end_line, tok.end_column)
+            found = f"`{tok.value}`"
+            if tok.type != "NAME" and "NAME" in expected and re.fullmatch(r"[a-z]+", tok.value):
+                helps.append(f"`{tok.value}` is a keyword and cannot be used as a name here")
+        prev = _previous_token(text, offset)
+        after = f" after `{prev}`" if prev else ""
+        if expected <= {"TIME_UNIT", "BUSINESS"}:
+            message = f"bad duration: expected a unit (minutes, hours, days, weeks or business days){after}, found {found}"
+        elif "ADDRESS" in expected and "NAME" not in expected and tok.type != "$END":
+            word = re.match(r"\S+", text[offset:]).group(0)
+            span = Span(path, tok.line, tok.column, tok.line, tok.column + len(word))
+            message = f"bad email address `{word}`{after}"
+            helps.append("an address looks like name@example.com")
+        else:
+            message = f"expected {_expected_words(expected)}{after}, found {found}"
+        return Diagnostic("E001", ERROR, message, span, help=tuple(helps)), offset
+    assert isinstance(e, UnexpectedCharacters)
+    offset = e.pos_in_stream
+    char = text[offset]
+    span = Span(path, e.line, e.column, e.line, e.column + 1)
+    prev = _previous_token(text, offset)
+    if char == '"':
+        end = text.find("\n", offset)
+        end = len(text) if end == -1 else end
+        span = Span(path, e.line, e.column, e.line, e.column + (end - offset))
+        message = "unterminated string: a string closes with `\"` on the line it opens"
+        helps.append('write a line break inside a string as \\n')
+    elif "ADDRESS" in expected:
+        word = re.match(r"\S+", text[offset:]).group(0)
+        span = Span(path, e.line, e.column, e.line, e.column + len(word))
+        message = f"bad email address `{word}`" + (f" after `{prev}`" if prev else "")
+        helps.append("an address looks like name@example.com")
+    else:
+        message = f"unexpected character `{char}`"
+        if expected:
+            message += f": expected {_expected_words(expected)}" + (f" after `{prev}`" if prev else "")
+        if char == "=":
+            helps.append("to compare, write `==`")
+    return Diagnostic("E001", ERROR, message, span, help=tuple(helps)), offset

@@ -1,0 +1,226 @@
+"""The checked program: the immutable, resolved form of a script set that the
+interpreter runs without re-resolving anything.
+
+Names are bound to declarations, enum literals normalised, the default `from`
+filled in, conditions typed, workflow actions compiled to a flat list of
+operations (so a workflow suspended in a `wait` resumes at an index), and
+workflows indexed by event type."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Mapping, Union
+
+from .schema import Type
+
+
+# ---- values and conditions ------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """An event field's value."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Prop:
+    """A contact property's value."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    value: object
+
+
+@dataclass(frozen=True, slots=True)
+class Today:
+    """The date of the engine's clock when the condition is evaluated."""
+
+
+Value = Union[Field, Prop, Const, Today]
+
+
+@dataclass(frozen=True, slots=True)
+class Cmp:
+    """`left OP right`; `kind` is the operands' type kind (text, number,
+    date, bool or enum), which says how values compare."""
+
+    op: str
+    left: Value
+    right: Value
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class In:
+    operand: Value
+    values: tuple
+    negated: bool
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class Has:
+    """`left contains right` (text)."""
+
+    left: Value
+    right: Value
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    operand: Value
+    known: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Truth:
+    operand: Value
+
+
+@dataclass(frozen=True, slots=True)
+class All:
+    left: "Cond"
+    right: "Cond"
+
+
+@dataclass(frozen=True, slots=True)
+class Any:
+    left: "Cond"
+    right: "Cond"
+
+
+@dataclass(frozen=True, slots=True)
+class Neg:
+    operand: "Cond"
+
+
+Cond = Union[Cmp, In, Has, Known, Truth, All, Any, Neg]
+
+
+# ---- sequences -------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Delay:
+    amount: int
+    unit: str  # minute, hour, day, week
+    business: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A string to render per contact: literal text and tokens, in order.
+    A token part is ("contact", prop, fallback), ("sender", field) or
+    ("placeholder", raw), the last rendered as written."""
+
+    parts: tuple
+
+
+@dataclass(frozen=True, slots=True)
+class EmailStep:
+    name: str
+    subject: Template | None
+    body: Template | None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStep:
+    text: Template
+
+
+@dataclass(frozen=True, slots=True)
+class WaitStep:
+    delay: Delay
+
+
+Step = Union[EmailStep, TaskStep, WaitStep]
+
+
+@dataclass(frozen=True, slots=True)
+class Sequence:
+    name: str
+    steps: tuple
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    name: str
+    seat: str
+    inbox: str | None
+    aliases: tuple[str, ...]
+    limit: int
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        return ((self.inbox,) if self.inbox else ()) + self.aliases
+
+
+# ---- workflows -------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class EnrollOp:
+    sequence: str
+    user: str
+    sender: str | None  # the user's inbox when `from` is omitted
+
+
+@dataclass(frozen=True, slots=True)
+class UnenrollOp:
+    sequence: str
+
+
+@dataclass(frozen=True, slots=True)
+class WaitOp:
+    delay: Delay
+
+
+@dataclass(frozen=True, slots=True)
+class JumpUnless:
+    """Go on at `target` unless `condition` holds (an `if`)."""
+
+    condition: Cond
+    target: int
+
+
+@dataclass(frozen=True, slots=True)
+class Jump:
+    target: int
+
+
+Op = Union[EnrollOp, UnenrollOp, WaitOp, JumpUnless, Jump]
+
+
+@dataclass(frozen=True, slots=True)
+class Workflow:
+    name: str
+    event: str
+    reenroll: bool
+    where: Cond | None
+    code: tuple
+    path: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    users: Mapping[str, User]
+    sequences: Mapping[str, Sequence]
+    properties: Mapping[str, Type]
+    workflows: tuple[Workflow, ...]
+    by_event: Mapping[str, tuple[Workflow, ...]]
+
+    @staticmethod
+    def build(users, sequences, properties, workflows) -> "Program":
+        by_event: dict[str, list[Workflow]] = {}
+        for w in workflows:
+            by_event.setdefault(w.event, []).append(w)
+        return Program(
+            MappingProxyType(dict(users)),
+            MappingProxyType(dict(sequences)),
+            MappingProxyType(dict(properties)),
+            tuple(workflows),
+            MappingProxyType({k: tuple(v) for k, v in by_event.items()}),
+        )

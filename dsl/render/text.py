@@ -1,0 +1,70 @@
+"""Diagnostics as text for people: a machine-readable first line
+(`path:line:col: CODE message`), the source line with a caret under the
+span, notes pointing at declarations, `= help:` lines, and a summary."""
+from __future__ import annotations
+
+import click
+
+from ..diagnostics import Diagnostic, summary_counts
+from ..source import SourceMap, Span
+
+_SEVERITY_COLOR = {"error": "red", "warning": "yellow"}
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def summary_line(diagnostics, files: int, suppressed: int = 0) -> str:
+    errors, warnings = summary_counts(diagnostics)
+    line = f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in {_plural(files, 'file')}"
+    if suppressed:
+        line += f" ({suppressed} suppressed)"
+    return line
+
+
+class _Style:
+    def __init__(self, color: bool):
+        self.color = color
+
+    def __call__(self, text: str, **kw) -> str:
+        return click.style(text, **kw) if self.color else text
+
+
+def _excerpt(out: list, sources: SourceMap, span: Span, width: int, mark: str, label: str | None,
+             style: _Style, color: str) -> None:
+    source = sources.line(span.path, span.line)
+    bar = style(" " * width + " |", fg="blue", bold=True)
+    if source is None:
+        return
+    expanded = source.expandtabs(4)
+    # Columns count characters; a tab before the span widens it to 4.
+    start = len(source[: span.column - 1].expandtabs(4))
+    end_col = span.end_column if span.end_line == span.line else len(source) + 1
+    length = max(len(source[: end_col - 1].expandtabs(4)) - start, 1)
+    out.append(bar)
+    out.append(style(f"{span.line:>{width}} |", fg="blue", bold=True) + f" {expanded}")
+    marker = " " * start + mark * length + (f" {label}" if label else "")
+    out.append(bar + " " + style(marker, fg=color, bold=True))
+
+
+def render_diagnostic(d: Diagnostic, sources: SourceMap, color: bool = False) -> str:
+    style = _Style(color)
+    tone = _SEVERITY_COLOR[d.severity]
+    width = len(str(max([d.span.line] + [n.span.line for n in d.notes])))
+    out = [
+        style(f"{d.span}:", bold=True) + " " + style(d.code, fg=tone, bold=True) + " " + style(d.message, bold=True)
+    ]
+    _excerpt(out, sources, d.span, width, "^", d.label, style, tone)
+    for note in d.notes:
+        out.append(" " * width + style(" --> ", fg="blue", bold=True) + str(note.span))
+        _excerpt(out, sources, note.span, width, "-", note.message, style, "blue")
+    for h in d.help:
+        out.append(" " * width + style(" = help: ", fg="cyan", bold=True) + h)
+    return "\n".join(out)
+
+
+def render_report(result, color: bool = False) -> str:
+    blocks = [render_diagnostic(d, result.unit.sources, color) for d in result.diagnostics]
+    blocks.append(summary_line(result.diagnostics, result.files, result.suppressed))
+    return "\n\n".join(blocks[:-1]) + ("\n\n" if len(blocks) > 1 else "") + blocks[-1]

@@ -1,0 +1,55 @@
+"""The check rules, one module each. A module's docstring is the long
+explanation `flowc explain` prints (What it does / Why is this bad? /
+Example / Use instead); it declares CODE, NAME, SEVERITY and `check(ctx)`."""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Callable
+
+_MODULES = (
+    "syntax_error",
+    "unknown_sequence",
+    "unknown_user",
+    "duplicate_declaration",
+    "unknown_event",
+    "unknown_field",
+    "type_mismatch",
+    "bad_include",
+    "unlicensed_sender",
+    "sender_without_inbox",
+    "foreign_sender_address",
+    "send_limit_out_of_range",
+    "placeholder_token",
+    "non_personalized_enrollment",
+    "bulk_enrollment",
+    "enroll_and_unenroll",
+    "unused_declaration",
+)
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    severity: str
+    explanation: str
+    check: Callable
+
+    @property
+    def summary(self) -> str:
+        return self.explanation.strip().splitlines()[0]
+
+
+def _load(module_name: str) -> Rule:
+    m = importlib.import_module(f"{__name__}.{module_name}")
+    return Rule(m.CODE, m.NAME, m.SEVERITY, m.__doc__ or "", m.check)
+
+
+RULES: tuple[Rule, ...] = tuple(_load(n) for n in _MODULES)
+BY_CODE: dict[str, Rule] = {r.code: r for r in RULES}
+BY_NAME: dict[str, Rule] = {r.name: r for r in RULES}
+
+
+def find(code_or_name: str) -> Rule | None:
+    return BY_CODE.get(code_or_name.upper()) or BY_NAME.get(code_or_name.lower())

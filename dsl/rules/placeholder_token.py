@@ -1,0 +1,39 @@
+"""Placeholder token: a sequence step contains `{{placeholder: ...}}`.
+
+## What it does
+Finds placeholder tokens in the subject, body or task text of sequence steps.
+
+## Why is this bad?
+A placeholder is meant to be filled in by hand by a rep before enrolling a
+contact. An automated enrollment cannot do that, so the email goes out with
+the placeholder text itself: "Hi Bob, {{placeholder: mention their talk}}".
+
+## Example
+```flow
+sequence "Demo" { email "Intro" body "Hi {{contact.firstname}}, {{placeholder: personal note}}" }
+```
+
+## Use instead
+```flow
+sequence "Demo" { email "Intro" body "Hi {{contact.firstname}}, thanks for your interest in {{contact.company | your team}}." }
+```
+"""
+from .. import ast
+from ..diagnostics import WARNING, Diagnostic
+
+CODE = "W301"
+NAME = "placeholder-token"
+SEVERITY = WARNING
+
+
+def check(ctx):
+    for seq, token in ctx.template_tokens:
+        if isinstance(token, ast.PlaceholderToken):
+            yield Diagnostic(
+                CODE, SEVERITY,
+                f'sequence "{seq.name.value}" has a placeholder token: automated enrollment sends it as written',
+                token.span,
+                label="sent as written",
+                help=("write the text for every contact, or use a personalization token such as "
+                      "{{contact.company | your team}}",),
+            )

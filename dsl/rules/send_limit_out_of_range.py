@@ -1,0 +1,41 @@
+"""Send limit out of range: a user's `limit` is not a whole number from 1 to 1,000.
+
+## What it does
+Checks `limit N` on `user` declarations.
+
+## Why is this bad?
+A user may send at most 1,000 sequence emails in any 24 hours; a `limit`
+lowers that. A higher limit would promise sends the CRM refuses, and a limit
+of 0 or less (or a fraction) makes no sense.
+
+## Example
+```flow
+user alice seat sales_enterprise inbox alice@x limit 5000
+```
+
+## Use instead
+```flow
+user alice seat sales_enterprise inbox alice@x limit 1000
+```
+"""
+from ..diagnostics import ERROR, Diagnostic
+from ..schema import MAX_DAILY_LIMIT
+
+CODE = "E204"
+NAME = "send-limit-out-of-range"
+SEVERITY = ERROR
+
+
+def check(ctx):
+    for user in ctx.symbols.users.values():
+        limit = user.limit
+        if limit is None:
+            continue
+        if isinstance(limit.value, int) and 1 <= limit.value <= MAX_DAILY_LIMIT:
+            continue
+        yield Diagnostic(
+            CODE, SEVERITY,
+            f"limit of `{user.name.name}` must be a whole number from 1 to {MAX_DAILY_LIMIT:,}", limit.span,
+            label=f"{limit.value}",
+            help=(f"the most a user may send in 24 hours is {MAX_DAILY_LIMIT:,}, the default",),
+        )

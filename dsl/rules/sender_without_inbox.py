@@ -1,0 +1,41 @@
+"""Sender without inbox: the sender has no connected personal inbox.
+
+## What it does
+Finds `enroll ... as U` where user U is declared without `inbox`.
+
+## Why is this bad?
+Sequence email is sent from the sender's own connected inbox; without one the
+CRM cannot send and the enrollment is skipped for every contact.
+
+## Example
+```flow
+user carol seat sales_enterprise
+on form_submitted enroll in "Demo" as carol
+```
+
+## Use instead
+```flow
+user carol seat sales_enterprise inbox carol@x
+on form_submitted enroll in "Demo" as carol
+```
+"""
+from ..diagnostics import ERROR, Diagnostic, Note
+
+CODE = "E202"
+NAME = "sender-without-inbox"
+SEVERITY = ERROR
+
+
+def check(ctx):
+    users = ctx.symbols.users
+    for _, action in ctx.enrolls:
+        user = users.get(action.user.name)
+        if user is None or user.inbox is not None:
+            continue
+        name = user.name.name
+        yield Diagnostic(
+            CODE, SEVERITY, f"sender `{name}` has no connected personal inbox", action.user.span,
+            label="no inbox",
+            help=(f"connect one: user {name} ... inbox {name}@example.com",),
+            notes=(Note(f"`{name}` declared here without an inbox", user.name.span),),
+        )

@@ -1,0 +1,46 @@
+"""Type mismatch: a condition compares values of different types, or uses a value outside its enum.
+
+## What it does
+Types each comparison in `where` and `if`: text with text, numbers with
+numbers, dates with dates or `today`, and an enum field or property with one
+of its values (bare, `no_show`, or quoted, `"no_show"`). Ordering (`<`, `>`)
+applies to numbers and dates only; `contains` to text. A user's `seat` must
+be one of the seats. Each mistake is reported once, at the literal.
+
+## Why is this bad?
+A comparison that can never be true, such as `outcome == noshow` when the
+value is `no_show`, makes the workflow silently never run.
+
+## Example
+```flow
+on meeting_outcome where outcome == noshow enroll in "Reschedule" as alice
+on deal_stage_changed where amount > "big" enroll in "Onboarding" as alice
+```
+
+## Use instead
+```flow
+on meeting_outcome where outcome == no_show enroll in "Reschedule" as alice
+on deal_stage_changed where amount > 10000 enroll in "Onboarding" as alice
+```
+"""
+from ..diagnostics import ERROR, Diagnostic
+from ..schema import SEATS
+from ..suggest import did_you_mean
+
+CODE = "E106"
+NAME = "type-mismatch"
+SEVERITY = ERROR
+
+
+def check(ctx):
+    problems, _ = ctx.typing
+    for p in problems:
+        if p.code == CODE:
+            yield Diagnostic(CODE, SEVERITY, p.message, p.span, label=p.label, help=p.help)
+    for user in ctx.symbols.users.values():
+        if user.seat is not None and user.seat.name not in SEATS:
+            yield Diagnostic(
+                CODE, SEVERITY, f"`{user.seat.name}` is not a seat", user.seat.span,
+                label="unknown seat",
+                help=did_you_mean(user.seat.name, SEATS) or ("the seats are: " + ", ".join(SEATS),),
+            )

@@ -1,0 +1,54 @@
+"""Unknown field or property: a condition or token reads a name that does not exist.
+
+## What it does
+Finds, in `where` and `if` conditions, event fields the triggering event does
+not have and contact properties that are neither built in nor declared with
+`property`; and, inside `{{...}}` tokens of sequence steps, unknown
+`contact.PROP` and `sender.FIELD` names. Suggests the closest name.
+
+## Why is this bad?
+A misspelt field has no value, so the condition is always false and the
+workflow silently never enrolls anyone. A misspelt token goes out to the
+contact as raw `{{...}}` text or an empty string.
+
+## Example
+```flow
+on form_submitted where from == "Demo request" enroll in "Demo" as alice
+sequence "Demo" { email "Intro" body "Hi {{contact.first_name}}" }
+```
+
+## Use instead
+```flow
+on form_submitted where form == "Demo request" enroll in "Demo" as alice
+sequence "Demo" { email "Intro" body "Hi {{contact.firstname}}" }
+```
+"""
+from .. import ast
+from ..diagnostics import ERROR, Diagnostic
+from ..schema import SENDER_FIELDS
+from ..suggest import did_you_mean
+
+CODE = "E105"
+NAME = "unknown-field"
+SEVERITY = ERROR
+
+
+def check(ctx):
+    problems, _ = ctx.typing
+    for p in problems:
+        if p.code == CODE:
+            yield Diagnostic(CODE, SEVERITY, p.message, p.span, label=p.label, help=p.help)
+    properties = ctx.property_types
+    for _, token in ctx.template_tokens:
+        if isinstance(token, ast.ContactToken) and token.prop not in properties:
+            yield Diagnostic(
+                CODE, SEVERITY, f"unknown contact property `{token.prop}` in token", token.prop_span,
+                label="unknown property",
+                help=did_you_mean(token.prop, properties) or (f"declare it: `property {token.prop}: text`",),
+            )
+        elif isinstance(token, ast.SenderToken) and token.field not in SENDER_FIELDS:
+            yield Diagnostic(
+                CODE, SEVERITY, f"unknown sender field `{token.field}` in token", token.field_span,
+                label="unknown sender field",
+                help=did_you_mean(token.field, SENDER_FIELDS) or ("a sender has: " + ", ".join(SENDER_FIELDS),),
+            )

@@ -1,0 +1,58 @@
+"""Source text and positions: the one place that knows what a span is."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A region of a source file: 1-based line and column; the end column is
+    exclusive (the column after the last character), as in SARIF and LSP."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    def to(self, other: "Span") -> "Span":
+        """The span from the start of this one to the end of `other`."""
+        return Span(self.path, self.line, self.column, other.end_line, other.end_column)
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+
+def token_span(path: str, token) -> Span:
+    """The span of a Lark token."""
+    return Span(path, token.line, token.column, token.end_line, token.end_column)
+
+
+class SourceMap:
+    """The text of every file loaded for one check, by path, so that renderers
+    can quote the offending line."""
+
+    def __init__(self) -> None:
+        self._texts: dict[str, str] = {}
+        self._lines: dict[str, list[str]] = {}
+
+    def add(self, path: str, text: str) -> None:
+        self._texts[path] = text
+        self._lines.pop(path, None)
+
+    def text(self, path: str) -> str | None:
+        return self._texts.get(path)
+
+    def line(self, path: str, number: int) -> str | None:
+        lines = self._lines.get(path)
+        if lines is None:
+            text = self._texts.get(path)
+            if text is None:
+                return None
+            lines = self._lines[path] = text.split("\n")
+        if 1 <= number <= len(lines):
+            return lines[number - 1].rstrip("\r")
+        return None
+
+    def paths(self) -> list[str]:
+        return list(self._texts)

@@ -1,0 +1,90 @@
+"""Strings and the tokens inside them: escapes, `{{contact.x | fallback}}`,
+`{{sender.x}}` and `{{placeholder: text}}`, each token with its own span."""
+from __future__ import annotations
+
+import re
+
+from . import ast
+from .source import Span
+
+_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
+_ESCAPE = re.compile(r"\\(.)")
+_TOKEN = re.compile(r"\{\{(.*?)\}\}")
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_CONTACT = re.compile(rf"(\s*)contact\.({_NAME})\s*(?:\|\s*(.*?)\s*)?$", re.S)
+_SENDER = re.compile(rf"(\s*)sender\.({_NAME})\s*$")
+_PLACEHOLDER = re.compile(r"\s*placeholder\s*:\s*(.*?)\s*$", re.S)
+
+
+class TextError(Exception):
+    """A malformed string; `offset` is relative to the opening quote."""
+
+    def __init__(self, message: str, offset: int, length: int, help: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+        self.length = length
+        self.help = help
+
+
+def unescape(raw: str, base: int = 0) -> str:
+    """The value of string contents `raw`; `base` places errors in the token."""
+    if "\\" not in raw:
+        return raw
+
+    def sub(m: re.Match) -> str:
+        ch = m.group(1)
+        if ch not in _ESCAPES:
+            raise TextError(
+                f"unknown escape `\\{ch}` in string",
+                base + m.start(),
+                2,
+                help='the escapes are \\" \\\\ \\n and \\t',
+            )
+        return _ESCAPES[ch]
+
+    return _ESCAPE.sub(sub, raw)
+
+
+def parse_string(path: str, tok, template: bool) -> ast.Text:
+    """A Text node from a STRING token; with `template`, its tokens too.
+
+    Strings never span lines (the grammar forbids a raw newline), so a token's
+    column is the string's column plus its offset in the raw text."""
+    raw = tok.value[1:-1]
+    line, col = tok.line, tok.column
+    span = Span(path, line, col, tok.end_line, tok.end_column)
+    value = unescape(raw, 1)
+    if not template or "{{" not in raw:
+        return ast.Text(span, value)
+    tokens = []
+    for m in _TOKEN.finditer(raw):
+        start = col + 1 + m.start()
+        tspan = Span(path, line, start, line, col + 1 + m.end())
+        inner = m.group(1)
+        if (c := _CONTACT.match(inner)) is not None:
+            pstart = start + 2 + len(c.group(1)) + len("contact.")
+            pspan = Span(path, line, pstart, line, pstart + len(c.group(2)))
+            fallback = c.group(3)
+            if fallback is not None:
+                fallback = unescape(fallback, 1 + m.start())
+            tokens.append(ast.ContactToken(tspan, c.group(2), fallback, pspan))
+        elif (s := _SENDER.match(inner)) is not None:
+            fstart = start + 2 + len(s.group(1)) + len("sender.")
+            fspan = Span(path, line, fstart, line, fstart + len(s.group(2)))
+            tokens.append(ast.SenderToken(tspan, s.group(2), fspan))
+        elif (p := _PLACEHOLDER.match(inner)) is not None:
+            tokens.append(ast.PlaceholderToken(tspan, unescape(p.group(1), 1 + m.start()), m.group(0)))
+        else:
+            raise TextError(
+                f"bad token `{m.group(0)}`",
+                1 + m.start(),
+                len(m.group(0)),
+                help="a token is {{contact.PROP}}, {{contact.PROP | fallback}}, "
+                "{{sender.firstname|lastname|email}} or {{placeholder: text}}",
+            )
+    rest = _TOKEN.sub(lambda m: " " * len(m.group(0)), raw)
+    if "{{" in rest:
+        at = rest.index("{{")
+        raise TextError("unterminated token: `{{` without `}}`", 1 + at, 2)
+    return ast.Text(span, value, tokens)

@@ -1,0 +1,1 @@
+"""flowc: the command line and REPL of Flow."""

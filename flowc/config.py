@@ -1,0 +1,44 @@
+"""`[tool.flowc]` in the nearest pyproject.toml: defaults for `flowc check`.
+
+Keys: `format` ("text", "json", "sarif", "github"), `strict` (bool) and
+`ignore` (a list of codes, or a comma-separated string). Options given on the
+command line win."""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import click
+
+KEYS = {"format", "strict", "ignore"}
+
+
+def find_pyproject(start: Path) -> Path | None:
+    for folder in [start, *start.parents]:
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load(start: Path) -> dict:
+    """The `check` defaults from the nearest pyproject.toml, for click's default_map."""
+    path = find_pyproject(start)
+    if path is None:
+        return {}
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise click.UsageError(f"cannot read {path}: {e}")
+    section = data.get("tool", {}).get("flowc", {})
+    unknown = set(section) - KEYS
+    if unknown:
+        raise click.UsageError(f"{path}: unknown key(s) in [tool.flowc]: {', '.join(sorted(unknown))}"
+                               f" (known: {', '.join(sorted(KEYS))})")
+    out = dict(section)
+    if "format" in out:
+        out["fmt"] = out.pop("format")  # the option's parameter name
+    if isinstance(out.get("ignore"), list):
+        out["ignore"] = ",".join(out["ignore"])
+    return out
