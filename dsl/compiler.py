@@ -78,7 +78,7 @@ def _emit(actions: list, code: list, users, compiled) -> None:
     for a in actions:
         if isinstance(a, ast.Enroll):
             sender = a.sender.value if a.sender else users[a.user.name].inbox
-            code.append(p.EnrollOp(a.sequence.value, a.user.name, sender))
+            code.append(p.EnrollOp(a.sequence.value, a.user.name, sender, a.sender is None))
         elif isinstance(a, ast.Unenroll):
             code.append(p.UnenrollOp(a.sequence.value))
         elif isinstance(a, ast.WaitAction):

@@ -164,7 +164,10 @@ class User:
 class EnrollOp:
     sequence: str
     user: str
-    sender: str | None  # the user's inbox when `from` is omitted
+    #: The declared inbox when `from` is omitted (`default_sender`); the engine
+    #: then sends from the inbox the user has when the action runs.
+    sender: str | None
+    default_sender: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,3 +108,119 @@ def explain(code, list_all) -> None:
         raise click.BadParameter(f"no such code {code!r}; `flowc explain --list` lists them", param_hint="CODE")
     click.echo(f"{rule.code} {rule.name} ({rule.severity})\n")
     click.echo(rule.explanation.strip())
+
+
+# ---- running ---------------------------------------------------------------
+
+def open_store_or_fail(url: str):
+    from interpreter.stores.base import StoreError, open_store
+
+    try:
+        return open_store(url)
+    except StoreError as e:
+        raise click.UsageError(str(e))
+
+
+def _echo_entries(fmt: str):
+    from .output import entry_json, entry_line
+
+    render = entry_json if fmt == "json" else entry_line
+
+    def emit(entries):
+        for e in entries:
+            click.echo(render(e))
+
+    return emit
+
+
+def _until(value):
+    if value is None:
+        return None
+    from interpreter.timeutil import parse_time
+
+    try:
+        return parse_time(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 time such as 2026-01-31T09:00:00Z",
+                                 param_hint="--until")
+
+
+@main.command()
+@click.argument("scripts", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--events", "events_path", required=True, type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+              help="JSON lines of events; - reads standard input.")
+@click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True,
+              help="memory:, sqlite:///PATH or postgresql://...")
+@click.option("--until", help="Run the clock on to this time after the last event.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def run(scripts, events_path, store_url, until, fmt) -> None:
+    """Check SCRIPTS, then process events and print the audit log.
+
+    Exit status: 0 all events processed, 1 check errors (nothing runs) or
+    rejected event lines (every valid one is still processed), 2 usage error."""
+    from dsl.render import render
+
+    until_at = _until(until)
+    result = load_program(scripts)
+    if result.errors:
+        click.echo(render("text", result, color=use_color(sys.stderr)), err=True, color=use_color(sys.stderr))
+        sys.exit(EXIT_INPUT)
+    from interpreter.engine import Engine
+    from interpreter.runner import run_stream
+
+    store = open_store_or_fail(store_url)
+    try:
+        engine = Engine(result.program, store)
+        emit = _echo_entries(fmt)
+        with click.open_file(events_path, encoding="utf-8", errors="replace") as lines:
+            summary = run_stream(engine, lines, emit)
+        if until_at is not None:
+            entries = engine.advance(until_at)
+            summary.count(entries)
+            emit(entries)
+    finally:
+        store.close()
+    for line in summary.lines():
+        click.echo(line, err=(fmt == "json"))
+    sys.exit(EXIT_INPUT if summary.rejected else EXIT_OK)
+
+
+@main.command()
+@click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True)
+def status(store_url) -> None:
+    """Active enrollments, and each sender's sends in the last 24 hours."""
+    from interpreter.timeutil import WINDOW, show
+
+    store = open_store_or_fail(store_url)
+    try:
+        clock = store.clock()
+        click.echo(f"clock: {show(clock)}")
+        active = store.enrollments("active")
+        click.echo(f"active enrollments: {len(active)}")
+        for e in active:
+            click.echo(f"  {e.contact:<28} {e.sequence:<20} step {e.step + 1:<3} as {e.user} from {e.sender}"
+                       f"  since {show(e.started)}")
+        users = store.users()
+        sends = store.sends_since(clock - WINDOW) if clock else {}
+        click.echo("sends in the last 24 hours:")
+        for u in users:
+            click.echo(f"  {u.name:<16} {sends.get(u.name, 0):>5} / {u.limit:<5} seat {u.seat}, "
+                       f"inbox {u.inbox or 'disconnected'}")
+        deleted = [s.name for s in store.sequences() if s.deleted]
+        if deleted:
+            click.echo("deleted sequences: " + ", ".join(deleted))
+    finally:
+        store.close()
+
+
+@main.command()
+@click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True)
+@click.option("--last", type=click.IntRange(min=1), help="Only the last N entries.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def log(store_url, last, fmt) -> None:
+    """The audit log kept in a store."""
+    store = open_store_or_fail(store_url)
+    try:
+        _echo_entries(fmt)(list(store.audit(last)))
+    finally:
+        store.close()

@@ -1,0 +1,339 @@
+"""The engine: runs a checked program over events against a store.
+
+Each event is one transaction: its id, the due work that fell due before
+it, its workflows and every audit entry are committed together. The order
+of the enrollment rules, the reasons and the outcomes are those of
+RUNTIME.md; decisions RUNTIME.md leaves open are in docs/runtime.md."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+
+from dsl import program as p
+from dsl.schema import SENDER_SEATS
+
+from . import timeutil
+from .evaluate import holds, render
+from .records import (ACTIVE, ENDED, FINISHED, UNENROLLED, AuditEntry, Contact, Due, Enrollment, Run,
+                      SequenceState, UserState)
+
+#: Account events that end a contact's active enrollment, and the reason.
+_OPT_OUTS = {"contact_unsubscribed": "unsubscribed", "email_bounced": "bounced"}
+#: Trigger events that end a contact's active enrollment before workflows run.
+_AUTO_ENDS = {"email_replied": "replied", "meeting_booked": "meeting_booked"}
+
+
+def _is_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text[:10])
+    except ValueError:
+        return False
+    return True
+
+
+def _fingerprint(obj) -> str:
+    return json.dumps(obj, sort_keys=True, default=list)
+
+
+@dataclass
+class _Event:
+    """What the engine needs of the event being processed."""
+
+    id: str | None
+    type: str | None
+    at: dt.datetime
+    late: str | None = None
+    entries: list = field(default_factory=list)
+
+
+class Engine:
+    def __init__(self, program: p.Program, store):
+        self.program = program
+        self.store = store
+        self.sync_declarations()
+
+    # ---- declarations ------------------------------------------------------
+    def sync_declarations(self) -> None:
+        """Declarations are the source of truth for users and sequences: one
+        that is new, or changed since the store last saw it, (re)sets the
+        state; one unchanged keeps what account events have done since."""
+        with self.store.transaction():
+            for u in self.program.users.values():
+                declared = _fingerprint([u.seat, u.inbox, u.aliases, u.limit])
+                current = self.store.get_user(u.name)
+                if current is None or current.declared != declared:
+                    self.store.put_user(UserState(u.name, u.seat, u.inbox, u.aliases, u.limit, declared))
+            for s in self.program.sequences.values():
+                declared = _fingerprint(repr(s.steps))
+                current = self.store.get_sequence(s.name)
+                if current is None or current.declared != declared:
+                    self.store.put_sequence(SequenceState(s.name, declared, False))
+
+    # ---- entry points ------------------------------------------------------
+    def process(self, event) -> list[AuditEntry]:
+        """Process one valid event in one transaction; its audit entries."""
+        with self.store.transaction():
+            if not self.store.mark_event(event.id):
+                ev = _Event(event.id, event.type, self.store.clock() or event.at)
+                self._log(ev, "duplicate", contact=getattr(event, "contact", None),
+                          reason="duplicate_event", detail=f"event id {event.id!r} was processed before")
+                return self._commit(ev)
+            clock = self.store.clock()
+            at = event.at
+            ev = _Event(event.id, event.type, at)
+            if clock is not None and at < clock:
+                ev.at = clock
+                ev.late = f"event time {timeutil.show(at)} is before the clock; processed at {timeutil.show(clock)}"
+            self._run_due(ev.at, ev)
+            self.store.set_clock(ev.at)
+            if event.type in _OPT_OUTS or not event.trigger:
+                self._account_event(event, ev)
+            else:
+                self._contact_event(event, ev)
+            return self._commit(ev)
+
+    def reject(self, line: int, reason: str, event_id: str | None = None) -> list[AuditEntry]:
+        """Record a line that is not a valid event; nothing else changes."""
+        with self.store.transaction():
+            ev = _Event(event_id, None, self.store.clock())
+            self._log(ev, "rejected", reason="invalid_event", detail=reason, line=line)
+            return self._commit(ev)
+
+    def advance(self, until: dt.datetime) -> list[AuditEntry]:
+        """Run the clock on to `until`: each piece of due work in its own
+        transaction, at its own time."""
+        entries: list[AuditEntry] = []
+        while True:
+            with self.store.transaction():
+                due = self.store.pop_due(until)
+                if due is None:
+                    if self.store.clock() is None or self.store.clock() < until:
+                        self.store.set_clock(until)
+                    break
+                ev = _Event(None, None, due.at)
+                self.store.set_clock(max(due.at, self.store.clock() or due.at))
+                self._run_one(due, ev)
+                entries.extend(self._commit(ev))
+        return entries
+
+    def invalid_properties(self, event) -> str | None:
+        """Why the event's `properties` do not fit the declared property
+        types, or None. Properties no script declares are kept as they are."""
+        problems = []
+        for name, value in getattr(event, "properties", {}).items():
+            t = self.program.properties.get(name)
+            if t is None or value is None:
+                continue
+            ok = {
+                "text": isinstance(value, str),
+                "number": isinstance(value, (int, float)) and not isinstance(value, bool),
+                "bool": isinstance(value, bool),
+                "date": isinstance(value, str) and _is_date(value),
+                "enum": value in t.values,
+            }[t.kind]
+            if not ok:
+                problems.append(f"property `{name}` is {t}, got {value!r}")
+        return "; ".join(problems) or None
+
+    # ---- internals ---------------------------------------------------------
+    def _commit(self, ev: _Event) -> list[AuditEntry]:
+        if ev.entries:
+            self.store.append_audit(ev.entries)
+        return ev.entries
+
+    def _log(self, ev: _Event, outcome: str, *, at=None, **kw) -> None:
+        if ev.late and "detail" not in kw:
+            kw["detail"] = ev.late
+        ev.entries.append(AuditEntry(at=at or ev.at, event=ev.id, outcome=outcome, **kw))
+
+    def _run_due(self, until: dt.datetime, ev: _Event) -> None:
+        while (due := self.store.pop_due(until)) is not None:
+            # Due work is not caused by this event: its entries carry no event id.
+            self._run_one(due, _Event(None, None, due.at, entries=ev.entries))
+
+    def _run_one(self, due: Due, ev: _Event) -> None:
+        if due.kind == "step":
+            eid, step = due.ref.split(":")
+            e = self.store.get_enrollment(int(eid))
+            if e is not None and e.status == ACTIVE and e.step == int(step):
+                self._advance(e, due.at, ev)
+            return
+        run = self.store.get_run(due.workflow, due.ref)
+        workflow = next((w for w in self.program.workflows if w.name == due.workflow), None)
+        if run is None or run.status != "waiting":
+            return
+        if workflow is None:
+            run.status = "done"
+            self.store.put_run(run)
+            self._log(ev, "skipped", workflow=due.workflow, contact=due.ref, reason="workflow_removed",
+                      detail="the workflow is no longer in the scripts; its waiting run ends")
+            return
+        self._execute(workflow, due.ref, run.fields, run.pc, due.at, Run(workflow.name, due.ref, "waiting", 0,
+                                                                       run.event, run.fields), ev)
+
+    def _account_event(self, event, ev: _Event) -> None:
+        t = event.type
+        if t in _OPT_OUTS:
+            contact = self.store.get_contact(event.contact) or Contact(event.contact)
+            contact.opted_out = _OPT_OUTS[t]
+            self.store.put_contact(contact)
+            self._end_active(event.contact, _OPT_OUTS[t], ev)
+        elif t == "sequence_deleted":
+            seq = self.store.get_sequence(event.sequence) or SequenceState(event.sequence, "")
+            seq.deleted = True
+            self.store.put_sequence(seq)
+            for e in self.store.active_in_sequence(event.sequence):
+                self._end(e, ENDED, "sequence_deleted", ev)
+        else:
+            user = self.store.get_user(event.user)
+            if user is None:
+                self._log(ev, "skipped", user=event.user, reason="unknown_user",
+                          detail=f"{t} for a user no script declares")
+                return
+            if t == "seat_changed":
+                user.seat = event.seat
+            elif t == "inbox_disconnected":
+                user.inbox = None
+            else:
+                user.inbox = event.address
+            self.store.put_user(user)
+
+    def _contact_event(self, event, ev: _Event) -> None:
+        email = event.contact
+        contact = self.store.get_contact(email)
+        if contact is None or event.properties:
+            contact = contact or Contact(email, {"email": email})
+            contact.properties.update(event.properties)
+            self.store.put_contact(contact)
+        if event.type in _AUTO_ENDS:
+            self._end_active(email, _AUTO_ENDS[event.type], ev)
+        fields = event.fields
+        for w in self.program.by_event.get(event.type, ()):
+            if w.where is not None and not holds(w.where, fields, contact.properties, ev.at):
+                continue
+            run = self.store.get_run(w.name, email)
+            if run is not None:
+                if run.status == "waiting":
+                    self._log(ev, "skipped", workflow=w.name, contact=email, reason="workflow_waiting",
+                              detail="an earlier run of this workflow is waiting")
+                    continue
+                if not w.reenroll:
+                    self._log(ev, "skipped", workflow=w.name, contact=email, reason="workflow_already_run",
+                              detail="the contact went through this workflow before (it has no `reenroll`)")
+                    continue
+            self._execute(w, email, fields, 0, ev.at, Run(w.name, email, "waiting", 0, event.id, fields), ev)
+
+    def _execute(self, w: p.Workflow, email: str, fields: dict, pc: int, at: dt.datetime, run: Run,
+                 ev: _Event) -> None:
+        code = w.code
+        contact = self.store.get_contact(email) or Contact(email)
+        while pc < len(code):
+            op = code[pc]
+            if isinstance(op, p.EnrollOp):
+                self._enroll(w, op, contact, at, ev)
+                pc += 1
+            elif isinstance(op, p.UnenrollOp):
+                active = self.store.active_enrollment(email)
+                if active is not None and active.sequence == op.sequence:
+                    self._end(active, UNENROLLED, "unenrolled", ev, at=at, outcome="unenrolled", workflow=w.name)
+                else:
+                    self._log(ev, "skipped", at=at, workflow=w.name, contact=email, sequence=op.sequence,
+                              reason="not_enrolled")
+                pc += 1
+            elif isinstance(op, p.WaitOp):
+                run.status, run.pc = "waiting", pc + 1
+                self.store.put_run(run)
+                self.store.add_due(Due(timeutil.after(at, op.delay), "resume", email, w.name))
+                return
+            elif isinstance(op, p.JumpUnless):
+                pc = pc + 1 if holds(op.condition, fields, contact.properties, at) else op.target
+            else:
+                pc = op.target
+        run.status, run.pc = "done", len(code)
+        self.store.put_run(run)
+
+    def _skip_reason(self, op: p.EnrollOp, contact: Contact, user: UserState | None, sender: str | None,
+                     at: dt.datetime) -> str | None:
+        seq = self.store.get_sequence(op.sequence)
+        if seq is None or seq.deleted:
+            return "sequence_deleted"
+        if user is None or user.seat not in SENDER_SEATS:
+            return "sender_not_licensed"
+        if user.inbox is None or sender not in user.addresses:
+            return "inbox_disconnected"
+        if contact.opted_out:
+            return "contact_unsubscribed"
+        if self.store.active_enrollment(contact.email) is not None:
+            return "already_enrolled"
+        count, _ = self.store.sends_window(user.name, at - timeutil.WINDOW)
+        if count >= user.limit:
+            return "daily_limit_exceeded"
+        return None
+
+    def _enroll(self, w: p.Workflow, op: p.EnrollOp, contact: Contact, at: dt.datetime, ev: _Event) -> None:
+        user = self.store.get_user(op.user)
+        # An omitted `from` is the sender's inbox as it is now.
+        sender = (user.inbox if user else None) if op.default_sender else op.sender
+        reason = self._skip_reason(op, contact, user, sender, at)
+        if reason is not None:
+            self._log(ev, "skipped", at=at, workflow=w.name, contact=contact.email, sequence=op.sequence,
+                      user=op.user, reason=reason)
+            return
+        e = Enrollment(0, contact.email, op.sequence, op.user, sender, 0, ACTIVE, at, w.name)
+        e.id = self.store.add_enrollment(e)
+        self._log(ev, "enrolled", at=at, workflow=w.name, contact=contact.email, sequence=op.sequence,
+                  user=op.user, detail=f"from {sender}")
+        self._advance(e, at, ev, user=user)
+
+    def _advance(self, e: Enrollment, at: dt.datetime, ev: _Event, user: UserState | None = None) -> None:
+        """Run the enrollment's steps from `e.step` at time `at` until a wait
+        (or the sender's daily limit) or the end of the sequence."""
+        steps = self.program.sequences[e.sequence].steps if e.sequence in self.program.sequences else ()
+        contact = self.store.get_contact(e.contact) or Contact(e.contact)
+        user = user or self.store.get_user(e.user)
+        base = dict(at=at, workflow=e.workflow, contact=e.contact, sequence=e.sequence, user=e.user)
+        # A user has no first or last name in Flow; its name stands for both.
+        sender = {"firstname": e.user, "lastname": "", "email": e.sender}
+        while e.step < len(steps):
+            step = steps[e.step]
+            if isinstance(step, p.EmailStep):
+                if user is None or user.seat not in SENDER_SEATS:
+                    return self._end(e, ENDED, "sender_not_licensed", ev, at=at)
+                if e.sender not in user.addresses:
+                    return self._end(e, ENDED, "inbox_disconnected", ev, at=at)
+                count, oldest = self.store.sends_window(user.name, at - timeutil.WINDOW)
+                if count >= user.limit:
+                    # Wait until the oldest send in the window is 24 hours old.
+                    self.store.put_enrollment(e)
+                    self.store.add_due(Due(oldest + timeutil.WINDOW, "step", f"{e.id}:{e.step}"))
+                    return
+                subject = render(step.subject, contact.properties, sender)
+                body = render(step.body, contact.properties, sender)
+                self.store.add_send(user.name, at)
+                self._log(ev, "email_sent", **base, detail=f"step {e.step + 1}: {step.name}",
+                          message={"from": e.sender, "to": e.contact, "subject": subject, "body": body})
+            elif isinstance(step, p.TaskStep):
+                text = render(step.text, contact.properties, sender)
+                self._log(ev, "task_created", **base, detail=f"step {e.step + 1}: {text}")
+            else:
+                e.step += 1
+                self.store.put_enrollment(e)
+                self.store.add_due(Due(timeutil.after(at, step.delay), "step", f"{e.id}:{e.step}"))
+                return
+            e.step += 1
+        e.status = FINISHED
+        self.store.put_enrollment(e)
+        self._log(ev, "finished", **base)
+
+    def _end_active(self, email: str, reason: str, ev: _Event) -> None:
+        active = self.store.active_enrollment(email)
+        if active is not None:
+            self._end(active, ENDED, reason, ev)
+
+    def _end(self, e: Enrollment, status: str, reason: str, ev: _Event, *, at=None, outcome="ended",
+             workflow=None) -> None:
+        e.status = status
+        self.store.put_enrollment(e)
+        self._log(ev, outcome, at=at, workflow=workflow or e.workflow, contact=e.contact, sequence=e.sequence,
+                  user=e.user, reason=reason)

@@ -1,0 +1,100 @@
+"""What the store holds: plain slotted records for the engine's hot path, and
+the audit entry, a pydantic model because it is also the JSON output."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ConfigDict
+
+# Enrollment states.
+ACTIVE, FINISHED, ENDED, UNENROLLED = "active", "finished", "ended", "unenrolled"
+
+
+@dataclass(slots=True)
+class UserState:
+    """A user as the account has it now: its declaration, changed since by
+    account events. `declared` fingerprints the declaration it came from."""
+
+    name: str
+    seat: str
+    inbox: str | None
+    aliases: tuple[str, ...]
+    limit: int
+    declared: str
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        return ((self.inbox,) if self.inbox else ()) + self.aliases
+
+
+@dataclass(slots=True)
+class SequenceState:
+    name: str
+    declared: str
+    deleted: bool = False
+
+
+@dataclass(slots=True)
+class Contact:
+    email: str
+    properties: dict = field(default_factory=dict)
+    #: None, "unsubscribed" or "bounced".
+    opted_out: str | None = None
+
+
+@dataclass(slots=True)
+class Enrollment:
+    id: int
+    contact: str
+    sequence: str
+    user: str
+    sender: str
+    step: int
+    status: str
+    started: dt.datetime
+    workflow: str | None = None
+
+
+@dataclass(slots=True)
+class Run:
+    """A contact's run of a workflow: `done`, or `waiting` to resume at `pc`
+    with the fields of the event that started it."""
+
+    workflow: str
+    contact: str
+    status: str
+    pc: int
+    event: str | None
+    fields: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """Work that falls due: the next step of an enrollment (`ref` is
+    "enrollment id:step") or a waiting workflow run (`ref` is the contact,
+    `workflow` its workflow)."""
+
+    at: dt.datetime
+    kind: str  # "step" or "resume"
+    ref: str
+    workflow: str | None = None
+    seq: int = 0
+
+
+class AuditEntry(BaseModel):
+    """One decision, as the audit log records and `flowc run` prints it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: dt.datetime | None
+    event: str | None
+    workflow: str | None = None
+    contact: str | None = None
+    sequence: str | None = None
+    user: str | None = None
+    outcome: str
+    reason: str | None = None
+    detail: str | None = None
+    line: int | None = None
+    message: dict | None = None

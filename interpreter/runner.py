@@ -1,0 +1,72 @@
+"""Runs an event stream through the engine: reads lines, rejects bad ones
+with their line number, processes the rest, and keeps the summary."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from .events import Rejected, read_events
+from .records import AuditEntry
+
+
+@dataclass
+class Summary:
+    events: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    late: int = 0
+    outcomes: Counter = field(default_factory=Counter)
+    skipped: Counter = field(default_factory=Counter)
+    ended: Counter = field(default_factory=Counter)
+
+    def count(self, entries: Iterable[AuditEntry]) -> None:
+        for e in entries:
+            self.outcomes[e.outcome] += 1
+            if e.outcome == "skipped":
+                self.skipped[e.reason] += 1
+            elif e.outcome == "ended":
+                self.ended[e.reason] += 1
+
+    def lines(self) -> list[str]:
+        o = self.outcomes
+        out = [
+            f"events: {self.events} processed, {self.rejected} rejected, {self.duplicates} duplicate"
+            + (f", {self.late} late" if self.late else ""),
+            f"enrolled: {o['enrolled']}   emails sent: {o['email_sent']}   tasks: {o['task_created']}   "
+            f"finished: {o['finished']}   unenrolled: {o['unenrolled']}",
+        ]
+        if self.skipped:
+            out.append("skipped: " + ", ".join(f"{r} {n}" for r, n in sorted(self.skipped.items())))
+        if self.ended:
+            out.append("ended: " + ", ".join(f"{r} {n}" for r, n in sorted(self.ended.items())))
+        return out
+
+    def as_dict(self) -> dict:
+        return {
+            "events": self.events, "rejected": self.rejected, "duplicates": self.duplicates, "late": self.late,
+            "outcomes": dict(self.outcomes), "skipped": dict(self.skipped), "ended": dict(self.ended),
+        }
+
+
+def run_stream(engine, lines: Iterable[str], emit: Callable[[list[AuditEntry]], None]) -> Summary:
+    summary = Summary()
+    for number, item in read_events(lines):
+        if not isinstance(item, Rejected):
+            reason = engine.invalid_properties(item)
+            if reason is not None:
+                item = Rejected(number, reason, item.id)
+        if isinstance(item, Rejected):
+            summary.rejected += 1
+            entries = engine.reject(item.line, item.reason, item.id)
+        else:
+            clock = engine.store.clock()
+            entries = engine.process(item)
+            if entries and entries[0].outcome == "duplicate":
+                summary.duplicates += 1
+            else:
+                summary.events += 1
+                summary.late += clock is not None and item.at < clock
+        summary.count(entries)
+        emit(entries)
+    return summary

@@ -1,0 +1,33 @@
+"""A backend-independent dump of a store's state, for the conformance and
+crash tests: ids that a backend assigns are replaced by what they point at."""
+from __future__ import annotations
+
+from ..timeutil import WINDOW, show
+
+
+def canonical_dump(store) -> dict:
+    enrollments = {e.id: e for e in store.enrollments()}
+
+    def enr(e):
+        return (e.contact, e.sequence, e.user, e.sender, e.step, e.status, show(e.started), e.workflow)
+
+    def due(d):
+        if d.kind == "step":
+            eid, step = d.ref.split(":")
+            e = enrollments[int(eid)]
+            return (show(d.at), "step", e.contact, e.sequence, int(step))
+        return (show(d.at), "resume", d.ref, d.workflow)
+
+    clock = store.clock()
+    return {
+        "clock": show(clock),
+        "users": sorted((u.name, u.seat, u.inbox, u.aliases, u.limit) for u in store.users()),
+        "sequences": sorted((s.name, s.deleted) for s in store.sequences()),
+        "contacts": sorted((c.email, sorted(c.properties.items()), c.opted_out) for c in store.contacts()),
+        "enrollments": sorted(enr(e) for e in enrollments.values()),
+        "runs": sorted((r.workflow, r.contact, r.status, r.pc, r.event, sorted(r.fields.items())) for r in store.runs()),
+        "due": sorted(due(d) for d in store.due_items()),
+        "sends": sorted(store.sends_since(clock - WINDOW).items()) if clock else [],
+        "seen": sorted(store.seen_ids()),
+        "audit": [e.model_dump(mode="json") for e in store.audit()],
+    }

@@ -1,0 +1,228 @@
+"""`memory:` — the state in Python dicts, for the REPL and tests.
+
+Transactions keep an undo log: each change records how to take itself back,
+and a failed transaction runs the log backwards. Records are copied in and
+out, so that the engine's changes reach the store only through `put_*`."""
+from __future__ import annotations
+
+import bisect
+import copy
+import datetime as dt
+import heapq
+import itertools
+from contextlib import contextmanager
+
+from ..records import ACTIVE, AuditEntry, Contact, Due, Enrollment, Run, SequenceState, UserState
+from .canonical import canonical_dump
+
+_MISSING = object()
+
+
+class MemoryStore:
+    url = "memory:"
+
+    def __init__(self) -> None:
+        self._tables: dict[str, dict] = {n: {} for n in ("users", "sequences", "contacts", "enrollments", "runs")}
+        self._seen: set[str] = set()
+        self._clock: dt.datetime | None = None
+        self._active: dict[str, int] = {}  # contact -> active enrollment id
+        self._due: list[tuple] = []  # heap of (at, seq, Due)
+        self._due_seq = itertools.count(1)
+        self._ids = itertools.count(1)
+        self._sends: dict[str, list[dt.datetime]] = {}
+        self._audit: list[AuditEntry] = []
+        self._undo: list | None = None
+
+    # -- transactions
+    @contextmanager
+    def transaction(self):
+        if self._undo is not None:  # nested: part of the outer one
+            yield
+            return
+        self._undo = []
+        try:
+            yield
+        except BaseException:
+            for undo in reversed(self._undo):
+                undo()
+            raise
+        finally:
+            self._undo = None
+
+    def _record(self, undo) -> None:
+        if self._undo is not None:
+            self._undo.append(undo)
+
+    def _set(self, table: str, key, value) -> None:
+        rows = self._tables[table]
+        old = rows.get(key, _MISSING)
+
+        def undo():
+            if old is _MISSING:
+                rows.pop(key, None)
+            else:
+                rows[key] = old
+
+        self._record(undo)
+        rows[key] = copy.copy(value)
+
+    def _get(self, table: str, key):
+        value = self._tables[table].get(key)
+        return copy.copy(value) if value is not None else None
+
+    def close(self) -> None:
+        pass
+
+    # -- events and clock
+    def mark_event(self, event_id: str) -> bool:
+        if event_id in self._seen:
+            return False
+        self._seen.add(event_id)
+        self._record(lambda: self._seen.discard(event_id))
+        return True
+
+    def clock(self):
+        return self._clock
+
+    def set_clock(self, at) -> None:
+        old = self._clock
+        self._record(lambda: setattr(self, "_clock", old))
+        self._clock = at
+
+    # -- users, sequences, contacts
+    def get_user(self, name):
+        return self._get("users", name)
+
+    def put_user(self, user: UserState) -> None:
+        self._set("users", user.name, user)
+
+    def get_sequence(self, name):
+        return self._get("sequences", name)
+
+    def put_sequence(self, seq: SequenceState) -> None:
+        self._set("sequences", seq.name, seq)
+
+    def get_contact(self, email):
+        c = self._get("contacts", email)
+        if c is not None:
+            c.properties = dict(c.properties)
+        return c
+
+    def put_contact(self, contact: Contact) -> None:
+        contact = copy.copy(contact)
+        contact.properties = dict(contact.properties)
+        self._set("contacts", contact.email, contact)
+
+    # -- enrollments
+    def active_enrollment(self, contact):
+        eid = self._active.get(contact)
+        return self._get("enrollments", eid) if eid is not None else None
+
+    def get_enrollment(self, enrollment_id):
+        return self._get("enrollments", enrollment_id)
+
+    def add_enrollment(self, e: Enrollment) -> int:
+        e = copy.copy(e)
+        e.id = next(self._ids)
+        self.put_enrollment(e)
+        return e.id
+
+    def put_enrollment(self, e: Enrollment) -> None:
+        self._set("enrollments", e.id, e)
+        current = self._active.get(e.contact)
+        if e.status == ACTIVE:
+            if current not in (None, e.id):
+                raise ValueError(f"contact {e.contact} is already active in a sequence")
+            self._active[e.contact] = e.id
+        elif current == e.id:
+            del self._active[e.contact]
+        else:
+            return
+
+        def undo():
+            if current is None:
+                self._active.pop(e.contact, None)
+            else:
+                self._active[e.contact] = current
+
+        self._record(undo)
+
+    def active_in_sequence(self, sequence):
+        return [copy.copy(e) for eid in self._active.values()
+                if (e := self._tables["enrollments"][eid]).sequence == sequence]
+
+    # -- runs
+    def get_run(self, workflow, contact):
+        r = self._get("runs", (workflow, contact))
+        if r is not None:
+            r.fields = dict(r.fields)
+        return r
+
+    def put_run(self, run: Run) -> None:
+        self._set("runs", (run.workflow, run.contact), run)
+
+    # -- due work
+    def add_due(self, due: Due) -> None:
+        seq = next(self._due_seq)
+        item = (due.at, seq, due)
+        heapq.heappush(self._due, item)
+        self._record(lambda: (self._due.remove(item), heapq.heapify(self._due)))
+
+    def pop_due(self, until):
+        if not self._due or self._due[0][0] > until:
+            return None
+        item = heapq.heappop(self._due)
+        self._record(lambda: heapq.heappush(self._due, item))
+        return item[2]
+
+    def next_due(self):
+        return self._due[0][0] if self._due else None
+
+    # -- sends
+    def add_send(self, user, at) -> None:
+        sends = self._sends.setdefault(user, [])
+        bisect.insort(sends, at)
+        self._record(lambda: sends.remove(at))
+
+    def sends_window(self, user, since):
+        sends = self._sends.get(user, [])
+        # Sends older than any window still to come are never counted again.
+        i = bisect.bisect_right(sends, since)
+        return len(sends) - i, (sends[i] if i < len(sends) else None)
+
+    # -- audit
+    def append_audit(self, entries) -> None:
+        n = len(self._audit)
+        self._audit.extend(entries)
+        self._record(lambda: self._audit.__delitem__(slice(n, None)))
+
+    def audit(self, last=None):
+        return iter(self._audit[-last:] if last else list(self._audit))
+
+    # -- views
+    def enrollments(self, status=None):
+        return [copy.copy(e) for e in self._tables["enrollments"].values() if status in (None, e.status)]
+
+    def users(self):
+        return [copy.copy(u) for u in self._tables["users"].values()]
+
+    def sequences(self):
+        return [copy.copy(s) for s in self._tables["sequences"].values()]
+
+    def sends_since(self, since):
+        return {u: n for u in self._sends if (n := self.sends_window(u, since)[0])}
+
+    def contacts(self):
+        return [self.get_contact(c) for c in self._tables["contacts"]]
+
+    def runs(self):
+        return [copy.copy(r) for r in self._tables["runs"].values()]
+
+    def due_items(self):
+        return [d for _, _, d in sorted(self._due)]
+
+    def seen_ids(self):
+        return set(self._seen)
+
+    def dump(self) -> dict:
+        return canonical_dump(self)

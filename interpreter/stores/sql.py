@@ -1,0 +1,277 @@
+"""The SQL store shared by SQLite and PostgreSQL. A backend supplies the
+connection, its parameter style, the DDL for auto-numbered keys and how it
+locks a row; the queries are the same.
+
+Times are stored as fixed-width UTC text (timeutil.to_text), so that text
+order is time order on every backend."""
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+
+from ..records import ACTIVE, AuditEntry, Contact, Due, Enrollment, Run, SequenceState, UserState
+from ..timeutil import WINDOW, from_text, to_text
+from .canonical import canonical_dump
+
+SCHEMA_VERSION = 1
+
+TABLES = """
+CREATE TABLE IF NOT EXISTS flow_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS flow_events (id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS flow_users (
+    name TEXT PRIMARY KEY, seat TEXT NOT NULL, inbox TEXT, aliases TEXT NOT NULL,
+    send_limit INTEGER NOT NULL, declared TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS flow_sequences (name TEXT PRIMARY KEY, declared TEXT NOT NULL, deleted INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS flow_contacts (email TEXT PRIMARY KEY, properties TEXT NOT NULL, opted_out TEXT);
+CREATE TABLE IF NOT EXISTS flow_enrollments (
+    id {serial}, contact TEXT NOT NULL, sequence TEXT NOT NULL, user_name TEXT NOT NULL, sender TEXT NOT NULL,
+    step INTEGER NOT NULL, status TEXT NOT NULL, started TEXT NOT NULL, workflow TEXT);
+CREATE UNIQUE INDEX IF NOT EXISTS flow_one_active_per_contact ON flow_enrollments (contact) WHERE status = 'active';
+CREATE INDEX IF NOT EXISTS flow_active_by_sequence ON flow_enrollments (sequence) WHERE status = 'active';
+CREATE TABLE IF NOT EXISTS flow_runs (
+    workflow TEXT NOT NULL, contact TEXT NOT NULL, status TEXT NOT NULL, pc INTEGER NOT NULL, event TEXT,
+    fields TEXT NOT NULL, PRIMARY KEY (workflow, contact));
+CREATE TABLE IF NOT EXISTS flow_due (
+    seq {serial}, at TEXT NOT NULL, kind TEXT NOT NULL, ref TEXT NOT NULL, workflow TEXT);
+CREATE INDEX IF NOT EXISTS flow_due_order ON flow_due (at, seq);
+CREATE TABLE IF NOT EXISTS flow_sends (id {serial}, user_name TEXT NOT NULL, at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS flow_sends_window ON flow_sends (user_name, at);
+CREATE TABLE IF NOT EXISTS flow_audit (
+    seq {serial}, at TEXT, event TEXT, workflow TEXT, contact TEXT, sequence TEXT, user_name TEXT,
+    outcome TEXT NOT NULL, reason TEXT, detail TEXT, line INTEGER, message TEXT);
+"""
+
+_ENROLLMENT = "id, contact, sequence, user_name, sender, step, status, started, workflow"
+_AUDIT = "at, event, workflow, contact, sequence, user_name, outcome, reason, detail, line, message"
+
+
+def _enrollment(row) -> Enrollment | None:
+    if row is None:
+        return None
+    i, contact, seq, user, sender, step, status, started, workflow = row
+    return Enrollment(i, contact, seq, user, sender, step, status, from_text(started), workflow)
+
+
+def _audit(row) -> AuditEntry:
+    at, event, workflow, contact, seq, user, outcome, reason, detail, line, message = row
+    return AuditEntry(at=from_text(at), event=event, workflow=workflow, contact=contact, sequence=seq, user=user,
+                      outcome=outcome, reason=reason, detail=detail, line=line,
+                      message=json.loads(message) if message else None)
+
+
+class SqlStore:
+    """Subclasses set `url` and `_conn`, the class constants below, and
+    `_begin`, `_commit`, `_rollback` and `close`."""
+
+    PARAM = "?"
+    SERIAL = "INTEGER PRIMARY KEY"
+    #: Appended to the user lookup and to the due-work pick where several
+    #: processes write at once (PostgreSQL); SQLite serialises writers anyway.
+    LOCK = ""
+    SKIP_LOCKED = ""
+
+    def __init__(self) -> None:
+        self._depth = 0
+
+    # -- plumbing
+    def _q(self, sql: str) -> str:
+        return sql if self.PARAM == "?" else sql.replace("?", self.PARAM)
+
+    def _exec(self, sql: str, args=()):
+        return self._conn.execute(self._q(sql), args)
+
+    def _one(self, sql: str, args=()):
+        return self._exec(sql, args).fetchone()
+
+    def _create_schema(self) -> None:
+        from .base import StoreError
+
+        with self.transaction():
+            for statement in TABLES.format(serial=self.SERIAL).split(";"):
+                if statement.strip():
+                    self._exec(statement)
+            row = self._one("SELECT value FROM flow_meta WHERE key = 'schema_version'")
+            if row is None:
+                self._exec("INSERT INTO flow_meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            elif int(row[0]) > SCHEMA_VERSION:
+                raise StoreError(f"the store has schema version {row[0]}; this flowc knows up to {SCHEMA_VERSION}")
+
+    @contextmanager
+    def transaction(self):
+        if self._depth:
+            yield
+            return
+        self._begin()
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self._rollback()
+            raise
+        self._depth = 0
+        self._commit()
+
+    # -- events and clock
+    def mark_event(self, event_id: str) -> bool:
+        cur = self._exec("INSERT INTO flow_events (id) VALUES (?) ON CONFLICT DO NOTHING", (event_id,))
+        return cur.rowcount == 1
+
+    def clock(self):
+        row = self._one("SELECT value FROM flow_meta WHERE key = 'clock'")
+        return from_text(row[0]) if row else None
+
+    def set_clock(self, at) -> None:
+        self._exec("INSERT INTO flow_meta (key, value) VALUES ('clock', ?) "
+                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (to_text(at),))
+
+    # -- users and sequences
+    def get_user(self, name):
+        row = self._one("SELECT name, seat, inbox, aliases, send_limit, declared FROM flow_users WHERE name = ?"
+                        + self.LOCK, (name,))
+        if row is None:
+            return None
+        return UserState(row[0], row[1], row[2], tuple(json.loads(row[3])), row[4], row[5])
+
+    def put_user(self, u: UserState) -> None:
+        self._exec(
+            "INSERT INTO flow_users (name, seat, inbox, aliases, send_limit, declared) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET seat = excluded.seat, inbox = excluded.inbox, "
+            "aliases = excluded.aliases, send_limit = excluded.send_limit, declared = excluded.declared",
+            (u.name, u.seat, u.inbox, json.dumps(list(u.aliases)), u.limit, u.declared))
+
+    def get_sequence(self, name):
+        row = self._one("SELECT name, declared, deleted FROM flow_sequences WHERE name = ?", (name,))
+        return SequenceState(row[0], row[1], bool(row[2])) if row else None
+
+    def put_sequence(self, s: SequenceState) -> None:
+        self._exec("INSERT INTO flow_sequences (name, declared, deleted) VALUES (?, ?, ?) "
+                   "ON CONFLICT (name) DO UPDATE SET declared = excluded.declared, deleted = excluded.deleted",
+                   (s.name, s.declared, int(s.deleted)))
+
+    # -- contacts
+    def get_contact(self, email):
+        row = self._one("SELECT email, properties, opted_out FROM flow_contacts WHERE email = ?", (email,))
+        return Contact(row[0], json.loads(row[1]), row[2]) if row else None
+
+    def put_contact(self, c: Contact) -> None:
+        self._exec("INSERT INTO flow_contacts (email, properties, opted_out) VALUES (?, ?, ?) "
+                   "ON CONFLICT (email) DO UPDATE SET properties = excluded.properties, opted_out = excluded.opted_out",
+                   (c.email, json.dumps(c.properties, sort_keys=True), c.opted_out))
+
+    # -- enrollments
+    def active_enrollment(self, contact):
+        return _enrollment(self._one(f"SELECT {_ENROLLMENT} FROM flow_enrollments "
+                                     "WHERE contact = ? AND status = 'active'", (contact,)))
+
+    def get_enrollment(self, enrollment_id):
+        return _enrollment(self._one(f"SELECT {_ENROLLMENT} FROM flow_enrollments WHERE id = ?", (enrollment_id,)))
+
+    def add_enrollment(self, e: Enrollment) -> int:
+        row = self._one(
+            "INSERT INTO flow_enrollments (contact, sequence, user_name, sender, step, status, started, workflow) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (e.contact, e.sequence, e.user, e.sender, e.step, e.status, to_text(e.started), e.workflow))
+        return row[0]
+
+    def put_enrollment(self, e: Enrollment) -> None:
+        self._exec("UPDATE flow_enrollments SET step = ?, status = ? WHERE id = ?", (e.step, e.status, e.id))
+
+    def active_in_sequence(self, sequence):
+        rows = self._exec(f"SELECT {_ENROLLMENT} FROM flow_enrollments WHERE sequence = ? AND status = 'active' "
+                          "ORDER BY id", (sequence,)).fetchall()
+        return [_enrollment(r) for r in rows]
+
+    # -- runs
+    def get_run(self, workflow, contact):
+        row = self._one("SELECT workflow, contact, status, pc, event, fields FROM flow_runs "
+                        "WHERE workflow = ? AND contact = ?", (workflow, contact))
+        return Run(row[0], row[1], row[2], row[3], row[4], json.loads(row[5])) if row else None
+
+    def put_run(self, r: Run) -> None:
+        self._exec("INSERT INTO flow_runs (workflow, contact, status, pc, event, fields) VALUES (?, ?, ?, ?, ?, ?) "
+                   "ON CONFLICT (workflow, contact) DO UPDATE SET status = excluded.status, pc = excluded.pc, "
+                   "event = excluded.event, fields = excluded.fields",
+                   (r.workflow, r.contact, r.status, r.pc, r.event, json.dumps(r.fields, sort_keys=True)))
+
+    # -- due work
+    def add_due(self, d: Due) -> None:
+        self._exec("INSERT INTO flow_due (at, kind, ref, workflow) VALUES (?, ?, ?, ?)",
+                   (to_text(d.at), d.kind, d.ref, d.workflow))
+
+    def pop_due(self, until):
+        row = self._one("SELECT seq, at, kind, ref, workflow FROM flow_due WHERE at <= ? ORDER BY at, seq LIMIT 1"
+                        + self.SKIP_LOCKED, (to_text(until),))
+        if row is None:
+            return None
+        self._exec("DELETE FROM flow_due WHERE seq = ?", (row[0],))
+        return Due(from_text(row[1]), row[2], row[3], row[4], row[0])
+
+    def next_due(self):
+        row = self._one("SELECT MIN(at) FROM flow_due")
+        return from_text(row[0]) if row and row[0] else None
+
+    # -- sends
+    def add_send(self, user, at) -> None:
+        # Sends older than any window still to come are never counted again.
+        self._exec("DELETE FROM flow_sends WHERE user_name = ? AND at <= ?", (user, to_text(at - WINDOW)))
+        self._exec("INSERT INTO flow_sends (user_name, at) VALUES (?, ?)", (user, to_text(at)))
+
+    def sends_window(self, user, since):
+        row = self._one("SELECT COUNT(*), MIN(at) FROM flow_sends WHERE user_name = ? AND at > ?",
+                        (user, to_text(since)))
+        return row[0], from_text(row[1])
+
+    # -- audit
+    def append_audit(self, entries) -> None:
+        self._conn.executemany(
+            self._q(f"INSERT INTO flow_audit ({_AUDIT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+            [(to_text(e.at), e.event, e.workflow, e.contact, e.sequence, e.user, e.outcome, e.reason, e.detail,
+              e.line, json.dumps(e.message) if e.message is not None else None) for e in entries])
+
+    def audit(self, last=None):
+        if last:
+            rows = self._exec(f"SELECT {_AUDIT} FROM (SELECT seq, {_AUDIT} FROM flow_audit ORDER BY seq DESC "
+                              "LIMIT ?) AS tail ORDER BY seq", (last,))
+        else:
+            rows = self._exec(f"SELECT {_AUDIT} FROM flow_audit ORDER BY seq")
+        for row in rows.fetchall():
+            yield _audit(row)
+
+    # -- views
+    def enrollments(self, status=None):
+        if status is None:
+            rows = self._exec(f"SELECT {_ENROLLMENT} FROM flow_enrollments ORDER BY id").fetchall()
+        else:
+            rows = self._exec(f"SELECT {_ENROLLMENT} FROM flow_enrollments WHERE status = ? ORDER BY id",
+                              (status,)).fetchall()
+        return [_enrollment(r) for r in rows]
+
+    def users(self):
+        return [self.get_user(r[0]) for r in self._exec("SELECT name FROM flow_users ORDER BY name").fetchall()]
+
+    def sequences(self):
+        return [self.get_sequence(r[0]) for r in self._exec("SELECT name FROM flow_sequences ORDER BY name").fetchall()]
+
+    def sends_since(self, since):
+        rows = self._exec("SELECT user_name, COUNT(*) FROM flow_sends WHERE at > ? GROUP BY user_name",
+                          (to_text(since),)).fetchall()
+        return {u: n for u, n in rows}
+
+    def contacts(self):
+        rows = self._exec("SELECT email FROM flow_contacts ORDER BY email").fetchall()
+        return [self.get_contact(r[0]) for r in rows]
+
+    def runs(self):
+        rows = self._exec("SELECT workflow, contact FROM flow_runs").fetchall()
+        return [self.get_run(w, c) for w, c in rows]
+
+    def due_items(self):
+        rows = self._exec("SELECT seq, at, kind, ref, workflow FROM flow_due ORDER BY at, seq").fetchall()
+        return [Due(from_text(r[1]), r[2], r[3], r[4], r[0]) for r in rows]
+
+    def seen_ids(self):
+        return {r[0] for r in self._exec("SELECT id FROM flow_events").fetchall()}
+
+    def dump(self) -> dict:
+        return canonical_dump(self)
