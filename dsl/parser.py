@@ -166,7 +166,8 @@ class _Builder(Transformer):
 
     # -- workflows
     def workflow(self, items):
-        kw, name, reenroll, event, where, actions = items
+        kw, name, reenroll, event, where, body = items
+        actions = body if isinstance(body, list) else [body]
         end = actions[-1].span if actions else (where.span if where else self._span(event))
         return ast.Workflow(self._span(kw).to(end), self._text(name), reenroll is not None,
                             self._ident(event), where, actions)

@@ -17,6 +17,7 @@ CONSTRUCTS = {
     "include": 'include "team.flow"',
     "one_line": "on form_submitted enroll in \"Demo\" as alice from alice@x",
     "named_reenroll": 'workflow "W" reenroll on meeting_outcome where outcome == no_show { wait 2 hours; enroll in "Demo" as alice }',
+    "named_one_action": 'workflow "N" on form_submitted unenroll from "Demo"',
     "short_block": 'on form_submitted where form == "x" { unenroll from "Demo" }',
     "if_else_if": 'on form_submitted { if contact.vip { enroll in "A" as a } else if contact.score > 3 { wait 1 day } else { unenroll from "A" } }',
     "precedence": "on form_submitted where not a == 1 and b != 2 or c < 3 and (d <= 4 or e >= 5) unenroll from \"A\"",

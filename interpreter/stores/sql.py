@@ -87,6 +87,7 @@ class SqlStore:
         from .base import StoreError
 
         with self.transaction():
+            self._schema_lock()
             for statement in TABLES.format(serial=self.SERIAL).split(";"):
                 if statement.strip():
                     self._exec(statement)
@@ -95,6 +96,9 @@ class SqlStore:
                 self._exec("INSERT INTO flow_meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             elif int(row[0]) > SCHEMA_VERSION:
                 raise StoreError(f"the store has schema version {row[0]}; this flowc knows up to {SCHEMA_VERSION}")
+
+    def _schema_lock(self) -> None:
+        """Serialise schema creation where several processes may start at once."""
 
     @contextmanager
     def transaction(self):
@@ -224,7 +228,7 @@ class SqlStore:
 
     # -- audit
     def append_audit(self, entries) -> None:
-        self._conn.executemany(
+        self._conn.cursor().executemany(
             self._q(f"INSERT INTO flow_audit ({_AUDIT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
             [(to_text(e.at), e.event, e.workflow, e.contact, e.sequence, e.user, e.outcome, e.reason, e.detail,
               e.line, json.dumps(e.message) if e.message is not None else None) for e in entries])

@@ -1,0 +1,306 @@
+"""One conformance suite, run against every store backend: every rule,
+reason and outcome of RUNTIME.md, the clock, the send window, idempotency
+and transactions."""
+from __future__ import annotations
+
+import pytest
+
+from interpreter.stores.base import open_store
+
+from .stores import BACKENDS, Harness, outcomes, store_url
+
+TEAM = """
+user alice seat sales_enterprise inbox alice@x alias sales@x
+user bob seat sales_enterprise inbox bob@x limit 2
+user maria seat service_enterprise inbox maria@x
+property tier: enum(gold, silver)
+sequence "Demo" {
+  email "Intro" subject "Hi {{contact.firstname | there}}" body "{{placeholder: note}} from {{sender.firstname}} <{{sender.email}}> at {{contact.company | your company}}"
+  wait 2 days
+  email "Follow-up" body "Again"
+  task "Call {{contact.firstname}}"
+}
+sequence "Other" { email "One" body "x" }
+"""
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request, tmp_path):
+    s = open_store(store_url(request.param, tmp_path, request))
+    yield s
+    s.close()
+
+
+def harness(store, workflows: str) -> Harness:
+    return Harness(store, TEAM + workflows)
+
+
+T0 = "2026-01-05T09:00:00Z"  # a Monday
+
+
+def test_enroll_runs_first_step_at_once_and_renders_tokens(store):
+    h = harness(store, 'on form_submitted enroll in "Demo" as alice from sales@x')
+    entries = h.emit("form_submitted", T0, contact="c@x", form="f", properties={"firstname": "Cy"})
+    assert outcomes(entries) == [("enrolled", "c@x", "Demo", None), ("email_sent", "c@x", "Demo", None)]
+    msg = entries[1].message
+    assert msg["subject"] == "Hi Cy"
+    assert msg["from"] == "sales@x" and msg["to"] == "c@x"
+    # placeholders go out as written; fallbacks fill empty properties
+    assert msg["body"] == "{{placeholder: note}} from alice <sales@x> at your company"
+    (e,) = store.enrollments("active")
+    # waiting in step 2 (the wait); step 3 is the next to run (index 2)
+    assert (e.contact, e.sequence, e.user, e.sender, e.step) == ("c@x", "Demo", "alice", "sales@x", 2)
+
+
+def test_steps_run_at_their_due_time_and_finish(store):
+    h = harness(store, 'on form_submitted enroll in "Demo" as alice')
+    h.emit("form_submitted", T0, contact="c@x", form="f")
+    assert h.advance("2026-01-07T08:59:59Z") == []
+    entries = h.advance("2026-01-08T00:00:00Z")
+    assert [(e.outcome, e.at.isoformat()) for e in entries] == [
+        ("email_sent", "2026-01-07T09:00:00+00:00"),
+        ("task_created", "2026-01-07T09:00:00+00:00"),
+        ("finished", "2026-01-07T09:00:00+00:00"),
+    ]
+    assert entries[1].detail == "step 4: Call "
+    assert store.enrollments("active") == []
+    assert [e.status for e in store.enrollments()] == ["finished"]
+    assert store.clock().isoformat() == "2026-01-08T00:00:00+00:00"
+
+
+def test_business_days_skip_the_weekend(store):
+    h = Harness(store, TEAM.replace("wait 2 days", "wait 2 business days")
+                + 'on form_submitted enroll in "Demo" as alice')
+    h.emit("form_submitted", "2026-01-09T10:00:00Z", contact="c@x", form="f")  # a Friday
+    entries = h.advance("2026-02-01T00:00:00Z")
+    assert entries[0].outcome == "email_sent"
+    assert entries[0].at.isoformat() == "2026-01-13T10:00:00+00:00"  # Tuesday
+
+
+def test_rules_in_order_sequence_deleted_first(store):
+    h = harness(store, 'on form_submitted enroll in "Demo" as alice')
+    h.emit("sequence_deleted", T0, sequence="Demo")
+    h.emit("seat_changed", T0, user="alice", seat="none")
+    entries = h.emit("form_submitted", T0, contact="c@x", form="f")
+    assert outcomes(entries) == [("skipped", "c@x", "Demo", "sequence_deleted")]
+
+
+def test_sender_not_licensed_then_inbox_disconnected(store):
+    h = harness(store, 'on form_submitted reenroll_never enroll in "Demo" as alice'.replace(" reenroll_never", ""))
+    h.emit("seat_changed", T0, user="alice", seat="sales_pro")
+    h.emit("inbox_disconnected", T0, user="alice")
+    assert outcomes(h.emit("form_submitted", T0, contact="a@x", form="f"))[0][3] == "sender_not_licensed"
+    h.emit("seat_changed", T0, user="alice", seat="sales_enterprise")
+    assert outcomes(h.emit("form_submitted", T0, contact="b@x", form="f"))[0][3] == "inbox_disconnected"
+    h.emit("inbox_connected", T0, user="alice", address="alice@new")
+    # an omitted `from` is the inbox as it is now
+    entries = h.emit("form_submitted", T0, contact="c@x", form="f")
+    assert entries[0].outcome == "enrolled" and entries[1].message["from"] == "alice@new"
+
+
+def test_from_address_no_longer_among_the_senders_addresses(store):
+    h = harness(store, 'workflow "W" reenroll on form_submitted enroll in "Demo" as maria from maria@x')
+    h.emit("inbox_connected", T0, user="maria", address="maria@elsewhere")
+    assert outcomes(h.emit("form_submitted", T0, contact="c@x", form="f")) == [
+        ("skipped", "c@x", "Demo", "inbox_disconnected")]
+
+
+def test_unsubscribed_and_bounced_contacts_are_skipped_and_ended(store):
+    h = harness(store, 'workflow "W" reenroll on form_submitted enroll in "Demo" as alice')
+    h.emit("contact_unsubscribed", T0, contact="u@x")
+    assert outcomes(h.emit("form_submitted", T0, contact="u@x", form="f"))[0][3] == "contact_unsubscribed"
+    h.emit("form_submitted", T0, contact="b@x", form="f")
+    assert outcomes(h.emit("email_bounced", T0, contact="b@x")) == [("ended", "b@x", "Demo", "bounced")]
+    assert outcomes(h.emit("form_submitted", T0, contact="b@x", form="f"))[0][3] == "contact_unsubscribed"
+    h.emit("form_submitted", T0, contact="c@x", form="f")
+    assert outcomes(h.emit("contact_unsubscribed", T0, contact="c@x")) == [("ended", "c@x", "Demo", "unsubscribed")]
+
+
+def test_a_contact_is_in_one_sequence_at_a_time(store):
+    h = harness(store, 'on form_submitted enroll in "Demo" as alice\non meeting_booked enroll in "Demo" as maria\n'
+                       'on list_added where size < 10 enroll in "Other" as alice')
+    h.emit("form_submitted", T0, contact="c@x", form="f")
+    assert outcomes(h.emit("list_added", T0, contact="c@x", list="L", size=3)) == [
+        ("skipped", "c@x", "Other", "already_enrolled")]
+    # booking a meeting ends the enrollment first, so the workflow enrolls
+    entries = h.emit("meeting_booked", "2026-01-05T10:00:00Z", contact="c@x")
+    assert outcomes(entries)[:2] == [("ended", "c@x", "Demo", "meeting_booked"), ("enrolled", "c@x", "Demo", None)]
+    assert [(e.sequence, e.user) for e in store.enrollments("active")] == [("Demo", "maria")]
+
+
+def test_reply_ends_enrollment_and_still_triggers_workflows(store):
+    h = harness(store, 'on form_submitted enroll in "Demo" as alice\non email_replied enroll in "Other" as alice')
+    h.emit("form_submitted", T0, contact="c@x", form="f")
+    entries = h.emit("email_replied", T0, contact="c@x", sequence="Demo")
+    assert outcomes(entries)[:2] == [("ended", "c@x", "Demo", "replied"), ("enrolled", "c@x", "Other", None)]
+
+
+def test_sequence_deleted_ends_active_enrollments_and_later_steps(store):
+    h = harness(store, 'on form_submitted enroll in "Demo" as alice')
+    h.emit("form_submitted", T0, contact="a@x", form="f")
+    h.emit("form_submitted", T0, contact="b@x", form="f")
+    entries = h.emit("sequence_deleted", "2026-01-06T09:00:00Z", sequence="Demo")
+    assert sorted(outcomes(entries)) == [("ended", "a@x", "Demo", "sequence_deleted"),
+                                         ("ended", "b@x", "Demo", "sequence_deleted")]
+    assert h.advance("2026-02-01T00:00:00Z") == []  # no step of an ended enrollment runs
+
+
+def test_daily_limit_skips_enrollment(store):
+    h = harness(store, 'workflow "W" reenroll on form_submitted enroll in "Other" as bob')
+    h.emit("form_submitted", T0, contact="a@x", form="f")
+    h.emit("form_submitted", "2026-01-05T10:00:00Z", contact="b@x", form="f")
+    assert outcomes(h.emit("form_submitted", "2026-01-06T08:59:00Z", contact="c@x", form="f")) == [
+        ("skipped", "c@x", "Other", "daily_limit_exceeded")]
+    # a rolling window: 24 hours after the first send there is room again
+    assert h.emit("form_submitted", "2026-01-06T09:00:01Z", contact="d@x", form="f")[0].outcome == "enrolled"
+
+
+def test_email_step_at_the_limit_waits_for_the_window(store):
+    h = Harness(store, TEAM + 'workflow "W" reenroll on form_submitted enroll in "Demo" as bob')
+    h.emit("form_submitted", T0, contact="a@x", form="f")  # send 1 at day 0 09:00
+    h.emit("form_submitted", "2026-01-07T08:00:00Z", contact="b@x", form="f")  # send 2 at day 2 08:00
+    # a@x's follow-up falls due on day 2 09:00 with 1 send in the window: sends
+    entries = h.advance("2026-01-07T09:00:00Z")
+    assert entries[0].outcome == "email_sent" and entries[0].contact == "a@x"
+    # b@x's follow-up falls due day 4 08:00; fill the window first
+    h.emit("form_submitted", "2026-01-09T07:00:00Z", contact="c@x", form="f")
+    h.emit("form_submitted", "2026-01-09T07:30:00Z", contact="d@x", form="f")
+    entries = h.advance("2026-01-09T12:00:00Z")
+    assert [e for e in entries if e.contact == "b@x"] == []  # deferred, not skipped
+    entries = h.advance("2026-01-10T07:00:00Z")
+    (sent,) = [e for e in entries if e.contact == "b@x" and e.outcome == "email_sent"]
+    assert sent.at.isoformat() == "2026-01-10T07:00:00+00:00"  # when c@x's send left the window
+
+
+def test_unenroll_and_not_enrolled(store):
+    h = harness(store, 'on form_submitted enroll in "Demo" as alice\n'
+                       'on deal_stage_changed where stage == closedlost unenroll from "Demo"')
+    assert outcomes(h.emit("deal_stage_changed", T0, contact="c@x", deal="d", stage="closedlost")) == [
+        ("skipped", "c@x", "Demo", "not_enrolled")]
+    h.emit("form_submitted", T0, contact="c@x", form="f")
+    assert outcomes(h.emit("deal_stage_changed", T0, contact="c@x", deal="d2", stage="closedlost")) == [
+        ("skipped", "c@x", None, "workflow_already_run")]
+
+
+def test_unenroll_ends_with_reason_unenrolled(store):
+    h = harness(store, 'on form_submitted enroll in "Demo" as alice\n'
+                       'workflow "Out" on deal_stage_changed where stage == closedlost unenroll from "Demo"')
+    h.emit("form_submitted", T0, contact="c@x", form="f")
+    entries = h.emit("deal_stage_changed", T0, contact="c@x", deal="d", stage="closedlost")
+    assert outcomes(entries) == [("unenrolled", "c@x", "Demo", "unenrolled")]
+    assert entries[0].workflow == "Out"
+
+
+def test_once_per_contact_unless_reenroll_and_never_while_waiting(store):
+    h = harness(store, 'workflow "Once" on form_submitted where form == "a" unenroll from "Demo"\n'
+                       'workflow "Again" reenroll on form_submitted where form == "b" { wait 1 hour; unenroll from "Demo" }')
+    h.emit("form_submitted", T0, contact="c@x", form="a")
+    assert outcomes(h.emit("form_submitted", T0, contact="c@x", form="a"))[0][3] == "workflow_already_run"
+    h.emit("form_submitted", T0, contact="c@x", form="b")
+    assert outcomes(h.emit("form_submitted", "2026-01-05T09:30:00Z", contact="c@x", form="b"))[0][3] == "workflow_waiting"
+    entries = h.emit("form_submitted", "2026-01-05T10:30:00Z", contact="c@x", form="b")
+    # the waiting run resumed at 10:00 first, then the new event ran the workflow again
+    assert [(e.at.isoformat()[11:16], e.reason) for e in entries] == [("10:00", "not_enrolled")]
+    entries = h.advance("2026-01-05T12:00:00Z")
+    assert [(e.at.isoformat()[11:16], e.reason) for e in entries] == [("11:30", "not_enrolled")]
+
+
+def test_wait_resumes_and_if_sees_the_contact_as_it_is_then(store):
+    h = harness(store, 'workflow "W" on form_submitted {\n wait 1 day\n'
+                       ' if contact.tier == gold { enroll in "Demo" as alice } else { enroll in "Other" as alice }\n}')
+    assert h.emit("form_submitted", T0, contact="c@x", form="f", properties={"tier": "silver"}) == []
+    h.emit("property_changed", "2026-01-05T12:00:00Z", contact="c@x", property="tier", properties={"tier": "gold"})
+    entries = h.advance("2026-01-06T09:00:00Z")
+    assert outcomes(entries)[0] == ("enrolled", "c@x", "Demo", None)
+    assert entries[0].at.isoformat() == "2026-01-06T09:00:00+00:00"
+
+
+def test_due_work_runs_before_the_event_at_its_own_time_in_due_order(store):
+    h = harness(store, 'workflow "W" reenroll on form_submitted where form == "w" { wait 3 hours; unenroll from "Other" }\n'
+                       'on meeting_booked { wait 1 hour; unenroll from "Other" }')
+    h.emit("form_submitted", T0, contact="a@x", form="w")  # due 12:00
+    h.emit("meeting_booked", "2026-01-05T10:30:00Z", contact="b@x")  # due 11:30
+    entries = h.emit("form_submitted", "2026-01-05T13:00:00Z", contact="z@x", form="other")
+    assert [(e.contact, e.at.isoformat()[11:16], e.event) for e in entries] == [
+        ("b@x", "11:30", None), ("a@x", "12:00", None)]
+
+
+def test_late_event_runs_at_the_clock_and_says_so(store):
+    h = harness(store, 'workflow "W" reenroll on form_submitted unenroll from "Demo"')
+    h.emit("form_submitted", "2026-01-05T12:00:00Z", contact="a@x", form="f")
+    (entry,) = h.emit("form_submitted", "2026-01-05T11:00:00Z", contact="b@x", form="f")
+    assert entry.at.isoformat() == "2026-01-05T12:00:00+00:00"
+    assert "before the clock" in entry.detail
+
+
+def test_conditions_missing_values_are_false_and_is_unknown(store):
+    h = harness(store, 'workflow "A" reenroll on deal_stage_changed where amount > 5 or amount < 5 unenroll from "Demo"\n'
+                       'workflow "B" reenroll on deal_stage_changed where amount is unknown and contact.tier != gold unenroll from "Other"')
+    entries = h.emit("deal_stage_changed", T0, contact="c@x", deal="d", stage="closedwon")
+    assert [e.workflow for e in entries] == []  # tier unknown too: `!=` on no value is false
+    entries = h.emit("deal_stage_changed", T0, contact="c@x", deal="d", stage="closedwon", properties={"tier": "silver"})
+    assert [e.workflow for e in entries] == ["B"]
+
+
+def test_duplicate_event_changes_nothing(store):
+    h = harness(store, 'workflow "W" reenroll on form_submitted enroll in "Demo" as alice')
+    h.emit("form_submitted", T0, contact="c@x", form="f", id="same")
+    before = {k: v for k, v in store.dump().items() if k != "audit"}
+    entries = h.emit("form_submitted", "2026-01-05T10:00:00Z", contact="d@x", form="f", id="same")
+    assert outcomes(entries) == [("duplicate", "d@x", None, "duplicate_event")]
+    after = {k: v for k, v in store.dump().items() if k != "audit"}
+    assert after == before
+
+
+def test_rejected_line_is_logged_and_changes_nothing(store):
+    h = harness(store, 'on form_submitted enroll in "Demo" as alice')
+    before = {k: v for k, v in store.dump().items() if k != "audit"}
+    (entry,) = h.engine.reject(7, "missing field `form`", "x1")
+    assert (entry.outcome, entry.line, entry.detail) == ("rejected", 7, "missing field `form`")
+    assert {k: v for k, v in store.dump().items() if k != "audit"} == before
+    assert [e.outcome for e in store.audit()] == ["rejected"]
+
+
+def test_a_failing_event_rolls_back_whole(store, monkeypatch):
+    h = harness(store, 'workflow "W" reenroll on form_submitted enroll in "Demo" as alice')
+    h.emit("form_submitted", T0, contact="a@x", form="f")
+    before = store.dump()
+
+    def boom(*a, **k):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(store, "add_send", boom)
+    with pytest.raises(RuntimeError):
+        h.emit("form_submitted", "2026-01-05T10:00:00Z", contact="b@x", form="f", id="x", properties={"firstname": "B"})
+    monkeypatch.undo()
+    assert store.dump() == before
+    # and the same event processes normally afterwards
+    assert h.emit("form_submitted", "2026-01-05T10:00:00Z", contact="b@x", form="f", id="x")[0].outcome == "enrolled"
+
+
+def test_declarations_seed_state_and_account_events_survive_a_restart(store):
+    h = harness(store, 'workflow "W" reenroll on form_submitted enroll in "Demo" as alice')
+    h.emit("seat_changed", T0, user="alice", seat="sales_pro")
+    again = harness(store, 'workflow "W" reenroll on form_submitted enroll in "Demo" as alice')
+    assert again.emit("form_submitted", T0, contact="c@x", form="f")[0].reason == "sender_not_licensed"
+    # an edited declaration is the new truth
+    edited = Harness(store, TEAM.replace("alias sales@x", "alias sales@x limit 900")
+                     + 'workflow "W" reenroll on form_submitted enroll in "Demo" as alice')
+    assert edited.emit("form_submitted", T0, contact="d@x", form="f")[0].outcome == "enrolled"
+
+
+def test_audit_log_keys_and_order(store):
+    h = harness(store, 'on form_submitted enroll in "Demo" as alice')
+    h.emit("form_submitted", T0, contact="c@x", form="f", id="first")
+    log = list(store.audit())
+    assert [e.outcome for e in log] == ["enrolled", "email_sent"]
+    data = log[0].model_dump(mode="json")
+    for key in ("at", "event", "workflow", "contact", "sequence", "outcome", "reason"):
+        assert key in data
+    assert data["event"] == "first" and data["workflow"] == "line 13"
+    assert [e.outcome for e in store.audit(last=1)] == ["email_sent"]
+
+
+def test_unknown_user_in_account_event_is_skipped(store):
+    h = harness(store, 'on form_submitted enroll in "Demo" as alice')
+    assert outcomes(h.emit("seat_changed", T0, user="zed", seat="none")) == [("skipped", None, None, "unknown_user")]
