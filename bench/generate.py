@@ -41,3 +41,79 @@ def script(lines: int = 10_000) -> str:
 
 if __name__ == "__main__":
     sys.stdout.write(script(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000))
+
+
+def stream_script(limits=(40, 25, 60)) -> str:
+    """A script for event streams: a few senders with small limits, so that
+    every rule and the send window are exercised."""
+    ann, ben, cat = limits
+    return f"""
+user ann seat sales_enterprise inbox ann@acme.example limit {ann}
+user ben seat sales_enterprise inbox ben@acme.example alias team@acme.example limit {ben}
+user cat seat service_enterprise inbox cat@acme.example limit {cat}
+property tier: enum(gold, silver)
+sequence "Short" {{ email "One" body "Hi {{{{contact.firstname | there}}}}"; wait 3 hours; email "Two" body "Again" }}
+sequence "Long" {{
+  email "One" subject "Hello {{{{contact.firstname | there}}}}" body "Hi"
+  wait 1 day
+  email "Two" body "Follow-up"
+  wait 2 business days
+  task "Call {{{{contact.firstname}}}}"
+  email "Three" body "Last note"
+}}
+workflow "Form A" reenroll on form_submitted where form == "A" enroll in "Short" as ann
+workflow "Form B" reenroll on form_submitted where form == "B" {{
+  if contact.tier == gold {{ enroll in "Long" as ben from team@acme.example }} else {{ enroll in "Long" as ben }}
+}}
+workflow "No-show" reenroll on meeting_outcome where outcome == no_show {{ wait 2 hours; enroll in "Short" as cat }}
+on deal_stage_changed where stage == closedlost unenroll from "Long"
+workflow "Won" reenroll on deal_stage_changed where stage == closedwon enroll in "Long" as cat
+"""
+
+
+def event_stream(n: int, contacts: int = 500, seed: int = 1) -> list[str]:
+    """`n` JSON event lines, in time order, for `stream_script()`."""
+    return list(iter_events(n, contacts, seed))
+
+
+def iter_events(n: int, contacts: int = 500, seed: int = 1):
+    """The lines of `event_stream`, one at a time (for streams too big to hold)."""
+    import datetime as dt
+    import json
+    import random
+
+    rng = random.Random(seed)
+    t = dt.datetime(2026, 1, 5, 8, tzinfo=dt.timezone.utc)
+    for i in range(n):
+        t += dt.timedelta(seconds=rng.randint(1, 240))
+        c = f"c{rng.randrange(contacts)}@client.example"
+        at = t.strftime("%Y-%m-%dT%H:%M:%SZ")
+        r = rng.random()
+        base = {"id": f"e{i}", "at": at}
+        if r < 0.40:
+            ev = {"type": "form_submitted", "contact": c, "form": rng.choice("AB"),
+                  "properties": {"firstname": f"N{i % 97}", "tier": rng.choice(["gold", "silver"])}}
+        elif r < 0.52:
+            ev = {"type": "meeting_outcome", "contact": c, "outcome": rng.choice(["no_show", "completed"])}
+        elif r < 0.62:
+            ev = {"type": "deal_stage_changed", "contact": c, "deal": f"d{i}", "stage": rng.choice(["closedwon", "closedlost"])}
+        elif r < 0.70:
+            ev = {"type": "email_replied", "contact": c}
+        elif r < 0.76:
+            ev = {"type": "meeting_booked", "contact": c}
+        elif r < 0.79:
+            ev = {"type": "contact_unsubscribed", "contact": c}
+        elif r < 0.81:
+            ev = {"type": "email_bounced", "contact": c}
+        elif r < 0.83:
+            ev = {"type": "seat_changed", "user": rng.choice(["ann", "ben", "cat"]),
+                  "seat": rng.choice(["sales_enterprise", "service_enterprise", "sales_pro"])}
+        elif r < 0.85:
+            user = rng.choice(["ann", "ben", "cat"])
+            ev = rng.choice([{"type": "inbox_disconnected", "user": user},
+                             {"type": "inbox_connected", "user": user, "address": f"{user}@acme.example"}])
+        else:
+            ev = {"type": "list_added", "contact": c, "list": "L", "size": rng.randint(1, 500)}
+        if i == n * 9 // 10:  # late in the stream, so that it ends enrollments
+            ev = {"type": "sequence_deleted", "sequence": "Short"}
+        yield json.dumps({**base, **ev})

@@ -112,11 +112,11 @@ def explain(code, list_all) -> None:
 
 # ---- running ---------------------------------------------------------------
 
-def open_store_or_fail(url: str):
+def open_store_or_fail(url: str, create: bool = True):
     from interpreter.stores.base import StoreError, open_store
 
     try:
-        return open_store(url)
+        return open_store(url, create)
     except StoreError as e:
         raise click.UsageError(str(e))
 
@@ -191,7 +191,7 @@ def status(store_url) -> None:
     """Active enrollments, and each sender's sends in the last 24 hours."""
     from interpreter.timeutil import WINDOW, show
 
-    store = open_store_or_fail(store_url)
+    store = open_store_or_fail(store_url, create=False)
     try:
         clock = store.clock()
         click.echo(f"clock: {show(clock)}")
@@ -219,7 +219,7 @@ def status(store_url) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def log(store_url, last, fmt) -> None:
     """The audit log kept in a store."""
-    store = open_store_or_fail(store_url)
+    store = open_store_or_fail(store_url, create=False)
     try:
         _echo_entries(fmt)(list(store.audit(last)))
     finally:

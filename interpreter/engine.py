@@ -51,6 +51,8 @@ class Engine:
     def __init__(self, program: p.Program, store):
         self.program = program
         self.store = store
+        #: Events processed at the clock's time because they were older.
+        self.late = 0
         self.sync_declarations()
 
     # ---- declarations ------------------------------------------------------
@@ -85,6 +87,7 @@ class Engine:
             if clock is not None and at < clock:
                 ev.at = clock
                 ev.late = f"event time {timeutil.show(at)} is before the clock; processed at {timeutil.show(clock)}"
+                self.late += 1
             self._run_due(ev.at, ev)
             self.store.set_clock(ev.at)
             if event.type in _OPT_OUTS or not event.trigger:
@@ -222,12 +225,16 @@ class Engine:
                     self._log(ev, "skipped", workflow=w.name, contact=email, reason="workflow_already_run",
                               detail="the contact went through this workflow before (it has no `reenroll`)")
                     continue
-            self._execute(w, email, fields, 0, ev.at, Run(w.name, email, "waiting", 0, event.id, fields), ev)
+            self._execute(w, email, fields, 0, ev.at, Run(w.name, email, "waiting", 0, event.id, fields), ev,
+                          contact)
 
     def _execute(self, w: p.Workflow, email: str, fields: dict, pc: int, at: dt.datetime, run: Run,
-                 ev: _Event) -> None:
+                 ev: _Event, contact: Contact | None = None) -> None:
+        """Run workflow `w` for a contact from operation `pc`; `contact` is the
+        record as it is now (read afresh when a waiting run resumes)."""
         code = w.code
-        contact = self.store.get_contact(email) or Contact(email)
+        if contact is None:
+            contact = self.store.get_contact(email) or Contact(email)
         while pc < len(code):
             op = code[pc]
             if isinstance(op, p.EnrollOp):

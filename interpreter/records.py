@@ -3,14 +3,24 @@ the audit entry, a pydantic model because it is also the JSON output."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 
 from pydantic import BaseModel, ConfigDict
+
+def _copyable(cls):
+    """Gives a record a `__copy__` that calls its constructor: several times
+    faster than copy.copy's generic path, which the memory store uses a lot."""
+    values = attrgetter(*(f.name for f in fields(cls)))
+    cls.__copy__ = lambda self: cls(*values(self))
+    return cls
+
 
 # Enrollment states.
 ACTIVE, FINISHED, ENDED, UNENROLLED = "active", "finished", "ended", "unenrolled"
 
 
+@_copyable
 @dataclass(slots=True)
 class UserState:
     """A user as the account has it now: its declaration, changed since by
@@ -28,6 +38,7 @@ class UserState:
         return ((self.inbox,) if self.inbox else ()) + self.aliases
 
 
+@_copyable
 @dataclass(slots=True)
 class SequenceState:
     name: str
@@ -35,6 +46,7 @@ class SequenceState:
     deleted: bool = False
 
 
+@_copyable
 @dataclass(slots=True)
 class Contact:
     email: str
@@ -43,6 +55,7 @@ class Contact:
     opted_out: str | None = None
 
 
+@_copyable
 @dataclass(slots=True)
 class Enrollment:
     id: int
@@ -56,6 +69,7 @@ class Enrollment:
     workflow: str | None = None
 
 
+@_copyable
 @dataclass(slots=True)
 class Run:
     """A contact's run of a workflow: `done`, or `waiting` to resume at `pc`

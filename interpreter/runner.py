@@ -60,13 +60,12 @@ def run_stream(engine, lines: Iterable[str], emit: Callable[[list[AuditEntry]], 
             summary.rejected += 1
             entries = engine.reject(item.line, item.reason, item.id)
         else:
-            clock = engine.store.clock()
             entries = engine.process(item)
             if entries and entries[0].outcome == "duplicate":
                 summary.duplicates += 1
             else:
                 summary.events += 1
-                summary.late += clock is not None and item.at < clock
         summary.count(entries)
         emit(entries)
+    summary.late = engine.late
     return summary

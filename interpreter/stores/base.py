@@ -6,6 +6,7 @@ its id are committed together or not at all."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 from typing import ContextManager, Iterator, Protocol
 
 from ..records import AuditEntry, Contact, Due, Enrollment, Run, SequenceState, UserState
@@ -76,8 +77,10 @@ class Store(Protocol):
         """The whole state in a canonical, backend-independent form."""
 
 
-def open_store(url: str) -> Store:
-    """A store from its URL: `memory:`, `sqlite:///PATH` or `postgresql://...`."""
+def open_store(url: str, create: bool = True) -> Store:
+    """A store from its URL: `memory:`, `sqlite:///PATH` or `postgresql://...`.
+    With `create` False, a SQLite file that does not exist is an error
+    rather than a new, empty store (for commands that only read)."""
     if url == "memory:" or url == "memory://":
         from .memory import MemoryStore
 
@@ -88,6 +91,8 @@ def open_store(url: str) -> Store:
         path = url[len("sqlite:///"):]
         if not path:
             raise StoreError("sqlite URL needs a path: sqlite:///flow.db")
+        if not create and not os.path.exists(path):
+            raise StoreError(f"no store at {path}")
         return SqliteStore(path)
     if url.startswith(("postgresql://", "postgres://")):
         from .postgres import PostgresStore

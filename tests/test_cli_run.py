@@ -1,0 +1,119 @@
+"""`flowc run`, `status` and `log` from the command line."""
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from flowc.cli import main
+
+from .conftest import EXAMPLES
+
+SCRIPT = """
+user alice seat sales_enterprise inbox alice@x
+sequence "Demo" { email "Intro" subject "Hi {{contact.firstname | there}}" body "Hello"; wait 1 day; task "Call" }
+on form_submitted enroll in "Demo" as alice
+"""
+GOOD = '{"id": "1", "type": "form_submitted", "at": "2026-01-05T09:00:00Z", "contact": "c@x", "form": "f"}'
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(main, list(map(str, args)), input=input, catch_exceptions=False)
+
+
+def script(tmp_path, text=SCRIPT):
+    path = tmp_path / "s.flow"
+    path.write_text(text)
+    return path
+
+
+def test_example_runs_on_the_default_sqlite_store_in_the_current_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = run("run", EXAMPLES, "--events", EXAMPLES / "events.jsonl", "--until", "2026-01-20T00:00:00Z")
+    assert r.exit_code == 1  # the example has two bad lines, on purpose
+    assert (tmp_path / "flow.db").exists()
+    out = r.output
+    for outcome in ("enrolled", "email_sent", "task_created", "finished", "unenrolled", "ended", "duplicate", "rejected"):
+        assert f" {outcome} " in out or f" {outcome}\n" in out
+    for reason in ("sequence_deleted", "sender_not_licensed", "inbox_disconnected", "contact_unsubscribed",
+                   "not_enrolled", "replied"):
+        assert reason in out
+    assert "line 20:" in out and "line 21:" in out
+    assert "events: 18 processed, 2 rejected, 1 duplicate" in out
+    status = run("status")
+    assert status.exit_code == 0 and "deleted sequences: Reschedule" in status.output
+    log = run("log", "--last", "2", "--format", "json")
+    assert [json.loads(line)["outcome"] for line in log.output.splitlines()] == ["email_sent", "finished"]
+
+
+def test_json_lines_on_stdout_and_summary_on_stderr(tmp_path):
+    r = CliRunner().invoke(main, ["run", str(script(tmp_path)), "--events", "-", "--store", "memory:",
+                                  "--format", "json"], input=GOOD + "\n")
+    assert r.exit_code == 0
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [e["outcome"] for e in lines] == ["enrolled", "email_sent"]
+    assert set(lines[0]) >= {"at", "event", "workflow", "contact", "sequence", "outcome", "reason"}
+    assert lines[1]["message"]["subject"] == "Hi there"
+    assert "events: 1 processed" in r.stderr
+
+
+def test_rejected_lines_exit_1_after_processing_every_valid_one(tmp_path):
+    events = "\n".join([
+        "not json",
+        GOOD,
+        '{"id": "2", "type": "form_submitted", "at": "2026-01-05T10:00:00Z", "contact": "d@x"}',
+        '{"id": "3", "type": "form_submitted", "at": "2026-01-05T10:00:00", "contact": "d@x", "form": "f"}',
+        '{"id": "4", "type": "mystery", "at": "2026-01-05T10:00:00Z"}',
+        '{"id": "5", "type": "form_submitted", "at": "2026-01-05T11:00:00Z", "contact": "e@x", "form": "f"}',
+    ])
+    r = run("run", script(tmp_path), "--events", "-", "--store", "memory:", input=events)
+    assert r.exit_code == 1
+    rejected = [line for line in r.output.splitlines() if " rejected " in line]
+    assert [line.split("line ")[1].split(":")[0] for line in rejected] == ["1", "3", "4", "5"]
+    assert "missing field `form`" in rejected[1] and "UTC offset" in rejected[2] and "mystery" in rejected[3]
+    assert r.output.count(" enrolled ") == 2
+    assert "events: 2 processed, 4 rejected" in r.output
+
+
+def test_until_runs_due_steps(tmp_path):
+    r = run("run", script(tmp_path), "--events", "-", "--store", "memory:", "--until", "2026-01-07", input=GOOD)
+    assert r.exit_code == 0
+    assert "task_created" in r.output and "finished" in r.output
+
+
+def test_check_errors_stop_the_run(tmp_path):
+    r = run("run", script(tmp_path, SCRIPT.replace("as alice", "as alcie")), "--events", "-", "--store", "memory:",
+            input=GOOD)
+    assert r.exit_code == 1
+    assert "E102" in r.stderr and "enrolled" not in r.stdout
+
+
+def test_usage_errors_exit_2(tmp_path):
+    s = script(tmp_path)
+    assert run("run", s, "--events", "-", "--store", "mysql://x", input=GOOD).exit_code == 2
+    assert run("run", s, "--events", "-", "--until", "next tuesday", input=GOOD).exit_code == 2
+    assert run("run", s, "--events", tmp_path / "missing.jsonl").exit_code == 2
+    assert run("run", s).exit_code == 2
+    assert run("status", "--store", "sqlite:///").exit_code == 2
+
+
+def test_not_a_store_file_is_a_usage_error(tmp_path):
+    bad = tmp_path / "junk.db"
+    bad.write_text("this is not sqlite" * 100)
+    r = run("status", "--store", f"sqlite:///{bad}")
+    assert r.exit_code == 2 and "file is not a database" in r.output
+
+
+def test_status_does_not_create_a_store(tmp_path):
+    r = run("status", "--store", f"sqlite:///{tmp_path / 'typo.db'}")
+    assert r.exit_code == 2 and "no store at" in r.output
+    assert not (tmp_path / "typo.db").exists()
+
+
+def test_rerun_over_the_same_events_changes_nothing(tmp_path):
+    s = script(tmp_path)
+    store = f"sqlite:///{tmp_path / 'f.db'}"
+    run("run", s, "--events", "-", "--store", store, input=GOOD)
+    again = run("run", s, "--events", "-", "--store", store, input=GOOD)
+    assert again.exit_code == 0
+    assert " duplicate " in again.output and " enrolled " not in again.output
