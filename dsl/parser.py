@@ -14,6 +14,10 @@ from .diagnostics import ERROR, Diagnostic
 from .source import Span
 from .templates import TextError, parse_string, unescape
 
+#: The label of a syntax error at the end of the text: more input may fix it
+#: (the REPL reads on).
+INCOMPLETE = "input ends here"
+
 #: Syntax errors reported per file before giving up on it.
 MAX_SYNTAX_ERRORS = 20
 
@@ -447,7 +451,8 @@ def _describe(e: UnexpectedInput, text: str, path: str) -> tuple[Diagnostic, int
             helps.append("an address looks like name@example.com")
         else:
             message = f"expected {_expected_words(expected)}{after}, found {found}"
-        return Diagnostic("E001", ERROR, message, span, help=tuple(helps)), offset
+        label = INCOMPLETE if tok.type == "$END" else None
+        return Diagnostic("E001", ERROR, message, span, label=label, help=tuple(helps)), offset
     assert isinstance(e, UnexpectedCharacters)
     offset = e.pos_in_stream
     char = text[offset]

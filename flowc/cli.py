@@ -224,3 +224,20 @@ def log(store_url, last, fmt) -> None:
         _echo_entries(fmt)(list(store.audit(last)))
     finally:
         store.close()
+
+
+@main.command()
+@click.argument("scripts", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("--store", "store_url", default="memory:", show_default=True,
+              help="memory:, sqlite:///PATH or postgresql://...")
+@click.option("--history", type=click.Path(dir_okay=False),
+              help="History file (default $FLOWC_HISTORY or ~/.flowc_history).")
+def repl(scripts, store_url, history) -> None:
+    """An interactive session: type Flow statements and :commands.
+
+    Each statement is checked against everything entered so far; statements
+    with errors are not accepted. With input piped in, lines are read one by
+    one and results printed plainly."""
+    from .repl import main as repl_main
+
+    repl_main(scripts, store_url, history)

@@ -1,0 +1,154 @@
+"""`flowc repl`: a prompt_toolkit session on a terminal, or plain line-by-line
+reading when input is piped (scriptable and testable)."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+from prompt_toolkit.completion import Completer, Completion
+
+from .session import COMMANDS, Quit, Session
+
+HISTORY_ENV = "FLOWC_HISTORY"
+
+
+def history_path(option: str | None) -> Path:
+    """--history, else $FLOWC_HISTORY, else ~/.flowc_history."""
+    return Path(option or os.environ.get(HISTORY_ENV) or Path.home() / ".flowc_history")
+
+
+def run_piped(session: Session, stream, out=click.echo) -> None:
+    """Read `stream` line by line; a statement goes on while it is incomplete."""
+    buffer = ""
+    for line in stream:
+        buffer += line
+        if not Session.is_complete(buffer):
+            continue
+        text, buffer = buffer, ""
+        try:
+            result = session.feed(text)
+        except Quit:
+            return
+        if result:
+            out(result)
+    if buffer.strip():
+        # End of input inside a statement: say so rather than drop it.
+        out(session.feed(buffer))
+
+
+class FlowCompleter(Completer):
+    """Completes keywords, `:commands`, declared users and sequences, event
+    types, and the fields and enum values of the event being written."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def get_completions(self, document, complete_event):
+        from dsl.parser import keywords
+        from dsl.schema import EVENTS, SEATS, TRIGGER_EVENTS
+
+        before = document.text_before_cursor
+        word = document.get_word_before_cursor(WORD=True)
+        names = self.session.names()
+        stripped = before.lstrip()
+        if stripped.startswith(":") and " " not in stripped:
+            candidates = list(COMMANDS)
+        elif stripped.startswith(":emit"):
+            parts = stripped.split()
+            etype = parts[1] if len(parts) > 1 else None
+            if etype in EVENTS and (len(parts) > 2 or before.endswith(" ")):
+                ev = EVENTS[etype]
+                candidates = ["contact=", "at=", "id="] + [f.name + "=" for f in ev.fields]
+                for f in ev.fields:
+                    candidates += [f"{f.name}={v}" for v in f.type.values]
+            else:
+                candidates = list(EVENTS)
+        else:
+            tail = (before[: len(before) - len(word)] if word else before).split()
+            last = tail[-1] if tail else ""
+            if last in ("in", "from") and "enroll" in tail or last == "from" and "unenroll" in tail:
+                candidates = [f'"{s}"' for s in names["sequences"]]
+            elif last == "as":
+                candidates = names["users"]
+            elif last == "on":
+                candidates = list(TRIGGER_EVENTS)
+            elif last == "seat":
+                candidates = list(SEATS)
+            else:
+                candidates = sorted(keywords()) + list(TRIGGER_EVENTS) + names["users"] + [
+                    f'"{s}"' for s in names["sequences"]]
+        for c in candidates:
+            if c.startswith(word) and c != word:
+                yield Completion(c, start_position=-len(word))
+
+
+def make_prompt_session(session: Session, history: Path, input=None, output=None):
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
+    from prompt_toolkit.key_binding import KeyBindings
+    from prompt_toolkit.lexers import PygmentsLexer
+
+    from .highlight import FlowLexer
+
+    bindings = KeyBindings()
+
+    @bindings.add("enter")
+    def _(event):
+        buffer = event.current_buffer
+        if Session.is_complete(buffer.text):
+            buffer.validate_and_handle()
+        else:
+            buffer.insert_text("\n")
+
+    try:
+        history.parent.mkdir(parents=True, exist_ok=True)
+        hist = FileHistory(str(history))
+    except OSError:
+        hist = InMemoryHistory()
+    return PromptSession(
+        message="flow> ",
+        multiline=True,
+        prompt_continuation=lambda width, line, soft: "  ... ".rjust(width),
+        key_bindings=bindings,
+        completer=FlowCompleter(session),
+        complete_while_typing=False,
+        lexer=PygmentsLexer(FlowLexer),
+        history=hist,
+        input=input,
+        output=output,
+    )
+
+
+def run_terminal(session: Session, prompt_session, out=click.echo) -> None:
+    out("Flow REPL: statements are checked as you type them; :help lists commands, Ctrl-D leaves.")
+    while True:
+        try:
+            text = prompt_session.prompt()
+        except KeyboardInterrupt:
+            continue  # Ctrl-C drops the input being typed
+        except EOFError:
+            return
+        try:
+            result = session.feed(text)
+        except Quit:
+            return
+        if result:
+            out(result)
+
+
+def main(scripts, store_url: str, history: str | None) -> None:
+    session = Session(store_url, color=sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+    for script in scripts:
+        message = session.feed(f":load {script}")
+        if not message.startswith("loaded"):
+            click.echo(message, err=True)
+            sys.exit(1)
+    try:
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            run_terminal(session, make_prompt_session(session, history_path(history)))
+        else:
+            run_piped(session, sys.stdin)
+    finally:
+        session.store.close()

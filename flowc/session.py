@@ -1,0 +1,329 @@
+"""A REPL session without the terminal: statements accepted so far, the
+store, the engine, and the `:commands`. `flowc repl` drives it from a
+prompt or from piped lines; tests drive it directly."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shlex
+from dataclasses import dataclass, field
+
+import click
+
+import dsl
+from dsl.parser import INCOMPLETE
+from dsl.render.text import render_diagnostic
+from dsl.schema import EVENTS
+
+from .output import entry_line
+
+INPUT = "<input>"
+SESSION = "<session>"
+#: Not shown while statements are typed one by one: every new declaration
+#: would be "unused" until the workflow that uses it is typed. `:check` shows it.
+QUIET_WHILE_TYPING = frozenset({"W305"})
+
+COMMANDS = {
+    ":emit": "TYPE field=value ... (or a JSON event): process one event now",
+    ":advance": "DURATION: move the clock on (`:advance 2 days`), run what falls due",
+    ":enrollments": "active enrollments",
+    ":log": "[N]: the last N audit entries (10)",
+    ":users": "users as the store has them now",
+    ":sequences": "declared sequences and whether they were deleted",
+    ":workflows": "workflows, by trigger event",
+    ":check": "check everything entered so far, warnings included",
+    ":load": "FILE: check a .flow file with the session and add it",
+    ":save": "FILE: write the session as a .flow file",
+    ":reset": "forget every statement (and, on memory:, the state)",
+    ":help": "this list and a short tour of the language",
+    ":quit": "leave (Ctrl-D does too)",
+}
+
+TOUR = """\
+Statements: user NAME seat sales_enterprise inbox NAME@example.com
+            sequence "S" { email "Intro" body "Hi {{contact.firstname | there}}"; wait 2 days; task "Call" }
+            on form_submitted where form == "Demo" enroll in "S" as NAME
+            workflow "W" reenroll on meeting_outcome where outcome == no_show { wait 2 hours; enroll in "S" as NAME }
+Events:     :emit form_submitted contact=bob@x form="Demo" contact.firstname=Bob
+            :emit {"type": "meeting_booked", "contact": "bob@x"}
+A statement continues over several lines while its braces are open."""
+
+_DURATION = re.compile(r"^\s*(\d+)\s+(business\s+)?(minute|hour|day|week)s?\s*$")
+
+
+class Quit(Exception):
+    pass
+
+
+@dataclass
+class Session:
+    store_url: str = "memory:"
+    color: bool = False
+    statements: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        from .cli import open_store_or_fail
+
+        self.store = open_store_or_fail(self.store_url)
+        self.result = None
+        self.engine = None
+        self._ids = 0
+        self._rebuild(self.check())
+
+    # ---- checking -----------------------------------------------------------
+    def _sources(self, extra: tuple = ()) -> list[tuple[str, str]]:
+        sources = [(f, _read(f)) for f in self.files]
+        sources.append((SESSION, "\n".join(self.statements)))
+        return sources + list(extra)
+
+    def check(self, extra: tuple = (), quiet=QUIET_WHILE_TYPING):
+        return dsl.check_sources(self._sources(extra), ignore=quiet)
+
+    def _rebuild(self, result) -> None:
+        from interpreter.engine import Engine
+
+        self.result = result
+        if result.program is not None:
+            self.engine = Engine(result.program, self.store)
+
+    def _render(self, diagnostics, result) -> str:
+        return "\n\n".join(render_diagnostic(d, result.unit.sources, self.color) for d in diagnostics)
+
+    @staticmethod
+    def is_complete(text: str) -> bool:
+        """Whether `text` needs no more lines: no syntax error at its end."""
+        if text.lstrip().startswith(":") or not text.strip():
+            return True
+        _, diagnostics = dsl.parse(text, INPUT)
+        return not any(d.label == INCOMPLETE for d in diagnostics)
+
+    def add_statement(self, text: str) -> str:
+        result = self.check(((INPUT, text),))
+        mine = [d for d in result.diagnostics if d.span.path == INPUT]
+        errors = [d for d in result.diagnostics if d.is_error]
+        if errors:
+            shown = [d for d in errors if d.span.path == INPUT] or errors
+            return self._render(shown, result) + "\n(not accepted)"
+        self.statements.append(text.strip("\n"))
+        self._rebuild(self.check())
+        out = self._render(mine, result) + "\n" if mine else ""
+        return out + "ok"
+
+    # ---- input ----------------------------------------------------------------
+    def feed(self, text: str) -> str:
+        """One complete input: a `:command` or Flow statements. Never raises
+        (except Quit): every problem is a message."""
+        stripped = text.strip()
+        if not stripped or stripped.startswith("#"):
+            return ""
+        if not stripped.startswith(":"):
+            return self.add_statement(text)
+        name, _, rest = stripped.partition(" ")
+        handler = getattr(self, "cmd_" + name[1:], None)
+        if handler is None:
+            close = [c for c in COMMANDS if c.startswith(name)]
+            hint = f"; did you mean {', '.join(close)}?" if close else "; :help lists them"
+            return f"unknown command {name}{hint}"
+        try:
+            return handler(rest.strip())
+        except click.ClickException as e:
+            return f"error: {e.format_message()}"
+
+    # ---- commands -------------------------------------------------------------
+    def cmd_quit(self, _):
+        raise Quit
+
+    cmd_exit = cmd_quit
+    cmd_q = cmd_quit
+
+    def cmd_help(self, _):
+        width = max(map(len, COMMANDS))
+        lines = [f"{c:<{width}}  {h}" for c, h in COMMANDS.items()]
+        return "\n".join(lines) + "\n\n" + TOUR
+
+    def _need_program(self):
+        if self.engine is None:
+            raise click.ClickException("the session has check errors; fix them first (:check)")
+
+    def _event_data(self, rest: str) -> dict:
+        if rest.startswith("{"):
+            try:
+                data = json.loads(rest)
+            except ValueError as e:
+                raise click.ClickException(f"not valid JSON: {e}")
+            if not isinstance(data, dict):
+                raise click.ClickException("an event is a JSON object")
+            return data
+        try:
+            words = shlex.split(rest)
+        except ValueError as e:
+            raise click.ClickException(str(e))
+        if not words:
+            raise click.ClickException("usage: :emit TYPE field=value ...  (:help)")
+        etype, *pairs = words
+        event = EVENTS.get(etype)
+        if event is None:
+            from dsl.suggest import did_you_mean
+
+            hint = " ".join(did_you_mean(etype, EVENTS)) or "known: " + ", ".join(EVENTS)
+            raise click.ClickException(f"unknown event type {etype!r}; {hint}")
+        data: dict = {"type": etype}
+        props: dict = {}
+        for pair in pairs:
+            key, eq, value = pair.partition("=")
+            if not eq:
+                raise click.ClickException(f"expected field=value, got {pair!r}")
+            if key.startswith("contact."):
+                props[key[len("contact."):]] = value
+                continue
+            f = event.field(key)
+            if f is not None and f.type.kind == "number":
+                try:
+                    data[key] = float(value)
+                except ValueError:
+                    raise click.ClickException(f"`{key}` is a number, got {value!r}")
+            else:
+                data[key] = value
+        if props:
+            data["properties"] = props
+        return data
+
+    def cmd_emit(self, rest: str) -> str:
+        from interpreter.events import EventError, event_from_dict
+
+        self._need_program()
+        data = self._event_data(rest)
+        if "at" not in data:
+            clock = self.store.clock() or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+            data["at"] = clock.isoformat()
+        if "id" not in data:
+            self._ids += 1
+            data["id"] = f"repl-{os.getpid()}-{self._ids}"
+        try:
+            event = event_from_dict(data)
+        except EventError as e:
+            raise click.ClickException(f"rejected: {e}")
+        reason = self.engine.invalid_properties(event)
+        if reason:
+            raise click.ClickException(f"rejected: {reason}")
+        entries = self.engine.process(event)
+        return "\n".join(entry_line(e) for e in entries) or "(no audit entries: the event changed state only)"
+
+    def cmd_advance(self, rest: str) -> str:
+        from dsl.program import Delay
+        from interpreter.timeutil import after
+
+        self._need_program()
+        m = _DURATION.match(rest)
+        if not m:
+            raise click.ClickException("usage: :advance N minutes|hours|days|weeks|business days")
+        clock = self.store.clock() or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        until = after(clock, Delay(int(m.group(1)), m.group(3), bool(m.group(2))))
+        entries = self.engine.advance(until)
+        from interpreter.timeutil import show
+
+        lines = [entry_line(e) for e in entries]
+        return "\n".join(lines + [f"clock: {show(until)}"])
+
+    def cmd_enrollments(self, _):
+        from interpreter.timeutil import show
+
+        active = self.store.enrollments("active")
+        if not active:
+            return "no active enrollments"
+        return "\n".join(f"{e.contact:<24} {e.sequence:<18} next step {e.step + 1} as {e.user} from {e.sender} "
+                         f"since {show(e.started)}" for e in active)
+
+    def cmd_log(self, rest: str) -> str:
+        n = int(rest) if rest.isdigit() else 10
+        entries = list(self.store.audit(n))
+        return "\n".join(entry_line(e) for e in entries) or "the audit log is empty"
+
+    def cmd_users(self, _):
+        users = self.store.users()
+        if not users:
+            return "no users"
+        return "\n".join(f"{u.name:<14} seat {u.seat:<19} inbox {u.inbox or 'disconnected':<24} "
+                         f"aliases {', '.join(u.aliases) or '-'}  limit {u.limit}" for u in users)
+
+    def cmd_sequences(self, _):
+        if self.result is None or self.result.program is None:
+            return "no program"
+        state = {s.name: s for s in self.store.sequences()}
+        out = []
+        for name, seq in self.result.program.sequences.items():
+            deleted = " (deleted)" if name in state and state[name].deleted else ""
+            out.append(f'"{name}": {len(seq.steps)} steps{deleted}')
+        return "\n".join(out) or "no sequences"
+
+    def cmd_workflows(self, _):
+        if self.result is None or self.result.program is None:
+            return "no program"
+        out = [f"{w.event:<20} {w.name}{' (reenroll)' if w.reenroll else ''}"
+               for w in self.result.program.workflows]
+        return "\n".join(out) or "no workflows"
+
+    def cmd_check(self, _):
+        from dsl.render.text import summary_line
+
+        result = self.check(quiet=frozenset())
+        body = self._render(result.diagnostics, result)
+        return (body + "\n\n" if body else "") + summary_line(result.diagnostics, len(self.files) + 1)
+
+    def cmd_load(self, rest: str) -> str:
+        path = rest.strip().strip('"')
+        if not os.path.isfile(path):
+            raise click.ClickException(f"no such file: {path}")
+        self.files.append(path)
+        result = self.check()
+        errors = [d for d in result.diagnostics if d.is_error]
+        if errors:
+            self.files.pop()
+            return self._render(errors, result) + f"\n({path} not loaded)"
+        self._rebuild(result)
+        return f"loaded {path}"
+
+    def cmd_save(self, rest: str) -> str:
+        path = rest.strip().strip('"')
+        if not path:
+            raise click.ClickException("usage: :save FILE")
+        folder = os.path.dirname(os.path.abspath(path))
+        includes = [f'include "{os.path.relpath(os.path.abspath(f), folder)}"' for f in self.files]
+        text = "\n".join(includes + self.statements) + "\n"
+        try:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as e:
+            raise click.ClickException(f"cannot write {path}: {e.strerror}")
+        return f"saved {len(self.statements)} statements to {path}"
+
+    def cmd_reset(self, _):
+        from interpreter.stores.memory import MemoryStore
+
+        self.statements.clear()
+        self.files.clear()
+        kept = ""
+        if isinstance(self.store, MemoryStore):
+            self.store = MemoryStore()
+        else:
+            kept = f" (the store {self.store.url} keeps its state)"
+        self.engine = None
+        self._rebuild(self.check())
+        return "reset" + kept
+
+    # ---- completion data ------------------------------------------------------
+    def names(self) -> dict[str, list[str]]:
+        """What completion offers besides keywords and commands."""
+        program = self.result.program if self.result else None
+        return {
+            "users": sorted(program.users) if program else [],
+            "sequences": sorted(program.sequences) if program else [],
+        }
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8") as f:
+        return f.read()

@@ -1,0 +1,201 @@
+"""`flowc repl`: sessions driven through piped stdin, through prompt_toolkit's
+pipe input (completion, multi-line), and once in a real pseudo-terminal."""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from flowc.cli import main
+from flowc.session import Session
+
+TEAM = "user alice seat sales_enterprise inbox alice@x\n"
+SEQ = 'sequence "Book a meeting" {\n  email "Intro" subject "Hi {{contact.firstname | there}}" body "Hello"\n  wait 1 day\n  task "Call"\n}\n'
+EMIT = ':emit form_submitted contact=bob@x form="Sales qualified" contact.firstname=Bob at=2026-01-05T09:00:00Z\n'
+
+
+def repl(text: str, *args):
+    r = CliRunner().invoke(main, ["repl", *map(str, args)], input=text, catch_exceptions=False)
+    return r
+
+
+def test_piped_session_accepts_checks_and_runs():
+    r = repl(TEAM + SEQ + 'on form_submitted where form == "Sales qualified"\n  enroll in "Book a meeting" as alice\n'
+             + EMIT + ":enrollments\n:advance 2 days\n")
+    assert r.exit_code == 0
+    lines = r.output.splitlines()
+    assert lines[:3] == ["ok", "ok", "ok"]
+    assert " enrolled " in lines[3] and "bob@x" in lines[3]
+    assert " email_sent " in lines[4] and "Hi Bob" in lines[4]
+    assert lines[5].startswith("bob@x") and "Book a meeting" in lines[5]
+    assert any(" task_created " in line for line in lines[6:]) and lines[-1] == "clock: 2026-01-07T09:00:00Z"
+    assert "flow>" not in r.output  # no prompt decorations when piped
+
+
+def test_statement_with_errors_is_rejected_and_state_unchanged():
+    r = repl(TEAM + "user bob seat sales_pro inbox bob@x\n" + SEQ
+             + 'on form_submitted enroll in "Book a meeting" as bob\n:workflows\n:check\n')
+    assert r.exit_code == 0
+    assert "<input>:1:49: E201 sender `bob`" in r.output
+    assert "(not accepted)" in r.output
+    assert "no workflows" in r.output
+    assert "W305 user `bob` is declared but never used" in r.output  # :check shows all
+
+
+def test_warnings_are_shown_and_the_statement_kept():
+    r = repl(TEAM + SEQ + 'on contact_created enroll in "Book a meeting" as alice\n:workflows\n')
+    assert "W302" in r.output and "\nok\n" in r.output
+    assert "contact_created" in r.output.splitlines()[-1]
+
+
+def test_syntax_errors_point_into_the_typed_input():
+    r = repl('on form_submitted enroll "x" as alice\n')
+    assert r.output.startswith("<input>:1:26: E001 expected `in` after `enroll`")
+
+
+def test_load_save_and_reset(tmp_path):
+    team = tmp_path / "team.flow"
+    team.write_text(TEAM + SEQ)
+    saved = tmp_path / "out" / "session.flow"
+    saved.parent.mkdir()
+    r = repl(f'on meeting_booked enroll in "Book a meeting" as alice\n:save {saved}\n:reset\n:workflows\n', team)
+    assert r.exit_code == 0
+    assert f"saved 1 statements to {saved}" in r.output
+    assert "reset" in r.output and r.output.rstrip().endswith("no program") is False
+    import dsl
+
+    result = dsl.check_paths([saved])
+    assert result.diagnostics == [] and len(result.program.workflows) == 1
+    assert saved.read_text().startswith('include "../team.flow"')
+
+
+def test_load_rejects_a_file_with_errors(tmp_path):
+    bad = tmp_path / "bad.flow"
+    bad.write_text('on form_submitted enroll in "Nope" as nobody\n')
+    r = repl(f":load {bad}\n:workflows\n")
+    assert "E101" in r.output and f"({bad} not loaded)" in r.output
+
+
+def test_bad_input_never_ends_in_a_traceback():
+    junk = "\n".join([":emit", ":emit nope", ":emit {", ":emit [1]", ":emit form_submitted form", ":advance soon",
+                      ":log x", ":load /no/such", ":save", ":bogus", "}}}", '"unterminated', "\x00", ":emit form_submitted"])
+    r = repl(junk + "\n")
+    assert r.exit_code == 0
+    assert r.exception is None
+    assert "Traceback" not in r.output
+    assert "unknown command :bogus" in r.output
+
+
+def test_unclosed_statement_at_end_of_input_is_reported():
+    r = repl('sequence "S" {\n  email "E" body "x"\n')
+    assert "E001" in r.output and "end of the file" in r.output
+
+
+def test_sqlite_store_is_shown_and_changed(tmp_path):
+    db = tmp_path / "s.db"
+    r = repl(TEAM + SEQ + 'on form_submitted enroll in "Book a meeting" as alice\n' + EMIT, "--store", f"sqlite:///{db}")
+    assert " enrolled " in r.output
+    status = CliRunner().invoke(main, ["status", "--store", f"sqlite:///{db}"])
+    assert "active enrollments: 1" in status.output
+
+
+# ---- prompt_toolkit, through its pipe input ---------------------------------
+
+def _prompt(session, keys: str, tmp_path, then: str = ""):
+    """Type `keys` at a prompt (and `then`, once completion has had its turn)."""
+    import threading
+
+    from prompt_toolkit.application import create_app_session
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from flowc.repl import make_prompt_session
+
+    with create_pipe_input() as inp, create_app_session(input=inp, output=DummyOutput()):
+        inp.send_text(keys)
+        if then:
+            threading.Timer(0.5, inp.send_text, (then,)).start()
+        ps = make_prompt_session(session, tmp_path / "history", input=inp, output=DummyOutput())
+        return ps.prompt()
+
+
+def test_enter_continues_while_braces_are_open(tmp_path):
+    session = Session()
+    text = _prompt(session, 'sequence "S" {\r  email "E" body "x"\r}\r', tmp_path)
+    assert text == 'sequence "S" {\n  email "E" body "x"\n}'
+    assert session.feed(text) == "ok"
+    assert (tmp_path / "history").exists()
+
+
+def test_tab_completes_declared_sequence_names(tmp_path):
+    session = Session()
+    session.feed(TEAM)
+    session.feed(SEQ)
+    text = _prompt(session, 'on meeting_booked enroll in "Bo\t', tmp_path, then=" as alice\r")
+    assert text == 'on meeting_booked enroll in "Book a meeting" as alice'
+
+
+def test_completer_offers_names_commands_events_and_fields():
+    from prompt_toolkit.document import Document
+
+    from flowc.repl import FlowCompleter
+
+    session = Session()
+    session.feed(TEAM)
+    session.feed(SEQ)
+    c = FlowCompleter(session)
+
+    def texts(before):
+        return [x.text for x in c.get_completions(Document(before), None)]
+
+    assert texts(":en") == [":enrollments"]
+    assert "alice" in texts("on x enroll in \"S\" as al")
+    assert "meeting_outcome" in texts("on meet")
+    assert "outcome=no_show" in texts(":emit meeting_outcome outcome=n")
+    assert "sales_enterprise" in texts("user z seat sales_e")
+
+
+def test_flow_lexer_highlights_keywords_strings_and_tokens():
+    from pygments.token import Keyword, String
+
+    from flowc.highlight import FlowLexer
+
+    tokens = list(FlowLexer().get_tokens('enroll in "Hi {{contact.firstname}}" as alice # c'))
+    assert (Keyword, "enroll") in tokens
+    assert (String.Interpol, "{{contact.firstname}}") in tokens
+
+
+# ---- a real terminal ----------------------------------------------------------
+
+@pytest.mark.skipif(not shutil.which("flowc") and sys.platform == "win32", reason="needs a pty")
+def test_real_terminal_session(tmp_path):
+    pexpect = pytest.importorskip("pexpect")
+    env = {**os.environ, "HOME": str(tmp_path), "TERM": "xterm", "NO_COLOR": "1", "FLOWC_HISTORY": str(tmp_path / "h"),
+           "PROMPT_TOOLKIT_NO_CPR": "1"}
+    child = pexpect.spawn(sys.executable, ["-m", "flowc", "repl"], env=env, encoding="utf-8", timeout=20,
+                          dimensions=(40, 200))
+    try:
+        child.expect("flow>")
+        ok = "ok\r\n"  # the answer, not the "ok" inside the echo of "Book"
+        child.send(TEAM.strip() + "\r")
+        child.expect(ok)
+        for line in SEQ.strip().splitlines():  # Enter goes on to a new line while a brace is open
+            child.send(line + "\r")
+        child.expect(ok)
+        child.send('on form_submitted enroll in "Boo')
+        child.send("\t")
+        child.expect('k a meeting"')  # the completion, drawn after the typed "Boo
+        child.send(" as alice\r")
+        child.expect(ok)
+        child.send(EMIT.strip() + "\r")
+        child.expect("enrolled")
+        child.send(":enrollments\r")
+        child.expect(r"bob@x\s+Book a meeting")
+        child.sendcontrol("d")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert (tmp_path / "h").exists()
