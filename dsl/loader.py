@@ -66,9 +66,13 @@ class Loader:
             self.unit.syntax.append(Diagnostic("E001", ERROR, f"`{path}` is not UTF-8 text ({e.reason})",
                                                Span(path, 1, 1, 1, 1)))
 
-    def load_text(self, path: str, text: str) -> ast.Module:
-        """Parse in-memory text (the REPL, an editor) as if it were file `path`."""
-        return self._parse(_display(path), text)
+    def load_text(self, path: str, text: str) -> ast.Module | None:
+        """Parse in-memory text (the REPL, an editor) as if it were file `path`;
+        a file already loaded (included by an earlier one) is not loaded again."""
+        path = _display(path)
+        if os.path.realpath(path) in self._loaded:
+            return None
+        return self._parse(path, text)
 
     def _parse(self, path: str, text: str) -> ast.Module:
         self.unit.sources.add(path, text)

@@ -60,6 +60,17 @@ def _codes(value: str | None) -> frozenset[str]:
     return frozenset(codes)
 
 
+def _checked_or_exit(scripts):
+    """The checked scripts; on errors, print them and exit 1."""
+    from dsl.render import render
+
+    result = load_program(scripts)
+    if result.errors:
+        click.echo(render("text", result, color=use_color(sys.stderr)), err=True, color=use_color(sys.stderr))
+        sys.exit(EXIT_INPUT)
+    return result
+
+
 def load_program(paths, ignore=frozenset()):
     """Check `paths` for `run` and friends: (result, files). A missing file
     is a usage error."""
@@ -153,18 +164,21 @@ def _until(value):
               help="memory:, sqlite:///PATH or postgresql://...")
 @click.option("--until", help="Run the clock on to this time after the last event.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def run(scripts, events_path, store_url, until, fmt) -> None:
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Process with N worker processes sharing a postgresql:// store.")
+def run(scripts, events_path, store_url, until, fmt, workers) -> None:
     """Check SCRIPTS, then process events and print the audit log.
 
     Exit status: 0 all events processed, 1 check errors (nothing runs) or
     rejected event lines (every valid one is still processed), 2 usage error."""
-    from dsl.render import render
-
     until_at = _until(until)
-    result = load_program(scripts)
-    if result.errors:
-        click.echo(render("text", result, color=use_color(sys.stderr)), err=True, color=use_color(sys.stderr))
-        sys.exit(EXIT_INPUT)
+    if workers and not store_url.startswith(("postgresql://", "postgres://")):
+        raise click.UsageError("--workers needs a postgresql:// store (workers share it)")
+    result = _checked_or_exit(scripts)
+    if workers:
+        from .parallel import run_with_workers
+
+        sys.exit(run_with_workers(result, events_path, store_url, until, workers, _echo_entries(fmt), fmt))
     from interpreter.engine import Engine
     from interpreter.runner import run_stream
 
@@ -241,3 +255,35 @@ def repl(scripts, store_url, history) -> None:
     from .repl import main as repl_main
 
     repl_main(scripts, store_url, history)
+
+
+@main.command()
+@click.argument("events_path", metavar="FILE", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--store", "store_url", required=True, help="postgresql://...")
+@click.option("--script", "scripts", multiple=True, type=click.Path(exists=True),
+              help="Check and publish these scripts for the workers first (repeatable).")
+@click.option("--until", help="Let the workers run due work up to this time.")
+def ingest(events_path, store_url, scripts, until) -> None:
+    """Append events to a store's shared queue, for `flowc worker`s.
+
+    Bad lines are rejected with their line numbers (exit 1); the rest are queued."""
+    from .parallel import ingest_file
+
+    _until(until)
+    sys.exit(ingest_file(events_path, store_url, scripts, until, _echo_entries("text")))
+
+
+@main.command()
+@click.option("--store", "store_url", required=True, help="postgresql://...")
+@click.argument("scripts", nargs=-1, type=click.Path(exists=True))
+@click.option("--wait", is_flag=True, help="Keep waiting for new events instead of stopping when the queue is empty.")
+@click.option("--quiet", is_flag=True, help="Do not print the audit entries.")
+def worker(store_url, scripts, wait, quiet) -> None:
+    """Process queued events and due work from a shared PostgreSQL store.
+
+    Runs the scripts given (and publishes them), or else those published to
+    the store by `flowc ingest --script` or `flowc run --workers`. Any
+    number of workers may run, on any number of machines."""
+    from .parallel import run_worker
+
+    sys.exit(run_worker(store_url, scripts, wait, None if quiet else _echo_entries("text")))

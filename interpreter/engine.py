@@ -48,9 +48,20 @@ class _Event:
 
 
 class Engine:
-    def __init__(self, program: p.Program, store):
+    """`queued`: several workers share the store's queue (interpreter/workers.py).
+    Then due work is queued, not run before each event; events come with the
+    time they run at, fixed when they were queued; and the shared clock is
+    left to the workers' end of a run."""
+
+    def __init__(self, program: p.Program, store, queued: bool = False):
         self.program = program
         self.store = store
+        self.queued = queued
+        self.conflicts = None
+        if queued:
+            from .conflicts import Conflicts
+
+            self.conflicts = Conflicts(program)
         #: Events processed at the clock's time because they were older.
         self.late = 0
         self.sync_declarations()
@@ -73,28 +84,46 @@ class Engine:
                     self.store.put_sequence(SequenceState(s.name, declared, False))
 
     # ---- entry points ------------------------------------------------------
-    def process(self, event) -> list[AuditEntry]:
-        """Process one valid event in one transaction; its audit entries."""
+    def process(self, event, at: dt.datetime | None = None) -> list[AuditEntry]:
+        """Process one valid event in one transaction; its audit entries.
+        `at` is the time a queued event runs at (queued mode)."""
         with self.store.transaction():
+            clock = at if self.queued else self.store.clock()
             if not self.store.mark_event(event.id):
-                ev = _Event(event.id, event.type, self.store.clock() or event.at)
+                ev = _Event(event.id, event.type, clock or event.at)
                 self._log(ev, "duplicate", contact=getattr(event, "contact", None),
                           reason="duplicate_event", detail=f"event id {event.id!r} was processed before")
                 return self._commit(ev)
-            clock = self.store.clock()
-            at = event.at
-            ev = _Event(event.id, event.type, at)
-            if clock is not None and at < clock:
+            ev = _Event(event.id, event.type, event.at)
+            if clock is not None and event.at < clock:
                 ev.at = clock
-                ev.late = f"event time {timeutil.show(at)} is before the clock; processed at {timeutil.show(clock)}"
+                ev.late = (f"event time {timeutil.show(event.at)} is before the clock; "
+                           f"processed at {timeutil.show(clock)}")
                 self.late += 1
-            self._run_due(ev.at, ev)
-            self.store.set_clock(ev.at)
+            if not self.queued:
+                self._run_due(ev.at, ev)
+                self.store.set_clock(ev.at)
             if event.type in _OPT_OUTS or not event.trigger:
                 self._account_event(event, ev)
             else:
                 self._contact_event(event, ev)
             return self._commit(ev)
+
+    def run_due(self, due: Due) -> list[AuditEntry]:
+        """Run one piece of due work claimed from the queue, at its time."""
+        with self.store.transaction():
+            ev = _Event(None, None, due.at)
+            self._run_one(due, ev)
+            return self._commit(ev)
+
+    def _schedule(self, due: Due) -> None:
+        if not self.queued:
+            self.store.add_due(due)
+        elif due.kind == "step":
+            e = self.store.get_enrollment(int(due.ref.split(":")[0]))
+            self.store.enqueue_due(due, self.conflicts.step_keys(e.contact, e.user))
+        else:
+            self.store.enqueue_due(due, self.conflicts.resume_keys(due.workflow, due.ref))
 
     def reject(self, line: int, reason: str, event_id: str | None = None) -> list[AuditEntry]:
         """Record a line that is not a valid event; nothing else changes."""
@@ -251,7 +280,7 @@ class Engine:
             elif isinstance(op, p.WaitOp):
                 run.status, run.pc = "waiting", pc + 1
                 self.store.put_run(run)
-                self.store.add_due(Due(timeutil.after(at, op.delay), "resume", email, w.name))
+                self._schedule(Due(timeutil.after(at, op.delay), "resume", email, w.name))
                 return
             elif isinstance(op, p.JumpUnless):
                 pc = pc + 1 if holds(op.condition, fields, contact.properties, at) else op.target
@@ -313,7 +342,7 @@ class Engine:
                 if count >= user.limit:
                     # Wait until the oldest send in the window is 24 hours old.
                     self.store.put_enrollment(e)
-                    self.store.add_due(Due(oldest + timeutil.WINDOW, "step", f"{e.id}:{e.step}"))
+                    self._schedule(Due(oldest + timeutil.WINDOW, "step", f"{e.id}:{e.step}"))
                     return
                 subject = render(step.subject, contact.properties, sender)
                 body = render(step.body, contact.properties, sender)
@@ -326,7 +355,7 @@ class Engine:
             else:
                 e.step += 1
                 self.store.put_enrollment(e)
-                self.store.add_due(Due(timeutil.after(at, step.delay), "step", f"{e.id}:{e.step}"))
+                self._schedule(Due(timeutil.after(at, step.delay), "step", f"{e.id}:{e.step}"))
                 return
             e.step += 1
         e.status = FINISHED

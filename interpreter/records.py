@@ -96,6 +96,20 @@ class Due:
     seq: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class QueueItem:
+    """Work claimed from a shared queue: an event (`body` is its JSON line,
+    `t` the time it runs at) or due work (`kind` step or resume)."""
+
+    id: int
+    t: dt.datetime
+    kind: str
+    ref: str | None
+    workflow: str | None
+    body: str | None
+    line: int | None
+
+
 class AuditEntry(BaseModel):
     """One decision, as the audit log records and `flowc run` prints it."""
 

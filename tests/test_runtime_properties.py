@@ -4,7 +4,6 @@ any 24 hours — read back from the audit log, not from the engine's state."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,6 +13,8 @@ from bench.generate import event_stream, stream_script
 from interpreter.engine import Engine
 from interpreter.runner import run_stream
 from interpreter.stores.memory import MemoryStore
+
+from .invariants import assert_invariants
 
 
 def _program(limits):
@@ -43,23 +44,4 @@ def test_the_streams_do_reach_the_limits():
        limits=st.tuples(st.integers(1, 6), st.integers(1, 6), st.integers(1, 6)))
 def test_one_sequence_per_contact_and_no_sender_over_its_limit(seed, n, contacts, limits):
     program, log = _run(seed, n, contacts, limits)
-    active: dict[str, str] = {}
-    sends = defaultdict(list)
-    for e in log:
-        if e.outcome == "enrolled":
-            assert e.contact not in active, f"{e.contact} enrolled in {e.sequence} while in {active.get(e.contact)}"
-            active[e.contact] = e.sequence
-        elif e.outcome in ("ended", "unenrolled", "finished"):
-            assert active.pop(e.contact) == e.sequence
-        elif e.outcome == "email_sent":
-            assert active.get(e.contact) == e.sequence
-            sends[e.user].append(e.at)
-    window = dt.timedelta(hours=24)
-    for user, times in sends.items():
-        limit = program.users[user].limit
-        times.sort()
-        start = 0
-        for i, t in enumerate(times):
-            while times[start] <= t - window:
-                start += 1
-            assert i - start + 1 <= limit, f"{user} sent {i - start + 1} > {limit} in 24h up to {t}"
+    assert_invariants(log, program)

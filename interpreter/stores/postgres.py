@@ -9,10 +9,36 @@ counted, due work is picked with `FOR UPDATE SKIP LOCKED`, and a unique
 index keeps a contact in one active enrollment."""
 from __future__ import annotations
 
+import json
+
 import psycopg
 
+from ..records import Due, QueueItem
+from ..timeutil import from_text, to_text
 from .base import StoreError, redact
 from .sql import SqlStore
+
+QUEUE_TABLES = """;
+CREATE TABLE IF NOT EXISTS flow_queue (
+    id {serial}, t TEXT NOT NULL, rank INTEGER NOT NULL, keys TEXT[] NOT NULL, kind TEXT NOT NULL,
+    ref TEXT, workflow TEXT, body TEXT, line INTEGER);
+CREATE INDEX IF NOT EXISTS flow_queue_order ON flow_queue (t, rank, id)
+"""
+
+# The first piece of work, in time order, that no earlier piece still in the
+# queue conflicts with (interpreter/conflicts.py). Work being processed by
+# another worker is still in the queue (it is deleted when its transaction
+# commits) and locked, so it is skipped and still blocks what conflicts with it.
+_CLAIM = """
+SELECT q.id, q.t, q.kind, q.ref, q.workflow, q.body, q.line FROM flow_queue q
+WHERE q.t <= (SELECT value FROM flow_meta WHERE key = 'horizon') AND NOT EXISTS (
+    SELECT 1 FROM flow_queue e
+    WHERE (e.t, e.rank, e.id) < (q.t, q.rank, q.id)
+      AND (e.keys && q.keys OR '*' = ANY(e.keys) OR '*' = ANY(q.keys)))
+ORDER BY q.t, q.rank, q.id
+LIMIT 1
+FOR UPDATE OF q SKIP LOCKED
+"""
 
 
 class PostgresStore(SqlStore):
@@ -20,12 +46,21 @@ class PostgresStore(SqlStore):
     SERIAL = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
     LOCK = " FOR UPDATE"
     SKIP_LOCKED = " FOR UPDATE SKIP LOCKED"
+    EXTRA_TABLES = QUEUE_TABLES
 
     def __init__(self, url: str):
         super().__init__()
         self.url = redact(url)
         try:
-            self._conn = psycopg.connect(url, autocommit=True)
+            # Not autocommit: a transaction begins with its first statement,
+            # which saves a round trip per transaction.
+            self._conn = psycopg.connect(url)
+            # A commit need not wait for its WAL to reach the disk: if the
+            # server crashes, the last commits are lost whole — the queue
+            # entry or event id with the work it recorded — so a rerun does
+            # them again, and nothing is lost or doubled.
+            self._conn.execute("SET synchronous_commit TO off")
+            self._conn.commit()
         except psycopg.Error as e:
             raise StoreError(f"cannot connect to {self.url}: {str(e).strip().splitlines()[0]}") from None
         try:
@@ -38,13 +73,64 @@ class PostgresStore(SqlStore):
         self._exec("SELECT pg_advisory_xact_lock(hashtext('flowc schema'))")
 
     def _begin(self) -> None:
-        self._conn.execute("BEGIN")
+        pass  # psycopg begins the transaction with its first statement
 
     def _commit(self) -> None:
-        self._conn.execute("COMMIT")
+        self._conn.commit()
 
     def _rollback(self) -> None:
-        self._conn.execute("ROLLBACK")
+        self._conn.rollback()
 
     def close(self) -> None:
         self._conn.close()
+
+    # ---- the shared queue of several workers (interpreter/workers.py) -------
+    def publish(self, sources: dict[str, str]) -> None:
+        """The scripts the workers run, as path -> text."""
+        self.set_meta("program", json.dumps(sources, sort_keys=True))
+
+    def published(self) -> dict[str, str] | None:
+        value = self.meta("program")
+        return json.loads(value) if value else None
+
+    def horizon(self):
+        """Work due up to this time may run: the last queued event's time,
+        or a later `--until`."""
+        return from_text(self.meta("horizon"))
+
+    def raise_horizon(self, at) -> None:
+        current = self.horizon()
+        if current is None or at > current:
+            self.set_meta("horizon", to_text(at))
+
+    def enqueue_events(self, rows) -> None:
+        """rows: (time it runs at, conflict keys, JSON line, line number)."""
+        with self._conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO flow_queue (t, rank, keys, kind, body, line) VALUES (%s, 1, %s, 'event', %s, %s)",
+                [(to_text(t), keys, body, line) for t, keys, body, line in rows])
+
+    def enqueue_due(self, due: Due, keys: list[str]) -> None:
+        # Due work sorts before events of the same time, as it runs before them.
+        self._exec("INSERT INTO flow_queue (t, rank, keys, kind, ref, workflow) VALUES (?, 0, ?, ?, ?, ?)",
+                   (to_text(due.at), keys, due.kind, due.ref, due.workflow))
+
+    def claim(self) -> QueueItem | None:
+        row = self._conn.execute(_CLAIM).fetchone()
+        if row is None:
+            return None
+        return QueueItem(row[0], from_text(row[1]), row[2], row[3], row[4], row[5], row[6])
+
+    def finish(self, item_id: int) -> None:
+        self._exec("DELETE FROM flow_queue WHERE id = ?", (item_id,))
+
+    def pending(self) -> int:
+        """Queued work that may run now (up to the horizon)."""
+        horizon = self.meta("horizon")
+        if horizon is None:
+            return 0
+        return self._one("SELECT COUNT(*) FROM flow_queue WHERE t <= ?", (horizon,))[0]
+
+    def due_items(self):
+        rows = self._exec("SELECT id, t, kind, ref, workflow FROM flow_queue WHERE kind <> 'event'").fetchall()
+        return super().due_items() + [Due(from_text(r[1]), r[2], r[3], r[4], r[0]) for r in rows]

@@ -69,6 +69,7 @@ class SqlStore:
     #: processes write at once (PostgreSQL); SQLite serialises writers anyway.
     LOCK = ""
     SKIP_LOCKED = ""
+    EXTRA_TABLES = ""
 
     def __init__(self) -> None:
         self._depth = 0
@@ -88,7 +89,7 @@ class SqlStore:
 
         with self.transaction():
             self._schema_lock()
-            for statement in TABLES.format(serial=self.SERIAL).split(";"):
+            for statement in (TABLES + self.EXTRA_TABLES).format(serial=self.SERIAL).split(";"):
                 if statement.strip():
                     self._exec(statement)
             row = self._one("SELECT value FROM flow_meta WHERE key = 'schema_version'")
@@ -121,13 +122,19 @@ class SqlStore:
         cur = self._exec("INSERT INTO flow_events (id) VALUES (?) ON CONFLICT DO NOTHING", (event_id,))
         return cur.rowcount == 1
 
+    def meta(self, key: str) -> str | None:
+        row = self._one("SELECT value FROM flow_meta WHERE key = ?", (key,))
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._exec("INSERT INTO flow_meta (key, value) VALUES (?, ?) "
+                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
     def clock(self):
-        row = self._one("SELECT value FROM flow_meta WHERE key = 'clock'")
-        return from_text(row[0]) if row else None
+        return from_text(self.meta("clock"))
 
     def set_clock(self, at) -> None:
-        self._exec("INSERT INTO flow_meta (key, value) VALUES ('clock', ?) "
-                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (to_text(at),))
+        self.set_meta("clock", to_text(at))
 
     # -- users and sequences
     def get_user(self, name):
@@ -241,6 +248,14 @@ class SqlStore:
             rows = self._exec(f"SELECT {_AUDIT} FROM flow_audit ORDER BY seq")
         for row in rows.fetchall():
             yield _audit(row)
+
+    def audit_mark(self) -> int:
+        """A position in the audit log: `audit_since(mark)` gives what follows."""
+        return self._one("SELECT COALESCE(MAX(seq), 0) FROM flow_audit")[0]
+
+    def audit_since(self, mark: int):
+        rows = self._exec(f"SELECT {_AUDIT} FROM flow_audit WHERE seq > ? ORDER BY at, seq", (mark,)).fetchall()
+        return [_audit(r) for r in rows]
 
     # -- views
     def enrollments(self, status=None):

@@ -1,0 +1,122 @@
+"""The command-line side of several workers: publishing scripts, ingesting
+events, starting worker processes and reporting what they did."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import click
+
+from .cli import EXIT_INPUT, EXIT_OK, EXIT_USAGE, load_program, open_store_or_fail
+
+
+def _pg_store(url: str):
+    store = open_store_or_fail(url)
+    if not hasattr(store, "claim"):
+        store.close()
+        raise click.UsageError("workers need a postgresql:// store")
+    return store
+
+
+def _publish(store, result) -> None:
+    sources = {path: result.unit.sources.text(path) for path in result.unit.sources.paths()}
+    with store.transaction():
+        store.publish(sources)
+
+
+def published_program(store):
+    """The program published to the store, checked again here."""
+    import dsl
+
+    sources = store.published()
+    if not sources:
+        raise click.UsageError("no scripts published to this store: give them to `flowc worker SCRIPT...` "
+                               "or `flowc ingest --script`")
+
+    def read(path):
+        if path not in sources:
+            raise FileNotFoundError(path)
+        return sources[path]
+
+    result = dsl.check_sources(sources.items(), read=read)
+    if result.errors:
+        raise click.ClickException("the published scripts have check errors; publish fixed ones")
+    return result.program
+
+
+def _engine(store, scripts):
+    from interpreter.engine import Engine
+
+    if scripts:
+        result = load_program(scripts)
+        if result.errors:
+            raise click.ClickException("the scripts have check errors (`flowc check`)")
+        _publish(store, result)
+        program = result.program
+    else:
+        program = published_program(store)
+    return Engine(program, store, queued=True)
+
+
+def ingest_file(events_path, store_url, scripts, until, emit) -> int:
+    from interpreter.workers import ingest
+
+    store = _pg_store(store_url)
+    try:
+        engine = _engine(store, scripts)
+        with click.open_file(events_path, encoding="utf-8", errors="replace") as lines:
+            queued, rejected = ingest(engine, lines, emit, until)
+    finally:
+        store.close()
+    click.echo(f"queued {queued} events, rejected {rejected}", err=True)
+    return EXIT_INPUT if rejected else EXIT_OK
+
+
+def run_worker(store_url, scripts, wait, emit) -> int:
+    from interpreter.workers import work
+
+    store = _pg_store(store_url)
+    try:
+        engine = _engine(store, scripts)
+        done = work(engine, emit or (lambda entries: None), wait=wait)
+    finally:
+        store.close()
+    click.echo(f"worker processed {done} items", err=True)
+    return EXIT_OK
+
+
+def run_with_workers(result, events_path, store_url, until, workers, emit, fmt) -> int:
+    """`flowc run --workers N`: publish, queue the events, let N worker
+    processes drain the queue, then print what they did."""
+    from interpreter.engine import Engine
+    from interpreter.runner import Summary
+    from interpreter.workers import ingest
+
+    store = _pg_store(store_url)
+    try:
+        _publish(store, result)
+        engine = Engine(result.program, store, queued=True)
+        with store.transaction():
+            mark = store.audit_mark()
+        rejected_entries = []
+        with click.open_file(events_path, encoding="utf-8", errors="replace") as lines:
+            queued, rejected = ingest(engine, lines, rejected_entries.extend, until)
+        procs = [subprocess.Popen([sys.executable, "-m", "flowc", "worker", "--store", store_url, "--quiet"],
+                                  stderr=subprocess.DEVNULL) for _ in range(workers)]
+        codes = [p.wait() for p in procs]
+        if any(codes):
+            click.echo(f"a worker failed (exit codes {codes})", err=True)
+            return EXIT_USAGE
+        entries = list(store.audit_since(mark))
+    finally:
+        store.close()
+    emit(entries)
+    summary = Summary()
+    summary.count(entries)
+    summary.rejected = rejected
+    summary.duplicates = summary.outcomes["duplicate"]
+    summary.events = queued - summary.duplicates
+    summary.late = sum(1 for e in entries if e.detail and "before the clock" in e.detail and e.event)
+    for line in summary.lines():
+        click.echo(line, err=(fmt == "json"))
+    return EXIT_INPUT if rejected else EXIT_OK

@@ -1,0 +1,94 @@
+"""Which queued work may run at the same time as which.
+
+Several workers may process two pieces of work at once only if neither can
+change what the other decides; otherwise the earlier one (in time order)
+must finish first, and the result is the same as one worker's. Each piece
+of work gets keys, and two pieces conflict when their keys overlap:
+
+- `c:CONTACT`: the contact's record, workflow runs and enrollment;
+- `u:USER`: the sender's seat, inbox and sends (the daily limit);
+- `s:SEQUENCE`: whether the sequence is deleted;
+- `*`: everything (a deleted sequence ends enrollments of any contact).
+
+A contact event's senders and sequences are those of the workflows its
+event type triggers whose `where` may hold, judged on the event's own fields
+(a condition on contact properties may hold)."""
+from __future__ import annotations
+
+from dsl import program as p
+from dsl.schema import CONTACT_ACCOUNT_EVENTS
+
+from .evaluate import _OPS, _as, _value
+
+ALL = "*"
+
+
+def _maybe(c, fields: dict):
+    """Three-valued `where`: True, False, or None when it depends on the
+    contact or the date."""
+    if isinstance(c, p.Cmp):
+        if not _event_only(c.left) or not _event_only(c.right):
+            return None
+        a, b = _as(c.kind, _value(c.left, fields, {}, None)), _as(c.kind, _value(c.right, fields, {}, None))
+        return a is not None and b is not None and _OPS[c.op](a, b)
+    if isinstance(c, p.All):
+        left, right = _maybe(c.left, fields), _maybe(c.right, fields)
+        return False if False in (left, right) else (None if None in (left, right) else True)
+    if isinstance(c, p.Any):
+        left, right = _maybe(c.left, fields), _maybe(c.right, fields)
+        return True if True in (left, right) else (None if None in (left, right) else False)
+    if isinstance(c, p.Neg):
+        inner = _maybe(c.operand, fields)
+        return None if inner is None else not inner
+    if isinstance(c, p.In):
+        if not _event_only(c.operand):
+            return None
+        v = _as(c.kind, _value(c.operand, fields, {}, None))
+        return v is not None and (v in {_as(c.kind, x) for x in c.values}) != c.negated
+    operands = [getattr(c, n) for n in ("left", "right", "operand") if hasattr(c, n)]
+    if all(_event_only(o) for o in operands):
+        from .evaluate import holds
+
+        return holds(c, fields, {}, None)
+    return None
+
+
+def _event_only(v) -> bool:
+    return isinstance(v, (p.Field, p.Const))
+
+
+class Conflicts:
+    def __init__(self, program: p.Program):
+        self.program = program
+        self._touches = {w.name: self._workflow_keys(w) for w in program.workflows}
+
+    @staticmethod
+    def _workflow_keys(w: p.Workflow) -> frozenset[str]:
+        keys = set()
+        for op in w.code:
+            if isinstance(op, p.EnrollOp):
+                keys |= {"u:" + op.user, "s:" + op.sequence}
+            elif isinstance(op, p.UnenrollOp):
+                keys.add("s:" + op.sequence)
+        return frozenset(keys)
+
+    def event_keys(self, event) -> list[str]:
+        t = event.type
+        if t == "sequence_deleted":
+            return [ALL]
+        if t in CONTACT_ACCOUNT_EVENTS:
+            return ["c:" + event.contact]
+        if not event.trigger:
+            return ["u:" + event.user]
+        keys = {"c:" + event.contact}
+        fields = event.fields
+        for w in self.program.by_event.get(t, ()):
+            if w.where is None or _maybe(w.where, fields) is not False:
+                keys |= self._touches[w.name]
+        return sorted(keys)
+
+    def step_keys(self, contact: str, user: str) -> list[str]:
+        return ["c:" + contact, "u:" + user]
+
+    def resume_keys(self, workflow: str, contact: str) -> list[str]:
+        return sorted({"c:" + contact} | self._touches.get(workflow, frozenset()))

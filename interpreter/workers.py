@@ -1,0 +1,96 @@
+"""Several interpreter processes sharing one PostgreSQL store.
+
+`ingest` appends events to the store's queue, each with the time it runs at
+(an event older than the stream's clock runs at the clock's time, as in a
+single run) and its conflict keys (interpreter/conflicts.py). `work` claims
+queued work one piece at a time — events and the due work they schedule, in
+time order — and processes each in one transaction that also removes it
+from the queue: a worker killed at any point leaves its piece to another.
+Work that conflicts runs in time order, so the result is the one a single
+worker would reach, however many run."""
+from __future__ import annotations
+
+import time
+
+from .conflicts import Conflicts
+from .events import Rejected, parse_event, read_events
+from .records import Due
+from .timeutil import parse_time
+
+BATCH = 500
+
+
+def ingest(engine, lines, emit, until: str | None = None) -> tuple[int, int]:
+    """Queue the events of `lines`; reject bad ones with their line numbers.
+    Returns (queued, rejected)."""
+    store = engine.store
+    conflicts = Conflicts(engine.program)
+    with store.transaction():
+        clock = store.meta("ingest_clock")
+    clock = parse_time(clock) if clock else None
+    queued = rejected = 0
+    batch: list = []
+
+    def flush():
+        with store.transaction():
+            store.enqueue_events(batch)
+            if clock is not None:
+                store.set_meta("ingest_clock", clock.isoformat())
+                store.raise_horizon(clock)
+        batch.clear()
+
+    for number, item in read_events(lines):
+        if not isinstance(item, Rejected):
+            reason = engine.invalid_properties(item)
+            if reason is not None:
+                item = Rejected(number, reason, item.id)
+        if isinstance(item, Rejected):
+            rejected += 1
+            emit(engine.reject(item.line, item.reason, item.id))
+            continue
+        clock = item.at if clock is None or item.at > clock else clock
+        batch.append((clock, conflicts.event_keys(item), item.model_dump_json(), number))
+        queued += 1
+        if len(batch) >= BATCH:
+            flush()
+    if batch or clock is not None:
+        flush()
+    if until is not None:
+        with store.transaction():
+            store.raise_horizon(parse_time(until))
+    return queued, rejected
+
+
+def work(engine, emit=lambda entries: None, wait: bool = False, idle: float = 0.05) -> int:
+    """Process queued work until none is left that may run (or, with `wait`,
+    forever). Returns how many pieces this worker processed."""
+    store = engine.store
+    done = 0
+    pause = 0.001
+    while True:
+        with store.transaction():
+            item = store.claim()
+            if item is not None:
+                if item.kind == "event":
+                    entries = engine.process(parse_event(item.body), at=item.t)
+                else:
+                    entries = engine.run_due(Due(item.t, item.kind, item.ref, item.workflow))
+                store.finish(item.id)
+        if item is not None:
+            done += 1
+            pause = 0.001
+            emit(entries)
+            continue
+        with store.transaction():
+            left = store.pending()
+            if left == 0:
+                horizon = store.horizon()
+                clock = store.clock()
+                if horizon is not None and (clock is None or clock < horizon):
+                    store.set_clock(horizon)
+        if left == 0 and not wait:
+            return done
+        # What is left is being processed, or waits for what is: look again
+        # soon, then less often.
+        time.sleep(pause)
+        pause = min(pause * 2, idle)

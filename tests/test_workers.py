@@ -1,0 +1,174 @@
+"""Several workers on one PostgreSQL store: every event processed exactly
+once, each contact's events in order, the invariants kept, and the final
+state that of a single worker — also when a worker is killed mid-run."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+import dsl
+from bench.generate import event_stream, stream_script
+from interpreter.engine import Engine
+from interpreter.runner import run_stream
+from interpreter.stores.base import open_store
+from interpreter.stores.memory import MemoryStore
+from interpreter.workers import ingest
+
+from .invariants import assert_invariants
+from .stores import PG_SKIP, PG_URL, PgSchema
+
+pytestmark = pytest.mark.skipif(not PG_URL, reason=PG_SKIP)
+
+#: Few senders with low limits, so that many enrollments race for them.
+LIMITS = (30, 20, 40)
+
+
+@pytest.fixture
+def schema(request):
+    s = PgSchema()
+    request.addfinalizer(s.drop)
+    return s
+
+
+def _program():
+    result = dsl.check_sources([("w.flow", stream_script(LIMITS))])
+    assert not result.errors
+    return result
+
+
+def _single_worker_state(program, lines):
+    store = MemoryStore()
+    run_stream(Engine(program, store), lines, lambda entries: None)
+    return _comparable(store.dump())
+
+
+def _comparable(state):
+    # Workers commit in an order of their own; the entries must be the same.
+    state["audit"] = sorted(json.dumps(e, sort_keys=True) for e in state["audit"])
+    return state
+
+
+def _queue(url, program_result, lines):
+    store = open_store(url)
+    engine = Engine(program_result.program, store, queued=True)
+    from flowc.parallel import _publish
+
+    _publish(store, program_result)
+    queued, rejected = ingest(engine, lines, lambda entries: None)
+    store.close()
+    assert (queued, rejected) == (len(lines), 0)
+
+
+def _workers(url, n):
+    return [subprocess.Popen([sys.executable, "-m", "flowc", "worker", "--store", url, "--quiet"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(n)]
+
+
+def _final(url, program):
+    store = open_store(url)
+    try:
+        state = store.dump()
+        log = list(store.audit())
+        assert store.pending() == 0
+    finally:
+        store.close()
+    assert_invariants(log, program)
+    return _comparable(state), log
+
+
+def test_four_workers_reach_the_single_worker_state(schema):
+    result = _program()
+    lines = event_stream(20_000, contacts=3_000, seed=11)
+    _queue(schema.url, result, lines)
+    procs = _workers(schema.url, 4)
+    for p in procs:
+        assert p.wait(timeout=600) == 0, p.stderr.read().decode()
+    done = [int(p.stderr.read().decode().split()[2]) for p in procs]
+    assert sum(1 for d in done if d > 0) >= 2  # the work really was shared
+    state, log = _final(schema.url, result.program)
+    expected = _single_worker_state(result.program, lines)
+    assert {e.outcome for e in log} >= {"enrolled", "email_sent", "ended", "finished"}
+    assert any(e.reason == "daily_limit_exceeded" for e in log)
+    # exactly once: every event id recorded once, no duplicates logged
+    assert len(state["seen"]) == len(lines) and not any(e.outcome == "duplicate" for e in log)
+    assert state == expected
+
+
+def test_each_contacts_events_are_processed_in_order(schema):
+    result = dsl.check_sources([("o.flow", 'user u seat sales_enterprise inbox u@x\n'
+                                          'sequence "S" { email "E" body "x" }\n'
+                                          'workflow "W" reenroll on form_submitted unenroll from "S"')])
+    lines = [json.dumps({"id": f"e{i}", "type": "form_submitted", "at": f"2026-01-05T09:{i // 60:02d}:{i % 60:02d}Z",
+                         "contact": f"c{i % 5}@x", "form": str(i)}) for i in range(600)]
+    _queue(schema.url, result, lines)
+    for p in _workers(schema.url, 4):
+        assert p.wait(timeout=300) == 0
+    store = open_store(schema.url)
+    try:
+        log = list(store.audit())
+        seqs = dict(store._exec("SELECT event, seq FROM flow_audit").fetchall())
+    finally:
+        store.close()
+    assert len(log) == 600
+    for c in range(5):
+        mine = [int(e.event[1:]) for e in sorted(log, key=lambda e: seqs[e.event]) if e.contact == f"c{c}@x"]
+        assert mine == sorted(mine)  # committed in the order they happened
+
+
+def test_a_killed_worker_loses_and_doubles_nothing(schema):
+    result = _program()
+    lines = event_stream(6_000, contacts=1_000, seed=5)
+    _queue(schema.url, result, lines)
+    procs = _workers(schema.url, 3)
+    store = open_store(schema.url)
+    try:
+        with store.transaction():
+            total = store.pending()
+        while True:  # kill one worker once a fifth of the queue is done
+            with store.transaction():
+                left = store.pending()
+            if left < total * 0.8:
+                break
+            time.sleep(0.05)
+    finally:
+        store.close()
+    procs[0].send_signal(signal.SIGKILL)
+    assert procs[0].wait() == -signal.SIGKILL
+    procs.append(_workers(schema.url, 1)[0])  # a restarted worker
+    for p in procs[1:]:
+        assert p.wait(timeout=600) == 0
+    state, log = _final(schema.url, result.program)
+    assert not any(e.outcome == "duplicate" for e in log)
+    assert state == _single_worker_state(result.program, lines)
+
+
+def test_run_with_workers_prints_the_log_and_summary(schema):
+    from click.testing import CliRunner
+
+    from flowc.cli import main
+
+    from .conftest import EXAMPLES
+
+    r = CliRunner().invoke(main, ["run", str(EXAMPLES), "--events", str(EXAMPLES / "events.jsonl"),
+                                  "--store", schema.url, "--workers", "2", "--until", "2026-01-20T00:00:00Z"])
+    assert r.exit_code == 1  # the example's two bad lines
+    assert "events: 18 processed, 2 rejected, 1 duplicate" in r.output
+    assert "enrolled: 4   emails sent: 5   tasks: 1   finished: 2   unenrolled: 1" in r.output
+
+
+def test_workers_need_postgresql(tmp_path):
+    from click.testing import CliRunner
+
+    from flowc.cli import main
+
+    from .conftest import EXAMPLES
+
+    r = CliRunner().invoke(main, ["run", str(EXAMPLES), "--events", str(EXAMPLES / "events.jsonl"),
+                                  "--store", f"sqlite:///{tmp_path}/x.db", "--workers", "2"])
+    assert r.exit_code == 2 and "postgresql" in r.output
