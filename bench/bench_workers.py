@@ -40,9 +40,9 @@ def main() -> None:
         url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
         try:
             store = open_store(url)
-            from flowc.parallel import _publish
+            from flowc.parallel import publish_scripts
 
-            _publish(store, result)
+            publish_scripts(store, result)
             ingest(Engine(result.program, store, queued=True), lines, lambda e: None)
             store.close()
             t = time.perf_counter()

@@ -81,6 +81,12 @@ class Context:
             problems.extend(typer.problems)
         return problems, compiled
 
+    def typing_diagnostics(self, code: str, severity: str) -> list[Diagnostic]:
+        """The condition-typing problems reported under `code` (E105, E106)."""
+        problems, _ = self.typing
+        return [Diagnostic(code, severity, p.message, p.span, label=p.label, help=p.help)
+                for p in problems if p.code == code]
+
     @cached_property
     def sequence_users(self) -> set[str]:
         return {a.user.name for _, a in self.enrolls}

@@ -18,7 +18,7 @@ def _pg_store(url: str):
     return store
 
 
-def _publish(store, result) -> None:
+def publish_scripts(store, result) -> None:
     sources = {path: result.unit.sources.text(path) for path in result.unit.sources.paths()}
     with store.transaction():
         store.publish(sources)
@@ -51,7 +51,7 @@ def _engine(store, scripts):
         result = load_program(scripts)
         if result.errors:
             raise click.ClickException("the scripts have check errors (`flowc check`)")
-        _publish(store, result)
+        publish_scripts(store, result)
         program = result.program
     else:
         program = published_program(store)
@@ -94,7 +94,7 @@ def run_with_workers(result, events_path, store_url, until, workers, emit, fmt) 
 
     store = _pg_store(store_url)
     try:
-        _publish(store, result)
+        publish_scripts(store, result)
         engine = Engine(result.program, store, queued=True)
         with store.transaction():
             mark = store.audit_mark()

@@ -19,6 +19,17 @@ def history_path(option: str | None) -> Path:
     return Path(option or os.environ.get(HISTORY_ENV) or Path.home() / ".flowc_history")
 
 
+def _feed(session: Session, text: str, out) -> bool:
+    """Feed one input and print the answer; False when the session ends."""
+    try:
+        result = session.feed(text)
+    except Quit:
+        return False
+    if result:
+        out(result)
+    return True
+
+
 def run_piped(session: Session, stream, out=click.echo) -> None:
     """Read `stream` line by line; a statement goes on while it is incomplete."""
     buffer = ""
@@ -27,12 +38,8 @@ def run_piped(session: Session, stream, out=click.echo) -> None:
         if not Session.is_complete(buffer):
             continue
         text, buffer = buffer, ""
-        try:
-            result = session.feed(text)
-        except Quit:
+        if not _feed(session, text, out):
             return
-        if result:
-            out(result)
     if buffer.strip():
         # End of input inside a statement: say so rather than drop it.
         out(session.feed(buffer))
@@ -130,12 +137,8 @@ def run_terminal(session: Session, prompt_session, out=click.echo) -> None:
             continue  # Ctrl-C drops the input being typed
         except EOFError:
             return
-        try:
-            result = session.feed(text)
-        except Quit:
+        if not _feed(session, text, out):
             return
-        if result:
-            out(result)
 
 
 def main(scripts, store_url: str, history: str | None) -> None:

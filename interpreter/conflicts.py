@@ -18,7 +18,7 @@ from __future__ import annotations
 from dsl import program as p
 from dsl.schema import CONTACT_ACCOUNT_EVENTS
 
-from .evaluate import _OPS, _as, _value
+from .evaluate import OPS, as_kind, holds, value_of
 
 ALL = "*"
 
@@ -29,8 +29,8 @@ def _maybe(c, fields: dict):
     if isinstance(c, p.Cmp):
         if not _event_only(c.left) or not _event_only(c.right):
             return None
-        a, b = _as(c.kind, _value(c.left, fields, {}, None)), _as(c.kind, _value(c.right, fields, {}, None))
-        return a is not None and b is not None and _OPS[c.op](a, b)
+        a, b = as_kind(c.kind, value_of(c.left, fields, {}, None)), as_kind(c.kind, value_of(c.right, fields, {}, None))
+        return a is not None and b is not None and OPS[c.op](a, b)
     if isinstance(c, p.All):
         left, right = _maybe(c.left, fields), _maybe(c.right, fields)
         return False if False in (left, right) else (None if None in (left, right) else True)
@@ -43,12 +43,10 @@ def _maybe(c, fields: dict):
     if isinstance(c, p.In):
         if not _event_only(c.operand):
             return None
-        v = _as(c.kind, _value(c.operand, fields, {}, None))
-        return v is not None and (v in {_as(c.kind, x) for x in c.values}) != c.negated
+        v = as_kind(c.kind, value_of(c.operand, fields, {}, None))
+        return v is not None and (v in {as_kind(c.kind, x) for x in c.values}) != c.negated
     operands = [getattr(c, n) for n in ("left", "right", "operand") if hasattr(c, n)]
     if all(_event_only(o) for o in operands):
-        from .evaluate import holds
-
         return holds(c, fields, {}, None)
     return None
 

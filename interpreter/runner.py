@@ -49,13 +49,20 @@ class Summary:
         }
 
 
-def run_stream(engine, lines: Iterable[str], emit: Callable[[list[AuditEntry]], None]) -> Summary:
-    summary = Summary()
+def checked_events(engine, lines: Iterable[str]):
+    """(line number, event or Rejected) for each line: bad JSON, fields and
+    types by the event schema, and property values by the scripts' types."""
     for number, item in read_events(lines):
         if not isinstance(item, Rejected):
             reason = engine.invalid_properties(item)
             if reason is not None:
                 item = Rejected(number, reason, item.id)
+        yield number, item
+
+
+def run_stream(engine, lines: Iterable[str], emit: Callable[[list[AuditEntry]], None]) -> Summary:
+    summary = Summary()
+    for _, item in checked_events(engine, lines):
         if isinstance(item, Rejected):
             summary.rejected += 1
             entries = engine.reject(item.line, item.reason, item.id)

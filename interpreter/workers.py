@@ -13,8 +13,9 @@ from __future__ import annotations
 import time
 
 from .conflicts import Conflicts
-from .events import Rejected, parse_event, read_events
+from .events import Rejected, parse_event
 from .records import Due
+from .runner import checked_events
 from .timeutil import parse_time
 
 BATCH = 500
@@ -39,11 +40,7 @@ def ingest(engine, lines, emit, until: str | None = None) -> tuple[int, int]:
                 store.raise_horizon(clock)
         batch.clear()
 
-    for number, item in read_events(lines):
-        if not isinstance(item, Rejected):
-            reason = engine.invalid_properties(item)
-            if reason is not None:
-                item = Rejected(number, reason, item.id)
+    for number, item in checked_events(engine, lines):
         if isinstance(item, Rejected):
             rejected += 1
             emit(engine.reject(item.line, item.reason, item.id))

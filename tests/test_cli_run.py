@@ -117,3 +117,9 @@ def test_rerun_over_the_same_events_changes_nothing(tmp_path):
     again = run("run", s, "--events", "-", "--store", store, input=GOOD)
     assert again.exit_code == 0
     assert " duplicate " in again.output and " enrolled " not in again.output
+
+
+def test_workers_need_postgresql(tmp_path):
+    r = CliRunner().invoke(main, ["run", str(EXAMPLES), "--events", str(EXAMPLES / "events.jsonl"),
+                                  "--store", f"sqlite:///{tmp_path}/x.db", "--workers", "2"])
+    assert r.exit_code == 2 and "postgresql" in r.output

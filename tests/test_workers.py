@@ -57,9 +57,9 @@ def _comparable(state):
 def _queue(url, program_result, lines):
     store = open_store(url)
     engine = Engine(program_result.program, store, queued=True)
-    from flowc.parallel import _publish
+    from flowc.parallel import publish_scripts
 
-    _publish(store, program_result)
+    publish_scripts(store, program_result)
     queued, rejected = ingest(engine, lines, lambda entries: None)
     store.close()
     assert (queued, rejected) == (len(lines), 0)
@@ -160,15 +160,3 @@ def test_run_with_workers_prints_the_log_and_summary(schema):
     assert r.exit_code == 1  # the example's two bad lines
     assert "events: 18 processed, 2 rejected, 1 duplicate" in r.output
     assert "enrolled: 4   emails sent: 5   tasks: 1   finished: 2   unenrolled: 1" in r.output
-
-
-def test_workers_need_postgresql(tmp_path):
-    from click.testing import CliRunner
-
-    from flowc.cli import main
-
-    from .conftest import EXAMPLES
-
-    r = CliRunner().invoke(main, ["run", str(EXAMPLES), "--events", str(EXAMPLES / "events.jsonl"),
-                                  "--store", f"sqlite:///{tmp_path}/x.db", "--workers", "2"])
-    assert r.exit_code == 2 and "postgresql" in r.output

@@ -33,10 +33,7 @@ SEVERITY = ERROR
 
 
 def check(ctx):
-    problems, _ = ctx.typing
-    for p in problems:
-        if p.code == CODE:
-            yield Diagnostic(CODE, SEVERITY, p.message, p.span, label=p.label, help=p.help)
+    yield from ctx.typing_diagnostics(CODE, SEVERITY)
     for user in ctx.symbols.users.values():
         if user.seat is not None and user.seat.name not in SEATS:
             yield Diagnostic(

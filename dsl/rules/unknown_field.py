@@ -34,10 +34,7 @@ SEVERITY = ERROR
 
 
 def check(ctx):
-    problems, _ = ctx.typing
-    for p in problems:
-        if p.code == CODE:
-            yield Diagnostic(CODE, SEVERITY, p.message, p.span, label=p.label, help=p.help)
+    yield from ctx.typing_diagnostics(CODE, SEVERITY)
     properties = ctx.property_types
     for _, token in ctx.template_tokens:
         if isinstance(token, ast.ContactToken) and token.prop not in properties:
