@@ -420,6 +420,16 @@ def _previous_token(text: str, offset: int) -> str | None:
     return m.group(1) if m else None
 
 
+def _word_at(text: str, offset: int) -> str:
+    """The run of non-space characters at `offset` (at least one character)."""
+    m = re.match(r"\S+", text[offset:])
+    return m.group(0) if m else text[offset]
+
+
+def _printable(s: str) -> str:
+    return s if s.isprintable() else s.encode("unicode_escape").decode("ascii")
+
+
 def _describe(e: UnexpectedInput, text: str, path: str) -> tuple[Diagnostic, int]:
     """An E001 diagnostic for a Lark error, and the offset it is at."""
     helps: list[str] = []
@@ -445,9 +455,9 @@ def _describe(e: UnexpectedInput, text: str, path: str) -> tuple[Diagnostic, int
         if expected <= {"TIME_UNIT", "BUSINESS"}:
             message = f"bad duration: expected a unit (minutes, hours, days, weeks or business days){after}, found {found}"
         elif "ADDRESS" in expected and "NAME" not in expected and tok.type != "$END":
-            word = re.match(r"\S+", text[offset:]).group(0)
+            word = _word_at(text, offset)
             span = Span(path, tok.line, tok.column, tok.line, tok.column + len(word))
-            message = f"bad email address `{word}`{after}"
+            message = f"bad email address `{_printable(word)}`{after}"
             helps.append("an address looks like name@example.com")
         else:
             message = f"expected {_expected_words(expected)}{after}, found {found}"
@@ -465,12 +475,12 @@ def _describe(e: UnexpectedInput, text: str, path: str) -> tuple[Diagnostic, int
         message = "unterminated string: a string closes with `\"` on the line it opens"
         helps.append('write a line break inside a string as \\n')
     elif "ADDRESS" in expected:
-        word = re.match(r"\S+", text[offset:]).group(0)
+        word = _word_at(text, offset)
         span = Span(path, e.line, e.column, e.line, e.column + len(word))
-        message = f"bad email address `{word}`" + (f" after `{prev}`" if prev else "")
+        message = f"bad email address `{_printable(word)}`" + (f" after `{prev}`" if prev else "")
         helps.append("an address looks like name@example.com")
     else:
-        message = f"unexpected character `{char}`"
+        message = f"unexpected character `{_printable(char)}`"
         if expected:
             message += f": expected {_expected_words(expected)}" + (f" after `{prev}`" if prev else "")
         if char == "=":

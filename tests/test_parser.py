@@ -80,6 +80,9 @@ SYNTAX_ERRORS = [
     ("user alice inbox a@x inbox b@x", 1, 28, "`inbox` given twice"),
     ("property p: enum(a, if)", 1, 21, "keyword"),
     ("limit 5", 1, 1, "expected a statement"),
+    # found by the property test: a control character where an address goes
+    ("user m inbox\x1f m@x", 1, 13, "bad email address `\\x1f`"),
+    ("user m seat \x07", 1, 13, "unexpected character `\\x07`"),
 ]
 
 
