@@ -47,8 +47,10 @@ def main() -> None:
             store.close()
             t = time.perf_counter()
             procs = [subprocess.Popen([sys.executable, "-m", "flowc", "worker", "--store", url, "--quiet"],
-                                      stderr=subprocess.DEVNULL, cwd=ROOT) for _ in range(workers)]
-            assert all(p.wait() == 0 for p in procs)
+                                      stderr=subprocess.PIPE, cwd=ROOT) for _ in range(workers)]
+            for p in procs:
+                err = p.communicate()[1]
+                assert p.returncode == 0, err.decode()[-3000:]
             elapsed = time.perf_counter() - t
         finally:
             with psycopg.connect(base, autocommit=True) as conn:

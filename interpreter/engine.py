@@ -57,6 +57,7 @@ class Engine:
         self.program = program
         self.store = store
         self.queued = queued
+        self._workflows = {w.name: w for w in program.workflows}
         self.conflicts = None
         if queued:
             from .conflicts import Conflicts
@@ -116,11 +117,11 @@ class Engine:
             self._run_one(due, ev)
             return self._commit(ev)
 
-    def _schedule(self, due: Due) -> None:
+    def _schedule(self, due: Due, e: Enrollment | None = None) -> None:
+        """Schedule due work: a step of enrollment `e`, or a resumed run."""
         if not self.queued:
             self.store.add_due(due)
-        elif due.kind == "step":
-            e = self.store.get_enrollment(int(due.ref.split(":")[0]))
+        elif e is not None:
             self.store.enqueue_due(due, self.conflicts.step_keys(e.contact, e.user))
         else:
             self.store.enqueue_due(due, self.conflicts.resume_keys(due.workflow, due.ref))
@@ -192,7 +193,7 @@ class Engine:
                 self._advance(e, due.at, ev)
             return
         run = self.store.get_run(due.workflow, due.ref)
-        workflow = next((w for w in self.program.workflows if w.name == due.workflow), None)
+        workflow = self._workflows.get(due.workflow)
         if run is None or run.status != "waiting":
             return
         if workflow is None:
@@ -342,7 +343,7 @@ class Engine:
                 if count >= user.limit:
                     # Wait until the oldest send in the window is 24 hours old.
                     self.store.put_enrollment(e)
-                    self._schedule(Due(oldest + timeutil.WINDOW, "step", f"{e.id}:{e.step}"))
+                    self._schedule(Due(oldest + timeutil.WINDOW, "step", f"{e.id}:{e.step}"), e)
                     return
                 subject = render(step.subject, contact.properties, sender)
                 body = render(step.body, contact.properties, sender)
@@ -355,7 +356,7 @@ class Engine:
             else:
                 e.step += 1
                 self.store.put_enrollment(e)
-                self._schedule(Due(timeutil.after(at, step.delay), "step", f"{e.id}:{e.step}"))
+                self._schedule(Due(timeutil.after(at, step.delay), "step", f"{e.id}:{e.step}"), e)
                 return
             e.step += 1
         e.status = FINISHED

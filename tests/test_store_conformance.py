@@ -304,3 +304,24 @@ def test_audit_log_keys_and_order(store):
 def test_unknown_user_in_account_event_is_skipped(store):
     h = harness(store, 'on form_submitted enroll in "Demo" as alice')
     assert outcomes(h.emit("seat_changed", T0, user="zed", seat="none")) == [("skipped", None, None, "unknown_user")]
+
+
+@pytest.mark.parametrize("kind", [b for b in BACKENDS if b != "memory"])
+def test_reopening_a_store_runs_no_ddl_and_refuses_a_newer_schema(kind, tmp_path, request, monkeypatch):
+    """A worker that starts while others write must not take table locks
+    (CREATE INDEX IF NOT EXISTS does, and deadlocked with them)."""
+    from interpreter.stores.base import StoreError
+    from interpreter.stores.sql import SqlStore
+
+    url = store_url(kind, tmp_path, request)
+    open_store(url).close()
+    seen = []
+    real = SqlStore._exec
+    monkeypatch.setattr(SqlStore, "_exec", lambda self, sql, args=(): seen.append(sql) or real(self, sql, args))
+    store = open_store(url)
+    assert not [sql for sql in seen if "CREATE" in sql.upper()]
+    with store.transaction():
+        store.set_meta("schema_version", "99")
+    store.close()
+    with pytest.raises(StoreError, match="schema version 99"):
+        open_store(url)

@@ -47,6 +47,7 @@ class PostgresStore(SqlStore):
     LOCK = " FOR UPDATE"
     SKIP_LOCKED = " FOR UPDATE SKIP LOCKED"
     EXTRA_TABLES = QUEUE_TABLES
+    HAS_TABLES = "SELECT 1 WHERE to_regclass('flow_meta') IS NOT NULL"
 
     def __init__(self, url: str):
         super().__init__()

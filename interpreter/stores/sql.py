@@ -70,6 +70,8 @@ class SqlStore:
     LOCK = ""
     SKIP_LOCKED = ""
     EXTRA_TABLES = ""
+    #: A row when the Flow tables exist.
+    HAS_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'flow_meta'"
 
     def __init__(self) -> None:
         self._depth = 0
@@ -84,19 +86,33 @@ class SqlStore:
     def _one(self, sql: str, args=()):
         return self._exec(sql, args).fetchone()
 
+    def _schema_version(self) -> int | None:
+        """The store's schema version (in the current transaction), or None
+        when it has no tables yet."""
+        if self._one(self.HAS_TABLES) is None:
+            return None
+        row = self._one("SELECT value FROM flow_meta WHERE key = 'schema_version'")
+        return int(row[0]) if row else None
+
     def _create_schema(self) -> None:
         from .base import StoreError
 
+        # DDL only when needed: CREATE INDEX IF NOT EXISTS still locks its
+        # table, and would deadlock with workers already writing to it.
+        with self.transaction():
+            version = self._schema_version()
+        if version == SCHEMA_VERSION:
+            return
         with self.transaction():
             self._schema_lock()
-            for statement in (TABLES + self.EXTRA_TABLES).format(serial=self.SERIAL).split(";"):
-                if statement.strip():
-                    self._exec(statement)
-            row = self._one("SELECT value FROM flow_meta WHERE key = 'schema_version'")
-            if row is None:
-                self._exec("INSERT INTO flow_meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            elif int(row[0]) > SCHEMA_VERSION:
-                raise StoreError(f"the store has schema version {row[0]}; this flowc knows up to {SCHEMA_VERSION}")
+            version = self._schema_version()  # another process may have been first
+            if version is None or version < SCHEMA_VERSION:
+                for statement in (TABLES + self.EXTRA_TABLES).format(serial=self.SERIAL).split(";"):
+                    if statement.strip():
+                        self._exec(statement)
+                self.set_meta("schema_version", str(SCHEMA_VERSION))
+            elif version > SCHEMA_VERSION:
+                raise StoreError(f"the store has schema version {version}; this flowc knows up to {SCHEMA_VERSION}")
 
     def _schema_lock(self) -> None:
         """Serialise schema creation where several processes may start at once."""
