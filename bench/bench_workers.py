@@ -3,7 +3,9 @@ processes draining the same queued events, in one run, each on a fresh
 schema. The time counts from the workers' start to the empty queue
 (queueing the events is not counted).
 
-    FLOWC_TEST_PG_URL=postgresql://postgres@127.0.0.1:5432/test python bench/bench_workers.py [EVENTS]
+    FLOWC_TEST_PG_URL=postgresql://postgres@127.0.0.1:5432/test python bench/bench_workers.py [EVENTS [N...]]
+
+(N... are the worker counts to measure, in that order; default 1 2 4.)
 """
 from __future__ import annotations
 
@@ -32,8 +34,9 @@ def main() -> None:
     result = dsl.check_sources([("w.flow", stream_script((30, 20, 40)))])
     lines = event_stream(n, contacts=n // 7, seed=11)
     print(f"{n} events, {n // 7} contacts")
+    counts = [int(a) for a in sys.argv[2:]] or [1, 2, 4]
     base_rate = None
-    for workers in (1, 2, 4):
+    for workers in counts:
         schema = "flowc_bench_" + uuid.uuid4().hex[:10]
         with psycopg.connect(base, autocommit=True) as conn:
             conn.execute(f"CREATE SCHEMA {schema}")
@@ -57,7 +60,8 @@ def main() -> None:
                 conn.execute(f"DROP SCHEMA {schema} CASCADE")
         rate = n / elapsed
         base_rate = base_rate or rate
-        print(f"{workers} worker{'s' if workers > 1 else ' '}  {rate:8.0f} events/s   {rate / base_rate:.2f}x one worker")
+        print(f"{workers} worker{'s' if workers > 1 else ' '}  {rate:8.0f} events/s   "
+              f"{rate / base_rate:.2f}x the first line")
 
 
 if __name__ == "__main__":

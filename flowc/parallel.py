@@ -12,7 +12,7 @@ from .cli import EXIT_INPUT, EXIT_OK, EXIT_USAGE, load_program, open_store_or_fa
 
 def _pg_store(url: str):
     store = open_store_or_fail(url)
-    if not hasattr(store, "claim"):
+    if not hasattr(store, "take"):
         store.close()
         raise click.UsageError("workers need a postgresql:// store")
     return store

@@ -2,7 +2,7 @@
 
 `ingest` appends events to the store's queue, each with the time it runs at
 (an event older than the stream's clock runs at the clock's time, as in a
-single run) and its conflict keys (interpreter/conflicts.py). `work` claims
+single run) and its conflict keys (interpreter/conflicts.py). `work` takes
 queued work one piece at a time — events and the due work they schedule, in
 time order — and processes each in one transaction that also removes it
 from the queue: a worker killed at any point leaves its piece to another.
@@ -66,13 +66,12 @@ def work(engine, emit=lambda entries: None, wait: bool = False, idle: float = 0.
     pause = 0.001
     while True:
         with store.transaction():
-            item = store.claim()
+            item = store.take()
             if item is not None:
                 if item.kind == "event":
                     entries = engine.process(parse_event(item.body), at=item.t)
                 else:
                     entries = engine.run_due(Due(item.t, item.kind, item.ref, item.workflow))
-                store.finish(item.id)
         if item is not None:
             done += 1
             pause = 0.001

@@ -25,19 +25,22 @@ CREATE TABLE IF NOT EXISTS flow_queue (
 CREATE INDEX IF NOT EXISTS flow_queue_order ON flow_queue (t, rank, id)
 """
 
-# The first piece of work, in time order, that no earlier piece still in the
-# queue conflicts with (interpreter/conflicts.py). Work being processed by
-# another worker is still in the queue (it is deleted when its transaction
-# commits) and locked, so it is skipped and still blocks what conflicts with it.
-_CLAIM = """
-SELECT q.id, q.t, q.kind, q.ref, q.workflow, q.body, q.line FROM flow_queue q
-WHERE q.t <= (SELECT value FROM flow_meta WHERE key = 'horizon') AND NOT EXISTS (
-    SELECT 1 FROM flow_queue e
-    WHERE (e.t, e.rank, e.id) < (q.t, q.rank, q.id)
-      AND (e.keys && q.keys OR '*' = ANY(e.keys) OR '*' = ANY(q.keys)))
-ORDER BY q.t, q.rank, q.id
-LIMIT 1
-FOR UPDATE OF q SKIP LOCKED
+# Takes the first piece of work, in time order, that no earlier piece still in
+# the queue conflicts with (interpreter/conflicts.py). It is deleted at once,
+# but only for this transaction: to other workers it stays in the queue,
+# locked, so they skip it and what conflicts with it waits until it commits;
+# if this transaction fails, it is back.
+_TAKE = """
+DELETE FROM flow_queue WHERE id = (
+    SELECT q.id FROM flow_queue q
+    WHERE q.t <= (SELECT value FROM flow_meta WHERE key = 'horizon') AND NOT EXISTS (
+        SELECT 1 FROM flow_queue e
+        WHERE (e.t, e.rank, e.id) < (q.t, q.rank, q.id)
+          AND (e.keys && q.keys OR '*' = ANY(e.keys) OR '*' = ANY(q.keys)))
+    ORDER BY q.t, q.rank, q.id
+    LIMIT 1
+    FOR UPDATE OF q SKIP LOCKED)
+RETURNING id, t, kind, ref, workflow, body, line
 """
 
 
@@ -116,14 +119,13 @@ class PostgresStore(SqlStore):
         self._exec("INSERT INTO flow_queue (t, rank, keys, kind, ref, workflow) VALUES (?, 0, ?, ?, ?, ?)",
                    (to_text(due.at), keys, due.kind, due.ref, due.workflow))
 
-    def claim(self) -> QueueItem | None:
-        row = self._conn.execute(_CLAIM).fetchone()
+    def take(self) -> QueueItem | None:
+        """The next piece of work this worker may do, removed from the queue
+        when the transaction commits; None when there is none for now."""
+        row = self._conn.execute(_TAKE).fetchone()
         if row is None:
             return None
         return QueueItem(row[0], from_text(row[1]), row[2], row[3], row[4], row[5], row[6])
-
-    def finish(self, item_id: int) -> None:
-        self._exec("DELETE FROM flow_queue WHERE id = ?", (item_id,))
 
     def pending(self) -> int:
         """Queued work that may run now (up to the horizon)."""
