@@ -199,3 +199,29 @@ def test_real_terminal_session(tmp_path):
     finally:
         child.close(force=True)
     assert (tmp_path / "h").exists()
+
+
+# ---- no input ends the session with a traceback ---------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+PIECES = [TEAM.strip(), SEQ, 'on form_submitted enroll in "Book a meeting" as alice', EMIT.strip(),
+          ":advance 1 day", ":advance", ":log", ":log 2", ":enrollments", ":users", ":sequences", ":workflows",
+          ":check", ":reset", ":emit", ":emit meeting_booked contact=x", ":emit {\"type\": 1}", ":load",
+          "}", "{", '"', "user", ":emit deal_stage_changed contact=a@x deal=d stage=closedwon amount=abc",
+          ":emit list_added contact=a@x list=L size=5 contact.tier=gold"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(PIECES) | st.text(max_size=20), max_size=12))
+def test_any_input_gives_messages_not_tracebacks(lines):
+    from flowc.session import Quit
+
+    session = Session()
+    for line in lines:
+        if Session.is_complete(line):
+            try:
+                assert isinstance(session.feed(line), str)
+            except Quit:  # `:q` and friends end the session, as they should
+                return
