@@ -123,13 +123,26 @@ def explain(code, list_all) -> None:
 
 # ---- running ---------------------------------------------------------------
 
-def open_store_or_fail(url: str, create: bool = True):
+def open_store_or_fail(url: str, create: bool = True, workers: bool | None = None):
+    """The store at `url`, or a usage error. `workers` says how it is to be
+    used: a store that workers share is not run by a single process (its due
+    work waits in the workers' queue), nor the other way round."""
     from interpreter.stores.base import StoreError, open_store
 
     try:
-        return open_store(url, create)
+        store = open_store(url, create)
     except StoreError as e:
         raise click.UsageError(str(e))
+    if workers is not None and hasattr(store, "shared_by_workers"):
+        with store.transaction():
+            wrong = store.used_by_single_runs() if workers else store.shared_by_workers()
+        if wrong:
+            store.close()
+            raise click.UsageError(
+                "this store is shared by workers: use `flowc run --workers N`, or `flowc ingest` and `flowc worker`"
+                if not workers else
+                "this store is used by single runs (`flowc run` without --workers); give workers a store of their own")
+    return store
 
 
 def _echo_entries(fmt: str):
@@ -182,7 +195,7 @@ def run(scripts, events_path, store_url, until, fmt, workers) -> None:
     from interpreter.engine import Engine
     from interpreter.runner import run_stream
 
-    store = open_store_or_fail(store_url)
+    store = open_store_or_fail(store_url, workers=False)
     try:
         engine = Engine(result.program, store)
         emit = _echo_entries(fmt)

@@ -11,7 +11,7 @@ from .cli import EXIT_INPUT, EXIT_OK, EXIT_USAGE, load_program, open_store_or_fa
 
 
 def _pg_store(url: str):
-    store = open_store_or_fail(url)
+    store = open_store_or_fail(url, workers=True)
     if not hasattr(store, "take"):
         store.close()
         raise click.UsageError("workers need a postgresql:// store")

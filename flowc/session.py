@@ -67,7 +67,7 @@ class Session:
     def __post_init__(self) -> None:
         from .cli import open_store_or_fail
 
-        self.store = open_store_or_fail(self.store_url)
+        self.store = open_store_or_fail(self.store_url, workers=False)
         self.result = None
         self.engine = None
         self._ids = 0

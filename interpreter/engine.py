@@ -321,13 +321,15 @@ class Engine:
         e.id = self.store.add_enrollment(e)
         self._log(ev, "enrolled", at=at, workflow=w.name, contact=contact.email, sequence=op.sequence,
                   user=op.user, detail=f"from {sender}")
-        self._advance(e, at, ev, user=user)
+        self._advance(e, at, ev, user, contact)
 
-    def _advance(self, e: Enrollment, at: dt.datetime, ev: _Event, user: UserState | None = None) -> None:
+    def _advance(self, e: Enrollment, at: dt.datetime, ev: _Event, user: UserState | None = None,
+                 contact: Contact | None = None) -> None:
         """Run the enrollment's steps from `e.step` at time `at` until a wait
-        (or the sender's daily limit) or the end of the sequence."""
+        (or the sender's daily limit) or the end of the sequence. `user` and
+        `contact` are the records as they are now, when the caller has them."""
         steps = self.program.sequences[e.sequence].steps if e.sequence in self.program.sequences else ()
-        contact = self.store.get_contact(e.contact) or Contact(e.contact)
+        contact = contact or self.store.get_contact(e.contact) or Contact(e.contact)
         user = user or self.store.get_user(e.user)
         base = dict(at=at, workflow=e.workflow, contact=e.contact, sequence=e.sequence, user=e.user)
         # A user has no first or last name in Flow; its name stands for both.

@@ -24,16 +24,18 @@ def after(at: dt.datetime, delay) -> dt.datetime:
 
 
 def to_text(at: dt.datetime | None) -> str | None:
-    """Fixed-width UTC text, so that text order is time order."""
+    """Fixed-width UTC text (2026-01-05T09:00:00.000000+00:00), so that text
+    order is time order. (isoformat and fromisoformat are C code, several
+    times faster than strftime and strptime.)"""
     if at is None:
         return None
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def from_text(text: str | None) -> dt.datetime | None:
     if text is None:
         return None
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return dt.datetime.fromisoformat(text)
 
 
 def show(at: dt.datetime | None) -> str:

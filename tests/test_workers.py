@@ -163,3 +163,18 @@ def test_run_with_workers_prints_the_log_and_summary(schema):
     summary = r.output.splitlines()[-4:]
     assert summary == single.output.splitlines()[-4:]
     assert summary[0] == "events: 24 processed, 0 rejected, 1 duplicate"
+
+
+def test_a_store_is_for_workers_or_for_single_runs_not_both(schema, tmp_path):
+    from click.testing import CliRunner
+
+    from flowc.cli import main
+
+    from .conftest import EXAMPLES
+
+    args = ["run", str(EXAMPLES), "--events", str(EXAMPLES / "events.jsonl"), "--store", schema.url]
+    assert CliRunner().invoke(main, args + ["--workers", "1"]).exit_code == 0
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 2 and "shared by workers" in r.output
+    r = CliRunner().invoke(main, ["repl", "--store", schema.url], input=":users\n")
+    assert r.exit_code == 2

@@ -93,6 +93,14 @@ class PostgresStore(SqlStore):
         """The scripts the workers run, as path -> text."""
         self.set_meta("program", json.dumps(sources, sort_keys=True))
 
+    def shared_by_workers(self) -> bool:
+        """Whether workers use this store (scripts were published to it)."""
+        return self.meta("program") is not None
+
+    def used_by_single_runs(self) -> bool:
+        """Whether single-process runs have used this store."""
+        return self.meta("program") is None and self._one("SELECT 1 FROM flow_events LIMIT 1") is not None
+
     def published(self) -> dict[str, str] | None:
         value = self.meta("program")
         return json.loads(value) if value else None
