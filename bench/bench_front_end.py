@@ -25,6 +25,9 @@ from dsl.parser import lark_parser  # noqa: E402
 def timed(fn, repeats: int) -> float:
     times = []
     for _ in range(repeats):
+        # Every run starts from the same collector state (flow's check
+        # freezes what it built; that must not speed up the next run).
+        gc.unfreeze()
         gc.collect()
         t = time.perf_counter()
         fn()

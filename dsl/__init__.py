@@ -20,12 +20,16 @@ __all__ = ["CheckResult", "Diagnostic", "check_paths", "check_sources", "parse",
 @contextmanager
 def _no_gc():
     """Parsing and checking build many objects and no reference cycles, so the
-    cyclic collector only costs time here (PERF-NOTES: ~1.7x on big files)."""
+    cyclic collector only costs time here (PERF-NOTES: ~1.7x on big files).
+    Re-enabling it alone would make it scan all of them at the next
+    allocation (~90 ms for 10,000 lines); `gc.freeze` sets them aside
+    instead. They are still freed by reference counting when dropped."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
         if enabled:
             gc.enable()
 

@@ -13,31 +13,45 @@ from .source import Span
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+#: Field types that never hold a node: walking skips such fields.
+_SCALARS = {"str", "int", "float", "bool", "Span", "str | None", "int | None", "object"}
+
+
+def _node_fields(cls) -> tuple[str, ...]:
+    names = tuple(f.name for f in fields(cls) if f.type not in _SCALARS)
+    _FIELD_NAMES[cls] = names
+    return names
 
 
 @dataclass(slots=True)
 class Node:
     span: Span
 
-    def children(self) -> Iterator["Node"]:
+    def children(self) -> list["Node"]:
         """The direct child nodes, in source order."""
         names = _FIELD_NAMES.get(type(self))
         if names is None:
-            names = _FIELD_NAMES[type(self)] = tuple(f.name for f in fields(self) if f.name != "span")
+            names = _node_fields(type(self))
+        out = []
         for name in names:
             value = getattr(self, name)
             if isinstance(value, Node):
-                yield value
-            elif isinstance(value, list):
-                for item in value:
-                    if isinstance(item, Node):
-                        yield item
+                out.append(value)
+            elif type(value) is list:
+                out.extend(item for item in value if isinstance(item, Node))
+        return out
 
-    def walk(self) -> Iterator["Node"]:
-        """This node and every node below it, depth first, in source order."""
-        yield self
-        for child in self.children():
-            yield from child.walk()
+    def walk(self) -> list["Node"]:
+        """This node and every node below it, depth first, in source order.
+        (A list built with a stack: checking walks every condition, and
+        nested generators cost more than the walk itself.)"""
+        out = []
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            out.append(node)
+            stack.extend(reversed(node.children()))
+        return out
 
     def find_all(self, kind: type) -> Iterator["Node"]:
         return (n for n in self.walk() if isinstance(n, kind))

@@ -39,11 +39,20 @@ class Context:
     def enrolls(self) -> list[tuple[ast.Workflow, ast.Enroll]]:
         return [(w, a) for w, a in self.actions if isinstance(a, ast.Enroll)]
 
+    @cached_property
+    def _conditions(self) -> dict[int, list[ast.Node]]:
+        by_workflow: dict[int, list[ast.Node]] = {}
+        for w in self.symbols.workflows:
+            if w.where is not None:
+                by_workflow[id(w)] = [w.where]
+        for w, a in self.actions:
+            if isinstance(a, ast.If):
+                by_workflow.setdefault(id(w), []).append(a.condition)
+        return by_workflow
+
     def conditions(self, workflow: ast.Workflow) -> list[ast.Node]:
         """The `where` and every `if` condition of a workflow."""
-        out = [workflow.where] if workflow.where is not None else []
-        out.extend(a.condition for a in walk_actions(workflow.actions) if isinstance(a, ast.If))
-        return out
+        return self._conditions.get(id(workflow), [])
 
     @cached_property
     def template_tokens(self) -> list[tuple[ast.SequenceDecl, ast.Node]]:
