@@ -26,18 +26,8 @@ def use_color(stream=None) -> bool:
     return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
 
 
-class _Group(click.Group):
-    """Loads `[tool.flowc]` defaults before a command parses its options."""
-
-    def invoke(self, ctx: click.Context):
-        from .config import load
-
-        ctx.default_map = {"check": load(Path.cwd())}
-        return super().invoke(ctx)
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(_version(), "--version", prog_name="flowc")
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="flowc", prog_name="flowc")
 def main() -> None:
     """Flow: sales-engagement automation as code.
 
@@ -58,6 +48,12 @@ def _codes(value: str | None) -> frozenset[str]:
             raise click.BadParameter(f"unknown code {part!r} (see `flowc explain --list`)", param_hint="--ignore")
         codes.add(rule.code)
     return frozenset(codes)
+
+
+def _choice(value, choices, key: str):
+    if value not in choices:
+        raise click.UsageError(f"[tool.flowc] {key} must be one of {', '.join(choices)}, not {value!r}")
+    return value
 
 
 def _checked_or_exit(scripts):
@@ -94,8 +90,22 @@ def load_program(paths, ignore=frozenset()):
 def check(paths, fmt, strict, ignore) -> None:
     """Parse and type-check Flow files (a folder means every *.flow below it).
 
-    Exit status: 0 clean, 1 errors (or warnings with --strict), 2 usage error."""
+    Options not given here come from `[tool.flowc]` in the nearest
+    pyproject.toml. Exit status: 0 clean, 1 errors (or warnings with
+    --strict), 2 usage error."""
     from dsl.render import render
+
+    from .config import load
+
+    ctx = click.get_current_context()
+    for key, value in load(Path.cwd()).items():
+        if ctx.get_parameter_source(key) is click.core.ParameterSource.DEFAULT:
+            if key == "fmt":
+                fmt = _choice(value, ("text", "json", "sarif", "github"), "format")
+            elif key == "strict":
+                strict = bool(value)
+            else:
+                ignore = value
 
     result = load_program(paths or (".",), _codes(ignore))
     click.echo(render(fmt, result, color=use_color(), tool_version=_version()), color=use_color())

@@ -22,7 +22,7 @@ def find_pyproject(start: Path) -> Path | None:
 
 
 def load(start: Path) -> dict:
-    """The `check` defaults from the nearest pyproject.toml, for click's default_map."""
+    """The `check` defaults from the nearest pyproject.toml, keyed by option parameter name."""
     path = find_pyproject(start)
     if path is None:
         return {}

@@ -105,6 +105,10 @@ def test_pyproject_defaults_apply_and_options_win(tmp_path, monkeypatch):
     assert run("check", "--strict", "../w.flow").exit_code == 0
     (tmp_path / "pyproject.toml").write_text('[tool.flowc]\nstrictness = 1\n')
     assert run("check", "../w.flow").exit_code == 2
+    (tmp_path / "pyproject.toml").write_text('[tool.flowc]\nformat = "xml"\n')
+    assert run("check", "../w.flow").exit_code == 2
+    # other commands do not read it
+    assert run("explain", "E201").exit_code == 0
 
 
 def test_directory_means_every_flow_file_below(tmp_path):
