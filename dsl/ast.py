@@ -7,7 +7,7 @@ the source it came from; `dump` gives a JSON-ready form of any subtree.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Iterator, Union
+from typing import Union
 
 from .source import Span
 
@@ -52,9 +52,6 @@ class Node:
             out.append(node)
             stack.extend(reversed(node.children()))
         return out
-
-    def find_all(self, kind: type) -> Iterator["Node"]:
-        return (n for n in self.walk() if isinstance(n, kind))
 
 
 def dump(value):

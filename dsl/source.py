@@ -23,11 +23,6 @@ class Span:
         return f"{self.path}:{self.line}:{self.column}"
 
 
-def token_span(path: str, token) -> Span:
-    """The span of a Lark token."""
-    return Span(path, token.line, token.column, token.end_line, token.end_column)
-
-
 class SourceMap:
     """The text of every file loaded for one check, by path, so that renderers
     can quote the offending line."""

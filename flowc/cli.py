@@ -217,9 +217,19 @@ def run(scripts, events_path, store_url, until, fmt, workers) -> None:
             emit(entries)
     finally:
         store.close()
-    for line in summary.lines():
-        click.echo(line, err=(fmt == "json"))
+    print_summary(summary, fmt)
     sys.exit(EXIT_INPUT if summary.rejected else EXIT_OK)
+
+
+def print_summary(summary, fmt: str) -> None:
+    """Text lines after the log; in JSON mode one JSON object on stderr."""
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps({"summary": summary.as_dict()}), err=True)
+    else:
+        for line in summary.lines():
+            click.echo(line)
 
 
 @main.command()
@@ -310,3 +320,25 @@ def worker(store_url, scripts, wait, quiet) -> None:
     from .parallel import run_worker
 
     sys.exit(run_worker(store_url, scripts, wait, None if quiet else _echo_entries("text")))
+
+
+@main.command()
+@click.argument("what", type=click.Choice(["events", "audit", "check"]))
+def schema(what) -> None:
+    """The JSON schema of an event line, an audit entry (`run --format json`)
+    or the `check --format json` report, for validating them in other tools."""
+    import json
+
+    if what == "events":
+        from interpreter.events import event_json_schema
+
+        data = event_json_schema()
+    elif what == "audit":
+        from interpreter.records import AuditEntry
+
+        data = AuditEntry.model_json_schema()
+    else:
+        from dsl.render.json import Report
+
+        data = Report.model_json_schema()
+    click.echo(json.dumps(data, indent=2))

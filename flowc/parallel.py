@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from .cli import EXIT_INPUT, EXIT_OK, EXIT_USAGE, load_program, open_store_or_fail
+from .cli import EXIT_INPUT, EXIT_OK, EXIT_USAGE, load_program, open_store_or_fail, print_summary
 
 
 def _pg_store(url: str):
@@ -117,6 +117,5 @@ def run_with_workers(result, events_path, store_url, until, workers, emit, fmt) 
     summary.duplicates = summary.outcomes["duplicate"]
     summary.events = queued - summary.duplicates
     summary.late = sum(1 for e in entries if e.detail and "before the clock" in e.detail and e.event)
-    for line in summary.lines():
-        click.echo(line, err=(fmt == "json"))
+    print_summary(summary, fmt)
     return EXIT_INPUT if rejected else EXIT_OK

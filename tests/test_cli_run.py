@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from flowc.cli import main
@@ -54,7 +55,8 @@ def test_json_lines_on_stdout_and_summary_on_stderr(tmp_path):
     assert [e["outcome"] for e in lines] == ["enrolled", "email_sent"]
     assert set(lines[0]) >= {"at", "event", "workflow", "contact", "sequence", "outcome", "reason"}
     assert lines[1]["message"]["subject"] == "Hi there"
-    assert "events: 1 processed" in r.stderr
+    summary = json.loads(r.stderr)["summary"]
+    assert (summary["events"], summary["rejected"], summary["outcomes"]["enrolled"]) == (1, 0, 1)
 
 
 def test_rejected_lines_exit_1_after_processing_every_valid_one(tmp_path):
@@ -123,3 +125,19 @@ def test_workers_need_postgresql(tmp_path):
     r = CliRunner().invoke(main, ["run", str(EXAMPLES), "--events", str(EXAMPLES / "events.jsonl"),
                                   "--store", f"sqlite:///{tmp_path}/x.db", "--workers", "2"])
     assert r.exit_code == 2 and "postgresql" in r.output
+
+
+
+def test_schemas_validate_what_flowc_prints(tmp_path):
+    jsonschema = pytest.importorskip("jsonschema")
+    events = json.loads(run("schema", "events").output)
+    jsonschema.validate(json.loads(GOOD), events)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"id": "1", "type": "form_submitted", "at": "2026-01-05T09:00:00Z"}, events)
+    r = CliRunner().invoke(main, ["run", str(script(tmp_path)), "--events", "-", "--store", "memory:",
+                                  "--format", "json"], input=GOOD)
+    audit = json.loads(run("schema", "audit").output)
+    for line in r.stdout.splitlines():
+        jsonschema.validate(json.loads(line), audit)
+    report = json.loads(run("schema", "check").output)
+    jsonschema.validate(json.loads(run("check", "--format", "json", tmp_path / "s.flow").output), report)
