@@ -325,3 +325,20 @@ def test_reopening_a_store_runs_no_ddl_and_refuses_a_newer_schema(kind, tmp_path
     store.close()
     with pytest.raises(StoreError, match="schema version 99"):
         open_store(url)
+
+
+@pytest.mark.parametrize("kind", [b for b in BACKENDS if b != "memory"])
+def test_a_database_error_rolls_back_and_the_store_goes_on(kind, tmp_path, request):
+    store = open_store(store_url(kind, tmp_path, request))
+    try:
+        with pytest.raises(Exception):
+            with store.transaction():
+                store.set_meta("probe", "1")
+                store._exec("INSERT INTO no_such_table VALUES (1)")
+        with store.transaction():
+            assert store.meta("probe") is None
+            assert store.mark_event("after-error")
+        with store.transaction():
+            assert not store.mark_event("after-error")
+    finally:
+        store.close()

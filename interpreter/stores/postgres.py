@@ -77,13 +77,24 @@ class PostgresStore(SqlStore):
         self._exec("SELECT pg_advisory_xact_lock(hashtext('flowc schema'))")
 
     def _begin(self) -> None:
-        pass  # psycopg begins the transaction with its first statement
+        # psycopg begins the transaction with its first statement. In pipeline
+        # mode writes go out without waiting for their results; a read, or
+        # the commit, waits for everything before it.
+        self._pipeline = self._conn.pipeline()
+        self._pipeline.__enter__()
+
+    def _end(self, finish) -> None:
+        try:
+            finish()
+        finally:
+            pipeline, self._pipeline = self._pipeline, None
+            pipeline.__exit__(None, None, None)
 
     def _commit(self) -> None:
-        self._conn.commit()
+        self._end(self._conn.commit)
 
     def _rollback(self) -> None:
-        self._conn.rollback()
+        self._end(self._conn.rollback)
 
     def close(self) -> None:
         self._conn.close()

@@ -126,17 +126,19 @@ class SqlStore:
         self._depth = 1
         try:
             yield
+            self._depth = 0
+            self._commit()  # a commit that fails is rolled back too
         except BaseException:
             self._depth = 0
             self._rollback()
             raise
-        self._depth = 0
-        self._commit()
 
     # -- events and clock
     def mark_event(self, event_id: str) -> bool:
-        cur = self._exec("INSERT INTO flow_events (id) VALUES (?) ON CONFLICT DO NOTHING", (event_id,))
-        return cur.rowcount == 1
+        # RETURNING rather than rowcount: PostgreSQL's pipeline mode knows a
+        # row count only once it has waited for the result.
+        return self._one("INSERT INTO flow_events (id) VALUES (?) ON CONFLICT DO NOTHING RETURNING id",
+                         (event_id,)) is not None
 
     def meta(self, key: str) -> str | None:
         row = self._one("SELECT value FROM flow_meta WHERE key = ?", (key,))
