@@ -16,7 +16,7 @@ from .conflicts import Conflicts
 from .events import Rejected, parse_event
 from .records import Due
 from .runner import checked_events
-from .timeutil import parse_time
+from .timeutil import from_text, parse_time, to_text
 
 BATCH = 500
 
@@ -28,7 +28,7 @@ def ingest(engine, lines, emit, until: str | None = None) -> tuple[int, int]:
     conflicts = Conflicts(engine.program)
     with store.transaction():
         clock = store.meta("ingest_clock")
-    clock = parse_time(clock) if clock else None
+    clock = from_text(clock)
     queued = rejected = 0
     batch: list = []
 
@@ -36,7 +36,7 @@ def ingest(engine, lines, emit, until: str | None = None) -> tuple[int, int]:
         with store.transaction():
             store.enqueue_events(batch)
             if clock is not None:
-                store.set_meta("ingest_clock", clock.isoformat())
+                store.set_meta("ingest_clock", to_text(clock))
                 store.raise_horizon(clock)
         batch.clear()
 
