@@ -116,6 +116,6 @@ def run_with_workers(result, events_path, store_url, until, workers, emit, fmt) 
     summary.rejected = rejected
     summary.duplicates = summary.outcomes["duplicate"]
     summary.events = queued - summary.duplicates
-    summary.late = sum(1 for e in entries if e.detail and "before the clock" in e.detail and e.event)
+    summary.late = len({e.event for e in entries if e.event and e.detail and "before the clock" in e.detail})
     print_summary(summary, fmt)
     return EXIT_INPUT if rejected else EXIT_OK

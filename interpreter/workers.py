@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 
-from .conflicts import Conflicts
 from .events import Rejected, parse_event
 from .records import Due
 from .runner import checked_events
@@ -25,8 +24,10 @@ def ingest(engine, lines, emit, until: str | None = None) -> tuple[int, int]:
     """Queue the events of `lines`; reject bad ones with their line numbers.
     Returns (queued, rejected)."""
     store = engine.store
-    conflicts = Conflicts(engine.program)
+    conflicts = engine.conflicts
     with store.transaction():
+        # One ingest at a time: each reads the stream's clock once, up front.
+        store.lock_ingest()
         clock = store.meta("ingest_clock")
     clock = from_text(clock)
     queued = rejected = 0

@@ -116,6 +116,11 @@ class PostgresStore(SqlStore):
         value = self.meta("program")
         return json.loads(value) if value else None
 
+    def lock_ingest(self) -> None:
+        """Wait for any other ingest into this store to finish; held until
+        this connection closes."""
+        self._exec("SELECT pg_advisory_lock(hashtext('flowc ingest'))")
+
     def horizon(self):
         """Work due up to this time may run: the last queued event's time,
         or a later `--until`."""
