@@ -18,7 +18,8 @@ def script(lines: int = 10_000) -> str:
         u = n % users
         out += [
             f'sequence "Seq {n}" {{',
-            f'  email "Intro" subject "Hello {{{{contact.firstname | there}}}}" body "Hi {{{{contact.firstname}}}}, about {{{{contact.company | your team}}}}: shall we talk? {{{{sender.firstname}}}}"',
+            '  email "Intro" subject "Hello {{contact.firstname | there}}" body "Hi {{contact.firstname}}, '
+            'about {{contact.company | your team}}: shall we talk? {{sender.firstname}}"',
             "  wait 2 business days",
             f'  email "Follow-up" body "Hi {{{{contact.firstname | there}}}}, following up on my note #{n}."',
             "  wait 3 days",

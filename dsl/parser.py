@@ -12,7 +12,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from . import ast
 from .diagnostics import ERROR, Diagnostic
 from .source import Span
-from .templates import TextError, parse_string, unescape
+from .templates import TextError, parse_string
 
 #: The label of a syntax error at the end of the text: more input may fix it
 #: (the REPL reads on).

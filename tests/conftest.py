@@ -4,6 +4,13 @@ import os
 import pathlib
 
 import pytest
+from hypothesis import settings
+
+# On CI the property tests run a fixed set of examples, so that a run's verdict
+# does not depend on the luck of the draw; locally they keep exploring.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -11,7 +11,6 @@ import pytest
 import dsl
 from interpreter.engine import Engine
 from interpreter.events import event_from_dict
-from interpreter.stores.base import open_store
 
 PG_URL = os.environ.get("FLOWC_TEST_PG_URL")
 PG_SKIP = "PostgreSQL tests need FLOWC_TEST_PG_URL (e.g. postgresql://postgres@127.0.0.1:5432/test); .ci/run sets it"

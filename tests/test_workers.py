@@ -4,7 +4,7 @@ state that of a single worker — also when a worker is killed mid-run."""
 from __future__ import annotations
 
 import json
-import os
+import re
 import signal
 import subprocess
 import sys
@@ -87,9 +87,11 @@ def test_four_workers_reach_the_single_worker_state(schema):
     lines = event_stream(20_000, contacts=3_000, seed=11)
     _queue(schema.url, result, lines)
     procs = _workers(schema.url, 4)
+    done = []
     for p in procs:
-        assert p.wait(timeout=600) == 0, p.stderr.read().decode()
-    done = [int(p.stderr.read().decode().split()[2]) for p in procs]
+        err = p.communicate(timeout=600)[1].decode()
+        assert p.returncode == 0, err
+        done.append(int(re.search(r"worker processed (\d+) items", err).group(1)))
     assert sum(1 for d in done if d > 0) >= 2  # the work really was shared
     state, log = _final(schema.url, result.program)
     expected = _single_worker_state(result.program, lines)
@@ -108,7 +110,8 @@ def test_each_contacts_events_are_processed_in_order(schema):
                          "contact": f"c{i % 5}@x", "form": str(i)}) for i in range(600)]
     _queue(schema.url, result, lines)
     for p in _workers(schema.url, 4):
-        assert p.wait(timeout=300) == 0
+        err = p.communicate(timeout=300)[1].decode()
+        assert p.returncode == 0, err
     store = open_store(schema.url)
     try:
         log = list(store.audit())
@@ -142,7 +145,8 @@ def test_a_killed_worker_loses_and_doubles_nothing(schema):
     assert procs[0].wait() == -signal.SIGKILL
     procs.append(_workers(schema.url, 1)[0])  # a restarted worker
     for p in procs[1:]:
-        assert p.wait(timeout=600) == 0
+        err = p.communicate(timeout=600)[1].decode()
+        assert p.returncode == 0, err
     state, log = _final(schema.url, result.program)
     assert not any(e.outcome == "duplicate" for e in log)
     assert state == _single_worker_state(result.program, lines)

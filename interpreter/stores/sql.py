@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 
-from ..records import ACTIVE, AuditEntry, Contact, Due, Enrollment, Run, SequenceState, UserState
+from ..records import AuditEntry, Contact, Due, Enrollment, Run, SequenceState, UserState
 from ..timeutil import WINDOW, from_text, to_text
 from .canonical import canonical_dump
 
