@@ -3,7 +3,7 @@
 Each event is one transaction: its id, the due work that fell due before
 it, its workflows and every audit entry are committed together. The order
 of the enrollment rules, the reasons and the outcomes are those of
-RUNTIME.md; decisions RUNTIME.md leaves open are in docs/runtime.md."""
+RUNTIME.md; decisions RUNTIME.md leaves open are in docs/decisions.md."""
 from __future__ import annotations
 
 import datetime as dt
@@ -111,7 +111,7 @@ class Engine:
             return self._commit(ev)
 
     def run_due(self, due: Due) -> list[AuditEntry]:
-        """Run one piece of due work claimed from the queue, at its time."""
+        """Run one piece of due work taken from the queue, at its time."""
         with self.store.transaction():
             ev = _Event(None, None, due.at)
             self._run_one(due, ev)

@@ -98,7 +98,7 @@ class Due:
 
 @dataclass(frozen=True, slots=True)
 class QueueItem:
-    """Work claimed from a shared queue: an event (`body` is its JSON line,
+    """Work taken from a shared queue: an event (`body` is its JSON line,
     `t` the time it runs at) or due work (`kind` step or resume)."""
 
     id: int

@@ -186,7 +186,6 @@ class MemoryStore:
 
     def sends_window(self, user, since):
         sends = self._sends.get(user, [])
-        # Sends older than any window still to come are never counted again.
         i = bisect.bisect_right(sends, since)
         return len(sends) - i, (sends[i] if i < len(sends) else None)
 
