@@ -98,11 +98,12 @@ def run_with_workers(result, events_path, store_url, until, workers, emit, fmt) 
         engine = Engine(result.program, store, queued=True)
         with store.transaction():
             mark = store.audit_mark()
-        rejected_entries = []
+        # Rejected lines are in the audit log after `mark`, printed below.
         with click.open_file(events_path, encoding="utf-8", errors="replace") as lines:
-            queued, rejected = ingest(engine, lines, rejected_entries.extend, until)
-        procs = [subprocess.Popen([sys.executable, "-m", "flowc", "worker", "--store", store_url, "--quiet"],
-                                  stderr=subprocess.DEVNULL) for _ in range(workers)]
+            queued, rejected = ingest(engine, lines, lambda entries: None, until)
+        # The workers' stderr is the user's: it says what each did, or why it failed.
+        procs = [subprocess.Popen([sys.executable, "-m", "flowc", "worker", "--store", store_url, "--quiet"])
+                 for _ in range(workers)]
         codes = [p.wait() for p in procs]
         if any(codes):
             click.echo(f"a worker failed (exit codes {codes})", err=True)
