@@ -18,7 +18,7 @@ from __future__ import annotations
 from dsl import program as p
 from dsl.schema import CONTACT_ACCOUNT_EVENTS
 
-from .evaluate import OPS, as_kind, holds, value_of
+from .evaluate import holds
 
 ALL = "*"
 
@@ -26,11 +26,6 @@ ALL = "*"
 def _maybe(c, fields: dict):
     """Three-valued `where`: True, False, or None when it depends on the
     contact or the date."""
-    if isinstance(c, p.Cmp):
-        if not _event_only(c.left) or not _event_only(c.right):
-            return None
-        a, b = as_kind(c.kind, value_of(c.left, fields, {}, None)), as_kind(c.kind, value_of(c.right, fields, {}, None))
-        return a is not None and b is not None and OPS[c.op](a, b)
     if isinstance(c, p.All):
         left, right = _maybe(c.left, fields), _maybe(c.right, fields)
         return False if False in (left, right) else (None if None in (left, right) else True)
@@ -40,15 +35,10 @@ def _maybe(c, fields: dict):
     if isinstance(c, p.Neg):
         inner = _maybe(c.operand, fields)
         return None if inner is None else not inner
-    if isinstance(c, p.In):
-        if not _event_only(c.operand):
-            return None
-        v = as_kind(c.kind, value_of(c.operand, fields, {}, None))
-        return v is not None and (v in {as_kind(c.kind, x) for x in c.values}) != c.negated
+    # A comparison, `in`, `contains`, `is known` or a bool: decided by the
+    # event alone when it reads only event fields and constants.
     operands = [getattr(c, n) for n in ("left", "right", "operand") if hasattr(c, n)]
-    if all(_event_only(o) for o in operands):
-        return holds(c, fields, {}, None)
-    return None
+    return holds(c, fields, {}, None) if all(map(_event_only, operands)) else None
 
 
 def _event_only(v) -> bool:

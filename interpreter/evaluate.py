@@ -8,7 +8,7 @@ import datetime as dt
 from dsl import program as p
 
 
-def value_of(v, fields: dict, props: dict, now: dt.datetime):
+def _value(v, fields: dict, props: dict, now: dt.datetime):
     if isinstance(v, p.Const):
         return v.value
     if isinstance(v, p.Field):
@@ -18,7 +18,7 @@ def value_of(v, fields: dict, props: dict, now: dt.datetime):
     return now.date().isoformat()  # Today
 
 
-def as_kind(kind: str, value):
+def _as(kind: str, value):
     """A stored value as the compared kind, or None when it is not one."""
     if value is None:
         return None
@@ -42,7 +42,7 @@ def as_kind(kind: str, value):
     return str(value)
 
 
-OPS = {
+_OPS = {
     "==": lambda a, b: a == b,
     "!=": lambda a, b: a != b,
     "<": lambda a, b: a < b,
@@ -54,9 +54,9 @@ OPS = {
 
 def holds(c, fields: dict, props: dict, now: dt.datetime) -> bool:
     if isinstance(c, p.Cmp):
-        a = as_kind(c.kind, value_of(c.left, fields, props, now))
-        b = as_kind(c.kind, value_of(c.right, fields, props, now))
-        return a is not None and b is not None and OPS[c.op](a, b)
+        a = _as(c.kind, _value(c.left, fields, props, now))
+        b = _as(c.kind, _value(c.right, fields, props, now))
+        return a is not None and b is not None and _OPS[c.op](a, b)
     if isinstance(c, p.All):
         return holds(c.left, fields, props, now) and holds(c.right, fields, props, now)
     if isinstance(c, p.Any):
@@ -64,19 +64,19 @@ def holds(c, fields: dict, props: dict, now: dt.datetime) -> bool:
     if isinstance(c, p.Neg):
         return not holds(c.operand, fields, props, now)
     if isinstance(c, p.In):
-        v = as_kind(c.kind, value_of(c.operand, fields, props, now))
+        v = _as(c.kind, _value(c.operand, fields, props, now))
         if v is None:
             return False
-        return (v in {as_kind(c.kind, x) for x in c.values}) != c.negated
+        return (v in {_as(c.kind, x) for x in c.values}) != c.negated
     if isinstance(c, p.Has):
-        a = value_of(c.left, fields, props, now)
-        b = value_of(c.right, fields, props, now)
+        a = _value(c.left, fields, props, now)
+        b = _value(c.right, fields, props, now)
         return a is not None and b is not None and str(b) in str(a)
     if isinstance(c, p.Known):
-        v = value_of(c.operand, fields, props, now)
+        v = _value(c.operand, fields, props, now)
         return (v is not None and v != "") == c.known
     assert isinstance(c, p.Truth)
-    return as_kind("bool", value_of(c.operand, fields, props, now)) is True
+    return _as("bool", _value(c.operand, fields, props, now)) is True
 
 
 def render(t: p.Template | None, props: dict, sender: dict) -> str | None:

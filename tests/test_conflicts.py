@@ -1,0 +1,36 @@
+"""Conflict keys of queued work: what two workers may not do at once."""
+from __future__ import annotations
+
+import dsl
+from interpreter.conflicts import Conflicts
+from interpreter.events import event_from_dict
+
+SCRIPT = """
+user ann seat sales_enterprise inbox ann@x
+user ben seat sales_enterprise inbox ben@x
+property vip: bool
+sequence "S" { email "E" body "x" }
+sequence "T" { email "E" body "x" }
+on form_submitted where form == "A" enroll in "S" as ann
+on form_submitted where form == "B" and contact.vip enroll in "T" as ben
+on form_submitted where form contains "C" or contact.vip unenroll from "T"
+"""
+
+
+def keys(**event):
+    program = dsl.check_sources([("c.flow", SCRIPT)]).program
+    data = {"id": "1", "at": "2026-01-05T09:00:00Z", **event}
+    return Conflicts(program).event_keys(event_from_dict(data))
+
+
+def test_only_workflows_whose_where_may_hold_lend_their_keys():
+    # form A: the first holds; the second is false by the event alone; the
+    # third depends on the contact, so it may hold
+    assert keys(type="form_submitted", contact="c@x", form="A") == ["c:c@x", "s:S", "s:T", "u:ann"]
+    assert keys(type="form_submitted", contact="c@x", form="B") == ["c:c@x", "s:T", "u:ben"]
+
+
+def test_account_events():
+    assert keys(type="seat_changed", user="ann", seat="none") == ["u:ann"]
+    assert keys(type="email_bounced", contact="c@x") == ["c:c@x"]
+    assert keys(type="sequence_deleted", sequence="S") == ["*"]
