@@ -17,9 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lark import Lark  # noqa: E402
 
-import dsl  # noqa: E402
+from flowc import dsl  # noqa: E402
 from bench.generate import script  # noqa: E402
-from dsl.parser import lark_parser  # noqa: E402
+from flowc.dsl.parser import lark_parser  # noqa: E402
 
 
 def timed(fn, repeats: int) -> float:

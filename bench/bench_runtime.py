@@ -22,13 +22,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import dsl  # noqa: E402
+from flowc import dsl  # noqa: E402
 from bench import dict_engine  # noqa: E402
 from bench.generate import event_stream, iter_events, stream_script  # noqa: E402
-from interpreter.engine import Engine  # noqa: E402
-from interpreter.runner import run_stream  # noqa: E402
-from interpreter.stores.memory import MemoryStore  # noqa: E402
-from interpreter.stores.sqlite import SqliteStore  # noqa: E402
+from flowc.interpreter.engine import Engine  # noqa: E402
+from flowc.interpreter.runner import run_stream  # noqa: E402
+from flowc.interpreter.stores.memory import MemoryStore  # noqa: E402
+from flowc.interpreter.stores.sqlite import SqliteStore  # noqa: E402
 
 
 def outcome_counts(summary) -> Counter:
@@ -71,7 +71,7 @@ class RecordingSqlite(SqliteStore):
 
 def replay(writes, path) -> None:
     """The same writes through raw sqlite3, same pragmas, a transaction each."""
-    from interpreter.stores.sql import TABLES
+    from flowc.interpreter.stores.sql import TABLES
 
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")

@@ -21,11 +21,11 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 
-import dsl  # noqa: E402
+from flowc import dsl  # noqa: E402
 from bench.generate import event_stream, stream_script  # noqa: E402
-from interpreter.engine import Engine  # noqa: E402
-from interpreter.stores.base import open_store  # noqa: E402
-from interpreter.workers import ingest  # noqa: E402
+from flowc.interpreter.engine import Engine  # noqa: E402
+from flowc.interpreter.stores.base import open_store  # noqa: E402
+from flowc.interpreter.workers import ingest  # noqa: E402
 
 
 def main() -> None:

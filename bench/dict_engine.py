@@ -11,9 +11,9 @@ import json
 from bisect import bisect_right
 from collections import Counter
 
-from dsl import program as p
-from interpreter.evaluate import holds, render
-from interpreter.timeutil import WINDOW, after
+from flowc.dsl import program as p
+from flowc.interpreter.evaluate import holds, render
+from flowc.interpreter.timeutil import WINDOW, after
 
 SENDERS = {"sales_enterprise", "service_enterprise"}
 OPT_OUTS = {"contact_unsubscribed": "unsubscribed", "email_bounced": "bounced"}

@@ -278,7 +278,7 @@ def lark_parser() -> Lark:
     on disk by Lark, so later processes load them in a few milliseconds)."""
     global _parser
     if _parser is None:
-        grammar = resources.files("grammar").joinpath("flow.lark").read_text(encoding="utf-8")
+        grammar = resources.files("flowc.grammar").joinpath("flow.lark").read_text(encoding="utf-8")
         _parser = Lark(
             grammar,
             parser="lalr",

@@ -36,7 +36,7 @@ def main() -> None:
 
 
 def _codes(value: str | None) -> frozenset[str]:
-    from dsl.rules import find
+    from flowc.dsl.rules import find
 
     codes = set()
     for part in (value or "").split(","):
@@ -58,7 +58,7 @@ def _choice(value, choices, key: str):
 
 def _checked_or_exit(scripts):
     """The checked scripts; on errors, print them and exit 1."""
-    from dsl.render import render
+    from flowc.dsl.render import render
 
     result = load_program(scripts)
     if result.errors:
@@ -70,7 +70,7 @@ def _checked_or_exit(scripts):
 def load_program(paths, ignore=frozenset()):
     """Check `paths` for `run` and friends: (result, files). A missing file
     is a usage error."""
-    import dsl
+    from flowc import dsl
 
     files = dsl.flow_files(paths)
     if not files:
@@ -93,7 +93,7 @@ def check(paths, fmt, strict, ignore) -> None:
     Options not given here come from `[tool.flowc]` in the nearest
     pyproject.toml. Exit status: 0 clean, 1 errors (or warnings with
     --strict), 2 usage error."""
-    from dsl.render import render
+    from flowc.dsl.render import render
 
     from .config import load
 
@@ -118,7 +118,7 @@ def check(paths, fmt, strict, ignore) -> None:
 @click.option("--list", "list_all", is_flag=True, help="List every code with its one-line summary.")
 def explain(code, list_all) -> None:
     """The long explanation of a diagnostic CODE (or rule name)."""
-    from dsl.rules import RULES, find
+    from flowc.dsl.rules import RULES, find
 
     if list_all or code is None:
         for r in RULES:
@@ -137,7 +137,7 @@ def open_store_or_fail(url: str, create: bool = True, workers: bool | None = Non
     """The store at `url`, or a usage error. `workers` says how it is to be
     used: a store that workers share is not run by a single process (its due
     work waits in the workers' queue), nor the other way round."""
-    from interpreter.stores.base import StoreError, open_store
+    from flowc.interpreter.stores.base import StoreError, open_store
 
     try:
         store = open_store(url, create)
@@ -170,7 +170,7 @@ def _echo_entries(fmt: str):
 def _until(value):
     if value is None:
         return None
-    from interpreter.timeutil import parse_time
+    from flowc.interpreter.timeutil import parse_time
 
     try:
         return parse_time(value)
@@ -202,8 +202,8 @@ def run(scripts, events_path, store_url, until, fmt, workers) -> None:
         from .parallel import run_with_workers
 
         sys.exit(run_with_workers(result, events_path, store_url, until, workers, _echo_entries(fmt), fmt))
-    from interpreter.engine import Engine
-    from interpreter.runner import run_stream
+    from flowc.interpreter.engine import Engine
+    from flowc.interpreter.runner import run_stream
 
     store = open_store_or_fail(store_url, workers=False)
     try:
@@ -236,7 +236,7 @@ def print_summary(summary, fmt: str) -> None:
 @click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True)
 def status(store_url) -> None:
     """Active enrollments, and each sender's sends in the last 24 hours."""
-    from interpreter.timeutil import WINDOW, show
+    from flowc.interpreter.timeutil import WINDOW, show
 
     store = open_store_or_fail(store_url, create=False)
     try:
@@ -330,15 +330,15 @@ def schema(what) -> None:
     import json
 
     if what == "events":
-        from interpreter.events import event_json_schema
+        from flowc.interpreter.events import event_json_schema
 
         data = event_json_schema()
     elif what == "audit":
-        from interpreter.records import AuditEntry
+        from flowc.interpreter.records import AuditEntry
 
         data = AuditEntry.model_json_schema()
     else:
-        from dsl.render.json import Report
+        from flowc.dsl.render.json import Report
 
         data = Report.model_json_schema()
     click.echo(json.dumps(data, indent=2))

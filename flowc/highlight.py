@@ -5,7 +5,7 @@ from __future__ import annotations
 from pygments.lexer import RegexLexer, bygroups, words
 from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation, String, Text
 
-from dsl.schema import EVENTS, SEATS
+from flowc.dsl.schema import EVENTS, SEATS
 
 KEYWORDS = (
     "user", "seat", "inbox", "alias", "limit", "sequence", "email", "subject", "body", "task", "wait",

@@ -2,7 +2,7 @@
 line each, or one JSON object per line (keys as in RUNTIME.md)."""
 from __future__ import annotations
 
-from interpreter.timeutil import show
+from flowc.interpreter.timeutil import show
 
 _COLUMNS = (("at", 20), ("outcome", 12), ("contact", 22), ("sequence", 16), ("workflow", 16))
 

@@ -26,7 +26,7 @@ def publish_scripts(store, result) -> None:
 
 def published_program(store):
     """The program published to the store, checked again here."""
-    import dsl
+    from flowc import dsl
 
     sources = store.published()
     if not sources:
@@ -45,7 +45,7 @@ def published_program(store):
 
 
 def _engine(store, scripts):
-    from interpreter.engine import Engine
+    from flowc.interpreter.engine import Engine
 
     if scripts:
         result = load_program(scripts)
@@ -59,7 +59,7 @@ def _engine(store, scripts):
 
 
 def ingest_file(events_path, store_url, scripts, until, emit) -> int:
-    from interpreter.workers import ingest
+    from flowc.interpreter.workers import ingest
 
     store = _pg_store(store_url)
     try:
@@ -73,7 +73,7 @@ def ingest_file(events_path, store_url, scripts, until, emit) -> int:
 
 
 def run_worker(store_url, scripts, wait, emit) -> int:
-    from interpreter.workers import work
+    from flowc.interpreter.workers import work
 
     store = _pg_store(store_url)
     try:
@@ -88,9 +88,9 @@ def run_worker(store_url, scripts, wait, emit) -> int:
 def run_with_workers(result, events_path, store_url, until, workers, emit, fmt) -> int:
     """`flowc run --workers N`: publish, queue the events, let N worker
     processes drain the queue, then print what they did."""
-    from interpreter.engine import Engine
-    from interpreter.runner import Summary
-    from interpreter.workers import ingest
+    from flowc.interpreter.engine import Engine
+    from flowc.interpreter.runner import Summary
+    from flowc.interpreter.workers import ingest
 
     store = _pg_store(store_url)
     try:

@@ -53,8 +53,8 @@ class FlowCompleter(Completer):
         self.session = session
 
     def get_completions(self, document, complete_event):
-        from dsl.parser import keywords
-        from dsl.schema import EVENTS, SEATS, TRIGGER_EVENTS
+        from flowc.dsl.parser import keywords
+        from flowc.dsl.schema import EVENTS, SEATS, TRIGGER_EVENTS
 
         before = document.text_before_cursor
         word = document.get_word_before_cursor(WORD=True)

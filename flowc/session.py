@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 import click
 
-import dsl
-from dsl.parser import INCOMPLETE
-from dsl.render.text import render_diagnostic
-from dsl.schema import EVENTS
+from flowc import dsl
+from flowc.dsl.parser import INCOMPLETE
+from flowc.dsl.render.text import render_diagnostic
+from flowc.dsl.schema import EVENTS
 
 from .output import entry_line
 
@@ -83,7 +83,7 @@ class Session:
         return dsl.check_sources(self._sources(extra), ignore=quiet)
 
     def _rebuild(self, result) -> None:
-        from interpreter.engine import Engine
+        from flowc.interpreter.engine import Engine
 
         self.result = result
         if result.program is not None:
@@ -166,7 +166,7 @@ class Session:
         etype, *pairs = words
         event = EVENTS.get(etype)
         if event is None:
-            from dsl.suggest import did_you_mean
+            from flowc.dsl.suggest import did_you_mean
 
             hint = " ".join(did_you_mean(etype, EVENTS)) or "known: " + ", ".join(EVENTS)
             raise click.ClickException(f"unknown event type {etype!r}; {hint}")
@@ -192,7 +192,7 @@ class Session:
         return data
 
     def cmd_emit(self, rest: str) -> str:
-        from interpreter.events import EventError, event_from_dict
+        from flowc.interpreter.events import EventError, event_from_dict
 
         self._need_program()
         data = self._event_data(rest)
@@ -213,8 +213,8 @@ class Session:
         return "\n".join(entry_line(e) for e in entries) or "(no audit entries: the event changed state only)"
 
     def cmd_advance(self, rest: str) -> str:
-        from dsl.program import Delay
-        from interpreter.timeutil import after
+        from flowc.dsl.program import Delay
+        from flowc.interpreter.timeutil import after
 
         self._need_program()
         m = _DURATION.match(rest)
@@ -223,13 +223,13 @@ class Session:
         clock = self.store.clock() or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         until = after(clock, Delay(int(m.group(1)), m.group(3), bool(m.group(2))))
         entries = self.engine.advance(until)
-        from interpreter.timeutil import show
+        from flowc.interpreter.timeutil import show
 
         lines = [entry_line(e) for e in entries]
         return "\n".join(lines + [f"clock: {show(until)}"])
 
     def cmd_enrollments(self, _):
-        from interpreter.timeutil import show
+        from flowc.interpreter.timeutil import show
 
         active = self.store.enrollments("active")
         if not active:
@@ -267,7 +267,7 @@ class Session:
         return "\n".join(out) or "no workflows"
 
     def cmd_check(self, _):
-        from dsl.render.text import summary_line
+        from flowc.dsl.render.text import summary_line
 
         result = self.check(quiet=frozenset())
         body = self._render(result.diagnostics, result)
@@ -301,7 +301,7 @@ class Session:
         return f"saved {len(self.statements)} statements to {path}"
 
     def cmd_reset(self, _):
-        from interpreter.stores.memory import MemoryStore
+        from flowc.interpreter.stores.memory import MemoryStore
 
         self.statements.clear()
         self.files.clear()

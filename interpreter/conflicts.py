@@ -15,8 +15,8 @@ event type triggers whose `where` may hold, judged on the event's own fields
 (a condition on contact properties may hold)."""
 from __future__ import annotations
 
-from dsl import program as p
-from dsl.schema import CONTACT_ACCOUNT_EVENTS
+from flowc.dsl import program as p
+from flowc.dsl.schema import CONTACT_ACCOUNT_EVENTS
 
 from .evaluate import holds
 

@@ -10,8 +10,8 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
-from dsl import program as p
-from dsl.schema import SENDER_SEATS
+from flowc.dsl import program as p
+from flowc.dsl.schema import SENDER_SEATS
 
 from . import timeutil
 from .evaluate import holds, render

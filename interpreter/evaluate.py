@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dsl import program as p
+from flowc.dsl import program as p
 
 
 def _value(v, fields: dict, props: dict, now: dt.datetime):

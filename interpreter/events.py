@@ -15,7 +15,7 @@ from typing import Annotated, Iterable, Iterator, Literal, Optional, Union
 from pydantic import (AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt,
                       StrictStr, TypeAdapter, ValidationError, create_model, field_validator)
 
-from dsl.schema import CONTACT_ACCOUNT_EVENTS, EVENTS, Type
+from flowc.dsl.schema import CONTACT_ACCOUNT_EVENTS, EVENTS, Type
 
 PropertyValue = Union[StrictStr, StrictInt, StrictFloat, StrictBool, None]
 

@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
-import dsl
-from interpreter.engine import Engine
-from interpreter.events import event_from_dict
+from flowc import dsl
+from flowc.interpreter.engine import Engine
+from flowc.interpreter.events import event_from_dict
 
 PG_URL = os.environ.get("FLOWC_TEST_PG_URL")
 PG_SKIP = "PostgreSQL tests need FLOWC_TEST_PG_URL (e.g. postgresql://postgres@127.0.0.1:5432/test); .ci/run sets it"
@@ -70,7 +70,7 @@ class Harness:
         return entries
 
     def advance(self, until: str):
-        from interpreter.timeutil import parse_time
+        from flowc.interpreter.timeutil import parse_time
 
         entries = self.engine.advance(parse_time(until))
         self.log.extend(entries)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import dsl
-from dsl.schema import SEATS
+from flowc import dsl
+from flowc.dsl.schema import SEATS
 
 from .conftest import EXAMPLES
 

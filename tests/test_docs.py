@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-import dsl
-from dsl.rules import RULES
+from flowc import dsl
+from flowc.dsl.rules import RULES
 
 from .conftest import ROOT
 

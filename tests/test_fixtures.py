@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-import dsl
-from dsl.render import render
-from dsl.rules import RULES
+from flowc import dsl
+from flowc.dsl.render import render
+from flowc.dsl.rules import RULES
 
 from .conftest import EXAMPLES, FIXTURES
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dsl import ast, parse
+from flowc.dsl import ast, parse
 
 CONSTRUCTS = {
     "user": "user alice seat sales_enterprise inbox alice@x alias sales@x alias \"a.b+c@corp.example\" limit 500",

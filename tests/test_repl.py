@@ -65,7 +65,7 @@ def test_load_save_and_reset(tmp_path):
     assert r.exit_code == 0
     assert f"saved 1 statements to {saved}" in r.output
     assert "reset" in r.output and r.output.rstrip().endswith("no program") is False
-    import dsl
+    from flowc import dsl
 
     result = dsl.check_paths([saved])
     assert result.diagnostics == [] and len(result.program.workflows) == 1

@@ -8,11 +8,11 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import dsl
+from flowc import dsl
 from bench.generate import event_stream, stream_script
-from interpreter.engine import Engine
-from interpreter.runner import run_stream
-from interpreter.stores.memory import MemoryStore
+from flowc.interpreter.engine import Engine
+from flowc.interpreter.runner import run_stream
+from flowc.interpreter.stores.memory import MemoryStore
 
 from .invariants import assert_invariants
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from interpreter.stores.base import open_store
+from flowc.interpreter.stores.base import open_store
 
 from .stores import BACKENDS, Harness, outcomes, store_url
 
@@ -310,8 +310,8 @@ def test_unknown_user_in_account_event_is_skipped(store):
 def test_reopening_a_store_runs_no_ddl_and_refuses_a_newer_schema(kind, tmp_path, request, monkeypatch):
     """A worker that starts while others write must not take table locks
     (CREATE INDEX IF NOT EXISTS does, and deadlocked with them)."""
-    from interpreter.stores.base import StoreError
-    from interpreter.stores.sql import SqlStore
+    from flowc.interpreter.stores.base import StoreError
+    from flowc.interpreter.stores.sql import SqlStore
 
     url = store_url(kind, tmp_path, request)
     open_store(url).close()

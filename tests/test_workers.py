@@ -12,13 +12,13 @@ import time
 
 import pytest
 
-import dsl
+from flowc import dsl
 from bench.generate import event_stream, stream_script
-from interpreter.engine import Engine
-from interpreter.runner import run_stream
-from interpreter.stores.base import open_store
-from interpreter.stores.memory import MemoryStore
-from interpreter.workers import ingest
+from flowc.interpreter.engine import Engine
+from flowc.interpreter.runner import run_stream
+from flowc.interpreter.stores.base import open_store
+from flowc.interpreter.stores.memory import MemoryStore
+from flowc.interpreter.workers import ingest
 
 from .invariants import assert_invariants
 from .stores import PG_SKIP, PG_URL, PgSchema
