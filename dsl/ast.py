@@ -114,11 +114,18 @@ TemplateToken = Union[ContactToken, SenderToken, PlaceholderToken]
 
 @dataclass(slots=True)
 class Text(Node):
-    """A string literal; `tokens` are the personalization and placeholder
-    tokens found inside it, each with its own span."""
+    """A string literal. In a template string (a step's subject, body or
+    task), `parts` are its pieces in order, as the parser found them: literal
+    text (escapes decoded) and the personalization and placeholder tokens,
+    each with its own span. The value alone cannot give them back: a decoded
+    escape may look like part of a token, or break one."""
 
     value: str
-    tokens: list = field(default_factory=list)
+    parts: list = field(default_factory=list)
+
+    @property
+    def tokens(self) -> list:
+        return [part for part in self.parts if isinstance(part, Node)]
 
 
 @dataclass(slots=True)

@@ -6,7 +6,6 @@ import os
 from . import ast
 from . import program as p
 from .schema import MAX_DAILY_LIMIT
-from .templates import _TOKEN
 
 
 def build_program(ctx) -> p.Program:
@@ -44,19 +43,15 @@ def template(text: ast.Text | None) -> p.Template | None:
     if text is None:
         return None
     parts: list = []
-    pos = 0
-    for m, token in zip(_TOKEN.finditer(text.value), text.tokens):
-        if m.start() > pos:
-            parts.append(text.value[pos:m.start()])
-        if isinstance(token, ast.ContactToken):
-            parts.append(("contact", token.prop, token.fallback))
-        elif isinstance(token, ast.SenderToken):
-            parts.append(("sender", token.field))
+    for part in text.parts:
+        if isinstance(part, str):
+            parts.append(part)
+        elif isinstance(part, ast.ContactToken):
+            parts.append(("contact", part.prop, part.fallback))
+        elif isinstance(part, ast.SenderToken):
+            parts.append(("sender", part.field))
         else:
-            parts.append(("placeholder", token.raw))
-        pos = m.end()
-    if pos < len(text.value):
-        parts.append(text.value[pos:])
+            parts.append(("placeholder", part.raw))
     return p.Template(tuple(parts))
 
 

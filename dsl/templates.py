@@ -55,10 +55,14 @@ def parse_string(path: str, tok, template: bool) -> ast.Text:
     line, col = tok.line, tok.column
     span = Span(path, line, col, tok.end_line, tok.end_column)
     value = unescape(raw, 1)
-    if not template or "{{" not in raw:
+    if not template:
         return ast.Text(span, value)
-    tokens = []
+    parts: list = []
+    pos = 0
     for m in _TOKEN.finditer(raw):
+        if m.start() > pos:
+            parts.append(unescape(raw[pos:m.start()], 1 + pos))
+        pos = m.end()
         start = col + 1 + m.start()
         tspan = Span(path, line, start, line, col + 1 + m.end())
         inner = m.group(1)
@@ -68,13 +72,13 @@ def parse_string(path: str, tok, template: bool) -> ast.Text:
             fallback = c.group(3)
             if fallback is not None:
                 fallback = unescape(fallback, 1 + m.start())
-            tokens.append(ast.ContactToken(tspan, c.group(2), fallback, pspan))
+            parts.append(ast.ContactToken(tspan, c.group(2), fallback, pspan))
         elif (s := _SENDER.match(inner)) is not None:
             fstart = start + 2 + len(s.group(1)) + len("sender.")
             fspan = Span(path, line, fstart, line, fstart + len(s.group(2)))
-            tokens.append(ast.SenderToken(tspan, s.group(2), fspan))
+            parts.append(ast.SenderToken(tspan, s.group(2), fspan))
         elif (p := _PLACEHOLDER.match(inner)) is not None:
-            tokens.append(ast.PlaceholderToken(tspan, unescape(p.group(1), 1 + m.start()), m.group(0)))
+            parts.append(ast.PlaceholderToken(tspan, unescape(p.group(1), 1 + m.start()), m.group(0)))
         else:
             raise TextError(
                 f"bad token `{m.group(0)}`",
@@ -83,8 +87,8 @@ def parse_string(path: str, tok, template: bool) -> ast.Text:
                 help="a token is {{contact.PROP}}, {{contact.PROP | fallback}}, "
                 "{{sender.firstname|lastname|email}} or {{placeholder: text}}",
             )
-    rest = _TOKEN.sub(lambda m: " " * len(m.group(0)), raw)
-    if "{{" in rest:
-        at = rest.index("{{")
-        raise TextError("unterminated token: `{{` without `}}`", 1 + at, 2)
-    return ast.Text(span, value, tokens)
+    if "{{" in raw[pos:]:
+        raise TextError("unterminated token: `{{` without `}}`", 1 + raw.index("{{", pos), 2)
+    if pos < len(raw):
+        parts.append(unescape(raw[pos:], 1 + pos))
+    return ast.Text(span, value, parts)

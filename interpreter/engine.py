@@ -32,6 +32,12 @@ def _is_date(text: str) -> bool:
     return True
 
 
+def _new_contact(email: str) -> Contact:
+    """A contact first named now: `email` is a property every contact has,
+    whatever event named it first."""
+    return Contact(email, {"email": email})
+
+
 def _fingerprint(obj) -> str:
     return json.dumps(obj, sort_keys=True, default=list)
 
@@ -176,8 +182,9 @@ class Engine:
         return ev.entries
 
     def _log(self, ev: _Event, outcome: str, *, at=None, **kw) -> None:
-        if ev.late and "detail" not in kw:
-            kw["detail"] = ev.late
+        if ev.late:
+            detail = kw.get("detail")
+            kw["detail"] = f"{detail}; {ev.late}" if detail else ev.late
         ev.entries.append(AuditEntry(at=at or ev.at, event=ev.id, outcome=outcome, **kw))
 
     def _run_due(self, until: dt.datetime, ev: _Event) -> None:
@@ -208,7 +215,7 @@ class Engine:
     def _account_event(self, event, ev: _Event) -> None:
         t = event.type
         if t in _OPT_OUTS:
-            contact = self.store.get_contact(event.contact) or Contact(event.contact)
+            contact = self.store.get_contact(event.contact) or _new_contact(event.contact)
             contact.opted_out = _OPT_OUTS[t]
             self.store.put_contact(contact)
             self._end_active(event.contact, _OPT_OUTS[t], ev)
@@ -236,7 +243,7 @@ class Engine:
         email = event.contact
         contact = self.store.get_contact(email)
         if contact is None or event.properties:
-            contact = contact or Contact(email, {"email": email})
+            contact = contact or _new_contact(email)
             contact.properties.update(event.properties)
             self.store.put_contact(contact)
         if event.type in _AUTO_ENDS:
@@ -264,7 +271,7 @@ class Engine:
         record as it is now (read afresh when a waiting run resumes)."""
         code = w.code
         if contact is None:
-            contact = self.store.get_contact(email) or Contact(email)
+            contact = self.store.get_contact(email) or _new_contact(email)
         while pc < len(code):
             op = code[pc]
             if isinstance(op, p.EnrollOp):
@@ -297,7 +304,7 @@ class Engine:
             return "sequence_deleted"
         if user is None or user.seat not in SENDER_SEATS:
             return "sender_not_licensed"
-        if user.inbox is None or sender not in user.addresses:
+        if sender not in user.addresses:
             return "inbox_disconnected"
         if contact.opted_out:
             return "contact_unsubscribed"
@@ -329,11 +336,12 @@ class Engine:
         (or the sender's daily limit) or the end of the sequence. `user` and
         `contact` are the records as they are now, when the caller has them."""
         steps = self.program.sequences[e.sequence].steps if e.sequence in self.program.sequences else ()
-        contact = contact or self.store.get_contact(e.contact) or Contact(e.contact)
+        contact = contact or self.store.get_contact(e.contact) or _new_contact(e.contact)
         user = user or self.store.get_user(e.user)
         base = dict(at=at, workflow=e.workflow, contact=e.contact, sequence=e.sequence, user=e.user)
         # A user has no first or last name in Flow; its name stands for both.
         sender = {"firstname": e.user, "lastname": "", "email": e.sender}
+        kinds = self.program.properties
         while e.step < len(steps):
             step = steps[e.step]
             if isinstance(step, p.EmailStep):
@@ -347,13 +355,13 @@ class Engine:
                     self.store.put_enrollment(e)
                     self._schedule(Due(oldest + timeutil.WINDOW, "step", f"{e.id}:{e.step}"), e)
                     return
-                subject = render(step.subject, contact.properties, sender)
-                body = render(step.body, contact.properties, sender)
+                subject = render(step.subject, contact.properties, sender, kinds)
+                body = render(step.body, contact.properties, sender, kinds)
                 self.store.add_send(user.name, at)
                 self._log(ev, "email_sent", **base, detail=f"step {e.step + 1}: {step.name}",
                           message={"from": e.sender, "to": e.contact, "subject": subject, "body": body})
             elif isinstance(step, p.TaskStep):
-                text = render(step.text, contact.properties, sender)
+                text = render(step.text, contact.properties, sender, kinds)
                 self._log(ev, "task_created", **base, detail=f"step {e.step + 1}: {text}")
             else:
                 e.step += 1

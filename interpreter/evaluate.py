@@ -4,8 +4,14 @@ templates. A field or property with no value makes a comparison false
 from __future__ import annotations
 
 import datetime as dt
+import math
+from decimal import Decimal
+from typing import Mapping
 
 from flowc.dsl import program as p
+from flowc.dsl.schema import Type
+
+from .timeutil import show
 
 
 def _value(v, fields: dict, props: dict, now: dt.datetime):
@@ -79,8 +85,36 @@ def holds(c, fields: dict, props: dict, now: dt.datetime) -> bool:
     return _as("bool", _value(c.operand, fields, props, now)) is True
 
 
-def render(t: p.Template | None, props: dict, sender: dict) -> str | None:
-    """The text of a template for one contact; placeholders stay as written."""
+def flow_text(value, kind: str | None = None) -> str:
+    """A value as Flow writes it: `true`/`false`, numbers without a trailing
+    `.0` (and never in exponent form), a date property's value as
+    YYYY-MM-DD, or as an ISO-8601 UTC time when it has a time of day."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        if value.is_integer():
+            return str(int(value))
+        text = repr(value)
+        return format(Decimal(text), "f") if "e" in text else text
+    text = str(value)
+    if kind == "date":
+        try:
+            moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return text
+        if len(text) > 10 and moment.tzinfo is not None:
+            return show(moment)
+        return moment.date().isoformat()
+    return text
+
+
+def render(t: p.Template | None, props: dict, sender: dict, kinds: Mapping[str, Type]) -> str | None:
+    """The text of a template for one contact; placeholders stay as written.
+    `kinds` are the property types, by name."""
     if t is None:
         return None
     out = []
@@ -89,7 +123,11 @@ def render(t: p.Template | None, props: dict, sender: dict) -> str | None:
             out.append(part)
         elif part[0] == "contact":
             value = props.get(part[1])
-            out.append(str(value) if value not in (None, "") else (part[2] or ""))
+            if value in (None, ""):
+                out.append(part[2] or "")
+            else:
+                kind = kinds.get(part[1])
+                out.append(flow_text(value, kind.kind if kind else None))
         elif part[0] == "sender":
             out.append(sender.get(part[1]) or "")
         else:

@@ -12,12 +12,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Iterable, Iterator, Literal, Optional, Union
 
-from pydantic import (AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt,
+from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt,
                       StrictStr, TypeAdapter, ValidationError, create_model, field_validator)
 
 from flowc.dsl.schema import CONTACT_ACCOUNT_EVENTS, EVENTS, Type
 
 PropertyValue = Union[StrictStr, StrictInt, StrictFloat, StrictBool, None]
+#: A contact is its address, compared case-insensitively as every CRM does:
+#: the lower-cased form is the one stored and logged.
+ContactAddress = Annotated[StrictStr, Field(min_length=1), AfterValidator(str.lower)]
 
 
 class EventBase(BaseModel):
@@ -51,7 +54,7 @@ def _model(name: str):
     event = EVENTS[name]
     fields: dict = {"type": (Literal[name], ...)}
     if event.trigger or name in CONTACT_ACCOUNT_EVENTS:
-        fields["contact"] = (Annotated[StrictStr, Field(min_length=1)], ...)
+        fields["contact"] = (ContactAddress, ...)
     if event.trigger:
         fields["properties"] = (dict[str, PropertyValue], {})
     for f in event.fields:

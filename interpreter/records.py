@@ -35,7 +35,9 @@ class UserState:
 
     @property
     def addresses(self) -> tuple[str, ...]:
-        return ((self.inbox,) if self.inbox else ()) + self.aliases
+        """The addresses it may send from now: aliases are send-as addresses
+        of the connected inbox, so without an inbox there are none."""
+        return (self.inbox,) + self.aliases if self.inbox else ()
 
 
 @_copyable

@@ -342,3 +342,89 @@ def test_a_database_error_rolls_back_and_the_store_goes_on(kind, tmp_path, reque
             assert not store.mark_event("after-error")
     finally:
         store.close()
+
+
+# ---- decisions of v1.1 -------------------------------------------------------
+
+def test_aliases_belong_to_the_inbox(store):
+    """A due email step after `inbox_disconnected` ends the enrollment,
+    whatever address it sends from, as new enrollments from it are skipped."""
+    h = harness(store, 'workflow "W" reenroll on form_submitted where form == "alias" enroll in "Demo" as alice from sales@x\n'
+                       'workflow "V" reenroll on form_submitted where form == "inbox" enroll in "Demo" as alice from alice@x')
+    h.emit("form_submitted", T0, contact="a@x", form="alias")
+    h.emit("form_submitted", T0, contact="b@x", form="inbox")
+    h.emit("inbox_disconnected", "2026-01-05T10:00:00Z", user="alice")
+    assert outcomes(h.emit("form_submitted", "2026-01-05T11:00:00Z", contact="c@x", form="alias")) == [
+        ("skipped", "c@x", "Demo", "inbox_disconnected")]
+    entries = h.advance("2026-01-08T00:00:00Z")
+    assert sorted(outcomes(entries)) == [("ended", "a@x", "Demo", "inbox_disconnected"),
+                                         ("ended", "b@x", "Demo", "inbox_disconnected")]
+    assert not [e for e in entries if e.outcome == "email_sent"]
+
+
+def test_every_entry_of_a_late_event_says_so(store):
+    h = harness(store, 'workflow "W" reenroll on form_submitted enroll in "Demo" as alice')
+    h.emit("form_submitted", "2026-01-05T12:00:00Z", contact="a@x", form="f")
+    entries = h.emit("form_submitted", "2026-01-05T11:00:00Z", contact="b@x", form="f")
+    assert [e.outcome for e in entries] == ["enrolled", "email_sent"]
+    for e in entries:
+        assert "before the clock" in e.detail, e
+    # the note is appended: what the entry said before is still there
+    assert entries[0].detail.startswith("from alice@x; ")
+    assert entries[1].detail.startswith("step 1: Intro; ")
+    assert [e.detail for e in store.audit(2)] == [e.detail for e in entries]
+
+
+def test_email_is_a_property_of_every_contact(store):
+    h = harness(store, 'workflow "W" reenroll on form_submitted where contact.email is known enroll in "Demo" as alice')
+    h.emit("contact_unsubscribed", T0, contact="u@x")
+    h.emit("email_bounced", T0, contact="b@x")
+    assert outcomes(h.emit("form_submitted", T0, contact="u@x", form="f")) == [
+        ("skipped", "u@x", "Demo", "contact_unsubscribed")]
+    assert outcomes(h.emit("form_submitted", T0, contact="b@x", form="f")) == [
+        ("skipped", "b@x", "Demo", "contact_unsubscribed")]
+    assert {c.email: c.properties.get("email") for c in store.contacts()} == {"u@x": "u@x", "b@x": "b@x"}
+
+
+def test_contacts_are_compared_case_insensitively(store):
+    h = harness(store, 'workflow "W" reenroll on form_submitted enroll in "Demo" as alice\n'
+                       'on list_added unenroll from "Other"')
+    first = h.emit("form_submitted", T0, contact="Bob@X.example", form="f")
+    assert outcomes(first)[0] == ("enrolled", "bob@x.example", "Demo", None)
+    assert first[1].message["to"] == "bob@x.example"
+    assert outcomes(h.emit("form_submitted", T0, contact="bob@x.example", form="f")) == [
+        ("skipped", "bob@x.example", "Demo", "already_enrolled")]
+    h.emit("contact_unsubscribed", T0, contact="BOB@x.EXAMPLE")
+    assert [e.status for e in store.enrollments()] == ["ended"]
+    assert [c.email for c in store.contacts()] == ["bob@x.example"]
+    assert {e.contact for e in store.audit()} == {"bob@x.example"}
+
+
+def test_tokens_render_values_as_flow_writes_them(store):
+    h = Harness(store, TEAM + 'property vip: bool\nproperty score: number\nproperty since: date\nproperty rank: number\n'
+                'property seen: bool\nproperty flag: text\nproperty ratio: number\n'
+                '''sequence "Values" { email "V" body "{{contact.vip}} {{contact.score}} {{contact.rank}} '''
+                '''{{contact.since}} {{contact.seen}} {{contact.flag | none}} {{contact.ratio}}" }\n'''
+                'workflow "W" reenroll on form_submitted enroll in "Values" as alice')
+    entries = h.emit("form_submitted", T0, contact="a@x", form="f",
+                     properties={"vip": True, "score": 3.0, "rank": 12, "since": "2026-01-02",
+                                 "seen": False, "ratio": 0.5})
+    assert entries[1].message["body"] == "true 3 12 2026-01-02 false none 0.5"
+    h.emit("contact_unsubscribed", T0, contact="a@x")
+    entries = h.emit("form_submitted", T0, contact="b@x", form="f",
+                     properties={"vip": False, "score": 1e21, "since": "2026-01-02T10:30:00+02:00"})
+    assert entries[1].message["body"] == "false 1000000000000000000000  2026-01-02T08:30:00Z  none "
+
+
+def test_template_parts_come_from_the_parser(store):
+    """A fallback with an escape in it is still a token (the parts are not
+    found again by scanning the unescaped text)."""
+    h = Harness(store, TEAM + r'''sequence "Esc" { email "E" subject "Hi {{contact.firstname | \"you\"}}" '''
+                r'''body "Dear {{contact.firstname | friend,\nand}} {{contact.lastname | \\}}\t{{placeholder: x}}" }'''
+                '\nworkflow "W" reenroll on form_submitted enroll in "Esc" as alice')
+    entries = h.emit("form_submitted", T0, contact="a@x", form="f")
+    assert entries[1].message["subject"] == 'Hi "you"'
+    assert entries[1].message["body"] == "Dear friend,\nand \\\t{{placeholder: x}}"
+    h.emit("contact_unsubscribed", T0, contact="a@x")
+    entries = h.emit("form_submitted", T0, contact="b@x", form="f", properties={"firstname": "Bo", "lastname": "B"})
+    assert entries[1].message["body"] == "Dear Bo B\t{{placeholder: x}}"
