@@ -25,9 +25,7 @@ sys.path.insert(0, str(ROOT))
 from flowc import dsl  # noqa: E402
 from bench import dict_engine  # noqa: E402
 from bench.generate import event_stream, iter_events, stream_script  # noqa: E402
-from flowc.interpreter.engine import Engine  # noqa: E402
-from flowc.interpreter.runner import run_stream  # noqa: E402
-from flowc.interpreter.stores.memory import MemoryStore  # noqa: E402
+from flowc.interpreter.api import Runner, open_store  # noqa: E402
 from flowc.interpreter.stores.sqlite import SqliteStore  # noqa: E402
 
 
@@ -129,14 +127,14 @@ def main() -> None:
     print(f"{n} events, {max(n // 20, 50)} contacts")
 
     t_dict, base = timed(lambda: dict_engine.run(program, lines))
-    t_mem, summary = timed(lambda: run_stream(Engine(program, MemoryStore()), lines, lambda e: None))
+    t_mem, summary = timed(lambda: Runner(program, open_store("memory:")).process(lines))
     assert outcome_counts(summary) == +base, (outcome_counts(summary), base)
     print(f"dict baseline           {n / t_dict:9.0f} events/s")
     print(f"engine on memory:       {n / t_mem:9.0f} events/s   {t_mem / t_dict:.2f}x the baseline's time")
 
     with tempfile.TemporaryDirectory() as d:
         store = RecordingSqlite(f"{d}/ours.db")
-        t_sql, _ = timed(lambda: run_stream(Engine(program, store), lines, lambda e: None))
+        t_sql, _ = timed(lambda: Runner(program, store).process(lines))
         store.close()
         writes = [tx for tx in store.writes if tx]
         t_raw, _ = timed(lambda: replay(writes, f"{d}/raw.db"))

@@ -23,9 +23,7 @@ import psycopg  # noqa: E402
 
 from flowc import dsl  # noqa: E402
 from bench.generate import event_stream, stream_script  # noqa: E402
-from flowc.interpreter.engine import Engine  # noqa: E402
-from flowc.interpreter.stores.base import open_store  # noqa: E402
-from flowc.interpreter.workers import ingest  # noqa: E402
+from flowc.interpreter.api import Runner, open_store, publish  # noqa: E402
 
 
 def main() -> None:
@@ -42,11 +40,9 @@ def main() -> None:
             conn.execute(f"CREATE SCHEMA {schema}")
         url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
         try:
-            store = open_store(url)
-            from flowc.parallel import publish_scripts
-
-            publish_scripts(store, result)
-            ingest(Engine(result.program, store, queued=True), lines, lambda e: None)
+            store = open_store(url, workers=True)
+            publish(store, result)
+            Runner(result.program, store, workers=True).ingest(lines)
             store.close()
             t = time.perf_counter()
             procs = [subprocess.Popen([sys.executable, "-m", "flowc", "worker", "--store", url, "--quiet"],

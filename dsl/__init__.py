@@ -1,9 +1,10 @@
 """Flow's front end: text -> AST -> checked program.
 
 The façade the command line, the REPL and the tests use:
-`parse` one text, `check_paths` files and folders, `check_sources` texts
-held in memory. Nothing here raises on bad input: every problem is a
-`Diagnostic`."""
+`parse` one text, `load` the scripts a command names, `check_paths` files
+and folders, `check_sources` texts held in memory. Nothing here raises on
+bad Flow text: every problem is a `Diagnostic`. Only naming no script, or
+one that cannot be read, raises (`UsageError` from `load`)."""
 from __future__ import annotations
 
 import gc
@@ -14,7 +15,12 @@ from .diagnostics import Diagnostic
 from .loader import Loader, flow_files
 from .parser import parse as _parse
 
-__all__ = ["CheckResult", "Diagnostic", "check_paths", "check_sources", "parse", "flow_files"]
+__all__ = ["CheckResult", "Diagnostic", "UsageError", "check_paths", "check_sources", "flow_files", "load", "parse"]
+
+
+class UsageError(Exception):
+    """Input the user must fix before anything can be checked or run (exit 2
+    on a command line): no scripts, an unreadable file, a bad store URL."""
 
 
 @contextmanager
@@ -57,6 +63,19 @@ def check_paths(paths, ignore=()) -> CheckResult:
         for path in flow_files(paths):
             loader.load_path(path)
         return _finish(loader, ignore)
+
+
+def load(paths, ignore=()) -> CheckResult:
+    """Check the `.flow` files in `paths` as one unit, for a command that
+    was given them: none there, or one that cannot be read, is a UsageError."""
+    paths = list(paths)
+    files = flow_files(paths)
+    if not files:
+        raise UsageError("no .flow files in " + ", ".join(map(str, paths)))
+    try:
+        return check_paths(files, ignore=ignore)
+    except OSError as e:
+        raise UsageError(f"cannot read {e.filename}: {e.strerror}")
 
 
 def check_sources(sources, ignore=(), read=None) -> CheckResult:

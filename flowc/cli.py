@@ -26,7 +26,24 @@ def use_color(stream=None) -> bool:
     return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Command(click.Command):
+    """A command whose UsageErrors from the layers below (no scripts, a bad
+    store URL, ...) are click usage errors: exit 2 with the command's usage."""
+
+    def invoke(self, ctx):
+        from flowc.dsl import UsageError
+
+        try:
+            return super().invoke(ctx)
+        except UsageError as e:
+            raise click.UsageError(str(e), ctx)
+
+
+class _Group(click.Group):
+    command_class = _Command
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="flowc", prog_name="flowc")
 def main() -> None:
     """Flow: sales-engagement automation as code.
@@ -58,27 +75,14 @@ def _choice(value, choices, key: str):
 
 def _checked_or_exit(scripts):
     """The checked scripts; on errors, print them and exit 1."""
+    from flowc.dsl import load
     from flowc.dsl.render import render
 
-    result = load_program(scripts)
+    result = load(scripts)
     if result.errors:
         click.echo(render("text", result, color=use_color(sys.stderr)), err=True, color=use_color(sys.stderr))
         sys.exit(EXIT_INPUT)
     return result
-
-
-def load_program(paths, ignore=frozenset()):
-    """Check `paths` for `run` and friends: (result, files). A missing file
-    is a usage error."""
-    from flowc import dsl
-
-    files = dsl.flow_files(paths)
-    if not files:
-        raise click.UsageError("no .flow files in " + ", ".join(map(str, paths)))
-    try:
-        return dsl.check_paths(files, ignore=ignore)
-    except OSError as e:
-        raise click.UsageError(f"cannot read {e.filename}: {e.strerror}")
 
 
 @main.command()
@@ -93,6 +97,7 @@ def check(paths, fmt, strict, ignore) -> None:
     Options not given here come from `[tool.flowc]` in the nearest
     pyproject.toml. Exit status: 0 clean, 1 errors (or warnings with
     --strict), 2 usage error."""
+    from flowc.dsl import load as load_scripts
     from flowc.dsl.render import render
 
     from .config import load
@@ -107,7 +112,7 @@ def check(paths, fmt, strict, ignore) -> None:
             else:
                 ignore = value
 
-    result = load_program(paths or (".",), _codes(ignore))
+    result = load_scripts(paths or (".",), _codes(ignore))
     click.echo(render(fmt, result, color=use_color(), tool_version=_version()), color=use_color())
     failed = result.errors or (strict and result.diagnostics)
     sys.exit(EXIT_INPUT if failed else EXIT_OK)
@@ -132,28 +137,6 @@ def explain(code, list_all) -> None:
 
 
 # ---- running ---------------------------------------------------------------
-
-def open_store_or_fail(url: str, create: bool = True, workers: bool | None = None):
-    """The store at `url`, or a usage error. `workers` says how it is to be
-    used: a store that workers share is not run by a single process (its due
-    work waits in the workers' queue), nor the other way round."""
-    from flowc.interpreter.stores.base import StoreError, open_store
-
-    try:
-        store = open_store(url, create)
-    except StoreError as e:
-        raise click.UsageError(str(e))
-    if workers is not None and hasattr(store, "shared_by_workers"):
-        with store.transaction():
-            wrong = store.used_by_single_runs() if workers else store.shared_by_workers()
-        if wrong:
-            store.close()
-            raise click.UsageError(
-                "this store is shared by workers: use `flowc run --workers N`, or `flowc ingest` and `flowc worker`"
-                if not workers else
-                "this store is used by single runs (`flowc run` without --workers); give workers a store of their own")
-    return store
-
 
 def _echo_entries(fmt: str):
     from .output import entry_json, entry_line
@@ -199,26 +182,33 @@ def run(scripts, events_path, store_url, until, fmt, workers) -> None:
         raise click.UsageError("--workers needs a postgresql:// store (workers share it)")
     result = _checked_or_exit(scripts)
     if workers:
-        from .parallel import run_with_workers
+        from .parallel import WorkerFailed, run_with_workers
 
-        sys.exit(run_with_workers(result, events_path, store_url, until, workers, _echo_entries(fmt), fmt))
-    from flowc.interpreter.engine import Engine
-    from flowc.interpreter.runner import run_stream
-
-    store = open_store_or_fail(store_url, workers=False)
-    try:
-        engine = Engine(result.program, store)
-        emit = _echo_entries(fmt)
-        with click.open_file(events_path, encoding="utf-8", errors="replace") as lines:
-            summary = run_stream(engine, lines, emit)
-        if until_at is not None:
-            entries = engine.advance(until_at)
-            summary.count(entries)
-            emit(entries)
-    finally:
-        store.close()
+        try:
+            summary = run_with_workers(result, events_path, store_url, until_at, workers, _echo_entries(fmt))
+        except WorkerFailed as e:
+            click.echo(str(e), err=True)
+            sys.exit(EXIT_USAGE)
+    else:
+        summary = _run_here(result.program, events_path, store_url, until_at, _echo_entries(fmt))
     print_summary(summary, fmt)
     sys.exit(EXIT_INPUT if summary.rejected else EXIT_OK)
+
+
+def _run_here(program, events_path, store_url, until_at, emit):
+    """`flowc run` in this process: the summary."""
+    from flowc.interpreter.api import Runner, open_store
+
+    store = open_store(store_url, workers=False)
+    try:
+        runner = Runner(program, store)
+        with click.open_file(events_path, encoding="utf-8", errors="replace") as lines:
+            summary = runner.process(lines, emit)
+        if until_at is not None:
+            emit(runner.advance(until_at))
+    finally:
+        store.close()
+    return summary
 
 
 def print_summary(summary, fmt: str) -> None:
@@ -236,9 +226,10 @@ def print_summary(summary, fmt: str) -> None:
 @click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True)
 def status(store_url) -> None:
     """Active enrollments, and each sender's sends in the last 24 hours."""
+    from flowc.interpreter.api import open_store
     from flowc.interpreter.timeutil import WINDOW, show
 
-    store = open_store_or_fail(store_url, create=False)
+    store = open_store(store_url, create=False)
     try:
         clock = store.clock()
         click.echo(f"clock: {show(clock)}")
@@ -266,7 +257,9 @@ def status(store_url) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def log(store_url, last, fmt) -> None:
     """The audit log kept in a store."""
-    store = open_store_or_fail(store_url, create=False)
+    from flowc.interpreter.api import open_store
+
+    store = open_store(store_url, create=False)
     try:
         _echo_entries(fmt)(list(store.audit(last)))
     finally:
@@ -302,8 +295,9 @@ def ingest(events_path, store_url, scripts, until) -> None:
     Bad lines are rejected with their line numbers (exit 1); the rest are queued."""
     from .parallel import ingest_file
 
-    _until(until)
-    sys.exit(ingest_file(events_path, store_url, scripts, until, _echo_entries("text")))
+    queued, rejected = ingest_file(events_path, store_url, scripts, _until(until), _echo_entries("text"))
+    click.echo(f"queued {queued} events, rejected {rejected}", err=True)
+    sys.exit(EXIT_INPUT if rejected else EXIT_OK)
 
 
 @main.command()
@@ -319,7 +313,9 @@ def worker(store_url, scripts, wait, quiet) -> None:
     number of workers may run, on any number of machines."""
     from .parallel import run_worker
 
-    sys.exit(run_worker(store_url, scripts, wait, None if quiet else _echo_entries("text")))
+    done = run_worker(store_url, scripts, wait, (lambda entries: None) if quiet else _echo_entries("text"))
+    click.echo(f"worker processed {done} items", err=True)
+    sys.exit(EXIT_OK)
 
 
 @main.command()

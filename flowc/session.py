@@ -65,11 +65,11 @@ class Session:
     files: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        from .cli import open_store_or_fail
+        from flowc.interpreter.api import open_store
 
-        self.store = open_store_or_fail(self.store_url, workers=False)
+        self.store = open_store(self.store_url, workers=False)
         self.result = None
-        self.engine = None
+        self.runner = None
         self._ids = 0
         self._rebuild(self.check())
 
@@ -83,11 +83,11 @@ class Session:
         return dsl.check_sources(self._sources(extra), ignore=quiet)
 
     def _rebuild(self, result) -> None:
-        from flowc.interpreter.engine import Engine
+        from flowc.interpreter.api import Runner
 
         self.result = result
         if result.program is not None:
-            self.engine = Engine(result.program, self.store)
+            self.runner = Runner(result.program, self.store)
 
     def _render(self, diagnostics, result) -> str:
         return "\n\n".join(render_diagnostic(d, result.unit.sources, self.color) for d in diagnostics)
@@ -145,7 +145,7 @@ class Session:
         return "\n".join(lines) + "\n\n" + TOUR
 
     def _need_program(self):
-        if self.engine is None:
+        if self.runner is None:
             raise click.ClickException("the session has check errors; fix them first (:check)")
 
     def _event_data(self, rest: str) -> dict:
@@ -192,7 +192,7 @@ class Session:
         return data
 
     def cmd_emit(self, rest: str) -> str:
-        from flowc.interpreter.events import EventError, event_from_dict
+        from flowc.interpreter.api import EventError
 
         self._need_program()
         data = self._event_data(rest)
@@ -203,13 +203,9 @@ class Session:
             self._ids += 1
             data["id"] = f"repl-{os.getpid()}-{self._ids}"
         try:
-            event = event_from_dict(data)
+            entries = self.runner.event(data)
         except EventError as e:
             raise click.ClickException(f"rejected: {e}")
-        reason = self.engine.invalid_properties(event)
-        if reason:
-            raise click.ClickException(f"rejected: {reason}")
-        entries = self.engine.process(event)
         return "\n".join(entry_line(e) for e in entries) or "(no audit entries: the event changed state only)"
 
     def cmd_advance(self, rest: str) -> str:
@@ -222,7 +218,7 @@ class Session:
             raise click.ClickException("usage: :advance N minutes|hours|days|weeks|business days")
         clock = self.store.clock() or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         until = after(clock, Delay(int(m.group(1)), m.group(3), bool(m.group(2))))
-        entries = self.engine.advance(until)
+        entries = self.runner.advance(until)
         from flowc.interpreter.timeutil import show
 
         lines = [entry_line(e) for e in entries]
@@ -310,7 +306,7 @@ class Session:
             self.store = MemoryStore()
         else:
             kept = f" (the store {self.store.url} keeps its state)"
-        self.engine = None
+        self.runner = None
         self._rebuild(self.check())
         return "reset" + kept
 

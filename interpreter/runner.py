@@ -28,6 +28,14 @@ class Summary:
             elif e.outcome == "ended":
                 self.ended[e.reason] += 1
 
+    def processed(self, entries: list[AuditEntry]) -> None:
+        """Count one processed event (a duplicate or not) and its entries."""
+        if entries and entries[0].outcome == "duplicate":
+            self.duplicates += 1
+        else:
+            self.events += 1
+        self.count(entries)
+
     def lines(self) -> list[str]:
         o = self.outcomes
         out = [
@@ -60,19 +68,18 @@ def checked_events(engine, lines: Iterable[str]):
         yield number, item
 
 
-def run_stream(engine, lines: Iterable[str], emit: Callable[[list[AuditEntry]], None]) -> Summary:
-    summary = Summary()
+def run_stream(engine, lines: Iterable[str], emit: Callable[[list[AuditEntry]], None],
+               summary: Summary | None = None) -> Summary:
+    """Process each line in its own transaction, counting into `summary`."""
+    summary = summary if summary is not None else Summary()
     for _, item in checked_events(engine, lines):
         if isinstance(item, Rejected):
             summary.rejected += 1
             entries = engine.reject(item.line, item.reason, item.id)
+            summary.count(entries)
         else:
             entries = engine.process(item)
-            if entries and entries[0].outcome == "duplicate":
-                summary.duplicates += 1
-            else:
-                summary.events += 1
-        summary.count(entries)
+            summary.processed(entries)
         emit(entries)
     summary.late = engine.late
     return summary

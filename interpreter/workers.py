@@ -10,17 +10,18 @@ Work that conflicts runs in time order, so the result is the one a single
 worker would reach, however many run."""
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 from .events import Rejected, parse_event
 from .records import Due
 from .runner import checked_events
-from .timeutil import from_text, parse_time, to_text
+from .timeutil import from_text, to_text
 
 BATCH = 500
 
 
-def ingest(engine, lines, emit, until: str | None = None) -> tuple[int, int]:
+def ingest(engine, lines, emit, until: dt.datetime | None = None) -> tuple[int, int]:
     """Queue the events of `lines`; reject bad ones with their line numbers.
     Returns (queued, rejected)."""
     store = engine.store
@@ -55,7 +56,7 @@ def ingest(engine, lines, emit, until: str | None = None) -> tuple[int, int]:
         flush()
     if until is not None:
         with store.transaction():
-            store.raise_horizon(parse_time(until))
+            store.raise_horizon(until)
     return queued, rejected
 
 

@@ -9,8 +9,7 @@ import uuid
 import pytest
 
 from flowc import dsl
-from flowc.interpreter.engine import Engine
-from flowc.interpreter.events import event_from_dict
+from flowc.interpreter.api import Runner
 
 PG_URL = os.environ.get("FLOWC_TEST_PG_URL")
 PG_SKIP = "PostgreSQL tests need FLOWC_TEST_PG_URL (e.g. postgresql://postgres@127.0.0.1:5432/test); .ci/run sets it"
@@ -60,19 +59,19 @@ class Harness:
         assert not result.errors, [d.message for d in result.errors]
         self.program = result.program
         self.store = store
-        self.engine = Engine(self.program, store)
+        self.runner = Runner(self.program, store)
         self.log = []
 
     def emit(self, type_: str, at: str, **fields):
         data = {"id": fields.pop("id", f"ev{next(_IDS)}"), "type": type_, "at": at, **fields}
-        entries = self.engine.process(event_from_dict(data))
+        entries = self.runner.event(data)
         self.log.extend(entries)
         return entries
 
     def advance(self, until: str):
         from flowc.interpreter.timeutil import parse_time
 
-        entries = self.engine.advance(parse_time(until))
+        entries = self.runner.advance(parse_time(until))
         self.log.extend(entries)
         return entries
 

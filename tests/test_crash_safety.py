@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from bench.generate import event_stream, stream_script
-from flowc.interpreter.stores.base import open_store
+from flowc.interpreter.api import open_store
 
 UNTIL = "2026-01-20T00:00:00Z"
 

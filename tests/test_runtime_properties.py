@@ -10,9 +10,7 @@ from hypothesis import strategies as st
 
 from flowc import dsl
 from bench.generate import event_stream, stream_script
-from flowc.interpreter.engine import Engine
-from flowc.interpreter.runner import run_stream
-from flowc.interpreter.stores.memory import MemoryStore
+from flowc.interpreter.api import Runner, open_store
 
 from .invariants import assert_invariants
 
@@ -25,10 +23,10 @@ def _program(limits):
 
 def _run(seed, n, contacts, limits):
     program = _program(limits)
-    engine = Engine(program, MemoryStore())
+    runner = Runner(program, open_store("memory:"))
     log = []
-    run_stream(engine, event_stream(n, contacts=contacts, seed=seed), log.extend)
-    log.extend(engine.advance(dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)))
+    runner.process(event_stream(n, contacts=contacts, seed=seed), log.extend)
+    log.extend(runner.advance(dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)))
     return program, log
 
 

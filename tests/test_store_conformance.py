@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from flowc.interpreter.stores.base import open_store
+from flowc.interpreter.api import open_store
 
 from .stores import BACKENDS, Harness, outcomes, store_url
 
@@ -255,7 +255,7 @@ def test_duplicate_event_changes_nothing(store):
 def test_rejected_line_is_logged_and_changes_nothing(store):
     h = harness(store, 'on form_submitted enroll in "Demo" as alice')
     before = {k: v for k, v in store.dump().items() if k != "audit"}
-    (entry,) = h.engine.reject(7, "missing field `form`", "x1")
+    (entry,) = h.runner.engine.reject(7, "missing field `form`", "x1")
     assert (entry.outcome, entry.line, entry.detail) == ("rejected", 7, "missing field `form`")
     assert {k: v for k, v in store.dump().items() if k != "audit"} == before
     assert [e.outcome for e in store.audit()] == ["rejected"]
@@ -310,7 +310,7 @@ def test_unknown_user_in_account_event_is_skipped(store):
 def test_reopening_a_store_runs_no_ddl_and_refuses_a_newer_schema(kind, tmp_path, request, monkeypatch):
     """A worker that starts while others write must not take table locks
     (CREATE INDEX IF NOT EXISTS does, and deadlocked with them)."""
-    from flowc.interpreter.stores.base import StoreError
+    from flowc.interpreter.api import StoreError
     from flowc.interpreter.stores.sql import SqlStore
 
     url = store_url(kind, tmp_path, request)

@@ -14,11 +14,7 @@ import pytest
 
 from flowc import dsl
 from bench.generate import event_stream, stream_script
-from flowc.interpreter.engine import Engine
-from flowc.interpreter.runner import run_stream
-from flowc.interpreter.stores.base import open_store
-from flowc.interpreter.stores.memory import MemoryStore
-from flowc.interpreter.workers import ingest
+from flowc.interpreter.api import Runner, open_store, publish
 
 from .invariants import assert_invariants
 from .stores import PG_SKIP, PG_URL, PgSchema
@@ -43,8 +39,8 @@ def _program():
 
 
 def _single_worker_state(program, lines):
-    store = MemoryStore()
-    run_stream(Engine(program, store), lines, lambda entries: None)
+    store = open_store("memory:")
+    Runner(program, store).process(lines)
     return _comparable(store.dump())
 
 
@@ -55,12 +51,9 @@ def _comparable(state):
 
 
 def _queue(url, program_result, lines):
-    store = open_store(url)
-    engine = Engine(program_result.program, store, queued=True)
-    from flowc.parallel import publish_scripts
-
-    publish_scripts(store, program_result)
-    queued, rejected = ingest(engine, lines, lambda entries: None)
+    store = open_store(url, workers=True)
+    publish(store, program_result)
+    queued, rejected = Runner(program_result.program, store, workers=True).ingest(lines)
     store.close()
     assert (queued, rejected) == (len(lines), 0)
 

@@ -1,4 +1,4 @@
-"""The store interface the engine runs against, and `open_store(url)`.
+"""The store interface the engine runs against (stores/url.py opens one by URL).
 
 Every method but `transaction`, the views and `close` is called inside a
 transaction; the engine opens one per event, so that the event's effects and
@@ -6,14 +6,22 @@ its id are committed together or not at all."""
 from __future__ import annotations
 
 import datetime as dt
-import os
+import re
 from typing import ContextManager, Iterator, Protocol
+
+from flowc.dsl import UsageError
 
 from ..records import AuditEntry, Contact, Due, Enrollment, Run, SequenceState, UserState
 
 
-class StoreError(Exception):
-    """A store that cannot be opened or used (bad URL, server down, newer schema)."""
+class StoreError(UsageError):
+    """A store that cannot be opened or used (bad URL, server down, newer
+    schema): the user must fix the URL or the store."""
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced, for messages."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
 class Store(Protocol):
@@ -79,34 +87,3 @@ class Store(Protocol):
     def seen_ids(self) -> set[str]: ...
     def dump(self) -> dict:
         """The whole state in a canonical, backend-independent form."""
-
-
-def open_store(url: str, create: bool = True) -> Store:
-    """A store from its URL: `memory:`, `sqlite:///PATH` or `postgresql://...`.
-    With `create` False, a SQLite file that does not exist is an error
-    rather than a new, empty store (for commands that only read)."""
-    if url == "memory:" or url == "memory://":
-        from .memory import MemoryStore
-
-        return MemoryStore()
-    if url.startswith("sqlite:///"):
-        from .sqlite import SqliteStore
-
-        path = url[len("sqlite:///"):]
-        if not path:
-            raise StoreError("sqlite URL needs a path: sqlite:///flow.db")
-        if not create and not os.path.exists(path):
-            raise StoreError(f"no store at {path}")
-        return SqliteStore(path)
-    if url.startswith(("postgresql://", "postgres://")):
-        from .postgres import PostgresStore
-
-        return PostgresStore(url)
-    raise StoreError(f"unknown store URL {redact(url)!r}: use memory:, sqlite:///PATH or postgresql://...")
-
-
-def redact(url: str) -> str:
-    """The URL with any password replaced, for messages."""
-    import re
-
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
