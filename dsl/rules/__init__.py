@@ -25,6 +25,7 @@ _MODULES = (
     "bulk_enrollment",
     "enroll_and_unenroll",
     "unused_declaration",
+    "token_without_fallback",
 )
 
 

@@ -15,7 +15,7 @@ sequence "Demo" { email "Intro" body "Hi {{contact.firstname}}, {{placeholder: p
 
 ## Use instead
 ```flow
-sequence "Demo" { email "Intro" body "Hi {{contact.firstname}}, thanks for your interest in {{contact.company | your team}}." }
+sequence "Demo" { email "Intro" body "Hi {{contact.firstname | there}}, thanks for your interest in {{contact.company | your team}}." }
 ```
 """
 from .. import ast

@@ -20,7 +20,7 @@ sequence "Demo" { email "Intro" body "Hi {{contact.first_name}}" }
 ## Use instead
 ```flow
 on form_submitted where form == "Demo request" enroll in "Demo" as alice
-sequence "Demo" { email "Intro" body "Hi {{contact.firstname}}" }
+sequence "Demo" { email "Intro" body "Hi {{contact.firstname | there}}" }
 ```
 """
 from .. import ast
