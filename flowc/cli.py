@@ -338,3 +338,9 @@ def schema(what) -> None:
 
         data = Report.model_json_schema()
     click.echo(json.dumps(data, indent=2))
+
+
+# ---- authoring tools (each in its own module) -------------------------------
+from .fmt import fmt  # noqa: E402
+
+main.add_command(fmt)
