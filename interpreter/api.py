@@ -29,7 +29,8 @@ from .engine import Engine
 from .events import EventError, event_from_dict
 from .records import AuditEntry
 from .runner import Summary, run_stream
-from .stores.base import Store, StoreError
+from .scheduling import SharedQueue
+from .stores.base import Store, StoreError, WorkQueue
 from .stores.url import open_store as _open_url
 
 __all__ = ["CheckResult", "EventError", "Runner", "StoreError", "Summary", "UsageError", "load",
@@ -82,9 +83,9 @@ def open_store(url: str, create: bool = True, workers: bool | None = None) -> St
     if workers is None:
         return store
     try:
-        if workers and not hasattr(store, "take"):
+        if workers and not isinstance(store, WorkQueue):
             raise StoreError("workers need a postgresql:// store")
-        if hasattr(store, "shared_by_workers"):
+        if isinstance(store, WorkQueue):
             with store.transaction():
                 wrong = store.used_by_single_runs() if workers else store.shared_by_workers()
             if wrong:
@@ -105,9 +106,10 @@ class Runner:
     """Runs a checked program over events against a store.
 
     `workers` False (the default): this process owns the store's clock and
-    due list, as `flowc run` and the REPL do. True: events and due work go
-    through the shared queue of a PostgreSQL store, for `ingest` and `work`
-    (several worker processes, interpreter/workers.py).
+    due list (scheduling.DueList), as `flowc run` and the REPL do. True:
+    events and due work go through the shared queue of a WorkQueue store
+    (scheduling.SharedQueue; PostgreSQL), for `ingest` and `work` by several
+    worker processes (interpreter/workers.py).
 
     `summary` counts everything this runner has processed so far. The store
     stays the caller's to close."""
@@ -115,8 +117,11 @@ class Runner:
     def __init__(self, program: Program, store: Store, *, workers: bool = False):
         self.program = program
         self.store = store
-        self.workers = workers
-        self.engine = Engine(program, store, queued=workers)
+        if workers and not isinstance(store, WorkQueue):
+            raise StoreError("workers need a postgresql:// store")
+        #: The workers' queue, or None when this process owns the due list.
+        self.queue = SharedQueue(store, program) if workers else None
+        self.engine = Engine(program, store, self.queue)
         self.summary = Summary()
 
     def process(self, lines: Iterable[str], emit: Emit = _ignore) -> Summary:
@@ -152,11 +157,11 @@ class Runner:
         work up to then. Returns (queued, rejected)."""
         from .workers import ingest
 
-        return ingest(self.engine, lines, emit, until)
+        return ingest(self.engine, self.queue, lines, emit, until)
 
     def work(self, emit: Emit = _ignore, wait: bool = False) -> int:
         """Workers: process queued work until none is left that may run (or,
         with `wait`, forever). Returns how many pieces this one processed."""
         from .workers import work
 
-        return work(self.engine, emit, wait=wait)
+        return work(self.engine, self.queue, emit, wait=wait)

@@ -17,6 +17,7 @@ from . import timeutil
 from .evaluate import holds, render
 from .records import (ACTIVE, ENDED, FINISHED, UNENROLLED, AuditEntry, Contact, Due, Enrollment, Run,
                       SequenceState, UserState)
+from .scheduling import DueList, Scheduler
 
 #: Account events that end a contact's active enrollment, and the reason.
 _OPT_OUTS = {"contact_unsubscribed": "unsubscribed", "email_bounced": "bounced"}
@@ -54,21 +55,14 @@ class _Event:
 
 
 class Engine:
-    """`queued`: several workers share the store's queue (interpreter/workers.py).
-    Then due work is queued, not run before each event; events come with the
-    time they run at, fixed when they were queued; and the shared clock is
-    left to the workers' end of a run."""
+    """`scheduler` keeps the work that falls due later (interpreter/scheduling.py):
+    by default the store's due list, run by this process before each event."""
 
-    def __init__(self, program: p.Program, store, queued: bool = False):
+    def __init__(self, program: p.Program, store, scheduler: Scheduler | None = None):
         self.program = program
         self.store = store
-        self.queued = queued
+        self.scheduler = scheduler or DueList(store)
         self._workflows = {w.name: w for w in program.workflows}
-        self.conflicts = None
-        if queued:
-            from .conflicts import Conflicts
-
-            self.conflicts = Conflicts(program)
         #: Events processed at the clock's time because they were older.
         self.late = 0
         self.sync_declarations()
@@ -93,9 +87,9 @@ class Engine:
     # ---- entry points ------------------------------------------------------
     def process(self, event, at: dt.datetime | None = None) -> list[AuditEntry]:
         """Process one valid event in one transaction; its audit entries.
-        `at` is the time a queued event runs at (queued mode)."""
+        `at` is the time a queued event runs at (shared queue)."""
         with self.store.transaction():
-            clock = at if self.queued else self.store.clock()
+            clock = self.scheduler.clock(at)
             if not self.store.mark_event(event.id):
                 ev = _Event(event.id, event.type, clock or event.at)
                 self._log(ev, "duplicate", contact=getattr(event, "contact", None),
@@ -107,9 +101,9 @@ class Engine:
                 ev.late = (f"event time {timeutil.show(event.at)} is before the clock; "
                            f"processed at {timeutil.show(clock)}")
                 self.late += 1
-            if not self.queued:
-                self._run_due(ev.at, ev)
-                self.store.set_clock(ev.at)
+            # Due work is not caused by this event: its entries carry no event id.
+            self.scheduler.before_event(
+                ev.at, lambda due: self._run_one(due, _Event(None, None, due.at, entries=ev.entries)))
             if event.type in _OPT_OUTS or not event.trigger:
                 self._account_event(event, ev)
             else:
@@ -122,15 +116,6 @@ class Engine:
             ev = _Event(None, None, due.at)
             self._run_one(due, ev)
             return self._commit(ev)
-
-    def _schedule(self, due: Due, e: Enrollment | None = None) -> None:
-        """Schedule due work: a step of enrollment `e`, or a resumed run."""
-        if not self.queued:
-            self.store.add_due(due)
-        elif e is not None:
-            self.store.enqueue_due(due, self.conflicts.step_keys(e.contact, e.user))
-        else:
-            self.store.enqueue_due(due, self.conflicts.resume_keys(due.workflow, due.ref))
 
     def reject(self, line: int, reason: str, event_id: str | None = None) -> list[AuditEntry]:
         """Record a line that is not a valid event; nothing else changes."""
@@ -145,7 +130,7 @@ class Engine:
         entries: list[AuditEntry] = []
         while True:
             with self.store.transaction():
-                due = self.store.pop_due(until)
+                due = self.scheduler.take(until)
                 if due is None:
                     if self.store.clock() is None or self.store.clock() < until:
                         self.store.set_clock(until)
@@ -186,11 +171,6 @@ class Engine:
             detail = kw.get("detail")
             kw["detail"] = f"{detail}; {ev.late}" if detail else ev.late
         ev.entries.append(AuditEntry(at=at or ev.at, event=ev.id, outcome=outcome, **kw))
-
-    def _run_due(self, until: dt.datetime, ev: _Event) -> None:
-        while (due := self.store.pop_due(until)) is not None:
-            # Due work is not caused by this event: its entries carry no event id.
-            self._run_one(due, _Event(None, None, due.at, entries=ev.entries))
 
     def _run_one(self, due: Due, ev: _Event) -> None:
         if due.kind == "step":
@@ -288,7 +268,7 @@ class Engine:
             elif isinstance(op, p.WaitOp):
                 run.status, run.pc = "waiting", pc + 1
                 self.store.put_run(run)
-                self._schedule(Due(timeutil.after(at, op.delay), "resume", email, w.name))
+                self.scheduler.schedule(Due(timeutil.after(at, op.delay), "resume", email, w.name))
                 return
             elif isinstance(op, p.JumpUnless):
                 pc = pc + 1 if holds(op.condition, fields, contact.properties, at) else op.target
@@ -353,7 +333,7 @@ class Engine:
                 if count >= user.limit:
                     # Wait until the oldest send in the window is 24 hours old.
                     self.store.put_enrollment(e)
-                    self._schedule(Due(oldest + timeutil.WINDOW, "step", f"{e.id}:{e.step}"), e)
+                    self.scheduler.schedule(Due(oldest + timeutil.WINDOW, "step", f"{e.id}:{e.step}"), e)
                     return
                 subject = render(step.subject, contact.properties, sender, kinds)
                 body = render(step.body, contact.properties, sender, kinds)
@@ -366,7 +346,7 @@ class Engine:
             else:
                 e.step += 1
                 self.store.put_enrollment(e)
-                self._schedule(Due(timeutil.after(at, step.delay), "step", f"{e.id}:{e.step}"), e)
+                self.scheduler.schedule(Due(timeutil.after(at, step.delay), "step", f"{e.id}:{e.step}"), e)
                 return
             e.step += 1
         e.status = FINISHED

@@ -16,16 +16,17 @@ import time
 from .events import Rejected, parse_event
 from .records import Due
 from .runner import checked_events
+from .scheduling import SharedQueue
 from .timeutil import from_text, to_text
 
 BATCH = 500
 
 
-def ingest(engine, lines, emit, until: dt.datetime | None = None) -> tuple[int, int]:
+def ingest(engine, queue: SharedQueue, lines, emit, until: dt.datetime | None = None) -> tuple[int, int]:
     """Queue the events of `lines`; reject bad ones with their line numbers.
     Returns (queued, rejected)."""
-    store = engine.store
-    conflicts = engine.conflicts
+    store = queue.store
+    conflicts = queue.conflicts
     with store.transaction():
         # One ingest at a time: each reads the stream's clock once, up front.
         store.lock_ingest()
@@ -60,10 +61,10 @@ def ingest(engine, lines, emit, until: dt.datetime | None = None) -> tuple[int, 
     return queued, rejected
 
 
-def work(engine, emit=lambda entries: None, wait: bool = False, idle: float = 0.05) -> int:
+def work(engine, queue: SharedQueue, emit=lambda entries: None, wait: bool = False, idle: float = 0.05) -> int:
     """Process queued work until none is left that may run (or, with `wait`,
     forever). Returns how many pieces this worker processed."""
-    store = engine.store
+    store = queue.store
     done = 0
     pause = 0.001
     while True:

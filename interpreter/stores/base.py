@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import ContextManager, Iterator, Protocol
+from typing import ContextManager, Iterator, Protocol, runtime_checkable
 
 from flowc.dsl import UsageError
 
-from ..records import AuditEntry, Contact, Due, Enrollment, Run, SequenceState, UserState
+from ..records import AuditEntry, Contact, Due, Enrollment, QueueItem, Run, SequenceState, UserState
 
 
 class StoreError(UsageError):
@@ -87,3 +87,39 @@ class Store(Protocol):
     def seen_ids(self) -> set[str]: ...
     def dump(self) -> dict:
         """The whole state in a canonical, backend-independent form."""
+
+
+@runtime_checkable
+class WorkQueue(Store, Protocol):
+    """A store that several worker processes share (PostgreSQL only): the
+    published scripts, a queue of events and due work with conflict keys,
+    and the horizon up to which queued work may run (interpreter/workers.py).
+    Backends say they are one by subclassing it."""
+
+    def publish(self, sources: dict[str, str]) -> None:
+        """The scripts the workers run, as path -> text."""
+    def published(self) -> dict[str, str] | None: ...
+    def shared_by_workers(self) -> bool:
+        """Whether workers use this store (scripts were published to it)."""
+    def used_by_single_runs(self) -> bool:
+        """Whether single-process runs have used this store."""
+    def lock_ingest(self) -> None:
+        """Wait for any other ingest into this store to finish; held until
+        this connection closes."""
+    def meta(self, key: str) -> str | None: ...
+    def set_meta(self, key: str, value: str) -> None: ...
+    def horizon(self) -> dt.datetime | None:
+        """Work due up to this time may run: the last queued event's time,
+        or a later `--until`."""
+    def raise_horizon(self, at: dt.datetime) -> None: ...
+    def enqueue_events(self, rows) -> None:
+        """rows: (time it runs at, conflict keys, JSON line, line number)."""
+    def enqueue_due(self, due: Due, keys: list[str]) -> None: ...
+    def take(self) -> QueueItem | None:
+        """The next piece of work this worker may do, removed from the queue
+        when the transaction commits; None when there is none for now."""
+    def pending(self) -> int:
+        """Queued work that may run now (up to the horizon)."""
+    def audit_mark(self) -> int:
+        """A mark in the audit log: `audit_since(mark)` is what came after."""
+    def audit_since(self, mark: int) -> Iterator[AuditEntry]: ...

@@ -15,7 +15,7 @@ import psycopg
 
 from ..records import Due, QueueItem
 from ..timeutil import from_text, to_text
-from .base import StoreError, redact
+from .base import StoreError, WorkQueue, redact
 from .sql import SqlStore
 
 QUEUE_TABLES = """;
@@ -44,7 +44,7 @@ RETURNING id, t, kind, ref, workflow, body, line
 """
 
 
-class PostgresStore(SqlStore):
+class PostgresStore(SqlStore, WorkQueue):
     PARAM = "%s"
     SERIAL = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
     LOCK = " FOR UPDATE"
@@ -101,15 +101,12 @@ class PostgresStore(SqlStore):
 
     # ---- the shared queue of several workers (interpreter/workers.py) -------
     def publish(self, sources: dict[str, str]) -> None:
-        """The scripts the workers run, as path -> text."""
         self.set_meta("program", json.dumps(sources, sort_keys=True))
 
     def shared_by_workers(self) -> bool:
-        """Whether workers use this store (scripts were published to it)."""
         return self.meta("program") is not None
 
     def used_by_single_runs(self) -> bool:
-        """Whether single-process runs have used this store."""
         return self.meta("program") is None and self._one("SELECT 1 FROM flow_events LIMIT 1") is not None
 
     def published(self) -> dict[str, str] | None:
@@ -117,13 +114,9 @@ class PostgresStore(SqlStore):
         return json.loads(value) if value else None
 
     def lock_ingest(self) -> None:
-        """Wait for any other ingest into this store to finish; held until
-        this connection closes."""
         self._exec("SELECT pg_advisory_lock(hashtext('flowc ingest'))")
 
     def horizon(self):
-        """Work due up to this time may run: the last queued event's time,
-        or a later `--until`."""
         return from_text(self.meta("horizon"))
 
     def raise_horizon(self, at) -> None:
@@ -132,7 +125,6 @@ class PostgresStore(SqlStore):
             self.set_meta("horizon", to_text(at))
 
     def enqueue_events(self, rows) -> None:
-        """rows: (time it runs at, conflict keys, JSON line, line number)."""
         with self._conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO flow_queue (t, rank, keys, kind, body, line) VALUES (%s, 1, %s, 'event', %s, %s)",
@@ -144,15 +136,12 @@ class PostgresStore(SqlStore):
                    (to_text(due.at), keys, due.kind, due.ref, due.workflow))
 
     def take(self) -> QueueItem | None:
-        """The next piece of work this worker may do, removed from the queue
-        when the transaction commits; None when there is none for now."""
         row = self._conn.execute(_TAKE).fetchone()
         if row is None:
             return None
         return QueueItem(row[0], from_text(row[1]), row[2], row[3], row[4], row[5], row[6])
 
     def pending(self) -> int:
-        """Queued work that may run now (up to the horizon)."""
         horizon = self.meta("horizon")
         if horizon is None:
             return 0
