@@ -8,16 +8,9 @@ from pathlib import Path
 
 import click
 
+from . import __version__
+
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("flowc")
-    except PackageNotFoundError:
-        return "0.0.0+unknown"
 
 
 def use_color(stream=None) -> bool:
@@ -44,7 +37,7 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="flowc", prog_name="flowc")
+@click.version_option(__version__, prog_name="flowc")
 def main() -> None:
     """Flow: sales-engagement automation as code.
 
@@ -113,7 +106,12 @@ def check(paths, fmt, strict, ignore) -> None:
                 ignore = value
 
     result = load_scripts(paths or (".",), _codes(ignore))
-    click.echo(render(fmt, result, color=use_color(), tool_version=_version()), color=use_color())
+    if fmt in ("json", "sarif"):
+        # These reports are pydantic models, and pydantic looks for its plugins
+        # by reading every installed package's metadata (~20 ms in a large
+        # environment) unless told there are none to look for.
+        os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
+    click.echo(render(fmt, result, color=use_color(), tool_version=__version__), color=use_color())
     failed = result.errors or (strict and result.diagnostics)
     sys.exit(EXIT_INPUT if failed else EXIT_OK)
 

@@ -1,25 +1,89 @@
-"""Diagnostics as SARIF 2.1.0, for code-scanning upload, built with the
-SARIF object model (sarif-om) and its serializer."""
+"""Diagnostics as SARIF 2.1.0, for code-scanning upload: the few SARIF
+objects Flow fills in, as pydantic models (the JSON report's machinery), so
+that no SARIF library has to be installed. tests/test_sarif.py validates the
+output against the standard's JSON schema."""
 from __future__ import annotations
 
-from jschema_to_python.to_json import to_json
-from sarif_om import (
-    ArtifactLocation,
-    Location,
-    Message,
-    MultiformatMessageString,
-    PhysicalLocation,
-    Region,
-    ReportingConfiguration,
-    ReportingDescriptor,
-    Result,
-    Run,
-    SarifLog,
-    Tool,
-    ToolComponent,
-)
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+class _Sarif(BaseModel):
+    # SARIF's property names are camelCase; unset optional ones are left out.
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+class Message(_Sarif):
+    text: str
+    markdown: str | None = None
+
+
+class Region(_Sarif):
+    start_line: int
+    start_column: int
+    end_line: int
+    end_column: int
+
+
+class ArtifactLocation(_Sarif):
+    uri: str
+
+
+class PhysicalLocation(_Sarif):
+    artifact_location: ArtifactLocation
+    region: Region
+
+
+class Location(_Sarif):
+    physical_location: PhysicalLocation
+    message: Message | None = None
+
+
+class ReportingConfiguration(_Sarif):
+    level: Literal["error", "warning", "note", "none"]
+
+
+class ReportingDescriptor(_Sarif):
+    id: str
+    name: str
+    short_description: Message
+    full_description: Message
+    help: Message
+    default_configuration: ReportingConfiguration
+
+
+class ToolComponent(_Sarif):
+    name: str
+    version: str | None = None
+    rules: list[ReportingDescriptor]
+
+
+class Tool(_Sarif):
+    driver: ToolComponent
+
+
+class Result(_Sarif):
+    rule_id: str
+    rule_index: int
+    level: Literal["error", "warning", "note", "none"]
+    message: Message
+    locations: list[Location]
+    related_locations: list[Location] | None = None
+
+
+class Run(_Sarif):
+    tool: Tool
+    results: list[Result]
+
+
+class SarifLog(_Sarif):
+    schema_: str = Field(SCHEMA, alias="$schema")
+    version: Literal["2.1.0"] = "2.1.0"
+    runs: list[Run]
 
 
 def _location(span, message: str | None = None) -> Location:
@@ -33,7 +97,7 @@ def _location(span, message: str | None = None) -> Location:
     )
 
 
-def render_report(result, tool_version: str) -> str:
+def report(result, tool_version: str) -> SarifLog:
     from ..rules import RULES
 
     index = {r.code: i for i, r in enumerate(RULES)}
@@ -41,9 +105,9 @@ def render_report(result, tool_version: str) -> str:
         ReportingDescriptor(
             id=r.code,
             name=r.name,
-            short_description=MultiformatMessageString(text=r.summary),
-            full_description=MultiformatMessageString(text=r.explanation.strip()),
-            help=MultiformatMessageString(text=r.explanation.strip(), markdown=r.explanation.strip()),
+            short_description=Message(text=r.summary),
+            full_description=Message(text=r.explanation.strip()),
+            help=Message(text=r.explanation.strip(), markdown=r.explanation.strip()),
             default_configuration=ReportingConfiguration(level=r.severity),
         )
         for r in RULES
@@ -59,10 +123,9 @@ def render_report(result, tool_version: str) -> str:
         )
         for d in result.diagnostics
     ]
-    log = SarifLog(
-        version="2.1.0",
-        schema_uri=SCHEMA,
-        runs=[Run(tool=Tool(driver=ToolComponent(name="flowc", version=tool_version or None, rules=rules)),
-                  results=results)],
-    )
-    return to_json(log)
+    driver = ToolComponent(name="flowc", version=tool_version or None, rules=rules)
+    return SarifLog(runs=[Run(tool=Tool(driver=driver), results=results)])
+
+
+def render_report(result, tool_version: str) -> str:
+    return report(result, tool_version).model_dump_json(by_alias=True, exclude_none=True, indent=2)

@@ -24,8 +24,13 @@ def open_store(url: str, create: bool = True) -> Store:
             raise StoreError(f"no store at {path}")
         return SqliteStore(path)
     if url.startswith(("postgresql://", "postgres://")):
-        from .postgres import PostgresStore
-
+        try:
+            from .postgres import PostgresStore
+        except ImportError as e:
+            # psycopg comes with the `postgres` extra, which most users never need.
+            if not (e.name or "").startswith("psycopg"):
+                raise
+            raise StoreError("PostgreSQL stores need the `postgres` extra: pip install 'flowc[postgres]'") from None
         return PostgresStore(url)
     raise StoreError(f"unknown store URL {redact(url)!r}: use memory:, sqlite:///PATH or postgresql://...")
 

@@ -1,0 +1,149 @@
+"""How Flow installs and starts: one import namespace (beside a package named
+`grammar`), `python -m flowc`, PostgreSQL as an extra, `flowc check` loading
+only what it needs, and the pre-commit hook."""
+from __future__ import annotations
+
+import json
+import pathlib
+import shutil
+import subprocess
+import sys
+import venv
+
+import pytest
+
+from flowc import __version__
+
+from .conftest import EXAMPLES, FIXTURES, ROOT
+
+#: Modules `flowc check` must never load: extras, the REPL, the interpreter.
+NOT_FOR_CHECK = ("psycopg", "prompt_toolkit", "starlette", "uvicorn", "pygls", "flowc.interpreter",
+                 "flowc.repl", "flowc.session")
+
+
+def _python(code: str, *args, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,
+                          timeout=120, **kw)
+
+
+def test_python_m_flowc_runs_the_command():
+    out = subprocess.run([sys.executable, "-m", "flowc", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == f"flowc, version {__version__}"
+    out = subprocess.run([sys.executable, "-m", "flowc", "check", EXAMPLES], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+_CHECK_PROBE = """
+import importlib.metadata, json, sys
+
+looked_up = []
+for name in ("version", "distribution", "distributions", "entry_points", "metadata", "packages_distributions"):
+    def spy(*a, _name=name, _real=getattr(importlib.metadata, name), **kw):
+        looked_up.append(_name)
+        return _real(*a, **kw)
+    setattr(importlib.metadata, name, spy)
+
+from flowc.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit as e:
+    code = e.code
+print(json.dumps({"code": code, "modules": sorted(sys.modules), "looked_up": looked_up}), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github"])
+def test_check_loads_no_extra_and_reads_no_package_metadata(fmt):
+    out = _python(_CHECK_PROBE, "check", "--format", fmt, FIXTURES / "err" / "E203.flow")
+    probe = json.loads(out.stderr.strip().splitlines()[-1])
+    assert probe["code"] == 1
+    loaded = [m for m in probe["modules"] if m.startswith(NOT_FOR_CHECK)]
+    assert loaded == []
+    assert probe["looked_up"] == []
+
+
+def test_version_is_the_one_in_the_package():
+    out = _python(_CHECK_PROBE, "--version")
+    assert out.stdout.strip() == f"flowc, version {__version__}"
+
+
+_WITHOUT_PSYCOPG = """
+import sys
+sys.modules["psycopg"] = None  # as if the postgres extra were not installed
+from flowc.cli import main
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("args", [
+    ["status", "--store", "postgresql://flow@127.0.0.1:9/none"],
+    ["run", EXAMPLES, "--events", EXAMPLES / "events.jsonl", "--store", "postgresql://flow@127.0.0.1:9/none"],
+    ["worker", "--store", "postgres://flow@127.0.0.1:9/none"],
+])
+def test_postgresql_without_the_extra_is_a_usage_error_naming_it(args):
+    out = _python(_WITHOUT_PSYCOPG, *args)
+    assert out.returncode == 2, out.stderr
+    assert "pip install 'flowc[postgres]'" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def _copy_project(dest):
+    """The files a source install needs, so that building writes nothing into the repository."""
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, dest / name)
+    for folder in ("flowc", "dsl", "interpreter", "grammar"):
+        shutil.copytree(ROOT / folder, dest / folder, ignore=shutil.ignore_patterns("__pycache__"))
+
+
+def test_pip_install_beside_a_package_named_grammar(tmp_path):
+    """A non-editable install puts nothing generic at the top of
+    site-packages: another distribution's `grammar` and Flow's grammar both
+    import. (Flow's dependencies come from the environment running the tests;
+    pip fetches the build backend as it would for a user.)"""
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, system_site_packages=True)
+    py = env_dir / "bin" / "python"
+    site = subprocess.run([py, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                          capture_output=True, text=True).stdout.strip()
+    (pathlib.Path(site) / "grammar").mkdir()
+    (pathlib.Path(site) / "grammar" / "__init__.py").write_text("WHO = 'someone else'\n")
+    project = tmp_path / "flowc-src"
+    project.mkdir()
+    _copy_project(project)
+    done = subprocess.run([sys.executable, "-m", "pip", "--python", py, "install", "-q", "--no-deps", project],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+
+    code = ("import grammar, flowc.grammar, flowc.dsl, flowc.interpreter.engine, flowc.cli;"
+            "print(grammar.WHO, flowc.grammar.__file__, flowc.dsl.__file__)")
+    out = subprocess.run([py, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    who, grammar_file, dsl_file = out.stdout.strip().rsplit(" ", 2)
+    assert who == "someone else"
+    assert str(env_dir) in grammar_file and str(env_dir) in dsl_file
+
+    # Flow's distribution owns `flowc` and its metadata only.
+    record = subprocess.run([sys.executable, "-m", "pip", "--python", py, "show", "-f", "flowc"], capture_output=True, text=True).stdout
+    files = [line.strip() for line in record.split("Files:", 1)[1].splitlines() if line.strip()]
+    tops = {f.split("/", 1)[0] for f in files if not f.startswith("..")}
+    assert {t for t in tops if not t.startswith("flowc-")} == {"flowc"}, tops
+    assert any(f.endswith("flowc/grammar/flow.lark") for f in files)
+
+    check = subprocess.run([env_dir / "bin" / "flowc", "check", EXAMPLES], capture_output=True, text=True,
+                           cwd=tmp_path)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_pre_commit_hook_checks_the_repository(tmp_path):
+    import yaml
+
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert hook["id"] == "flowc-check" and hook["language"] == "python"
+    assert hook["pass_filenames"] is False
+    command = hook["entry"].split() + hook.get("args", [])
+    shutil.copytree(EXAMPLES, tmp_path / "flows")
+    flowc = [sys.executable, "-m", "flowc"] + command[1:]
+    assert command[0] == "flowc"
+    assert subprocess.run(flowc, cwd=tmp_path, capture_output=True).returncode == 0
+    shutil.copy(FIXTURES / "err" / "E201.flow", tmp_path / "flows" / "bad.flow")
+    assert subprocess.run(flowc, cwd=tmp_path, capture_output=True).returncode == 1
