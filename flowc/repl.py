@@ -46,21 +46,32 @@ def run_piped(session: Session, stream, out=click.echo) -> None:
 
 
 class FlowCompleter(Completer):
-    """Completes keywords, `:commands`, declared users and sequences, event
-    types, and the fields and enum values of the event being written."""
+    """Completes `:commands` and the events and fields of `:emit`; Flow
+    statements are completed by the engine the language server uses too,
+    against the declarations the session holds."""
 
     def __init__(self, session: Session):
         self.session = session
 
     def get_completions(self, document, complete_event):
-        from flowc.dsl.parser import keywords
-        from flowc.dsl.schema import EVENTS, SEATS, TRIGGER_EVENTS
-
         before = document.text_before_cursor
-        word = document.get_word_before_cursor(WORD=True)
-        names = self.session.names()
         stripped = before.lstrip()
-        if stripped.startswith(":") and " " not in stripped:
+        if stripped.startswith(":"):
+            yield from self._command(before, stripped, document.get_word_before_cursor(WORD=True))
+            return
+        from flowc.dsl.complete import complete
+
+        result = self.session.result
+        found = complete(before, len(before), result.context.symbols if result else None)
+        typed = before[found.start:]
+        for item in found.items:
+            if item.label != typed:
+                yield Completion(item.label, start_position=-len(typed), display_meta=item.detail)
+
+    def _command(self, before: str, stripped: str, word: str):
+        from flowc.dsl.schema import EVENTS
+
+        if " " not in stripped:
             candidates = list(COMMANDS)
         elif stripped.startswith(":emit"):
             parts = stripped.split()
@@ -73,19 +84,7 @@ class FlowCompleter(Completer):
             else:
                 candidates = list(EVENTS)
         else:
-            tail = (before[: len(before) - len(word)] if word else before).split()
-            last = tail[-1] if tail else ""
-            if last in ("in", "from") and "enroll" in tail or last == "from" and "unenroll" in tail:
-                candidates = [f'"{s}"' for s in names["sequences"]]
-            elif last == "as":
-                candidates = names["users"]
-            elif last == "on":
-                candidates = list(TRIGGER_EVENTS)
-            elif last == "seat":
-                candidates = list(SEATS)
-            else:
-                candidates = sorted(keywords()) + list(TRIGGER_EVENTS) + names["users"] + [
-                    f'"{s}"' for s in names["sequences"]]
+            candidates = []
         for c in candidates:
             if c.startswith(word) and c != word:
                 yield Completion(c, start_position=-len(word))

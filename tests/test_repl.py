@@ -158,6 +158,27 @@ def test_completer_offers_names_commands_events_and_fields():
     assert "sales_enterprise" in texts("user z seat sales_e")
 
 
+def test_completer_knows_where_in_a_statement_the_cursor_is():
+    from prompt_toolkit.document import Document
+
+    from flowc.repl import FlowCompleter
+
+    session = Session()
+    session.feed(TEAM + "user bob seat sales_pro inbox bob@x")
+    session.feed("property tier: enum(gold, silver)")
+    c = FlowCompleter(session)
+
+    def texts(before):
+        return [x.text for x in c.get_completions(Document(before), None)]
+
+    assert texts("on deal_stage_changed where st") == ["stage"]
+    assert texts("on deal_stage_changed where ")[:5] == ["deal", "pipeline", "stage", "amount", "contact."]
+    assert texts("on form_submitted where contact.")[:2] == ["tier", "email"]
+    assert texts("on form_submitted where contact.tier == ") == ["gold", "silver"]
+    assert texts('on form_submitted enroll in "S" as ') == ["alice"]  # bob's seat cannot send
+    assert texts('on form_submitted enroll in "S" as alice from ') == ["alice@x"]
+
+
 def test_flow_lexer_highlights_keywords_strings_and_tokens():
     from pygments.token import Keyword, String
 
@@ -189,6 +210,16 @@ def test_real_terminal_session(tmp_path):
         child.send("\t")
         child.expect('k a meeting"')  # the completion, drawn after the typed "Boo
         child.send(" as alice\r")
+        child.expect(ok)
+        child.send("on deal_stage_changed where st")
+        child.expect(" st")  # the echo (between colour codes), before completing
+        child.send("\t")
+        child.expect("age")  # `stage`, the only field that starts so
+        child.send(" == closedw")
+        child.expect("closedw")
+        child.send("\t")
+        child.expect("on")
+        child.send(' unenroll from "Book a meeting"\r')
         child.expect(ok)
         child.send(EMIT.strip() + "\r")
         child.expect("enrolled")
