@@ -282,6 +282,21 @@ def repl(scripts, store_url, history) -> None:
 
 
 @main.command()
+def lsp() -> None:
+    """The language server, over standard input and output, for editors:
+    diagnostics as you type, hover, go to definition, references,
+    completion, formatting and quick fixes. Needs `flowc[lsp]` (pygls);
+    docs/editors.md shows how to set up VS Code, Neovim and Helix."""
+    try:
+        import pygls  # noqa: F401
+    except ImportError:
+        raise click.UsageError("the language server needs pygls: pip install 'flowc[lsp]'")
+    from .lsp import main as lsp_main
+
+    lsp_main()
+
+
+@main.command()
 @click.argument("events_path", metavar="FILE", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("--store", "store_url", required=True, help="postgresql://...")
 @click.option("--script", "scripts", multiple=True, type=click.Path(exists=True),

@@ -149,3 +149,11 @@ def test_real_process_version_and_check():
     out = subprocess.run(cmd + ["check", str(BAD)], capture_output=True, text=True)
     assert out.returncode == 1
     assert "E201" in out.stdout and "Traceback" not in out.stderr
+
+
+def test_check_never_imports_the_language_server():
+    code = ("import sys\nfrom flowc.cli import main\n"
+            "try:\n    main(['check', sys.argv[1]])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('pygls', 'lsprotocol', 'flowc.lsp') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, str(EXAMPLES)], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -1,0 +1,80 @@
+"""Language server latency: the time from a change to a 2,000-line document
+(one incremental edit, sent over stdio as an editor sends it) until its
+diagnostics arrive, debounce included. Edits alternate between breaking a
+sender's name and mending it, so every round changes the diagnostics.
+
+    python bench/bench_lsp.py [LINES] [ROUNDS]
+
+Prints the median and the slowest round in milliseconds; the target is
+200 ms for 2,000 lines on the 2-core machines of PERF-NOTES."""
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from lsprotocol import types  # noqa: E402
+from pygls.lsp.client import LanguageClient  # noqa: E402
+
+from bench.generate import script  # noqa: E402
+
+
+async def measure(lines: int, rounds: int) -> list[float]:
+    text = script(lines)
+    rows = text.split("\n")
+    row = next(i for i in range(len(rows) // 2, len(rows)) if " as rep" in rows[i])
+    column = rows[row].index(" as rep") + 4  # the sender's name
+
+    client = LanguageClient("bench", "1")
+    arrived: asyncio.Queue = asyncio.Queue()
+
+    @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    def diagnostics(params: types.PublishDiagnosticsParams):
+        arrived.put_nowait((time.perf_counter(), params.version, len(params.diagnostics)))
+
+    await client.start_io(sys.executable, "-m", "flowc", "lsp")
+    await client.initialize_async(types.InitializeParams(capabilities=types.ClientCapabilities()))
+    client.initialized(types.InitializedParams())
+    with tempfile.TemporaryDirectory() as folder:
+        uri = (Path(folder) / "big.flow").as_uri()
+        client.text_document_did_open(types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id="flow", version=0, text=text)))
+        _, _, base = await arrived.get()
+        times = []
+        for version in range(1, rounds + 1):
+            new = "X" if version % 2 else "r"  # `Xep3` is unknown, `rep3` is back
+            start = types.Position(line=row, character=column)
+            end = types.Position(line=row, character=column + 1)
+            sent = time.perf_counter()
+            client.text_document_did_change(types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                content_changes=[types.TextDocumentContentChangePartial(
+                    range=types.Range(start=start, end=end), text=new)]))
+            while True:
+                at, got, count = await arrived.get()
+                if got == version:
+                    break
+            assert count == base + version % 2, (count, base)
+            times.append((at - sent) * 1000)
+    await client.shutdown_async(None)
+    client.exit(None)
+    await client.stop()
+    return times
+
+
+def main() -> None:
+    lines = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+    times = asyncio.run(measure(lines, rounds))
+    print(f"{lines} lines, {rounds} changes: diagnostics after a change in "
+          f"median {statistics.median(times):.0f} ms, slowest {max(times):.0f} ms "
+          f"(target 200 ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""Every name a unit's files write, with its span: where users, sequences and
+properties are declared and used, which files are included, which events and
+event fields conditions read. The language server answers hover, go to
+definition and find references from it."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from . import ast
+from .checker import walk_actions
+from .schema import TRIGGER_EVENTS
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """`kind` is user, sequence, property, include, event or field; `name`
+    is the name (for an include, the path of the file it names; for a field,
+    `event.field`); `declaration` marks where a name is declared."""
+
+    kind: str
+    name: str
+    span: object
+    declaration: bool = False
+
+
+def occurrences(modules: list[ast.Module]) -> list[Occurrence]:
+    out: list[Occurrence] = []
+    for module in modules:
+        for stmt in module.statements:
+            if isinstance(stmt, ast.UserDecl):
+                out.append(Occurrence("user", stmt.name.name, stmt.name.span, True))
+            elif isinstance(stmt, ast.SequenceDecl):
+                out.append(Occurrence("sequence", stmt.name.value, stmt.name.span, True))
+                for step in stmt.steps:
+                    for text in (getattr(step, "subject", None), getattr(step, "body", None),
+                                 getattr(step, "text", None)):
+                        for token in text.tokens if text is not None else ():
+                            if isinstance(token, ast.ContactToken):
+                                out.append(Occurrence("property", token.prop, token.prop_span))
+            elif isinstance(stmt, ast.PropertyDecl):
+                out.append(Occurrence("property", stmt.name.name, stmt.name.span, True))
+            elif isinstance(stmt, ast.Include):
+                target = os.path.normpath(os.path.join(os.path.dirname(stmt.span.path), stmt.path.value))
+                out.append(Occurrence("include", target, stmt.path.span))
+            elif isinstance(stmt, ast.Workflow):
+                out.extend(_workflow(stmt))
+    return out
+
+
+def _workflow(w: ast.Workflow) -> list[Occurrence]:
+    out = [Occurrence("event", w.event.name, w.event.span)]
+    event = TRIGGER_EVENTS.get(w.event.name)
+    conditions = [w.where] if w.where is not None else []
+    for action in walk_actions(w.actions):
+        if isinstance(action, ast.If):
+            conditions.append(action.condition)
+        elif isinstance(action, ast.Enroll):
+            out.append(Occurrence("sequence", action.sequence.value, action.sequence.span))
+            out.append(Occurrence("user", action.user.name, action.user.span))
+        elif isinstance(action, ast.Unenroll):
+            out.append(Occurrence("sequence", action.sequence.value, action.sequence.span))
+    for condition in conditions:
+        for node in condition.walk():
+            if isinstance(node, ast.PathRef) and node.scope == "contact":
+                out.append(Occurrence("property", node.name, node.name_span))
+            elif isinstance(node, ast.FieldRef) and event is not None and event.field(node.name):
+                out.append(Occurrence("field", f"{event.name}.{node.name}", node.span))
+    return out
+
+
+def at(found: list[Occurrence], path: str, line: int, column: int) -> Occurrence | None:
+    """The occurrence under a cursor (1-based; a cursor just after a name
+    is on it too)."""
+    for o in found:
+        s = o.span
+        if s.path == path and s.line == line and s.column <= column <= s.end_column:
+            return o
+    return None
