@@ -7,12 +7,11 @@ bad Flow text: every problem is a `Diagnostic`. Only naming no script, or
 one that cannot be read, raises (`UsageError` from `load`)."""
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
+import os
 
 from .checker import CheckResult, run_rules
 from .diagnostics import Diagnostic
-from .loader import Loader, flow_files
+from .loader import Loader, flow_files, project_root
 from .parser import parse as _parse
 
 __all__ = ["CheckResult", "Diagnostic", "UsageError", "check_paths", "check_sources", "flow_files", "load", "parse"]
@@ -23,27 +22,9 @@ class UsageError(Exception):
     on a command line): no scripts, an unreadable file, a bad store URL."""
 
 
-@contextmanager
-def _no_gc():
-    """Parsing and checking build many objects and no reference cycles, so the
-    cyclic collector only costs time here (PERF-NOTES: ~1.7x on big files).
-    Re-enabling it alone would make it scan all of them at the next
-    allocation (~90 ms for 10,000 lines); `gc.freeze` sets them aside
-    instead. They are still freed by reference counting when dropped."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
-
-
 def parse(text: str, path: str = "<input>"):
     """(Module, syntax diagnostics) of one text."""
-    with _no_gc():
-        return _parse(text, path)
+    return _parse(text, path)
 
 
 def _finish(loader: Loader, ignore) -> CheckResult:
@@ -59,10 +40,12 @@ def check_paths(paths, ignore=()) -> CheckResult:
     """Check files (directories mean every `*.flow` below them) as one unit.
     A path that cannot be read raises OSError: that is a usage error."""
     loader = Loader()
-    with _no_gc():
-        for path in flow_files(paths):
-            loader.load_path(path)
-        return _finish(loader, ignore)
+    for named in paths:
+        # Files found below a folder named share that folder's root.
+        root = project_root(str(named)) if os.path.isdir(named) else None
+        for path in flow_files([named]):
+            loader.load_path(path, root)
+    return _finish(loader, ignore)
 
 
 def load(paths, ignore=()) -> CheckResult:
@@ -73,7 +56,7 @@ def load(paths, ignore=()) -> CheckResult:
     if not files:
         raise UsageError("no .flow files in " + ", ".join(map(str, paths)))
     try:
-        return check_paths(files, ignore=ignore)
+        return check_paths(paths, ignore=ignore)
     except OSError as e:
         raise UsageError(f"cannot read {e.filename}: {e.strerror}")
 
@@ -82,7 +65,6 @@ def check_sources(sources, ignore=(), read=None) -> CheckResult:
     """Check in-memory texts, given as (path, text) pairs, as one unit.
     `read` reads included files (default: from disk)."""
     loader = Loader(read)
-    with _no_gc():
-        for path, text in sources:
-            loader.load_text(path, text)
-        return _finish(loader, ignore)
+    for path, text in sources:
+        loader.load_text(path, text)
+    return _finish(loader, ignore)

@@ -124,8 +124,8 @@ def run_rules(unit: Unit, ignore: frozenset[str] = frozenset()) -> CheckResult:
     ctx = Context(unit)
     found: list[Diagnostic] = []
     for rule in RULES:
-        if rule.code in ignore:
-            continue
+        if rule.code in ignore and not rule.severity == "error":
+            continue  # errors cannot be ignored: the program would be broken
         if unit.syntax and rule.code != "E001":
             continue  # names and types of a file that did not parse mislead
         found.extend(rule.check(ctx))

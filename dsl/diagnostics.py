@@ -40,15 +40,24 @@ class Diagnostic:
 
 
 _IGNORE = re.compile(r"flowc:\s*ignore\[([A-Za-z0-9_,\s]*)\]")
+_CODE = re.compile(r"[A-Za-z0-9_]+")
+
+
+def ignore_comment_codes(text: str) -> list[tuple[str, int]]:
+    """(code, offset in `text`) of each code in a `flowc: ignore[...]` comment."""
+    m = _IGNORE.search(text)
+    if not m:
+        return []
+    return [(c.group(0).upper(), m.start(1) + c.start()) for c in _CODE.finditer(m.group(1))]
 
 
 def suppressions(comments: Iterable) -> dict[int, frozenset[str]]:
-    """Line -> codes from `# flowc: ignore[W302,W305]` comments."""
+    """Line -> codes from `# flowc: ignore[W302,W305]` comments. Only
+    warnings can be suppressed (LANGUAGE.md section 7): error codes are left out."""
     out: dict[int, frozenset[str]] = {}
     for c in comments:
-        m = _IGNORE.search(c.text)
-        if m:
-            codes = frozenset(x.strip().upper() for x in m.group(1).split(",") if x.strip())
+        codes = frozenset(code for code, _ in ignore_comment_codes(c.text) if not code.startswith("E"))
+        if codes:
             out[c.line] = out.get(c.line, frozenset()) | codes
     return out
 

@@ -1,8 +1,15 @@
 """Files -> parsed modules: reads the paths given, follows `include`s relative
-to the including file, parses every file once, and notes include problems."""
+to the including file, parses every file once, and notes include problems.
+
+An include stays inside its **root** (LANGUAGE.md section 7): the folder of
+the nearest pyproject.toml or flow.toml above the script named, else the
+script's own folder. Every read is bounded and opens nothing but regular
+files, so that a script cannot make Flow read a device, hang on a FIFO, or
+quote a file it should never have opened."""
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,15 +19,71 @@ from .parser import parse
 from .source import SourceMap, Span
 
 
+#: The largest file an `include` may name (LANGUAGE.md section 7).
+MAX_INCLUDE_BYTES = 1 << 20
+#: The largest script named on the command line.
+MAX_SCRIPT_BYTES = 16 << 20
+#: Files in one chain of includes (a includes b includes c ...).
+MAX_INCLUDE_DEPTH = 64
+#: Files that mark the root of a project.
+ROOT_MARKERS = ("pyproject.toml", "flow.toml")
+
+
+class Refused(OSError):
+    """A file Flow will not read: not a regular file, or too large. Nothing
+    of it has been read."""
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(reason)
+        self.filename, self.strerror = path, reason
+
+
+def read_source(path: str, limit: int = MAX_INCLUDE_BYTES) -> str:
+    """The UTF-8 text of a regular file of at most `limit` bytes. Opened
+    without blocking (a FIFO would wait for a writer) and checked on the
+    open file, so it cannot be swapped between the check and the read."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise Refused(path, "not a regular file")
+        if info.st_size > limit:
+            raise Refused(path, f"larger than {limit // (1 << 20)} MiB")
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:  # it grew since fstat
+        raise Refused(path, f"larger than {limit // (1 << 20)} MiB")
+    return data.decode("utf-8")
+
+
+def project_root(folder: str) -> str:
+    """The folder of the nearest pyproject.toml or flow.toml at or above
+    `folder`, else `folder` itself."""
+    start = Path(os.path.abspath(folder or "."))
+    for candidate in [start, *start.parents]:
+        if any((candidate / m).is_file() for m in ROOT_MARKERS):
+            return str(candidate)
+    return str(start)
+
+
+def _inside(real: str, root_real: str) -> bool:
+    return real == root_real or real.startswith(root_real.rstrip(os.sep) + os.sep)
+
+
 @dataclass(slots=True)
 class IncludeProblem:
-    """An include that could not be followed: `kind` is `missing`, `cycle`
-    or `unreadable`; `chain` is the cycle, for `cycle`."""
+    """An include that could not be followed: `kind` is `missing`, `cycle`,
+    `unreadable`, `refused` (with `reason`) or `deep` (a chain of includes
+    longer than MAX_INCLUDE_DEPTH); `chain` is the cycle, for `cycle`."""
 
     kind: str
     span: Span
     target: str
     chain: tuple[str, ...] = ()
+    reason: str = ""
 
 
 @dataclass(slots=True)
@@ -30,6 +93,8 @@ class Unit:
     modules: list[ast.Module] = field(default_factory=list)
     sources: SourceMap = field(default_factory=SourceMap)
     syntax: list[Diagnostic] = field(default_factory=list)
+    #: Statements the parser refused as nested too deeply (E108).
+    too_deep: list[Diagnostic] = field(default_factory=list)
     include_problems: list[IncludeProblem] = field(default_factory=list)
 
 
@@ -50,21 +115,31 @@ def _display(path: str) -> str:
 
 
 class Loader:
-    def __init__(self, read=None) -> None:
+    """`read(path)` reads an included file (default: `read_source`, from
+    disk); `root` confines includes (default: each file's `project_root`)."""
+
+    def __init__(self, read=None, root: str | None = None) -> None:
         self.unit = Unit()
         self._loaded: dict[str, ast.Module] = {}
         self._stack: list[str] = []
-        self._read = read or _read_file
+        self._read = read or read_source
+        self._root = root
 
-    def load_path(self, path: str) -> None:
-        """Load a file the user named; OSError (no such file) is theirs to report."""
+    def load_path(self, path: str, root: str | None = None) -> None:
+        """Load a file the user named; OSError (no such file, not a regular
+        file, too large) is theirs to report. `root`: the root of the folder
+        named that holds it, if one was."""
         path = _display(path)
+        if os.path.realpath(path) in self._loaded:
+            return
         try:
-            self._load(path, None)
+            text = read_source(path, MAX_SCRIPT_BYTES)
         except UnicodeDecodeError as e:
             self.unit.sources.add(path, "")
             self.unit.syntax.append(Diagnostic("E001", ERROR, f"`{path}` is not UTF-8 text ({e.reason})",
                                                Span(path, 1, 1, 1, 1)))
+            return
+        self._parse(path, text, root or self._root or project_root(os.path.dirname(path)))
 
     def load_text(self, path: str, text: str) -> ast.Module | None:
         """Parse in-memory text (the REPL, an editor) as if it were file `path`;
@@ -72,48 +147,54 @@ class Loader:
         path = _display(path)
         if os.path.realpath(path) in self._loaded:
             return None
-        return self._parse(path, text)
+        folder = "" if path.startswith("<") else os.path.dirname(path)
+        return self._parse(path, text, self._root or project_root(folder))
 
-    def _parse(self, path: str, text: str) -> ast.Module:
+    def _parse(self, path: str, text: str, root: str) -> ast.Module:
         self.unit.sources.add(path, text)
         module, diagnostics = parse(text, path)
-        self.unit.syntax.extend(diagnostics)
+        for d in diagnostics:
+            (self.unit.syntax if d.code == "E001" else self.unit.too_deep).append(d)
         self.unit.modules.append(module)
         self._loaded[os.path.realpath(path)] = module
+        includes = [stmt for stmt in module.statements if isinstance(stmt, ast.Include)]
+        if not includes:
+            return module
         self._stack.append(os.path.realpath(path))
         try:
-            for stmt in module.statements:
-                if isinstance(stmt, ast.Include):
-                    self._include(path, stmt)
+            for stmt in includes:
+                self._include(path, stmt, root)
         finally:
             self._stack.pop()
         return module
 
-    def _load(self, path: str, via: ast.Include | None) -> None:
-        real = os.path.realpath(path)
-        if real in self._loaded:
-            return
-        try:
-            text = self._read(path)
-        except (OSError, UnicodeDecodeError) as e:
-            if via is None:
-                raise
-            kind = "missing" if isinstance(e, FileNotFoundError) else "unreadable"
-            self.unit.include_problems.append(IncludeProblem(kind, via.path.span, path))
-            return
-        self._parse(path, text)
+    def _problem(self, kind: str, stmt: ast.Include, target: str, reason: str = "", chain=()) -> None:
+        self.unit.include_problems.append(IncludeProblem(kind, stmt.path.span, target, chain, reason))
 
-    def _include(self, including: str, stmt: ast.Include) -> None:
-        target = _display(os.path.join(os.path.dirname(including), stmt.path.value))
+    def _include(self, including: str, stmt: ast.Include, root: str) -> None:
+        raw = stmt.path.value
+        if "\0" in raw or not raw:
+            return self._problem("refused", stmt, "", "not a file name")
+        if os.path.isabs(raw):
+            return self._problem("refused", stmt, raw, "an absolute path")
+        target = _display(os.path.join(os.path.dirname(including), raw))
         real = os.path.realpath(target)
+        if not _inside(real, os.path.realpath(root)):
+            return self._problem("refused", stmt, raw, f"outside the root folder {os.path.relpath(root)}")
         if real in self._stack:
             start = self._stack.index(real)
             chain = tuple(os.path.relpath(p) for p in self._stack[start:]) + (os.path.relpath(real),)
-            self.unit.include_problems.append(IncludeProblem("cycle", stmt.path.span, target, chain))
+            return self._problem("cycle", stmt, target, chain=chain)
+        if real in self._loaded:
             return
-        self._load(target, stmt)
-
-
-def _read_file(path: str) -> str:
-    with open(path, encoding="utf-8") as f:
-        return f.read()
+        if len(self._stack) >= MAX_INCLUDE_DEPTH:
+            return self._problem("deep", stmt, raw)
+        try:
+            text = self._read(target)
+        except Refused as e:
+            return self._problem("refused", stmt, target, e.strerror)
+        except FileNotFoundError:
+            return self._problem("missing", stmt, target)
+        except (OSError, ValueError, UnicodeDecodeError):
+            return self._problem("unreadable", stmt, target)
+        self._parse(target, text, root)

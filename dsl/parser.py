@@ -3,8 +3,10 @@ each of its aliases to one AST node and turns every Lark error into an E001
 diagnostic at one boundary (`parse`)."""
 from __future__ import annotations
 
+import math
 import re
-from importlib import resources
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
@@ -20,6 +22,9 @@ INCOMPLETE = "input ends here"
 
 #: Syntax errors reported per file before giving up on it.
 MAX_SYNTAX_ERRORS = 20
+#: The deepest nesting of conditions and `if`s (LANGUAGE.md section 7, E108):
+#: well within what every stage that walks the tree can take.
+MAX_NESTING = 64
 
 _ADDRESS = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*")
 STATEMENT_KEYWORDS = ("user", "sequence", "property", "include", "workflow", "on")
@@ -29,25 +34,56 @@ _UNITS = {"minute": "minute", "hour": "hour", "day": "day", "week": "week"}
 
 
 class _Syntax(Exception):
-    """A syntax error found while building nodes (bad escape, bad address...)."""
+    """A syntax error found while building nodes (bad escape, bad address...),
+    or (code E108) a statement nested too deeply to be kept."""
 
-    def __init__(self, span: Span, message: str, help: str | None = None):
-        self.span, self.message, self.help = span, message, help
+    def __init__(self, span: Span, message: str, help: str | None = None, code: str = "E001"):
+        self.span, self.message, self.help, self.code = span, message, help, code
+
+
+@dataclass(slots=True)
+class _ParseState:
+    """What one parse collects besides the AST: the file's path and comments."""
+
+    path: str
+    comments: list = field(default_factory=list)
+    #: id(node) -> nesting depth, for the nodes that nest (and, or, not, if).
+    depth: dict = field(default_factory=dict)
+
+
+#: The state of the parse running in this thread or task. The parser (and
+#: its transformer) is built once and shared; everything per parse lives
+#: here, so parses may run side by side or inside one another.
+_state: ContextVar[_ParseState] = ContextVar("flow_parse_state")
 
 
 class _Builder(Transformer):
     """Builds AST nodes inside the LALR parser (no parse tree is made).
 
-    One instance serves every parse; `path` and `comments` are set per parse."""
+    One instance serves every parse and holds no state of its own."""
 
     def __init__(self) -> None:
         super().__init__(visit_tokens=False)
-        self.path = "<input>"
-        self.comments: list[ast.Comment] = []
+
+    @property
+    def path(self) -> str:
+        return _state.get().path
 
     # -- helpers
+    def _nested(self, node, *inner):
+        """`node`, one level deeper than the deepest of `inner`; a statement
+        nested deeper than MAX_NESTING is refused here, before any stage
+        could recurse that deep."""
+        depths = _state.get().depth
+        level = 1 + max((depths.get(id(n), 0) for n in inner), default=0)
+        if level > MAX_NESTING:
+            raise _Syntax(node.span, f"nested more than {MAX_NESTING} levels deep",
+                          "split the condition, or use `in [...]` instead of a long chain of `or`", "E108")
+        depths[id(node)] = level
+        return node
+
     def _span(self, tok: Token) -> Span:
-        return Span(self.path, tok.line, tok.column, tok.end_line, tok.end_column)
+        return Span(_state.get().path, tok.line, tok.column, tok.end_line, tok.end_column)
 
     def _ident(self, tok: Token) -> ast.Ident:
         return ast.Ident(self._span(tok), tok.value)
@@ -143,10 +179,12 @@ class _Builder(Transformer):
     def _duration(self, num: Token, unit: Token, business: bool) -> ast.Duration:
         span = self._span(num).to(self._span(unit))
         value = float(num.value)
-        if not value.is_integer() or value < 0:
-            raise _Syntax(self._span(num), f"bad duration `{num.value}`: a duration takes a whole number",
+        if math.isfinite(value) and (not value.is_integer() or value < 0):
+            raise _Syntax(self._span(num), f"bad duration `{_printable(num.value[:40])}`: a duration takes a whole number",
                           "write `wait 36 hours` rather than `wait 1.5 days`")
-        return ast.Duration(span, int(value), _UNITS[unit.value.rstrip("s")], business)
+        # Too long to ever run, whatever its exact value: E108 says so.
+        amount = int(value) if math.isfinite(value) else 10 ** 18
+        return ast.Duration(span, amount, _UNITS[unit.value.rstrip("s")], business)
 
     def duration(self, items):
         return self._duration(items[0], items[1], False)
@@ -202,7 +240,7 @@ class _Builder(Transformer):
         if isinstance(orelse, ast.If):
             orelse = [orelse]
         last = (orelse or then or [cond])[-1]
-        return ast.If(self._span(kw).to(last.span), cond, then, orelse)
+        return self._nested(ast.If(self._span(kw).to(last.span), cond, then, orelse), cond, *then, *(orelse or ()))
 
     def wait_action(self, items):
         kw, duration = items
@@ -210,13 +248,13 @@ class _Builder(Transformer):
 
     # -- expressions
     def or_expr(self, items):
-        return ast.Or(items[0].span.to(items[1].span), items[0], items[1])
+        return self._nested(ast.Or(items[0].span.to(items[1].span), items[0], items[1]), items[0], items[1])
 
     def and_expr(self, items):
-        return ast.And(items[0].span.to(items[1].span), items[0], items[1])
+        return self._nested(ast.And(items[0].span.to(items[1].span), items[0], items[1]), items[0], items[1])
 
     def not_expr(self, items):
-        return ast.Not(self._span(items[0]).to(items[1].span), items[1])
+        return self._nested(ast.Not(self._span(items[0]).to(items[1].span), items[1]), items[1])
 
     def compare(self, items):
         left, op, right = items
@@ -265,29 +303,21 @@ class _Builder(Transformer):
         return ast.TodayLit(self._span(items[0]))
 
 
-_builder = _Builder()
 _parser: Lark | None = None
 
 
 def _on_comment(tok: Token) -> None:
-    _builder.comments.append(ast.Comment(tok.line, tok.column, tok.value))
+    _state.get().comments.append(ast.Comment(tok.line, tok.column, tok.value))
 
 
 def lark_parser() -> Lark:
-    """The Flow parser, built once per process (the parse tables are cached
-    on disk by Lark, so later processes load them in a few milliseconds)."""
+    """The Flow parser, loaded once per process from the table made ahead
+    of time (dsl/parse_table.py)."""
     global _parser
     if _parser is None:
-        grammar = resources.files("flowc.grammar").joinpath("flow.lark").read_text(encoding="utf-8")
-        _parser = Lark(
-            grammar,
-            parser="lalr",
-            lexer="contextual",
-            transformer=_builder,
-            lexer_callbacks={"COMMENT": _on_comment},
-            maybe_placeholders=True,
-            cache=True,
-        )
+        from .parse_table import load
+
+        _parser = load(transformer=_Builder(), lexer_callbacks={"COMMENT": _on_comment})
     return _parser
 
 
@@ -317,13 +347,13 @@ def parse(text: str, path: str = "<input>") -> tuple[ast.Module, list[Diagnostic
     diagnostics: list[Diagnostic] = []
     work = text
     while True:
-        _builder.path = path
-        _builder.comments = []
+        state = _ParseState(path)
+        token = _state.set(state)
         try:
             statements = parser.parse(work)
             break
         except _Syntax as e:
-            diagnostics.append(Diagnostic("E001", ERROR, e.message, e.span, help=(e.help,) if e.help else ()))
+            diagnostics.append(Diagnostic(e.code, ERROR, e.message, e.span, help=(e.help,) if e.help else ()))
             offset = _offset(work, e.span.line, e.span.column)
         except UnexpectedInput as e:
             diag, offset = _describe(e, work, path)
@@ -332,14 +362,16 @@ def parse(text: str, path: str = "<input>") -> tuple[ast.Module, list[Diagnostic
             inner = getattr(e, "orig_exc", None)
             if not isinstance(inner, _Syntax):
                 raise
-            diagnostics.append(Diagnostic("E001", ERROR, inner.message, inner.span,
+            diagnostics.append(Diagnostic(inner.code, ERROR, inner.message, inner.span,
                                           help=(inner.help,) if inner.help else ()))
             offset = _offset(work, inner.span.line, inner.span.column)
+        finally:
+            _state.reset(token)
         if len(diagnostics) >= MAX_SYNTAX_ERRORS:
             statements = []
             break
         work = _blank_statement(work, offset)
-    module = ast.Module(Span(path, 1, 1, 1, 1), statements, _builder.comments)
+    module = ast.Module(Span(path, 1, 1, 1, 1), statements, state.comments)
     if statements:
         module.span = statements[0].span.to(statements[-1].span)
     return module, diagnostics

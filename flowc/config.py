@@ -39,6 +39,11 @@ def load(start: Path) -> dict:
     out = dict(section)
     if "format" in out:
         out["fmt"] = out.pop("format")  # the option's parameter name
-    if isinstance(out.get("ignore"), list):
-        out["ignore"] = ",".join(out["ignore"])
+    ignore = out.get("ignore")
+    if isinstance(ignore, list) and all(isinstance(c, str) for c in ignore):
+        out["ignore"] = ",".join(ignore)
+    elif ignore is not None and not isinstance(ignore, str):
+        raise click.UsageError(f"{path}: [tool.flowc] ignore must be a list of codes")
+    if not isinstance(out.get("strict", False), bool):
+        raise click.UsageError(f"{path}: [tool.flowc] strict must be true or false")
     return out

@@ -61,6 +61,7 @@ def test_load_save_and_reset(tmp_path):
     team.write_text(TEAM + SEQ)
     saved = tmp_path / "out" / "session.flow"
     saved.parent.mkdir()
+    (tmp_path / "flow.toml").write_text("")  # the project root: includes stay inside it
     r = repl(f'on meeting_booked enroll in "Book a meeting" as alice\n:save {saved}\n:reset\n:workflows\n', team)
     assert r.exit_code == 0
     assert f"saved 1 statements to {saved}" in r.output

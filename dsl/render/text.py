@@ -6,7 +6,14 @@ from __future__ import annotations
 import click
 
 from ..diagnostics import Diagnostic, summary_counts
+from ..safe_text import visible
 from ..source import SourceMap, Span
+
+#: A line longer than this is quoted as a window of WINDOW characters on
+#: either side of the span (and at most 2 * WINDOW of the span itself): a
+#: script may hold thousands of statements on one line.
+LONG_LINE = 400
+WINDOW = 80
 
 _SEVERITY_COLOR = {"error": "red", "warning": "yellow"}
 
@@ -37,15 +44,26 @@ def _excerpt(out: list, sources: SourceMap, span: Span, width: int, mark: str, l
     bar = style(" " * width + " |", fg="blue", bold=True)
     if source is None:
         return
-    expanded = source.expandtabs(4)
-    # Columns count characters; a tab before the span widens it to 4.
-    start = len(source[: span.column - 1].expandtabs(4))
-    end_col = span.end_column if span.end_line == span.line else len(source) + 1
-    length = max(len(source[: end_col - 1].expandtabs(4)) - start, 1)
+    c0 = min(max(span.column - 1, 0), len(source))
+    c1 = min(span.end_column - 1 if span.end_line == span.line else len(source), len(source), c0 + 2 * WINDOW)
+    lo, hi = 0, len(source)
+    if len(source) > LONG_LINE:
+        lo, hi = max(c0 - WINDOW, 0), min(max(c1, c0) + WINDOW, len(source))
+    head = ("…" if lo else "") + source[lo:c0]
+    tail = source[max(c1, c0):hi] + ("…" if hi < len(source) else "")
+    # Columns count characters; a tab before the span widens it to 4, a
+    # control character is shown as its escape.
+    start = len(_shown(head))
+    length = max(len(_shown(head + source[c0:c1])) - start, 1)
+    expanded = _shown(head + source[c0:c1] + tail)
     out.append(bar)
     out.append(style(f"{span.line:>{width}} |", fg="blue", bold=True) + f" {expanded}")
-    marker = " " * start + mark * length + (f" {label}" if label else "")
+    marker = " " * start + mark * length + (f" {visible(label)}" if label else "")
     out.append(bar + " " + style(marker, fg=color, bold=True))
+
+
+def _shown(text: str) -> str:
+    return visible(text.expandtabs(4), None)
 
 
 def render_diagnostic(d: Diagnostic, sources: SourceMap, color: bool = False) -> str:
@@ -53,14 +71,14 @@ def render_diagnostic(d: Diagnostic, sources: SourceMap, color: bool = False) ->
     tone = _SEVERITY_COLOR[d.severity]
     width = len(str(max([d.span.line] + [n.span.line for n in d.notes])))
     out = [
-        style(f"{d.span}:", bold=True) + " " + style(d.code, fg=tone, bold=True) + " " + style(d.message, bold=True)
+        style(f"{d.span}:", bold=True) + " " + style(d.code, fg=tone, bold=True) + " " + style(visible(d.message, 1000), bold=True)
     ]
     _excerpt(out, sources, d.span, width, "^", d.label, style, tone)
     for note in d.notes:
         out.append(" " * width + style(" --> ", fg="blue", bold=True) + str(note.span))
         _excerpt(out, sources, note.span, width, "-", note.message, style, "blue")
     for h in d.help:
-        out.append(" " * width + style(" = help: ", fg="cyan", bold=True) + h)
+        out.append(" " * width + style(" = help: ", fg="cyan", bold=True) + visible(h, 1000))
     return "\n".join(out)
 
 

@@ -16,6 +16,7 @@ _MODULES = (
     "unknown_field",
     "type_mismatch",
     "bad_include",
+    "out_of_range",
     "unlicensed_sender",
     "sender_without_inbox",
     "foreign_sender_address",
@@ -26,6 +27,7 @@ _MODULES = (
     "enroll_and_unenroll",
     "unused_declaration",
     "token_without_fallback",
+    "error_code_in_ignore",
 )
 
 

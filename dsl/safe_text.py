@@ -1,0 +1,16 @@
+"""Text from scripts and events made safe to print on a terminal: control
+characters (ESC starts terminal commands) are shown as escapes, and long text
+is cut to a bounded length."""
+from __future__ import annotations
+
+import re
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def visible(text: str, limit: int | None = 200) -> str:
+    """`text` with control characters escaped (tabs kept), cut to about
+    `limit` characters (None: whole)."""
+    if limit is not None and len(text) > limit:
+        text = text[:limit] + "…"
+    return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)

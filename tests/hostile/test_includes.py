@@ -1,0 +1,115 @@
+"""`include` stays inside the root, reads only small regular files, and
+never prints a byte of a file it refused (LANGUAGE.md section 7)."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from .limits import flowc
+
+SECRET = "hunter2-secret"
+TEAM = 'user alice seat sales_enterprise inbox alice@x\nsequence "S" { email "E" body "Hi" }\n'
+
+
+def check(tmp_path, include: str, *, env=None):
+    root = tmp_path / "project"
+    root.mkdir(exist_ok=True)
+    (root / "main.flow").write_text(f'include "{include}"\n' + TEAM + 'on form_submitted enroll in "S" as alice\n')
+    return flowc("check", "--format", "json", root / "main.flow", cwd=root, env=env)
+
+
+def e107(outcome) -> str:
+    report = json.loads(outcome.out)
+    codes = [d["code"] for d in report["diagnostics"]]
+    assert codes == ["E107"], outcome.text
+    assert outcome.code == 1
+    return report["diagnostics"][0]["message"]
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "/proc/self/environ", "/dev/zero"])
+def test_absolute_paths_are_refused_unread(tmp_path, path):
+    out = check(tmp_path, path, env={"FLOWC_PROBE": SECRET})
+    assert "absolute path" in e107(out)
+    assert SECRET not in out.text and "root:" not in out.text
+
+
+def test_a_path_out_of_the_root_is_refused(tmp_path):
+    (tmp_path / "outside.flow").write_text(f"{SECRET} this is not flow\n")
+    out = check(tmp_path, "../outside.flow")
+    assert "outside the root" in e107(out) and SECRET not in out.text
+
+
+def test_a_symlink_out_of_the_root_is_refused(tmp_path):
+    (tmp_path / "outside.flow").write_text(f"{SECRET}\n")
+    (tmp_path / "project").mkdir()
+    os.symlink(tmp_path / "outside.flow", tmp_path / "project" / "link.flow")
+    out = check(tmp_path, "link.flow")
+    assert "outside the root" in e107(out) and SECRET not in out.text
+
+
+def test_the_root_is_the_nearest_project_file(tmp_path):
+    (tmp_path / "flow.toml").write_text("")
+    (tmp_path / "team.flow").write_text("user bob seat sales_enterprise inbox bob@x\n"
+                                        "on form_submitted enroll in \"S\" as bob\n")
+    out = check(tmp_path, "../team.flow")
+    assert json.loads(out.out)["diagnostics"] == [] and out.code == 0
+
+
+def test_a_fifo_does_not_hang(tmp_path):
+    (tmp_path / "project").mkdir()
+    os.mkfifo(tmp_path / "project" / "pipe.flow")
+    out = check(tmp_path, "pipe.flow")
+    assert "not a regular file" in e107(out)
+
+
+def test_a_folder_is_refused(tmp_path):
+    (tmp_path / "project" / "sub.flow").mkdir(parents=True)
+    assert "not a regular file" in e107(check(tmp_path, "sub.flow"))
+
+
+def test_a_file_over_1_mib_is_refused_unread(tmp_path):
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "big.flow").write_text(f"# {SECRET}\n" + "#" * (1 << 20))
+    out = check(tmp_path, "big.flow")
+    assert "larger than 1 MiB" in e107(out) and SECRET not in out.text
+
+
+def test_a_nul_in_the_path(tmp_path):
+    assert "not a file name" in e107(check(tmp_path, "a\x00b.flow"))
+
+
+def test_control_characters_in_the_path_are_not_printed_raw(tmp_path):
+    out = flowc("check", _write(tmp_path, 'include "\x1b[31mred.flow"\n'))
+    assert "\x1b" not in out.text and "\\x1b[31mred.flow" in out.out
+
+
+def test_a_long_chain_of_includes_stops_with_e108(tmp_path):
+    for i in range(200):
+        (tmp_path / f"f{i}.flow").write_text(f'include "f{i + 1}.flow"\n')
+    (tmp_path / "f200.flow").write_text("")
+    out = flowc("check", "--format", "json", tmp_path / "f0.flow", cwd=tmp_path)
+    codes = {d["code"] for d in json.loads(out.out)["diagnostics"]}
+    assert codes == {"E108"} and out.code == 1
+
+
+@pytest.mark.parametrize("name", ["/dev/zero", "fifo", "big"])
+def test_named_scripts_are_read_bounded(tmp_path, name):
+    if name == "fifo":
+        os.mkfifo(tmp_path / "fifo.flow")
+        name = tmp_path / "fifo.flow"
+    elif name == "big":
+        name = tmp_path / "big.flow"
+        with open(name, "w") as f:
+            f.write("#" * (17 << 20))
+    for command in (["check"], ["run", "--events", os.devnull, "--store", "memory:"]):
+        out = flowc(*command, name)
+        assert out.code == 2 and ("not a regular file" in out.err or "larger than" in out.err), out.text
+        assert len(out.text) < 1000
+
+
+def _write(tmp_path, text: str):
+    path = tmp_path / "s.flow"
+    path.write_text(text)
+    return path

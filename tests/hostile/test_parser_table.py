@@ -1,0 +1,75 @@
+"""The parser loads a table made ahead of time: no grammar is compiled at
+start-up and nothing is unpickled from a shared, writable place (Lark's
+`cache=True` did both). The table shipped is the grammar's."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from flowc import dsl
+from flowc.dsl import ast, parse_table, parser
+
+from ..conftest import EXAMPLES, FIXTURES
+
+_NO_COMPILE = """
+import lark, sys
+def refuse(*a, **k):
+    raise SystemExit("the grammar was compiled")
+lark.Lark.__init__ = refuse
+from flowc.cli import main
+sys.argv = ["flowc", "check", sys.argv[1]]
+main()
+"""
+
+
+def test_check_compiles_no_grammar_and_writes_no_cache(tmp_path):
+    script = tmp_path / "s.flow"
+    script.write_text('user alice seat sales_enterprise inbox alice@x\n'
+                      'sequence "S" { email "E" body "Hi" }\non form_submitted enroll in "S" as alice\n')
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    p = subprocess.run([sys.executable, "-c", _NO_COMPILE, str(script)], capture_output=True, text=True,
+                       env={"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp), "NO_COLOR": "1"}, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "0 errors" in p.stdout
+    assert list(tmp.iterdir()) == []
+
+
+def test_the_table_shipped_is_made_from_the_grammar():
+    assert parse_table.table_is_current(), "run `python -m flowc.dsl.parse_table` after changing grammar/flow.lark"
+
+
+def _corpus() -> list[str]:
+    texts = [p.read_text() for p in sorted(EXAMPLES.glob("*.flow"))]
+    texts += [p.read_text() for p in sorted(FIXTURES.rglob("*.flow"))]
+    texts += ['on form_submitted where (a or not b) and c in [1, "x"] { if x { wait 2 business days } else { } }',
+              'user "x"', "sequence", 'on x where a ==', "\x00", 'include "a" ; ; user b limit 1.5']
+    return texts
+
+
+def _parsed(text: str):
+    module, diagnostics = parser.parse(text, "t.flow")
+    return ast.dump(module), [(d.code, d.message, d.span) for d in diagnostics]
+
+
+def test_the_table_parses_as_the_grammar_does(monkeypatch):
+    from_table = [_parsed(t) for t in _corpus()]
+    compiled = parse_table.compile_grammar(transformer=parser._Builder(),
+                                           lexer_callbacks={"COMMENT": parser._on_comment})
+    monkeypatch.setattr(parser, "_parser", compiled)
+    assert [_parsed(t) for t in _corpus()] == from_table
+
+
+def test_parses_in_threads_keep_their_own_state():
+    """Per-parse state lives in the parse, not in the shared transformer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(i: int):
+        text = "".join(f"# c{i}\nuser u{i}_{j}\n" for j in range(200))
+        module, _ = dsl.parse(text, f"f{i}.flow")
+        return i, module
+
+    with ThreadPoolExecutor(4) as pool:
+        for i, module in pool.map(one, range(8)):
+            assert {c.text for c in module.comments} == {f"# c{i}"} and len(module.comments) == 200
+            assert {s.span.path for s in module.statements} == {f"f{i}.flow"}
