@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .diagnostics import Diagnostic
-from .parser import STATEMENT_KEYWORDS, _builder, keywords, lark_parser
+from .parser import STATEMENT_KEYWORDS, keywords, tokens
 from .parser import parse as _parse
 
 WIDTH = 100
@@ -87,12 +87,9 @@ def format_text(text: str, path: str = "<input>") -> str:
 
 def _tokens(text: str, path: str) -> tuple[list[_Tok], list]:
     """The parser's tokens and comments of a text known to parse."""
-    _builder.path = path
-    _builder.comments = []
-    toks = [_Tok(t.type, t.value, t.line, t.column)
-            for t in lark_parser().parse_interactive(text).iter_parse()
-            if t.type not in ("SEMICOLON", "$END")]
-    return toks, list(_builder.comments)
+    parsed, comments = tokens(text, path)
+    toks = [_Tok(t.type, t.value, t.line, t.column) for t in parsed if t.type not in ("SEMICOLON", "$END")]
+    return toks, comments
 
 
 def _is_keyword(tok: _Tok) -> bool:

@@ -321,6 +321,17 @@ def lark_parser() -> Lark:
     return _parser
 
 
+def tokens(text: str, path: str = "<input>") -> tuple[list[Token], list[ast.Comment]]:
+    """The parser's tokens of a text known to parse (the formatter lays
+    them out), and its comments."""
+    state = _ParseState(path)
+    reset = _state.set(state)
+    try:
+        return list(lark_parser().parse_interactive(text).iter_parse()), state.comments
+    finally:
+        _state.reset(reset)
+
+
 _keywords: frozenset[str] | None = None
 
 

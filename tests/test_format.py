@@ -133,15 +133,22 @@ def test_keywords_used_as_fields_stay_on_their_line():
 
 
 def test_deep_nesting_formats_without_recursion():
+    # Parentheses alone do not nest the program; `not` and `if` do, up to
+    # the 64 levels LANGUAGE.md section 7 allows (beyond: E108, below).
     depth = 3000
     cond = "(" * depth + 'form == "x"' + ")" * depth
-    nots = "not " * depth + 'form == "x"'
-    ifs = "if true { " * 200 + 'unenroll from "S"' + " }" * 200
+    nots = "not " * 64 + 'form == "x"'
+    ifs = "if true { " * 64 + 'unenroll from "S"' + " }" * 64
     for text in (f'on form_submitted where {cond} unenroll from "S"',
                  f'on form_submitted where {nots} unenroll from "S"',
                  f'on form_submitted {{ {ifs} }}'):
         out = format_text(text)
         assert format_text(out) == out
+    for text in (f'on form_submitted where {"not " * depth}form == "x" unenroll from "S"',
+                 f'on form_submitted {{ {"if true { " * depth}unenroll from "S"{" }" * depth} }}'):
+        with pytest.raises(FormatError) as e:
+            format_text(text)
+        assert [d.code for d in e.value.diagnostics] == ["E108"]
 
 
 def test_syntax_errors_raise_with_their_diagnostics():
