@@ -88,6 +88,11 @@ def table_is_current() -> bool:
 
 def main() -> None:
     path = Path(str(resources.files("flowc.grammar").joinpath(TABLE)))
+    # Lark numbers its states differently from run to run: a table that is
+    # current is left as it is, so that regenerating changes no file.
+    if table_is_current():
+        print(f"{path} is up to date")
+        return
     path.write_text(table_json(compile_grammar()), encoding="utf-8")
     print(f"wrote {path}")
 
