@@ -307,7 +307,9 @@ _parser: Lark | None = None
 
 
 def _on_comment(tok: Token) -> None:
-    _state.get().comments.append(ast.Comment(tok.line, tok.column, tok.value))
+    state = _state.get(None)
+    if state is not None:  # None: a caller reading the parser's state only (completion)
+        state.comments.append(ast.Comment(tok.line, tok.column, tok.value))
 
 
 def lark_parser() -> Lark:
