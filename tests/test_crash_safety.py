@@ -14,6 +14,8 @@ import pytest
 from bench.generate import event_stream, stream_script
 from flowc.interpreter.api import open_store
 
+from .canonical import dump
+
 UNTIL = "2026-01-20T00:00:00Z"
 
 
@@ -27,7 +29,7 @@ def _flowc(script, events, db, **kw):
 def _state(db):
     store = open_store(f"sqlite:///{db}")
     try:
-        state = store.dump()
+        state = dump(store)
     finally:
         store.close()
     # A rerun logs the events it had already processed as duplicates; the

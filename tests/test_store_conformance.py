@@ -7,6 +7,7 @@ import pytest
 
 from flowc.interpreter.api import open_store
 
+from .canonical import dump
 from .stores import BACKENDS, Harness, outcomes, store_url
 
 TEAM = """
@@ -245,26 +246,26 @@ def test_conditions_missing_values_are_false_and_is_unknown(store):
 def test_duplicate_event_changes_nothing(store):
     h = harness(store, 'workflow "W" reenroll on form_submitted enroll in "Demo" as alice')
     h.emit("form_submitted", T0, contact="c@x", form="f", id="same")
-    before = {k: v for k, v in store.dump().items() if k != "audit"}
+    before = {k: v for k, v in dump(store).items() if k != "audit"}
     entries = h.emit("form_submitted", "2026-01-05T10:00:00Z", contact="d@x", form="f", id="same")
     assert outcomes(entries) == [("duplicate", "d@x", None, "duplicate_event")]
-    after = {k: v for k, v in store.dump().items() if k != "audit"}
+    after = {k: v for k, v in dump(store).items() if k != "audit"}
     assert after == before
 
 
 def test_rejected_line_is_logged_and_changes_nothing(store):
     h = harness(store, 'on form_submitted enroll in "Demo" as alice')
-    before = {k: v for k, v in store.dump().items() if k != "audit"}
+    before = {k: v for k, v in dump(store).items() if k != "audit"}
     (entry,) = h.runner.engine.reject(7, "missing field `form`", "x1")
     assert (entry.outcome, entry.line, entry.detail) == ("rejected", 7, "missing field `form`")
-    assert {k: v for k, v in store.dump().items() if k != "audit"} == before
+    assert {k: v for k, v in dump(store).items() if k != "audit"} == before
     assert [e.outcome for e in store.audit()] == ["rejected"]
 
 
 def test_a_failing_event_rolls_back_whole(store, monkeypatch):
     h = harness(store, 'workflow "W" reenroll on form_submitted enroll in "Demo" as alice')
     h.emit("form_submitted", T0, contact="a@x", form="f")
-    before = store.dump()
+    before = dump(store)
 
     def boom(*a, **k):
         raise RuntimeError("disk on fire")
@@ -273,7 +274,7 @@ def test_a_failing_event_rolls_back_whole(store, monkeypatch):
     with pytest.raises(RuntimeError):
         h.emit("form_submitted", "2026-01-05T10:00:00Z", contact="b@x", form="f", id="x", properties={"firstname": "B"})
     monkeypatch.undo()
-    assert store.dump() == before
+    assert dump(store) == before
     # and the same event processes normally afterwards
     assert h.emit("form_submitted", "2026-01-05T10:00:00Z", contact="b@x", form="f", id="x")[0].outcome == "enrolled"
 

@@ -16,6 +16,7 @@ from flowc import dsl
 from bench.generate import event_stream, stream_script
 from flowc.interpreter.api import Runner, open_store, publish
 
+from .canonical import dump
 from .invariants import assert_invariants
 from .stores import PG_SKIP, PG_URL, PgSchema
 
@@ -41,7 +42,7 @@ def _program():
 def _single_worker_state(program, lines):
     store = open_store("memory:")
     Runner(program, store).process(lines)
-    return _comparable(store.dump())
+    return _comparable(dump(store))
 
 
 def _comparable(state):
@@ -66,7 +67,7 @@ def _workers(url, n):
 def _final(url, program):
     store = open_store(url)
     try:
-        state = store.dump()
+        state = dump(store)
         log = list(store.audit())
         assert store.pending() == 0
     finally:

@@ -13,7 +13,6 @@ import itertools
 from contextlib import contextmanager
 
 from ..records import ACTIVE, AuditEntry, Contact, Due, Enrollment, Run, SequenceState, UserState
-from .canonical import canonical_dump
 
 _MISSING = object()
 
@@ -175,9 +174,6 @@ class MemoryStore:
         self._record(lambda: heapq.heappush(self._due, item))
         return item[2]
 
-    def next_due(self):
-        return self._due[0][0] if self._due else None
-
     # -- sends
     def add_send(self, user, at) -> None:
         sends = self._sends.setdefault(user, [])
@@ -222,6 +218,3 @@ class MemoryStore:
 
     def seen_ids(self):
         return set(self._seen)
-
-    def dump(self) -> dict:
-        return canonical_dump(self)

@@ -11,7 +11,6 @@ from contextlib import contextmanager
 
 from ..records import AuditEntry, Contact, Due, Enrollment, Run, SequenceState, UserState
 from ..timeutil import WINDOW, from_text, to_text
-from .canonical import canonical_dump
 
 SCHEMA_VERSION = 1
 
@@ -41,8 +40,33 @@ CREATE TABLE IF NOT EXISTS flow_audit (
     outcome TEXT NOT NULL, reason TEXT, detail TEXT, line INTEGER, message TEXT);
 """
 
+# Each record's columns, read by one function from a row: the lookups and the
+# views share them.
+_USER = "name, seat, inbox, aliases, send_limit, declared"
+_SEQUENCE = "name, declared, deleted"
+_CONTACT = "email, properties, opted_out"
+_RUN = "workflow, contact, status, pc, event, fields"
 _ENROLLMENT = "id, contact, sequence, user_name, sender, step, status, started, workflow"
 _AUDIT = "at, event, workflow, contact, sequence, user_name, outcome, reason, detail, line, message"
+
+
+def _user(row) -> UserState | None:
+    if row is None:
+        return None
+    name, seat, inbox, aliases, limit, declared = row
+    return UserState(name, seat, inbox, tuple(json.loads(aliases)), limit, declared)
+
+
+def _sequence(row) -> SequenceState | None:
+    return SequenceState(row[0], row[1], bool(row[2])) if row else None
+
+
+def _contact(row) -> Contact | None:
+    return Contact(row[0], json.loads(row[1]), row[2]) if row else None
+
+
+def _run(row) -> Run | None:
+    return Run(row[0], row[1], row[2], row[3], row[4], json.loads(row[5])) if row else None
 
 
 def _enrollment(row) -> Enrollment | None:
@@ -156,11 +180,7 @@ class SqlStore:
 
     # -- users and sequences
     def get_user(self, name):
-        row = self._one("SELECT name, seat, inbox, aliases, send_limit, declared FROM flow_users WHERE name = ?"
-                        + self.LOCK, (name,))
-        if row is None:
-            return None
-        return UserState(row[0], row[1], row[2], tuple(json.loads(row[3])), row[4], row[5])
+        return _user(self._one(f"SELECT {_USER} FROM flow_users WHERE name = ?" + self.LOCK, (name,)))
 
     def put_user(self, u: UserState) -> None:
         self._exec(
@@ -170,8 +190,7 @@ class SqlStore:
             (u.name, u.seat, u.inbox, json.dumps(list(u.aliases)), u.limit, u.declared))
 
     def get_sequence(self, name):
-        row = self._one("SELECT name, declared, deleted FROM flow_sequences WHERE name = ?", (name,))
-        return SequenceState(row[0], row[1], bool(row[2])) if row else None
+        return _sequence(self._one(f"SELECT {_SEQUENCE} FROM flow_sequences WHERE name = ?", (name,)))
 
     def put_sequence(self, s: SequenceState) -> None:
         self._exec("INSERT INTO flow_sequences (name, declared, deleted) VALUES (?, ?, ?) "
@@ -180,8 +199,7 @@ class SqlStore:
 
     # -- contacts
     def get_contact(self, email):
-        row = self._one("SELECT email, properties, opted_out FROM flow_contacts WHERE email = ?", (email,))
-        return Contact(row[0], json.loads(row[1]), row[2]) if row else None
+        return _contact(self._one(f"SELECT {_CONTACT} FROM flow_contacts WHERE email = ?", (email,)))
 
     def put_contact(self, c: Contact) -> None:
         self._exec("INSERT INTO flow_contacts (email, properties, opted_out) VALUES (?, ?, ?) "
@@ -213,9 +231,7 @@ class SqlStore:
 
     # -- runs
     def get_run(self, workflow, contact):
-        row = self._one("SELECT workflow, contact, status, pc, event, fields FROM flow_runs "
-                        "WHERE workflow = ? AND contact = ?", (workflow, contact))
-        return Run(row[0], row[1], row[2], row[3], row[4], json.loads(row[5])) if row else None
+        return _run(self._one(f"SELECT {_RUN} FROM flow_runs WHERE workflow = ? AND contact = ?", (workflow, contact)))
 
     def put_run(self, r: Run) -> None:
         self._exec("INSERT INTO flow_runs (workflow, contact, status, pc, event, fields) VALUES (?, ?, ?, ?, ?, ?) "
@@ -235,10 +251,6 @@ class SqlStore:
             return None
         self._exec("DELETE FROM flow_due WHERE seq = ?", (row[0],))
         return Due(from_text(row[1]), row[2], row[3], row[4], row[0])
-
-    def next_due(self):
-        row = self._one("SELECT MIN(at) FROM flow_due")
-        return from_text(row[0]) if row and row[0] else None
 
     # -- sends
     def add_send(self, user, at) -> None:
@@ -275,7 +287,7 @@ class SqlStore:
         rows = self._exec(f"SELECT {_AUDIT} FROM flow_audit WHERE seq > ? ORDER BY at, seq", (mark,)).fetchall()
         return [_audit(r) for r in rows]
 
-    # -- views
+    # -- views: plain reads (no row locks), one query each
     def enrollments(self, status=None):
         if status is None:
             rows = self._exec(f"SELECT {_ENROLLMENT} FROM flow_enrollments ORDER BY id").fetchall()
@@ -285,10 +297,10 @@ class SqlStore:
         return [_enrollment(r) for r in rows]
 
     def users(self):
-        return [self.get_user(r[0]) for r in self._exec("SELECT name FROM flow_users ORDER BY name").fetchall()]
+        return [_user(r) for r in self._exec(f"SELECT {_USER} FROM flow_users ORDER BY name").fetchall()]
 
     def sequences(self):
-        return [self.get_sequence(r[0]) for r in self._exec("SELECT name FROM flow_sequences ORDER BY name").fetchall()]
+        return [_sequence(r) for r in self._exec(f"SELECT {_SEQUENCE} FROM flow_sequences ORDER BY name").fetchall()]
 
     def sends_since(self, since):
         rows = self._exec("SELECT user_name, COUNT(*) FROM flow_sends WHERE at > ? GROUP BY user_name",
@@ -296,12 +308,10 @@ class SqlStore:
         return {u: n for u, n in rows}
 
     def contacts(self):
-        rows = self._exec("SELECT email FROM flow_contacts ORDER BY email").fetchall()
-        return [self.get_contact(r[0]) for r in rows]
+        return [_contact(r) for r in self._exec(f"SELECT {_CONTACT} FROM flow_contacts ORDER BY email").fetchall()]
 
     def runs(self):
-        rows = self._exec("SELECT workflow, contact FROM flow_runs").fetchall()
-        return [self.get_run(w, c) for w, c in rows]
+        return [_run(r) for r in self._exec(f"SELECT {_RUN} FROM flow_runs ORDER BY workflow, contact").fetchall()]
 
     def due_items(self):
         rows = self._exec("SELECT seq, at, kind, ref, workflow FROM flow_due ORDER BY at, seq").fetchall()
@@ -309,6 +319,3 @@ class SqlStore:
 
     def seen_ids(self):
         return {r[0] for r in self._exec("SELECT id FROM flow_events").fetchall()}
-
-    def dump(self) -> dict:
-        return canonical_dump(self)

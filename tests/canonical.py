@@ -2,10 +2,11 @@
 crash tests: ids that a backend assigns are replaced by what they point at."""
 from __future__ import annotations
 
-from ..timeutil import WINDOW, show
+from flowc.interpreter.timeutil import WINDOW, show
 
 
-def canonical_dump(store) -> dict:
+def dump(store) -> dict:
+    """The whole state of `store` in a canonical, backend-independent form."""
     enrollments = {e.id: e for e in store.enrollments()}
 
     def enr(e):
