@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from flowc.interpreter.api import Runner, Summary, load, load_published, open_store, publish
+from flowc.interpreter.api import Outcome, Runner, Summary, load, load_published, open_store, publish
 
 
 class WorkerFailed(Exception):
@@ -75,7 +75,7 @@ def run_with_workers(result, events_path, store_url, until, workers, emit) -> Su
     summary = Summary()
     summary.count(entries)
     summary.rejected = rejected
-    summary.duplicates = summary.outcomes["duplicate"]
+    summary.duplicates = summary.outcomes[Outcome.DUPLICATE]
     summary.events = queued - summary.duplicates
-    summary.late = len({e.event for e in entries if e.event and e.detail and "before the clock" in e.detail})
+    summary.late = len({e.event for e in entries if e.late})
     return summary

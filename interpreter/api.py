@@ -27,13 +27,13 @@ from flowc.dsl.program import Program
 
 from .engine import Engine
 from .events import EventError, event_from_dict
-from .records import AuditEntry
+from .records import AuditEntry, Outcome
 from .runner import Summary, run_stream
 from .scheduling import SharedQueue
 from .stores.base import Store, StoreError, WorkQueue
 from .stores.url import open_store as _open_url
 
-__all__ = ["CheckResult", "EventError", "Runner", "StoreError", "Summary", "UsageError", "load",
+__all__ = ["CheckResult", "EventError", "Outcome", "Runner", "StoreError", "Summary", "UsageError", "load",
            "load_published", "open_store", "publish"]
 
 Emit = Callable[[list[AuditEntry]], None]

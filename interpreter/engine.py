@@ -15,14 +15,14 @@ from flowc.dsl.schema import SENDER_SEATS
 
 from . import timeutil
 from .evaluate import holds, render
-from .records import (ACTIVE, ENDED, FINISHED, UNENROLLED, AuditEntry, Contact, Due, Enrollment, Run,
-                      SequenceState, UserState)
+from .records import (AuditEntry, Contact, Due, DueKind, Enrollment, EnrollmentStatus, Outcome, Reason, Run,
+                      RunStatus, SequenceState, UserState)
 from .scheduling import DueList, Scheduler
 
 #: Account events that end a contact's active enrollment, and the reason.
-_OPT_OUTS = {"contact_unsubscribed": "unsubscribed", "email_bounced": "bounced"}
+_OPT_OUTS = {"contact_unsubscribed": Reason.UNSUBSCRIBED, "email_bounced": Reason.BOUNCED}
 #: Trigger events that end a contact's active enrollment before workflows run.
-_AUTO_ENDS = {"email_replied": "replied", "meeting_booked": "meeting_booked"}
+_AUTO_ENDS = {"email_replied": Reason.REPLIED, "meeting_booked": Reason.MEETING_BOOKED}
 
 
 def _is_date(text: str) -> bool:
@@ -92,8 +92,8 @@ class Engine:
             clock = self.scheduler.clock(at)
             if not self.store.mark_event(event.id):
                 ev = _Event(event.id, event.type, clock or event.at)
-                self._log(ev, "duplicate", contact=getattr(event, "contact", None),
-                          reason="duplicate_event", detail=f"event id {event.id!r} was processed before")
+                self._log(ev, Outcome.DUPLICATE, contact=getattr(event, "contact", None),
+                          reason=Reason.DUPLICATE_EVENT, detail=f"event id {event.id!r} was processed before")
                 return self._commit(ev)
             ev = _Event(event.id, event.type, event.at)
             if clock is not None and event.at < clock:
@@ -121,7 +121,7 @@ class Engine:
         """Record a line that is not a valid event; nothing else changes."""
         with self.store.transaction():
             ev = _Event(event_id, None, self.store.clock())
-            self._log(ev, "rejected", reason="invalid_event", detail=reason, line=line)
+            self._log(ev, Outcome.REJECTED, reason=Reason.INVALID_EVENT, detail=reason, line=line)
             return self._commit(ev)
 
     def advance(self, until: dt.datetime) -> list[AuditEntry]:
@@ -166,31 +166,31 @@ class Engine:
             self.store.append_audit(ev.entries)
         return ev.entries
 
-    def _log(self, ev: _Event, outcome: str, *, at=None, **kw) -> None:
+    def _log(self, ev: _Event, outcome: Outcome, *, at=None, **kw) -> None:
         if ev.late:
             detail = kw.get("detail")
             kw["detail"] = f"{detail}; {ev.late}" if detail else ev.late
+            kw["late"] = True
         ev.entries.append(AuditEntry(at=at or ev.at, event=ev.id, outcome=outcome, **kw))
 
     def _run_one(self, due: Due, ev: _Event) -> None:
-        if due.kind == "step":
-            eid, step = due.ref.split(":")
-            e = self.store.get_enrollment(int(eid))
-            if e is not None and e.status == ACTIVE and e.step == int(step):
+        if due.kind == DueKind.STEP:
+            e = self.store.get_enrollment(due.enrollment)
+            if e is not None and e.status == EnrollmentStatus.ACTIVE and e.step == due.step:
                 self._advance(e, due.at, ev)
             return
-        run = self.store.get_run(due.workflow, due.ref)
+        run = self.store.get_run(due.workflow, due.contact)
         workflow = self._workflows.get(due.workflow)
-        if run is None or run.status != "waiting":
+        if run is None or run.status != RunStatus.WAITING:
             return
         if workflow is None:
-            run.status = "done"
+            run.status = RunStatus.DONE
             self.store.put_run(run)
-            self._log(ev, "skipped", workflow=due.workflow, contact=due.ref, reason="workflow_removed",
+            self._log(ev, Outcome.SKIPPED, workflow=due.workflow, contact=due.contact, reason=Reason.WORKFLOW_REMOVED,
                       detail="the workflow is no longer in the scripts; its waiting run ends")
             return
-        self._execute(workflow, due.ref, run.fields, run.pc, due.at, Run(workflow.name, due.ref, "waiting", 0,
-                                                                       run.event, run.fields), ev)
+        self._execute(workflow, due.contact, run.fields, run.pc, due.at,
+                      Run(workflow.name, due.contact, RunStatus.WAITING, 0, run.event, run.fields), ev)
 
     def _account_event(self, event, ev: _Event) -> None:
         t = event.type
@@ -204,11 +204,11 @@ class Engine:
             seq.deleted = True
             self.store.put_sequence(seq)
             for e in self.store.active_in_sequence(event.sequence):
-                self._end(e, ENDED, "sequence_deleted", ev)
+                self._end(e, EnrollmentStatus.ENDED, Reason.SEQUENCE_DELETED, ev)
         else:
             user = self.store.get_user(event.user)
             if user is None:
-                self._log(ev, "skipped", user=event.user, reason="unknown_user",
+                self._log(ev, Outcome.SKIPPED, user=event.user, reason=Reason.UNKNOWN_USER,
                           detail=f"{t} for a user no script declares")
                 return
             if t == "seat_changed":
@@ -234,15 +234,15 @@ class Engine:
                 continue
             run = self.store.get_run(w.name, email)
             if run is not None:
-                if run.status == "waiting":
-                    self._log(ev, "skipped", workflow=w.name, contact=email, reason="workflow_waiting",
+                if run.status == RunStatus.WAITING:
+                    self._log(ev, Outcome.SKIPPED, workflow=w.name, contact=email, reason=Reason.WORKFLOW_WAITING,
                               detail="an earlier run of this workflow is waiting")
                     continue
                 if not w.reenroll:
-                    self._log(ev, "skipped", workflow=w.name, contact=email, reason="workflow_already_run",
+                    self._log(ev, Outcome.SKIPPED, workflow=w.name, contact=email, reason=Reason.WORKFLOW_ALREADY_RUN,
                               detail="the contact went through this workflow before (it has no `reenroll`)")
                     continue
-            self._execute(w, email, fields, 0, ev.at, Run(w.name, email, "waiting", 0, event.id, fields), ev,
+            self._execute(w, email, fields, 0, ev.at, Run(w.name, email, RunStatus.WAITING, 0, event.id, fields), ev,
                           contact)
 
     def _execute(self, w: p.Workflow, email: str, fields: dict, pc: int, at: dt.datetime, run: Run,
@@ -260,39 +260,40 @@ class Engine:
             elif isinstance(op, p.UnenrollOp):
                 active = self.store.active_enrollment(email)
                 if active is not None and active.sequence == op.sequence:
-                    self._end(active, UNENROLLED, "unenrolled", ev, at=at, outcome="unenrolled", workflow=w.name)
+                    self._end(active, EnrollmentStatus.UNENROLLED, Reason.UNENROLLED, ev, at=at,
+                              outcome=Outcome.UNENROLLED, workflow=w.name)
                 else:
-                    self._log(ev, "skipped", at=at, workflow=w.name, contact=email, sequence=op.sequence,
-                              reason="not_enrolled")
+                    self._log(ev, Outcome.SKIPPED, at=at, workflow=w.name, contact=email, sequence=op.sequence,
+                              reason=Reason.NOT_ENROLLED)
                 pc += 1
             elif isinstance(op, p.WaitOp):
-                run.status, run.pc = "waiting", pc + 1
+                run.status, run.pc = RunStatus.WAITING, pc + 1
                 self.store.put_run(run)
-                self.scheduler.schedule(Due(timeutil.after(at, op.delay), "resume", email, w.name))
+                self.scheduler.schedule(Due.resume(timeutil.after(at, op.delay), email, w.name))
                 return
             elif isinstance(op, p.JumpUnless):
                 pc = pc + 1 if holds(op.condition, fields, contact.properties, at) else op.target
             else:
                 pc = op.target
-        run.status, run.pc = "done", len(code)
+        run.status, run.pc = RunStatus.DONE, len(code)
         self.store.put_run(run)
 
     def _skip_reason(self, op: p.EnrollOp, contact: Contact, user: UserState | None, sender: str | None,
                      at: dt.datetime) -> str | None:
         seq = self.store.get_sequence(op.sequence)
         if seq is None or seq.deleted:
-            return "sequence_deleted"
+            return Reason.SEQUENCE_DELETED
         if user is None or user.seat not in SENDER_SEATS:
-            return "sender_not_licensed"
+            return Reason.SENDER_NOT_LICENSED
         if sender not in user.addresses:
-            return "inbox_disconnected"
+            return Reason.INBOX_DISCONNECTED
         if contact.opted_out:
-            return "contact_unsubscribed"
+            return Reason.CONTACT_UNSUBSCRIBED
         if self.store.active_enrollment(contact.email) is not None:
-            return "already_enrolled"
+            return Reason.ALREADY_ENROLLED
         count, _ = self.store.sends_window(user.name, at - timeutil.WINDOW)
         if count >= user.limit:
-            return "daily_limit_exceeded"
+            return Reason.DAILY_LIMIT_EXCEEDED
         return None
 
     def _enroll(self, w: p.Workflow, op: p.EnrollOp, contact: Contact, at: dt.datetime, ev: _Event) -> None:
@@ -301,12 +302,12 @@ class Engine:
         sender = (user.inbox if user else None) if op.default_sender else op.sender
         reason = self._skip_reason(op, contact, user, sender, at)
         if reason is not None:
-            self._log(ev, "skipped", at=at, workflow=w.name, contact=contact.email, sequence=op.sequence,
+            self._log(ev, Outcome.SKIPPED, at=at, workflow=w.name, contact=contact.email, sequence=op.sequence,
                       user=op.user, reason=reason)
             return
-        e = Enrollment(0, contact.email, op.sequence, op.user, sender, 0, ACTIVE, at, w.name)
+        e = Enrollment(0, contact.email, op.sequence, op.user, sender, 0, EnrollmentStatus.ACTIVE, at, w.name)
         e.id = self.store.add_enrollment(e)
-        self._log(ev, "enrolled", at=at, workflow=w.name, contact=contact.email, sequence=op.sequence,
+        self._log(ev, Outcome.ENROLLED, at=at, workflow=w.name, contact=contact.email, sequence=op.sequence,
                   user=op.user, detail=f"from {sender}")
         self._advance(e, at, ev, user, contact)
 
@@ -326,40 +327,40 @@ class Engine:
             step = steps[e.step]
             if isinstance(step, p.EmailStep):
                 if user is None or user.seat not in SENDER_SEATS:
-                    return self._end(e, ENDED, "sender_not_licensed", ev, at=at)
+                    return self._end(e, EnrollmentStatus.ENDED, Reason.SENDER_NOT_LICENSED, ev, at=at)
                 if e.sender not in user.addresses:
-                    return self._end(e, ENDED, "inbox_disconnected", ev, at=at)
+                    return self._end(e, EnrollmentStatus.ENDED, Reason.INBOX_DISCONNECTED, ev, at=at)
                 count, oldest = self.store.sends_window(user.name, at - timeutil.WINDOW)
                 if count >= user.limit:
                     # Wait until the oldest send in the window is 24 hours old.
                     self.store.put_enrollment(e)
-                    self.scheduler.schedule(Due(oldest + timeutil.WINDOW, "step", f"{e.id}:{e.step}"), e)
+                    self.scheduler.schedule(Due.next_step(oldest + timeutil.WINDOW, e), e)
                     return
                 subject = render(step.subject, contact.properties, sender, kinds)
                 body = render(step.body, contact.properties, sender, kinds)
                 self.store.add_send(user.name, at)
-                self._log(ev, "email_sent", **base, detail=f"step {e.step + 1}: {step.name}",
+                self._log(ev, Outcome.EMAIL_SENT, **base, detail=f"step {e.step + 1}: {step.name}",
                           message={"from": e.sender, "to": e.contact, "subject": subject, "body": body})
             elif isinstance(step, p.TaskStep):
                 text = render(step.text, contact.properties, sender, kinds)
-                self._log(ev, "task_created", **base, detail=f"step {e.step + 1}: {text}")
+                self._log(ev, Outcome.TASK_CREATED, **base, detail=f"step {e.step + 1}: {text}")
             else:
                 e.step += 1
                 self.store.put_enrollment(e)
-                self.scheduler.schedule(Due(timeutil.after(at, step.delay), "step", f"{e.id}:{e.step}"), e)
+                self.scheduler.schedule(Due.next_step(timeutil.after(at, step.delay), e), e)
                 return
             e.step += 1
-        e.status = FINISHED
+        e.status = EnrollmentStatus.FINISHED
         self.store.put_enrollment(e)
-        self._log(ev, "finished", **base)
+        self._log(ev, Outcome.FINISHED, **base)
 
     def _end_active(self, email: str, reason: str, ev: _Event) -> None:
         active = self.store.active_enrollment(email)
         if active is not None:
-            self._end(active, ENDED, reason, ev)
+            self._end(active, EnrollmentStatus.ENDED, reason, ev)
 
-    def _end(self, e: Enrollment, status: str, reason: str, ev: _Event, *, at=None, outcome="ended",
-             workflow=None) -> None:
+    def _end(self, e: Enrollment, status: EnrollmentStatus, reason: Reason, ev: _Event, *, at=None,
+             outcome=Outcome.ENDED, workflow=None) -> None:
         e.status = status
         self.store.put_enrollment(e)
         self._log(ev, outcome, at=at, workflow=workflow or e.workflow, contact=e.contact, sequence=e.sequence,

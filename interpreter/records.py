@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, fields
+from enum import StrEnum
 from operator import attrgetter
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 def _copyable(cls):
     """Gives a record a `__copy__` that calls its constructor: several times
@@ -16,8 +18,63 @@ def _copyable(cls):
     return cls
 
 
-# Enrollment states.
-ACTIVE, FINISHED, ENDED, UNENROLLED = "active", "finished", "ended", "unenrolled"
+class Outcome(StrEnum):
+    """What an audit entry records (RUNTIME.md, "Audit log")."""
+
+    ENROLLED = "enrolled"
+    SKIPPED = "skipped"
+    UNENROLLED = "unenrolled"
+    EMAIL_SENT = "email_sent"
+    TASK_CREATED = "task_created"
+    FINISHED = "finished"
+    ENDED = "ended"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+
+
+class Reason(StrEnum):
+    """Why: an enrollment or workflow was skipped, an enrollment ended, or a
+    line was not processed."""
+
+    # an enrollment skipped (in this order of checking), or ended by the same cause
+    SEQUENCE_DELETED = "sequence_deleted"
+    SENDER_NOT_LICENSED = "sender_not_licensed"
+    INBOX_DISCONNECTED = "inbox_disconnected"
+    CONTACT_UNSUBSCRIBED = "contact_unsubscribed"
+    ALREADY_ENROLLED = "already_enrolled"
+    DAILY_LIMIT_EXCEEDED = "daily_limit_exceeded"
+    # a workflow, unenroll or account event that did nothing
+    WORKFLOW_WAITING = "workflow_waiting"
+    WORKFLOW_ALREADY_RUN = "workflow_already_run"
+    WORKFLOW_REMOVED = "workflow_removed"
+    NOT_ENROLLED = "not_enrolled"
+    UNKNOWN_USER = "unknown_user"
+    # an enrollment ended
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    REPLIED = "replied"
+    MEETING_BOOKED = "meeting_booked"
+    UNENROLLED = "unenrolled"
+    # a line not processed
+    DUPLICATE_EVENT = "duplicate_event"
+    INVALID_EVENT = "invalid_event"
+
+
+class EnrollmentStatus(StrEnum):
+    ACTIVE = "active"
+    FINISHED = "finished"
+    ENDED = "ended"
+    UNENROLLED = "unenrolled"
+
+
+class RunStatus(StrEnum):
+    WAITING = "waiting"
+    DONE = "done"
+
+
+class DueKind(StrEnum):
+    STEP = "step"
+    RESUME = "resume"
 
 
 @_copyable
@@ -53,8 +110,8 @@ class SequenceState:
 class Contact:
     email: str
     properties: dict = field(default_factory=dict)
-    #: None, "unsubscribed" or "bounced".
-    opted_out: str | None = None
+    #: None, UNSUBSCRIBED or BOUNCED.
+    opted_out: Reason | None = None
 
 
 @_copyable
@@ -66,7 +123,7 @@ class Enrollment:
     user: str
     sender: str
     step: int
-    status: str
+    status: EnrollmentStatus
     started: dt.datetime
     workflow: str | None = None
 
@@ -79,7 +136,7 @@ class Run:
 
     workflow: str
     contact: str
-    status: str
+    status: RunStatus
     pc: int
     event: str | None
     fields: dict = field(default_factory=dict)
@@ -87,15 +144,39 @@ class Run:
 
 @dataclass(frozen=True, slots=True)
 class Due:
-    """Work that falls due: the next step of an enrollment (`ref` is
-    "enrollment id:step") or a waiting workflow run (`ref` is the contact,
-    `workflow` its workflow)."""
+    """Work that falls due: step `step` of enrollment `enrollment` (STEP), or
+    `contact`'s waiting run of `workflow` (RESUME). `seq` orders work due at
+    the same time, where a store numbers it."""
 
     at: dt.datetime
-    kind: str  # "step" or "resume"
-    ref: str
+    kind: DueKind
+    enrollment: int | None = None
+    step: int | None = None
+    contact: str | None = None
     workflow: str | None = None
     seq: int = 0
+
+    @classmethod
+    def next_step(cls, at: dt.datetime, e: Enrollment) -> Due:
+        """Enrollment `e`'s step `e.step`, due at `at`."""
+        return cls(at, DueKind.STEP, enrollment=e.id, step=e.step)
+
+    @classmethod
+    def resume(cls, at: dt.datetime, contact: str, workflow: str) -> Due:
+        return cls(at, DueKind.RESUME, contact=contact, workflow=workflow)
+
+    # The SQL stores keep what it refers to in one text column, `ref`:
+    # "enrollment id:step" for a step, the contact for a resumed run.
+    @property
+    def ref(self) -> str:
+        return f"{self.enrollment}:{self.step}" if self.kind == DueKind.STEP else self.contact
+
+    @classmethod
+    def from_ref(cls, at: dt.datetime, kind: str, ref: str, workflow: str | None, seq: int = 0) -> Due:
+        if kind == DueKind.STEP:
+            enrollment, step = ref.split(":")
+            return cls(at, DueKind.STEP, enrollment=int(enrollment), step=int(step), seq=seq)
+        return cls(at, DueKind.RESUME, contact=ref, workflow=workflow, seq=seq)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +186,7 @@ class QueueItem:
 
     id: int
     t: dt.datetime
-    kind: str
+    kind: str  # "event" or a DueKind
     ref: str | None
     workflow: str | None
     body: str | None
@@ -123,8 +204,11 @@ class AuditEntry(BaseModel):
     contact: str | None = None
     sequence: str | None = None
     user: str | None = None
-    outcome: str
-    reason: str | None = None
+    outcome: Outcome
+    reason: Reason | None = None
     detail: str | None = None
     line: int | None = None
     message: dict | None = None
+    #: Caused by an event processed at the clock's time because it was older
+    #: (its `detail` says so too). Kept by the stores, not part of the JSON.
+    late: SkipJsonSchema[bool] = Field(default=False, exclude=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from .events import Rejected, read_events
-from .records import AuditEntry
+from .records import AuditEntry, Outcome
 
 
 @dataclass
@@ -23,14 +23,14 @@ class Summary:
     def count(self, entries: Iterable[AuditEntry]) -> None:
         for e in entries:
             self.outcomes[e.outcome] += 1
-            if e.outcome == "skipped":
+            if e.outcome == Outcome.SKIPPED:
                 self.skipped[e.reason] += 1
-            elif e.outcome == "ended":
+            elif e.outcome == Outcome.ENDED:
                 self.ended[e.reason] += 1
 
     def processed(self, entries: list[AuditEntry]) -> None:
         """Count one processed event (a duplicate or not) and its entries."""
-        if entries and entries[0].outcome == "duplicate":
+        if entries and entries[0].outcome == Outcome.DUPLICATE:
             self.duplicates += 1
         else:
             self.events += 1

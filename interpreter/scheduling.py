@@ -75,7 +75,7 @@ class SharedQueue:
         if enrollment is not None:
             keys = self.conflicts.step_keys(enrollment.contact, enrollment.user)
         else:
-            keys = self.conflicts.resume_keys(due.workflow, due.ref)
+            keys = self.conflicts.resume_keys(due.workflow, due.contact)
         self.store.enqueue_due(due, keys)
 
     def take(self, until):

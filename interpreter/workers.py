@@ -74,7 +74,7 @@ def work(engine, queue: SharedQueue, emit=lambda entries: None, wait: bool = Fal
                 if item.kind == "event":
                     entries = engine.process(parse_event(item.body), at=item.t)
                 else:
-                    entries = engine.run_due(Due(item.t, item.kind, item.ref, item.workflow))
+                    entries = engine.run_due(Due.from_ref(item.t, item.kind, item.ref, item.workflow))
         if item is not None:
             done += 1
             pause = 0.001

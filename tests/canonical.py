@@ -2,6 +2,7 @@
 crash tests: ids that a backend assigns are replaced by what they point at."""
 from __future__ import annotations
 
+from flowc.interpreter.records import DueKind
 from flowc.interpreter.timeutil import WINDOW, show
 
 
@@ -13,11 +14,10 @@ def dump(store) -> dict:
         return (e.contact, e.sequence, e.user, e.sender, e.step, e.status, show(e.started), e.workflow)
 
     def due(d):
-        if d.kind == "step":
-            eid, step = d.ref.split(":")
-            e = enrollments[int(eid)]
-            return (show(d.at), "step", e.contact, e.sequence, int(step))
-        return (show(d.at), "resume", d.ref, d.workflow)
+        if d.kind == DueKind.STEP:
+            e = enrollments[d.enrollment]
+            return (show(d.at), "step", e.contact, e.sequence, d.step)
+        return (show(d.at), "resume", d.contact, d.workflow)
 
     clock = store.clock()
     return {

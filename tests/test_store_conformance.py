@@ -329,6 +329,21 @@ def test_reopening_a_store_runs_no_ddl_and_refuses_a_newer_schema(kind, tmp_path
 
 
 @pytest.mark.parametrize("kind", [b for b in BACKENDS if b != "memory"])
+def test_a_version_1_store_is_upgraded_and_keeps_its_log(kind, tmp_path, request):
+    url = store_url(kind, tmp_path, request)
+    store = open_store(url)
+    with store.transaction():  # as version 1 left it
+        store._exec("ALTER TABLE flow_audit DROP COLUMN late")
+        store.set_meta("schema_version", "1")
+    store.close()
+    h = harness(open_store(url), 'workflow "W" reenroll on form_submitted unenroll from "Demo"')
+    h.emit("form_submitted", "2026-01-05T12:00:00Z", contact="a@x", form="f")
+    h.emit("form_submitted", "2026-01-05T11:00:00Z", contact="b@x", form="f")
+    assert [e.late for e in h.store.audit()] == [False, True]
+    h.store.close()
+
+
+@pytest.mark.parametrize("kind", [b for b in BACKENDS if b != "memory"])
 def test_a_database_error_rolls_back_and_the_store_goes_on(kind, tmp_path, request):
     store = open_store(store_url(kind, tmp_path, request))
     try:
@@ -374,6 +389,8 @@ def test_every_entry_of_a_late_event_says_so(store):
     assert entries[0].detail.startswith("from alice@x; ")
     assert entries[1].detail.startswith("step 1: Intro; ")
     assert [e.detail for e in store.audit(2)] == [e.detail for e in entries]
+    # ... and is flagged, so that counting late events reads no text
+    assert [e.late for e in store.audit(3)] == [False, True, True]
 
 
 def test_email_is_a_property_of_every_contact(store):

@@ -12,7 +12,7 @@ import heapq
 import itertools
 from contextlib import contextmanager
 
-from ..records import ACTIVE, AuditEntry, Contact, Due, Enrollment, Run, SequenceState, UserState
+from ..records import AuditEntry, EnrollmentStatus, Contact, Due, Enrollment, Run, SequenceState, UserState
 
 _MISSING = object()
 
@@ -129,7 +129,7 @@ class MemoryStore:
     def put_enrollment(self, e: Enrollment) -> None:
         self._set("enrollments", e.id, e)
         current = self._active.get(e.contact)
-        if e.status == ACTIVE:
+        if e.status == EnrollmentStatus.ACTIVE:
             if current not in (None, e.id):
                 raise ValueError(f"contact {e.contact} is already active in a sequence")
             self._active[e.contact] = e.id

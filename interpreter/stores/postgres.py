@@ -13,6 +13,7 @@ import json
 
 import psycopg
 
+from ..conflicts import ALL
 from ..records import Due, QueueItem
 from ..timeutil import from_text, to_text
 from .base import StoreError, WorkQueue, redact
@@ -36,7 +37,7 @@ DELETE FROM flow_queue WHERE id = (
     WHERE q.t <= (SELECT value FROM flow_meta WHERE key = 'horizon') AND NOT EXISTS (
         SELECT 1 FROM flow_queue e
         WHERE (e.t, e.rank, e.id) < (q.t, q.rank, q.id)
-          AND (e.keys && q.keys OR '*' = ANY(e.keys) OR '*' = ANY(q.keys)))
+          AND (e.keys && q.keys OR %(all)s = ANY(e.keys) OR %(all)s = ANY(q.keys)))
     ORDER BY q.t, q.rank, q.id
     LIMIT 1
     FOR UPDATE OF q SKIP LOCKED)
@@ -136,7 +137,7 @@ class PostgresStore(SqlStore, WorkQueue):
                    (to_text(due.at), keys, due.kind, due.ref, due.workflow))
 
     def take(self) -> QueueItem | None:
-        row = self._conn.execute(_TAKE).fetchone()
+        row = self._conn.execute(_TAKE, {"all": ALL}).fetchone()
         if row is None:
             return None
         return QueueItem(row[0], from_text(row[1]), row[2], row[3], row[4], row[5], row[6])
@@ -149,4 +150,4 @@ class PostgresStore(SqlStore, WorkQueue):
 
     def due_items(self):
         rows = self._exec("SELECT id, t, kind, ref, workflow FROM flow_queue WHERE kind <> 'event'").fetchall()
-        return super().due_items() + [Due(from_text(r[1]), r[2], r[3], r[4], r[0]) for r in rows]
+        return super().due_items() + [Due.from_ref(from_text(r[1]), r[2], r[3], r[4], r[0]) for r in rows]

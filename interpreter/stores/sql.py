@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 
-from ..records import AuditEntry, Contact, Due, Enrollment, Run, SequenceState, UserState
+from ..records import AuditEntry, Contact, Due, Enrollment, EnrollmentStatus, Reason, Run, RunStatus, SequenceState, UserState
 from ..timeutil import WINDOW, from_text, to_text
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: flow_audit.late
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS flow_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -37,8 +37,14 @@ CREATE TABLE IF NOT EXISTS flow_sends (id {serial}, user_name TEXT NOT NULL, at 
 CREATE INDEX IF NOT EXISTS flow_sends_window ON flow_sends (user_name, at);
 CREATE TABLE IF NOT EXISTS flow_audit (
     seq {serial}, at TEXT, event TEXT, workflow TEXT, contact TEXT, sequence TEXT, user_name TEXT,
-    outcome TEXT NOT NULL, reason TEXT, detail TEXT, line INTEGER, message TEXT);
+    outcome TEXT NOT NULL, reason TEXT, detail TEXT, line INTEGER, message TEXT, late INTEGER NOT NULL DEFAULT 0);
 """
+
+#: What takes a store of the version before to this one, where creating the
+#: missing tables is not enough.
+UPGRADES = {
+    2: "ALTER TABLE flow_audit ADD COLUMN late INTEGER NOT NULL DEFAULT 0",
+}
 
 # Each record's columns, read by one function from a row: the lookups and the
 # views share them.
@@ -47,7 +53,7 @@ _SEQUENCE = "name, declared, deleted"
 _CONTACT = "email, properties, opted_out"
 _RUN = "workflow, contact, status, pc, event, fields"
 _ENROLLMENT = "id, contact, sequence, user_name, sender, step, status, started, workflow"
-_AUDIT = "at, event, workflow, contact, sequence, user_name, outcome, reason, detail, line, message"
+_AUDIT = "at, event, workflow, contact, sequence, user_name, outcome, reason, detail, line, message, late"
 
 
 def _user(row) -> UserState | None:
@@ -62,25 +68,25 @@ def _sequence(row) -> SequenceState | None:
 
 
 def _contact(row) -> Contact | None:
-    return Contact(row[0], json.loads(row[1]), row[2]) if row else None
+    return Contact(row[0], json.loads(row[1]), row[2] and Reason(row[2])) if row else None
 
 
 def _run(row) -> Run | None:
-    return Run(row[0], row[1], row[2], row[3], row[4], json.loads(row[5])) if row else None
+    return Run(row[0], row[1], RunStatus(row[2]), row[3], row[4], json.loads(row[5])) if row else None
 
 
 def _enrollment(row) -> Enrollment | None:
     if row is None:
         return None
     i, contact, seq, user, sender, step, status, started, workflow = row
-    return Enrollment(i, contact, seq, user, sender, step, status, from_text(started), workflow)
+    return Enrollment(i, contact, seq, user, sender, step, EnrollmentStatus(status), from_text(started), workflow)
 
 
 def _audit(row) -> AuditEntry:
-    at, event, workflow, contact, seq, user, outcome, reason, detail, line, message = row
+    at, event, workflow, contact, seq, user, outcome, reason, detail, line, message, late = row
     return AuditEntry(at=from_text(at), event=event, workflow=workflow, contact=contact, sequence=seq, user=user,
                       outcome=outcome, reason=reason, detail=detail, line=line,
-                      message=json.loads(message) if message else None)
+                      message=json.loads(message) if message else None, late=bool(late))
 
 
 class SqlStore:
@@ -134,6 +140,9 @@ class SqlStore:
                 for statement in (TABLES + self.EXTRA_TABLES).format(serial=self.SERIAL).split(";"):
                     if statement.strip():
                         self._exec(statement)
+                for upgrade in range((version or SCHEMA_VERSION) + 1, SCHEMA_VERSION + 1):
+                    if upgrade in UPGRADES:
+                        self._exec(UPGRADES[upgrade])
                 self.set_meta("schema_version", str(SCHEMA_VERSION))
             elif version > SCHEMA_VERSION:
                 raise StoreError(f"the store has schema version {version}; this flowc knows up to {SCHEMA_VERSION}")
@@ -250,7 +259,7 @@ class SqlStore:
         if row is None:
             return None
         self._exec("DELETE FROM flow_due WHERE seq = ?", (row[0],))
-        return Due(from_text(row[1]), row[2], row[3], row[4], row[0])
+        return Due.from_ref(from_text(row[1]), row[2], row[3], row[4], row[0])
 
     # -- sends
     def add_send(self, user, at) -> None:
@@ -266,9 +275,9 @@ class SqlStore:
     # -- audit
     def append_audit(self, entries) -> None:
         self._conn.cursor().executemany(
-            self._q(f"INSERT INTO flow_audit ({_AUDIT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+            self._q(f"INSERT INTO flow_audit ({_AUDIT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
             [(to_text(e.at), e.event, e.workflow, e.contact, e.sequence, e.user, e.outcome, e.reason, e.detail,
-              e.line, json.dumps(e.message) if e.message is not None else None) for e in entries])
+              e.line, json.dumps(e.message) if e.message is not None else None, int(e.late)) for e in entries])
 
     def audit(self, last=None):
         if last:
@@ -315,7 +324,7 @@ class SqlStore:
 
     def due_items(self):
         rows = self._exec("SELECT seq, at, kind, ref, workflow FROM flow_due ORDER BY at, seq").fetchall()
-        return [Due(from_text(r[1]), r[2], r[3], r[4], r[0]) for r in rows]
+        return [Due.from_ref(from_text(r[1]), r[2], r[3], r[4], r[0]) for r in rows]
 
     def seen_ids(self):
         return {r[0] for r in self._exec("SELECT id FROM flow_events").fetchall()}
