@@ -61,10 +61,14 @@ def load(paths, ignore=()) -> CheckResult:
         raise UsageError(f"cannot read {e.filename}: {e.strerror}")
 
 
-def check_sources(sources, ignore=(), read=None) -> CheckResult:
+def check_sources(sources, ignore=(), read=None, parse_text=None, program=True) -> CheckResult:
     """Check in-memory texts, given as (path, text) pairs, as one unit.
-    `read` reads included files (default: from disk)."""
-    loader = Loader(read)
+    `read` reads included files (default: from disk), `parse_text` parses
+    (default: the parser; an editor passes incremental.py's); with `program`
+    false no program is built (an editor only shows the diagnostics)."""
+    loader = Loader(read, parse_text=parse_text)
     for path, text in sources:
         loader.load_text(path, text)
+    if not program:
+        return run_rules(loader.unit, frozenset(ignore))
     return _finish(loader, ignore)

@@ -294,7 +294,9 @@ def _filtered(start: int, before: str, items: list[Item]) -> Completions:
     seen = set()
     out = []
     for item in items:
-        if item.label.startswith(typed) and item.label not in seen:
+        # A sequence name is offered with its quotes, typed with or without.
+        label = item.label[1:] if item.kind == "sequence" and not typed.startswith('"') else item.label
+        if label.startswith(typed) and item.label not in seen:
             seen.add(item.label)
             out.append(item)
     return Completions(start, tuple(out))

@@ -116,14 +116,17 @@ def _display(path: str) -> str:
 
 class Loader:
     """`read(path)` reads an included file (default: `read_source`, from
-    disk); `root` confines includes (default: each file's `project_root`)."""
+    disk); `root` confines includes (default: each file's `project_root`);
+    `parse_text(text, path)` parses a file (default: the parser; an editor
+    passes its own, which reuses what an edit did not change)."""
 
-    def __init__(self, read=None, root: str | None = None) -> None:
+    def __init__(self, read=None, root: str | None = None, parse_text=None) -> None:
         self.unit = Unit()
         self._loaded: dict[str, ast.Module] = {}
         self._stack: list[str] = []
         self._read = read or read_source
         self._root = root
+        self._parse_text = parse_text or parse
 
     def load_path(self, path: str, root: str | None = None) -> None:
         """Load a file the user named; OSError (no such file, not a regular
@@ -152,7 +155,7 @@ class Loader:
 
     def _parse(self, path: str, text: str, root: str) -> ast.Module:
         self.unit.sources.add(path, text)
-        module, diagnostics = parse(text, path)
+        module, diagnostics = self._parse_text(text, path)
         for d in diagnostics:
             (self.unit.syntax if d.code == "E001" else self.unit.too_deep).append(d)
         self.unit.modules.append(module)

@@ -40,6 +40,7 @@ CASES = [
     ("on form_submitted where contact.trial_active == |", "", ["true", "false"]),
     ('on form_submitted enroll in "B|', '"B', ['"Book a meeting"']),
     ('on form_submitted unenroll from |', "", ['"Book a meeting"', '"Onboarding"']),
+    ('on form_submitted enroll in On|', "On", ['"Onboarding"']),
     ('on form_submitted enroll in "Onboarding" as |', "", ["alice", "maria"]),
     ('on form_submitted enroll in "Onboarding" as alice from |', "", ["alice@acme.example", "sales@acme.example"]),
     ('on form_submitted enroll in "Onboarding" as alice from sales@|', "sales@", ["sales@acme.example"]),

@@ -11,12 +11,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from flowc import dsl
+from flowc.dsl.incremental import ParseCache
+from flowc.dsl.loader import read_source
 from flowc.dsl.names import Occurrence, occurrences
 
 from .positions import LineIndex
-
-#: An included file larger than this is not read (a Flow file is far smaller).
-MAX_INCLUDE_BYTES = 1 << 20
 
 
 @dataclass
@@ -61,21 +60,19 @@ class Analysis:
 
 
 def analyze(path: str, text: str, version: int | None, open_texts: dict[str, str],
-            encoding: str = "utf-16") -> Analysis:
+            encoding: str = "utf-16", cache: ParseCache | None = None) -> Analysis:
     """Check `text` as file `path`; `open_texts` maps real paths of documents
-    open in the editor to their text."""
+    open in the editor to their text; `cache` keeps the statements of earlier
+    parses that an edit did not touch."""
 
     def read(included: str) -> str:
         real = os.path.realpath(included)
         if real in open_texts:
             return open_texts[real]
-        with open(included, "rb") as f:
-            data = f.read(MAX_INCLUDE_BYTES + 1)
-        if len(data) > MAX_INCLUDE_BYTES:
-            raise OSError(f"{included} is larger than {MAX_INCLUDE_BYTES} bytes")
-        return data.decode("utf-8")
+        return read_source(included)
 
     path = os.path.normpath(path)
-    result = dsl.check_sources([(path, text)], read=read)
+    result = dsl.check_sources([(path, text)], read=read, parse_text=cache.parse if cache else None,
+                               program=False)
     paths = frozenset(os.path.realpath(p) for p in result.unit.sources.paths())
     return Analysis(path, text, version, result, encoding, paths)

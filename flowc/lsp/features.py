@@ -247,9 +247,8 @@ DEFAULT_FALLBACK = "there"
 
 def code_actions(a: Analysis, uri: str, wanted: types.Range) -> list[types.CodeAction]:
     out = []
-    lsp = dict(zip(map(id, a.diagnostics()), diagnostics(a, uri)))
-    for d in a.diagnostics():
-        r = lsp[id(d)].range
+    for d, shown in zip(a.diagnostics(), diagnostics(a, uri)):
+        r = shown.range
         if (r.end.line, r.end.character) < (wanted.start.line, wanted.start.character) or \
                 (r.start.line, r.start.character) > (wanted.end.line, wanted.end.character):
             continue
@@ -258,7 +257,7 @@ def code_actions(a: Analysis, uri: str, wanted: types.Range) -> list[types.CodeA
             continue
         title, new_text = fix
         edit = types.WorkspaceEdit(changes={uri: [types.TextEdit(range=r, new_text=new_text)]})
-        out.append(types.CodeAction(title=title, kind=types.CodeActionKind.QuickFix, diagnostics=[lsp[id(d)]],
+        out.append(types.CodeAction(title=title, kind=types.CodeActionKind.QuickFix, diagnostics=[shown],
                                     edit=edit, is_preferred=True))
     return out
 

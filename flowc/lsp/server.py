@@ -2,9 +2,10 @@
 `features` over the document's analysis.
 
 Documents are checked on open and save at once, and after changes once the
-typing pauses for `DEBOUNCE_SECONDS`. Every parse runs on the event loop's
-thread: the parser is not thread-safe, and a check is quick enough (a
-2,000-line file in well under the 200 ms budget, see bench/bench_lsp.py).
+typing pauses for `DEBOUNCE_SECONDS`; statements an edit did not touch are
+not parsed again (dsl/incremental.py). Every parse runs on the event loop's
+thread: the parser is not thread-safe, and a check is quick enough (see
+bench/bench_lsp.py).
 A request that fails answers with an error and the traceback goes to the
 client's log; the server carries on."""
 from __future__ import annotations
@@ -17,6 +18,8 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from . import features
+from flowc.dsl.incremental import ParseCache
+
 from .analysis import Analysis, analyze
 
 #: How long typing must pause before a changed document is checked again.
@@ -29,6 +32,7 @@ class FlowServer(LanguageServer):
 
         super().__init__("flowc", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
         self.analyses: dict[str, Analysis] = {}
+        self.parse_cache = ParseCache()
         self._pending: dict[str, asyncio.TimerHandle] = {}
 
     # -- errors go to the client's log
@@ -56,7 +60,7 @@ class FlowServer(LanguageServer):
         a = self.analyses.get(uri)
         if a is None or a.text != doc.source:
             a = self.analyses[uri] = analyze(doc.path or uri, doc.source, doc.version, self._open_texts(),
-                                             self._encoding())
+                                             self._encoding(), self.parse_cache)
         return a
 
     def publish(self, uri: str) -> None:
