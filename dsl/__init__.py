@@ -32,7 +32,8 @@ def _finish(loader: Loader, ignore) -> CheckResult:
     if not result.errors:
         from .compiler import build_program
 
-        result.program = build_program(result.context)
+        ctx = result.context
+        result.program = build_program(ctx.symbols, ctx.typing, ctx.property_types)
     return result
 
 

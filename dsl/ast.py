@@ -248,6 +248,10 @@ class Compare(Node):
     right: Node
 
 
+#: Each comparison operator with its operands swapped: `5 < x` is `x > 5`.
+FLIPPED = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
+
+
 @dataclass(slots=True)
 class InList(Node):
     operand: Node

@@ -1,7 +1,9 @@
-"""Runs every rule over a loaded unit and builds the checked program.
+"""Runs every rule over a loaded unit.
 
 Rules read a shared `Context`: the symbol table, the workflows' actions and
-conditions, and the typing of the conditions, each computed once."""
+conditions, and the typing of the conditions, each computed once. The
+result carries the typed conditions (`Typing`), which the compiler takes
+with the symbols to build the program (dsl/compiler.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -10,6 +12,7 @@ from typing import Iterator
 
 from . import ast
 from .conditions import ConditionTyper, Problem
+from .program import Cond
 from .diagnostics import Diagnostic, suppressions
 from .loader import Unit
 from .schema import TRIGGER_EVENTS
@@ -26,6 +29,32 @@ def walk_actions(actions: list) -> Iterator[ast.Node]:
                 yield from walk_actions(a.orelse)
 
 
+def if_conditions(workflow: ast.Workflow) -> Iterator[ast.Node]:
+    """The conditions of a workflow's `if`s, in source order (the order in
+    which the compiler meets them)."""
+    return (a.condition for a in walk_actions(workflow.actions) if isinstance(a, ast.If))
+
+
+@dataclass(frozen=True, slots=True)
+class TypedWorkflow:
+    """A workflow's conditions, typed: `where` and each `if`'s condition in
+    source order; None where a condition has problems (or the event is
+    unknown)."""
+
+    workflow: ast.Workflow
+    where: Cond | None
+    ifs: tuple[Cond | None, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Typing:
+    """What typing the conditions found: problems (E105, E106) and every
+    workflow's typed conditions, in declaration order."""
+
+    problems: tuple[Problem, ...]
+    workflows: tuple[TypedWorkflow, ...]
+
+
 class Context:
     def __init__(self, unit: Unit):
         self.unit = unit
@@ -39,20 +68,11 @@ class Context:
     def enrolls(self) -> list[tuple[ast.Workflow, ast.Enroll]]:
         return [(w, a) for w, a in self.actions if isinstance(a, ast.Enroll)]
 
-    @cached_property
-    def _conditions(self) -> dict[int, list[ast.Node]]:
-        by_workflow: dict[int, list[ast.Node]] = {}
-        for w in self.symbols.workflows:
-            if w.where is not None:
-                by_workflow[id(w)] = [w.where]
-        for w, a in self.actions:
-            if isinstance(a, ast.If):
-                by_workflow.setdefault(id(w), []).append(a.condition)
-        return by_workflow
-
-    def conditions(self, workflow: ast.Workflow) -> list[ast.Node]:
+    @staticmethod
+    def conditions(workflow: ast.Workflow) -> list[ast.Node]:
         """The `where` and every `if` condition of a workflow."""
-        return self._conditions.get(id(workflow), [])
+        where = [workflow.where] if workflow.where is not None else []
+        return where + list(if_conditions(workflow))
 
     @cached_property
     def template_tokens(self) -> list[tuple[ast.SequenceDecl, ast.Node]]:
@@ -75,26 +95,25 @@ class Context:
         return self.symbols.property_types()
 
     @cached_property
-    def typing(self) -> tuple[list[Problem], dict[int, object]]:
-        """Problems of every condition of a workflow on a known event, and the
-        compiled condition of each, keyed by the id of its AST node."""
+    def typing(self) -> Typing:
+        """Every condition of every workflow, typed against its event."""
         problems: list[Problem] = []
-        compiled: dict[int, object] = {}
+        typed: list[TypedWorkflow] = []
         for w in self.symbols.workflows:
             event = TRIGGER_EVENTS.get(w.event.name)
-            if event is None:
-                continue  # E104 is the one diagnostic for it
+            if event is None:  # E104 is the one diagnostic for it
+                typed.append(TypedWorkflow(w, None, tuple(None for _ in if_conditions(w))))
+                continue
             typer = ConditionTyper(event, self.property_types)
-            for cond in self.conditions(w):
-                compiled[id(cond)] = typer.compile(cond)
+            where = typer.typed(w.where) if w.where is not None else None
+            typed.append(TypedWorkflow(w, where, tuple(typer.typed(c) for c in if_conditions(w))))
             problems.extend(typer.problems)
-        return problems, compiled
+        return Typing(tuple(problems), tuple(typed))
 
     def typing_diagnostics(self, code: str, severity: str) -> list[Diagnostic]:
         """The condition-typing problems reported under `code` (E105, E106)."""
-        problems, _ = self.typing
         return [Diagnostic(code, severity, p.message, p.span, label=p.label, help=p.help)
-                for p in problems if p.code == code]
+                for p in self.typing.problems if p.code == code]
 
     @cached_property
     def sequence_users(self) -> set[str]:

@@ -1,21 +1,26 @@
-"""Checked AST -> `program.Program`, the form the interpreter runs."""
+"""Checked AST and typed conditions -> `program.Program`, the form the
+interpreter runs."""
 from __future__ import annotations
 
 import os
+from typing import Iterator
 
 from . import ast
 from . import program as p
+from .checker import Typing
 from .schema import MAX_DAILY_LIMIT
+from .symbols import Symbols
 
 
-def build_program(ctx) -> p.Program:
-    s = ctx.symbols
-    _, compiled = ctx.typing
+def build_program(s: Symbols, typing: Typing, properties: dict) -> p.Program:
+    """The program of a unit checked without errors: its symbols, its typed
+    conditions and its property types."""
     users = {name: _user(decl) for name, decl in s.users.items()}
     sequences = {name: p.Sequence(name, tuple(_step(st) for st in decl.steps)) for name, decl in s.sequences.items()}
     unnamed_files = {w.span.path for w in s.workflows if w.name is None}
     workflows = []
-    for w in s.workflows:
+    for typed in typing.workflows:
+        w = typed.workflow
         if w.name is not None:
             name = w.name.value
         elif len(unnamed_files) > 1:
@@ -23,10 +28,10 @@ def build_program(ctx) -> p.Program:
         else:
             name = f"line {w.span.line}"
         code: list = []
-        _emit(w.actions, code, users, compiled)
-        where = compiled[id(w.where)] if w.where is not None else None
-        workflows.append(p.Workflow(name, w.event.name, w.reenroll, where, tuple(code), w.span.path, w.span.line))
-    return p.Program.build(users, sequences, ctx.property_types, workflows)
+        _emit(w.actions, code, users, iter(typed.ifs))
+        workflows.append(p.Workflow(name, w.event.name, w.reenroll, typed.where, tuple(code), w.span.path,
+                                    w.span.line))
+    return p.Program.build(users, sequences, properties, workflows)
 
 
 def _user(decl: ast.UserDecl) -> p.User:
@@ -67,9 +72,10 @@ def _step(st) -> p.Step:
     return p.WaitStep(_delay(st.duration))
 
 
-def _emit(actions: list, code: list, users, compiled) -> None:
+def _emit(actions: list, code: list, users, ifs: Iterator[p.Cond]) -> None:
     """Appends the operations of `actions`; an `if` becomes a conditional
-    jump over its `then` block and, with an `else`, a jump over that."""
+    jump over its `then` block and, with an `else`, a jump over that. `ifs`
+    gives the typed conditions of the `if`s in source order."""
     for a in actions:
         if isinstance(a, ast.Enroll):
             sender = a.sender.value if a.sender else users[a.user.name].inbox
@@ -79,14 +85,15 @@ def _emit(actions: list, code: list, users, compiled) -> None:
         elif isinstance(a, ast.WaitAction):
             code.append(p.WaitOp(_delay(a.duration)))
         else:
+            condition = next(ifs)
             branch = len(code)
             code.append(None)  # patched below, once the target is known
-            _emit(a.then, code, users, compiled)
+            _emit(a.then, code, users, ifs)
             if a.orelse:
                 jump = len(code)
                 code.append(None)
-                code[branch] = p.JumpUnless(compiled[id(a.condition)], len(code))
-                _emit(a.orelse, code, users, compiled)
+                code[branch] = p.JumpUnless(condition, len(code))
+                _emit(a.orelse, code, users, ifs)
                 code[jump] = p.Jump(len(code))
             else:
-                code[branch] = p.JumpUnless(compiled[id(a.condition)], len(code))
+                code[branch] = p.JumpUnless(condition, len(code))

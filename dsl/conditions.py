@@ -1,5 +1,7 @@
 """Types `where` and `if` conditions against the event's fields and the
-contact's properties, and compiles them for the interpreter.
+contact's properties. A condition's typed form is the program's condition
+tree (program.Cond: each operand resolved, each literal normalised, each
+comparison with its type), which the compiler puts into the program.
 
 Typing finds two kinds of problem, reported by their rules: unknown names
 (E105) and type mismatches (E106). Each problem is recorded once, at the
@@ -38,8 +40,8 @@ class ConditionTyper:
         self.problems: list[Problem] = []
 
     # -- entry point
-    def compile(self, expr: ast.Node) -> p.Cond | None:
-        """The compiled condition, or None where it has problems."""
+    def typed(self, expr: ast.Node) -> p.Cond | None:
+        """The typed condition, or None where it has problems."""
         try:
             return self._cond(expr)
         except _Bad:
@@ -73,7 +75,7 @@ class ConditionTyper:
     def _both(self, a, b):
         """Type both sides even when the first has a problem, so that every
         independent mistake is reported."""
-        left = self.compile(a)
+        left = self.typed(a)
         right = self._cond(b)
         if left is None:
             raise _Bad
@@ -153,7 +155,7 @@ class ConditionTyper:
     def _compare(self, e: ast.Compare) -> p.Cmp:
         left, right, op = e.left, e.right, e.op
         if self._is_operand_literal(left) and not self._is_operand_literal(right):
-            left, right, op = right, left, _FLIP.get(op, op)
+            left, right, op = right, left, ast.FLIPPED.get(op, op)
         lvalue, t = self._typed(left)
         subject = f"`{_show(left)}`"
         if self._is_operand_literal(right):
@@ -197,9 +199,6 @@ class ConditionTyper:
     def _fail(self, code, span, message, label=None, help=()):
         self.problems.append(Problem(code, span, message, label, tuple(help)))
         raise _Bad
-
-
-_FLIP = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
 
 
 def _show(node: ast.Node) -> str:

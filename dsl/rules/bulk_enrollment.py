@@ -45,7 +45,7 @@ def _keeps_small(e) -> bool:
         op, left, right = e.op, e.left, e.right
         if isinstance(right, ast.FieldRef) and right.name == "size":
             left, right = right, left
-            op = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}.get(op, op)
+            op = ast.FLIPPED.get(op, op)
         if not (isinstance(left, ast.FieldRef) and left.name == "size"):
             return False
         n = _number(right)
