@@ -223,8 +223,8 @@ def _render(toks: list[_Tok], comments: list) -> str:
 
 def shape(module) -> list:
     """The program of a parsed module without positions: each node's kind and
-    plain fields in walk order (lists as their lengths, so that the tree can
-    be told apart). Built without recursion."""
+    plain fields in walk order (a list as its length, so that the tree can
+    be told apart, and the plain values in it). Built without recursion."""
     out = []
     for node in module.walk():
         fields = []
@@ -233,7 +233,7 @@ def shape(module) -> list:
             if name == "comments" or type(value).__name__ == "Span":
                 continue
             if type(value) is list:
-                fields.append((name, len(value)))
+                fields.append((name, len(value), tuple(v for v in value if not hasattr(v, "span"))))
             elif hasattr(value, "span"):
                 continue  # a child node: walked in its turn
             else:

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
 from . import __version__
+from .scripts import checked_or_exit, checking, use_color
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
-
-
-def use_color(stream=None) -> bool:
-    """Colour only on a terminal, and never with NO_COLOR set."""
-    stream = stream or sys.stdout
-    return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
 
 
 class _Command(click.Command):
@@ -71,36 +65,6 @@ def _choice(value, choices, key: str):
     return value
 
 
-def _checked_or_exit(scripts):
-    """The checked scripts; on errors, print them and exit 1."""
-    from flowc.dsl import load
-    from flowc.dsl.render import render
-
-    with _checking():
-        result = load(scripts)
-    if result.errors:
-        click.echo(render("text", result, color=use_color(sys.stderr)), err=True, color=use_color(sys.stderr))
-        sys.exit(EXIT_INPUT)
-    return result
-
-
-@contextmanager
-def _checking():
-    """Around checking, once per command: it builds many objects and no
-    reference cycles, so the cyclic collector only costs time (PERF-NOTES:
-    ~1.7x on big files); what it built is then set aside (`gc.freeze`)
-    rather than scanned at the next collection. A process-wide setting, so
-    here at the command line and not in the library."""
-    import gc
-
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        gc.enable()
-
-
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]), default="text",
@@ -129,7 +93,7 @@ def check(paths, fmt, strict, ignore) -> None:
             else:
                 ignore, ignore_from = value, "[tool.flowc] ignore"
 
-    with _checking():
+    with checking():
         result = load_scripts(paths or (".",), _codes(ignore, ignore_from))
     if fmt in ("json", "sarif"):
         # These reports are pydantic models, and pydantic looks for its plugins
@@ -203,7 +167,7 @@ def run(scripts, events_path, store_url, until, fmt, workers) -> None:
     until_at = _until(until)
     if workers and not store_url.startswith(("postgresql://", "postgres://")):
         raise click.UsageError("--workers needs a postgresql:// store (workers share it)")
-    result = _checked_or_exit(scripts)
+    result = checked_or_exit(scripts)
     if workers:
         from .parallel import WorkerFailed, run_with_workers
 
@@ -380,5 +344,7 @@ def schema(what) -> None:
 
 # ---- authoring tools (each in its own module) -------------------------------
 from .fmt import fmt  # noqa: E402
+from .graph import graph  # noqa: E402
 
-main.add_command(fmt)
+for _tool in (fmt, graph):
+    main.add_command(_tool)
