@@ -13,7 +13,7 @@ from typing import Iterator
 from . import ast
 from .conditions import ConditionTyper, Problem
 from .program import Cond
-from .diagnostics import Diagnostic, suppressions
+from .diagnostics import SYNTAX_ERROR, Code, Diagnostic, suppressions
 from .loader import Unit
 from .schema import TRIGGER_EVENTS
 from .symbols import Symbols, collect
@@ -110,9 +110,9 @@ class Context:
             problems.extend(typer.problems)
         return Typing(tuple(problems), tuple(typed))
 
-    def typing_diagnostics(self, code: str, severity: str) -> list[Diagnostic]:
+    def typing_diagnostics(self, code: Code) -> list[Diagnostic]:
         """The condition-typing problems reported under `code` (E105, E106)."""
-        return [Diagnostic(code, severity, p.message, p.span, label=p.label, help=p.help)
+        return [code.report(p.message, p.span, label=p.label, help=p.help)
                 for p in self.typing.problems if p.code == code]
 
     @cached_property
@@ -145,7 +145,7 @@ def run_rules(unit: Unit, ignore: frozenset[str] = frozenset()) -> CheckResult:
     for rule in RULES:
         if rule.code in ignore and not rule.severity == "error":
             continue  # errors cannot be ignored: the program would be broken
-        if unit.syntax and rule.code != "E001":
+        if unit.syntax and rule.code != SYNTAX_ERROR.code:
             continue  # names and types of a file that did not parse mislead
         found.extend(rule.check(ctx))
     by_path = {m.span.path: suppressions(m.comments) for m in unit.modules}

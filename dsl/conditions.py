@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from . import ast
 from . import program as p
+from .diagnostics import TYPE_MISMATCH, UNKNOWN_FIELD, Code
 from .schema import EventType, Type
 from .suggest import did_you_mean
 
@@ -22,7 +23,7 @@ _ORDERED = {"number", "date"}
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    code: str  # E105 or E106
+    code: Code  # UNKNOWN_FIELD or TYPE_MISMATCH
     span: object
     message: str
     label: str | None = None
@@ -68,7 +69,7 @@ class ConditionTyper:
         assert isinstance(e, ast.Truthy)
         value, t = self._typed(e.operand)
         if t.kind != "bool":
-            self._fail("E106", e.operand.span, f"`{_show(e.operand)}` is {t}, not a condition",
+            self._fail(TYPE_MISMATCH, e.operand.span, f"`{_show(e.operand)}` is {t}, not a condition",
                        label=f"{t}", help=(f"compare it, for example `{_show(e.operand)} is known`",))
         return p.Truth(value)
 
@@ -92,21 +93,21 @@ class ConditionTyper:
                 if not help:
                     help = (f"`{self.event.name}` has the fields: {', '.join(fields) or 'none'}; "
                             "contact properties are read as `contact.NAME`",)
-                self._fail("E105", node.span, f"`{self.event.name}` has no field `{node.name}`",
+                self._fail(UNKNOWN_FIELD, node.span, f"`{self.event.name}` has no field `{node.name}`",
                            label="unknown field", help=help)
             return p.Field(node.name), f.type
         if isinstance(node, ast.PathRef):
             if node.scope != "contact":
-                self._fail("E105", node.span, f"unknown name `{node.scope}.{node.name}`",
+                self._fail(UNKNOWN_FIELD, node.span, f"unknown name `{node.scope}.{node.name}`",
                            help=("conditions read event fields (`form`) and contact properties (`contact.firstname`)",))
             t = self.properties.get(node.name)
             if t is None:
-                self._fail("E105", node.name_span, f"unknown contact property `{node.name}`",
+                self._fail(UNKNOWN_FIELD, node.name_span, f"unknown contact property `{node.name}`",
                            label="unknown property",
                            help=did_you_mean(node.name, self.properties) or
                            (f"declare it: `property {node.name}: text`",))
             return p.Prop(node.name), t
-        self._fail("E106", node.span, f"`{_show(node)}` is a literal, not a field or property",
+        self._fail(TYPE_MISMATCH, node.span, f"`{_show(node)}` is a literal, not a field or property",
                    help=("test a field or a property, for example `contact.firstname is known`",))
 
     def _is_operand_literal(self, node: ast.Node) -> bool:
@@ -122,7 +123,7 @@ class ConditionTyper:
                 name = node.name if isinstance(node, ast.FieldRef) else node.value
                 if name in t.values:
                     return name
-                self._fail("E106", node.span, f"`{name}` is not a value of {subject}",
+                self._fail(TYPE_MISMATCH, node.span, f"`{name}` is not a value of {subject}",
                            label=f"not in {t}",
                            help=did_you_mean(name, t.values) or (f"the values are: {', '.join(t.values)}",))
             self._mismatch(node, t, subject)
@@ -148,7 +149,7 @@ class ConditionTyper:
             help = (f'a bare name stands for an enum value; write text in quotes: "{node.name}"',)
         elif t.kind == "date":
             help = ('compare a date with `today` or with a date such as "2026-01-31"',)
-        self._fail("E106", node.span, f"{subject} is {t}, but `{_show(node)}` is {_kind_of(node)}",
+        self._fail(TYPE_MISMATCH, node.span, f"{subject} is {t}, but `{_show(node)}` is {_kind_of(node)}",
                    label=f"expected {t.kind}", help=help)
 
     # -- comparisons
@@ -164,10 +165,10 @@ class ConditionTyper:
         else:
             rvalue, rt = self._typed(right)
             if rt != t:
-                self._fail("E106", e.span, f"cannot compare {subject} ({t}) with `{_show(right)}` ({rt})",
+                self._fail(TYPE_MISMATCH, e.span, f"cannot compare {subject} ({t}) with `{_show(right)}` ({rt})",
                            label="different types")
         if op not in ("==", "!=") and t.kind not in _ORDERED:
-            self._fail("E106", e.span, f"`{op}` does not apply to {subject}, which is {t}",
+            self._fail(TYPE_MISMATCH, e.span, f"`{op}` does not apply to {subject}, which is {t}",
                        label=f"{t.kind} is not ordered", help=("compare it with `==` or `!=`",))
         return p.Cmp(op, lvalue, rvalue, t.kind)
 
@@ -179,13 +180,13 @@ class ConditionTyper:
             v = self._literal(item, t, subject)
             values.append(v)
         if t.kind == "date":
-            self._fail("E106", e.span, "`in` does not apply to dates", help=("compare with `<` and `>`",))
+            self._fail(TYPE_MISMATCH, e.span, "`in` does not apply to dates", help=("compare with `<` and `>`",))
         return p.In(value, tuple(values), e.negated, t.kind)
 
     def _contains(self, e: ast.Contains) -> p.Has:
         value, t = self._typed(e.left)
         if t.kind != "text":
-            self._fail("E106", e.span, f"`contains` applies to text, but `{_show(e.left)}` is {t}",
+            self._fail(TYPE_MISMATCH, e.span, f"`contains` applies to text, but `{_show(e.left)}` is {t}",
                        label=f"{t}", help=("compare it with `==` or `in [...]`",))
         if self._is_operand_literal(e.right):
             if not isinstance(e.right, ast.StringLit):

@@ -39,6 +39,29 @@ class Diagnostic:
         return (s.path, s.line, s.column, self.code, self.message)
 
 
+@dataclass(frozen=True, slots=True)
+class Code:
+    """A diagnostic code with its rule's name and severity, declared once: in
+    the rule's module (`RULE = Code(...)`), or below for the codes that
+    stages before the rules report too. `report` makes its diagnostics."""
+
+    code: str
+    name: str
+    severity: str
+
+    def report(self, message: str, span: Span, *, label: str | None = None, help: Iterable[str] = (),
+               notes: Iterable[Note] = ()) -> Diagnostic:
+        return Diagnostic(self.code, self.severity, message, span, label, tuple(help), tuple(notes))
+
+
+# Reported by the parser, the loader and the condition typer as well as by
+# their rules (dsl/rules/syntax_error.py and the others name them as RULE).
+SYNTAX_ERROR = Code("E001", "syntax-error", ERROR)
+UNKNOWN_FIELD = Code("E105", "unknown-field", ERROR)
+TYPE_MISMATCH = Code("E106", "type-mismatch", ERROR)
+OUT_OF_RANGE = Code("E108", "out-of-range", ERROR)
+
+
 _IGNORE = re.compile(r"flowc:\s*ignore\[([A-Za-z0-9_,\s]*)\]")
 _CODE = re.compile(r"[A-Za-z0-9_]+")
 

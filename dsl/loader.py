@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import ast
-from .diagnostics import ERROR, Diagnostic
+from .diagnostics import SYNTAX_ERROR, Diagnostic
 from .parser import parse
 from .source import SourceMap, Span
 
@@ -139,8 +139,8 @@ class Loader:
             text = read_source(path, MAX_SCRIPT_BYTES)
         except UnicodeDecodeError as e:
             self.unit.sources.add(path, "")
-            self.unit.syntax.append(Diagnostic("E001", ERROR, f"`{path}` is not UTF-8 text ({e.reason})",
-                                               Span(path, 1, 1, 1, 1)))
+            self.unit.syntax.append(SYNTAX_ERROR.report(f"`{path}` is not UTF-8 text ({e.reason})",
+                                                        Span(path, 1, 1, 1, 1)))
             return
         self._parse(path, text, root or self._root or project_root(os.path.dirname(path)))
 
@@ -157,7 +157,7 @@ class Loader:
         self.unit.sources.add(path, text)
         module, diagnostics = self._parse_text(text, path)
         for d in diagnostics:
-            (self.unit.syntax if d.code == "E001" else self.unit.too_deep).append(d)
+            (self.unit.syntax if d.code == SYNTAX_ERROR.code else self.unit.too_deep).append(d)
         self.unit.modules.append(module)
         self._loaded[os.path.realpath(path)] = module
         includes = [stmt for stmt in module.statements if isinstance(stmt, ast.Include)]

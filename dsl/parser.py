@@ -12,7 +12,7 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from . import ast
-from .diagnostics import ERROR, Diagnostic
+from .diagnostics import OUT_OF_RANGE, SYNTAX_ERROR, Code, Diagnostic
 from .source import Span
 from .templates import TextError, parse_string
 
@@ -37,7 +37,7 @@ class _Syntax(Exception):
     """A syntax error found while building nodes (bad escape, bad address...),
     or (code E108) a statement nested too deeply to be kept."""
 
-    def __init__(self, span: Span, message: str, help: str | None = None, code: str = "E001"):
+    def __init__(self, span: Span, message: str, help: str | None = None, code: Code = SYNTAX_ERROR):
         self.span, self.message, self.help, self.code = span, message, help, code
 
 
@@ -78,7 +78,7 @@ class _Builder(Transformer):
         level = 1 + max((depths.get(id(n), 0) for n in inner), default=0)
         if level > MAX_NESTING:
             raise _Syntax(node.span, f"nested more than {MAX_NESTING} levels deep",
-                          "split the condition, or use `in [...]` instead of a long chain of `or`", "E108")
+                          "split the condition, or use `in [...]` instead of a long chain of `or`", OUT_OF_RANGE)
         depths[id(node)] = level
         return node
 
@@ -366,7 +366,7 @@ def parse(text: str, path: str = "<input>") -> tuple[ast.Module, list[Diagnostic
             statements = parser.parse(work)
             break
         except _Syntax as e:
-            diagnostics.append(Diagnostic(e.code, ERROR, e.message, e.span, help=(e.help,) if e.help else ()))
+            diagnostics.append(e.code.report(e.message, e.span, help=(e.help,) if e.help else ()))
             offset = _offset(work, e.span.line, e.span.column)
         except UnexpectedInput as e:
             diag, offset = _describe(e, work, path)
@@ -375,8 +375,7 @@ def parse(text: str, path: str = "<input>") -> tuple[ast.Module, list[Diagnostic
             inner = getattr(e, "orig_exc", None)
             if not isinstance(inner, _Syntax):
                 raise
-            diagnostics.append(Diagnostic(inner.code, ERROR, inner.message, inner.span,
-                                          help=(inner.help,) if inner.help else ()))
+            diagnostics.append(inner.code.report(inner.message, inner.span, help=(inner.help,) if inner.help else ()))
             offset = _offset(work, inner.span.line, inner.span.column)
         finally:
             _state.reset(token)
@@ -507,7 +506,7 @@ def _describe(e: UnexpectedInput, text: str, path: str) -> tuple[Diagnostic, int
         else:
             message = f"expected {_expected_words(expected)}{after}, found {found}"
         label = INCOMPLETE if tok.type == "$END" else None
-        return Diagnostic("E001", ERROR, message, span, label=label, help=tuple(helps)), offset
+        return SYNTAX_ERROR.report(message, span, label=label, help=helps), offset
     assert isinstance(e, UnexpectedCharacters)
     offset = e.pos_in_stream
     char = text[offset]
@@ -530,4 +529,4 @@ def _describe(e: UnexpectedInput, text: str, path: str) -> tuple[Diagnostic, int
             message += f": expected {_expected_words(expected)}" + (f" after `{prev}`" if prev else "")
         if char == "=":
             helps.append("to compare, write `==`")
-    return Diagnostic("E001", ERROR, message, span, help=tuple(helps)), offset
+    return SYNTAX_ERROR.report(message, span, help=helps), offset

@@ -15,6 +15,7 @@ import click
 from flowc import dsl
 from flowc.dsl.parser import INCOMPLETE
 from flowc.dsl.render.text import render_diagnostic
+from flowc.dsl.rules import unused_declaration
 from flowc.dsl.schema import EVENTS
 
 from .output import entry_line
@@ -23,7 +24,7 @@ INPUT = "<input>"
 SESSION = "<session>"
 #: Not shown while statements are typed one by one: every new declaration
 #: would be "unused" until the workflow that uses it is typed. `:check` shows it.
-QUIET_WHILE_TYPING = frozenset({"W305"})
+QUIET_WHILE_TYPING = frozenset({unused_declaration.RULE.code})
 
 COMMANDS = {
     ":emit": "TYPE field=value ... (or a JSON event): process one event now",

@@ -1,6 +1,7 @@
 """The check rules, one module each. A module's docstring is the long
 explanation `flowc explain` prints (What it does / Why is this bad? /
-Example / Use instead); it declares CODE, NAME, SEVERITY and `check(ctx)`."""
+Example / Use instead); it declares `RULE = Code(code, name, severity)` (its
+code, once) and `check(ctx)`, which yields `RULE.report(message, span, ...)`."""
 from __future__ import annotations
 
 import importlib
@@ -46,7 +47,7 @@ class Rule:
 
 def _load(module_name: str) -> Rule:
     m = importlib.import_module(f"{__name__}.{module_name}")
-    return Rule(m.CODE, m.NAME, m.SEVERITY, m.__doc__ or "", m.check)
+    return Rule(m.RULE.code, m.RULE.name, m.RULE.severity, m.__doc__ or "", m.check)
 
 
 RULES: tuple[Rule, ...] = tuple(_load(n) for n in _MODULES)

@@ -23,11 +23,9 @@ on list_added where list == "Webinar attendees" and size < 100 enroll in "Outrea
 ```
 """
 from .. import ast
-from ..diagnostics import WARNING, Diagnostic
+from ..diagnostics import WARNING, Code
 
-CODE = "W303"
-NAME = "bulk-enrollment"
-SEVERITY = WARNING
+RULE = Code("W303", "bulk-enrollment", WARNING)
 BULK_SIZE = 100
 
 
@@ -82,15 +80,15 @@ def check(ctx):
         if id(w) not in enrolling:
             continue
         if w.event.name == "list_added" and (w.where is None or not _keeps_small(w.where)):
-            yield Diagnostic(
-                CODE, SEVERITY, "bulk enrollment: adding a list enrolls all of it", w.event.span,
+            yield RULE.report(
+                "bulk enrollment: adding a list enrolls all of it", w.event.span,
                 label="any list size",
                 help=(f"keep it to small lists: where size < {BULK_SIZE}",),
             )
         elif w.event.name == "contact_created" and w.where is not None:
             for node in _selects_import(w.where):
-                yield Diagnostic(
-                    CODE, SEVERITY, "cold-lead enrollment: imported contacts have not asked to hear from you",
+                yield RULE.report(
+                    "cold-lead enrollment: imported contacts have not asked to hear from you",
                     node.span, label="imported contacts",
                     help=("enroll contacts on a signal of interest, such as form_submitted",),
                 )

@@ -22,26 +22,24 @@ user alice seat sales_pro
 user alice seat sales_enterprise inbox alice@x
 ```
 """
-from ..diagnostics import ERROR, Diagnostic, Note
+from ..diagnostics import ERROR, Code, Note
 
-CODE = "E103"
-NAME = "duplicate-declaration"
-SEVERITY = ERROR
+RULE = Code("E103", "duplicate-declaration", ERROR)
 
 
 def check(ctx):
     for kind, node, first in ctx.symbols.duplicates:
         name = getattr(node, "name", None) or getattr(node, "value", "")
         if first is None:
-            yield Diagnostic(
-                CODE, SEVERITY, f"`{name}` is a built-in contact property", node.span,
+            yield RULE.report(
+                f"`{name}` is a built-in contact property", node.span,
                 label="already declared by Flow",
                 help=("use `contact." + name + "` as it is, or choose another name",),
             )
             continue
         shown = f'"{name}"' if kind in ("sequence", "workflow") else f"`{name}`"
-        yield Diagnostic(
-            CODE, SEVERITY, f"duplicate {kind} {shown}", node.span,
+        yield RULE.report(
+            f"duplicate {kind} {shown}", node.span,
             label="declared again",
             notes=(Note("first declared here", first),),
             help=(f"rename one, or remove this {kind}",),

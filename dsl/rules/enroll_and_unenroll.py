@@ -27,11 +27,9 @@ on form_submitted {
 ```
 """
 from .. import ast
-from ..diagnostics import WARNING, Diagnostic, Note
+from ..diagnostics import WARNING, Code, Note
 
-CODE = "W304"
-NAME = "enroll-and-unenroll"
-SEVERITY = WARNING
+RULE = Code("W304", "enroll-and-unenroll", WARNING)
 
 
 def _paths(actions, enrolled: dict, unenrolled: dict, found: list):
@@ -66,8 +64,7 @@ def check(ctx):
         _paths(w.actions, {}, {}, found)
         for second, first in found:
             verb = "enrolls in" if isinstance(first, ast.Enroll) else "unenrolls from"
-            yield Diagnostic(
-                CODE, SEVERITY,
+            yield RULE.report(
                 f'workflow {verb} "{second.sequence.value}" and then undoes it on the same path',
                 second.span,
                 label="undoes an earlier action",

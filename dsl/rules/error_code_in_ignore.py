@@ -23,12 +23,10 @@ sequence "Demo" { email "Intro" body "Hi" }
 on form_submitted enroll in "Demo" as alice
 ```
 """
-from ..diagnostics import WARNING, Diagnostic, ignore_comment_codes
+from ..diagnostics import WARNING, Code, ignore_comment_codes
 from ..source import Span
 
-CODE = "W307"
-NAME = "error-code-in-ignore"
-SEVERITY = WARNING
+RULE = Code("W307", "error-code-in-ignore", WARNING)
 
 
 def check(ctx):
@@ -39,7 +37,7 @@ def check(ctx):
                 if not code.startswith("E"):
                     continue
                 column = comment.column + offset
-                yield Diagnostic(CODE, SEVERITY, f"`{code}` is an error: a suppression comment cannot hide it",
-                                 Span(path, comment.line, column, comment.line, column + len(code)),
-                                 label="suppresses nothing",
-                                 help=("fix the error instead; only warnings (W...) can be suppressed",))
+                yield RULE.report(f"`{code}` is an error: a suppression comment cannot hide it",
+                                  Span(path, comment.line, column, comment.line, column + len(code)),
+                                  label="suppresses nothing",
+                                  help=("fix the error instead; only warnings (W...) can be suppressed",))

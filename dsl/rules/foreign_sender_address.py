@@ -19,11 +19,9 @@ on form_submitted enroll in "Demo" as alice from bob@x
 on form_submitted enroll in "Demo" as alice from sales@x
 ```
 """
-from ..diagnostics import ERROR, Diagnostic, Note
+from ..diagnostics import ERROR, Code, Note
 
-CODE = "E203"
-NAME = "foreign-sender-address"
-SEVERITY = ERROR
+RULE = Code("E203", "foreign-sender-address", ERROR)
 
 
 def check(ctx):
@@ -36,8 +34,8 @@ def check(ctx):
         if action.sender.value in addresses:
             continue
         name = user.name.name
-        yield Diagnostic(
-            CODE, SEVERITY, f"`{action.sender.value}` is not an address of `{name}`", action.sender.span,
+        yield RULE.report(
+            f"`{action.sender.value}` is not an address of `{name}`", action.sender.span,
             label="not the sender's",
             help=(f"`{name}` can send from: " + ", ".join(addresses),),
             notes=(Note(f"`{name}` declared here", user.name.span),),

@@ -21,11 +21,9 @@ on form_submitted where form == "Contact sales" enroll in "Welcome" as alice
 ```
 """
 from .. import ast
-from ..diagnostics import WARNING, Diagnostic
+from ..diagnostics import WARNING, Code
 
-CODE = "W302"
-NAME = "non-personalized-enrollment"
-SEVERITY = WARNING
+RULE = Code("W302", "non-personalized-enrollment", WARNING)
 
 
 def _createdate_vs_today(node) -> bool:
@@ -41,15 +39,15 @@ def check(ctx):
     enrolling = {id(w) for w, _ in ctx.enrolls}
     for w in ctx.symbols.workflows:
         if id(w) in enrolling and w.event.name == "contact_created":
-            yield Diagnostic(
-                CODE, SEVERITY, "enrollment on contact creation is not personalized", w.event.span,
+            yield RULE.report(
+                "enrollment on contact creation is not personalized", w.event.span,
                 label="every new contact",
                 help=("trigger on something the contact did, such as form_submitted or meeting_outcome",),
             )
     for w, node in ctx.condition_nodes:
         if id(w) in enrolling and w.event.name != "contact_created" and _createdate_vs_today(node):
-            yield Diagnostic(
-                CODE, SEVERITY, "enrollment by creation date is not personalized", node.span,
+            yield RULE.report(
+                "enrollment by creation date is not personalized", node.span,
                 label="selects contacts by age",
                 help=("select contacts by something they did or are, not by when they were created",),
             )

@@ -28,12 +28,10 @@ on form_submitted enroll in "Demo" as alice
 ```
 """
 from .. import ast
-from ..diagnostics import ERROR, Diagnostic
+from ..diagnostics import OUT_OF_RANGE
 from ..loader import MAX_INCLUDE_DEPTH
 
-CODE = "E108"
-NAME = "out-of-range"
-SEVERITY = ERROR
+RULE = OUT_OF_RANGE
 
 MAX_WAIT_DAYS = 3650
 #: Numbers are doubles: exact integers up to 2**53.
@@ -47,8 +45,8 @@ def days(d: ast.Duration) -> float:
 
 def _wait(d: ast.Duration):
     if days(d) > MAX_WAIT_DAYS:
-        return Diagnostic(CODE, SEVERITY, f"a wait longer than {MAX_WAIT_DAYS:,} days", d.span,
-                          label="too long", help=("a wait is at most ten years",))
+        return RULE.report(f"a wait longer than {MAX_WAIT_DAYS:,} days", d.span,
+                           label="too long", help=("a wait is at most ten years",))
     return None
 
 
@@ -56,9 +54,9 @@ def check(ctx):
     yield from ctx.unit.too_deep
     for p in ctx.unit.include_problems:
         if p.kind == "deep":
-            yield Diagnostic(CODE, SEVERITY, f"more than {MAX_INCLUDE_DEPTH} files include one another in a chain",
-                             p.span, label="one include too many",
-                             help=("include the shared files from one file instead of from each other",))
+            yield RULE.report(f"more than {MAX_INCLUDE_DEPTH} files include one another in a chain",
+                              p.span, label="one include too many",
+                              help=("include the shared files from one file instead of from each other",))
     waits = [s.duration for seq in ctx.symbols.sequences.values() for s in seq.steps if isinstance(s, ast.WaitStep)]
     waits += [a.duration for _, a in ctx.actions if isinstance(a, ast.WaitAction)]
     for d in waits:
@@ -67,5 +65,5 @@ def check(ctx):
             yield found
     for _, node in ctx.condition_nodes:
         if isinstance(node, ast.NumberLit) and not abs(node.value) <= MAX_EXACT:
-            yield Diagnostic(CODE, SEVERITY, f"number too large: numbers are exact up to {MAX_EXACT:,}", node.span,
-                             label="too large")
+            yield RULE.report(f"number too large: numbers are exact up to {MAX_EXACT:,}", node.span,
+                              label="too large")

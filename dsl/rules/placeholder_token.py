@@ -19,18 +19,15 @@ sequence "Demo" { email "Intro" body "Hi {{contact.firstname | there}}, thanks f
 ```
 """
 from .. import ast
-from ..diagnostics import WARNING, Diagnostic
+from ..diagnostics import WARNING, Code
 
-CODE = "W301"
-NAME = "placeholder-token"
-SEVERITY = WARNING
+RULE = Code("W301", "placeholder-token", WARNING)
 
 
 def check(ctx):
     for seq, token in ctx.template_tokens:
         if isinstance(token, ast.PlaceholderToken):
-            yield Diagnostic(
-                CODE, SEVERITY,
+            yield RULE.report(
                 f'sequence "{seq.name.value}" has a placeholder token: automated enrollment sends it as written',
                 token.span,
                 label="sent as written",

@@ -18,12 +18,10 @@ user alice seat sales_enterprise inbox alice@x limit 5000
 user alice seat sales_enterprise inbox alice@x limit 1000
 ```
 """
-from ..diagnostics import ERROR, Diagnostic
+from ..diagnostics import ERROR, Code
 from ..schema import MAX_DAILY_LIMIT
 
-CODE = "E204"
-NAME = "send-limit-out-of-range"
-SEVERITY = ERROR
+RULE = Code("E204", "send-limit-out-of-range", ERROR)
 
 
 def check(ctx):
@@ -33,8 +31,7 @@ def check(ctx):
             continue
         if isinstance(limit.value, int) and 1 <= limit.value <= MAX_DAILY_LIMIT:
             continue
-        yield Diagnostic(
-            CODE, SEVERITY,
+        yield RULE.report(
             f"limit of `{user.name.name}` must be a whole number from 1 to {MAX_DAILY_LIMIT:,}", limit.span,
             label=f"{limit.value}",
             help=(f"the most a user may send in 24 hours is {MAX_DAILY_LIMIT:,}, the default",),

@@ -19,11 +19,9 @@ user carol seat sales_enterprise inbox carol@x
 on form_submitted enroll in "Demo" as carol
 ```
 """
-from ..diagnostics import ERROR, Diagnostic, Note
+from ..diagnostics import ERROR, Code, Note
 
-CODE = "E202"
-NAME = "sender-without-inbox"
-SEVERITY = ERROR
+RULE = Code("E202", "sender-without-inbox", ERROR)
 
 
 def check(ctx):
@@ -33,8 +31,8 @@ def check(ctx):
         if user is None or user.inbox is not None:
             continue
         name = user.name.name
-        yield Diagnostic(
-            CODE, SEVERITY, f"sender `{name}` has no connected personal inbox", action.user.span,
+        yield RULE.report(
+            f"sender `{name}` has no connected personal inbox", action.user.span,
             label="no inbox",
             help=(f"connect one: user {name} ... inbox {name}@example.com",),
             notes=(Note(f"`{name}` declared here without an inbox", user.name.span),),

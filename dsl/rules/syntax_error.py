@@ -21,11 +21,9 @@ wait 2 dayz
 on form_submitted enroll in "Demo" as alice
 ```
 """
-from ..diagnostics import ERROR
+from ..diagnostics import SYNTAX_ERROR
 
-CODE = "E001"
-NAME = "syntax-error"
-SEVERITY = ERROR
+RULE = SYNTAX_ERROR
 
 
 def check(ctx):

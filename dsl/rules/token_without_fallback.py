@@ -20,11 +20,9 @@ sequence "Demo" { email "Intro" body "Hi {{contact.firstname | there}}, shall we
 ```
 """
 from .. import ast
-from ..diagnostics import WARNING, Diagnostic
+from ..diagnostics import WARNING, Code
 
-CODE = "W306"
-NAME = "token-without-fallback"
-SEVERITY = WARNING
+RULE = Code("W306", "token-without-fallback", WARNING)
 
 #: Properties every contact has a value for: a fallback would never be used.
 _ALWAYS_KNOWN = frozenset({"email"})
@@ -41,8 +39,7 @@ def check(ctx):
                     if (not isinstance(token, ast.ContactToken) or token.fallback is not None
                             or token.prop in _ALWAYS_KNOWN or token.prop not in properties):
                         continue  # an unknown property is E105
-                    yield Diagnostic(
-                        CODE, SEVERITY,
+                    yield RULE.report(
                         f"token `{{{{contact.{token.prop}}}}}` has no fallback: for a contact without "
                         f"`{token.prop}` it renders as nothing",
                         token.span,

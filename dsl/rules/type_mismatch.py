@@ -23,21 +23,19 @@ on meeting_outcome where outcome == no_show enroll in "Reschedule" as alice
 on deal_stage_changed where amount > 10000 enroll in "Onboarding" as alice
 ```
 """
-from ..diagnostics import ERROR, Diagnostic
+from ..diagnostics import TYPE_MISMATCH
 from ..schema import SEATS
 from ..suggest import did_you_mean
 
-CODE = "E106"
-NAME = "type-mismatch"
-SEVERITY = ERROR
+RULE = TYPE_MISMATCH
 
 
 def check(ctx):
-    yield from ctx.typing_diagnostics(CODE, SEVERITY)
+    yield from ctx.typing_diagnostics(RULE)
     for user in ctx.symbols.users.values():
         if user.seat is not None and user.seat.name not in SEATS:
-            yield Diagnostic(
-                CODE, SEVERITY, f"`{user.seat.name}` is not a seat", user.seat.span,
+            yield RULE.report(
+                f"`{user.seat.name}` is not a seat", user.seat.span,
                 label="unknown seat",
                 help=did_you_mean(user.seat.name, SEATS) or ("the seats are: " + ", ".join(SEATS),),
             )

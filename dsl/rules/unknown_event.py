@@ -21,13 +21,11 @@ on form_submited enroll in "Demo" as alice
 on form_submitted enroll in "Demo" as alice
 ```
 """
-from ..diagnostics import ERROR, Diagnostic
+from ..diagnostics import ERROR, Code
 from ..schema import EVENTS, TRIGGER_EVENTS
 from ..suggest import did_you_mean
 
-CODE = "E104"
-NAME = "unknown-event"
-SEVERITY = ERROR
+RULE = Code("E104", "unknown-event", ERROR)
 
 
 def check(ctx):
@@ -41,4 +39,4 @@ def check(ctx):
         else:
             message = f"unknown event type `{name}`"
             help = did_you_mean(name, TRIGGER_EVENTS) or ("workflows start on: " + ", ".join(TRIGGER_EVENTS),)
-        yield Diagnostic(CODE, SEVERITY, message, w.event.span, label="not a trigger event", help=help)
+        yield RULE.report(message, w.event.span, label="not a trigger event", help=help)

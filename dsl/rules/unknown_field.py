@@ -24,28 +24,26 @@ sequence "Demo" { email "Intro" body "Hi {{contact.firstname | there}}" }
 ```
 """
 from .. import ast
-from ..diagnostics import ERROR, Diagnostic
+from ..diagnostics import UNKNOWN_FIELD
 from ..schema import SENDER_FIELDS
 from ..suggest import did_you_mean
 
-CODE = "E105"
-NAME = "unknown-field"
-SEVERITY = ERROR
+RULE = UNKNOWN_FIELD
 
 
 def check(ctx):
-    yield from ctx.typing_diagnostics(CODE, SEVERITY)
+    yield from ctx.typing_diagnostics(RULE)
     properties = ctx.property_types
     for _, token in ctx.template_tokens:
         if isinstance(token, ast.ContactToken) and token.prop not in properties:
-            yield Diagnostic(
-                CODE, SEVERITY, f"unknown contact property `{token.prop}` in token", token.prop_span,
+            yield RULE.report(
+                f"unknown contact property `{token.prop}` in token", token.prop_span,
                 label="unknown property",
                 help=did_you_mean(token.prop, properties) or (f"declare it: `property {token.prop}: text`",),
             )
         elif isinstance(token, ast.SenderToken) and token.field not in SENDER_FIELDS:
-            yield Diagnostic(
-                CODE, SEVERITY, f"unknown sender field `{token.field}` in token", token.field_span,
+            yield RULE.report(
+                f"unknown sender field `{token.field}` in token", token.field_span,
                 label="unknown sender field",
                 help=did_you_mean(token.field, SENDER_FIELDS) or ("a sender has: " + ", ".join(SENDER_FIELDS),),
             )

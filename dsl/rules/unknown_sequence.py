@@ -21,12 +21,10 @@ on form_submitted enroll in "Demo" as alice
 ```
 """
 from .. import ast
-from ..diagnostics import ERROR, Diagnostic
+from ..diagnostics import ERROR, Code
 from ..suggest import did_you_mean
 
-CODE = "E101"
-NAME = "unknown-sequence"
-SEVERITY = ERROR
+RULE = Code("E101", "unknown-sequence", ERROR)
 
 
 def check(ctx):
@@ -34,8 +32,8 @@ def check(ctx):
     for _, action in ctx.actions:
         if isinstance(action, (ast.Enroll, ast.Unenroll)) and action.sequence.value not in sequences:
             name = action.sequence.value
-            yield Diagnostic(
-                CODE, SEVERITY, f'unknown sequence "{name}"', action.sequence.span,
+            yield RULE.report(
+                f'unknown sequence "{name}"', action.sequence.span,
                 label="no sequence of this name",
                 help=did_you_mean(name, sequences, quote='"') or
                 (("declared sequences: " + ", ".join(f'"{s}"' for s in sequences)) if sequences

@@ -20,12 +20,10 @@ on form_submitted enroll in "Demo" as alcie
 on form_submitted enroll in "Demo" as alice
 ```
 """
-from ..diagnostics import ERROR, Diagnostic
+from ..diagnostics import ERROR, Code
 from ..suggest import did_you_mean
 
-CODE = "E102"
-NAME = "unknown-user"
-SEVERITY = ERROR
+RULE = Code("E102", "unknown-user", ERROR)
 
 
 def check(ctx):
@@ -33,8 +31,8 @@ def check(ctx):
     for _, action in ctx.enrolls:
         name = action.user.name
         if name not in users:
-            yield Diagnostic(
-                CODE, SEVERITY, f"unknown user `{name}`", action.user.span,
+            yield RULE.report(
+                f"unknown user `{name}`", action.user.span,
                 label="not declared",
                 help=did_you_mean(name, users) or (f"declare it: user {name} seat sales_enterprise inbox {name}@example.com",),
             )

@@ -21,12 +21,10 @@ user bob seat sales_enterprise inbox bob@x
 on form_submitted enroll in "Demo" as bob
 ```
 """
-from ..diagnostics import ERROR, Diagnostic, Note
+from ..diagnostics import ERROR, Code, Note
 from ..schema import SEATS, SENDER_SEATS
 
-CODE = "E201"
-NAME = "unlicensed-sender"
-SEVERITY = ERROR
+RULE = Code("E201", "unlicensed-sender", ERROR)
 
 
 def check(ctx):
@@ -42,8 +40,7 @@ def check(ctx):
         if seat in SENDER_SEATS or seat not in SEATS:
             continue  # an unknown seat is E106
         described = f"seat {seat}" if user.seat else "no seat"
-        yield Diagnostic(
-            CODE, SEVERITY,
+        yield RULE.report(
             f"sender `{user.name.name}` has no paid Sales Hub Enterprise or Service Hub Enterprise seat",
             action.user.span,
             label=f"seat is {seat}" if user.seat else "no seat",

@@ -22,11 +22,9 @@ user dave seat sales_enterprise inbox dave@x   # flowc: ignore[W305]
 ```
 """
 from .. import ast
-from ..diagnostics import WARNING, Diagnostic
+from ..diagnostics import WARNING, Code
 
-CODE = "W305"
-NAME = "unused-declaration"
-SEVERITY = WARNING
+RULE = Code("W305", "unused-declaration", WARNING)
 
 
 def check(ctx):
@@ -46,5 +44,5 @@ def check(ctx):
 
 
 def _unused(kind: str, shown: str, span):
-    return Diagnostic(CODE, SEVERITY, f"{kind} {shown} is declared but never used", span,
-                      label="never used", help=(f"remove the {kind}, or use it",))
+    return RULE.report(f"{kind} {shown} is declared but never used", span,
+                       label="never used", help=(f"remove the {kind}, or use it",))

@@ -11,6 +11,7 @@ from lsprotocol import types
 from flowc.dsl import ast
 from flowc.dsl.complete import complete
 from flowc.dsl.names import at
+from flowc.dsl.rules import token_without_fallback
 from flowc.dsl.schema import BUILTIN_PROPERTIES, MAX_DAILY_LIMIT, SENDER_SEATS, TRIGGER_EVENTS
 from flowc.dsl.symbols import property_type
 
@@ -269,7 +270,7 @@ def _fix(a: Analysis, d) -> tuple[str, str] | None:
         if m:
             new = f'"{m.group(2)}"' if m.group(1) == '"' else m.group(2)
             return f"Replace with {new}", new
-    if d.code == "W306":
+    if d.code == token_without_fallback.RULE.code:
         s = d.span
         start = a.index.starts[s.line - 1] + s.column - 1
         end = a.index.starts[s.end_line - 1] + s.end_column - 1
