@@ -159,15 +159,18 @@ def _until(value):
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--workers", type=click.IntRange(min=1),
               help="Process with N worker processes sharing a postgresql:// store.")
-def run(scripts, events_path, store_url, until, fmt, workers) -> None:
+@click.option("--strict", is_flag=True, help="Refuse to run when the check has warnings.")
+def run(scripts, events_path, store_url, until, fmt, workers, strict) -> None:
     """Check SCRIPTS, then process events and print the audit log.
 
-    Exit status: 0 all events processed, 1 check errors (nothing runs) or
-    rejected event lines (every valid one is still processed), 2 usage error."""
+    The check's errors and warnings are printed on stderr first. Exit
+    status: 0 all events processed, 1 check errors or, with --strict,
+    warnings (nothing runs) or rejected event lines (every valid one is
+    still processed), 2 usage error."""
     until_at = _until(until)
     if workers and not store_url.startswith(("postgresql://", "postgres://")):
         raise click.UsageError("--workers needs a postgresql:// store (workers share it)")
-    result = checked_or_exit(scripts)
+    result = checked_or_exit(scripts, warnings=True, strict=strict)
     if workers:
         from .parallel import WorkerFailed, run_with_workers
 
@@ -259,15 +262,17 @@ def log(store_url, last, fmt) -> None:
               help="memory:, sqlite:///PATH or postgresql://...")
 @click.option("--history", type=click.Path(dir_okay=False),
               help="History file (default $FLOWC_HISTORY or ~/.flowc_history).")
-def repl(scripts, store_url, history) -> None:
+@click.option("--strict", is_flag=True, help="Refuse to load scripts whose check has warnings.")
+def repl(scripts, store_url, history, strict) -> None:
     """An interactive session: type Flow statements and :commands.
 
     Each statement is checked against everything entered so far; statements
     with errors are not accepted. With input piped in, lines are read one by
-    one and results printed plainly."""
+    one and results printed plainly, and the exit status is 1 if any
+    statement or command failed."""
     from .repl import main as repl_main
 
-    repl_main(scripts, store_url, history)
+    repl_main(scripts, store_url, history, strict)
 
 
 @main.command()

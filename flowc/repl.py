@@ -140,17 +140,22 @@ def run_terminal(session: Session, prompt_session, out=click.echo) -> None:
             return
 
 
-def main(scripts, store_url: str, history: str | None) -> None:
-    session = Session(store_url, color=sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+def main(scripts, store_url: str, history: str | None, strict: bool = False) -> None:
+    session = Session(store_url, color=sys.stdout.isatty() and "NO_COLOR" not in os.environ, strict=strict)
     for script in scripts:
         message = session.feed(f":load {script}")
-        if not message.startswith("loaded"):
+        if session.failures:
             click.echo(message, err=True)
             sys.exit(1)
+        if message != f"loaded {script}":
+            click.echo(message.rsplit("\n", 1)[0], err=True)  # its warnings
     try:
         if sys.stdin.isatty() and sys.stdout.isatty():
             run_terminal(session, make_prompt_session(session, history_path(history)))
         else:
             run_piped(session, sys.stdin)
+            # Piped, a session is a scripted check: any failed input fails it.
+            if session.failures:
+                sys.exit(1)
     finally:
         session.store.close()

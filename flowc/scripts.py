@@ -17,9 +17,13 @@ def use_color(stream=None) -> bool:
     return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
 
 
-def checked_or_exit(scripts):
-    """The checked scripts; on errors, print them and exit 1. No scripts, or
-    one that cannot be read, is a usage error (exit 2)."""
+def checked_or_exit(scripts, *, warnings: bool = False, strict: bool = False):
+    """The checked scripts; on errors, print them on stderr and exit 1. No
+    scripts, or one that cannot be read, is a usage error (exit 2).
+
+    `warnings`: print the warnings too, before anything runs (`flowc run`:
+    a placeholder or a token without fallback is what the check exists to
+    catch); with `strict` as well, any warning exits 1."""
     from flowc.dsl import UsageError, load
     from flowc.dsl.render import render
 
@@ -28,8 +32,13 @@ def checked_or_exit(scripts):
             result = load(scripts)
     except UsageError as e:
         raise click.UsageError(str(e))
+    if result.errors or (warnings and result.diagnostics):
+        color = use_color(sys.stderr)
+        click.echo(render("text", result, color=color), err=True, color=color)
     if result.errors:
-        click.echo(render("text", result, color=use_color(sys.stderr)), err=True, color=use_color(sys.stderr))
+        sys.exit(EXIT_INPUT)
+    if warnings and strict and result.diagnostics:
+        click.echo("not run: --strict refuses to run with warnings", err=True)
         sys.exit(EXIT_INPUT)
     return result
 

@@ -64,6 +64,11 @@ class Session:
     color: bool = False
     statements: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    #: `:load` refuses a file with warnings, as `flowc run --strict` does.
+    strict: bool = False
+    #: Inputs that failed so far (rejected statements, failed commands): a
+    #: piped session with any exits 1, so that it can serve as a scripted check.
+    failures: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         from flowc.interpreter.api import open_store
@@ -107,6 +112,7 @@ class Session:
         errors = [d for d in result.diagnostics if d.is_error]
         if errors:
             shown = [d for d in errors if d.span.path == INPUT] or errors
+            self.failures += 1
             return self._render(shown, result) + "\n(not accepted)"
         self.statements.append(text.strip("\n"))
         self._rebuild(self.check())
@@ -127,10 +133,12 @@ class Session:
         if handler is None:
             close = [c for c in COMMANDS if c.startswith(name)]
             hint = f"; did you mean {', '.join(close)}?" if close else "; :help lists them"
+            self.failures += 1
             return f"unknown command {name}{hint}"
         try:
             return handler(rest.strip())
         except click.ClickException as e:
+            self.failures += 1
             return f"error: {e.format_message()}"
 
     # ---- commands -------------------------------------------------------------
@@ -274,14 +282,23 @@ class Session:
         path = rest.strip().strip('"')
         if not os.path.isfile(path):
             raise click.ClickException(f"no such file: {path}")
+        before = set(self.result.diagnostics) if self.result else set()
         self.files.append(path)
         result = self.check()
         errors = [d for d in result.diagnostics if d.is_error]
         if errors:
             self.files.pop()
+            self.failures += 1
             return self._render(errors, result) + f"\n({path} not loaded)"
+        # The warnings the file brings, shown as `flowc run` shows them.
+        warnings = [d for d in result.diagnostics if d not in before]
+        shown = self._render(warnings, result) + "\n" if warnings else ""
+        if warnings and self.strict:
+            self.files.pop()
+            self.failures += 1
+            return shown + f"({path} not loaded: --strict refuses warnings)"
         self._rebuild(result)
-        return f"loaded {path}"
+        return shown + f"loaded {path}"
 
     def cmd_save(self, rest: str) -> str:
         path = rest.strip().strip('"')

@@ -141,3 +141,25 @@ def test_schemas_validate_what_flowc_prints(tmp_path):
         jsonschema.validate(json.loads(line), audit)
     report = json.loads(run("schema", "check").output)
     jsonschema.validate(json.loads(run("check", "--format", "json", tmp_path / "s.flow").output), report)
+
+
+PLACEHOLDER = SCRIPT.replace('body "Hello"', 'body "Hello {{placeholder: case study}}"')
+
+
+def test_run_prints_the_checks_warnings_on_stderr_before_running(tmp_path):
+    r = run("run", script(tmp_path, PLACEHOLDER), "--events", "-", "--store", "memory:", input=GOOD)
+    assert r.exit_code == 0
+    assert "W301" in r.stderr and "0 errors, 1 warning in 1 file" in r.stderr
+    assert "W301" not in r.stdout and " email_sent " in r.stdout
+    assert r.output.index("W301") < r.output.index(" enrolled ")
+
+
+def test_run_strict_refuses_to_run_with_warnings(tmp_path):
+    db = tmp_path / "strict.db"
+    r = run("run", script(tmp_path, PLACEHOLDER), "--events", "-", "--store", f"sqlite:///{db}", "--strict",
+            input=GOOD)
+    assert r.exit_code == 1
+    assert "W301" in r.stderr and "--strict" in r.stderr
+    assert r.stdout == "" and not db.exists()
+    clean = run("run", script(tmp_path), "--events", "-", "--store", "memory:", "--strict", input=GOOD)
+    assert clean.exit_code == 0 and clean.stderr == ""

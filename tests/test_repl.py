@@ -38,7 +38,7 @@ def test_piped_session_accepts_checks_and_runs():
 def test_statement_with_errors_is_rejected_and_state_unchanged():
     r = repl(TEAM + "user bob seat sales_pro inbox bob@x\n" + SEQ
              + 'on form_submitted enroll in "Book a meeting" as bob\n:workflows\n:check\n')
-    assert r.exit_code == 0
+    assert r.exit_code == 1  # piped: a rejected statement fails the session
     assert "<input>:1:49: E201 sender `bob`" in r.output
     assert "(not accepted)" in r.output
     assert "no workflows" in r.output
@@ -84,8 +84,8 @@ def test_bad_input_never_ends_in_a_traceback():
     junk = "\n".join([":emit", ":emit nope", ":emit {", ":emit [1]", ":emit form_submitted form", ":advance soon",
                       ":log x", ":load /no/such", ":save", ":bogus", "}}}", '"unterminated', "\x00", ":emit form_submitted"])
     r = repl(junk + "\n")
-    assert r.exit_code == 0
-    assert r.exception is None
+    assert r.exit_code == 1
+    assert r.exception is None or isinstance(r.exception, SystemExit)
     assert "Traceback" not in r.output
     assert "unknown command :bogus" in r.output
 
@@ -257,3 +257,27 @@ def test_any_input_gives_messages_not_tracebacks(lines):
                 assert isinstance(session.feed(line), str)
             except Quit:  # `:q` and friends end the session, as they should
                 return
+
+
+def test_piped_session_exits_1_when_a_statement_or_command_failed():
+    assert repl(TEAM + SEQ + ":workflows\n").exit_code == 0
+    for failing in ('on form_submitted enroll in "Nope" as alice\n', ":bogus\n", ":emit mystery\n",
+                    ":load /no/such.flow\n", ":advance soon\n"):
+        r = repl(TEAM + SEQ + failing + ":users\n")
+        assert r.exit_code == 1, failing
+        assert r.output.splitlines()[-1].startswith("alice")  # the session went on after the failure
+
+
+def test_load_shows_the_files_warnings_and_strict_refuses_them(tmp_path):
+    warned = tmp_path / "warned.flow"
+    warned.write_text(TEAM + SEQ.replace('body "Hello"', 'body "Hello {{placeholder: case study}}"')
+                      + 'on form_submitted enroll in "Book a meeting" as alice\n')
+    r = repl(f":load {warned}\n:workflows\n")
+    assert r.exit_code == 0
+    assert "W301" in r.output and f"loaded {warned}" in r.output
+    strict = repl(f":load {warned}\n:workflows\n", "--strict")
+    assert strict.exit_code == 1
+    assert "W301" in strict.output and f"({warned} not loaded: --strict refuses warnings)" in strict.output
+    assert strict.output.rstrip().endswith("no workflows")
+    on_the_command_line = repl(":workflows\n", "--strict", warned)
+    assert on_the_command_line.exit_code == 1 and "W301" in on_the_command_line.output
