@@ -14,9 +14,17 @@ from .scripts import checked_or_exit, checking, use_color
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
 
 
+class _StoreProblem(click.ClickException):
+    """A store that cannot be used: one line, exit 2 (the options were fine,
+    so the usage banner would not help)."""
+
+    exit_code = EXIT_USAGE
+
+
 class _Command(click.Command):
     """A command whose UsageErrors from the layers below (no scripts, a bad
-    store URL, ...) are click usage errors: exit 2 with the command's usage."""
+    store URL, ...) are click usage errors: exit 2 with the command's usage,
+    or, for a store that cannot be opened or used, one line."""
 
     def invoke(self, ctx):
         from flowc.dsl import UsageError
@@ -24,6 +32,11 @@ class _Command(click.Command):
         try:
             return super().invoke(ctx)
         except UsageError as e:
+            # A StoreError comes only from a store module already loaded;
+            # importing it here would cost `flowc check` the interpreter.
+            stores = sys.modules.get("flowc.interpreter.stores.base")
+            if stores is not None and isinstance(e, stores.StoreError):
+                raise _StoreProblem(str(e))
             raise click.UsageError(str(e), ctx)
 
 
@@ -214,7 +227,8 @@ def print_summary(summary, fmt: str) -> None:
 
 @main.command()
 @click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True)
-def status(store_url) -> None:
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def status(store_url, fmt) -> None:
     """Active enrollments, and each sender's sends in the last 24 hours."""
     from flowc.interpreter.api import open_store
     from flowc.interpreter.timeutil import WINDOW, show
@@ -222,23 +236,35 @@ def status(store_url) -> None:
     store = open_store(store_url, create=False)
     try:
         clock = store.clock()
-        click.echo(f"clock: {show(clock)}")
         active = store.enrollments("active")
-        click.echo(f"active enrollments: {len(active)}")
-        for e in active:
-            click.echo(f"  {e.contact:<28} {e.sequence:<20} step {e.step + 1:<3} as {e.user} from {e.sender}"
-                       f"  since {show(e.started)}")
         users = store.users()
         sends = store.sends_since(clock - WINDOW) if clock else {}
-        click.echo("sends in the last 24 hours:")
-        for u in users:
-            click.echo(f"  {u.name:<16} {sends.get(u.name, 0):>5} / {u.limit:<5} seat {u.seat}, "
-                       f"inbox {u.inbox or 'disconnected'}")
         deleted = [s.name for s in store.sequences() if s.deleted]
-        if deleted:
-            click.echo("deleted sequences: " + ", ".join(deleted))
     finally:
         store.close()
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps({
+            "clock": show(clock) if clock else None,
+            "active": [{"contact": e.contact, "sequence": e.sequence, "step": e.step + 1, "user": e.user,
+                        "sender": e.sender, "since": show(e.started)} for e in active],
+            "senders": [{"user": u.name, "sends_24h": sends.get(u.name, 0), "limit": u.limit, "seat": u.seat,
+                         "inbox": u.inbox} for u in users],
+            "deleted_sequences": deleted,
+        }))
+        return
+    click.echo(f"clock: {show(clock)}")
+    click.echo(f"active enrollments: {len(active)}")
+    for e in active:
+        click.echo(f"  {e.contact:<28} {e.sequence:<20} step {e.step + 1:<3} as {e.user} from {e.sender}"
+                   f"  since {show(e.started)}")
+    click.echo("sends in the last 24 hours:")
+    for u in users:
+        click.echo(f"  {u.name:<16} {sends.get(u.name, 0):>5} / {u.limit:<5} seat {u.seat}, "
+                   f"inbox {u.inbox or 'disconnected'}")
+    if deleted:
+        click.echo("deleted sequences: " + ", ".join(deleted))
 
 
 @main.command()

@@ -163,3 +163,23 @@ def test_run_strict_refuses_to_run_with_warnings(tmp_path):
     assert r.stdout == "" and not db.exists()
     clean = run("run", script(tmp_path), "--events", "-", "--store", "memory:", "--strict", input=GOOD)
     assert clean.exit_code == 0 and clean.stderr == ""
+
+
+def test_status_as_json(tmp_path):
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    run("run", script(tmp_path), "--events", "-", "--store", db, input=GOOD)
+    r = run("status", "--store", db, "--format", "json")
+    assert r.exit_code == 0
+    data = json.loads(r.stdout)
+    assert data["clock"] == "2026-01-05T09:00:00Z"
+    assert data["active"] == [{"contact": "c@x", "sequence": "Demo", "step": 3, "user": "alice", "sender": "alice@x",
+                               "since": "2026-01-05T09:00:00Z"}]
+    assert data["senders"] == [{"user": "alice", "sends_24h": 1, "limit": 1000, "seat": "sales_enterprise",
+                                "inbox": "alice@x"}]
+    assert data["deleted_sequences"] == []
+
+
+def test_status_without_a_store_is_one_line(tmp_path):
+    r = run("status", "--store", f"sqlite:///{tmp_path / 'none.db'}")
+    assert r.exit_code == 2
+    assert r.output.strip().splitlines() == [f"Error: no store at {tmp_path / 'none.db'}"]
