@@ -15,6 +15,7 @@ from flowc.dsl.schema import SENDER_SEATS
 
 from . import timeutil
 from .evaluate import holds, render
+from .events import shown_value
 from .records import (AuditEntry, Contact, Due, DueKind, Enrollment, EnrollmentStatus, Outcome, Reason, Run,
                       RunStatus, SequenceState, UserState)
 from .scheduling import DueList, Scheduler
@@ -157,7 +158,7 @@ class Engine:
                 "enum": value in t.values,
             }[t.kind]
             if not ok:
-                problems.append(f"property `{name}` is {t}, got {value!r}")
+                problems.append(f"property `{name}` is {t}, got {shown_value(value)}")
         return "; ".join(problems) or None
 
     # ---- internals ---------------------------------------------------------

@@ -8,6 +8,7 @@ number and reason, so that one bad line never stops the rest."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Iterable, Iterator, Literal, Optional, Union
@@ -16,6 +17,7 @@ from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Fiel
                       StrictStr, TypeAdapter, ValidationError, create_model, field_validator)
 
 from flowc.dsl.schema import CONTACT_ACCOUNT_EVENTS, EVENTS, Type
+from flowc.dsl.suggest import did_you_mean
 
 PropertyValue = Union[StrictStr, StrictInt, StrictFloat, StrictBool, None]
 #: A contact is its address, compared case-insensitively as every CRM does:
@@ -85,33 +87,85 @@ class EventError(ValueError):
     pass
 
 
+_AT_FORM = "a time in ISO 8601 with a UTC offset, such as 2026-01-05T09:00:00Z"
+#: What each kind of value is, in Flow's words, by the validation error type.
+_KINDS = {"string_type": "text", "float_type": "a number", "int_type": "a number", "bool_type": "true or false",
+          "dict_type": "an object"}
+
+
+def shown_value(value) -> str:
+    """A JSON value as a reason quotes it: its kind, and short values too."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, (int, float)):
+        return f"the number {json.dumps(value)}"
+    if isinstance(value, str):
+        return f"the text {json.dumps(value[:60])}" if len(value) <= 60 else "a long text"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+def _field_names(event_type: str) -> list[str]:
+    event = EVENTS[event_type]
+    names = ["id", "type", "at"]
+    if event.trigger or event_type in CONTACT_ACCOUNT_EVENTS:
+        names.append("contact")
+    if event.trigger:
+        names.append("properties")
+    return names + [f.name for f in event.fields]
+
+
+def _one_reason(err: dict) -> str:
+    loc = [str(x) for x in err["loc"]]
+    # Pydantic puts the union tag first ("form_submitted.stage").
+    event_type = loc.pop(0) if loc and loc[0] in EVENTS else None
+    where = ".".join(loc)
+    kind, value = err["type"], err.get("input")
+    if kind == "union_tag_invalid":
+        tag = value.get("type") if isinstance(value, dict) else None
+        if not isinstance(tag, str):
+            return f"`type` is text naming the event type, got {shown_value(tag)}"
+        hint = did_you_mean(tag, EVENTS) or ("the event types are " + ", ".join(EVENTS),)
+        return f"unknown event type `{tag}`; {hint[0]}"
+    if kind == "union_tag_not_found":
+        return "missing field `type`"
+    if kind == "json_invalid":
+        return f"not valid JSON ({err['ctx']['error']})"
+    if not loc:
+        return "an event is a JSON object"
+    if kind == "missing":
+        return f"missing field `{where}`"
+    if kind == "extra_forbidden":
+        names = _field_names(event_type) if event_type else []
+        hint = did_you_mean(where, names) or ("its fields are " + ", ".join(names),)
+        return f"{event_type} has no field `{where}`; {hint[0]}"
+    if loc[0] == "properties" and len(loc) > 1:
+        return f"property `{loc[1]}` is text, a number, true, false or null, got {shown_value(value)}"
+    if loc == ["properties"]:
+        return f"`properties` is an object of property values, got {shown_value(value)}"
+    if loc == ["at"]:
+        if kind == "timezone_aware" and isinstance(value, str) and len(value) > 10:
+            return "`at` needs a UTC offset, such as 2026-01-05T09:00:00Z"
+        return f"`at` is {_AT_FORM}, got {json.dumps(value) if isinstance(value, str) else shown_value(value)}"
+    if kind == "literal_error":
+        expected = EVENTS[event_type].field(where).type.values if event_type and EVENTS[event_type].field(where) else ()
+        got = json.dumps(value) if isinstance(value, str) else shown_value(value)
+        hint = did_you_mean(value, expected) if isinstance(value, str) else ()
+        return f"`{where}` is one of {', '.join(expected)}, got {got}" + (f"; {hint[0]}" if hint else "")
+    if kind == "string_too_short":
+        return f"`{where}` is empty"
+    if kind in _KINDS:
+        return f"`{where}` is {_KINDS[kind]}, got {shown_value(value)}"
+    if kind == "value_error":
+        return f"`{where}`: {err['ctx']['error']}"
+    # Anything else: the message, without the validation library's phrasing.
+    msg = err["msg"].removeprefix("Input should be ").removeprefix("Value error, ")
+    return f"`{where}`: {msg[0].lower()}{msg[1:]}" if msg else f"`{where}` is not valid"
+
+
 def _reason(e: ValidationError) -> str:
-    parts = []
-    for err in e.errors(include_url=False):
-        loc = [str(x) for x in err["loc"]]
-        # Drop the union tag pydantic puts first ("form_submitted.stage").
-        if loc and loc[0] in EVENTS:
-            loc = loc[1:]
-        where = ".".join(loc)
-        kind = err["type"]
-        if kind == "union_tag_invalid":
-            msg = f"unknown event type {err['input'].get('type')!r}; known: {', '.join(EVENTS)}"
-        elif kind == "union_tag_not_found":
-            msg = "missing field `type`"
-        elif kind == "missing":
-            msg = f"missing field `{where}`"
-        elif kind == "extra_forbidden":
-            msg = f"unknown field `{where}`"
-        elif kind == "timezone_aware":
-            msg = f"`{where}` needs a UTC offset, such as 2026-01-05T09:00:00Z"
-        elif kind == "json_invalid":
-            msg = f"not valid JSON ({err['ctx']['error']})"
-        elif kind in ("dict_type", "model_type", "model_attributes_type") and not where:
-            msg = "an event is a JSON object"
-        else:
-            msg = f"`{where}`: {err['msg'][0].lower()}{err['msg'][1:]}" if where else err["msg"]
-        parts.append(msg)
-    return "; ".join(dict.fromkeys(parts))
+    errors = e.errors(include_url=False)
+    # A property value fails every member of its union: one reason says it.
+    return "; ".join(dict.fromkeys(_one_reason(err) for err in errors))
 
 
 def parse_event(text: str | bytes):
@@ -142,8 +196,6 @@ def read_events(lines: Iterable[str]) -> Iterator[tuple[int, object]]:
 
 
 def _guess_id(line: str) -> str | None:
-    import json
-
     try:
         data = json.loads(line)
     except ValueError:
