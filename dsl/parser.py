@@ -12,8 +12,9 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from . import ast
-from .diagnostics import OUT_OF_RANGE, SYNTAX_ERROR, Code, Diagnostic
+from .diagnostics import OUT_OF_RANGE, SYNTAX_ERROR, Code, Diagnostic, Note
 from .source import Span
+from .suggest import did_you_mean
 from .templates import TextError, parse_string
 
 #: The label of a syntax error at the end of the text: more input may fix it
@@ -474,6 +475,27 @@ def _printable(s: str) -> str:
     return s if s.isprintable() else s.encode("unicode_escape").decode("ascii")
 
 
+def _expected_keywords(expected) -> list[str]:
+    """The keywords among the expected terminals (`enroll`, `where`, ...)."""
+    words = (_terminal_word(n).strip("`") for n in expected)
+    return [w for w in words if w.isalpha()]
+
+
+_BRACE_SCAN = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*|[{}]')
+
+
+def _unclosed_brace(text: str, offset: int) -> int | None:
+    """The offset of the innermost `{` before `offset` that no `}` closes
+    (braces in strings and comments do not count), or None."""
+    open_braces = []
+    for m in _BRACE_SCAN.finditer(text, 0, offset):
+        if m.group() == "{":
+            open_braces.append(m.start())
+        elif m.group() == "}" and open_braces:
+            open_braces.pop()
+    return open_braces[-1] if open_braces else None
+
+
 def _describe(e: UnexpectedInput, text: str, path: str) -> tuple[Diagnostic, int]:
     """An E001 diagnostic for a Lark error, and the offset it is at."""
     helps: list[str] = []
@@ -496,6 +518,20 @@ def _describe(e: UnexpectedInput, text: str, path: str) -> tuple[Diagnostic, int
                 helps.append(f"`{tok.value}` is a keyword and cannot be used as a name here")
         prev = _previous_token(text, offset)
         after = f" after `{prev}`" if prev else ""
+        notes = []
+        if "RBRACE" in expected and (tok.type == "$END" or tok.value in STATEMENT_KEYWORDS):
+            # A block still open where the file or a new statement begins:
+            # the `{` that was never closed is where the fix goes.
+            brace = _unclosed_brace(text, offset)
+            if brace is not None:
+                bline = text.count("\n", 0, brace) + 1
+                bcol = brace - (text.rfind("\n", 0, brace) + 1) + 1
+                notes.append(Note("this `{` is never closed", Span(path, bline, bcol, bline, bcol + 1)))
+                helps.append(f"add `}}` to close the block opened on line {bline}")
+        if "KNOWN" in expected and prev == "is" and tok.type != "$END":
+            helps.append("to compare, write `==`")
+        elif tok.type != "$END" and re.fullmatch(r"[A-Za-z_]\w*", tok.value) and "NAME" not in expected:
+            helps.extend(did_you_mean(tok.value, _expected_keywords(expected)))
         if expected <= {"TIME_UNIT", "BUSINESS"}:
             message = f"bad duration: expected a unit (minutes, hours, days, weeks or business days){after}, found {found}"
         elif "ADDRESS" in expected and "NAME" not in expected and tok.type != "$END":
@@ -506,7 +542,7 @@ def _describe(e: UnexpectedInput, text: str, path: str) -> tuple[Diagnostic, int
         else:
             message = f"expected {_expected_words(expected)}{after}, found {found}"
         label = INCOMPLETE if tok.type == "$END" else None
-        return SYNTAX_ERROR.report(message, span, label=label, help=helps), offset
+        return SYNTAX_ERROR.report(message, span, label=label, help=helps, notes=notes), offset
     assert isinstance(e, UnexpectedCharacters)
     offset = e.pos_in_stream
     char = text[offset]

@@ -157,3 +157,15 @@ def test_check_never_imports_the_language_server():
             "print(sorted(m for m in ('pygls', 'lsprotocol', 'flowc.lsp') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code, str(EXAMPLES)], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_every_text_diagnostic_ends_with_a_pointer_to_explain(tmp_path):
+    f = tmp_path / "two.flow"
+    f.write_text('user bob seat sales_pro inbox bob@x\nsequence "S" { email "E" body "{{placeholder: x}}" }\n'
+                 'on form_submitted enroll in "S" as bob\n')
+    r = run("check", f)
+    blocks = r.output.strip().split("\n\n")[:-1]  # the last is the summary line
+    assert [b.splitlines()[0].split()[1] for b in blocks] == ["W301", "E201"]
+    for block in blocks:
+        code = block.split()[1]
+        assert block.splitlines()[-1] == f"  = see: `flowc explain {code}`"

@@ -110,3 +110,47 @@ def test_errors_in_several_statements_are_all_reported_and_good_ones_kept():
     kinds = [type(s).__name__ for s in module.statements]
     assert kinds == ["UserDecl", "Workflow"]
     assert module.statements[1].span.line == 6
+
+
+UNCLOSED = [
+    # a block left open at the end of the file
+    ('user a\nsequence "S" {\n  email "E" body "x {{contact.x | }}"\n  # a } in a comment\n  task "y"\n', (2, 14)),
+    # ... or before the next statement
+    ('sequence "S" {\n  wait 2 days\non form_submitted enroll in "S" as a\n', (1, 14)),
+    # the innermost block still open
+    ('workflow "W" on form_submitted {\n  if contact.x is known {\n    enroll in "S" as a\n  }\n', (1, 32)),
+]
+
+
+@pytest.mark.parametrize("src,brace", UNCLOSED)
+def test_a_missing_brace_points_at_the_unclosed_one(src, brace):
+    _, diagnostics = parse(src, "x.flow")
+    (d,) = diagnostics
+    (note,) = d.notes
+    assert (note.span.line, note.span.column) == brace
+    assert note.message == "this `{` is never closed"
+    assert "add `}` to close the block" in d.help[0]
+
+
+def test_no_brace_note_when_the_braces_are_balanced():
+    _, diagnostics = parse('workflow "W" on form_submitted { enroll in "S" as a blah }', "x.flow")
+    assert diagnostics[0].notes == ()
+
+
+def test_is_with_a_value_suggests_comparing():
+    _, (d,) = parse('on contact_created where contact.createdate is today enroll in "S" as a', "x.flow")
+    assert (d.span.line, d.span.column) == (1, 48)
+    assert d.help == ("to compare, write `==`",)
+    _, (d,) = parse('on form_submitted where form is "Demo" enroll in "S" as a', "x.flow")
+    assert d.help == ("to compare, write `==`",)
+
+
+@pytest.mark.parametrize("src,word", [
+    ('on form_submitted enrol in "S" as a', "enroll"),
+    ('sequnce "S" { email "E" }', "sequence"),
+    ('on form_submitted where form == "x" unenrol from "S"', "unenroll"),
+    ('sequence "S" { emial "E" }', "email"),
+])
+def test_a_misspelt_keyword_gets_a_did_you_mean(src, word):
+    _, diagnostics = parse(src, "x.flow")
+    assert f"did you mean `{word}`?" in diagnostics[0].help

@@ -79,6 +79,8 @@ def render_diagnostic(d: Diagnostic, sources: SourceMap, color: bool = False) ->
         _excerpt(out, sources, note.span, width, "-", note.message, style, "blue")
     for h in d.help:
         out.append(" " * width + style(" = help: ", fg="cyan", bold=True) + visible(h, 1000))
+    # The long explanation is one command away: say which.
+    out.append(" " * width + style(" = see: ", fg="cyan", bold=True) + f"`flowc explain {d.code}`")
     return "\n".join(out)
 
 
