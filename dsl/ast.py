@@ -313,6 +313,85 @@ class Workflow(Node):
     actions: list
 
 
+# ---- tests (flowc test) ---------------------------------------------------
+
+@dataclass(slots=True)
+class TimeLit(Node):
+    """An ISO 8601 time with its offset, as written (`2026-01-05T09:00:00Z`)."""
+
+    value: str
+
+
+@dataclass(slots=True)
+class TestField(Node):
+    """`NAME VALUE` in a test step: a property or an event field; the value
+    is written as in conditions (an address may stand bare)."""
+
+    name: Ident
+    value: Node
+
+
+@dataclass(slots=True)
+class TestContact(Node):
+    """`contact ADDR PROP VALUE...`: set the contact's properties."""
+
+    contact: Address
+    fields: list
+
+
+@dataclass(slots=True)
+class TestEmit(Node):
+    """`emit EVENT [ADDR] [FIELD VALUE]... [at TIME]`."""
+
+    event: Ident
+    contact: Address | None
+    fields: list
+    at: TimeLit | None
+
+
+@dataclass(slots=True)
+class TestAdvance(Node):
+    """`advance DURATION` or `advance to TIME`."""
+
+    duration: Duration | None
+    to: TimeLit | None
+
+
+@dataclass(slots=True)
+class TestAccount(Node):
+    """`account EVENT FIELD VALUE...`: an account event (seat_changed, ...)."""
+
+    event: Ident
+    fields: list
+
+
+@dataclass(slots=True)
+class Expect(Node):
+    """One `expect`. `kind` is enrolled, not_enrolled, skipped, unenrolled,
+    ended, email, no_email, task or sent; the other fields are those the
+    kind takes (`text` is an email step's name or a task's text, `part` and
+    `contains` an email's `subject|body contains "..."`)."""
+
+    kind: str
+    contact: Address | None = None
+    sequence: Text | None = None
+    user: Ident | None = None
+    sender: Address | None = None
+    reason: Ident | None = None
+    text: Text | None = None
+    part: str | None = None
+    contains: Text | None = None
+    count: NumberLit | None = None
+
+
+@dataclass(slots=True)
+class TestDecl(Node):
+    """`test "NAME" { STEP... }`."""
+
+    name: Text
+    steps: list
+
+
 @dataclass(slots=True)
 class Comment:
     line: int

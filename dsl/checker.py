@@ -65,6 +65,11 @@ class Context:
         return [(w, a) for w in self.symbols.workflows for a in walk_actions(w.actions)]
 
     @cached_property
+    def test_steps(self) -> list:
+        """Every step of every `test` block, in source order."""
+        return [step for t in self.symbols.tests.values() for step in t.steps]
+
+    @cached_property
     def enrolls(self) -> list[tuple[ast.Workflow, ast.Enroll]]:
         return [(w, a) for w, a in self.actions if isinstance(a, ast.Enroll)]
 

@@ -34,8 +34,11 @@ from .parser import parse as _parse
 WIDTH = 100
 INDENT = "  "
 
-#: Token types that start a line inside a block: steps and actions.
-_BLOCK_LINE_STARTS = {"EMAIL", "TASK", "WAIT", "ENROLL", "UNENROLL", "IF"}
+#: Token types that start a line inside a block: steps, actions and test steps.
+_BLOCK_LINE_STARTS = {"EMAIL", "TASK", "WAIT", "ENROLL", "UNENROLL", "IF",
+                      "CONTACT", "EMIT", "ADVANCE", "ACCOUNT", "EXPECT"}
+#: ... except after these (`else if`, `expect email`, `expect no email`).
+_GLUED_AFTER = {"ELSE", "EXPECT", "NO"}
 #: Lines that put their clauses on lines of their own when too wide.
 _CLAUSED = {"USER", "EMAIL"}
 _NO_SPACE_AFTER = {"LPAR", "LSQB", "DOT"}
@@ -93,7 +96,9 @@ def _tokens(text: str, path: str) -> tuple[list[_Tok], list]:
 
 
 def _is_keyword(tok: _Tok) -> bool:
-    return tok.type != "NAME" and tok.value in keywords()
+    """A word of the language, reserved or not (`seat`, `test`, `subject`):
+    its terminal is named after it."""
+    return tok.type != "NAME" and tok.type == tok.value.upper()
 
 
 def _place(toks: list[_Tok]) -> list[_Tok]:
@@ -115,7 +120,7 @@ def _place(toks: list[_Tok]) -> list[_Tok]:
         elif depth == 0:
             start = _is_keyword(tok) and tok.value in STATEMENT_KEYWORDS and not (tok.value == "on" and header_on)
         else:
-            start = tok.type in _BLOCK_LINE_STARTS and prev.type != "ELSE"
+            start = tok.type in _BLOCK_LINE_STARTS and prev.type not in _GLUED_AFTER
         if start:
             tok.indent = depth
             tok.blank_ok = tok.type != "RBRACE" and (prev is None or prev.type != "LBRACE")

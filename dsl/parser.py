@@ -28,7 +28,11 @@ MAX_SYNTAX_ERRORS = 20
 MAX_NESTING = 64
 
 _ADDRESS = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*")
-STATEMENT_KEYWORDS = ("user", "sequence", "property", "include", "workflow", "on")
+STATEMENT_KEYWORDS = ("user", "sequence", "property", "include", "workflow", "on", "test")
+#: Words of test blocks: keywords only where a test step stands, so they stay
+#: free to name users, properties and enum values.
+TEST_WORDS = frozenset({"test", "contact", "emit", "advance", "account", "expect", "enrolled", "unenrolled",
+                        "skipped", "ended", "sent", "no", "to", "for", "at"})
 ACTION_KEYWORDS = ("enroll", "unenroll", "if", "wait")
 _STATEMENT_START = re.compile(r"^[ \t]*(?:%s)\b" % "|".join(STATEMENT_KEYWORDS), re.M)
 _UNITS = {"minute": "minute", "hour": "hour", "day": "day", "week": "week"}
@@ -247,6 +251,97 @@ class _Builder(Transformer):
         kw, duration = items
         return ast.WaitAction(self._span(kw).to(duration.span), duration)
 
+    # -- tests
+    def test_decl(self, items):
+        kw, name, *steps = items
+        end = steps[-1].span if steps else self._span(name)
+        return ast.TestDecl(self._span(kw).to(end), self._text(name), steps)
+
+    def test_field(self, items):
+        name, value = items
+        return ast.TestField(self._span(name).to(value.span), self._ident(name), value)
+
+    def address_lit(self, items):
+        return ast.Address(self._span(items[0]), items[0].value)
+
+    def _time(self, tok: Token) -> ast.TimeLit:
+        return ast.TimeLit(self._span(tok), tok.value)
+
+    def test_contact(self, items):
+        kw, address, *fields = items
+        return ast.TestContact(self._span(kw).to((fields[-1] if fields else address).span), address, fields)
+
+    def test_emit(self, items):
+        kw, event, address, *fields, at = items
+        at = self._time(at) if at is not None else None
+        last = at or (fields[-1] if fields else None) or address or self._ident(event)
+        return ast.TestEmit(self._span(kw).to(last.span), self._ident(event), address, fields, at)
+
+    def test_advance(self, items):
+        kw, duration = items
+        return ast.TestAdvance(self._span(kw).to(duration.span), duration, None)
+
+    def test_advance_to(self, items):
+        kw, at = items
+        return ast.TestAdvance(self._span(kw).to(self._span(at)), None, self._time(at))
+
+    def test_account(self, items):
+        kw, event, *fields = items
+        return ast.TestAccount(self._span(kw).to((fields[-1] if fields else self._ident(event)).span),
+                               self._ident(event), fields)
+
+    def _expect(self, kw: Token, last, kind: str, **fields) -> ast.Expect:
+        end = last.span if isinstance(last, ast.Node) else self._span(last)
+        return ast.Expect(self._span(kw).to(end), kind, **fields)
+
+    def expect_enrolled(self, items):
+        kw, contact, word, seq, user, sender = items
+        user = self._ident(user) if user is not None else None
+        seq = self._text(seq)
+        return self._expect(kw, sender or user or seq, "enrolled", contact=contact, sequence=seq, user=user,
+                            sender=sender)
+
+    def expect_not_enrolled(self, items):
+        kw, contact, _not, word, seq = items
+        seq = self._text(seq) if seq is not None else None
+        return self._expect(kw, seq or word, "not_enrolled", contact=contact, sequence=seq)
+
+    def expect_skipped(self, items):
+        kw, contact, word, reason = items
+        reason = self._ident(reason) if reason is not None else None
+        return self._expect(kw, reason or word, "skipped", contact=contact, reason=reason)
+
+    def expect_unenrolled(self, items):
+        kw, contact, word, seq = items
+        seq = self._text(seq)
+        return self._expect(kw, seq, "unenrolled", contact=contact, sequence=seq)
+
+    def expect_ended(self, items):
+        kw, contact, word, reason = items
+        reason = self._ident(reason) if reason is not None else None
+        return self._expect(kw, reason or word, "ended", contact=contact, reason=reason)
+
+    def expect_email(self, items):
+        kw, word, step, contact, sender, *rest = items
+        # An absent `subject|body contains` leaves one placeholder, not two.
+        part, contains = rest if len(rest) == 2 else (None, None)
+        contains = self._text(contains) if contains is not None else None
+        return self._expect(kw, contains or sender or contact, "email", contact=contact, text=self._text(step),
+                            sender=sender, part=part.value if part is not None else None, contains=contains)
+
+    def expect_no_email(self, items):
+        kw, _no, word, contact = items
+        return self._expect(kw, contact, "no_email", contact=contact)
+
+    def expect_task(self, items):
+        kw, word, text, contact = items
+        return self._expect(kw, contact, "task", contact=contact, text=self._text(text))
+
+    def expect_sent(self, items):
+        kw, user, word, count = items
+        count = self._number(count)
+        return self._expect(kw, count, "sent", user=self._ident(user), count=count)
+
     # -- expressions
     def or_expr(self, items):
         return self._nested(ast.Or(items[0].span.to(items[1].span), items[0], items[1]), items[0], items[1])
@@ -345,7 +440,7 @@ def keywords() -> frozenset[str]:
         _keywords = frozenset(
             t.pattern.value
             for t in lark_parser().terminals
-            if t.pattern.type == "str" and t.pattern.value.isalpha()
+            if t.pattern.type == "str" and t.pattern.value.isalpha() and t.pattern.value not in TEST_WORDS
         )
     return _keywords
 

@@ -22,6 +22,7 @@ class Symbols:
     sequences: dict[str, ast.SequenceDecl] = field(default_factory=dict)
     properties: dict[str, ast.PropertyDecl] = field(default_factory=dict)
     workflows: list[ast.Workflow] = field(default_factory=list)
+    tests: dict[str, ast.TestDecl] = field(default_factory=dict)
     named_workflows: dict[str, ast.Workflow] = field(default_factory=dict)
     #: (kind, duplicate node, first declaration's span or None for a built-in)
     duplicates: list[tuple] = field(default_factory=list)
@@ -46,6 +47,8 @@ def collect(modules: list[ast.Module]) -> Symbols:
                     s.duplicates.append(("property", stmt.name, None))
                 else:
                     _declare(s, s.properties, "property", stmt.name.name, stmt, stmt.name)
+            elif isinstance(stmt, ast.TestDecl):
+                _declare(s, s.tests, "test", stmt.name.value, stmt, stmt.name)
             elif isinstance(stmt, ast.Workflow):
                 s.workflows.append(stmt)
                 if stmt.name is not None:

@@ -375,7 +375,8 @@ def schema(what) -> None:
 
 # ---- authoring tools (each in its own module) -------------------------------
 from .fmt import fmt  # noqa: E402
+from .flowtest import test  # noqa: E402
 from .graph import graph  # noqa: E402
 
-for _tool in (fmt, graph):
+for _tool in (fmt, graph, test):
     main.add_command(_tool)

@@ -66,6 +66,10 @@ class Engine:
         self._workflows = {w.name: w for w in program.workflows}
         #: Events processed at the clock's time because they were older.
         self.late = 0
+        #: When set, told what the engine reaches (`flowc test --coverage`):
+        #: ("workflow", name, None) as a run starts, ("branch", name, (pc,
+        #: taken)) at each `if`, ("step", sequence, index) as a step runs.
+        self.trace = None
         self.sync_declarations()
 
     # ---- declarations ------------------------------------------------------
@@ -243,6 +247,8 @@ class Engine:
                     self._log(ev, Outcome.SKIPPED, workflow=w.name, contact=email, reason=Reason.WORKFLOW_ALREADY_RUN,
                               detail="the contact went through this workflow before (it has no `reenroll`)")
                     continue
+            if self.trace:
+                self.trace("workflow", w.name, None)
             self._execute(w, email, fields, 0, ev.at, Run(w.name, email, RunStatus.WAITING, 0, event.id, fields), ev,
                           contact)
 
@@ -273,7 +279,10 @@ class Engine:
                 self.scheduler.schedule(Due.resume(timeutil.after(at, op.delay), email, w.name))
                 return
             elif isinstance(op, p.JumpUnless):
-                pc = pc + 1 if holds(op.condition, fields, contact.properties, at) else op.target
+                taken = holds(op.condition, fields, contact.properties, at)
+                if self.trace:
+                    self.trace("branch", w.name, (pc, taken))
+                pc = pc + 1 if taken else op.target
             else:
                 pc = op.target
         run.status, run.pc = RunStatus.DONE, len(code)
@@ -346,10 +355,14 @@ class Engine:
                 text = render(step.text, contact.properties, sender, kinds)
                 self._log(ev, Outcome.TASK_CREATED, **base, detail=f"step {e.step + 1}: {text}")
             else:
+                if self.trace:
+                    self.trace("step", e.sequence, e.step)
                 e.step += 1
                 self.store.put_enrollment(e)
                 self.scheduler.schedule(Due.next_step(timeutil.after(at, step.delay), e), e)
                 return
+            if self.trace:
+                self.trace("step", e.sequence, e.step)
             e.step += 1
         e.status = EnrollmentStatus.FINISHED
         self.store.put_enrollment(e)

@@ -54,12 +54,41 @@ def test_every_node_kind_is_formatted():
     extra = 'on form_submitted where contact.x == "{{placeholder: p}}" and today == today or true enroll in "S" as a\n'
     kinds = set()
     for text in [(FIXTURES / "ok" / "base.flow").read_text(), extra, 'sequence "S" { task "{{placeholder: x}}" }',
-                 'include "x.flow"']:
+                 'include "x.flow"', TEST_BLOCK]:
         module = parse(format_text(text))[0]
         kinds.update(type(node) for node in module.walk())
     every = {cls for _, cls in inspect.getmembers(ast, inspect.isclass)
              if issubclass(cls, ast.Node) and cls is not ast.Node and cls.__module__ == ast.__name__}
     assert every - kinds == set()
+
+
+TEST_BLOCK = ('test "t" { contact bob@x firstname "Bob" tier gold; emit form_submitted bob@x form "x" '
+              'at 2026-01-05T09:00:00Z advance 2 business days advance to 2026-01-06T00:00:00Z '
+              'account seat_changed user alice seat sales_pro expect bob@x enrolled in "S" as alice from a@x '
+              'expect bob@x not enrolled expect bob@x skipped already_enrolled '
+              'expect email "x" to bob@x body contains "Hi" expect no email to bob@x expect task "Call" for bob@x '
+              'expect alice sent 1 expect bob@x ended expect bob@x unenrolled from "S" }')
+
+
+def test_test_blocks_one_step_a_line():
+    out = assert_formats_well(TEST_BLOCK)
+    assert out.splitlines() == [
+        'test "t" {',
+        '  contact bob@x firstname "Bob" tier gold',
+        '  emit form_submitted bob@x form "x" at 2026-01-05T09:00:00Z',
+        '  advance 2 business days',
+        '  advance to 2026-01-06T00:00:00Z',
+        '  account seat_changed user alice seat sales_pro',
+        '  expect bob@x enrolled in "S" as alice from a@x',
+        '  expect bob@x not enrolled',
+        '  expect bob@x skipped already_enrolled',
+        '  expect email "x" to bob@x body contains "Hi"',
+        '  expect no email to bob@x',
+        '  expect task "Call" for bob@x',
+        '  expect alice sent 1',
+        '  expect bob@x ended',
+        '  expect bob@x unenrolled from "S"',
+        '}']
 
 
 def test_layout():

@@ -37,7 +37,7 @@ def check(ctx):
                 help=("use `contact." + name + "` as it is, or choose another name",),
             )
             continue
-        shown = f'"{name}"' if kind in ("sequence", "workflow") else f"`{name}`"
+        shown = f'"{name}"' if kind in ("sequence", "workflow", "test") else f"`{name}`"
         yield RULE.report(
             f"duplicate {kind} {shown}", node.span,
             label="declared again",

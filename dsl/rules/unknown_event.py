@@ -21,8 +21,9 @@ on form_submited enroll in "Demo" as alice
 on form_submitted enroll in "Demo" as alice
 ```
 """
+from .. import ast
 from ..diagnostics import ERROR, Code
-from ..schema import EVENTS, TRIGGER_EVENTS
+from ..schema import CONTACT_ACCOUNT_EVENTS, EVENTS, TRIGGER_EVENTS
 from ..suggest import did_you_mean
 
 RULE = Code("E104", "unknown-event", ERROR)
@@ -40,3 +41,17 @@ def check(ctx):
             message = f"unknown event type `{name}`"
             help = did_you_mean(name, TRIGGER_EVENTS) or ("workflows start on: " + ", ".join(TRIGGER_EVENTS),)
         yield RULE.report(message, w.event.span, label="not a trigger event", help=help)
+    # In tests: `emit` takes a contact's event, `account` an account event.
+    contact_events = [*TRIGGER_EVENTS, *sorted(CONTACT_ACCOUNT_EVENTS)]
+    account_events = [e for e in EVENTS if e not in TRIGGER_EVENTS and e not in CONTACT_ACCOUNT_EVENTS]
+    for step in ctx.test_steps:
+        if isinstance(step, ast.TestEmit) and step.event.name not in contact_events:
+            yield RULE.report(f"`emit` of unknown or account event `{step.event.name}`",
+                             step.event.span, label="not an event of a contact",
+                             help=did_you_mean(step.event.name, contact_events)
+                             or ("`account EVENT ...` sends " + ", ".join(account_events),))
+        elif isinstance(step, ast.TestAccount) and step.event.name not in account_events:
+            yield RULE.report(f"unknown account event `{step.event.name}`", step.event.span,
+                             label="not an account event",
+                             help=did_you_mean(step.event.name, account_events)
+                             or ("account events: " + ", ".join(account_events),))

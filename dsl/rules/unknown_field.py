@@ -25,15 +25,33 @@ sequence "Demo" { email "Intro" body "Hi {{contact.firstname | there}}" }
 """
 from .. import ast
 from ..diagnostics import UNKNOWN_FIELD
-from ..schema import SENDER_FIELDS
+from ..schema import EVENTS, SENDER_FIELDS
 from ..suggest import did_you_mean
 
 RULE = UNKNOWN_FIELD
 
 
+def _test_fields(ctx, properties):
+    """Unknown fields of events and unknown properties in test steps."""
+    for step in ctx.test_steps:
+        if isinstance(step, ast.TestContact):
+            known, what, where = properties, "contact property", ""
+        elif isinstance(step, (ast.TestEmit, ast.TestAccount)) and step.event.name in EVENTS:
+            known, what = [f.name for f in EVENTS[step.event.name].fields], "field"
+            where = f" of `{step.event.name}`"
+        else:
+            continue
+        for f in step.fields:
+            if f.name.name not in known:
+                yield RULE.report(f"unknown {what} `{f.name.name}`{where}", f.name.span,
+                                 label="unknown " + what.split()[-1],
+                                 help=did_you_mean(f.name.name, known) or (("known: " + ", ".join(known)),))
+
+
 def check(ctx):
     yield from ctx.typing_diagnostics(RULE)
     properties = ctx.property_types
+    yield from _test_fields(ctx, properties)
     for _, token in ctx.template_tokens:
         if isinstance(token, ast.ContactToken) and token.prop not in properties:
             yield RULE.report(

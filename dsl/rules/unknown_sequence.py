@@ -29,11 +29,13 @@ RULE = Code("E101", "unknown-sequence", ERROR)
 
 def check(ctx):
     sequences = ctx.symbols.sequences
-    for _, action in ctx.actions:
-        if isinstance(action, (ast.Enroll, ast.Unenroll)) and action.sequence.value not in sequences:
-            name = action.sequence.value
+    named = [a.sequence for _, a in ctx.actions if isinstance(a, (ast.Enroll, ast.Unenroll))]
+    named += [s.sequence for s in ctx.test_steps if isinstance(s, ast.Expect) and s.sequence is not None]
+    for text in named:
+        if text.value not in sequences:
+            name = text.value
             yield RULE.report(
-                f'unknown sequence "{name}"', action.sequence.span,
+                f'unknown sequence "{name}"', text.span,
                 label="no sequence of this name",
                 help=did_you_mean(name, sequences, quote='"') or
                 (("declared sequences: " + ", ".join(f'"{s}"' for s in sequences)) if sequences

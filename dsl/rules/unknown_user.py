@@ -20,6 +20,7 @@ on form_submitted enroll in "Demo" as alcie
 on form_submitted enroll in "Demo" as alice
 ```
 """
+from .. import ast
 from ..diagnostics import ERROR, Code
 from ..suggest import did_you_mean
 
@@ -28,11 +29,13 @@ RULE = Code("E102", "unknown-user", ERROR)
 
 def check(ctx):
     users = ctx.symbols.users
-    for _, action in ctx.enrolls:
-        name = action.user.name
+    named = [a.user for _, a in ctx.enrolls]
+    named += [s.user for s in ctx.test_steps if isinstance(s, ast.Expect) and s.user is not None]
+    for ident in named:
+        name = ident.name
         if name not in users:
             yield RULE.report(
-                f"unknown user `{name}`", action.user.span,
+                f"unknown user `{name}`", ident.span,
                 label="not declared",
                 help=did_you_mean(name, users) or (f"declare it: user {name} seat sales_enterprise inbox {name}@example.com",),
             )
