@@ -377,6 +377,7 @@ def schema(what) -> None:
 from .fmt import fmt  # noqa: E402
 from .flowtest import test  # noqa: E402
 from .graph import graph  # noqa: E402
+from .plan import plan  # noqa: E402
 
-for _tool in (fmt, graph, test):
+for _tool in (fmt, graph, test, plan):
     main.add_command(_tool)

@@ -1,0 +1,87 @@
+"""What a change to the scripts would do to past traffic: the same events
+replayed through the engine against both script sets, each on a throwaway
+`memory:` store, and the two audit logs compared."""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .api import Runner, open_store
+from .records import AuditEntry, Outcome
+from .timeutil import show
+
+
+@dataclass
+class Replay:
+    entries: list[AuditEntry] = field(default_factory=list)
+    events: int = 0
+    rejected: int = 0
+
+
+def replay(program, lines, until: dt.datetime | None = None) -> Replay:
+    """Every audit entry of `lines` run through `program` on a fresh store."""
+    out = Replay()
+    store = open_store("memory:")
+    try:
+        runner = Runner(program, store)
+        summary = runner.process(lines, out.entries.extend)
+        if until is not None:
+            out.entries.extend(runner.advance(until))
+        out.events, out.rejected = summary.events, summary.rejected
+    finally:
+        store.close()
+    return out
+
+
+def _journey_line(e: AuditEntry) -> str:
+    parts = [show(e.at), str(e.outcome), e.sequence or "-", e.workflow or "-", str(e.reason or e.detail or "")]
+    return "  ".join(parts).rstrip()
+
+
+def _pairs(old: Counter, new: Counter) -> dict:
+    return {k: {"old": old.get(k, 0), "new": new.get(k, 0)} for k in sorted(set(old) | set(new))}
+
+
+def compare(old: Replay, new: Replay, old_program, new_program, first: int = 10) -> dict:
+    """The difference between two replays, as plain data (the JSON report)."""
+    def count(r: Replay, outcome, key):
+        return Counter(key(e) for e in r.entries if e.outcome == outcome)
+
+    enrolled = _pairs(count(old, Outcome.ENROLLED, lambda e: e.sequence),
+                      count(new, Outcome.ENROLLED, lambda e: e.sequence))
+    skipped = _pairs(count(old, Outcome.SKIPPED, lambda e: str(e.reason)),
+                     count(new, Outcome.SKIPPED, lambda e: str(e.reason)))
+    sends = _pairs(count(old, Outcome.EMAIL_SENT, lambda e: (e.user, e.at.date().isoformat())),
+                   count(new, Outcome.EMAIL_SENT, lambda e: (e.user, e.at.date().isoformat())))
+    emails = []
+    for (user, day), n in sends.items():
+        limits = {side: (p.users[user].limit if user in p.users else None)
+                  for side, p in (("old", old_program), ("new", new_program))}
+        emails.append({"user": user, "day": day, "old": n["old"], "new": n["new"],
+                       "limit_old": limits["old"], "limit_new": limits["new"]})
+
+    def journeys(r: Replay) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for e in r.entries:
+            if e.contact:
+                out.setdefault(e.contact, []).append(_journey_line(e))
+        return out
+
+    jo, jn = journeys(old), journeys(new)
+    contacts = sorted(set(jo) | set(jn))
+    changed = [c for c in contacts if jo.get(c, []) != jn.get(c, [])]
+    shown = []
+    for c in changed[:first]:
+        diff = [line for line in difflib.ndiff(jo.get(c, []), jn.get(c, [])) if line[:1] in "-+"]
+        shown.append({"contact": c, "removed": [d[2:] for d in diff if d[0] == "-"],
+                      "added": [d[2:] for d in diff if d[0] == "+"], "diff": diff})
+    return {
+        "events": {"old": old.events, "new": new.events},
+        "rejected": {"old": old.rejected, "new": new.rejected},
+        "enrollments": enrolled,
+        "skips": skipped,
+        "emails": emails,
+        "contacts": {"total": len(contacts), "changed": len(changed), "first": shown},
+    }
