@@ -9,7 +9,7 @@ parses it, instead of only the statement that changed).
     python bench/bench_lsp.py [LINES] [ROUNDS]
 
 Prints the median and the slowest round in milliseconds for each; the
-target is 200 ms for 2,000 lines on the 2-core machines of PERF-NOTES."""
+target is 200 ms for 2,000 lines on a 2-core machine."""
 from __future__ import annotations
 
 import asyncio

@@ -1,6 +1,6 @@
 """The abstract syntax tree of a Flow file.
 
-Nodes are slotted dataclasses (the fastest to build, see PERF-NOTES) that the
+Nodes are slotted dataclasses (the fastest to build, measured) that the
 parser creates and nobody mutates afterwards. Every node carries the span of
 the source it came from; `dump` gives a JSON-ready form of any subtree.
 """

@@ -76,7 +76,7 @@ def ignore_comment_codes(text: str) -> list[tuple[str, int]]:
 
 def suppressions(comments: Iterable) -> dict[int, frozenset[str]]:
     """Line -> codes from `# flowc: ignore[W302,W305]` comments. Only
-    warnings can be suppressed (LANGUAGE.md section 7): error codes are left out."""
+    warnings can be suppressed (docs/language.md): error codes are left out."""
     out: dict[int, frozenset[str]] = {}
     for c in comments:
         codes = frozenset(code for code, _ in ignore_comment_codes(c.text) if not code.startswith("E"))

@@ -1,7 +1,7 @@
 """Files -> parsed modules: reads the paths given, follows `include`s relative
 to the including file, parses every file once, and notes include problems.
 
-An include stays inside its **root** (LANGUAGE.md section 7): the folder of
+An include stays inside its **root** (docs/limits.md): the folder of
 the nearest pyproject.toml or flow.toml above the script named, else the
 script's own folder. Every read is bounded and opens nothing but regular
 files, so that a script cannot make Flow read a device, hang on a FIFO, or
@@ -19,7 +19,7 @@ from .parser import parse
 from .source import SourceMap, Span
 
 
-#: The largest file an `include` may name (LANGUAGE.md section 7).
+#: The largest file an `include` may name (docs/limits.md).
 MAX_INCLUDE_BYTES = 1 << 20
 #: The largest script named on the command line.
 MAX_SCRIPT_BYTES = 16 << 20

@@ -23,7 +23,7 @@ INCOMPLETE = "input ends here"
 
 #: Syntax errors reported per file before giving up on it.
 MAX_SYNTAX_ERRORS = 20
-#: The deepest nesting of conditions and `if`s (LANGUAGE.md section 7, E108):
+#: The deepest nesting of conditions and `if`s (docs/limits.md, E108):
 #: well within what every stage that walks the tree can take.
 MAX_NESTING = 64
 

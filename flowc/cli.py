@@ -169,7 +169,8 @@ def _until(value):
 @click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True,
               help="memory:, sqlite:///PATH or postgresql://...")
 @click.option("--until", help="Run the clock on to this time after the last event.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Audit entries as aligned text, or as one JSON object per line.")
 @click.option("--workers", type=click.IntRange(min=1),
               help="Process with N worker processes sharing a postgresql:// store.")
 @click.option("--strict", is_flag=True, help="Refuse to run when the check has warnings.")
@@ -226,8 +227,10 @@ def print_summary(summary, fmt: str) -> None:
 
 
 @main.command()
-@click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True,
+              help="The store to read: sqlite:///PATH or postgresql://...")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Aligned text, or one JSON object.")
 def status(store_url, fmt) -> None:
     """Active enrollments, and each sender's sends in the last 24 hours."""
     from flowc.interpreter.api import open_store
@@ -268,9 +271,11 @@ def status(store_url, fmt) -> None:
 
 
 @main.command()
-@click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True)
+@click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True,
+              help="The store to read: sqlite:///PATH or postgresql://...")
 @click.option("--last", type=click.IntRange(min=1), help="Only the last N entries.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Audit entries as aligned text, or as one JSON object per line.")
 def log(store_url, last, fmt) -> None:
     """The audit log kept in a store."""
     from flowc.interpreter.api import open_store

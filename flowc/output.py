@@ -1,5 +1,5 @@
 """How `flowc run`, `log` and the REPL show audit entries: one aligned text
-line each, or one JSON object per line (keys as in RUNTIME.md)."""
+line each, or one JSON object per line (keys as in docs/runtime.md)."""
 from __future__ import annotations
 
 from flowc.interpreter.timeutil import show

@@ -3,7 +3,8 @@
 Each event is one transaction: its id, the due work that fell due before
 it, its workflows and every audit entry are committed together. The order
 of the enrollment rules, the reasons and the outcomes are those of
-RUNTIME.md; decisions RUNTIME.md leaves open are in docs/decisions.md."""
+docs/runtime.md (a test keeps its list of the rules in this order); the
+outcomes and reasons themselves are the enums of records.py."""
 from __future__ import annotations
 
 import datetime as dt

@@ -19,7 +19,7 @@ def _copyable(cls):
 
 
 class Outcome(StrEnum):
-    """What an audit entry records (RUNTIME.md, "Audit log")."""
+    """What an audit entry records (docs/runtime.md, "The audit log")."""
 
     ENROLLED = "enrolled"
     SKIPPED = "skipped"

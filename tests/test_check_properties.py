@@ -1,5 +1,5 @@
 """Property tests of the front end: no input makes `check` raise, and the
-licensing and mailbox rules fire exactly when section 3 of LANGUAGE.md says."""
+licensing and mailbox rules fire exactly when docs/language.md says."""
 from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings

@@ -13,7 +13,7 @@ from flowc.dsl.rules import RULES
 
 from .conftest import EXAMPLES, FIXTURES
 
-#: The codes of LANGUAGE.md section 6: the contract.
+#: The codes of the language's first version: the contract (docs/diagnostics.md).
 SPEC_CODES = [
     "E001", "E101", "E102", "E103", "E104", "E105", "E106", "E107", "E108",
     "E201", "E202", "E203", "E204", "W301", "W302", "W303", "W304", "W305",

@@ -163,7 +163,7 @@ def test_keywords_used_as_fields_stay_on_their_line():
 
 def test_deep_nesting_formats_without_recursion():
     # Parentheses alone do not nest the program; `not` and `if` do, up to
-    # the 64 levels LANGUAGE.md section 7 allows (beyond: E108, below).
+    # the 64 levels docs/limits.md allows (beyond: E108, below).
     depth = 3000
     cond = "(" * depth + 'form == "x"' + ")" * depth
     nots = "not " * 64 + 'form == "x"'

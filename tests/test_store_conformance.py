@@ -1,5 +1,5 @@
 """One conformance suite, run against every store backend: every rule,
-reason and outcome of RUNTIME.md, the clock, the send window, idempotency
+reason and outcome of docs/runtime.md, the clock, the send window, idempotency
 and transactions."""
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Renderers of diagnostics: text (for people), JSON (the contract in
-CLI.md), SARIF 2.1.0 (code scanning) and GitHub workflow annotations."""
+docs/cli.md), SARIF 2.1.0 (code scanning) and GitHub workflow annotations."""
 FORMATS = ("text", "json", "sarif", "github")
 
 

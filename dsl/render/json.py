@@ -1,4 +1,4 @@
-"""Diagnostics as one JSON object, the contract of CLI.md:
+"""Diagnostics as one JSON object, the contract of docs/cli.md:
 {"diagnostics": [{path, line, column, end_line, end_column, code, severity,
 message, help}], "summary": {files, errors, warnings}}; lines and columns are
 1-based and end_column is exclusive. `notes` (secondary locations) and

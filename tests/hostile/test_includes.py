@@ -1,5 +1,5 @@
 """`include` stays inside the root, reads only small regular files, and
-never prints a byte of a file it refused (LANGUAGE.md section 7)."""
+never prints a byte of a file it refused (docs/limits.md)."""
 from __future__ import annotations
 
 import json
