@@ -26,9 +26,10 @@ change the program raises `FormatterBug` rather than return it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from .diagnostics import Diagnostic
-from .parser import STATEMENT_KEYWORDS, keywords, tokens
+from .parser import STATEMENT_KEYWORDS, lark_parser, tokens
 from .parser import parse as _parse
 
 WIDTH = 100
@@ -95,10 +96,16 @@ def _tokens(text: str, path: str) -> tuple[list[_Tok], list]:
     return toks, comments
 
 
+@cache
+def _words() -> dict[str, str]:
+    """Terminal name -> the word it stands for, for every word terminal."""
+    return {t.name: t.pattern.value for t in lark_parser().terminals
+            if t.pattern.type == "str" and t.pattern.value[:1].isalpha()}
+
+
 def _is_keyword(tok: _Tok) -> bool:
-    """A word of the language, reserved or not (`seat`, `test`, `subject`):
-    its terminal is named after it."""
-    return tok.type != "NAME" and tok.type == tok.value.upper()
+    """A word of the language, reserved or not (`seat`, `test`, `subject`)."""
+    return tok.type != "NAME" and _words().get(tok.type) == tok.value
 
 
 def _place(toks: list[_Tok]) -> list[_Tok]:
