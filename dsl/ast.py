@@ -413,6 +413,8 @@ class TestField(Node):
     name: Ident
     value: Node
 
+    CHILDREN = ("name", "value")
+
 
 @dataclass(slots=True)
 class TestContact(Node):
@@ -420,6 +422,8 @@ class TestContact(Node):
 
     contact: Address
     fields: list
+
+    CHILDREN = ("contact", "fields")
 
 
 @dataclass(slots=True)
@@ -431,6 +435,8 @@ class TestEmit(Node):
     fields: list
     at: TimeLit | None
 
+    CHILDREN = ("event", "contact", "fields", "at")
+
 
 @dataclass(slots=True)
 class TestAdvance(Node):
@@ -439,6 +445,8 @@ class TestAdvance(Node):
     duration: Duration | None
     to: TimeLit | None
 
+    CHILDREN = ("duration", "to")
+
 
 @dataclass(slots=True)
 class TestAccount(Node):
@@ -446,6 +454,8 @@ class TestAccount(Node):
 
     event: Ident
     fields: list
+
+    CHILDREN = ("event", "fields")
 
 
 @dataclass(slots=True)
@@ -466,6 +476,8 @@ class Expect(Node):
     contains: Text | None = None
     count: NumberLit | None = None
 
+    CHILDREN = ("contact", "sequence", "user", "sender", "reason", "text", "contains", "count")
+
 
 @dataclass(slots=True)
 class TestDecl(Node):
@@ -473,6 +485,8 @@ class TestDecl(Node):
 
     name: Text
     steps: list
+
+    CHILDREN = ("name", "steps")
 
 
 @dataclass(slots=True)
