@@ -7,33 +7,24 @@ the source it came from; `dump` gives a JSON-ready form of any subtree.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Union
+from typing import ClassVar, Union
 
 from .source import Span
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-#: Field types that never hold a node: walking skips such fields.
-_SCALARS = {"str", "int", "float", "bool", "Span", "str | None", "int | None", "object"}
-
-
-def _node_fields(cls) -> tuple[str, ...]:
-    names = tuple(f.name for f in fields(cls) if f.type not in _SCALARS)
-    _FIELD_NAMES[cls] = names
-    return names
-
-
 @dataclass(slots=True)
 class Node:
+    """The base of every node: the span of source it came from. A node class
+    names in CHILDREN its fields that hold nodes (or lists with nodes), in
+    source order; `children` and `walk` follow those."""
+
     span: Span
+    CHILDREN: ClassVar[tuple[str, ...]] = ()
 
     def children(self) -> list["Node"]:
         """The direct child nodes, in source order."""
-        names = _FIELD_NAMES.get(type(self))
-        if names is None:
-            names = _node_fields(type(self))
         out = []
-        for name in names:
+        for name in self.CHILDREN:
             value = getattr(self, name)
             if isinstance(value, Node):
                 out.append(value)
@@ -123,6 +114,8 @@ class Text(Node):
     value: str
     parts: list = field(default_factory=list)
 
+    CHILDREN = ("parts",)
+
     @property
     def tokens(self) -> list:
         return [part for part in self.parts if isinstance(part, Node)]
@@ -130,6 +123,8 @@ class Text(Node):
 
 @dataclass(slots=True)
 class Duration(Node):
+    """A length of time: `2 days`, `3 business days` (business days only)."""
+
     amount: int
     unit: str  # minute, hour, day or week
     business: bool = False
@@ -139,51 +134,83 @@ class Duration(Node):
 
 @dataclass(slots=True)
 class UserDecl(Node):
+    """`user NAME seat SEAT inbox ADDRESS alias ADDRESS... limit N`: a sender."""
+
     name: Ident
     seat: Ident | None
     inbox: Address | None
     aliases: list
     limit: "NumberLit | None"
 
+    CHILDREN = ("name", "seat", "inbox", "aliases", "limit")
+
 
 @dataclass(slots=True)
 class EmailStep(Node):
+    """`email NAME subject TEXT body TEXT`: a step that sends an email."""
+
     name: Text
     subject: Text | None
     body: Text | None
 
+    CHILDREN = ("name", "subject", "body")
+
 
 @dataclass(slots=True)
 class TaskStep(Node):
+    """`task TEXT`: a step that creates a task for the sender."""
+
     text: Text
+
+    CHILDREN = ("text",)
 
 
 @dataclass(slots=True)
 class WaitStep(Node):
+    """`wait DURATION` between two steps of a sequence."""
+
     duration: Duration
+
+    CHILDREN = ("duration",)
 
 
 @dataclass(slots=True)
 class SequenceDecl(Node):
+    """`sequence NAME { STEP... }`."""
+
     name: Text
     steps: list
+
+    CHILDREN = ("name", "steps")
 
 
 @dataclass(slots=True)
 class TypeExpr(Node):
+    """A property's type: `text`, `number`, `bool`, `date` or `enum(VALUE, ...)` (`values`)."""
+
     kind: str  # text, number, bool, date or enum
     values: list  # Ident, for enum
+
+    CHILDREN = ("values",)
 
 
 @dataclass(slots=True)
 class PropertyDecl(Node):
+    """`property NAME: TYPE`: a contact property conditions and tokens may read."""
+
     name: Ident
     type: TypeExpr
+
+    CHILDREN = ("name", "type")
 
 
 @dataclass(slots=True)
 class Include(Node):
+    """`include PATH`: another file of the same unit."""
+
     path: Text
+
+    CHILDREN = ("path",)
 
 
 # ---- expressions -----------------------------------------------------------
@@ -206,46 +233,68 @@ class PathRef(Node):
 
 @dataclass(slots=True)
 class StringLit(Node):
+    """A quoted text in a condition."""
+
     value: str
 
 
 @dataclass(slots=True)
 class NumberLit(Node):
+    """A number in a condition."""
+
     value: float
 
 
 @dataclass(slots=True)
 class BoolLit(Node):
+    """`true` or `false` in a condition."""
+
     value: bool
 
 
 @dataclass(slots=True)
 class TodayLit(Node):
-    pass
+    """`today` in a condition: the date the condition is evaluated on."""
 
 
 @dataclass(slots=True)
 class Or(Node):
+    """`left or right`."""
+
     left: Node
     right: Node
+
+    CHILDREN = ("left", "right")
 
 
 @dataclass(slots=True)
 class And(Node):
+    """`left and right`."""
+
     left: Node
     right: Node
+
+    CHILDREN = ("left", "right")
 
 
 @dataclass(slots=True)
 class Not(Node):
+    """`not operand`."""
+
     operand: Node
+
+    CHILDREN = ("operand",)
 
 
 @dataclass(slots=True)
 class Compare(Node):
+    """`left OP right`, OP one of == != < <= > >=."""
+
     op: str
     left: Node
     right: Node
+
+    CHILDREN = ("left", "right")
 
 
 #: Each comparison operator with its operands swapped: `5 < x` is `x > 5`.
@@ -254,52 +303,84 @@ FLIPPED = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
 
 @dataclass(slots=True)
 class InList(Node):
+    """`operand in [ITEM, ...]`, or `not in` (`negated`)."""
+
     operand: Node
     items: list
     negated: bool
 
+    CHILDREN = ("operand", "items")
+
 
 @dataclass(slots=True)
 class Contains(Node):
+    """`left contains right`: text containment."""
+
     left: Node
     right: Node
+
+    CHILDREN = ("left", "right")
 
 
 @dataclass(slots=True)
 class IsKnown(Node):
+    """`operand is known` (`known`) or `operand is unknown`."""
+
     operand: Node
     known: bool
+
+    CHILDREN = ("operand",)
 
 
 @dataclass(slots=True)
 class Truthy(Node):
+    """A bool field or property used as a condition by itself."""
+
     operand: Node
+
+    CHILDREN = ("operand",)
 
 
 # ---- workflows -------------------------------------------------------------
 
 @dataclass(slots=True)
 class Enroll(Node):
+    """`enroll in SEQUENCE as USER from ADDRESS` (`sender` None: the user's inbox)."""
+
     sequence: Text
     user: Ident
     sender: Address | None
 
+    CHILDREN = ("sequence", "user", "sender")
+
 
 @dataclass(slots=True)
 class Unenroll(Node):
+    """`unenroll from SEQUENCE`."""
+
     sequence: Text
+
+    CHILDREN = ("sequence",)
 
 
 @dataclass(slots=True)
 class If(Node):
+    """`if CONDITION { ACTION... } else { ACTION... }` (`orelse` None without else)."""
+
     condition: Node
     then: list
     orelse: list | None
 
+    CHILDREN = ("condition", "then", "orelse")
+
 
 @dataclass(slots=True)
 class WaitAction(Node):
+    """`wait DURATION` between two actions of a workflow."""
+
     duration: Duration
+
+    CHILDREN = ("duration",)
 
 
 @dataclass(slots=True)
@@ -311,6 +392,8 @@ class Workflow(Node):
     event: Ident
     where: Node | None
     actions: list
+
+    CHILDREN = ("name", "event", "where", "actions")
 
 
 # ---- tests (flowc test) ---------------------------------------------------
@@ -330,6 +413,8 @@ class TestField(Node):
     name: Ident
     value: Node
 
+    CHILDREN = ("name", "value")
+
 
 @dataclass(slots=True)
 class TestContact(Node):
@@ -337,6 +422,8 @@ class TestContact(Node):
 
     contact: Address
     fields: list
+
+    CHILDREN = ("contact", "fields")
 
 
 @dataclass(slots=True)
@@ -348,6 +435,8 @@ class TestEmit(Node):
     fields: list
     at: TimeLit | None
 
+    CHILDREN = ("event", "contact", "fields", "at")
+
 
 @dataclass(slots=True)
 class TestAdvance(Node):
@@ -356,6 +445,8 @@ class TestAdvance(Node):
     duration: Duration | None
     to: TimeLit | None
 
+    CHILDREN = ("duration", "to")
+
 
 @dataclass(slots=True)
 class TestAccount(Node):
@@ -363,6 +454,8 @@ class TestAccount(Node):
 
     event: Ident
     fields: list
+
+    CHILDREN = ("event", "fields")
 
 
 @dataclass(slots=True)
@@ -383,6 +476,8 @@ class Expect(Node):
     contains: Text | None = None
     count: NumberLit | None = None
 
+    CHILDREN = ("contact", "sequence", "user", "sender", "reason", "text", "contains", "count")
+
 
 @dataclass(slots=True)
 class TestDecl(Node):
@@ -391,9 +486,14 @@ class TestDecl(Node):
     name: Text
     steps: list
 
+    CHILDREN = ("name", "steps")
+
 
 @dataclass(slots=True)
 class Comment:
+    """A `#` comment: kept for the formatter and for suppression comments
+    (`# flowc: ignore[...]`); not a node of the tree."""
+
     line: int
     column: int
     text: str
@@ -405,3 +505,5 @@ class Module(Node):
 
     statements: list
     comments: list = field(default_factory=list)
+
+    CHILDREN = ("statements",)

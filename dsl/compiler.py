@@ -60,7 +60,7 @@ def template(text: ast.Text | None) -> p.Template | None:
     return p.Template(tuple(parts))
 
 
-def _delay(d: ast.Duration) -> p.Delay:
+def delay(d: ast.Duration) -> p.Delay:
     return p.Delay(d.amount, d.unit, d.business)
 
 
@@ -69,7 +69,7 @@ def _step(st) -> p.Step:
         return p.EmailStep(st.name.value, template(st.subject), template(st.body))
     if isinstance(st, ast.TaskStep):
         return p.TaskStep(template(st.text))
-    return p.WaitStep(_delay(st.duration))
+    return p.WaitStep(delay(st.duration))
 
 
 def _emit(actions: list, code: list, users, ifs: Iterator[p.Cond]) -> None:
@@ -83,7 +83,7 @@ def _emit(actions: list, code: list, users, ifs: Iterator[p.Cond]) -> None:
         elif isinstance(a, ast.Unenroll):
             code.append(p.UnenrollOp(a.sequence.value))
         elif isinstance(a, ast.WaitAction):
-            code.append(p.WaitOp(_delay(a.duration)))
+            code.append(p.WaitOp(delay(a.duration)))
         else:
             condition = next(ifs)
             branch = len(code)

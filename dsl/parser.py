@@ -27,7 +27,6 @@ MAX_SYNTAX_ERRORS = 20
 #: well within what every stage that walks the tree can take.
 MAX_NESTING = 64
 
-_ADDRESS = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*")
 STATEMENT_KEYWORDS = ("user", "sequence", "property", "include", "workflow", "on", "test")
 #: Words of test blocks: keywords only where a test step stands, so they stay
 #: free to name users, properties and enum values.
@@ -156,7 +155,7 @@ class _Builder(Transformer):
         if tok.type == "ADDRESS":
             return ast.Address(self._span(tok), tok.value)
         text = self._text(tok)
-        if not _ADDRESS.fullmatch(text.value):
+        if not address_pattern().fullmatch(text.value):
             raise _Syntax(text.span, f"bad email address {tok.value}", "an address looks like name@example.com")
         return ast.Address(text.span, text.value)
 
@@ -431,6 +430,28 @@ def tokens(text: str, path: str = "<input>") -> tuple[list[Token], list[ast.Comm
 
 
 _keywords: frozenset[str] | None = None
+_address: re.Pattern | None = None
+
+
+def _terminal(name: str):
+    (terminal,) = [t for t in lark_parser().terminals if t.name == name]
+    return terminal
+
+
+def terminal_words(name: str) -> tuple[str, ...]:
+    """The words a terminal that is a choice of words matches, such as
+    KNOWN (`known`, `unknown`) or TIME_UNIT (`minute`, ... without the plural)."""
+    pattern = _terminal(name).pattern.value
+    return tuple(re.search(r"\((?:\?:)?([a-z|]+)\)", pattern).group(1).split("|"))
+
+
+def address_pattern() -> re.Pattern:
+    """An email address as the grammar's ADDRESS terminal has it (a quoted
+    address must match it too; the highlighter colours it)."""
+    global _address
+    if _address is None:
+        _address = re.compile(_terminal("ADDRESS").pattern.value)
+    return _address
 
 
 def keywords() -> frozenset[str]:

@@ -147,15 +147,15 @@ class Sequence:
 
 @dataclass(frozen=True, slots=True)
 class User:
+    """A user as declared. The store keeps it as the interpreter's
+    `records.UserState`: these fields as account events have changed them
+    since, which is also where the addresses it may send from are decided."""
+
     name: str
     seat: str
     inbox: str | None
     aliases: tuple[str, ...]
     limit: int
-
-    @property
-    def addresses(self) -> tuple[str, ...]:
-        return ((self.inbox,) if self.inbox else ()) + self.aliases
 
 
 # ---- workflows -------------------------------------------------------------

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .formats import CHECK_FORMATS, ENTRY_FORMATS
 from .scripts import checked_or_exit, checking, use_color
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
@@ -80,7 +81,7 @@ def _choice(value, choices, key: str):
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]), default="text",
+@click.option("--format", "fmt", type=click.Choice(CHECK_FORMATS), default="text",
               show_default=True, help="Output format.")
 @click.option("--strict", is_flag=True, help="Warnings fail the check too.")
 @click.option("--ignore", metavar="CODE,...", help="Codes (or rule names) not to report.")
@@ -100,7 +101,7 @@ def check(paths, fmt, strict, ignore) -> None:
     for key, value in load(Path.cwd()).items():
         if ctx.get_parameter_source(key) is click.core.ParameterSource.DEFAULT:
             if key == "fmt":
-                fmt = _choice(value, ("text", "json", "sarif", "github"), "format")
+                fmt = _choice(value, CHECK_FORMATS, "format")
             elif key == "strict":
                 strict = bool(value)
             else:
@@ -169,7 +170,7 @@ def _until(value):
 @click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True,
               help="memory:, sqlite:///PATH or postgresql://...")
 @click.option("--until", help="Run the clock on to this time after the last event.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(ENTRY_FORMATS), default="text", show_default=True,
               help="Audit entries as aligned text, or as one JSON object per line.")
 @click.option("--workers", type=click.IntRange(min=1),
               help="Process with N worker processes sharing a postgresql:// store.")
@@ -274,7 +275,7 @@ def status(store_url, fmt) -> None:
 @click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True,
               help="The store to read: sqlite:///PATH or postgresql://...")
 @click.option("--last", type=click.IntRange(min=1), help="Only the last N entries.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(ENTRY_FORMATS), default="text", show_default=True,
               help="Audit entries as aligned text, or as one JSON object per line.")
 def log(store_url, last, fmt) -> None:
     """The audit log kept in a store."""

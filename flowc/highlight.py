@@ -5,15 +5,14 @@ from __future__ import annotations
 from pygments.lexer import RegexLexer, bygroups, words
 from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation, String, Text
 
+from flowc.dsl.parser import address_pattern, keywords, terminal_words
 from flowc.dsl.schema import EVENTS, SEATS
 
-KEYWORDS = (
-    "user", "seat", "inbox", "alias", "limit", "sequence", "email", "subject", "body", "task", "wait",
-    "property", "include", "workflow", "reenroll", "on", "where", "enroll", "in", "as", "from", "unenroll",
-    "if", "else", "and", "or", "not", "contains", "is", "known", "unknown", "business",
-)
+# The words are the grammar's, sorted into the kinds that are coloured apart.
+CONSTANTS = ("true", "false", "today")
 TYPES = ("text", "number", "bool", "date", "enum")
-UNITS = ("minute", "minutes", "hour", "hours", "day", "days", "week", "weeks")
+KEYWORDS = tuple(sorted(keywords() - set(CONSTANTS) - set(TYPES))) + terminal_words("KNOWN")
+UNITS = tuple(w + s for w in terminal_words("TIME_UNIT") for s in ("", "s"))
 
 
 class FlowLexer(RegexLexer):
@@ -26,9 +25,9 @@ class FlowLexer(RegexLexer):
             (r"\s+", Text),
             (r"#.*?$", Comment.Single),
             (r'"', String.Double, "string"),
-            (r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*", String.Other),
+            (address_pattern().pattern, String.Other),
             (r"-?\d+(\.\d+)?", Number),
-            (words(("true", "false", "today"), suffix=r"\b"), Keyword.Constant),
+            (words(CONSTANTS, suffix=r"\b"), Keyword.Constant),
             (words(KEYWORDS, suffix=r"\b"), Keyword),
             (words(TYPES, suffix=r"\b"), Keyword.Type),
             (words(UNITS, suffix=r"\b"), Keyword.Pseudo),

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from prompt_toolkit.completion import Completer, Completion
 
+from .scripts import use_color
 from .session import COMMANDS, Quit, Session
 
 HISTORY_ENV = "FLOWC_HISTORY"
@@ -141,7 +142,7 @@ def run_terminal(session: Session, prompt_session, out=click.echo) -> None:
 
 
 def main(scripts, store_url: str, history: str | None, strict: bool = False) -> None:
-    session = Session(store_url, color=sys.stdout.isatty() and "NO_COLOR" not in os.environ, strict=strict)
+    session = Session(store_url, color=use_color(), strict=strict)
     for script in scripts:
         message = session.feed(f":load {script}")
         if session.failures:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 import shlex
 from dataclasses import dataclass, field
 
@@ -50,9 +49,6 @@ Statements: user NAME seat sales_enterprise inbox NAME@example.com
 Events:     :emit form_submitted contact=bob@x form="Demo" contact.firstname=Bob
             :emit {"type": "meeting_booked", "contact": "bob@x"}
 A statement continues over several lines while its braces are open."""
-
-_DURATION = re.compile(r"^\s*(\d+)\s+(business\s+)?(minute|hour|day|week)s?\s*$")
-
 
 class Quit(Exception):
     pass
@@ -218,15 +214,14 @@ class Session:
         return "\n".join(entry_line(e) for e in entries) or "(no audit entries: the event changed state only)"
 
     def cmd_advance(self, rest: str) -> str:
-        from flowc.dsl.program import Delay
         from flowc.interpreter.timeutil import after
 
         self._need_program()
-        m = _DURATION.match(rest)
-        if not m:
+        delay = _duration(rest)
+        if delay is None:
             raise click.ClickException("usage: :advance N minutes|hours|days|weeks|business days")
         clock = self.store.clock() or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-        until = after(clock, Delay(int(m.group(1)), m.group(3), bool(m.group(2))))
+        until = after(clock, delay)
         entries = self.runner.advance(until)
         from flowc.interpreter.timeutil import show
 
@@ -336,6 +331,21 @@ class Session:
             "users": sorted(program.users) if program else [],
             "sequences": sorted(program.sequences) if program else [],
         }
+
+
+def _duration(text: str):
+    """`text` as a Flow duration (`2 days`, `3 business days`), read by the
+    parser as the `wait` of a step, or None."""
+    from flowc.dsl import ast
+    from flowc.dsl.compiler import delay
+
+    if not text.strip() or any(c in text for c in '{}"#\n'):
+        return None
+    module, diagnostics = dsl.parse(f'sequence "s" {{ wait {text} }}', INPUT)
+    steps = module.statements[0].steps if not diagnostics and len(module.statements) == 1 else ()
+    if len(steps) != 1 or not isinstance(steps[0], ast.WaitStep):
+        return None
+    return delay(steps[0].duration)
 
 
 def _read(path: str) -> str:

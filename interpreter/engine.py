@@ -15,7 +15,7 @@ from flowc.dsl import program as p
 from flowc.dsl.schema import SENDER_SEATS
 
 from . import timeutil
-from .evaluate import holds, render
+from .evaluate import as_date, holds, render
 from .events import shown_value
 from .records import (AuditEntry, Contact, Due, DueKind, Enrollment, EnrollmentStatus, Outcome, Reason, Run,
                       RunStatus, SequenceState, UserState)
@@ -25,14 +25,6 @@ from .scheduling import DueList, Scheduler
 _OPT_OUTS = {"contact_unsubscribed": Reason.UNSUBSCRIBED, "email_bounced": Reason.BOUNCED}
 #: Trigger events that end a contact's active enrollment before workflows run.
 _AUTO_ENDS = {"email_replied": Reason.REPLIED, "meeting_booked": Reason.MEETING_BOOKED}
-
-
-def _is_date(text: str) -> bool:
-    try:
-        dt.date.fromisoformat(text[:10])
-    except ValueError:
-        return False
-    return True
 
 
 def _new_contact(email: str) -> Contact:
@@ -83,7 +75,7 @@ class Engine:
                 declared = _fingerprint([u.seat, u.inbox, u.aliases, u.limit])
                 current = self.store.get_user(u.name)
                 if current is None or current.declared != declared:
-                    self.store.put_user(UserState(u.name, u.seat, u.inbox, u.aliases, u.limit, declared))
+                    self.store.put_user(UserState.declared_as(u, declared))
             for s in self.program.sequences.values():
                 declared = _fingerprint(repr(s.steps))
                 current = self.store.get_sequence(s.name)
@@ -159,7 +151,7 @@ class Engine:
                 "text": isinstance(value, str),
                 "number": isinstance(value, (int, float)) and not isinstance(value, bool),
                 "bool": isinstance(value, bool),
-                "date": isinstance(value, str) and _is_date(value),
+                "date": isinstance(value, str) and as_date(value) is not None,
                 "enum": value in t.values,
             }[t.kind]
             if not ok:

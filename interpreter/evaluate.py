@@ -24,6 +24,15 @@ def _value(v, fields: dict, props: dict, now: dt.datetime):
     return now.date().isoformat()  # Today
 
 
+def as_date(text: str) -> str | None:
+    """The date a value starts with (a date, or a time), as YYYY-MM-DD; None
+    when it does not start with one."""
+    try:
+        return dt.date.fromisoformat(text[:10]).isoformat()
+    except ValueError:
+        return None
+
+
 def _as(kind: str, value):
     """A stored value as the compared kind, or None when it is not one."""
     if value is None:
@@ -36,11 +45,7 @@ def _as(kind: str, value):
         except (TypeError, ValueError):
             return None
     if kind == "date":
-        text = str(value)
-        try:
-            return dt.date.fromisoformat(text[:10]).isoformat()
-        except ValueError:
-            return None
+        return as_date(str(value))
     if kind == "bool":
         if isinstance(value, bool):
             return value

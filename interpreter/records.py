@@ -10,6 +10,9 @@ from operator import attrgetter
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
+from flowc.dsl.program import User
+
+
 def _copyable(cls):
     """Gives a record a `__copy__` that calls its constructor: several times
     faster than copy.copy's generic path, which the memory store uses a lot."""
@@ -89,6 +92,11 @@ class UserState:
     aliases: tuple[str, ...]
     limit: int
     declared: str
+
+    @classmethod
+    def declared_as(cls, user: User, declared: str) -> UserState:
+        """The state of a user just (re)declared as `user`."""
+        return cls(user.name, user.seat, user.inbox, user.aliases, user.limit, declared)
 
     @property
     def addresses(self) -> tuple[str, ...]:

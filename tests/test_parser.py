@@ -154,3 +154,30 @@ def test_is_with_a_value_suggests_comparing():
 def test_a_misspelt_keyword_gets_a_did_you_mean(src, word):
     _, diagnostics = parse(src, "x.flow")
     assert f"did you mean `{word}`?" in diagnostics[0].help
+
+
+def _every_node(value, out):
+    """Every node reachable through any field: what `walk` must find, found
+    without the CHILDREN declarations."""
+    if isinstance(value, ast.Node):
+        out.append(value)
+        for name in type(value).__dataclass_fields__:
+            _every_node(getattr(value, name), out)
+    elif isinstance(value, list):
+        for item in value:
+            _every_node(item, out)
+    return out
+
+
+def test_walk_reaches_every_node_through_the_declared_children():
+    from .conftest import EXAMPLES, FIXTURES
+
+    files = sorted(EXAMPLES.glob("*.flow")) + sorted(FIXTURES.glob("*/*.flow"))
+    kinds = set()
+    for path in files:
+        module, _ = parse(path.read_text(encoding="utf-8"), str(path))
+        reachable = _every_node(module, [])
+        assert [id(n) for n in module.walk()] == [id(n) for n in reachable], path
+        kinds |= {type(n) for n in reachable}
+    # the files between them have every kind of node but a few
+    assert len(kinds) >= 30, sorted(k.__name__ for k in kinds)

@@ -1,0 +1,7 @@
+"""The output formats the commands offer, named once for their options and
+for `[tool.flowc] format` (kept apart so that naming them loads nothing)."""
+
+#: How `flowc check` reports diagnostics (dsl/render).
+CHECK_FORMATS = ("text", "json", "sarif", "github")
+#: How `flowc run` and `flowc log` show audit entries (flowc/output.py).
+ENTRY_FORMATS = ("text", "json")
