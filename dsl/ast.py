@@ -144,6 +144,8 @@ class UserDecl(Node):
     inbox: Address | None
     aliases: list
     limit: "NumberLit | None"
+    #: The display name (`name "Alice Example"`), for From: and sender tokens.
+    display_name: "Text | None" = None
 
 
 @dataclass(slots=True)
