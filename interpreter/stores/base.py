@@ -65,6 +65,9 @@ class Store(Protocol):
     def pop_due(self, until: dt.datetime) -> Due | None:
         """Remove and return the earliest work due at or before `until`
         (ties in the order they were scheduled), or None."""
+    def next_due(self) -> dt.datetime | None:
+        """When the earliest due work falls due (inline delivery sends after
+        each point in time)."""
 
     # sends
     def add_send(self, user: str, at: dt.datetime) -> None: ...

@@ -177,6 +177,9 @@ class MemoryStore:
         self._record(lambda: heapq.heappush(self._due, item))
         return item[2]
 
+    def next_due(self):
+        return self._due[0][0] if self._due else None
+
     # -- sends
     def add_send(self, user, at) -> None:
         sends = self._sends.setdefault(user, [])

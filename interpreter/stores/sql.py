@@ -284,6 +284,10 @@ class SqlStore:
         self._exec("DELETE FROM flow_due WHERE seq = ?", (row[0],))
         return Due.from_ref(from_text(row[1]), row[2], row[3], row[4], row[0])
 
+    def next_due(self):
+        row = self._one("SELECT MIN(at) FROM flow_due")
+        return from_text(row[0]) if row and row[0] else None
+
     # -- sends
     def add_send(self, user, at) -> None:
         # Sends older than any window still to come are never counted again.
