@@ -97,7 +97,7 @@ def deliver(store_url, deliver_spec, config_path, public_url, once, wait, lease,
     from flowc.interpreter.api import open_store
     from flowc.interpreter.delivery import wall_clock
 
-    from .cli import _echo_entries
+    from .output import entry_json, entry_line
 
     if once and wait:
         raise click.UsageError("--once and --wait exclude each other")
@@ -107,13 +107,13 @@ def deliver(store_url, deliver_spec, config_path, public_url, once, wait, lease,
     try:
         deliverer = make_deliverer(store, deliver_spec, config_path, public_url, lease=dt.timedelta(seconds=lease))
         stop = _stop_on_signals() if wait else None
-        emit = _echo_entries(fmt)
+        render = entry_json if fmt == "json" else entry_line
         counts = {"delivered": 0, "send_failed": 0}
         try:
             while True:
                 entries = deliverer.deliver_due(wall_clock())
-                emit(entries)
                 for e in entries:
+                    click.echo(render(e))
                     if e.outcome in counts:
                         counts[e.outcome] += 1
                 if not wait or stop.is_set():
