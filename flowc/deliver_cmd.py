@@ -41,6 +41,8 @@ def make_deliverer(store, spec: str, config_path: str | None, public_url: str | 
 
     from .flow_toml import load_config, public_url as checked_url
 
+    if spec == "none":  # nothing is sent: no config to read, no links to make
+        return None
     config = load_config(config_path)
     url = checked_url(public_url, "--public-url") if public_url else config.public_url
     unsubscribe = None
@@ -49,8 +51,6 @@ def make_deliverer(store, spec: str, config_path: str | None, public_url: str | 
         if secret is None:
             raise UsageError(f"List-Unsubscribe links need the service secret: set ${config.secret_env}")
         unsubscribe = lambda contact: unsubscribe_url(url, secret, contact)  # noqa: E731
-    if spec == "none":
-        return None
     if spec == "smtp":
         if not config.inboxes:
             raise UsageError("--deliver smtp needs the inboxes' SMTP settings: [inboxes.\"ADDRESS\"] in "

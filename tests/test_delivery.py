@@ -349,6 +349,12 @@ def test_a_bad_config_is_a_usage_error_that_never_shows_a_value(flow, text, word
     assert "hunter2" not in out
 
 
+def test_a_run_that_delivers_nothing_reads_no_config(flow):
+    (flow.tmp / "flow.toml").write_text("[inboxes\n")
+    flow.run([event(1, "a@y.example")])
+    assert [m.state for m in flow.outbox()] == ["pending"] * 3
+
+
 def test_delivery_options_that_cannot_work_are_usage_errors(flow, monkeypatch):
     assert "maildir:PATH" in flow.run([], "--deliver", "carrier-pigeon", code=2)
     assert "not a Maildir" in flow.run([], "--deliver", "maildir:s.flow", code=2)
