@@ -177,6 +177,9 @@ def test_deliver_none_keeps_the_outbox_for_flowc_deliver(flow):
     flow.run([event(1, "cy@y.example")])
     assert [m.state for m in flow.outbox()] == ["pending"] * 3
     assert "outbox: 3 pending, 0 sending, 0 delivered, 0 failed" in flow("status", "--store", f"sqlite:///{flow.db}")
+    status = json.loads(flow("status", "--store", f"sqlite:///{flow.db}", "--format", "json"))
+    assert status["outbox"] == {"pending": 3, "sending": 0, "delivered": 0, "failed": 0,
+                                "oldest_pending": "2026-01-05T09:00:00Z"}
     out = flow("deliver", "--store", f"sqlite:///{flow.db}", "--deliver", f"maildir:{flow.tmp / 'later'}", "--once")
     assert "delivered: 3   send failed: 0" in out
     assert len(list((flow.tmp / "later" / "new").iterdir())) == 3
@@ -361,4 +364,4 @@ def test_delivery_options_that_cannot_work_are_usage_errors(flow, monkeypatch):
     assert "[inboxes" in flow.run([], "--deliver", "smtp", code=2)
     monkeypatch.delenv("FLOWC_SECRET")
     assert "FLOWC_SECRET" in flow.run([], "--deliver", "maildir:m", "--public-url", "https://f.example", code=2)
-    assert "--public-url" in flow.run([], "--public-url", "javascript:alert(1)", code=2)
+    assert "--public-url" in flow.run([], "--deliver", "maildir:m", "--public-url", "javascript:alert(1)", code=2)
