@@ -141,6 +141,8 @@ class UserDecl(Node):
     inbox: Address | None
     aliases: list
     limit: "NumberLit | None"
+    #: The display name (`name "Alice Example"`), for From: and sender tokens.
+    display_name: "Text | None" = None
 
     CHILDREN = ("name", "seat", "inbox", "aliases", "limit")
 

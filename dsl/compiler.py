@@ -41,6 +41,7 @@ def _user(decl: ast.UserDecl) -> p.User:
         decl.inbox.value if decl.inbox else None,
         tuple(a.value for a in decl.aliases),
         decl.limit.value if decl.limit else MAX_DAILY_LIMIT,
+        decl.display_name.value if decl.display_name else None,
     )
 
 

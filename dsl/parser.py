@@ -117,26 +117,30 @@ class _Builder(Transformer):
 
     def user_decl(self, items):
         kw, name, *opts = items
-        seat = inbox = limit = None
+        seat = inbox = limit = display_name = None
         aliases = []
         for kind, node in opts:
             if kind == "alias":
                 aliases.append(node)
                 continue
-            if (kind == "seat" and seat) or (kind == "inbox" and inbox) or (kind == "limit" and limit):
+            if (kind == "seat" and seat) or (kind == "inbox" and inbox) or (kind == "limit" and limit) or (
+                    kind == "name" and display_name):
                 raise _Syntax(
                     node.span,
                     f"`{kind}` given twice for user `{name.value}`",
-                    "a user has one seat, one connected inbox and one limit; more addresses are `alias`es",
+                    "a user has one name, one seat, one connected inbox and one limit; more addresses are `alias`es",
                 )
             if kind == "seat":
                 seat = node
             elif kind == "inbox":
                 inbox = node
+            elif kind == "name":
+                display_name = node
             else:
                 limit = node
         end = opts[-1][1].span if opts else self._span(name)
-        return ast.UserDecl(self._span(kw).to(end), self._declared_name(name, "a user"), seat, inbox, aliases, limit)
+        return ast.UserDecl(self._span(kw).to(end), self._declared_name(name, "a user"), seat, inbox, aliases, limit,
+                            display_name)
 
     def seat(self, items):
         return ("seat", self._ident(items[0]))
@@ -149,6 +153,12 @@ class _Builder(Transformer):
 
     def limit(self, items):
         return ("limit", self._number(items[0]))
+
+    def display_name(self, items):
+        text = self._text(items[0])
+        if not text.value.strip() or not text.value.isprintable():
+            raise _Syntax(text.span, "a display name is one line of text", 'write it as name "Alice Example"')
+        return ("name", text)
 
     def address(self, items):
         tok = items[0]

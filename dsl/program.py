@@ -156,6 +156,8 @@ class User:
     inbox: str | None
     aliases: tuple[str, ...]
     limit: int
+    #: `name "..."`: shown in From: and split into sender.firstname/lastname.
+    display_name: str | None = None
 
 
 # ---- workflows -------------------------------------------------------------

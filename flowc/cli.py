@@ -11,6 +11,7 @@ import click
 from . import __version__
 from .formats import CHECK_FORMATS, ENTRY_FORMATS
 from .scripts import checked_or_exit, checking, use_color
+from .deliver_cmd import deliver_options, make_deliverer, outbox_line, outbox_status, register as register_delivery
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
 
@@ -175,7 +176,8 @@ def _until(value):
 @click.option("--workers", type=click.IntRange(min=1),
               help="Process with N worker processes sharing a postgresql:// store.")
 @click.option("--strict", is_flag=True, help="Refuse to run when the check has warnings.")
-def run(scripts, events_path, store_url, until, fmt, workers, strict) -> None:
+@deliver_options(default="none")
+def run(scripts, events_path, store_url, until, fmt, workers, strict, deliver_spec, config_path, public_url) -> None:
     """Check SCRIPTS, then process events and print the audit log.
 
     The check's errors and warnings are printed on stderr first. Exit
@@ -186,6 +188,8 @@ def run(scripts, events_path, store_url, until, fmt, workers, strict) -> None:
     if workers and not store_url.startswith(("postgresql://", "postgres://")):
         raise click.UsageError("--workers needs a postgresql:// store (workers share it)")
     result = checked_or_exit(scripts, warnings=True, strict=strict)
+    if workers and deliver_spec != "none":
+        raise click.UsageError("--workers runs deliver nothing: run `flowc deliver` beside the workers")
     if workers:
         from .parallel import WorkerFailed, run_with_workers
 
@@ -195,23 +199,29 @@ def run(scripts, events_path, store_url, until, fmt, workers, strict) -> None:
             click.echo(str(e), err=True)
             sys.exit(EXIT_USAGE)
     else:
-        summary = _run_here(result.program, events_path, store_url, until_at, _echo_entries(fmt))
+        summary = _run_here(result.program, events_path, store_url, until_at, _echo_entries(fmt),
+                            (deliver_spec, config_path, public_url))
     print_summary(summary, fmt)
     sys.exit(EXIT_INPUT if summary.rejected else EXIT_OK)
 
 
-def _run_here(program, events_path, store_url, until_at, emit):
-    """`flowc run` in this process: the summary."""
+def _run_here(program, events_path, store_url, until_at, emit, delivery):
+    """`flowc run` in this process: the summary. `delivery`: the --deliver,
+    --config and --public-url options."""
     from flowc.interpreter.api import Runner, open_store
 
     store = open_store(store_url, workers=False)
+    deliverer = None
     try:
-        runner = Runner(program, store)
+        deliverer = make_deliverer(store, *delivery)
+        runner = Runner(program, store, deliverer=deliverer)
         with click.open_file(events_path, encoding="utf-8", errors="replace") as lines:
             summary = runner.process(lines, emit)
         if until_at is not None:
             emit(runner.advance(until_at))
     finally:
+        if deliverer is not None:
+            deliverer.close()
         store.close()
     return summary
 
@@ -233,7 +243,7 @@ def print_summary(summary, fmt: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Aligned text, or one JSON object.")
 def status(store_url, fmt) -> None:
-    """Active enrollments, and each sender's sends in the last 24 hours."""
+    """Active enrollments, each sender's sends in the last 24 hours, the outbox."""
     from flowc.interpreter.api import open_store
     from flowc.interpreter.timeutil import WINDOW, show
 
@@ -244,6 +254,7 @@ def status(store_url, fmt) -> None:
         users = store.users()
         sends = store.sends_since(clock - WINDOW) if clock else {}
         deleted = [s.name for s in store.sequences() if s.deleted]
+        outbox = outbox_status(store)
     finally:
         store.close()
     if fmt == "json":
@@ -256,6 +267,8 @@ def status(store_url, fmt) -> None:
             "senders": [{"user": u.name, "sends_24h": sends.get(u.name, 0), "limit": u.limit, "seat": u.seat,
                          "inbox": u.inbox} for u in users],
             "deleted_sequences": deleted,
+            "outbox": {**outbox["counts"], "oldest_pending": show(outbox["oldest_pending"])
+                       if outbox["oldest_pending"] else None},
         }))
         return
     click.echo(f"clock: {show(clock)}")
@@ -269,6 +282,7 @@ def status(store_url, fmt) -> None:
                    f"inbox {u.inbox or 'disconnected'}")
     if deleted:
         click.echo("deleted sequences: " + ", ".join(deleted))
+    click.echo(outbox_line(outbox, clock))
 
 
 @main.command()
@@ -387,3 +401,5 @@ from .plan import plan  # noqa: E402
 
 for _tool in (fmt, graph, test, plan):
     main.add_command(_tool)
+
+register_delivery(main)

@@ -114,7 +114,7 @@ class Runner:
     `summary` counts everything this runner has processed so far. The store
     stays the caller's to close."""
 
-    def __init__(self, program: Program, store: Store, *, workers: bool = False):
+    def __init__(self, program: Program, store: Store, *, workers: bool = False, deliverer=None):
         self.program = program
         self.store = store
         if workers and not isinstance(store, WorkQueue):
@@ -122,6 +122,12 @@ class Runner:
         #: The workers' queue, or None when this process owns the due list.
         self.queue = SharedQueue(store, program) if workers else None
         self.engine = Engine(program, store, self.queue)
+        if deliverer is not None:
+            # `deliverer` (interpreter/delivery.py): messages are sent as they
+            # are written, on the engine's clock (interpreter/inline.py).
+            from .inline import InlineDelivery
+
+            self.engine = InlineDelivery(self.engine, deliverer)
         self.summary = Summary()
 
     def process(self, lines: Iterable[str], emit: Emit = _ignore) -> Summary:

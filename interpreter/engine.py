@@ -15,8 +15,9 @@ from flowc.dsl import program as p
 from flowc.dsl.schema import SENDER_SEATS
 
 from . import timeutil
-from .evaluate import as_date, holds, render
+from .evaluate import as_date, holds, render, sender_fields
 from .events import shown_value
+from .outbox import compose
 from .records import (AuditEntry, Contact, Due, DueKind, Enrollment, EnrollmentStatus, Outcome, Reason, Run,
                       RunStatus, SequenceState, UserState)
 from .scheduling import DueList, Scheduler
@@ -323,8 +324,9 @@ class Engine:
         contact = contact or self.store.get_contact(e.contact) or _new_contact(e.contact)
         user = user or self.store.get_user(e.user)
         base = dict(at=at, workflow=e.workflow, contact=e.contact, sequence=e.sequence, user=e.user)
-        # A user has no first or last name in Flow; its name stands for both.
-        sender = {"firstname": e.user, "lastname": "", "email": e.sender}
+        declared = self.program.users.get(e.user)
+        display_name = declared.display_name if declared else None
+        sender = sender_fields(e.user, display_name, e.sender)
         kinds = self.program.properties
         while e.step < len(steps):
             step = steps[e.step]
@@ -342,8 +344,11 @@ class Engine:
                 subject = render(step.subject, contact.properties, sender, kinds)
                 body = render(step.body, contact.properties, sender, kinds)
                 self.store.add_send(user.name, at)
+                # The message to send, written with the decision (DELIVERY.md).
+                msg = compose(self.store, e, user.inbox, display_name, subject, body, at)
+                self.store.add_outbox(msg)
                 self._log(ev, Outcome.EMAIL_SENT, **base, detail=f"step {e.step + 1}: {step.name}",
-                          message={"from": e.sender, "to": e.contact, "subject": subject, "body": body})
+                          message={"from": e.sender, "to": e.contact, "subject": msg.subject, "body": msg.body})
             elif isinstance(step, p.TaskStep):
                 text = render(step.text, contact.properties, sender, kinds)
                 self._log(ev, Outcome.TASK_CREATED, **base, detail=f"step {e.step + 1}: {text}")

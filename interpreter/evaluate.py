@@ -138,3 +138,10 @@ def render(t: p.Template | None, props: dict, sender: dict, kinds: Mapping[str, 
         else:
             out.append(part[1])
     return "".join(out)
+
+
+def sender_fields(name: str, display_name: str | None, address: str) -> dict:
+    """`{{sender.*}}` values: the first word of the display name and the
+    rest; without a display name, the user's name stands for the first."""
+    first, _, last = (display_name or name).strip().partition(" ")
+    return {"firstname": first, "lastname": last.strip(), "email": address}

@@ -33,6 +33,9 @@ class Outcome(StrEnum):
     ENDED = "ended"
     REJECTED = "rejected"
     DUPLICATE = "duplicate"
+    # what the mail server answered (DELIVERY.md)
+    DELIVERED = "delivered"
+    SEND_FAILED = "send_failed"
 
 
 class Reason(StrEnum):
@@ -58,6 +61,8 @@ class Reason(StrEnum):
     REPLIED = "replied"
     MEETING_BOOKED = "meeting_booked"
     UNENROLLED = "unenrolled"
+    SEND_FAILURE = "send_failure"
+    SEND_TIMEOUT = "send_timeout"
     # a line not processed
     DUPLICATE_EVENT = "duplicate_event"
     INVALID_EVENT = "invalid_event"
@@ -185,6 +190,46 @@ class Due:
             enrollment, step = ref.split(":")
             return cls(at, DueKind.STEP, enrollment=int(enrollment), step=int(step), seq=seq)
         return cls(at, DueKind.RESUME, contact=ref, workflow=workflow, seq=seq)
+
+
+class OutboxState(StrEnum):
+    """Where an outbox message is (DELIVERY.md)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+@_copyable
+@dataclass(slots=True)
+class OutboxMessage:
+    """An email the engine decided to send, written in the same transaction
+    as its `email_sent` entry; a deliverer claims it (a lease), sends it and
+    marks it. `inbox` is the sender's inbox when it was decided: an alias
+    sends through its inbox. `step` is the step's index in the sequence."""
+
+    id: int
+    enrollment: int
+    step: int
+    user: str
+    inbox: str | None
+    sender: str
+    sender_name: str | None
+    to: str
+    subject: str | None
+    body: str
+    message_id: str
+    in_reply_to: str | None
+    references: str | None  # Message-IDs, space-separated, oldest first
+    created: dt.datetime
+    state: str = OutboxState.PENDING
+    attempts: int = 0
+    next_attempt: dt.datetime | None = None
+    first_try: dt.datetime | None = None
+    lease_holder: str | None = None
+    lease_until: dt.datetime | None = None
+    response: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

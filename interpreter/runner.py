@@ -30,7 +30,8 @@ class Summary:
 
     def processed(self, entries: list[AuditEntry]) -> None:
         """Count one processed event (a duplicate or not) and its entries."""
-        if entries and entries[0].outcome == Outcome.DUPLICATE:
+        # (with inline delivery, what fell due before the event comes first)
+        if any(e.outcome == Outcome.DUPLICATE for e in entries):
             self.duplicates += 1
         else:
             self.events += 1
@@ -48,6 +49,8 @@ class Summary:
             out.append("skipped: " + ", ".join(f"{r} {n}" for r, n in sorted(self.skipped.items())))
         if self.ended:
             out.append("ended: " + ", ".join(f"{r} {n}" for r, n in sorted(self.ended.items())))
+        if o["delivered"] or o["send_failed"]:
+            out.append(f"delivered: {o['delivered']}   send failed: {o['send_failed']}")
         return out
 
     def as_dict(self) -> dict:

@@ -19,6 +19,12 @@ def dump(store) -> dict:
             return (show(d.at), "step", e.contact, e.sequence, d.step)
         return (show(d.at), "resume", d.contact, d.workflow)
 
+    def message(m):
+        # Message-IDs and ids name the enrollment by a number the backend assigned.
+        e = enrollments[m.enrollment]
+        return (e.contact, e.sequence, m.step, m.sender, m.sender_name, m.subject, m.body, m.in_reply_to is not None,
+                show(m.created), m.state, m.attempts, show(m.next_attempt), m.response)
+
     clock = store.clock()
     return {
         "clock": show(clock),
@@ -30,5 +36,6 @@ def dump(store) -> dict:
         "due": sorted(due(d) for d in store.due_items()),
         "sends": sorted(store.sends_since(clock - WINDOW).items()) if clock else [],
         "seen": sorted(store.seen_ids()),
+        "outbox": sorted((message(m) for m in store.outbox()), key=repr),
         "audit": [e.model_dump(mode="json") for e in store.audit()],
     }

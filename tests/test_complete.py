@@ -48,7 +48,7 @@ CASES = [
     ('sequence "S" { email "E" body "Hi {{contact.first|}}"', "first", ["firstname"]),
     ('sequence "S" { task "Call {{ sender.l|', "l", ["lastname"]),
     ("user dee seat sales_e|", "sales_e", ["sales_enterprise"]),
-    ("user dee |", "", ["alias", "inbox", "limit", "seat"]),
+    ("user dee |", "", ["alias", "inbox", "limit", "name", "seat"]),
     ("property size: |", "", ["bool", "date", "enum", "number", "text"]),
     ("on form_submitted wait 2 |", "", ["days", "hours", "minutes", "weeks", "business"]),
     ("on meeting_outcome where outcome is |", "", ["known", "unknown"]),

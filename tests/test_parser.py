@@ -11,6 +11,7 @@ from flowc.dsl import ast, parse
 CONSTRUCTS = {
     "user": "user alice seat sales_enterprise inbox alice@x alias sales@x alias \"a.b+c@corp.example\" limit 500",
     "user_minimal": "user bob",
+    "user_display_name": 'user alice name "Alice van Example" seat sales_enterprise inbox alice@x',
     "sequence": 'sequence "Demo" {\n  email "Intro" subject "Hi {{contact.firstname}}" body "{{contact.company | you}} {{sender.email}} {{placeholder: note}}"\n  wait 2 days\n  wait 3 business days\n  task "Call {{contact.firstname}}"\n}',
     "email_step_bare": 'sequence "S" { email "Only a name"; wait 1 minute; wait 5 hours; wait 1 week }',
     "property_types": "property a: text\nproperty b: number\nproperty c: bool\nproperty d: date\nproperty e: enum(x, y, z)",
@@ -78,6 +79,9 @@ SYNTAX_ERRORS = [
     ('workflow "x" on e {', 1, 20, "the end of the file"),
     ("user sequence", 1, 6, "`sequence` is a keyword and cannot name a user"),
     ("user alice inbox a@x inbox b@x", 1, 28, "`inbox` given twice"),
+    ('user alice name "A" name "B"', 1, 26, "`name` given twice"),
+    ('user alice name "  "', 1, 17, "one line of text"),
+    ('user alice name "A\\nB"', 1, 17, "one line of text"),
     ("property p: enum(a, if)", 1, 21, "keyword"),
     ("limit 5", 1, 1, "expected a statement"),
     # found by the property test: a control character where an address goes

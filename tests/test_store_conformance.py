@@ -446,3 +446,141 @@ def test_template_parts_come_from_the_parser(store):
     h.emit("contact_unsubscribed", T0, contact="a@x")
     entries = h.emit("form_submitted", T0, contact="b@x", form="f", properties={"firstname": "Bo", "lastname": "B"})
     assert entries[1].message["body"] == "Dear Bo B\t{{placeholder: x}}"
+
+
+# ---- the outbox (DELIVERY.md) ----------------------------------------------------
+
+NAMED = TEAM.replace("user alice seat", 'user alice name "Alice van Example" seat') + """
+sequence "Thread" { email "A" subject "Hello {{contact.firstname | you}}" body "from {{sender.firstname}} {{sender.lastname}}"
+                    email "B" body "2"; email "C" body "3" }
+"""
+
+
+def _t(text: str):
+    from flowc.interpreter.timeutil import parse_time
+
+    return parse_time(text)
+
+
+def _claim(store, now: str, wall: str | None = None, holder: str = "d1", limit: int = 10):
+    import datetime as dt
+
+    wall_at = _t(wall or now)
+    with store.transaction():
+        return store.claim_outbox(_t(now), wall_at, holder, wall_at + dt.timedelta(seconds=60), limit)
+
+
+def _finish(store, msg, holder: str, state: str, **changes) -> bool:
+    msg.state = state
+    for key, value in changes.items():
+        setattr(msg, key, value)
+    with store.transaction():
+        return store.finish_outbox(msg, holder)
+
+
+def test_an_email_step_writes_its_message_to_the_outbox_with_the_decision(store):
+    import re
+
+    h = Harness(store, NAMED + 'on form_submitted enroll in "Demo" as alice from sales@x')
+    entries = h.emit("form_submitted", T0, contact="c@x", form="f", properties={"firstname": "Cy"})
+    sent = entries[1].message
+    (m,) = store.outbox()
+    assert (m.state, m.attempts, m.lease_holder) == ("pending", 0, None)
+    assert (m.user, m.inbox, m.sender, m.sender_name, m.to, m.subject, m.step) == (
+        "alice", "alice@x", "sales@x", "Alice van Example", "c@x", "Hi Cy", 0)
+    # the display name's first word is {{sender.firstname}}
+    assert m.body == "{{placeholder: note}} from Alice <sales@x> at your company" == sent["body"]
+    assert re.fullmatch(r"<\d+\.1\.[0-9a-f]{12}@x>", m.message_id)
+    assert m.in_reply_to is None and m.references is None
+    assert m.created == m.next_attempt == entries[1].at
+    assert store.last_outbox(m.enrollment) == m
+    assert store.outbox_counts() == ({"pending": 1, "sending": 0, "delivered": 0, "failed": 0}, m.created)
+
+
+def test_a_step_without_subject_replies_in_the_thread_of_the_previous_one(store):
+    h = Harness(store, NAMED + 'on form_submitted enroll in "Thread" as alice')
+    entries = h.emit("form_submitted", T0, contact="c@x", form="f", properties={"firstname": "Cy"})
+    first, second, third = store.outbox()
+    assert (first.subject, first.body) == ("Hello Cy", "from Alice van Example")
+    assert (second.subject, second.in_reply_to, second.references) == ("Re: Hello Cy", first.message_id,
+                                                                         first.message_id)
+    assert (third.subject, third.in_reply_to) == ("Re: Hello Cy", second.message_id)
+    assert third.references == f"{first.message_id} {second.message_id}"
+    assert len({first.message_id, second.message_id, third.message_id}) == 3
+    assert [e.message["subject"] for e in entries if e.outcome == "email_sent"] == ["Hello Cy", "Re: Hello Cy",
+                                                                                     "Re: Hello Cy"]
+
+
+def test_the_message_is_rolled_back_with_its_decision(store, monkeypatch):
+    h = harness(store, 'on form_submitted enroll in "Demo" as alice')
+
+    def boom(*a, **k):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(store, "append_audit", boom)
+    with pytest.raises(RuntimeError):
+        h.emit("form_submitted", T0, contact="c@x", form="f")
+    monkeypatch.undo()
+    assert store.outbox() == [] and store.outbox_counts()[1] is None
+
+
+def test_deliverers_claim_with_a_lease_and_mark_what_they_hold(store):
+    h = harness(store, 'workflow "W" reenroll on form_submitted enroll in "Other" as alice')
+    for minute, contact in enumerate("abc"):
+        h.emit("form_submitted", f"2026-01-05T09:0{minute}:00Z", contact=f"{contact}@x", form="f")
+    assert _claim(store, "2026-01-05T08:59:59Z") == []  # not due before it was decided
+    a, b = _claim(store, "2026-01-05T09:01:00Z")
+    assert [(m.to, m.state, m.attempts, m.lease_holder) for m in (a, b)] == [
+        ("a@x", "sending", 1, "d1"), ("b@x", "sending", 1, "d1")]
+    # while the lease holds, another deliverer gets only what is left
+    assert [m.to for m in _claim(store, "2026-01-05T10:00:00Z", "2026-01-05T09:01:30Z", "d2")] == ["c@x"]
+    assert _claim(store, "2026-01-05T10:00:00Z", "2026-01-05T09:01:59Z", "d3") == []
+    assert _finish(store, a, "d1", "delivered", response="250 OK")
+    assert not _finish(store, a, "d1", "delivered")  # marked once
+    # d1 dies holding b: once its lease ends, b is sent again, same Message-ID
+    (again,) = _claim(store, "2026-01-05T10:00:00Z", "2026-01-05T09:02:00Z", "d3", limit=1)
+    assert (again.id, again.message_id, again.attempts, again.lease_holder) == (b.id, b.message_id, 2, "d3")
+    assert not _finish(store, b, "d1", "delivered")  # d1's lease is gone
+    assert _finish(store, again, "d3", "failed", response="550 no such user")
+    got = {m.to: (m.state, m.response, m.lease_holder) for m in store.outbox()}
+    assert got == {"a@x": ("delivered", "250 OK", None), "b@x": ("failed", "550 no such user", None),
+                   "c@x": ("sending", None, "d2")}
+    counts, _ = store.outbox_counts()
+    assert counts == {"pending": 0, "sending": 1, "delivered": 1, "failed": 1}
+    assert [m.to for m in store.outbox("delivered")] == ["a@x"]
+
+
+def test_a_retry_waits_for_its_time_and_held_messages_for_an_inbox(store):
+    h = harness(store, 'workflow "W" reenroll on form_submitted enroll in "Other" as alice')
+    h.emit("form_submitted", T0, contact="a@x", form="f")
+    (m,) = _claim(store, T0)
+    assert store.next_outbox() is None  # nothing pending
+    retry = _t("2026-01-05T09:01:00Z")
+    assert _finish(store, m, "d1", "pending", next_attempt=retry, first_try=_t(T0), response="451 try later")
+    assert store.next_outbox() == retry
+    assert _claim(store, "2026-01-05T09:00:59Z") == []
+    h.emit("inbox_disconnected", "2026-01-05T09:00:30Z", user="alice")
+    assert store.next_outbox() is None and _claim(store, "2026-01-06T00:00:00Z") == []
+    h.emit("inbox_connected", "2026-01-05T09:00:40Z", user="alice", address="alice@x")
+    (again,) = _claim(store, "2026-01-05T09:01:00Z")
+    assert (again.attempts, again.first_try, again.response) == (2, _t(T0), "451 try later")
+
+
+@pytest.mark.parametrize("kind", [b for b in BACKENDS if b not in ("memory", "sqlite")])
+def test_two_deliverers_never_claim_the_same_message(kind, tmp_path, request):
+    url = store_url(kind, tmp_path, request)
+    one, two = open_store(url), open_store(url)
+    try:
+        h = harness(one, 'workflow "W" reenroll on form_submitted enroll in "Other" as alice')
+        for contact in "abcd":
+            h.emit("form_submitted", T0, contact=f"{contact}@x", form="f")
+        with one.transaction():
+            first = one.claim_outbox(_t(T0), _t(T0), "d1", _t("2026-01-05T10:00:00Z"), 2)
+            # the other deliverer does not wait for the first one's transaction
+            with two.transaction():
+                second = two.claim_outbox(_t(T0), _t(T0), "d2", _t("2026-01-05T10:00:00Z"), 10)
+        assert len(first) == 2 and len(second) == 2
+        assert {m.id for m in first}.isdisjoint(m.id for m in second)
+    finally:
+        one.close()
+        two.close()

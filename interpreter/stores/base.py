@@ -11,7 +11,7 @@ from typing import ContextManager, Iterator, Protocol, runtime_checkable
 
 from flowc.dsl import UsageError
 
-from ..records import AuditEntry, Contact, Due, Enrollment, QueueItem, Run, SequenceState, UserState
+from ..records import AuditEntry, Contact, Due, Enrollment, OutboxMessage, QueueItem, Run, SequenceState, UserState
 
 
 class StoreError(UsageError):
@@ -65,11 +65,39 @@ class Store(Protocol):
     def pop_due(self, until: dt.datetime) -> Due | None:
         """Remove and return the earliest work due at or before `until`
         (ties in the order they were scheduled), or None."""
+    def next_due(self) -> dt.datetime | None:
+        """When the earliest due work falls due (inline delivery sends after
+        each point in time)."""
 
     # sends
     def add_send(self, user: str, at: dt.datetime) -> None: ...
     def sends_window(self, user: str, since: dt.datetime) -> tuple[int, dt.datetime | None]:
         """(count, oldest) of the user's sends after `since`."""
+
+    # outbox (DELIVERY.md): written with the decision, then claimed, sent and
+    # marked by a deliverer, each in a transaction of its own
+    def add_outbox(self, msg: OutboxMessage) -> None:
+        """Insert `msg`; the store gives it its id."""
+    def last_outbox(self, enrollment: int) -> OutboxMessage | None:
+        """The enrollment's latest message: a step without a subject replies to it."""
+    def claim_outbox(self, now: dt.datetime, wall: dt.datetime, holder: str, lease_until: dt.datetime,
+                     limit: int) -> list[OutboxMessage]:
+        """Up to `limit` messages to send, oldest due first: pending ones due
+        at `now` (the engine's clock), and sending ones whose lease ended
+        before `wall` (the real clock: their deliverer died). A message waits
+        while its user has no connected inbox. Each is marked sending, leased
+        to `holder` until `lease_until`, one attempt more; several deliverers
+        never claim the same message at once."""
+    def finish_outbox(self, msg: OutboxMessage, holder: str) -> bool:
+        """Write a claimed message's state, next attempt, first try and
+        response, and end its lease; False, writing nothing, when `holder`
+        no longer holds it."""
+    def next_outbox(self) -> dt.datetime | None:
+        """When the earliest pending message that may be sent falls due."""
+    def get_outbox(self, message_id: int) -> OutboxMessage | None: ...
+    def outbox(self, state: str | None = None) -> list[OutboxMessage]: ...
+    def outbox_counts(self) -> tuple[dict[str, int], dt.datetime | None]:
+        """Messages per state, and when the oldest pending one was written."""
 
     # audit log
     def append_audit(self, entries: list[AuditEntry]) -> None: ...

@@ -12,7 +12,8 @@ import heapq
 import itertools
 from contextlib import contextmanager
 
-from ..records import AuditEntry, EnrollmentStatus, Contact, Due, Enrollment, Run, SequenceState, UserState
+from ..records import (AuditEntry, Contact, Due, Enrollment, EnrollmentStatus, OutboxMessage, OutboxState, Run,
+                       SequenceState, UserState)
 
 _MISSING = object()
 
@@ -21,13 +22,15 @@ class MemoryStore:
     url = "memory:"
 
     def __init__(self) -> None:
-        self._tables: dict[str, dict] = {n: {} for n in ("users", "sequences", "contacts", "enrollments", "runs")}
+        self._tables: dict[str, dict] = {n: {} for n in ("users", "sequences", "contacts", "enrollments", "runs", "outbox")}
         self._seen: set[str] = set()
         self._clock: dt.datetime | None = None
         self._active: dict[str, int] = {}  # contact -> active enrollment id
         self._due: list[tuple] = []  # heap of (at, seq, Due)
         self._due_seq = itertools.count(1)
         self._ids = itertools.count(1)
+        self._outbox_ids = itertools.count(1)
+        self._threads: dict[int, int] = {}  # enrollment -> its latest outbox message
         self._sends: dict[str, list[dt.datetime]] = {}
         self._audit: list[AuditEntry] = []
         self._undo: list | None = None
@@ -174,6 +177,9 @@ class MemoryStore:
         self._record(lambda: heapq.heappush(self._due, item))
         return item[2]
 
+    def next_due(self):
+        return self._due[0][0] if self._due else None
+
     # -- sends
     def add_send(self, user, at) -> None:
         sends = self._sends.setdefault(user, [])
@@ -184,6 +190,70 @@ class MemoryStore:
         sends = self._sends.get(user, [])
         i = bisect.bisect_right(sends, since)
         return len(sends) - i, (sends[i] if i < len(sends) else None)
+
+    # -- outbox
+    def add_outbox(self, msg: OutboxMessage) -> None:
+        msg = copy.copy(msg)
+        msg.id = next(self._outbox_ids)
+        msg.next_attempt = msg.next_attempt or msg.created
+        self._set("outbox", msg.id, msg)
+        previous = self._threads.get(msg.enrollment)
+        self._threads[msg.enrollment] = msg.id
+        self._record(lambda: self._threads.__setitem__(msg.enrollment, previous) if previous
+                     else self._threads.pop(msg.enrollment, None))
+
+    def last_outbox(self, enrollment):
+        mid = self._threads.get(enrollment)
+        return self._get("outbox", mid) if mid is not None else None
+
+    def _sendable(self):
+        """Open messages whose user has a connected inbox, oldest due first."""
+        users = self._tables["users"]
+        return sorted((m for m in self._tables["outbox"].values()
+                       if m.state in (OutboxState.PENDING, OutboxState.SENDING) and (u := users.get(m.user)) is not None and u.inbox),
+                      key=lambda m: (m.next_attempt, m.id))
+
+    def claim_outbox(self, now, wall, holder, lease_until, limit):
+        claimed = []
+        for m in self._sendable():
+            if len(claimed) == limit:
+                break
+            if (m.state == OutboxState.PENDING and m.next_attempt <= now) or (m.state == OutboxState.SENDING and m.lease_until <= wall):
+                m = copy.copy(m)
+                m.state, m.lease_holder, m.lease_until, m.attempts = OutboxState.SENDING, holder, lease_until, m.attempts + 1
+                self._set("outbox", m.id, m)
+                claimed.append(copy.copy(m))
+        return claimed
+
+    def finish_outbox(self, msg, holder):
+        current = self._tables["outbox"].get(msg.id)
+        if current is None or current.state != OutboxState.SENDING or current.lease_holder != holder:
+            return False
+        done = copy.copy(current)
+        done.state, done.next_attempt, done.first_try, done.response = (msg.state, msg.next_attempt, msg.first_try,
+                                                                      msg.response)
+        done.lease_holder = done.lease_until = None
+        self._set("outbox", msg.id, done)
+        return True
+
+    def next_outbox(self):
+        times = [m.next_attempt for m in self._sendable() if m.state == OutboxState.PENDING]
+        return min(times, default=None)
+
+    def get_outbox(self, message_id):
+        return self._get("outbox", message_id)
+
+    def outbox(self, state=None):
+        return [copy.copy(m) for _, m in sorted(self._tables["outbox"].items()) if state in (None, m.state)]
+
+    def outbox_counts(self):
+        counts = dict.fromkeys(OutboxState, 0)
+        oldest = None
+        for m in self._tables["outbox"].values():
+            counts[m.state] += 1
+            if m.state == OutboxState.PENDING and (oldest is None or m.created < oldest):
+                oldest = m.created
+        return counts, oldest
 
     # -- audit
     def append_audit(self, entries) -> None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 
-from ..records import AuditEntry, Contact, Due, Enrollment, EnrollmentStatus, Reason, Run, RunStatus, SequenceState, UserState
+from ..records import (AuditEntry, Contact, Due, Enrollment, EnrollmentStatus, OutboxMessage, OutboxState, Reason,
+                       Run, RunStatus, SequenceState, UserState)
 from ..timeutil import WINDOW, from_text, to_text
 
-SCHEMA_VERSION = 2  # 2: flow_audit.late
+SCHEMA_VERSION = 3  # 2: flow_audit.late; 3: flow_outbox
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS flow_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -38,6 +39,14 @@ CREATE INDEX IF NOT EXISTS flow_sends_window ON flow_sends (user_name, at);
 CREATE TABLE IF NOT EXISTS flow_audit (
     seq {serial}, at TEXT, event TEXT, workflow TEXT, contact TEXT, sequence TEXT, user_name TEXT,
     outcome TEXT NOT NULL, reason TEXT, detail TEXT, line INTEGER, message TEXT, late INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS flow_outbox (
+    id {serial}, enrollment BIGINT NOT NULL, step INTEGER NOT NULL, user_name TEXT NOT NULL, inbox TEXT,
+    sender TEXT NOT NULL, sender_name TEXT, recipient TEXT NOT NULL, subject TEXT, body TEXT NOT NULL,
+    message_id TEXT NOT NULL UNIQUE, in_reply_to TEXT, refs TEXT, created TEXT NOT NULL, state TEXT NOT NULL,
+    attempts INTEGER NOT NULL, next_attempt TEXT NOT NULL, first_try TEXT, lease_holder TEXT, lease_until TEXT,
+    response TEXT);
+CREATE INDEX IF NOT EXISTS flow_outbox_open ON flow_outbox (next_attempt, id) WHERE state IN ('pending', 'sending');
+CREATE INDEX IF NOT EXISTS flow_outbox_thread ON flow_outbox (enrollment, id);
 """
 
 #: What takes a store of the version before to this one, where creating the
@@ -53,6 +62,8 @@ _SEQUENCE = "name, declared, deleted"
 _CONTACT = "email, properties, opted_out"
 _RUN = "workflow, contact, status, pc, event, fields"
 _ENROLLMENT = "id, contact, sequence, user_name, sender, step, status, started, workflow"
+_OUTBOX = ("id, enrollment, step, user_name, inbox, sender, sender_name, recipient, subject, body, message_id, "
+           "in_reply_to, refs, created, state, attempts, next_attempt, first_try, lease_holder, lease_until, response")
 _AUDIT = "at, event, workflow, contact, sequence, user_name, outcome, reason, detail, line, message, late"
 
 
@@ -82,6 +93,16 @@ def _enrollment(row) -> Enrollment | None:
     return Enrollment(i, contact, seq, user, sender, step, EnrollmentStatus(status), from_text(started), workflow)
 
 
+def _outbox(row) -> OutboxMessage | None:
+    if row is None:
+        return None
+    values = list(row)
+    for i in (13, 16, 17, 19):  # created, next_attempt, first_try, lease_until
+        values[i] = from_text(values[i])
+    values[14] = OutboxState(values[14])
+    return OutboxMessage(*values)
+
+
 def _audit(row) -> AuditEntry:
     at, event, workflow, contact, seq, user, outcome, reason, detail, line, message, late = row
     return AuditEntry(at=from_text(at), event=event, workflow=workflow, contact=contact, sequence=seq, user=user,
@@ -99,6 +120,8 @@ class SqlStore:
     #: processes write at once (PostgreSQL); SQLite serialises writers anyway.
     LOCK = ""
     SKIP_LOCKED = ""
+    #: Appended to the outbox claim's pick (alias `o`).
+    CLAIM_LOCK = ""
     EXTRA_TABLES = ""
     #: A row when the Flow tables exist.
     HAS_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'flow_meta'"
@@ -261,6 +284,10 @@ class SqlStore:
         self._exec("DELETE FROM flow_due WHERE seq = ?", (row[0],))
         return Due.from_ref(from_text(row[1]), row[2], row[3], row[4], row[0])
 
+    def next_due(self):
+        row = self._one("SELECT MIN(at) FROM flow_due")
+        return from_text(row[0]) if row and row[0] else None
+
     # -- sends
     def add_send(self, user, at) -> None:
         # Sends older than any window still to come are never counted again.
@@ -271,6 +298,60 @@ class SqlStore:
         row = self._one("SELECT COUNT(*), MIN(at) FROM flow_sends WHERE user_name = ? AND at > ?",
                         (user, to_text(since)))
         return row[0], from_text(row[1])
+
+    # -- outbox
+    def add_outbox(self, m: OutboxMessage) -> None:
+        # No RETURNING: in PostgreSQL's pipeline mode the write need not wait.
+        self._exec(
+            "INSERT INTO flow_outbox (enrollment, step, user_name, inbox, sender, sender_name, recipient, subject, "
+            "body, message_id, in_reply_to, refs, created, state, attempts, next_attempt) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (m.enrollment, m.step, m.user, m.inbox, m.sender, m.sender_name, m.to, m.subject, m.body, m.message_id,
+             m.in_reply_to, m.references, to_text(m.created), m.state, m.attempts,
+             to_text(m.next_attempt or m.created)))
+
+    def last_outbox(self, enrollment):
+        return _outbox(self._one(f"SELECT {_OUTBOX} FROM flow_outbox WHERE enrollment = ? ORDER BY id DESC LIMIT 1",
+                                 (enrollment,)))
+
+    _SENDABLE = ("state IN ('pending', 'sending') AND EXISTS "
+                 "(SELECT 1 FROM flow_users u WHERE u.name = o.user_name AND u.inbox IS NOT NULL)")
+
+    def claim_outbox(self, now, wall, holder, lease_until, limit):
+        rows = self._exec(
+            f"UPDATE flow_outbox SET state = 'sending', lease_holder = ?, lease_until = ?, attempts = attempts + 1 "
+            f"WHERE id IN (SELECT o.id FROM flow_outbox o WHERE {self._SENDABLE} "
+            "AND ((o.state = 'pending' AND o.next_attempt <= ?) OR (o.state = 'sending' AND o.lease_until <= ?)) "
+            f"ORDER BY o.next_attempt, o.id LIMIT ?{self.CLAIM_LOCK}) RETURNING {_OUTBOX}",
+            (holder, to_text(lease_until), to_text(now), to_text(wall), limit)).fetchall()
+        # RETURNING gives no order
+        return sorted(map(_outbox, rows), key=lambda m: (m.next_attempt, m.id))
+
+    def finish_outbox(self, m, holder):
+        return self._one(
+            "UPDATE flow_outbox SET state = ?, next_attempt = ?, first_try = ?, response = ?, lease_holder = NULL, "
+            "lease_until = NULL WHERE id = ? AND state = 'sending' AND lease_holder = ? RETURNING id",
+            (m.state, to_text(m.next_attempt), to_text(m.first_try), m.response, m.id, holder)) is not None
+
+    def next_outbox(self):
+        row = self._one(f"SELECT MIN(next_attempt) FROM flow_outbox o WHERE {self._SENDABLE} AND state = 'pending'")
+        return from_text(row[0]) if row and row[0] else None
+
+    def get_outbox(self, message_id):
+        return _outbox(self._one(f"SELECT {_OUTBOX} FROM flow_outbox WHERE id = ?", (message_id,)))
+
+    def outbox(self, state=None):
+        if state is None:
+            rows = self._exec(f"SELECT {_OUTBOX} FROM flow_outbox ORDER BY id").fetchall()
+        else:
+            rows = self._exec(f"SELECT {_OUTBOX} FROM flow_outbox WHERE state = ? ORDER BY id", (state,)).fetchall()
+        return [_outbox(r) for r in rows]
+
+    def outbox_counts(self):
+        counts = dict.fromkeys(OutboxState, 0)
+        counts.update(self._exec("SELECT state, COUNT(*) FROM flow_outbox GROUP BY state").fetchall())
+        row = self._one("SELECT MIN(created) FROM flow_outbox WHERE state = ?", (OutboxState.PENDING,))
+        return counts, from_text(row[0])
 
     # -- audit
     def append_audit(self, entries) -> None:

@@ -1,0 +1,123 @@
+"""The deliverer: claims outbox messages, hands them to a transport and
+applies what came back (DELIVERY.md "What comes back").
+
+Claim, send, mark: three steps, the first and last each a transaction of
+its own, the send in none. A deliverer that dies between the server's
+"250 OK" and the mark leaves a lease that runs out; the message is then
+sent again with the same Message-ID. Delivery is at-least-once, and every
+duplicate is recognisable by its Message-ID."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+from . import transports as t
+from .mail import build
+from .outbox import GIVE_UP_AFTER, retry_delay
+from .records import AuditEntry, EnrollmentStatus, OutboxMessage, OutboxState, Outcome, Reason
+
+LEASE = dt.timedelta(seconds=60)
+
+
+def wall_clock() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def holder_name() -> str:
+    """Who holds a lease: this host and process, and a nonce (pids are reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Deliverer:
+    """`deliver_due(now)` sends every message that may go at `now` (the
+    engine's clock in `flowc run`, the wall clock otherwise) and returns
+    the audit entries of what came back. The lease is always on the wall
+    clock: it is about processes dying, not about the engine's time.
+    `unsubscribe(contact)` gives the List-Unsubscribe URL, when configured."""
+
+    def __init__(self, store, transport, *, unsubscribe: Callable[[str], str] | None = None,
+                 lease: dt.timedelta = LEASE, wall: Callable[[], dt.datetime] = wall_clock):
+        self.store = store
+        self.transport = transport
+        self.unsubscribe = unsubscribe
+        self.lease = lease
+        self.wall = wall
+        self.holder = holder_name()
+        #: Messages claimed at once: as many as the transport sends at once,
+        #: so that none waits in a batch while its lease runs.
+        self.batch = transport.parallel
+        self._threads = ThreadPoolExecutor(transport.parallel) if transport.parallel > 1 else None
+
+    def close(self) -> None:
+        if self._threads is not None:
+            self._threads.shutdown()
+        self.transport.close()
+
+    def deliver_due(self, now: dt.datetime) -> list[AuditEntry]:
+        entries: list[AuditEntry] = []
+        while claimed := self._claim(now):
+            sent = self._threads.map(self._send, claimed) if self._threads else map(self._send, claimed)
+            for msg, verdict in zip(claimed, list(sent)):
+                entries.extend(self._apply(msg, verdict, now))
+        return entries
+
+    def _claim(self, now: dt.datetime) -> list[OutboxMessage]:
+        wall = self.wall()
+        with self.store.transaction():
+            return self.store.claim_outbox(now, wall, self.holder, wall + self.lease, self.batch)
+
+    def _send(self, msg: OutboxMessage) -> t.Verdict:
+        try:
+            email = build(msg, self.unsubscribe)
+        except Exception as e:  # an address the email package cannot write: it never will
+            return t.Verdict(t.FAILED, f"cannot write the message: {type(e).__name__}")
+        try:
+            return self.transport.send(msg, email)
+        except Exception as e:  # nothing in one message's sending may stop the others
+            return t.Verdict(t.RETRY, f"internal error while sending: {type(e).__name__}")
+
+    def _apply(self, msg: OutboxMessage, verdict: t.Verdict, now: dt.datetime) -> list[AuditEntry]:
+        """Mark `msg` and record the outcome, in one transaction; nothing
+        when the lease was lost (another deliverer has the message now)."""
+        kind, reason = verdict.kind, None
+        msg.response = verdict.response
+        if kind == t.RETRY:
+            msg.first_try = msg.first_try or now
+            if now - msg.first_try >= GIVE_UP_AFTER:
+                kind, reason = t.FAILED, Reason.SEND_TIMEOUT
+            else:
+                msg.state, msg.next_attempt = OutboxState.PENDING, now + retry_delay(msg)
+        if kind == t.DELIVERED:
+            msg.state = OutboxState.DELIVERED
+        elif kind == t.FAILED:
+            msg.state, reason = OutboxState.FAILED, reason or Reason.SEND_FAILURE
+        elif kind == t.DISCONNECTED:
+            # Held: claimed again once the user's inbox is connected.
+            msg.state, msg.next_attempt, reason = OutboxState.PENDING, now, Reason.INBOX_DISCONNECTED
+        with self.store.transaction():
+            if not self.store.finish_outbox(msg, self.holder):
+                return []
+            if kind == t.RETRY:
+                return []
+            e = self.store.get_enrollment(msg.enrollment)
+            base = dict(at=now, event=None, workflow=e.workflow if e else None, contact=msg.to,
+                        sequence=e.sequence if e else None, user=msg.user)
+            message = {"outbox": msg.id, "message_id": msg.message_id, "subject": msg.subject}
+            entries = [AuditEntry(**base, outcome=Outcome.DELIVERED if kind == t.DELIVERED else Outcome.SEND_FAILED,
+                                  reason=reason, detail=verdict.response, message=message)]
+            if kind == t.FAILED and e is not None and e.status == EnrollmentStatus.ACTIVE:
+                e.status = EnrollmentStatus.ENDED
+                self.store.put_enrollment(e)
+                entries.append(AuditEntry(**base, outcome=Outcome.ENDED, reason=reason))
+            elif kind == t.DISCONNECTED:
+                # What an `inbox_disconnected` account event does (RUNTIME.md).
+                user = self.store.get_user(msg.user)
+                if user is not None and user.inbox is not None:
+                    user.inbox = None
+                    self.store.put_user(user)
+            self.store.append_audit(entries)
+            return entries

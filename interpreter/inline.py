@@ -1,0 +1,58 @@
+"""`flowc run --deliver ...`: the engine with delivery inline, on the
+engine's clock (DELIVERY.md "Delivery and the engine's clock").
+
+Right after a transaction that wrote messages commits, they are sent and
+what came back is applied (a transaction of its own) before the next event
+or due work; retries fall due on the engine's clock like sequence steps
+(steps first when both fall due at once). So a run is deterministic: a step
+refused with a 5xx ends its enrollment before the next step can fall due."""
+from __future__ import annotations
+
+import datetime as dt
+
+from .delivery import Deliverer
+from .records import AuditEntry
+
+
+class InlineDelivery:
+    """Stands in for the engine where `run_stream` and the Runner use it."""
+
+    def __init__(self, engine, deliverer: Deliverer):
+        self.engine = engine
+        self.store = engine.store
+        self.deliverer = deliverer
+
+    def __getattr__(self, name):
+        # invalid_properties, reject, late, program: as the engine has them
+        return getattr(self.engine, name)
+
+    def process(self, event) -> list[AuditEntry]:
+        entries = self._run_until(event.at)
+        entries += self.engine.process(event)
+        return entries + self._deliver()
+
+    def advance(self, until: dt.datetime) -> list[AuditEntry]:
+        entries = self._run_until(until)
+        entries += self.engine.advance(until)
+        return entries + self._deliver()
+
+    def _deliver(self) -> list[AuditEntry]:
+        with self.store.transaction():
+            now = self.store.clock()
+        return self.deliverer.deliver_due(now) if now is not None else []
+
+    def _run_until(self, until: dt.datetime) -> list[AuditEntry]:
+        """Due steps and retries up to `until`, in time order, delivering
+        after each point in time."""
+        entries: list[AuditEntry] = []
+        while True:
+            with self.store.transaction():
+                step_at, retry_at = self.store.next_due(), self.store.next_outbox()
+                clock = self.store.clock()
+            due = [at for at in (step_at, retry_at) if at is not None and at <= until]
+            if not due:
+                return entries
+            at = min(due)
+            if step_at == at:
+                entries += self.engine.advance(at)
+            entries += self.deliverer.deliver_due(max(at, clock) if clock else at)
