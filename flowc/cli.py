@@ -139,11 +139,15 @@ def explain(code, list_all) -> None:
 # ---- running ---------------------------------------------------------------
 
 def _echo_entries(fmt: str):
-    from .output import entry_json, entry_line
+    """A function that prints audit entries; in text, the header first."""
+    from .output import HEADER, entry_json, entry_line
 
     render = entry_json if fmt == "json" else entry_line
+    header = [HEADER] if fmt == "text" else []
 
     def emit(entries):
+        if entries and header:
+            click.echo(header.pop())
         for e in entries:
             click.echo(render(e))
 

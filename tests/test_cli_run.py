@@ -183,3 +183,23 @@ def test_status_without_a_store_is_one_line(tmp_path):
     r = run("status", "--store", f"sqlite:///{tmp_path / 'none.db'}")
     assert r.exit_code == 2
     assert r.output.strip().splitlines() == [f"Error: no store at {tmp_path / 'none.db'}"]
+
+
+def test_text_audit_has_a_header_and_long_values_keep_the_columns(tmp_path):
+    long = "a.very.long.name.for.a.contact.that.goes.on@sub.example.com"
+    events = GOOD + "\n" + GOOD.replace('"id": "1"', '"id": "2"').replace("c@x", long)
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    r = run("run", script(tmp_path), "--events", "-", "--store", db, input=events)
+    lines = r.stdout.splitlines()
+    header = lines[0]
+    assert header.split() == ["AT", "OUTCOME", "CONTACT", "SEQUENCE", "WORKFLOW", "DETAIL"]
+    entries = [line for line in lines[1:] if line[:4].isdigit()]
+    assert len(entries) == 4
+    for column in ("OUTCOME", "CONTACT", "SEQUENCE", "WORKFLOW", "DETAIL"):
+        start = header.index(column)
+        for line in entries:
+            assert line[start - 2:start] == "  " and line[start] != " ", (column, line)
+    # a long address is shortened in the middle, its domain kept; JSON has it whole
+    assert "…@sub.example.com" in entries[2] and long not in r.stdout
+    log = run("log", "--store", db)
+    assert log.stdout.splitlines() == [header] + entries
