@@ -177,7 +177,8 @@ def _until(value):
 @click.option("--workers", type=click.IntRange(min=1),
               help="Process with N worker processes sharing a postgresql:// store.")
 @click.option("--strict", is_flag=True, help="Refuse to run when the check has warnings.")
-def run(scripts, events_path, store_url, until, fmt, workers, strict) -> None:
+@click.option("--quiet", is_flag=True, help="No progress display on the terminal.")
+def run(scripts, events_path, store_url, until, fmt, workers, strict, quiet) -> None:
     """Check SCRIPTS, then process events and print the audit log.
 
     The check's errors and warnings are printed on stderr first. Exit
@@ -197,20 +198,27 @@ def run(scripts, events_path, store_url, until, fmt, workers, strict) -> None:
             click.echo(str(e), err=True)
             sys.exit(EXIT_USAGE)
     else:
-        summary = _run_here(result.program, events_path, store_url, until_at, _echo_entries(fmt))
+        summary = _run_here(result.program, events_path, store_url, until_at, _echo_entries(fmt), quiet)
     print_summary(summary, fmt)
     sys.exit(EXIT_INPUT if summary.rejected else EXIT_OK)
 
 
-def _run_here(program, events_path, store_url, until_at, emit):
+def _run_here(program, events_path, store_url, until_at, emit, quiet=False):
     """`flowc run` in this process: the summary."""
     from flowc.interpreter.api import Runner, open_store
+
+    from . import progress
 
     store = open_store(store_url, workers=False)
     try:
         runner = Runner(program, store)
-        with click.open_file(events_path, encoding="utf-8", errors="replace") as lines:
-            summary = runner.process(lines, emit)
+        shown = progress.Progress(emit, runner.summary) if progress.wanted(quiet) else None
+        try:
+            with click.open_file(events_path, encoding="utf-8", errors="replace") as lines:
+                summary = runner.process(lines, shown or emit)
+        finally:
+            if shown is not None:
+                shown.close()
         if until_at is not None:
             emit(runner.advance(until_at))
     finally:

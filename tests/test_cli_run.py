@@ -203,3 +203,34 @@ def test_text_audit_has_a_header_and_long_values_keep_the_columns(tmp_path):
     assert "…@sub.example.com" in entries[2] and long not in r.stdout
     log = run("log", "--store", db)
     assert log.stdout.splitlines() == [header] + entries
+
+
+def _run_on_a_terminal(tmp_path, *extra):
+    """`flowc run` with stderr on a real pseudo-terminal and the audit log
+    going to a file, as a long run to a file is watched: what the terminal saw."""
+    import os
+    import shlex
+    import sys
+
+    pexpect = pytest.importorskip("pexpect")
+    events = tmp_path / "events.jsonl"
+    events.write_text(GOOD + "\nnot json\n" + GOOD.replace('"id": "1"', '"id": "2"').replace("c@x", "d@x") + "\n")
+    command = " ".join(shlex.quote(str(a)) for a in (sys.executable, "-m", "flowc", "run", script(tmp_path), "--events",
+                                                      events, "--store", "memory:", *extra))
+    child = pexpect.spawn("bash", ["-c", f"{command} > {shlex.quote(str(tmp_path / 'audit.txt'))}"],
+                          env={**os.environ, "TERM": "xterm"}, encoding="utf-8", timeout=30)
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.before, child.exitstatus
+
+
+def test_progress_on_a_terminal_and_never_elsewhere(tmp_path):
+    seen, status = _run_on_a_terminal(tmp_path)
+    assert status == 1  # one line rejected
+    assert "3 events" in seen and "events/s" in seen and "rejected 1" in seen
+    assert " enrolled " in (tmp_path / "audit.txt").read_text()
+    quiet, _ = _run_on_a_terminal(tmp_path, "--quiet")
+    assert "events/s" not in quiet
+    # not a terminal: nothing but the summary
+    r = run("run", script(tmp_path), "--events", "-", "--store", "memory:", input=GOOD)
+    assert r.stderr == ""
