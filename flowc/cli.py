@@ -141,11 +141,15 @@ def explain(code, list_all) -> None:
 # ---- running ---------------------------------------------------------------
 
 def _echo_entries(fmt: str):
-    from .output import entry_json, entry_line
+    """A function that prints audit entries; in text, the header first."""
+    from .output import HEADER, entry_json, entry_line
 
     render = entry_json if fmt == "json" else entry_line
+    header = [HEADER] if fmt == "text" else []
 
     def emit(entries):
+        if entries and header:
+            click.echo(header.pop())
         for e in entries:
             click.echo(render(e))
 
@@ -176,8 +180,10 @@ def _until(value):
 @click.option("--workers", type=click.IntRange(min=1),
               help="Process with N worker processes sharing a postgresql:// store.")
 @click.option("--strict", is_flag=True, help="Refuse to run when the check has warnings.")
+@click.option("--quiet", is_flag=True, help="No progress display on the terminal.")
 @deliver_options(default="none")
-def run(scripts, events_path, store_url, until, fmt, workers, strict, deliver_spec, config_path, public_url) -> None:
+def run(scripts, events_path, store_url, until, fmt, workers, strict, quiet, deliver_spec, config_path,
+        public_url) -> None:
     """Check SCRIPTS, then process events and print the audit log.
 
     The check's errors and warnings are printed on stderr first. Exit
@@ -200,23 +206,30 @@ def run(scripts, events_path, store_url, until, fmt, workers, strict, deliver_sp
             sys.exit(EXIT_USAGE)
     else:
         summary = _run_here(result.program, events_path, store_url, until_at, _echo_entries(fmt),
-                            (deliver_spec, config_path, public_url))
+                            (deliver_spec, config_path, public_url), quiet)
     print_summary(summary, fmt)
     sys.exit(EXIT_INPUT if summary.rejected else EXIT_OK)
 
 
-def _run_here(program, events_path, store_url, until_at, emit, delivery):
+def _run_here(program, events_path, store_url, until_at, emit, delivery, quiet=False):
     """`flowc run` in this process: the summary. `delivery`: the --deliver,
     --config and --public-url options."""
     from flowc.interpreter.api import Runner, open_store
+
+    from . import progress
 
     store = open_store(store_url, workers=False)
     deliverer = None
     try:
         deliverer = make_deliverer(store, *delivery)
         runner = Runner(program, store, deliverer=deliverer)
-        with click.open_file(events_path, encoding="utf-8", errors="replace") as lines:
-            summary = runner.process(lines, emit)
+        shown = progress.Progress(emit, runner.summary) if progress.wanted(quiet) else None
+        try:
+            with click.open_file(events_path, encoding="utf-8", errors="replace") as lines:
+                summary = runner.process(lines, shown or emit)
+        finally:
+            if shown is not None:
+                shown.close()
         if until_at is not None:
             emit(runner.advance(until_at))
     finally:

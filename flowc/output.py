@@ -1,10 +1,27 @@
 """How `flowc run`, `log` and the REPL show audit entries: one aligned text
-line each, or one JSON object per line (keys as in docs/runtime.md)."""
+line each under a header, or one JSON object per line (keys as in
+docs/runtime.md)."""
 from __future__ import annotations
 
 from flowc.interpreter.timeutil import show
 
-_COLUMNS = (("at", 20), ("outcome", 12), ("contact", 22), ("sequence", 16), ("workflow", 16))
+#: Fixed columns, so that lines stay aligned however long a value is: a
+#: longer value is shortened in the middle (`--format json` has it whole).
+_COLUMNS = (("at", 20), ("outcome", 12), ("contact", 24), ("sequence", 16), ("workflow", 16))
+_GAP = "  "
+HEADER = _GAP.join(f"{name.upper():<{width}}" for name, width in _COLUMNS) + _GAP + "DETAIL"
+
+
+def _fit(value: str, width: int) -> str:
+    """`value` in at most `width` characters: the middle gives way, and an
+    address keeps its domain whole when it can."""
+    if len(value) <= width:
+        return value
+    local, at, domain = value.rpartition("@")
+    if at and local and len(domain) + 2 < width:
+        return local[: width - len(domain) - 2] + "…@" + domain
+    head = (width - 1) // 2
+    return value[:head] + "…" + value[len(value) - (width - 1 - head):]
 
 
 def entry_line(e) -> str:
@@ -15,7 +32,7 @@ def entry_line(e) -> str:
         "sequence": e.sequence or "-",
         "workflow": e.workflow or "-",
     }
-    cells = [f"{values[k]:<{w}}" for k, w in _COLUMNS]
+    cells = [f"{_fit(values[k], w):<{w}}" for k, w in _COLUMNS]
     tail = []
     if e.reason:
         tail.append(e.reason)
@@ -25,7 +42,7 @@ def entry_line(e) -> str:
         tail.append(f"{e.detail}: {e.message.get('subject') or '(no subject)'}")
     elif e.detail:
         tail.append(e.detail)
-    return (" ".join(cells) + " " + " ".join(tail)).rstrip()
+    return (_GAP.join(cells) + _GAP + " ".join(tail)).rstrip()
 
 
 def entry_json(e) -> str:

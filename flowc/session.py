@@ -17,7 +17,7 @@ from flowc.dsl.render.text import render_diagnostic
 from flowc.dsl.rules import unused_declaration
 from flowc.dsl.schema import EVENTS
 
-from .output import entry_line
+from .output import HEADER, entry_line
 
 INPUT = "<input>"
 SESSION = "<session>"
@@ -240,7 +240,7 @@ class Session:
     def cmd_log(self, rest: str) -> str:
         n = int(rest) if rest.isdigit() else 10
         entries = list(self.store.audit(n))
-        return "\n".join(entry_line(e) for e in entries) or "the audit log is empty"
+        return "\n".join([HEADER] + [entry_line(e) for e in entries]) if entries else "the audit log is empty"
 
     def cmd_users(self, _):
         users = self.store.users()

@@ -183,3 +183,54 @@ def test_status_without_a_store_is_one_line(tmp_path):
     r = run("status", "--store", f"sqlite:///{tmp_path / 'none.db'}")
     assert r.exit_code == 2
     assert r.output.strip().splitlines() == [f"Error: no store at {tmp_path / 'none.db'}"]
+
+
+def test_text_audit_has_a_header_and_long_values_keep_the_columns(tmp_path):
+    long = "a.very.long.name.for.a.contact.that.goes.on@sub.example.com"
+    events = GOOD + "\n" + GOOD.replace('"id": "1"', '"id": "2"').replace("c@x", long)
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    r = run("run", script(tmp_path), "--events", "-", "--store", db, input=events)
+    lines = r.stdout.splitlines()
+    header = lines[0]
+    assert header.split() == ["AT", "OUTCOME", "CONTACT", "SEQUENCE", "WORKFLOW", "DETAIL"]
+    entries = [line for line in lines[1:] if line[:4].isdigit()]
+    assert len(entries) == 4
+    for column in ("OUTCOME", "CONTACT", "SEQUENCE", "WORKFLOW", "DETAIL"):
+        start = header.index(column)
+        for line in entries:
+            assert line[start - 2:start] == "  " and line[start] != " ", (column, line)
+    # a long address is shortened in the middle, its domain kept; JSON has it whole
+    assert "…@sub.example.com" in entries[2] and long not in r.stdout
+    log = run("log", "--store", db)
+    assert log.stdout.splitlines() == [header] + entries
+
+
+def _run_on_a_terminal(tmp_path, *extra):
+    """`flowc run` with stderr on a real pseudo-terminal and the audit log
+    going to a file, as a long run to a file is watched: what the terminal saw."""
+    import os
+    import shlex
+    import sys
+
+    pexpect = pytest.importorskip("pexpect")
+    events = tmp_path / "events.jsonl"
+    events.write_text(GOOD + "\nnot json\n" + GOOD.replace('"id": "1"', '"id": "2"').replace("c@x", "d@x") + "\n")
+    command = " ".join(shlex.quote(str(a)) for a in (sys.executable, "-m", "flowc", "run", script(tmp_path), "--events",
+                                                      events, "--store", "memory:", *extra))
+    child = pexpect.spawn("bash", ["-c", f"{command} > {shlex.quote(str(tmp_path / 'audit.txt'))}"],
+                          env={**os.environ, "TERM": "xterm"}, encoding="utf-8", timeout=30)
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.before, child.exitstatus
+
+
+def test_progress_on_a_terminal_and_never_elsewhere(tmp_path):
+    seen, status = _run_on_a_terminal(tmp_path)
+    assert status == 1  # one line rejected
+    assert "3 events" in seen and "events/s" in seen and "rejected 1" in seen
+    assert " enrolled " in (tmp_path / "audit.txt").read_text()
+    quiet, _ = _run_on_a_terminal(tmp_path, "--quiet")
+    assert "events/s" not in quiet
+    # not a terminal: nothing but the summary
+    r = run("run", script(tmp_path), "--events", "-", "--store", "memory:", input=GOOD)
+    assert r.stderr == ""
