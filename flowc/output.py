@@ -2,6 +2,7 @@
 line each, or one JSON object per line (keys as in RUNTIME.md)."""
 from __future__ import annotations
 
+from flowc.dsl.safe_text import visible
 from flowc.interpreter.timeutil import show
 
 _COLUMNS = (("at", 20), ("outcome", 12), ("contact", 22), ("sequence", 16), ("workflow", 16))
@@ -25,7 +26,9 @@ def entry_line(e) -> str:
         tail.append(f"{e.detail}: {e.message.get('subject') or '(no subject)'}")
     elif e.detail:
         tail.append(e.detail)
-    return (" ".join(cells) + " " + " ".join(tail)).rstrip()
+    # Contacts, names and details come from events and scripts: a terminal
+    # must not receive their control characters raw.
+    return visible(" ".join(cells) + " " + " ".join(tail), None).rstrip()
 
 
 def entry_json(e) -> str:

@@ -19,6 +19,7 @@ from .events import shown_value
 from .records import (AuditEntry, Contact, Due, DueKind, Enrollment, EnrollmentStatus, Outcome, Reason, Run,
                       RunStatus, SequenceState, UserState)
 from .scheduling import DueList, Scheduler
+from .stores.base import StoreError
 
 #: Account events that end a contact's active enrollment, and the reason.
 _OPT_OUTS = {"contact_unsubscribed": Reason.UNSUBSCRIBED, "email_bounced": Reason.BOUNCED}
@@ -92,8 +93,30 @@ class Engine:
     # ---- entry points ------------------------------------------------------
     def process(self, event, at: dt.datetime | None = None) -> list[AuditEntry]:
         """Process one valid event in one transaction; its audit entries.
-        `at` is the time a queued event runs at (shared queue)."""
+        `at` is the time a queued event runs at (shared queue).
+
+        Nothing in one event's processing stops a run (RUNTIME.md v1.1):
+        anything unexpected rolls the event back and records it `rejected`
+        (`internal_error`) with its id, so that a rerun does not retry it.
+        Only a store that cannot be used (StoreError) ends the run."""
+        try:
+            return self._process(event, at)
+        except StoreError:
+            raise
+        except Exception as error:
+            return self._internal_error(event, error)
+
+    def _internal_error(self, event, error: Exception) -> list[AuditEntry]:
         with self.store.transaction():
+            ev = _Event(event.id, event.type, self.store.clock() or event.at)
+            self.store.mark_event(event.id)
+            what = f"{type(error).__name__}: {error}"
+            self._log(ev, "rejected", contact=getattr(event, "contact", None), reason="internal_error",
+                      detail=f"processing failed and changed nothing ({what[:200]})")
+            return self._commit(ev)
+
+    def _process(self, event, at: dt.datetime | None) -> list[AuditEntry]:
+        with self.store.transaction(savepoint=True):
             clock = self.scheduler.clock(at)
             if not self.store.mark_event(event.id):
                 ev = _Event(event.id, event.type, clock or event.at)
