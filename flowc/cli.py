@@ -278,7 +278,7 @@ def status(store_url, fmt) -> None:
 
 @main.command()
 @click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True)
-@click.option("--last", type=click.IntRange(min=1), help="Only the last N entries.")
+@click.option("--last", type=click.IntRange(min=1, max=10 ** 9), help="Only the last N entries.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def log(store_url, last, fmt) -> None:
     """The audit log kept in a store."""

@@ -41,6 +41,14 @@ def _new_contact(email: str) -> Contact:
     return Contact(email, {"email": email})
 
 
+def _storable(text: str | None) -> str | None:
+    """Text of a rejected line as every store can keep it: a lone surrogate
+    or a NUL (no text column of PostgreSQL takes one) written as an escape."""
+    if text is None:
+        return None
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
 def _fingerprint(obj) -> str:
     return json.dumps(obj, sort_keys=True, default=list)
 
@@ -111,8 +119,8 @@ class Engine:
             ev = _Event(event.id, event.type, self.store.clock() or event.at)
             self.store.mark_event(event.id)
             what = f"{type(error).__name__}: {error}"
-            self._log(ev, "rejected", contact=getattr(event, "contact", None), reason="internal_error",
-                      detail=f"processing failed and changed nothing ({what[:200]})")
+            self._log(ev, Outcome.REJECTED, contact=getattr(event, "contact", None), reason=Reason.INTERNAL_ERROR,
+                      detail=_storable(f"processing failed and changed nothing ({what[:200]})"))
             return self._commit(ev)
 
     def _process(self, event, at: dt.datetime | None) -> list[AuditEntry]:
@@ -148,8 +156,8 @@ class Engine:
     def reject(self, line: int, reason: str, event_id: str | None = None) -> list[AuditEntry]:
         """Record a line that is not a valid event; nothing else changes."""
         with self.store.transaction():
-            ev = _Event(event_id, None, self.store.clock())
-            self._log(ev, Outcome.REJECTED, reason=Reason.INVALID_EVENT, detail=reason, line=line)
+            ev = _Event(_storable(event_id), None, self.store.clock())
+            self._log(ev, Outcome.REJECTED, reason=Reason.INVALID_EVENT, detail=_storable(reason), line=line)
             return self._commit(ev)
 
     def advance(self, until: dt.datetime) -> list[AuditEntry]:

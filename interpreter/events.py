@@ -85,6 +85,11 @@ class EventBase(BaseModel):
         for value in _strings(self.__dict__):
             if "\x00" in value:
                 raise ValueError("text must not contain the NUL character")
+            if not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:  # "\ud800" in JSON: half a character
+                    raise ValueError("text must be whole Unicode characters (a lone surrogate is not)") from None
         return self
 
     @property
