@@ -49,6 +49,6 @@ def test_a_long_line_is_quoted_as_a_window(tmp_path):
     script = tmp_path / "s.flow"
     script.write_text("user alice seat sales_enterprise inbox alice@x " * 3000 + "\n")
     out = flowc("check", script)
-    assert out.code == 1 and out.out.count("E103") == 2999
+    assert out.code == 1 and out.out.count(": E103 ") == 2999
     assert max(len(line) for line in out.out.splitlines()) < 400
     assert len(out.out) < 3000 * 1000
