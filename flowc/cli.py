@@ -42,6 +42,7 @@ class _Command(click.Command):
             raise click.UsageError(str(e), ctx)
 
 
+
 class _Group(click.Group):
     command_class = _Command
 
@@ -159,10 +160,12 @@ def _echo_entries(fmt: str):
 def _until(value):
     if value is None:
         return None
-    from flowc.interpreter.timeutil import parse_time
+    from flowc.interpreter.timeutil import TimeRangeError, parse_time
 
     try:
         return parse_time(value)
+    except TimeRangeError as e:
+        raise click.BadParameter(f"{value!r} is out of range: give {e}", param_hint="--until")
     except ValueError:
         raise click.BadParameter(f"{value!r} is not an ISO 8601 time such as 2026-01-31T09:00:00Z",
                                  param_hint="--until")
@@ -217,6 +220,7 @@ def _run_here(program, events_path, store_url, until_at, emit, delivery, quiet=F
     from flowc.interpreter.api import Runner, open_store
 
     from . import progress
+    from .event_files import event_lines
 
     store = open_store(store_url, workers=False)
     deliverer = None
@@ -225,7 +229,7 @@ def _run_here(program, events_path, store_url, until_at, emit, delivery, quiet=F
         runner = Runner(program, store, deliverer=deliverer)
         shown = progress.Progress(emit, runner.summary) if progress.wanted(quiet) else None
         try:
-            with click.open_file(events_path, encoding="utf-8", errors="replace") as lines:
+            with event_lines(events_path) as lines:
                 summary = runner.process(lines, shown or emit)
         finally:
             if shown is not None:
@@ -257,8 +261,12 @@ def print_summary(summary, fmt: str) -> None:
               help="Aligned text, or one JSON object.")
 def status(store_url, fmt) -> None:
     """Active enrollments, each sender's sends in the last 24 hours, the outbox."""
+    from flowc.dsl.safe_text import visible
     from flowc.interpreter.api import open_store
     from flowc.interpreter.timeutil import WINDOW, show
+
+    def say(text):  # names and contacts come from scripts and events: no raw control characters
+        click.echo(visible(text, None))
 
     store = open_store(store_url, create=False)
     try:
@@ -284,24 +292,24 @@ def status(store_url, fmt) -> None:
                        if outbox["oldest_pending"] else None},
         }))
         return
-    click.echo(f"clock: {show(clock)}")
-    click.echo(f"active enrollments: {len(active)}")
+    say(f"clock: {show(clock)}")
+    say(f"active enrollments: {len(active)}")
     for e in active:
-        click.echo(f"  {e.contact:<28} {e.sequence:<20} step {e.step + 1:<3} as {e.user} from {e.sender}"
-                   f"  since {show(e.started)}")
-    click.echo("sends in the last 24 hours:")
+        say(f"  {e.contact:<28} {e.sequence:<20} step {e.step + 1:<3} as {e.user} from {e.sender}"
+            f"  since {show(e.started)}")
+    say("sends in the last 24 hours:")
     for u in users:
-        click.echo(f"  {u.name:<16} {sends.get(u.name, 0):>5} / {u.limit:<5} seat {u.seat}, "
-                   f"inbox {u.inbox or 'disconnected'}")
+        say(f"  {u.name:<16} {sends.get(u.name, 0):>5} / {u.limit:<5} seat {u.seat}, "
+            f"inbox {u.inbox or 'disconnected'}")
     if deleted:
-        click.echo("deleted sequences: " + ", ".join(deleted))
-    click.echo(outbox_line(outbox, clock))
+        say("deleted sequences: " + ", ".join(deleted))
+    say(outbox_line(outbox, clock))
 
 
 @main.command()
 @click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True,
               help="The store to read: sqlite:///PATH or postgresql://...")
-@click.option("--last", type=click.IntRange(min=1), help="Only the last N entries.")
+@click.option("--last", type=click.IntRange(min=1, max=10 ** 9), help="Only the last N entries.")
 @click.option("--format", "fmt", type=click.Choice(ENTRY_FORMATS), default="text", show_default=True,
               help="Audit entries as aligned text, or as one JSON object per line.")
 def log(store_url, last, fmt) -> None:

@@ -3,6 +3,7 @@ line each under a header, or one JSON object per line (keys as in
 docs/runtime.md)."""
 from __future__ import annotations
 
+from flowc.dsl.safe_text import visible
 from flowc.interpreter.timeutil import show
 
 #: Fixed columns, so that lines stay aligned however long a value is: a
@@ -42,7 +43,9 @@ def entry_line(e) -> str:
         tail.append(f"{e.detail}: {e.message.get('subject') or '(no subject)'}")
     elif e.detail:
         tail.append(e.detail)
-    return (_GAP.join(cells) + _GAP + " ".join(tail)).rstrip()
+    # Contacts, names and details come from events and scripts: a terminal
+    # must not receive their control characters raw.
+    return visible(_GAP.join(cells) + _GAP + " ".join(tail), None).rstrip()
 
 
 def entry_json(e) -> str:

@@ -10,6 +10,8 @@ import click
 
 from flowc.interpreter.api import Outcome, Runner, Summary, load, load_published, open_store, publish
 
+from .event_files import event_lines
+
 
 class WorkerFailed(Exception):
     """A worker process exited with an error (it said why on stderr)."""
@@ -35,7 +37,7 @@ def ingest_file(events_path, store_url, scripts, until, emit) -> tuple[int, int]
     store = open_store(store_url, workers=True)
     try:
         runner = _runner(store, scripts)
-        with click.open_file(events_path, encoding="utf-8", errors="replace") as lines:
+        with event_lines(events_path) as lines:
             return runner.ingest(lines, emit, until)
     finally:
         store.close()
@@ -60,7 +62,7 @@ def run_with_workers(result, events_path, store_url, until, workers, emit) -> Su
         with store.transaction():
             mark = store.audit_mark()
         # Rejected lines are in the audit log after `mark`, emitted below.
-        with click.open_file(events_path, encoding="utf-8", errors="replace") as lines:
+        with event_lines(events_path) as lines:
             queued, rejected = runner.ingest(lines, until=until)
         # The workers' stderr is the user's: it says what each did, or why it failed.
         procs = [subprocess.Popen([sys.executable, "-m", "flowc", "worker", "--store", store_url, "--quiet"])

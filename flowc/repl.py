@@ -33,14 +33,22 @@ def _feed(session: Session, text: str, out) -> bool:
 
 def run_piped(session: Session, stream, out=click.echo) -> None:
     """Read `stream` line by line; a statement goes on while it is incomplete."""
-    buffer = ""
+    from flowc.dsl.parser import StatementLines
+
+    parts: list[str] = []
+    pending = StatementLines()
     for line in stream:
-        buffer += line
-        if not Session.is_complete(buffer):
+        if not parts and (line.lstrip().startswith(":") or not line.strip()):
+            complete = True
+        else:
+            complete = pending.add(line)
+        parts.append(line)
+        if not complete:
             continue
-        text, buffer = buffer, ""
+        text, parts, pending = "".join(parts), [], StatementLines()
         if not _feed(session, text, out):
             return
+    buffer = "".join(parts)
     if buffer.strip():
         # End of input inside a statement: say so rather than drop it.
         out(session.feed(buffer))

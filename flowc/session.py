@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shlex
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ from flowc import dsl
 from flowc.dsl.parser import INCOMPLETE
 from flowc.dsl.render.text import render_diagnostic
 from flowc.dsl.rules import unused_declaration
+from flowc.dsl.safe_text import visible
 from flowc.dsl.schema import EVENTS
 
 from .output import HEADER, entry_line
@@ -220,8 +222,16 @@ class Session:
         delay = _duration(rest)
         if delay is None:
             raise click.ClickException("usage: :advance N minutes|hours|days|weeks|business days")
+        from flowc.interpreter.timeutil import LATEST
+
         clock = self.store.clock() or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-        until = after(clock, delay)
+        # The clock stays within the times events may have (up to 9999-01-01).
+        try:
+            until = after(clock, delay)
+        except OverflowError:
+            until = None
+        if until is None or until > LATEST:
+            raise click.ClickException("the clock cannot go past 9999-01-01")
         entries = self.runner.advance(until)
         from flowc.interpreter.timeutil import show
 
@@ -238,7 +248,7 @@ class Session:
                          f"since {show(e.started)}" for e in active)
 
     def cmd_log(self, rest: str) -> str:
-        n = int(rest) if rest.isdigit() else 10
+        n = min(int(rest), 1_000_000) if re.fullmatch(r"[0-9]{1,12}", rest) else 10
         entries = list(self.store.audit(n))
         return "\n".join([HEADER] + [entry_line(e) for e in entries]) if entries else "the audit log is empty"
 
@@ -275,8 +285,7 @@ class Session:
 
     def cmd_load(self, rest: str) -> str:
         path = rest.strip().strip('"')
-        if not os.path.isfile(path):
-            raise click.ClickException(f"no such file: {path}")
+        _read(path)  # a file that cannot be read is a message, before it joins the session
         before = set(self.result.diagnostics) if self.result else set()
         self.files.append(path)
         result = self.check()
@@ -305,8 +314,8 @@ class Session:
         try:
             with open(path, "w", encoding="utf-8") as f:
                 f.write(text)
-        except OSError as e:
-            raise click.ClickException(f"cannot write {path}: {e.strerror}")
+        except (OSError, ValueError) as e:  # ValueError: a NUL in the path
+            raise click.ClickException(f"cannot write {visible(path)}: {getattr(e, 'strerror', None) or e}")
         return f"saved {len(self.statements)} statements to {path}"
 
     def cmd_reset(self, _):
@@ -349,5 +358,14 @@ def _duration(text: str):
 
 
 def _read(path: str) -> str:
-    with open(path, encoding="utf-8") as f:
-        return f.read()
+    """A script of the session, read as `flowc check` reads one (a regular
+    UTF-8 file, bounded); anything else is a message."""
+    from flowc.dsl.loader import MAX_SCRIPT_BYTES, read_source
+
+    try:
+        return read_source(path, MAX_SCRIPT_BYTES)
+    except FileNotFoundError:
+        raise click.ClickException(f"no such file: {visible(path)}")
+    except (OSError, ValueError) as e:  # ValueError: a NUL in the path, or not UTF-8
+        reason = getattr(e, "strerror", None) or ("not UTF-8 text" if isinstance(e, UnicodeDecodeError) else e)
+        raise click.ClickException(f"cannot read {visible(path)}: {reason}")

@@ -21,6 +21,7 @@ from .outbox import compose
 from .records import (AuditEntry, Contact, Due, DueKind, Enrollment, EnrollmentStatus, Outcome, Reason, Run,
                       RunStatus, SequenceState, UserState)
 from .scheduling import DueList, Scheduler
+from .stores.base import StoreError
 
 #: Account events that end a contact's active enrollment, and the reason.
 _OPT_OUTS = {"contact_unsubscribed": Reason.UNSUBSCRIBED, "email_bounced": Reason.BOUNCED}
@@ -32,6 +33,14 @@ def _new_contact(email: str) -> Contact:
     """A contact first named now: `email` is a property every contact has,
     whatever event named it first."""
     return Contact(email, {"email": email})
+
+
+def _storable(text: str | None) -> str | None:
+    """Text of a rejected line as every store can keep it: a lone surrogate
+    or a NUL (no text column of PostgreSQL takes one) written as an escape."""
+    if text is None:
+        return None
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 def _fingerprint(obj) -> str:
@@ -86,8 +95,30 @@ class Engine:
     # ---- entry points ------------------------------------------------------
     def process(self, event, at: dt.datetime | None = None) -> list[AuditEntry]:
         """Process one valid event in one transaction; its audit entries.
-        `at` is the time a queued event runs at (shared queue)."""
+        `at` is the time a queued event runs at (shared queue).
+
+        Nothing in one event's processing stops a run (RUNTIME.md v1.1):
+        anything unexpected rolls the event back and records it `rejected`
+        (`internal_error`) with its id, so that a rerun does not retry it.
+        Only a store that cannot be used (StoreError) ends the run."""
+        try:
+            return self._process(event, at)
+        except StoreError:
+            raise
+        except Exception as error:
+            return self._internal_error(event, error)
+
+    def _internal_error(self, event, error: Exception) -> list[AuditEntry]:
         with self.store.transaction():
+            ev = _Event(event.id, event.type, self.store.clock() or event.at)
+            self.store.mark_event(event.id)
+            what = f"{type(error).__name__}: {error}"
+            self._log(ev, Outcome.REJECTED, contact=getattr(event, "contact", None), reason=Reason.INTERNAL_ERROR,
+                      detail=_storable(f"processing failed and changed nothing ({what[:200]})"))
+            return self._commit(ev)
+
+    def _process(self, event, at: dt.datetime | None) -> list[AuditEntry]:
+        with self.store.transaction(savepoint=True):
             clock = self.scheduler.clock(at)
             if not self.store.mark_event(event.id):
                 ev = _Event(event.id, event.type, clock or event.at)
@@ -119,8 +150,8 @@ class Engine:
     def reject(self, line: int, reason: str, event_id: str | None = None) -> list[AuditEntry]:
         """Record a line that is not a valid event; nothing else changes."""
         with self.store.transaction():
-            ev = _Event(event_id, None, self.store.clock())
-            self._log(ev, Outcome.REJECTED, reason=Reason.INVALID_EVENT, detail=reason, line=line)
+            ev = _Event(_storable(event_id), None, self.store.clock())
+            self._log(ev, Outcome.REJECTED, reason=Reason.INVALID_EVENT, detail=_storable(reason), line=line)
             return self._commit(ev)
 
     def advance(self, until: dt.datetime) -> list[AuditEntry]:

@@ -9,32 +9,88 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Iterable, Iterator, Literal, Optional, Union
 
-from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt,
-                      StrictStr, TypeAdapter, ValidationError, create_model, field_validator)
+from pydantic import (AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool,
+                      StrictFloat, StrictInt, StrictStr, TypeAdapter, ValidationError, create_model, field_validator,
+                      model_validator)
 
 from flowc.dsl.schema import CONTACT_ACCOUNT_EVENTS, EVENTS, Type
 from flowc.dsl.suggest import did_you_mean
 
+from .lines import BadLine
+from .timeutil import TimeRangeError, in_range
+
 PropertyValue = Union[StrictStr, StrictInt, StrictFloat, StrictBool, None]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _no_controls(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _address(value: str) -> str:
+    if value.count("@") != 1:
+        raise ValueError("must be an email address with exactly one @")
+    return value
+
+
+def _time_text(value):
+    # JSON numbers are not times: Unix time would be a guess at the unit.
+    if not isinstance(value, (str, dt.datetime)):
+        raise ValueError("must be an ISO 8601 time text with an offset, such as 2026-01-05T09:00:00Z")
+    return value
+
+
 #: A contact is its address, compared case-insensitively as every CRM does:
 #: the lower-cased form is the one stored and logged.
-ContactAddress = Annotated[StrictStr, Field(min_length=1), AfterValidator(str.lower)]
+ContactAddress = Annotated[StrictStr, Field(min_length=1, max_length=254), AfterValidator(_no_controls),
+                           AfterValidator(_address), AfterValidator(str.lower)]
+EventId = Annotated[StrictStr, Field(min_length=1, max_length=256), AfterValidator(_no_controls)]
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield k
+            yield from _strings(v)
 
 
 class EventBase(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Numbers must be finite: NaN and Infinity are not JSON, however lenient parsers are.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    id: Annotated[StrictStr, Field(min_length=1)]
-    at: AwareDatetime
+    id: EventId
+    at: Annotated[AwareDatetime, BeforeValidator(_time_text)]
 
     @field_validator("at")
     @classmethod
     def _utc(cls, v: dt.datetime) -> dt.datetime:
-        return v.astimezone(dt.timezone.utc)
+        try:
+            return in_range(v)
+        except TimeRangeError as e:
+            raise ValueError(f"must be {e}") from None
+
+    @model_validator(mode="after")
+    def _no_nul(self):
+        # No store keeps the same text with a NUL in it (PostgreSQL keeps
+        # none), so no event brings one.
+        for value in _strings(self.__dict__):
+            if "\x00" in value:
+                raise ValueError("text must not contain the NUL character")
+            if not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:  # "\ud800" in JSON: half a character
+                    raise ValueError("text must be whole Unicode characters (a lone surrogate is not)") from None
+        return self
 
     @property
     def fields(self) -> dict:
@@ -184,9 +240,13 @@ def event_from_dict(data: dict):
         raise EventError(_reason(e)) from None
 
 
-def read_events(lines: Iterable[str]) -> Iterator[tuple[int, object]]:
-    """(line number, event or Rejected) for each non-blank line."""
+def read_events(lines: Iterable[str | BadLine]) -> Iterator[tuple[int, object]]:
+    """(line number, event or Rejected) for each non-blank line; `lines` may
+    hold BadLines (interpreter/lines.py), which are rejected as they are."""
     for number, line in enumerate(lines, 1):
+        if isinstance(line, BadLine):
+            yield number, Rejected(number, line.reason)
+            continue
         if not line.strip():
             continue
         try:

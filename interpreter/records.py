@@ -66,6 +66,7 @@ class Reason(StrEnum):
     # a line not processed
     DUPLICATE_EVENT = "duplicate_event"
     INVALID_EVENT = "invalid_event"
+    INTERNAL_ERROR = "internal_error"  # a valid event whose processing failed (rolled back)
 
 
 class EnrollmentStatus(StrEnum):

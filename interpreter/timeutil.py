@@ -8,15 +8,40 @@ UTC = dt.timezone.utc
 DAY = dt.timedelta(days=1)
 WINDOW = dt.timedelta(hours=24)
 _UNITS = {"minute": dt.timedelta(minutes=1), "hour": dt.timedelta(hours=1), "day": DAY, "week": dt.timedelta(weeks=1)}
+#: The times events and the clock may take (RUNTIME.md, decisions of v1.1).
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = dt.datetime(9999, 1, 1, tzinfo=UTC)
+#: Work scheduled past the last representable time is due "never".
+NEVER = dt.datetime.max.replace(tzinfo=UTC)
+
+
+class TimeRangeError(ValueError):
+    """A time outside EARLIEST..LATEST."""
+
+
+def in_range(at: dt.datetime) -> dt.datetime:
+    """`at` in UTC, or TimeRangeError when it lies outside the times Flow keeps."""
+    try:
+        utc = at.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        utc = None
+    if utc is None or not EARLIEST <= utc <= LATEST:
+        raise TimeRangeError("a time between 1970-01-01 and 9999-01-01 (UTC)")
+    return utc
 
 
 def after(at: dt.datetime, delay) -> dt.datetime:
     """`at` plus a `program.Delay`; business days skip Saturday and Sunday
-    and keep the time of day."""
+    and keep the time of day. Past the last representable time: NEVER."""
     if not delay.business:
-        return at + _UNITS[delay.unit] * delay.amount
+        try:
+            return at + _UNITS[delay.unit] * delay.amount
+        except OverflowError:
+            return NEVER
     t, left = at, delay.amount
     while left > 0:
+        if t >= NEVER - DAY:
+            return NEVER
         t += DAY
         if t.weekday() < 5:
             left -= 1
@@ -50,8 +75,9 @@ def show(at: dt.datetime | None) -> str:
 
 
 def parse_time(text: str) -> dt.datetime:
-    """A user-given time (`--until`): ISO 8601; without an offset it is UTC."""
+    """A user-given time (`--until`): ISO 8601; without an offset it is UTC.
+    ValueError when it is not one, TimeRangeError when out of range."""
     value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    return in_range(value)

@@ -17,6 +17,7 @@ from .events import Rejected, parse_event
 from .records import Due
 from .runner import checked_events
 from .scheduling import SharedQueue
+from .stores.base import StoreError
 from .timeutil import from_text, to_text
 
 BATCH = 500
@@ -68,28 +69,46 @@ def work(engine, queue: SharedQueue, emit=lambda entries: None, wait: bool = Fal
     done = 0
     pause = 0.001
     while True:
-        with store.transaction():
-            item = store.take()
-            if item is not None:
-                if item.kind == "event":
-                    entries = engine.process(parse_event(item.body), at=item.t)
-                else:
-                    entries = engine.run_due(Due.from_ref(item.t, item.kind, item.ref, item.workflow))
-        if item is not None:
+        try:
+            step = _work_once(engine, store, emit, wait)
+        except StoreError:
+            # A lost connection (a restarted server, a killed backend) is
+            # made again; what was taken in the lost transaction is still queued.
+            if not hasattr(store, "reconnect") or not store.reconnect():
+                raise
+            continue
+        if step is None:
+            return done
+        if step:
             done += 1
             pause = 0.001
-            emit(entries)
             continue
-        with store.transaction():
-            left = store.pending()
-            if left == 0:
-                horizon = store.horizon()
-                clock = store.clock()
-                if horizon is not None and (clock is None or clock < horizon):
-                    store.set_clock(horizon)
-        if left == 0 and not wait:
-            return done
         # What is left is being processed, or waits for what is: look again
         # soon, then less often.
         time.sleep(pause)
         pause = min(pause * 2, idle)
+
+
+def _work_once(engine, store, emit, wait: bool) -> bool | None:
+    """One piece of work: True when one was done, False when none may run
+    now, None when none is left (and not `wait`)."""
+    with store.transaction():
+        item = store.take()
+        if item is not None:
+            if item.kind == "event":
+                entries = engine.process(parse_event(item.body), at=item.t)
+            else:
+                entries = engine.run_due(Due.from_ref(item.t, item.kind, item.ref, item.workflow))
+    if item is not None:
+        emit(entries)
+        return True
+    with store.transaction():
+        left = store.pending()
+        if left == 0:
+            horizon = store.horizon()
+            clock = store.clock()
+            if horizon is not None and (clock is None or clock < horizon):
+                store.set_clock(horizon)
+    if left == 0 and not wait:
+        return None
+    return False

@@ -271,12 +271,19 @@ def test_a_failing_event_rolls_back_whole(store, monkeypatch):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(store, "add_send", boom)
-    with pytest.raises(RuntimeError):
-        h.emit("form_submitted", "2026-01-05T10:00:00Z", contact="b@x", form="f", id="x", properties={"firstname": "B"})
+    # RUNTIME.md v1.1: the run goes on; the event is rejected (internal_error) with its id
+    entries = h.emit("form_submitted", "2026-01-05T10:00:00Z", contact="b@x", form="f", id="x",
+                     properties={"firstname": "B"})
+    assert [(e.outcome, e.reason, e.event) for e in entries] == [("rejected", "internal_error", "x")]
     monkeypatch.undo()
-    assert dump(store) == before
-    # and the same event processes normally afterwards
-    assert h.emit("form_submitted", "2026-01-05T10:00:00Z", contact="b@x", form="f", id="x")[0].outcome == "enrolled"
+    after = dump(store)
+    # nothing of the event remains but its id and the entry that says so
+    assert after["seen"] == sorted(before["seen"] + ["x"])
+    assert after["audit"][:-1] == before["audit"] and after["audit"][-1]["reason"] == "internal_error"
+    assert {k: v for k, v in after.items() if k not in ("seen", "audit")} == \
+        {k: v for k, v in before.items() if k not in ("seen", "audit")}
+    # and a rerun does not retry it forever
+    assert h.emit("form_submitted", "2026-01-05T10:00:00Z", contact="b@x", form="f", id="x")[0].outcome == "duplicate"
 
 
 def test_declarations_seed_state_and_account_events_survive_a_restart(store):

@@ -20,14 +20,48 @@ class StoreError(UsageError):
 
 
 def redact(url: str) -> str:
-    """The URL with any password replaced, for messages."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    """The URL without any password, for messages: a PostgreSQL URL is read
+    by the driver's own parser (a password may hide in `user:pass@`, in
+    `?password=`, and in forms a regular expression would miss); any other
+    URL is shown by its scheme alone."""
+    if url.startswith(("postgresql://", "postgres://")):
+        try:
+            from psycopg.conninfo import conninfo_to_dict
+        except ImportError:
+            return "postgresql://..."
+        try:
+            params = conninfo_to_dict(url)
+        except Exception:  # not a URL the driver can read: show nothing of it
+            return "postgresql://..."
+        return _pg_url(params)
+    if url.startswith(("sqlite:", "memory:")):
+        return url
+    scheme = re.match(r"[A-Za-z][A-Za-z0-9+.-]{0,20}:", url)
+    return (scheme.group(0) if scheme else "") + "..."
+
+
+def _pg_url(params: dict) -> str:
+    from urllib.parse import quote
+
+    params = {k: v for k, v in params.items() if k not in ("password", "passfile", "sslpassword")}
+    user, host, port, db = (params.pop(k, "") for k in ("user", "host", "port", "dbname"))
+    if host.startswith("/"):  # a socket folder
+        params["host"], host = host, ""
+    elif ":" in host:
+        host = f"[{host}]"
+    out = "postgresql://" + (quote(user, safe="") + "@" if user else "") + host + (f":{port}" if port else "")
+    out += "/" + quote(db, safe="")
+    if params:
+        out += "?" + "&".join(f"{k}={quote(str(v), safe='')}" for k, v in sorted(params.items()))
+    return out
 
 
 class Store(Protocol):
     url: str
 
-    def transaction(self) -> ContextManager[None]: ...
+    def transaction(self, savepoint: bool = False) -> ContextManager[None]:
+        """One transaction; nested in another, part of it, or with
+        `savepoint` one that rolls back alone when it fails."""
     def close(self) -> None: ...
 
     # events and the clock

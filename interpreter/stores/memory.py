@@ -37,9 +37,18 @@ class MemoryStore:
 
     # -- transactions
     @contextmanager
-    def transaction(self):
+    def transaction(self, savepoint: bool = False):
         if self._undo is not None:  # nested: part of the outer one
-            yield
+            if not savepoint:
+                yield
+                return
+            mark = len(self._undo)
+            try:
+                yield
+            except BaseException:
+                while len(self._undo) > mark:
+                    self._undo.pop()()
+                raise
             return
         self._undo = []
         try:

@@ -10,6 +10,7 @@ index keeps a contact in one active enrollment."""
 from __future__ import annotations
 
 import json
+import time
 
 import psycopg
 
@@ -57,22 +58,57 @@ class PostgresStore(SqlStore, WorkQueue):
     def __init__(self, url: str):
         super().__init__()
         self.url = redact(url)
+        self._dsn = url  # with its password: never shown
+        self._pipeline = None
         try:
-            # Not autocommit: a transaction begins with its first statement,
-            # which saves a round trip per transaction.
-            self._conn = psycopg.connect(url)
-            # A commit need not wait for its WAL to reach the disk: if the
-            # server crashes, the last commits are lost whole — the queue
-            # entry or event id with the work it recorded — so a rerun does
-            # them again, and nothing is lost or doubled.
-            self._conn.execute("SET synchronous_commit TO off")
-            self._conn.commit()
+            self._conn = self._connect()
         except psycopg.Error as e:
             raise StoreError(f"cannot connect to {self.url}: {str(e).strip().splitlines()[0]}") from None
         try:
             self._create_schema()
         except psycopg.Error as e:
             raise StoreError(f"cannot create the Flow tables in {self.url}: {str(e).strip().splitlines()[0]}") from None
+
+    def _connect(self):
+        # Not autocommit: a transaction begins with its first statement,
+        # which saves a round trip per transaction.
+        conn = psycopg.connect(self._dsn)
+        # A commit need not wait for its WAL to reach the disk: if the
+        # server crashes, the last commits are lost whole — the queue
+        # entry or event id with the work it recorded — so a rerun does
+        # them again, and nothing is lost or doubled.
+        conn.execute("SET synchronous_commit TO off")
+        conn.commit()
+        return conn
+
+    def _lost(self) -> bool:
+        if self._conn.closed or self._conn.broken:
+            return True
+        try:
+            self._conn.execute("SELECT 1")
+            self._conn.rollback()
+        except psycopg.Error:
+            return True
+        return False
+
+    def reconnect(self, seconds: float = 30) -> bool:
+        """After the connection was lost (server restarted, backend killed):
+        connect again, trying for up to `seconds`. False when it was not
+        lost, or cannot be made again."""
+        if not self._lost():
+            return False
+        self._conn.close()
+        self._pipeline, self._depth = None, 0
+        deadline, pause = time.monotonic() + seconds, 0.1
+        while True:
+            try:
+                self._conn = self._connect()
+                return True
+            except psycopg.OperationalError:
+                if time.monotonic() + pause > deadline:
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 2, 5)
 
     def _schema_lock(self) -> None:
         # Workers starting together must not race to create the same tables.
@@ -85,12 +121,29 @@ class PostgresStore(SqlStore, WorkQueue):
         self._pipeline = self._conn.pipeline()
         self._pipeline.__enter__()
 
+    def _fatal(self, error: Exception) -> bool:
+        # The connection lost or unusable, the schema or a table gone, the
+        # server refusing: the store. A value that does not fit (a NUL byte,
+        # an index row too large, a constraint): that event.
+        if not isinstance(error, psycopg.Error):
+            return False
+        if self._conn.closed or self._conn.broken:
+            return True
+        return not isinstance(error, (psycopg.DataError, psycopg.IntegrityError, psycopg.errors.ProgramLimitExceeded))
+
     def _end(self, finish) -> None:
+        finished = False
         try:
             finish()
+            finished = True
         finally:
             pipeline, self._pipeline = self._pipeline, None
-            pipeline.__exit__(None, None, None)
+            if pipeline is not None:  # a failed commit may have ended it already
+                try:
+                    pipeline.__exit__(None, None, None)
+                except psycopg.Error:
+                    if finished:
+                        raise  # otherwise the error of `finish` says more
 
     def _commit(self) -> None:
         self._end(self._conn.commit)

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from ..records import (AuditEntry, Contact, Due, Enrollment, EnrollmentStatus, OutboxMessage, OutboxState, Reason,
                        Run, RunStatus, SequenceState, UserState)
 from ..timeutil import WINDOW, from_text, to_text
+from .base import StoreError
 
 SCHEMA_VERSION = 3  # 2: flow_audit.late; 3: flow_outbox
 
@@ -134,7 +135,23 @@ class SqlStore:
         return sql if self.PARAM == "?" else sql.replace("?", self.PARAM)
 
     def _exec(self, sql: str, args=()):
-        return self._conn.execute(self._q(sql), args)
+        try:
+            return self._conn.execute(self._q(sql), args)
+        except Exception as e:
+            raise self._translated(e)
+
+    def _fatal(self, error: Exception) -> bool:
+        """Whether a backend error means the store cannot be used (locked,
+        disk full, connection lost, schema gone), rather than that one
+        event's data did not fit. Backends say."""
+        return False
+
+    def _translated(self, error: Exception) -> Exception:
+        """A fatal backend error as a StoreError of one line; others as they are."""
+        if isinstance(error, StoreError) or not self._fatal(error):
+            return error
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        return StoreError(f"store {self.url}: {first}")
 
     def _one(self, sql: str, args=()):
         return self._exec(sql, args).fetchone()
@@ -174,20 +191,47 @@ class SqlStore:
         """Serialise schema creation where several processes may start at once."""
 
     @contextmanager
-    def transaction(self):
+    def transaction(self, savepoint: bool = False):
         if self._depth:
-            yield
+            if savepoint:
+                with self._savepoint():
+                    yield
+            else:
+                yield
             return
-        self._begin()
+        try:
+            self._begin()
+        except Exception as e:
+            raise self._translated(e) from None
         self._depth = 1
         try:
             yield
             self._depth = 0
             self._commit()  # a commit that fails is rolled back too
-        except BaseException:
+        except BaseException as e:
             self._depth = 0
-            self._rollback()
+            try:
+                self._rollback()
+            except Exception:
+                if not isinstance(e, Exception):
+                    raise
+                # The connection is gone (or the disk is): the first error says why.
+                raise self._translated(e) from None
+            if isinstance(e, Exception):
+                raise self._translated(e) from None
             raise
+
+    @contextmanager
+    def _savepoint(self):
+        """A nested transaction that can fail alone (a worker's event inside
+        the transaction that took it from the queue)."""
+        self._exec("SAVEPOINT flow_nested")
+        try:
+            yield
+        except BaseException:
+            self._exec("ROLLBACK TO SAVEPOINT flow_nested")
+            raise
+        self._exec("RELEASE SAVEPOINT flow_nested")
 
     # -- events and clock
     def mark_event(self, event_id: str) -> bool:

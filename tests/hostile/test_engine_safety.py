@@ -1,0 +1,82 @@
+"""Nothing in one event's processing stops a run (RUNTIME.md v1.1): an
+unexpected error rolls that event back, records it `rejected` with reason
+`internal_error` and its id, and the run goes on; a rerun does not retry
+it. The failure is injected (no valid input is known to cause one), on
+every backend, in a single run and in a worker's queue."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from flowc import dsl
+from flowc.interpreter.api import Runner, open_store
+
+from ..stores import BACKENDS, PgSchema, PG_SKIP, PG_URL, store_url
+
+SCRIPT = ('user alice seat sales_enterprise inbox alice@x\n'
+          'sequence "S" { email "E" subject "Hi" body "Hi"; wait 1 day; task "Call" }\n'
+          'on form_submitted enroll in "S" as alice\n')
+LINES = [json.dumps({"id": f"e{i}", "type": "form_submitted", "at": f"2026-01-05T09:0{i}:00Z",
+                     "contact": f"{name}@x", "form": "f"}) for i, name in enumerate(["ann", "boom", "cid"], 1)]
+
+
+def _failing(store):
+    original = store.put_contact
+
+    def put_contact(contact):
+        original(contact)  # the write happens, then the failure: it must be undone
+        if contact.email == "boom@x":
+            raise RuntimeError("injected failure")
+
+    store.put_contact = put_contact
+    return store
+
+
+def _program():
+    return dsl.check_sources([("s.flow", SCRIPT)]).program
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_an_unexpected_error_rejects_that_event_only(kind, tmp_path, request):
+    url = store_url(kind, tmp_path, request)
+    store = _failing(open_store(url))
+    log = []
+    summary = Runner(_program(), store).process(LINES, log.extend)
+    bad = [e for e in log if e.outcome == "rejected"]
+    assert [(e.event, e.reason, e.contact) for e in bad] == [("e2", "internal_error", "boom@x")]
+    assert "RuntimeError: injected failure" in bad[0].detail
+    assert [e.contact for e in log if e.outcome == "enrolled"] == ["ann@x", "cid@x"]
+    with store.transaction():
+        assert "boom@x" not in {c.email for c in store.contacts()}
+    assert summary.events + summary.rejected >= 3
+    if kind != "memory":
+        store.close()
+        again = []
+        store = open_store(url)
+        Runner(_program(), store).process(LINES, again.extend)
+        assert [e.outcome for e in again] == ["duplicate"] * 3
+    store.close()
+
+
+@pytest.mark.skipif(not PG_URL, reason=PG_SKIP)
+def test_a_worker_rolls_back_only_the_failing_event():
+    schema = PgSchema()
+    try:
+        store = _failing(open_store(schema.url, workers=True))
+        from flowc.interpreter.api import publish
+
+        result = dsl.check_sources([("s.flow", SCRIPT)])
+        publish(store, result)
+        runner = Runner(result.program, store, workers=True)
+        runner.ingest(LINES)
+        log = []
+        runner.work(log.extend)
+        assert [(e.event, e.reason) for e in log if e.outcome == "rejected"] == [("e2", "internal_error")]
+        assert [e.contact for e in log if e.outcome == "enrolled"] == ["ann@x", "cid@x"]
+        with store.transaction():
+            assert "boom@x" not in {c.email for c in store.contacts()}
+            assert store.pending() == 0
+        store.close()
+    finally:
+        schema.drop()
