@@ -3,8 +3,8 @@
 diagnostics arrive, debounce included. Two kinds of edit, each alternating
 between breaking and mending so that every round changes the diagnostics:
 a sender's name (`as rep3` -> `as Xep3`, an E102), and a keyword (`as` ->
-`az`, a syntax error: the whole text is parsed then, as `flowc check`
-parses it, instead of only the statement that changed).
+`az`, a syntax error). Only the statement edited is parsed again
+(dsl/incremental.py); the checker's rules run over the whole file.
 
     python bench/bench_lsp.py [LINES] [ROUNDS]
 

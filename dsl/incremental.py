@@ -6,13 +6,16 @@ one statement. The text is cut where a line starts with a statement keyword
 line are the same as in the previous parse gets its statements back from
 then, and only the other pieces are parsed.
 
-The result is the one `parser.parse` gives for the whole text. A piece that
-parses cleanly on its own ends between two statements, so the pieces before
-the first one with a syntax error parse the same alone as in the text.
-From that piece on, the parser reads the rest of the text as it would have
-(an error can swallow the next statement: `as` followed by a line starting
-`user` reads `user` as the sender's name), so the diagnostics never depend
-on what was typed before."""
+The result is the one `parser.parse` gives for the whole text, so the
+diagnostics never depend on what was typed before (tests/test_incremental.py
+checks it on random edits). A piece that parses cleanly on its own ends
+between two statements, so it parses the same alone as in the text. For a
+piece with a syntax error, the parser reports the first error in it and
+blanks the piece out; that error is found by parsing the piece with the next
+one after it. When the error is not inside the piece (a statement that runs
+on into the next piece: `as` at the end of a line, then a line starting
+`user`, reads `user` as the sender's name), the text from that piece on is
+parsed as the parser would read it."""
 from __future__ import annotations
 
 import re
@@ -44,21 +47,53 @@ class ParseCache:
                 parsed = None if diagnostics else (module.statements, module.comments)
             found.append(parsed)
         self._by_path[path] = {key: parsed for key, parsed in zip(keys, found) if parsed is not None}
-        bad = next((i for i, parsed in enumerate(found) if parsed is None), len(keys))
-        statements = [s for parsed in found[:bad] for s in parsed[0]]
-        comments = [c for parsed in found[:bad] for c in parsed[1]]
-        diagnostics = []
-        if bad < len(keys):
-            line = keys[bad][0]
-            rest = text[sum(len(piece) for _, piece in keys[:bad]):]
-            module, diagnostics = _parse("\n" * (line - 1) + rest, path)
-            # The parser gives up on a file with too many errors: nothing of it is kept.
-            statements = [] if len(diagnostics) >= MAX_SYNTAX_ERRORS else statements + module.statements
-            comments += module.comments
-        module = ast.Module(Span(path, 1, 1, 1, 1), statements, comments)
-        if statements:
-            module.span = statements[0].span.to(statements[-1].span)
-        return module, diagnostics
+        statements: list = []
+        comments: list = []
+        diagnostics: list = []
+        for k, parsed in enumerate(found):
+            if parsed is not None:
+                statements += parsed[0]
+                comments += parsed[1]
+                continue
+            error = _first_error(keys, k, path)
+            if error is None or len(diagnostics) + 1 >= MAX_SYNTAX_ERRORS:
+                return _parse_rest(text, path, keys, found)
+            # The parser blanks the statement of an error out and reads on:
+            # here, this piece.
+            diagnostics.append(error)
+        return _module(path, statements, comments), diagnostics
+
+
+def _first_error(keys, k: int, path: str):
+    """The first error of bad piece `k`, as the whole text's parse finds it,
+    or None when that error is not inside the piece (the statement runs on
+    into the next piece, or the error is found only at its first token)."""
+    line, piece = keys[k]
+    following = keys[k + 1] if k + 1 < len(keys) else None
+    _, diagnostics = _parse("\n" * (line - 1) + piece + (following[1] if following else ""), path)
+    if not diagnostics or (following and diagnostics[0].span.line >= following[0]):
+        return None
+    return diagnostics[0]
+
+
+def _parse_rest(text: str, path: str, keys, found):
+    """The clean pieces before the first bad one, then the rest of the text
+    parsed as the whole text's parse reads it."""
+    bad = found.index(None)
+    statements = [s for parsed in found[:bad] for s in parsed[0]]
+    comments = [c for parsed in found[:bad] for c in parsed[1]]
+    line = keys[bad][0]
+    module, diagnostics = _parse("\n" * (line - 1) + text[sum(len(piece) for _, piece in keys[:bad]):], path)
+    # The parser gives up on a file with too many errors: nothing of it is kept.
+    statements = [] if len(diagnostics) >= MAX_SYNTAX_ERRORS else statements + module.statements
+    return _module(path, statements, comments + module.comments), diagnostics
+
+
+def _module(path: str, statements: list, comments: list) -> ast.Module:
+    module = ast.Module(Span(path, 1, 1, 1, 1), statements, comments)
+    if statements:
+        module.span = statements[0].span.to(statements[-1].span)
+    return module
 
 
 def _pieces(text: str):

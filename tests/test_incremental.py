@@ -49,3 +49,14 @@ def test_an_edit_inside_a_line_reparses_one_statement():
     second, _ = cache.parse(edited, "f.flow")
     kept = sum(a is b for a, b in zip(first.statements, second.statements))
     assert kept == len(first.statements) - 1  # every statement but the edited one is reused
+
+
+def test_errors_found_piece_by_piece_and_where_a_statement_runs_on():
+    cache = ParseCache()
+    cache.parse(BASE, "f.flow")
+    two_errors = BASE.replace("as maria", "az maria", 1).replace("wait 2 hours", "wait 2 hors", 1)
+    same(cache.parse(two_errors, "f.flow"), parse(two_errors, "f.flow"))
+    # `as` ends a line and the next line starts `user`: the parser reads `user` as the name
+    runs_on = BASE + 'on form_submitted enroll in "Onboarding" as\nuser bob seat none\n'
+    same(cache.parse(runs_on, "f.flow"), parse(runs_on, "f.flow"))
+    assert len(parse(two_errors, "f.flow")[1]) == 2
