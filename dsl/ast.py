@@ -134,7 +134,7 @@ class Duration(Node):
 
 @dataclass(slots=True)
 class UserDecl(Node):
-    """`user NAME seat SEAT inbox ADDRESS alias ADDRESS... limit N`: a sender."""
+    """`user NAME name "Display Name" seat SEAT inbox ADDRESS alias ADDRESS... limit N`: a sender."""
 
     name: Ident
     seat: Ident | None
@@ -144,7 +144,7 @@ class UserDecl(Node):
     #: The display name (`name "Alice Example"`), for From: and sender tokens.
     display_name: "Text | None" = None
 
-    CHILDREN = ("name", "seat", "inbox", "aliases", "limit")
+    CHILDREN = ("name", "seat", "inbox", "aliases", "limit", "display_name")
 
 
 @dataclass(slots=True)
