@@ -11,8 +11,10 @@ from typing import Callable
 from .records import OutboxMessage
 
 #: CRLF lines; bodies that are not ASCII go out quoted-printable or base64,
-#: so that no server needs 8BITMIME.
-POLICY = email.policy.SMTP.clone(cte_type="7bit")
+#: so that no server needs 8BITMIME. Lines up to RFC 5322's limit of 998:
+#: a long List-Unsubscribe URL has nowhere to fold, and at the default of 78
+#: the email package would hide it in an encoded word no client reads.
+POLICY = email.policy.SMTP.clone(cte_type="7bit", max_line_length=998)
 #: The same message with plain newlines, as files in a Maildir are written.
 FILE_POLICY = POLICY.clone(linesep="\n")
 

@@ -9,6 +9,7 @@ import email
 import email.policy
 import json
 import mailbox
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -162,6 +163,9 @@ def test_maildir_gets_every_message_threaded_and_the_audit_says_so(flow):
     assert first.get_content() == "Hello from Alice, é\n"
     assert second["In-Reply-To"] == first["Message-ID"] and third["In-Reply-To"] == second["Message-ID"]
     assert third["References"].split() == [first["Message-ID"], second["Message-ID"]]
+    # the URL as it is, on one line: clients do not decode words in this header
+    raw = [box.get_bytes(k) for k in box.keys()]
+    assert all(re.search(rb"\nList-Unsubscribe: <https://flow\.example\.com/unsubscribe\?c=[\w.-]+>\n", r) for r in raw)
     url = first["List-Unsubscribe"].strip("<>")
     assert url.startswith("https://flow.example.com/unsubscribe?c=")
     assert read_token(SECRET.encode(), url.split("c=", 1)[1]) == "cy@y.example"
