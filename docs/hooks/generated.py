@@ -96,6 +96,9 @@ OUTCOME_MEANINGS = {
     "ended": "The enrollment ended by itself; `reason` says why.",
     "rejected": "An event line was not a valid event; `line` and `detail` say where and why. Nothing changed.",
     "duplicate": "An event whose id was processed before. Nothing changed.",
+    "delivered": "The mail server accepted an outbox message; `detail` holds its reply.",
+    "send_failed": "An outbox message could not be sent; `reason` says why (`send_failure`, `send_timeout` or "
+                   "`inbox_disconnected`).",
 }
 
 #: What each reason means (every member of `Reason`, as above).
@@ -117,8 +120,12 @@ REASON_MEANINGS = {
     "replied": "The contact replied (`email_replied`).",
     "meeting_booked": "The contact booked a meeting (`meeting_booked`).",
     "unenrolled": "An `unenroll` action ended the enrollment.",
+    "send_failure": "The mail server refused the message for good (a 5xx reply); the enrollment ends.",
+    "send_timeout": "The message could not be sent within 24 hours of its first try; the enrollment ends.",
     "duplicate_event": "The event id was processed before.",
     "invalid_event": "The line is not a valid event (bad JSON, a missing or unknown field, a wrong type).",
+    "internal_error": "Processing a valid event failed unexpectedly; its changes were rolled back and the "
+                      "run went on (the id is kept, so a rerun does not try it again).",
 }
 
 
