@@ -1,5 +1,5 @@
 """Delivery speed, in one run (compare the ratios, not the absolute figures:
-PERF-NOTES):
+these machines are noisy):
 
 - messages/s from a SQLite outbox to a local SMTP server (aiosmtpd, the test
   suite's server, in a process of its own on 127.0.0.1, with a login per

@@ -1,5 +1,5 @@
 """Sending the outbox: the `--deliver` options of `flowc run` (and `serve`),
-and the commands `flowc deliver` and `flowc outbox` (DELIVERY.md)."""
+and the commands `flowc deliver` and `flowc outbox` (docs/delivery.md)."""
 from __future__ import annotations
 
 import json

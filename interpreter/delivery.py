@@ -1,5 +1,5 @@
 """The deliverer: claims outbox messages, hands them to a transport and
-applies what came back (DELIVERY.md "What comes back").
+applies what came back (docs/delivery.md).
 
 Claim, send, mark: three steps, the first and last each a transaction of
 its own, the send in none. A deliverer that dies between the server's
@@ -114,7 +114,7 @@ class Deliverer:
                 self.store.put_enrollment(e)
                 entries.append(AuditEntry(**base, outcome=Outcome.ENDED, reason=reason))
             elif kind == t.DISCONNECTED:
-                # What an `inbox_disconnected` account event does (RUNTIME.md).
+                # What an `inbox_disconnected` account event does (docs/runtime.md).
                 user = self.store.get_user(msg.user)
                 if user is not None and user.inbox is not None:
                     user.inbox = None

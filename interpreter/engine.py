@@ -97,7 +97,7 @@ class Engine:
         """Process one valid event in one transaction; its audit entries.
         `at` is the time a queued event runs at (shared queue).
 
-        Nothing in one event's processing stops a run (RUNTIME.md v1.1):
+        Nothing in one event's processing stops a run (docs/runtime.md):
         anything unexpected rolls the event back and records it `rejected`
         (`internal_error`) with its id, so that a rerun does not retry it.
         Only a store that cannot be used (StoreError) ends the run."""
@@ -375,7 +375,7 @@ class Engine:
                 subject = render(step.subject, contact.properties, sender, kinds)
                 body = render(step.body, contact.properties, sender, kinds)
                 self.store.add_send(user.name, at)
-                # The message to send, written with the decision (DELIVERY.md).
+                # The message to send, written with the decision (docs/delivery.md).
                 msg = compose(self.store, e, user.inbox, display_name, subject, body, at)
                 self.store.add_outbox(msg)
                 self._log(ev, Outcome.EMAIL_SENT, **base, detail=f"step {e.step + 1}: {step.name}",

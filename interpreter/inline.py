@@ -1,5 +1,5 @@
 """`flowc run --deliver ...`: the engine with delivery inline, on the
-engine's clock (DELIVERY.md "Delivery and the engine's clock").
+engine's clock (docs/delivery.md).
 
 Right after a transaction that wrote messages commits, they are sent and
 what came back is applied (a transaction of its own) before the next event

@@ -1,6 +1,6 @@
 """Event lines read with bounds: no line is held past MAX_LINE_BYTES (the
 rest of a longer line is skipped, not read into memory), and a line that is
-not UTF-8 is refused, not repaired (RUNTIME.md, decisions of v1.1)."""
+not UTF-8 is refused, not repaired (docs/runtime.md)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

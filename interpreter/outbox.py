@@ -1,5 +1,5 @@
 """What goes into the outbox when an email step runs, and when a message
-that could not be sent is tried again (DELIVERY.md).
+that could not be sent is tried again (docs/delivery.md).
 
 Everything here is a function of the store's state: a rerun after a crash
 writes the same message with the same Message-ID, and a retry falls due at

@@ -33,7 +33,7 @@ class Outcome(StrEnum):
     ENDED = "ended"
     REJECTED = "rejected"
     DUPLICATE = "duplicate"
-    # what the mail server answered (DELIVERY.md)
+    # what the mail server answered (docs/delivery.md)
     DELIVERED = "delivered"
     SEND_FAILED = "send_failed"
 
@@ -194,7 +194,7 @@ class Due:
 
 
 class OutboxState(StrEnum):
-    """Where an outbox message is (DELIVERY.md)."""
+    """Where an outbox message is (docs/delivery.md)."""
 
     PENDING = "pending"
     SENDING = "sending"

@@ -8,7 +8,7 @@ UTC = dt.timezone.utc
 DAY = dt.timedelta(days=1)
 WINDOW = dt.timedelta(hours=24)
 _UNITS = {"minute": dt.timedelta(minutes=1), "hour": dt.timedelta(hours=1), "day": DAY, "week": dt.timedelta(weeks=1)}
-#: The times events and the clock may take (RUNTIME.md, decisions of v1.1).
+#: The times events and the clock may take (docs/runtime.md).
 EARLIEST = dt.datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = dt.datetime(9999, 1, 1, tzinfo=UTC)
 #: Work scheduled past the last representable time is due "never".

@@ -1,4 +1,4 @@
-"""Where a message goes when it is delivered (DELIVERY.md "Transports"), and
+"""Where a message goes when it is delivered (docs/delivery.md), and
 what came back, as one of four verdicts:
 
 - `delivered`: the server took it (2xx), or it is in the Maildir;

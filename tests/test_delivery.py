@@ -1,4 +1,4 @@
-"""Sending the outbox (DELIVERY.md): messages as the standard library reads
+"""Sending the outbox (docs/delivery.md): messages as the standard library reads
 them back, the Maildir and a real SMTP server (aiosmtpd on 127.0.0.1) that
 answers 2xx, 4xx, 5xx and 535, drops the connection and stalls; and what
 each answer does to the sequence, on the engine's clock of `flowc run`."""

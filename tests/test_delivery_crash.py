@@ -1,4 +1,4 @@
-"""Deliverers that die and deliverers that race (DELIVERY.md "The outbox").
+"""Deliverers that die and deliverers that race (docs/delivery.md).
 
 A `flowc deliver` killed with SIGKILL at random points and started again:
 every message reaches the server at least once, none is lost, and every

@@ -271,7 +271,7 @@ def test_a_failing_event_rolls_back_whole(store, monkeypatch):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(store, "add_send", boom)
-    # RUNTIME.md v1.1: the run goes on; the event is rejected (internal_error) with its id
+    # docs/runtime.md: the run goes on; the event is rejected (internal_error) with its id
     entries = h.emit("form_submitted", "2026-01-05T10:00:00Z", contact="b@x", form="f", id="x",
                      properties={"firstname": "B"})
     assert [(e.outcome, e.reason, e.event) for e in entries] == [("rejected", "internal_error", "x")]
@@ -455,7 +455,7 @@ def test_template_parts_come_from_the_parser(store):
     assert entries[1].message["body"] == "Dear Bo B\t{{placeholder: x}}"
 
 
-# ---- the outbox (DELIVERY.md) ----------------------------------------------------
+# ---- the outbox (docs/delivery.md) ----------------------------------------------------
 
 NAMED = TEAM.replace("user alice seat", 'user alice name "Alice van Example" seat') + """
 sequence "Thread" { email "A" subject "Hello {{contact.firstname | you}}" body "from {{sender.firstname}} {{sender.lastname}}"

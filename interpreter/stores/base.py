@@ -108,7 +108,7 @@ class Store(Protocol):
     def sends_window(self, user: str, since: dt.datetime) -> tuple[int, dt.datetime | None]:
         """(count, oldest) of the user's sends after `since`."""
 
-    # outbox (DELIVERY.md): written with the decision, then claimed, sent and
+    # outbox (docs/delivery.md): written with the decision, then claimed, sent and
     # marked by a deliverer, each in a transaction of its own
     def add_outbox(self, msg: OutboxMessage) -> None:
         """Insert `msg`; the store gives it its id."""

@@ -1,4 +1,4 @@
-"""Nothing in one event's processing stops a run (RUNTIME.md v1.1): an
+"""Nothing in one event's processing stops a run (docs/runtime.md): an
 unexpected error rolls that event back, records it `rejected` with reason
 `internal_error` and its id, and the run goes on; a rerun does not retry
 it. The failure is injected (no valid input is known to cause one), on

@@ -1,6 +1,6 @@
 """Event lines as a hostile system would send them: every bad line is
 rejected with its line number and reason, the valid lines around it are
-processed, reads are bounded, and nothing stops a run (RUNTIME.md v1.1)."""
+processed, reads are bounded, and nothing stops a run (docs/runtime.md)."""
 from __future__ import annotations
 
 import json
