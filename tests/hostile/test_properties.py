@@ -157,9 +157,11 @@ COMMANDS = [":emit form_submitted contact=bob@x form=f contact.score=5", ":emit 
             "sequence {", "}", '"', "\x00", "# just a comment", "wait 1000000 weeks", "include \"/etc/passwd\""]
 
 
-def test_random_repl_sessions():
+def test_random_repl_sessions(tmp_path, monkeypatch):
     from flowc.repl import run_piped
     from flowc.session import Session
+
+    monkeypatch.chdir(tmp_path)  # a mutated `:save` writes where it likes: here, not in the repository
 
     seed = _seed("repl")
     rng = random.Random(seed)
