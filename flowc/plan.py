@@ -71,8 +71,16 @@ def plan(old, new, events_path, until, first, fmt) -> None:
         except ValueError:
             raise click.BadParameter(f"{until!r} is not an ISO 8601 time", param_hint="--until")
     before, after = checked_or_exit(old), checked_or_exit(new)
-    with open(events_path, encoding="utf-8", errors="replace") as f:
-        lines = f.readlines()
+    from .event_files import event_lines
+
+    from flowc.dsl import UsageError
+
+    # Read as `flowc run` reads them: bounded lines, no device, bad UTF-8 rejected.
+    try:
+        with event_lines(events_path) as read:
+            lines = list(read)
+    except UsageError as e:
+        raise click.UsageError(str(e))
     report = compare(replay(before.program, lines, until_at), replay(after.program, lines, until_at),
                      before.program, after.program, first)
     click.echo(json.dumps(report, indent=2) if fmt == "json" else _text(report, first))

@@ -91,6 +91,16 @@ def test_events_from_dev_zero_are_a_usage_error(tmp_path):
     assert out.code == 2 and "not a regular file" in out.err
 
 
+def test_plan_reads_events_as_run_does(tmp_path):
+    script = tmp_path / "s.flow"
+    script.write_text(SCRIPT)
+    out = flowc("plan", script, "--new", script, "--events", "/dev/zero")
+    assert out.code == 2 and "not a regular file" in out.err
+    events = tmp_path / "e.jsonl"
+    events.write_bytes(event(1).encode() + b"\n\xff\xfe\n" + b"x" * (2 << 20) + b"\n")
+    assert flowc("plan", script, "--new", script, "--events", events).code == 0
+
+
 def test_events_from_a_fifo_are_read_as_a_stream(tmp_path):
     script = tmp_path / "s.flow"
     script.write_text(SCRIPT)
