@@ -1,4 +1,4 @@
-"""Only warnings can be ignored (LANGUAGE.md section 7): an error code on
+"""Only warnings can be ignored (docs/limits.md): an error code on
 the command line or in [tool.flowc] is a usage error; one in a suppression
 comment suppresses nothing (W307), and `run` refuses the script."""
 from __future__ import annotations
