@@ -424,3 +424,8 @@ for _tool in (fmt, graph, test, plan):
     main.add_command(_tool)
 
 register_delivery(main)
+
+# ---- the service (its libraries are imported only when it runs) -------------
+from .serve import serve  # noqa: E402
+
+main.add_command(serve)

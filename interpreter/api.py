@@ -28,13 +28,13 @@ from flowc.dsl.program import Program
 from .engine import Engine
 from .events import EventError, event_from_dict
 from .records import AuditEntry, Outcome
-from .runner import Summary, run_stream
+from .runner import LineResult, Summary, run_stream
 from .scheduling import SharedQueue
 from .stores.base import Store, StoreError, WorkQueue
 from .stores.url import open_store as _open_url
 
-__all__ = ["CheckResult", "EventError", "Outcome", "Runner", "StoreError", "Summary", "UsageError", "load",
-           "load_published", "open_store", "publish"]
+__all__ = ["CheckResult", "EventError", "LineResult", "Outcome", "Runner", "StoreError", "Summary", "UsageError",
+           "load", "load_published", "open_store", "publish"]
 
 Emit = Callable[[list[AuditEntry]], None]
 
@@ -130,13 +130,14 @@ class Runner:
             self.engine = InlineDelivery(self.engine, deliverer)
         self.summary = Summary()
 
-    def process(self, lines: Iterable[str], emit: Emit = _ignore) -> Summary:
+    def process(self, lines: Iterable[str], emit: Emit = _ignore,
+                results: list[LineResult] | None = None) -> Summary:
         """Process JSON event lines in order, each in its own transaction.
         A bad line is rejected (an audit entry with its line number) and the
         rest still run. `emit` gets each event's audit entries as they are
-        committed. Returns the running summary."""
-        run_stream(self.engine, lines, emit, self.summary)
-        return self.summary
+        committed. Returns the running summary; with `results` (a list),
+        also appends what became of each line to it."""
+        return run_stream(self.engine, lines, emit, self.summary, results)
 
     def event(self, data: dict) -> list[AuditEntry]:
         """Process one event given as a dict (the fields of an event line).
@@ -157,13 +158,15 @@ class Runner:
         self.summary.count(entries)
         return entries
 
-    def ingest(self, lines: Iterable[str], emit: Emit = _ignore, until: dt.datetime | None = None) -> tuple[int, int]:
+    def ingest(self, lines: Iterable[str], emit: Emit = _ignore, until: dt.datetime | None = None,
+               results: list[LineResult] | None = None) -> tuple[int, int]:
         """Workers: queue the events of `lines` for `work` (bad lines are
         rejected with their line numbers); `until`, let the workers run due
-        work up to then. Returns (queued, rejected)."""
+        work up to then. Returns (queued, rejected); with `results` (a
+        list), also appends what became of each line to it."""
         from .workers import ingest
 
-        return ingest(self.engine, self.queue, lines, emit, until)
+        return ingest(self.engine, self.queue, lines, emit, until, results)
 
     def work(self, emit: Emit = _ignore, wait: bool = False) -> int:
         """Workers: process queued work until none is left that may run (or,

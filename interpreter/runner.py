@@ -60,6 +60,16 @@ class Summary:
         }
 
 
+@dataclass(slots=True)
+class LineResult:
+    """What became of one event line: `accepted` (processed, or queued for
+    workers), `duplicate` (its id was processed before) or `rejected`."""
+    line: int
+    id: str | None
+    result: str
+    reason: str | None = None
+
+
 def checked_events(engine, lines: Iterable[str]):
     """(line number, event or Rejected) for each line: bad JSON, fields and
     types by the event schema, and property values by the scripts' types."""
@@ -72,17 +82,23 @@ def checked_events(engine, lines: Iterable[str]):
 
 
 def run_stream(engine, lines: Iterable[str], emit: Callable[[list[AuditEntry]], None],
-               summary: Summary | None = None) -> Summary:
-    """Process each line in its own transaction, counting into `summary`."""
+               summary: Summary | None = None, results: list[LineResult] | None = None) -> Summary:
+    """Process each line in its own transaction, counting into `summary`;
+    with `results`, append each line's LineResult to it."""
     summary = summary if summary is not None else Summary()
-    for _, item in checked_events(engine, lines):
+    for number, item in checked_events(engine, lines):
         if isinstance(item, Rejected):
             summary.rejected += 1
             entries = engine.reject(item.line, item.reason, item.id)
             summary.count(entries)
+            if results is not None:
+                results.append(LineResult(number, item.id, "rejected", item.reason))
         else:
             entries = engine.process(item)
             summary.processed(entries)
+            if results is not None:
+                duplicate = bool(entries) and entries[0].outcome == Outcome.DUPLICATE
+                results.append(LineResult(number, item.id, "duplicate" if duplicate else "accepted"))
         emit(entries)
     summary.late = engine.late
     return summary

@@ -15,7 +15,7 @@ import time
 
 from .events import Rejected, parse_event
 from .records import Due
-from .runner import checked_events
+from .runner import LineResult, checked_events
 from .scheduling import SharedQueue
 from .stores.base import StoreError
 from .timeutil import from_text, to_text
@@ -23,9 +23,12 @@ from .timeutil import from_text, to_text
 BATCH = 500
 
 
-def ingest(engine, queue: SharedQueue, lines, emit, until: dt.datetime | None = None) -> tuple[int, int]:
+def ingest(engine, queue: SharedQueue, lines, emit, until: dt.datetime | None = None,
+           results: list[LineResult] | None = None) -> tuple[int, int]:
     """Queue the events of `lines`; reject bad ones with their line numbers.
-    Returns (queued, rejected)."""
+    Returns (queued, rejected); with `results`, appends each line's
+    LineResult (`accepted` means queued: a duplicate id is found, and
+    logged, by the worker that takes it)."""
     store = queue.store
     conflicts = queue.conflicts
     with store.transaction():
@@ -48,10 +51,14 @@ def ingest(engine, queue: SharedQueue, lines, emit, until: dt.datetime | None = 
         if isinstance(item, Rejected):
             rejected += 1
             emit(engine.reject(item.line, item.reason, item.id))
+            if results is not None:
+                results.append(LineResult(number, item.id, "rejected", item.reason))
             continue
         clock = item.at if clock is None or item.at > clock else clock
         batch.append((clock, conflicts.event_keys(item), item.model_dump_json(), number))
         queued += 1
+        if results is not None:
+            results.append(LineResult(number, item.id, "accepted"))
         if len(batch) >= BATCH:
             flush()
     if batch or clock is not None:

@@ -1,0 +1,192 @@
+"""The HTTP layer of `flowc serve`: Starlette routes that check who is
+asking, read bounded bodies, and submit jobs to the writer thread. No Flow
+logic lives here; the routes say what the service's API is."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import json
+import logging
+import time
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from flowc.interpreter.unsubscribe import read_token
+
+from .auth import Verifier
+from .service import MAX_AUDIT
+
+log = logging.getLogger("flowc.serve")
+#: The largest body `POST /events` takes (bytes) unless --max-body says otherwise.
+MAX_BODY = 1024 * 1024
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The raw body, read no further than `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise BodyTooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def split_body(body: bytes) -> list[str | None] | None:
+    """The event lines of a body: JSON lines, or one JSON array of events
+    (each element becomes a line). None when the body is not JSON at all.
+    A line that is not UTF-8 is None in the list (rejected on its own)."""
+    stripped = body.lstrip()
+    if stripped.startswith(b"["):
+        try:
+            items = json.loads(body)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(items, list):
+            return None
+        return [json.dumps(item) for item in items]
+    lines: list[str | None] = []
+    json_seen = False
+    for raw in body.split(b"\n"):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            lines.append(None)
+            continue
+        lines.append(line)
+        json_seen = json_seen or line.lstrip().startswith("{")
+    return lines if json_seen else None
+
+
+def create_app(writer, verifier: Verifier, metrics, *, max_body: int = MAX_BODY) -> Starlette:
+    """The service's routes over a started `writer` (flowc/serve/writer.py)."""
+    state = {"stopping": False}
+
+    async def run(fn):
+        return await asyncio.wrap_future(writer.submit(fn))
+
+    def refused(reason: str) -> JSONResponse:
+        return JSONResponse({"error": "unauthorized", "reason": reason}, status_code=401)
+
+    def read_refusal(request: Request) -> str | None:
+        h = request.headers
+        return verifier.check_read(h.get("authorization"), h.get("flow-timestamp"), h.get("flow-signature"))
+
+    async def post_events(request: Request) -> Response:
+        if state["stopping"]:
+            return JSONResponse({"error": "the service is shutting down"}, status_code=503)
+        try:
+            body = await _body(request, max_body)
+        except BodyTooLarge:
+            return JSONResponse({"error": f"body larger than {max_body} bytes"}, status_code=413)
+        reason = verifier.check_signature(request.headers.get("flow-timestamp"),
+                                          request.headers.get("flow-signature"), body)
+        if reason:
+            return refused(reason)
+        lines = split_body(body)
+        if lines is None:
+            return JSONResponse({"error": "the body is neither JSON lines nor a JSON array of events"},
+                                status_code=400)
+        results = await run(lambda s: s.events(lines))
+        counts = {k: sum(1 for r in results if r["result"] == k) for k in ("accepted", "duplicate", "rejected")}
+        return JSONResponse({"results": results, **counts})
+
+    async def get_status(request: Request) -> Response:
+        reason = read_refusal(request)
+        if reason:
+            return refused(reason)
+        return JSONResponse(await run(lambda s: s.status()))
+
+    async def get_audit(request: Request) -> Response:
+        reason = read_refusal(request)
+        if reason:
+            return refused(reason)
+        q = request.query_params
+        limit_text = q.get("limit", "1000")
+        if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_AUDIT:
+            return JSONResponse({"error": f"limit must be a whole number from 1 to {MAX_AUDIT}"}, status_code=400)
+        contact = q.get("contact")
+        contact = contact.lower() if contact else None
+        after = q.get("after") or None
+        lines = await run(lambda s: s.audit(contact, after, int(limit_text)))
+        return PlainTextResponse("".join(line + "\n" for line in lines), media_type="application/x-ndjson")
+
+    async def unsubscribe(request: Request) -> Response:
+        token = request.query_params.get("c", "")
+        contact = read_token(verifier.secret, token) if verifier.secret else None
+        if contact is None:
+            return HTMLResponse(_page("This unsubscribe link is not valid."), status_code=400)
+        if request.method == "GET":
+            return HTMLResponse(_page(
+                f"Stop the emails to {html.escape(contact)}?",
+                f'<form method="post" action="/unsubscribe?c={html.escape(token)}">'
+                '<button type="submit">Unsubscribe</button></form>'))
+        await run(lambda s: s.unsubscribe(contact))
+        return HTMLResponse(_page(f"{html.escape(contact)} will get no more emails from these sequences."))
+
+    async def healthz(request: Request) -> Response:
+        try:
+            await run(lambda s: s.healthy())
+        except Exception:
+            return JSONResponse({"status": "store unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    async def get_metrics(request: Request) -> Response:
+        return Response(metrics.text(), media_type="text/plain; version=0.0.4")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        state["stopping"] = True
+
+    app = Starlette(routes=[
+        Route("/events", post_events, methods=["POST"]),
+        Route("/status", get_status, methods=["GET"]),
+        Route("/audit", get_audit, methods=["GET"]),
+        Route("/unsubscribe", unsubscribe, methods=["GET", "POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", get_metrics, methods=["GET"]),
+    ], lifespan=lifespan)
+    app.add_middleware(AccessLog)
+    return app
+
+
+class AccessLog:
+    """One JSON line per request on the log: method, path (never the query,
+    which may carry an unsubscribe token), status, milliseconds."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def send_wrapper(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            log.info(json.dumps({"method": scope["method"], "path": scope["path"], "status": status["code"],
+                                 "ms": round((time.perf_counter() - started) * 1000, 2)}))
+
+
+def _page(message: str, extra: str = "") -> str:
+    return (f"<!doctype html><html><head><meta charset=utf-8><title>Unsubscribe</title></head>"
+            f"<body><p>{message}</p>{extra}</body></html>")

@@ -1,0 +1,130 @@
+"""The service's state on the writer thread: the runner over the store, the
+deliverer, and what each endpoint asks of them. Everything here runs on the
+writer thread (flowc/serve/writer.py); the HTTP layer only submits jobs."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+
+from flowc.interpreter.api import Runner, open_store
+from flowc.interpreter.records import Outcome
+from flowc.interpreter.timeutil import show
+
+from ..deliver_cmd import make_deliverer, outbox_status
+from ..status import status_report
+
+#: The most audit entries one `GET /audit` returns.
+MAX_AUDIT = 10_000
+
+
+class Service:
+    """Opened on the writer thread; `workers` means a PostgreSQL store whose
+    events are queued for `flowc worker` processes, as `flowc ingest` does."""
+
+    def __init__(self, program, store_url: str, *, workers: bool, deliver: str, config_path, public_url,
+                 metrics, clock):
+        self.metrics = metrics
+        self.clock = clock
+        self.store = open_store(store_url, workers=workers)
+        try:
+            self.runner = Runner(program, self.store, workers=workers)
+            self.deliverer = make_deliverer(self.store, deliver, config_path, public_url)
+        except BaseException:
+            self.store.close()
+            raise
+
+    # ---- jobs ----------------------------------------------------------------
+    def events(self, lines: list[str | None]) -> list[dict]:
+        """Process (or, with workers, queue) the lines; one result per
+        non-blank line. None stands for a line that was not UTF-8."""
+        results: list[dict] = []
+        good: list[str] = []
+        numbers: list[int] = []
+        for number, line in enumerate(lines, 1):
+            if line is None:
+                entries = self.runner.engine.reject(number, "the line is not valid UTF-8 text")
+                self.metrics.count(entries)
+                results.append({"line": number, "id": None, "result": "rejected",
+                                 "reason": "the line is not valid UTF-8 text"})
+            elif line.strip():
+                good.append(line)
+                numbers.append(number)
+        started = time.perf_counter()
+        processed: list = []
+        if self.runner.queue is None:
+            self.runner.process(good, self.metrics.count, results=processed)
+        else:
+            self.runner.ingest(good, self.metrics.count, results=processed)
+        if good:
+            self.metrics.engine.observe((time.perf_counter() - started) / len(good))
+        for r in processed:
+            # Line numbers of the body, not of the non-blank lines passed on.
+            results.append({"line": numbers[r.line - 1], "id": r.id, "result": r.result, "reason": r.reason})
+        for r in results:
+            self.metrics.events.labels(r["result"]).inc()
+        if self.clock is None:  # events clock: deliver what the events made due, now
+            self._deliver(self.store.clock())
+        results.sort(key=lambda r: r["line"])
+        return results
+
+    def unsubscribe(self, contact: str) -> dict:
+        """Record `contact_unsubscribed` for `contact`; its result. The id is
+        the contact's own, so following a link twice changes nothing more."""
+        at = self.clock() if self.clock else (self.store.clock() or dt.datetime.now(dt.timezone.utc))
+        digest = hashlib.sha256(contact.encode("utf-8")).hexdigest()[:32]
+        line = json.dumps({"id": f"unsubscribe-{digest}", "type": "contact_unsubscribed", "contact": contact,
+                           "at": show(at)})
+        return self.events([line])[0]
+
+    def status(self) -> dict:
+        return status_report(self.store)
+
+    def audit(self, contact: str | None, after: str | None, limit: int) -> list[str]:
+        """JSON lines of the audit entries for `contact` (all if None) with a
+        time after `after`, the first `limit`."""
+        out: list[str] = []
+        with self.store.transaction():
+            for e in self.store.audit():
+                if contact is not None and e.contact != contact:
+                    continue
+                if after is not None and show(e.at) <= after:
+                    continue
+                out.append(e.model_dump_json())
+                if len(out) >= limit:
+                    break
+        return out
+
+    def healthy(self) -> bool:
+        with self.store.transaction():
+            self.store.clock()
+        return True
+
+    # ---- between jobs --------------------------------------------------------
+    def housekeep(self, now: dt.datetime) -> None:
+        """Run what fell due up to `now`, then deliver what is due."""
+        if self.runner.queue is None:
+            self.metrics.count(self.runner.advance(now))
+        else:
+            self.runner.ingest([], until=now)
+        self._deliver(now)
+
+    def _deliver(self, now) -> None:
+        if self.deliverer is None or now is None:
+            return
+        started = time.perf_counter()
+        entries = self.deliverer.deliver_due(now)
+        self.metrics.count(entries)
+        sent = sum(1 for e in entries if e.outcome == Outcome.DELIVERED)
+        if sent:
+            self.metrics.delivery.observe((time.perf_counter() - started) / sent)
+        for state, n in outbox_status(self.store)["counts"].items():
+            self.metrics.outbox.labels(state).set(n)
+
+    def close(self) -> None:
+        try:
+            if self.deliverer is not None:
+                self.deliverer.close()
+        finally:
+            self.store.close()
