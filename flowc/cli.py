@@ -261,49 +261,37 @@ def print_summary(summary, fmt: str) -> None:
               help="Aligned text, or one JSON object.")
 def status(store_url, fmt) -> None:
     """Active enrollments, each sender's sends in the last 24 hours, the outbox."""
+    import json
+
     from flowc.dsl.safe_text import visible
     from flowc.interpreter.api import open_store
-    from flowc.interpreter.timeutil import WINDOW, show
+
+    from .status import status_report
 
     def say(text):  # names and contacts come from scripts and events: no raw control characters
         click.echo(visible(text, None))
 
     store = open_store(store_url, create=False)
     try:
-        clock = store.clock()
-        active = store.enrollments("active")
-        users = store.users()
-        sends = store.sends_since(clock - WINDOW) if clock else {}
-        deleted = [s.name for s in store.sequences() if s.deleted]
-        outbox = outbox_status(store)
+        report = status_report(store)
+        if fmt == "json":
+            click.echo(json.dumps(report))
+            return
+        outbox = outbox_line(outbox_status(store), store.clock())
     finally:
         store.close()
-    if fmt == "json":
-        import json
-
-        click.echo(json.dumps({
-            "clock": show(clock) if clock else None,
-            "active": [{"contact": e.contact, "sequence": e.sequence, "step": e.step + 1, "user": e.user,
-                        "sender": e.sender, "since": show(e.started)} for e in active],
-            "senders": [{"user": u.name, "sends_24h": sends.get(u.name, 0), "limit": u.limit, "seat": u.seat,
-                         "inbox": u.inbox} for u in users],
-            "deleted_sequences": deleted,
-            "outbox": {**outbox["counts"], "oldest_pending": show(outbox["oldest_pending"])
-                       if outbox["oldest_pending"] else None},
-        }))
-        return
-    say(f"clock: {show(clock)}")
-    say(f"active enrollments: {len(active)}")
-    for e in active:
-        say(f"  {e.contact:<28} {e.sequence:<20} step {e.step + 1:<3} as {e.user} from {e.sender}"
-            f"  since {show(e.started)}")
+    say(f"clock: {report['clock']}")
+    say(f"active enrollments: {len(report['active'])}")
+    for e in report["active"]:
+        say(f"  {e['contact']:<28} {e['sequence']:<20} step {e['step']:<3} as {e['user']} from {e['sender']}"
+            f"  since {e['since']}")
     say("sends in the last 24 hours:")
-    for u in users:
-        say(f"  {u.name:<16} {sends.get(u.name, 0):>5} / {u.limit:<5} seat {u.seat}, "
-            f"inbox {u.inbox or 'disconnected'}")
-    if deleted:
-        say("deleted sequences: " + ", ".join(deleted))
-    say(outbox_line(outbox, clock))
+    for u in report["senders"]:
+        say(f"  {u['user']:<16} {u['sends_24h']:>5} / {u['limit']:<5} seat {u['seat']}, "
+            f"inbox {u['inbox'] or 'disconnected'}")
+    if report["deleted_sequences"]:
+        say("deleted sequences: " + ", ".join(report["deleted_sequences"]))
+    say(outbox)
 
 
 @main.command()

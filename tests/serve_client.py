@@ -25,11 +25,13 @@ def free_port() -> int:
 
 
 class Server:
-    """`flowc serve ARGS...` on a free port, with the test secret and token."""
+    """`flowc serve ARGS...` on a free port, with the test secret and token
+    ("{url}" in an argument becomes the service's own address)."""
 
     def __init__(self, args: list[str], cwd: Path, env: dict | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        args = [a.replace("{url}", self.url) for a in args]
         self.stderr_path = Path(cwd) / f"serve-{self.port}.log"
         environ = {**os.environ, "FLOWC_SECRET": SECRET, "FLOWC_TOKEN": TOKEN, **(env or {})}
         self._stderr = open(self.stderr_path, "wb")
@@ -51,7 +53,8 @@ class Server:
         raise RuntimeError(f"flowc serve did not answer: {self.log()}")
 
     def log(self) -> str:
-        self._stderr.flush()
+        if not self._stderr.closed:
+            self._stderr.flush()
         return self.stderr_path.read_text(errors="replace")
 
     def stop(self, sig=signal.SIGTERM, timeout: float = 30) -> int:

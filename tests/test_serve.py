@@ -173,3 +173,40 @@ def test_no_secret_refuses_to_start_unless_insecure_on_loopback(tmp_path):
     r = subprocess.run([sys.executable, "-m", "flowc", "serve", "team.flow", "--store", "memory:", "--insecure",
                         "--host", "0.0.0.0"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
+
+
+def test_end_to_end_smtp_delivery_and_one_click_unsubscribe(tmp_path, client):
+    """A signed form_submitted becomes an email at the SMTP server; its
+    List-Unsubscribe link, POSTed, ends the enrollment; the next step is
+    never sent."""
+    from .smtp_server import SmtpServer
+
+    (tmp_path / "team.flow").write_text(SCRIPT.replace("user alice ", 'user alice name "Alice Example" '))
+    with SmtpServer(users={"alice@x.example": "smtp-pw"}) as smtp:
+        (tmp_path / "flow.toml").write_text(smtp.config("alice@x.example"))
+        server = Server(["team.flow", "--store", f"sqlite:///{tmp_path / 'flow.db'}", "--clock", "events",
+                         "--deliver", "smtp", "--public-url", "{url}"], cwd=tmp_path,
+                        env={"FLOW_TEST_SMTP_PW": "smtp-pw"})
+        try:
+            r = post_events(client, server.url, lines(event(1, "bob@client.example")
+                                                      | {"properties": {"firstname": "Bob"}}))
+            assert r.json()["accepted"] == 1
+            [intro] = smtp.messages
+            assert intro["To"] == "bob@client.example" and intro["Subject"] == "Quick question"
+            assert intro["From"] == "Alice Example <alice@x.example>"
+            assert intro.get_content().strip() == "Hi Bob"
+            assert intro["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+            link = intro["List-Unsubscribe"].strip("<>")
+            assert link.startswith(server.url + "/unsubscribe?c=")
+            assert client.post(link).status_code == 200  # what a mail client's one click does
+            # Three days on, another contact's event moves the clock past
+            # bob's follow-up: it must not go out.
+            later = event(2, "carol@x.example", at="2026-01-08T09:00:00Z")
+            assert post_events(client, server.url, lines(later)).json()["accepted"] == 1
+            assert [(m["To"], m["Subject"]) for m in smtp.messages] == [
+                ("bob@client.example", "Quick question"), ("carol@x.example", "Quick question")]
+            ended = [(e["contact"], e["reason"]) for e in audit(client, server) if e["outcome"] == "ended"]
+            assert ended == [("bob@client.example", "unsubscribed")]
+        finally:
+            assert server.stop() == 0
+        assert "smtp-pw" not in server.log()

@@ -103,14 +103,40 @@ def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url,
     app = create_app(writer, Verifier(secret, os.environ.get(TOKEN_ENV) or None), metrics, max_body=max_body)
     logging.getLogger("flowc.serve").info(json.dumps({"event": "listening", "host": host, "port": port,
                                                       "store": _shown(store_url)}))
+    config = uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning",
+                            timeout_graceful_shutdown=30)
     try:
-        uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=30)
+        _graceful_server()(config).run()
     finally:
         writer.stop()
         for p in procs:
             p.terminate()
         for p in procs:
             p.wait()
+
+
+def _graceful_server():
+    import contextlib
+    import signal
+
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        """uvicorn re-raises SIGTERM once it has stopped, which would end the
+        process before the writer has finished what was accepted: here a
+        stop that was asked for ends in `writer.stop()` and exit 0."""
+
+        @contextlib.contextmanager
+        def capture_signals(self):
+            handled = (signal.SIGINT, signal.SIGTERM)
+            original = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
+    return GracefulServer
 
 
 def _shown(url: str) -> str:
