@@ -12,6 +12,7 @@ import pytest
 from flowc.interpreter.unsubscribe import make_token
 
 from .serve_client import SECRET, TOKEN, Server, post_events, signed_headers
+from .stores import PG_SKIP, PG_URL, PgSchema
 
 SCRIPT = """\
 user alice seat sales_enterprise inbox alice@x.example
@@ -210,3 +211,30 @@ def test_end_to_end_smtp_delivery_and_one_click_unsubscribe(tmp_path, client):
         finally:
             assert server.stop() == 0
         assert "smtp-pw" not in server.log()
+
+
+@pytest.mark.skipif(not PG_URL, reason=PG_SKIP)
+def test_postgresql_events_are_queued_for_in_process_workers(tmp_path, client):
+    """With PostgreSQL the service queues events for workers, as `flowc
+    ingest` does; `--workers 2` runs them alongside."""
+    schema = PgSchema()
+    try:
+        (tmp_path / "team.flow").write_text(SCRIPT)
+        server = Server(["team.flow", "--store", schema.url, "--workers", "2", "--clock", "events"], cwd=tmp_path)
+        try:
+            body = lines(*[event(i, f"c{i}@x.example") for i in range(20)])
+            r = post_events(client, server.url, body)
+            assert r.json()["accepted"] == 20
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                active = client.get(server.url + "/status", headers=READ).json()["active"]
+                if len(active) == 20:
+                    break
+                time.sleep(0.2)
+            assert len(active) == 20
+            sent = [e for e in audit(client, server) if e["outcome"] == "email_sent"]
+            assert len(sent) == 20
+        finally:
+            assert server.stop() == 0
+    finally:
+        schema.drop()
