@@ -126,15 +126,32 @@ class Duration(Node):
     """A length of time: `2 days`, `3 business days` (business days only)."""
 
     amount: int
-    unit: str  # minute, hour, day or week
+    unit: str  # second (throttle only), minute, hour, day or week
     business: bool = False
+
+
+@dataclass(slots=True)
+class Hours(Node):
+    """`hours HH:MM-HH:MM`: a daily send window, in minutes after midnight
+    (`end` may be 24:00, the end of the day)."""
+
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class Date(Node):
+    """A calendar date, YYYY-MM-DD."""
+
+    value: str
 
 
 # ---- declarations ----------------------------------------------------------
 
 @dataclass(slots=True)
 class UserDecl(Node):
-    """`user NAME name "Display Name" seat SEAT inbox ADDRESS alias ADDRESS... limit N`: a sender."""
+    """`user NAME name "Display Name" seat SEAT inbox ADDRESS alias ADDRESS... limit N
+    timezone ZONE hours HH:MM-HH:MM throttle DURATION` (options in any order): a sender."""
 
     name: Ident
     seat: Ident | None
@@ -143,8 +160,11 @@ class UserDecl(Node):
     limit: "NumberLit | None"
     #: The display name (`name "Alice Example"`), for From: and sender tokens.
     display_name: "Text | None" = None
+    timezone: Text | None = None
+    hours: Hours | None = None
+    throttle: Duration | None = None
 
-    CHILDREN = ("name", "seat", "inbox", "aliases", "limit", "display_name")
+    CHILDREN = ("name", "seat", "inbox", "aliases", "limit", "display_name", "timezone", "hours", "throttle")
 
 
 @dataclass(slots=True)
@@ -160,9 +180,11 @@ class EmailStep(Node):
 
 @dataclass(slots=True)
 class TaskStep(Node):
-    """`task TEXT`: a step that creates a task for the sender."""
+    """`task TEXT [hold]`: a step that creates a task for the sender."""
 
     text: Text
+    #: The sequence pauses here until a `task_completed` event.
+    hold: bool = False
 
     CHILDREN = ("text",)
 
@@ -178,10 +200,14 @@ class WaitStep(Node):
 
 @dataclass(slots=True)
 class SequenceDecl(Node):
-    """`sequence NAME { STEP... }`."""
+    """`sequence NAME [weekdays] [company_unenroll] { STEP... }`."""
 
     name: Text
     steps: list
+    #: Follow-ups that fall on a weekend move to Monday.
+    weekdays: bool = False
+    #: A reply or booked meeting ends the other contacts of the same company.
+    company_unenroll: bool = False
 
     CHILDREN = ("name", "steps")
 
@@ -213,6 +239,15 @@ class Include(Node):
     path: Text
 
     CHILDREN = ("path",)
+
+
+@dataclass(slots=True)
+class Holidays(Node):
+    """`holidays DATE, ...`: no sequence email or task on these dates."""
+
+    dates: list
+
+    CHILDREN = ("dates",)
 
 
 # ---- expressions -----------------------------------------------------------

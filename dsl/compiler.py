@@ -2,13 +2,14 @@
 interpreter runs."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 from typing import Iterator
 
 from . import ast
 from . import program as p
 from .checker import Typing
-from .schema import MAX_DAILY_LIMIT
+from .schema import MAX_DAILY_LIMIT, throttle_seconds
 from .symbols import Symbols
 
 
@@ -16,7 +17,8 @@ def build_program(s: Symbols, typing: Typing, properties: dict) -> p.Program:
     """The program of a unit checked without errors: its symbols, its typed
     conditions and its property types."""
     users = {name: _user(decl) for name, decl in s.users.items()}
-    sequences = {name: p.Sequence(name, tuple(_step(st) for st in decl.steps)) for name, decl in s.sequences.items()}
+    sequences = {name: p.Sequence(name, tuple(_step(st) for st in decl.steps), decl.weekdays, decl.company_unenroll)
+                 for name, decl in s.sequences.items()}
     unnamed_files = {w.span.path for w in s.workflows if w.name is None}
     workflows = []
     for typed in typing.workflows:
@@ -31,7 +33,8 @@ def build_program(s: Symbols, typing: Typing, properties: dict) -> p.Program:
         _emit(w.actions, code, users, iter(typed.ifs))
         workflows.append(p.Workflow(name, w.event.name, w.reenroll, typed.where, tuple(code), w.span.path,
                                     w.span.line))
-    return p.Program.build(users, sequences, properties, workflows)
+    holidays = (dt.date.fromisoformat(d.value) for h in s.holidays for d in h.dates)
+    return p.Program.build(users, sequences, properties, workflows, holidays)
 
 
 def _user(decl: ast.UserDecl) -> p.User:
@@ -42,6 +45,9 @@ def _user(decl: ast.UserDecl) -> p.User:
         tuple(a.value for a in decl.aliases),
         decl.limit.value if decl.limit else MAX_DAILY_LIMIT,
         decl.display_name.value if decl.display_name else None,
+        decl.timezone.value if decl.timezone else None,
+        (decl.hours.start, decl.hours.end) if decl.hours else None,
+        throttle_seconds(decl.throttle) if decl.throttle else 0,
     )
 
 
@@ -69,7 +75,7 @@ def _step(st) -> p.Step:
     if isinstance(st, ast.EmailStep):
         return p.EmailStep(st.name.value, template(st.subject), template(st.body))
     if isinstance(st, ast.TaskStep):
-        return p.TaskStep(template(st.text))
+        return p.TaskStep(template(st.text), st.hold)
     return p.WaitStep(delay(st.duration))
 
 

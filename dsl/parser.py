@@ -3,6 +3,7 @@ each of its aliases to one AST node and turns every Lark error into an E001
 diagnostic at one boundary (`parse`)."""
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from contextvars import ContextVar
@@ -27,14 +28,16 @@ MAX_SYNTAX_ERRORS = 20
 #: well within what every stage that walks the tree can take.
 MAX_NESTING = 64
 
-STATEMENT_KEYWORDS = ("user", "sequence", "property", "include", "workflow", "on", "test")
+STATEMENT_KEYWORDS = ("user", "sequence", "property", "include", "holidays", "workflow", "on", "test")
 #: Words of test blocks: keywords only where a test step stands, so they stay
 #: free to name users, properties and enum values.
 TEST_WORDS = frozenset({"test", "contact", "emit", "advance", "account", "expect", "enrolled", "unenrolled",
                         "skipped", "ended", "sent", "no", "to", "for", "at"})
 ACTION_KEYWORDS = ("enroll", "unenroll", "if", "wait")
 _STATEMENT_START = re.compile(r"^[ \t]*(?:%s)\b" % "|".join(STATEMENT_KEYWORDS), re.M)
-_UNITS = {"minute": "minute", "hour": "hour", "day": "day", "week": "week"}
+_UNITS = {"second": "second", "minute": "minute", "hour": "hour", "day": "day", "week": "week"}
+#: User options given at most once, and what the help says about each.
+_ONCE = ("name", "seat", "inbox", "limit", "timezone", "hours", "throttle")
 
 
 class _Syntax(Exception):
@@ -117,30 +120,24 @@ class _Builder(Transformer):
 
     def user_decl(self, items):
         kw, name, *opts = items
-        seat = inbox = limit = display_name = None
+        given: dict = {}
         aliases = []
-        for kind, node in opts:
+        for kind, node in opts:  # options may come in any order
             if kind == "alias":
                 aliases.append(node)
                 continue
-            if (kind == "seat" and seat) or (kind == "inbox" and inbox) or (kind == "limit" and limit) or (
-                    kind == "name" and display_name):
+            if kind in given:
                 raise _Syntax(
                     node.span,
                     f"`{kind}` given twice for user `{name.value}`",
-                    "a user has one name, one seat, one connected inbox and one limit; more addresses are `alias`es",
+                    "a user has one " + ", one ".join(_ONCE[:-1]) + f" and one {_ONCE[-1]}; "
+                    "more addresses are `alias`es",
                 )
-            if kind == "seat":
-                seat = node
-            elif kind == "inbox":
-                inbox = node
-            elif kind == "name":
-                display_name = node
-            else:
-                limit = node
+            given[kind] = node
         end = opts[-1][1].span if opts else self._span(name)
-        return ast.UserDecl(self._span(kw).to(end), self._declared_name(name, "a user"), seat, inbox, aliases, limit,
-                            display_name)
+        return ast.UserDecl(self._span(kw).to(end), self._declared_name(name, "a user"), given.get("seat"),
+                            given.get("inbox"), aliases, given.get("limit"), given.get("name"),
+                            given.get("timezone"), given.get("hours"), given.get("throttle"))
 
     def seat(self, items):
         return ("seat", self._ident(items[0]))
@@ -160,6 +157,25 @@ class _Builder(Transformer):
             raise _Syntax(text.span, "a display name is one line of text", 'write it as name "Alice Example"')
         return ("name", text)
 
+    def timezone(self, items):
+        return ("timezone", self._text(items[0]))
+
+    def hours(self, items):
+        tok = items[0]
+        start, end = (part.strip() for part in tok.value.split("-"))
+        return ("hours", ast.Hours(self._span(tok), self._clock(tok, start, 23), self._clock(tok, end, 24)))
+
+    def _clock(self, tok: Token, text: str, last_hour: int) -> int:
+        """Minutes after midnight of `HH:MM`; 24:00 only where `last_hour` is 24."""
+        h, m = (int(x) for x in text.split(":"))
+        if h > last_hour or m > 59 or (h == 24 and m):
+            raise _Syntax(self._span(tok), f"bad time `{text}` in `hours {tok.value}`",
+                          "times run from 00:00 to 23:59; a window may end at 24:00")
+        return h * 60 + m
+
+    def throttle(self, items):
+        return ("throttle", self._duration(items[0], items[1], False))
+
     def address(self, items):
         tok = items[0]
         if tok.type == "ADDRESS":
@@ -170,9 +186,18 @@ class _Builder(Transformer):
         return ast.Address(text.span, text.value)
 
     def sequence_decl(self, items):
-        kw, name, *steps = items
-        end = steps[-1].span if steps else self._span(name)
-        return ast.SequenceDecl(self._span(kw).to(end), self._text(name), steps)
+        kw, name, *rest = items
+        options = [t for t in rest if isinstance(t, Token)]
+        steps = [n for n in rest if not isinstance(n, Token)]
+        seen = set()
+        for tok in options:
+            if tok.value in seen:
+                raise _Syntax(self._span(tok), f"`{tok.value}` given twice for sequence {name.value}",
+                              "write each option of a sequence once")
+            seen.add(tok.value)
+        end = steps[-1].span if steps else self._span(options[-1] if options else name)
+        return ast.SequenceDecl(self._span(kw).to(end), self._text(name), steps, "weekdays" in seen,
+                                "company_unenroll" in seen)
 
     def email_step(self, items):
         kw, name, subject, body = items
@@ -183,8 +208,9 @@ class _Builder(Transformer):
         return ast.EmailStep(start.to(last.span if last else self._span(name)), self._text(name), subject, body)
 
     def task_step(self, items):
-        kw, text = items
-        return ast.TaskStep(self._span(kw).to(self._span(text)), self._text(text, True))
+        kw, text, hold = items
+        end = self._span(hold if hold is not None else text)
+        return ast.TaskStep(self._span(kw).to(end), self._text(text, True), hold is not None)
 
     def wait_step(self, items):
         kw, duration = items
@@ -219,6 +245,17 @@ class _Builder(Transformer):
     def include(self, items):
         kw, path = items
         return ast.Include(self._span(kw).to(self._span(path)), self._text(path))
+
+    def holidays(self, items):
+        kw, *dates = items
+        return ast.Holidays(self._span(kw).to(self._span(dates[-1])), [self._date(t) for t in dates])
+
+    def _date(self, tok: Token) -> ast.Date:
+        try:
+            dt.date.fromisoformat(tok.value)
+        except ValueError:
+            raise _Syntax(self._span(tok), f"bad date `{tok.value}`", "a date is YYYY-MM-DD, such as 2026-12-24")
+        return ast.Date(self._span(tok), tok.value)
 
     # -- workflows
     def workflow(self, items):
@@ -591,6 +628,9 @@ _WORDS = {
     "COMP_OP": "a comparison operator",
     "TIME_UNIT": "a unit (minutes, hours, days, weeks or business days)",
     "DAY_UNIT": "`days`",
+    "THROTTLE_UNIT": "a unit (seconds, minutes or hours)",
+    "CLOCK_RANGE": "a window such as 09:00-17:30",
+    "DATE": "a date such as 2026-12-24",
     "KNOWN": "`known` or `unknown`",
     "$END": "the end of the file",
 }

@@ -7,7 +7,7 @@ operations (so a workflow suspended in a `wait` resumes at an index), and
 workflows indexed by event type."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping, Union
 
@@ -129,6 +129,10 @@ class EmailStep:
 @dataclass(frozen=True, slots=True)
 class TaskStep:
     text: Template
+    #: The sequence pauses here until a `task_completed` event. Left out of
+    #: the repr, which fingerprints a sequence's declaration in the store:
+    #: scripts written before `hold` existed keep their fingerprints.
+    hold: bool = field(default=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +147,10 @@ Step = Union[EmailStep, TaskStep, WaitStep]
 class Sequence:
     name: str
     steps: tuple
+    #: Follow-ups (steps after the first) that fall on a weekend move to Monday.
+    weekdays: bool = False
+    #: A reply or booked meeting ends the other contacts of the same company.
+    company_unenroll: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +166,12 @@ class User:
     limit: int
     #: `name "..."`: shown in From: and split into sender.firstname/lastname.
     display_name: str | None = None
+    #: An IANA zone name, None for UTC.
+    timezone: str | None = None
+    #: The send window, (start, end) in minutes after local midnight, end excluded.
+    hours: tuple[int, int] | None = None
+    #: Seconds at least between two emails of the user; 0 for none.
+    throttle: int = 0
 
 
 # ---- workflows -------------------------------------------------------------
@@ -216,9 +230,11 @@ class Program:
     properties: Mapping[str, Type]
     workflows: tuple[Workflow, ...]
     by_event: Mapping[str, tuple[Workflow, ...]]
+    #: `holidays` dates (datetime.date), in every sender's own zone.
+    holidays: frozenset = frozenset()
 
     @staticmethod
-    def build(users, sequences, properties, workflows) -> "Program":
+    def build(users, sequences, properties, workflows, holidays=()) -> "Program":
         by_event: dict[str, list[Workflow]] = {}
         for w in workflows:
             by_event.setdefault(w.event, []).append(w)
@@ -228,4 +244,5 @@ class Program:
             MappingProxyType(dict(properties)),
             tuple(workflows),
             MappingProxyType({k: tuple(v) for k, v in by_event.items()}),
+            frozenset(holidays),
         )

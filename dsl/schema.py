@@ -69,6 +69,14 @@ SENDER_SEATS = frozenset({"sales_enterprise", "service_enterprise"})
 
 #: The most sequence emails a user may send in any 24 hours, and the default.
 MAX_DAILY_LIMIT = 1000
+#: The longest `throttle`, in seconds.
+MAX_THROTTLE = 24 * 3600
+_THROTTLE_UNITS = {"second": 1, "minute": 60, "hour": 3600}
+
+
+def throttle_seconds(duration) -> int:
+    """A `throttle` duration (seconds, minutes or hours) in seconds."""
+    return duration.amount * _THROTTLE_UNITS[duration.unit]
 
 DEAL_STAGES = enum(
     "appointmentscheduled",
@@ -112,6 +120,8 @@ _TRIGGERS = (
     EventType("list_added", (Field("list", TEXT), Field("size", NUMBER, False))),
     EventType("contact_created", (Field("source", CONTACT_SOURCES, False),)),
     EventType("property_changed", (Field("property", TEXT), Field("value", TEXT, False))),
+    # A rep completed a task of a sequence: resumes a sequence held at it.
+    EventType("task_completed", (Field("sequence", TEXT), Field("task", TEXT, False))),
 )
 
 _ACCOUNT = (

@@ -23,6 +23,7 @@ class Symbols:
     properties: dict[str, ast.PropertyDecl] = field(default_factory=dict)
     workflows: list[ast.Workflow] = field(default_factory=list)
     tests: dict[str, ast.TestDecl] = field(default_factory=dict)
+    holidays: list[ast.Holidays] = field(default_factory=list)
     named_workflows: dict[str, ast.Workflow] = field(default_factory=dict)
     #: (kind, duplicate node, first declaration's span or None for a built-in)
     duplicates: list[tuple] = field(default_factory=list)
@@ -49,6 +50,8 @@ def collect(modules: list[ast.Module]) -> Symbols:
                     _declare(s, s.properties, "property", stmt.name.name, stmt, stmt.name)
             elif isinstance(stmt, ast.TestDecl):
                 _declare(s, s.tests, "test", stmt.name.value, stmt, stmt.name)
+            elif isinstance(stmt, ast.Holidays):
+                s.holidays.append(stmt)
             elif isinstance(stmt, ast.Workflow):
                 s.workflows.append(stmt)
                 if stmt.name is not None:

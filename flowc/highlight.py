@@ -12,7 +12,8 @@ from flowc.dsl.schema import EVENTS, SEATS
 CONSTANTS = ("true", "false", "today")
 TYPES = ("text", "number", "bool", "date", "enum")
 KEYWORDS = tuple(sorted(keywords() - set(CONSTANTS) - set(TYPES))) + terminal_words("KNOWN")
-UNITS = tuple(w + s for w in terminal_words("TIME_UNIT") for s in ("", "s"))
+UNITS = tuple(dict.fromkeys(w + s for unit in ("TIME_UNIT", "THROTTLE_UNIT") for w in terminal_words(unit)
+                            for s in ("", "s")))
 
 
 class FlowLexer(RegexLexer):

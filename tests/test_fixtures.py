@@ -15,10 +15,9 @@ from .conftest import EXAMPLES, FIXTURES
 
 #: The codes of the language's first version: the contract (docs/diagnostics.md).
 SPEC_CODES = [
-    "E001", "E101", "E102", "E103", "E104", "E105", "E106", "E107", "E108",
+    "E001", "E101", "E102", "E103", "E104", "E105", "E106", "E107", "E108", "E109",
     "E201", "E202", "E203", "E204", "W301", "W302", "W303", "W304", "W305",
-    "W306",
-    "W307",
+    "W306", "W307", "W308",
 ]
 
 ERR = sorted(p.name for p in (FIXTURES / "err").glob("*.flow"))

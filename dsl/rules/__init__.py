@@ -18,6 +18,7 @@ _MODULES = (
     "type_mismatch",
     "bad_include",
     "out_of_range",
+    "bad_office_hours",
     "unlicensed_sender",
     "sender_without_inbox",
     "foreign_sender_address",
@@ -29,6 +30,7 @@ _MODULES = (
     "unused_declaration",
     "token_without_fallback",
     "error_code_in_ignore",
+    "window_below_limit",
 )
 
 
