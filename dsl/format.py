@@ -92,8 +92,14 @@ def format_text(text: str, path: str = "<input>") -> str:
 def _tokens(text: str, path: str) -> tuple[list[_Tok], list]:
     """The parser's tokens and comments of a text known to parse."""
     parsed, comments = tokens(text, path)
-    toks = [_Tok(t.type, t.value, t.line, t.column) for t in parsed if t.type not in ("SEMICOLON", "$END")]
+    toks = [_Tok(t.type, _CANONICAL.get(t.type, str)(t.value), t.line, t.column)
+            for t in parsed if t.type not in ("SEMICOLON", "$END")]
     return toks, comments
+
+
+#: Tokens whose white space inside is layout: `hours 09:00 - 17:30` is
+#: written `hours 09:00-17:30`.
+_CANONICAL = {"CLOCK_RANGE": lambda value: "".join(value.split())}
 
 
 @cache

@@ -53,8 +53,9 @@ def test_every_node_kind_is_formatted():
     below), so that the formatter's tests see it."""
     extra = 'on form_submitted where contact.x == "{{placeholder: p}}" and today == today or true enroll in "S" as a\n'
     kinds = set()
+    office = 'user a hours 09:00-17:30 throttle 30 seconds timezone "UTC"\nholidays 2026-12-24, 2026-12-25\n'
     for text in [(FIXTURES / "ok" / "base.flow").read_text(), extra, 'sequence "S" { task "{{placeholder: x}}" }',
-                 'include "x.flow"', TEST_BLOCK]:
+                 'include "x.flow"', TEST_BLOCK, office]:
         module = parse(format_text(text))[0]
         kinds.update(type(node) for node in module.walk())
     every = {cls for _, cls in inspect.getmembers(ast, inspect.isclass)
@@ -319,3 +320,22 @@ def test_fmt_standard_input_and_bad_bytes(tmp_path):
     r = _flowc("fmt", str(tmp_path))
     assert r.returncode == 1 and "not UTF-8" in r.stderr
     assert _flowc("fmt", str(tmp_path / "missing.flow")).returncode == 2
+
+
+def test_office_hours_clauses():
+    text = ('user alice timezone "Europe/Berlin" seat sales_enterprise hours 09:00 - 17:30 inbox alice@x '
+            'throttle 2 hours limit 9\nholidays 2026-12-24 ,2026-12-25\n'
+            'sequence "Demo" weekdays company_unenroll { task "Call" hold ; wait 3 days }\n')
+    assert assert_formats_well(text) == (
+        'user alice\n'
+        '  timezone "Europe/Berlin"\n'
+        '  seat sales_enterprise\n'
+        '  hours 09:00-17:30\n'
+        '  inbox alice@x\n'
+        '  throttle 2 hours\n'  # the unit is not a clause, though spelt like the keyword
+        '  limit 9\n'
+        'holidays 2026-12-24, 2026-12-25\n'
+        'sequence "Demo" weekdays company_unenroll {\n'
+        '  task "Call" hold\n'
+        '  wait 3 days\n'
+        '}\n')
