@@ -44,22 +44,29 @@ if __name__ == "__main__":
     sys.stdout.write(script(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000))
 
 
-def stream_script(limits=(40, 25, 60)) -> str:
+def stream_script(limits=(40, 25, 60), users=("", "", ""), holidays=(), sequence="", hold=False) -> str:
     """A script for event streams: a few senders with small limits, so that
-    every rule and the send window are exercised."""
+    every rule and the send window are exercised. Office hours (LANGUAGE.md
+    section 10) are opt-in: `users` adds clauses to ann, ben and cat
+    (`timezone ... hours ... throttle ...`), `holidays` dates, `sequence`
+    options of "Long" (`weekdays company_unenroll`), and `hold` holds its task."""
     ann, ben, cat = limits
+    ua, ub, uc = (f" {u}" if u else "" for u in users)
+    days = f"holidays {', '.join(holidays)}\n" if holidays else ""
+    options = f" {sequence}" if sequence else ""
+    held = " hold" if hold else ""
     return f"""
-user ann seat sales_enterprise inbox ann@acme.example limit {ann}
-user ben seat sales_enterprise inbox ben@acme.example alias team@acme.example limit {ben}
-user cat seat service_enterprise inbox cat@acme.example limit {cat}
-property tier: enum(gold, silver)
+user ann seat sales_enterprise inbox ann@acme.example limit {ann}{ua}
+user ben seat sales_enterprise inbox ben@acme.example alias team@acme.example limit {ben}{ub}
+user cat seat service_enterprise inbox cat@acme.example limit {cat}{uc}
+{days}property tier: enum(gold, silver)
 sequence "Short" {{ email "One" body "Hi {{{{contact.firstname | there}}}}"; wait 3 hours; email "Two" body "Again" }}
-sequence "Long" {{
+sequence "Long"{options} {{
   email "One" subject "Hello {{{{contact.firstname | there}}}}" body "Hi"
   wait 1 day
   email "Two" body "Follow-up"
   wait 2 business days
-  task "Call {{{{contact.firstname}}}}"
+  task "Call {{{{contact.firstname}}}}"{held}
   email "Three" body "Last note"
 }}
 workflow "Form A" reenroll on form_submitted where form == "A" enroll in "Short" as ann
@@ -72,28 +79,33 @@ workflow "Won" reenroll on deal_stage_changed where stage == closedwon enroll in
 """
 
 
-def event_stream(n: int, contacts: int = 500, seed: int = 1) -> list[str]:
-    """`n` JSON event lines, in time order, for `stream_script()`."""
-    return list(iter_events(n, contacts, seed))
+def event_stream(n: int, contacts: int = 500, seed: int = 1, office: bool = False, start=None) -> list[str]:
+    """`n` JSON event lines, in time order from `start` (default Monday
+    2026-01-05 08:00 UTC), for `stream_script()`. With `office`, contacts
+    have companies and several domains, and reps complete tasks."""
+    return list(iter_events(n, contacts, seed, office, start))
 
 
-def iter_events(n: int, contacts: int = 500, seed: int = 1):
+def iter_events(n: int, contacts: int = 500, seed: int = 1, office: bool = False, start=None):
     """The lines of `event_stream`, one at a time (for streams too big to hold)."""
     import datetime as dt
     import json
     import random
 
     rng = random.Random(seed)
-    t = dt.datetime(2026, 1, 5, 8, tzinfo=dt.timezone.utc)
+    t = start or dt.datetime(2026, 1, 5, 8, tzinfo=dt.timezone.utc)
     for i in range(n):
         t += dt.timedelta(seconds=rng.randint(1, 240))
-        c = f"c{rng.randrange(contacts)}@client.example"
+        k = rng.randrange(contacts)
+        c = f"c{k}@client{k % 5}.example" if office else f"c{k}@client.example"
         at = t.strftime("%Y-%m-%dT%H:%M:%SZ")
         r = rng.random()
         base = {"id": f"e{i}", "at": at}
         if r < 0.40:
             ev = {"type": "form_submitted", "contact": c, "form": rng.choice("AB"),
                   "properties": {"firstname": f"N{i % 97}", "tier": rng.choice(["gold", "silver"])}}
+            if office:
+                ev["properties"]["company"] = rng.choice(["Acme", " acme", "Globex", None])
         elif r < 0.52:
             ev = {"type": "meeting_outcome", "contact": c, "outcome": rng.choice(["no_show", "completed"])}
         elif r < 0.62:
@@ -113,6 +125,8 @@ def iter_events(n: int, contacts: int = 500, seed: int = 1):
             user = rng.choice(["ann", "ben", "cat"])
             ev = rng.choice([{"type": "inbox_disconnected", "user": user},
                              {"type": "inbox_connected", "user": user, "address": f"{user}@acme.example"}])
+        elif office and r < 0.93:
+            ev = {"type": "task_completed", "contact": c, "sequence": "Long"}
         else:
             ev = {"type": "list_added", "contact": c, "list": "L", "size": rng.randint(1, 500)}
         if i == n * 9 // 10:  # late in the stream, so that it ends enrollments

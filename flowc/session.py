@@ -244,8 +244,10 @@ class Session:
         active = self.store.enrollments("active")
         if not active:
             return "no active enrollments"
-        return "\n".join(f"{e.contact:<24} {e.sequence:<18} next step {e.step + 1} as {e.user} from {e.sender} "
-                         f"since {show(e.started)}" for e in active)
+        return "\n".join(f"{e.contact:<24} {e.sequence:<18} "
+                         + (f"held after step {e.step} (waits for task_completed)" if e.held
+                            else f"next step {e.step + 1}")
+                         + f" as {e.user} from {e.sender} since {show(e.started)}" for e in active)
 
     def cmd_log(self, rest: str) -> str:
         n = min(int(rest), 1_000_000) if re.fullmatch(r"[0-9]{1,12}", rest) else 10

@@ -12,7 +12,10 @@ of work gets keys, and two pieces conflict when their keys overlap:
 
 A contact event's senders and sequences are those of the workflows its
 event type triggers whose `where` may hold, judged on the event's own fields
-(a condition on contact properties may hold)."""
+(a condition on contact properties may hold). A `task_completed` may resume
+its sequence's steps, sent by any user that enrolls in it; a reply or booked
+meeting ends, with `company_unenroll`, every other contact of its company,
+which only the store knows: it conflicts with everything."""
 from __future__ import annotations
 
 from flowc.dsl import program as p
@@ -49,6 +52,17 @@ class Conflicts:
     def __init__(self, program: p.Program):
         self.program = program
         self._touches = {w.name: self._workflow_keys(w) for w in program.workflows}
+        #: The senders of each sequence: the users any workflow enrolls in it as.
+        self._senders: dict[str, set[str]] = {}
+        for w in program.workflows:
+            for op in w.code:
+                if isinstance(op, p.EnrollOp):
+                    self._senders.setdefault(op.sequence, set()).add("u:" + op.user)
+        from .engine import AUTO_ENDS  # here: the engine imports this module
+
+        #: With `company_unenroll`, the events that end every colleague's enrollment.
+        self._company_wide = frozenset(AUTO_ENDS) if any(s.company_unenroll for s in program.sequences.values()) \
+            else frozenset()
 
     @staticmethod
     def _workflow_keys(w: p.Workflow) -> frozenset[str]:
@@ -68,7 +82,11 @@ class Conflicts:
             return ["c:" + event.contact]
         if not event.trigger:
             return ["u:" + event.user]
+        if t in self._company_wide:
+            return [ALL]
         keys = {"c:" + event.contact}
+        if t == "task_completed":
+            keys |= {"s:" + event.sequence} | self._senders.get(event.sequence, set())
         fields = event.fields
         for w in self.program.by_event.get(t, ()):
             if w.where is None or _maybe(w.where, fields) is not False:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from flowc.dsl import program as p
 from flowc.dsl.schema import SENDER_SEATS
 
-from . import timeutil
+from . import office, timeutil
 from .evaluate import as_date, holds, render, sender_fields
 from .events import shown_value
 from .outbox import compose
@@ -26,7 +26,7 @@ from .stores.base import StoreError
 #: Account events that end a contact's active enrollment, and the reason.
 _OPT_OUTS = {"contact_unsubscribed": Reason.UNSUBSCRIBED, "email_bounced": Reason.BOUNCED}
 #: Trigger events that end a contact's active enrollment before workflows run.
-_AUTO_ENDS = {"email_replied": Reason.REPLIED, "meeting_booked": Reason.MEETING_BOOKED}
+AUTO_ENDS = {"email_replied": Reason.REPLIED, "meeting_booked": Reason.MEETING_BOOKED}
 
 
 def _new_contact(email: str) -> Contact:
@@ -67,6 +67,10 @@ class Engine:
         self.store = store
         self.scheduler = scheduler or DueList(store)
         self._workflows = {w.name: w for w in program.workflows}
+        #: Office hours by user, for users that have any (interpreter/office.py).
+        self._rules = {u.name: r for u in program.users.values()
+                       if (r := office.rules_for(u, program.holidays)) is not None}
+        self._company_wide = tuple(s.name for s in program.sequences.values() if s.company_unenroll)
         #: Events processed at the clock's time because they were older.
         self.late = 0
         #: When set, told what the engine reaches (`flowc test --coverage`):
@@ -204,8 +208,11 @@ class Engine:
         ev.entries.append(AuditEntry(at=at or ev.at, event=ev.id, outcome=outcome, **kw))
 
     def _run_one(self, due: Due, ev: _Event) -> None:
-        if due.kind == DueKind.STEP:
+        if due.kind != DueKind.RESUME:
             e = self.store.get_enrollment(due.enrollment)
+            if e is not None and due.kind == DueKind.MOVED:
+                # The time this step booked is free again, whatever it does now.
+                self.store.unbook_send(e.user, due.at)
             if e is not None and e.status == EnrollmentStatus.ACTIVE and e.step == due.step:
                 self._advance(e, due.at, ev)
             return
@@ -256,8 +263,12 @@ class Engine:
             contact = contact or _new_contact(email)
             contact.properties.update(event.properties)
             self.store.put_contact(contact)
-        if event.type in _AUTO_ENDS:
-            self._end_active(email, _AUTO_ENDS[event.type], ev)
+        if event.type in AUTO_ENDS:
+            self._end_active(email, AUTO_ENDS[event.type], ev)
+            if self._company_wide:
+                self._end_company(contact, event.type, ev)
+        elif event.type == "task_completed":
+            self._complete_task(email, event, ev)
         fields = event.fields
         for w in self.program.by_event.get(event.type, ()):
             if w.where is not None and not holds(w.where, fields, contact.properties, ev.at):
@@ -348,10 +359,12 @@ class Engine:
 
     def _advance(self, e: Enrollment, at: dt.datetime, ev: _Event, user: UserState | None = None,
                  contact: Contact | None = None) -> None:
-        """Run the enrollment's steps from `e.step` at time `at` until a wait
-        (or the sender's daily limit) or the end of the sequence. `user` and
-        `contact` are the records as they are now, when the caller has them."""
-        steps = self.program.sequences[e.sequence].steps if e.sequence in self.program.sequences else ()
+        """Run the enrollment's steps from `e.step` at time `at` until a wait,
+        a `hold`, a step that office hours move, the sender's daily limit, or
+        the end of the sequence. `user` and `contact` are the records as they
+        are now, when the caller has them."""
+        seq = self.program.sequences.get(e.sequence)
+        steps = seq.steps if seq is not None else ()
         contact = contact or self.store.get_contact(e.contact) or _new_contact(e.contact)
         user = user or self.store.get_user(e.user)
         base = dict(at=at, workflow=e.workflow, contact=e.contact, sequence=e.sequence, user=e.user)
@@ -359,8 +372,27 @@ class Engine:
         display_name = declared.display_name if declared else None
         sender = sender_fields(e.user, display_name, e.sender)
         kinds = self.program.properties
+        rules = self._rules.get(e.user)
+        weekdays = seq is not None and seq.weekdays
+        if weekdays and rules is None:
+            rules = office.UTC_RULES
         while e.step < len(steps):
             step = steps[e.step]
+            if rules is not None and type(step) is not p.WaitStep:
+                email = type(step) is p.EmailStep
+                throttled = email and rules.throttle is not None
+                when, reasons = office.place(at, rules, email, weekdays and e.step > 0,
+                                             self._bookings(e.user) if throttled else None)
+                if reasons:
+                    name = step.name if email else render(step.text, contact.properties, sender, kinds)
+                    self._log(ev, Outcome.RESCHEDULED, **base, reason=reasons[0],
+                              detail=f"step {e.step + 1}: {name} moved to {office.local_text(when, rules)} "
+                                     f"({', '.join(reasons)})")
+                    if throttled:
+                        self.store.book_send(e.user, when)
+                    self.store.put_enrollment(e)
+                    self.scheduler.schedule(Due.moved(when, e), e)
+                    return
             if isinstance(step, p.EmailStep):
                 if user is None or user.seat not in SENDER_SEATS:
                     return self._end(e, EnrollmentStatus.ENDED, Reason.SENDER_NOT_LICENSED, ev, at=at)
@@ -383,12 +415,19 @@ class Engine:
             elif isinstance(step, p.TaskStep):
                 text = render(step.text, contact.properties, sender, kinds)
                 self._log(ev, Outcome.TASK_CREATED, **base, detail=f"step {e.step + 1}: {text}")
+                if step.hold:
+                    # Paused until a `task_completed` (_complete_task).
+                    e.step += 1
+                    e.held = True
+                    self.store.put_enrollment(e)
+                    return
             else:
                 if self.trace:
                     self.trace("step", e.sequence, e.step)
                 e.step += 1
                 self.store.put_enrollment(e)
-                self.scheduler.schedule(Due.next_step(timeutil.after(at, step.delay), e), e)
+                due = rules.after(at, step.delay) if rules is not None else timeutil.after(at, step.delay)
+                self.scheduler.schedule(Due.next_step(due, e), e)
                 return
             if self.trace:
                 self.trace("step", e.sequence, e.step)
@@ -397,14 +436,45 @@ class Engine:
         self.store.put_enrollment(e)
         self._log(ev, Outcome.FINISHED, **base)
 
+    def _bookings(self, user: str):
+        return lambda since: self.store.bookings(user, since)
+
+    def _complete_task(self, email: str, event, ev: _Event) -> None:
+        """`task_completed`: the contact's enrollment in the event's sequence
+        goes on after the `hold` task it waits at. A `task`, when given, must
+        be that task's text (rendered for the contact as it is now)."""
+        e = self.store.active_enrollment(email)
+        if e is None or not e.held or e.sequence != event.sequence:
+            return
+        if event.task is not None:
+            step = self.program.sequences[e.sequence].steps[e.step - 1]
+            contact = self.store.get_contact(email) or _new_contact(email)
+            sender = {"firstname": e.user, "lastname": "", "email": e.sender}
+            if event.task != render(step.text, contact.properties, sender, self.program.properties):
+                return
+        e.held = False
+        self._advance(e, ev.at, ev)
+
+    def _end_company(self, contact: Contact, event_type: str, ev: _Event) -> None:
+        """`company_unenroll`: a reply or booked meeting ends every other
+        contact of the same company active in a sequence with the clause."""
+        did = "replied" if event_type == "email_replied" else "booked a meeting"
+        for name in self._company_wide:
+            for e in sorted(self.store.active_in_sequence(name), key=lambda e: e.id):
+                other = self.store.get_contact(e.contact) if e.contact != contact.email else None
+                if other is not None and office.same_company(contact, other):
+                    self._end(e, EnrollmentStatus.ENDED, Reason.COMPANY_REPLIED, ev,
+                              detail=f"{contact.email} at the same company {did}")
+
     def _end_active(self, email: str, reason: str, ev: _Event) -> None:
         active = self.store.active_enrollment(email)
         if active is not None:
             self._end(active, EnrollmentStatus.ENDED, reason, ev)
 
     def _end(self, e: Enrollment, status: EnrollmentStatus, reason: Reason, ev: _Event, *, at=None,
-             outcome=Outcome.ENDED, workflow=None) -> None:
+             outcome=Outcome.ENDED, workflow=None, detail=None) -> None:
         e.status = status
+        e.held = False
         self.store.put_enrollment(e)
         self._log(ev, outcome, at=at, workflow=workflow or e.workflow, contact=e.contact, sequence=e.sequence,
-                  user=e.user, reason=reason)
+                  user=e.user, reason=reason, detail=detail)

@@ -36,6 +36,8 @@ class Outcome(StrEnum):
     # what the mail server answered (docs/delivery.md)
     DELIVERED = "delivered"
     SEND_FAILED = "send_failed"
+    #: Office hours moved a step to a later time.
+    RESCHEDULED = "rescheduled"
 
 
 class Reason(StrEnum):
@@ -63,6 +65,12 @@ class Reason(StrEnum):
     UNENROLLED = "unenrolled"
     SEND_FAILURE = "send_failure"
     SEND_TIMEOUT = "send_timeout"
+    COMPANY_REPLIED = "company_replied"
+    # a step rescheduled by office hours (in this order of naming)
+    WEEKEND = "weekend"
+    HOLIDAY = "holiday"
+    OUTSIDE_HOURS = "outside_hours"
+    THROTTLE = "throttle"
     # a line not processed
     DUPLICATE_EVENT = "duplicate_event"
     INVALID_EVENT = "invalid_event"
@@ -83,6 +91,8 @@ class RunStatus(StrEnum):
 
 class DueKind(StrEnum):
     STEP = "step"
+    #: A step rescheduled by office hours to the time it may run.
+    MOVED = "moved"
     RESUME = "resume"
 
 
@@ -140,6 +150,8 @@ class Enrollment:
     status: EnrollmentStatus
     started: dt.datetime
     workflow: str | None = None
+    #: Paused after a `hold` task until a `task_completed` event.
+    held: bool = False
 
 
 @_copyable
@@ -158,8 +170,9 @@ class Run:
 
 @dataclass(frozen=True, slots=True)
 class Due:
-    """Work that falls due: step `step` of enrollment `enrollment` (STEP), or
-    `contact`'s waiting run of `workflow` (RESUME). `seq` orders work due at
+    """Work that falls due: step `step` of enrollment `enrollment` (STEP, or
+    MOVED by office hours to the time it may run), or `contact`'s waiting run
+    of `workflow` (RESUME). `seq` orders work due at
     the same time, where a store numbers it."""
 
     at: dt.datetime
@@ -176,6 +189,11 @@ class Due:
         return cls(at, DueKind.STEP, enrollment=e.id, step=e.step)
 
     @classmethod
+    def moved(cls, at: dt.datetime, e: Enrollment) -> Due:
+        """Enrollment `e`'s step `e.step`, rescheduled to `at`."""
+        return cls(at, DueKind.MOVED, enrollment=e.id, step=e.step)
+
+    @classmethod
     def resume(cls, at: dt.datetime, contact: str, workflow: str) -> Due:
         return cls(at, DueKind.RESUME, contact=contact, workflow=workflow)
 
@@ -183,13 +201,13 @@ class Due:
     # "enrollment id:step" for a step, the contact for a resumed run.
     @property
     def ref(self) -> str:
-        return f"{self.enrollment}:{self.step}" if self.kind == DueKind.STEP else self.contact
+        return self.contact if self.kind == DueKind.RESUME else f"{self.enrollment}:{self.step}"
 
     @classmethod
     def from_ref(cls, at: dt.datetime, kind: str, ref: str, workflow: str | None, seq: int = 0) -> Due:
-        if kind == DueKind.STEP:
+        if kind != DueKind.RESUME:
             enrollment, step = ref.split(":")
-            return cls(at, DueKind.STEP, enrollment=int(enrollment), step=int(step), seq=seq)
+            return cls(at, DueKind(kind), enrollment=int(enrollment), step=int(step), seq=seq)
         return cls(at, DueKind.RESUME, contact=ref, workflow=workflow, seq=seq)
 
 

@@ -19,6 +19,8 @@ class Summary:
     outcomes: Counter = field(default_factory=Counter)
     skipped: Counter = field(default_factory=Counter)
     ended: Counter = field(default_factory=Counter)
+    #: Steps moved by office hours, by the first rule that moved them.
+    rescheduled: Counter = field(default_factory=Counter)
 
     def count(self, entries: Iterable[AuditEntry]) -> None:
         for e in entries:
@@ -27,6 +29,8 @@ class Summary:
                 self.skipped[e.reason] += 1
             elif e.outcome == Outcome.ENDED:
                 self.ended[e.reason] += 1
+            elif e.outcome == "rescheduled":
+                self.rescheduled[e.reason] += 1
 
     def processed(self, entries: list[AuditEntry]) -> None:
         """Count one processed event (a duplicate or not) and its entries."""
@@ -51,12 +55,15 @@ class Summary:
             out.append("ended: " + ", ".join(f"{r} {n}" for r, n in sorted(self.ended.items())))
         if o["delivered"] or o["send_failed"]:
             out.append(f"delivered: {o['delivered']}   send failed: {o['send_failed']}")
+        if self.rescheduled:
+            out.append("rescheduled: " + ", ".join(f"{r} {n}" for r, n in sorted(self.rescheduled.items())))
         return out
 
     def as_dict(self) -> dict:
         return {
             "events": self.events, "rejected": self.rejected, "duplicates": self.duplicates, "late": self.late,
             "outcomes": dict(self.outcomes), "skipped": dict(self.skipped), "ended": dict(self.ended),
+            "rescheduled": dict(self.rescheduled),
         }
 
 

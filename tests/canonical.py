@@ -11,12 +11,12 @@ def dump(store) -> dict:
     enrollments = {e.id: e for e in store.enrollments()}
 
     def enr(e):
-        return (e.contact, e.sequence, e.user, e.sender, e.step, e.status, show(e.started), e.workflow)
+        return (e.contact, e.sequence, e.user, e.sender, e.step, e.status, show(e.started), e.workflow, e.held)
 
     def due(d):
-        if d.kind == DueKind.STEP:
+        if d.kind != DueKind.RESUME:
             e = enrollments[d.enrollment]
-            return (show(d.at), "step", e.contact, e.sequence, d.step)
+            return (show(d.at), d.kind, e.contact, e.sequence, d.step)
         return (show(d.at), "resume", d.contact, d.workflow)
 
     def message(m):
@@ -35,6 +35,7 @@ def dump(store) -> dict:
         "runs": sorted((r.workflow, r.contact, r.status, r.pc, r.event, sorted(r.fields.items())) for r in store.runs()),
         "due": sorted(due(d) for d in store.due_items()),
         "sends": sorted(store.sends_since(clock - WINDOW).items()) if clock else [],
+        "booked": sorted((u, show(at)) for u, at in store.booked_sends()),
         "seen": sorted(store.seen_ids()),
         "outbox": sorted((message(m) for m in store.outbox()), key=repr),
         "audit": [e.model_dump(mode="json") for e in store.audit()],

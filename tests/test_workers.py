@@ -96,6 +96,26 @@ def test_four_workers_reach_the_single_worker_state(schema):
     assert state == expected
 
 
+def test_office_hours_on_workers_reach_the_single_worker_state(schema):
+    """Office hours through the queue: rescheduled steps, booked send times,
+    held tasks resumed by task_completed, company-wide ends (whose events
+    conflict with everything) come out as one worker's."""
+    result = dsl.check_sources([("o.flow", stream_script(
+        LIMITS, users=('timezone "Europe/Berlin" hours 09:00-17:30 throttle 2 minutes',
+                       'timezone "America/New_York" hours 08:00-18:00', 'throttle 45 seconds'),
+        holidays=["2026-01-07"], sequence="weekdays company_unenroll", hold=True))])
+    assert not result.errors
+    lines = event_stream(3_000, contacts=400, seed=3, office=True)
+    _queue(schema.url, result, lines)
+    for p in _workers(schema.url, 3):
+        err = p.communicate(timeout=600)[1].decode()
+        assert p.returncode == 0, err
+    state, log = _final(schema.url, result.program)
+    assert {"rescheduled", "email_sent"} <= {e.outcome for e in log}
+    assert {"company_replied", "daily_limit_exceeded"} <= {e.reason for e in log}
+    assert state == _single_worker_state(result.program, lines)
+
+
 def test_each_contacts_events_are_processed_in_order(schema):
     result = dsl.check_sources([("o.flow", 'user u seat sales_enterprise inbox u@x\n'
                                           'sequence "S" { email "E" body "x" }\n'

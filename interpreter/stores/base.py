@@ -107,6 +107,12 @@ class Store(Protocol):
     def add_send(self, user: str, at: dt.datetime) -> None: ...
     def sends_window(self, user: str, since: dt.datetime) -> tuple[int, dt.datetime | None]:
         """(count, oldest) of the user's sends after `since`."""
+    def book_send(self, user: str, at: dt.datetime) -> None:
+        """Hold a throttled user's send time for an email rescheduled to it."""
+    def unbook_send(self, user: str, at: dt.datetime) -> None:
+        """Free a time `book_send` held (none held there: nothing happens)."""
+    def bookings(self, user: str, since: dt.datetime) -> list[dt.datetime]:
+        """The user's sends and booked sends after `since`, in time order."""
 
     # outbox (docs/delivery.md): written with the decision, then claimed, sent and
     # marked by a deliverer, each in a transaction of its own
@@ -145,6 +151,7 @@ class Store(Protocol):
     def contacts(self) -> list[Contact]: ...
     def runs(self) -> list[Run]: ...
     def due_items(self) -> list[Due]: ...
+    def booked_sends(self) -> list[tuple[str, dt.datetime]]: ...
     def seen_ids(self) -> set[str]: ...
 
 

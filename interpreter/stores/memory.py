@@ -32,6 +32,7 @@ class MemoryStore:
         self._outbox_ids = itertools.count(1)
         self._threads: dict[int, int] = {}  # enrollment -> its latest outbox message
         self._sends: dict[str, list[dt.datetime]] = {}
+        self._booked: dict[str, list[dt.datetime]] = {}
         self._audit: list[AuditEntry] = []
         self._undo: list | None = None
 
@@ -264,6 +265,21 @@ class MemoryStore:
                 oldest = m.created
         return counts, oldest
 
+    def book_send(self, user, at) -> None:
+        booked = self._booked.setdefault(user, [])
+        bisect.insort(booked, at)
+        self._record(lambda: booked.remove(at))
+
+    def unbook_send(self, user, at) -> None:
+        booked = self._booked.get(user, [])
+        if at in booked:
+            booked.remove(at)
+            self._record(lambda: bisect.insort(booked, at))
+
+    def bookings(self, user, since):
+        sends, booked = self._sends.get(user, []), self._booked.get(user, [])
+        return sorted(sends[bisect.bisect_right(sends, since):] + booked[bisect.bisect_right(booked, since):])
+
     # -- audit
     def append_audit(self, entries) -> None:
         n = len(self._audit)
@@ -294,6 +310,9 @@ class MemoryStore:
 
     def due_items(self):
         return [d for _, _, d in sorted(self._due)]
+
+    def booked_sends(self):
+        return [(u, at) for u, times in self._booked.items() for at in times]
 
     def seen_ids(self):
         return set(self._seen)

@@ -14,7 +14,7 @@ from ..records import (AuditEntry, Contact, Due, Enrollment, EnrollmentStatus, O
 from ..timeutil import WINDOW, from_text, to_text
 from .base import StoreError
 
-SCHEMA_VERSION = 3  # 2: flow_audit.late; 3: flow_outbox
+SCHEMA_VERSION = 4  # 2: flow_audit.late; 3: flow_outbox; 4: flow_enrollments.held, flow_booked
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS flow_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS flow_sequences (name TEXT PRIMARY KEY, declared TEXT 
 CREATE TABLE IF NOT EXISTS flow_contacts (email TEXT PRIMARY KEY, properties TEXT NOT NULL, opted_out TEXT);
 CREATE TABLE IF NOT EXISTS flow_enrollments (
     id {serial}, contact TEXT NOT NULL, sequence TEXT NOT NULL, user_name TEXT NOT NULL, sender TEXT NOT NULL,
-    step INTEGER NOT NULL, status TEXT NOT NULL, started TEXT NOT NULL, workflow TEXT);
+    step INTEGER NOT NULL, status TEXT NOT NULL, started TEXT NOT NULL, workflow TEXT,
+    held INTEGER NOT NULL DEFAULT 0);
 CREATE UNIQUE INDEX IF NOT EXISTS flow_one_active_per_contact ON flow_enrollments (contact) WHERE status = 'active';
 CREATE INDEX IF NOT EXISTS flow_active_by_sequence ON flow_enrollments (sequence) WHERE status = 'active';
 CREATE TABLE IF NOT EXISTS flow_runs (
@@ -37,6 +38,8 @@ CREATE TABLE IF NOT EXISTS flow_due (
 CREATE INDEX IF NOT EXISTS flow_due_order ON flow_due (at, seq);
 CREATE TABLE IF NOT EXISTS flow_sends (id {serial}, user_name TEXT NOT NULL, at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS flow_sends_window ON flow_sends (user_name, at);
+CREATE TABLE IF NOT EXISTS flow_booked (user_name TEXT NOT NULL, at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS flow_booked_by_user ON flow_booked (user_name, at);
 CREATE TABLE IF NOT EXISTS flow_audit (
     seq {serial}, at TEXT, event TEXT, workflow TEXT, contact TEXT, sequence TEXT, user_name TEXT,
     outcome TEXT NOT NULL, reason TEXT, detail TEXT, line INTEGER, message TEXT, late INTEGER NOT NULL DEFAULT 0);
@@ -54,6 +57,7 @@ CREATE INDEX IF NOT EXISTS flow_outbox_thread ON flow_outbox (enrollment, id);
 #: missing tables is not enough.
 UPGRADES = {
     2: "ALTER TABLE flow_audit ADD COLUMN late INTEGER NOT NULL DEFAULT 0",
+    4: "ALTER TABLE flow_enrollments ADD COLUMN held INTEGER NOT NULL DEFAULT 0",
 }
 
 # Each record's columns, read by one function from a row: the lookups and the
@@ -62,7 +66,7 @@ _USER = "name, seat, inbox, aliases, send_limit, declared"
 _SEQUENCE = "name, declared, deleted"
 _CONTACT = "email, properties, opted_out"
 _RUN = "workflow, contact, status, pc, event, fields"
-_ENROLLMENT = "id, contact, sequence, user_name, sender, step, status, started, workflow"
+_ENROLLMENT = "id, contact, sequence, user_name, sender, step, status, started, workflow, held"
 _OUTBOX = ("id, enrollment, step, user_name, inbox, sender, sender_name, recipient, subject, body, message_id, "
            "in_reply_to, refs, created, state, attempts, next_attempt, first_try, lease_holder, lease_until, response")
 _AUDIT = "at, event, workflow, contact, sequence, user_name, outcome, reason, detail, line, message, late"
@@ -90,8 +94,9 @@ def _run(row) -> Run | None:
 def _enrollment(row) -> Enrollment | None:
     if row is None:
         return None
-    i, contact, seq, user, sender, step, status, started, workflow = row
-    return Enrollment(i, contact, seq, user, sender, step, EnrollmentStatus(status), from_text(started), workflow)
+    i, contact, seq, user, sender, step, status, started, workflow, held = row
+    return Enrollment(i, contact, seq, user, sender, step, EnrollmentStatus(status), from_text(started), workflow,
+                      bool(held))
 
 
 def _outbox(row) -> OutboxMessage | None:
@@ -292,13 +297,14 @@ class SqlStore:
 
     def add_enrollment(self, e: Enrollment) -> int:
         row = self._one(
-            "INSERT INTO flow_enrollments (contact, sequence, user_name, sender, step, status, started, workflow) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (e.contact, e.sequence, e.user, e.sender, e.step, e.status, to_text(e.started), e.workflow))
+            "INSERT INTO flow_enrollments (contact, sequence, user_name, sender, step, status, started, workflow, held) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (e.contact, e.sequence, e.user, e.sender, e.step, e.status, to_text(e.started), e.workflow, int(e.held)))
         return row[0]
 
     def put_enrollment(self, e: Enrollment) -> None:
-        self._exec("UPDATE flow_enrollments SET step = ?, status = ? WHERE id = ?", (e.step, e.status, e.id))
+        self._exec("UPDATE flow_enrollments SET step = ?, status = ?, held = ? WHERE id = ?",
+                   (e.step, e.status, int(e.held), e.id))
 
     def active_in_sequence(self, sequence):
         rows = self._exec(f"SELECT {_ENROLLMENT} FROM flow_enrollments WHERE sequence = ? AND status = 'active' "
@@ -397,6 +403,19 @@ class SqlStore:
         row = self._one("SELECT MIN(created) FROM flow_outbox WHERE state = ?", (OutboxState.PENDING,))
         return counts, from_text(row[0])
 
+    def book_send(self, user, at) -> None:
+        self._exec("INSERT INTO flow_booked (user_name, at) VALUES (?, ?)", (user, to_text(at)))
+
+    def unbook_send(self, user, at) -> None:
+        self._exec("DELETE FROM flow_booked WHERE user_name = ? AND at = ?", (user, to_text(at)))
+
+    def bookings(self, user, since):
+        since = to_text(since)
+        rows = self._exec("SELECT at FROM flow_sends WHERE user_name = ? AND at > ? UNION ALL "
+                          "SELECT at FROM flow_booked WHERE user_name = ? AND at > ? ORDER BY 1",
+                          (user, since, user, since)).fetchall()
+        return [from_text(r[0]) for r in rows]
+
     # -- audit
     def append_audit(self, entries) -> None:
         self._conn.cursor().executemany(
@@ -450,6 +469,9 @@ class SqlStore:
     def due_items(self):
         rows = self._exec("SELECT seq, at, kind, ref, workflow FROM flow_due ORDER BY at, seq").fetchall()
         return [Due.from_ref(from_text(r[1]), r[2], r[3], r[4], r[0]) for r in rows]
+
+    def booked_sends(self):
+        return [(r[0], from_text(r[1])) for r in self._exec("SELECT user_name, at FROM flow_booked").fetchall()]
 
     def seen_ids(self):
         return {r[0] for r in self._exec("SELECT id FROM flow_events").fetchall()}
