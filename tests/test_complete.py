@@ -27,7 +27,7 @@ def labels(text: str, symbols) -> tuple[str, list[str]]:
 
 CASES = [
     # (cursor, typed part, the first labels offered, in order)
-    ("|", "", ["include", "on", "property"]),
+    ("|", "", ["holidays", "include", "on"]),
     ("us|", "us", ["user"]),
     ("on |", "", ["form_submitted", "deal_stage_changed"]),
     ("on deal_stage_changed where st|", "st", ["stage"]),
@@ -48,7 +48,7 @@ CASES = [
     ('sequence "S" { email "E" body "Hi {{contact.first|}}"', "first", ["firstname"]),
     ('sequence "S" { task "Call {{ sender.l|', "l", ["lastname"]),
     ("user dee seat sales_e|", "sales_e", ["sales_enterprise"]),
-    ("user dee |", "", ["alias", "inbox", "limit", "name", "seat"]),
+    ("user dee |", "", ["alias", "hours", "inbox", "limit", "name", "seat", "throttle", "timezone"]),
     ("property size: |", "", ["bool", "date", "enum", "number", "text"]),
     ("on form_submitted wait 2 |", "", ["days", "hours", "minutes", "weeks", "business"]),
     ("on meeting_outcome where outcome is |", "", ["known", "unknown"]),

@@ -187,7 +187,7 @@ async def test_completion_at_the_cursor(client: LanguageClient, workspace):
         (9, 50): ["startup", "enterprise"],
         (10, 29): ['"Book a meeting"'],
         (11, 25): ["days", "hours", "minutes", "weeks", "business"],
-        (0, 0): ["include", "on", "property"],
+        (0, 0): ["holidays", "include", "on"],
     }
     for (line, character), first in cases.items():
         got = await complete_at(client, uri, line, character)
