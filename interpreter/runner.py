@@ -29,7 +29,7 @@ class Summary:
                 self.skipped[e.reason] += 1
             elif e.outcome == Outcome.ENDED:
                 self.ended[e.reason] += 1
-            elif e.outcome == "rescheduled":
+            elif e.outcome == Outcome.RESCHEDULED:
                 self.rescheduled[e.reason] += 1
 
     def processed(self, entries: list[AuditEntry]) -> None:

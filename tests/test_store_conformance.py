@@ -341,6 +341,8 @@ def test_a_version_1_store_is_upgraded_and_keeps_its_log(kind, tmp_path, request
     store = open_store(url)
     with store.transaction():  # as version 1 left it
         store._exec("ALTER TABLE flow_audit DROP COLUMN late")
+        store._exec("ALTER TABLE flow_enrollments DROP COLUMN held")
+        store._exec("DROP TABLE flow_booked")
         store.set_meta("schema_version", "1")
     store.close()
     h = harness(open_store(url), 'workflow "W" reenroll on form_submitted unenroll from "Demo"')
