@@ -22,6 +22,7 @@ from flowc.dsl import program as p
 from flowc.dsl.schema import CONTACT_ACCOUNT_EVENTS
 
 from .evaluate import holds
+from .records import AUTO_ENDS
 
 ALL = "*"
 
@@ -58,8 +59,6 @@ class Conflicts:
             for op in w.code:
                 if isinstance(op, p.EnrollOp):
                     self._senders.setdefault(op.sequence, set()).add("u:" + op.user)
-        from .engine import AUTO_ENDS  # here: the engine imports this module
-
         #: With `company_unenroll`, the events that end every colleague's enrollment.
         self._company_wide = frozenset(AUTO_ENDS) if any(s.company_unenroll for s in program.sequences.values()) \
             else frozenset()

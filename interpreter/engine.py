@@ -18,15 +18,13 @@ from . import office, timeutil
 from .evaluate import as_date, holds, render, sender_fields
 from .events import shown_value
 from .outbox import compose
-from .records import (AuditEntry, Contact, Due, DueKind, Enrollment, EnrollmentStatus, Outcome, Reason, Run,
-                      RunStatus, SequenceState, UserState)
+from .records import (AUTO_ENDS, AuditEntry, Contact, Due, DueKind, Enrollment, EnrollmentStatus, Outcome, Reason,
+                      Run, RunStatus, SequenceState, UserState)
 from .scheduling import DueList, Scheduler
 from .stores.base import StoreError
 
 #: Account events that end a contact's active enrollment, and the reason.
 _OPT_OUTS = {"contact_unsubscribed": Reason.UNSUBSCRIBED, "email_bounced": Reason.BOUNCED}
-#: Trigger events that end a contact's active enrollment before workflows run.
-AUTO_ENDS = {"email_replied": Reason.REPLIED, "meeting_booked": Reason.MEETING_BOOKED}
 
 
 def _new_contact(email: str) -> Contact:

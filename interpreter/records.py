@@ -77,6 +77,10 @@ class Reason(StrEnum):
     INTERNAL_ERROR = "internal_error"  # a valid event whose processing failed (rolled back)
 
 
+#: Trigger events that end a contact's active enrollment before workflows run.
+AUTO_ENDS = {"email_replied": Reason.REPLIED, "meeting_booked": Reason.MEETING_BOOKED}
+
+
 class EnrollmentStatus(StrEnum):
     ACTIVE = "active"
     FINISHED = "finished"
