@@ -26,12 +26,10 @@ user alice seat sales_enterprise inbox alice@x timezone "Europe/Berlin" hours 09
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..diagnostics import ERROR, Diagnostic
+from ..diagnostics import ERROR, Code
 from ..schema import MAX_THROTTLE, throttle_seconds
 
-CODE = "E109"
-NAME = "bad-office-hours"
-SEVERITY = ERROR
+RULE = Code("E109", "bad-office-hours", ERROR)
 
 #: The shape of an IANA zone name; anything else (a path, a control
 #: character) is refused before zoneinfo looks for a file.
@@ -56,23 +54,22 @@ def check(ctx):
     for user in ctx.symbols.users.values():
         name = user.name.name
         if user.timezone is not None and not known_zone(user.timezone.value):
-            yield Diagnostic(
-                CODE, SEVERITY, f"unknown time zone {user.timezone.value!r} for user `{name}`", user.timezone.span,
+            yield RULE.report(
+                f"unknown time zone {user.timezone.value!r} for user `{name}`", user.timezone.span,
                 label="not an IANA time zone",
                 help=('name a zone as the IANA database does, such as "Europe/Berlin", "America/New_York" or "UTC"',),
             )
         hours = user.hours
         if hours is not None and hours.end <= hours.start:
             what = "empty" if hours.end == hours.start else "reversed"
-            yield Diagnostic(
-                CODE, SEVERITY,
+            yield RULE.report(
                 f"the send window of `{name}` is {what}: {clock(hours.start)}-{clock(hours.end)} has no time in it",
                 hours.span, label=f"{what} window",
                 help=("a window ends after it starts, on the same day, such as 09:00-17:30",),
             )
         if user.throttle is not None and throttle_seconds(user.throttle) > MAX_THROTTLE:
-            yield Diagnostic(
-                CODE, SEVERITY, f"the throttle of `{name}` is longer than 24 hours", user.throttle.span,
+            yield RULE.report(
+                f"the throttle of `{name}` is longer than 24 hours", user.throttle.span,
                 label="over 24 hours",
                 help=("a throttle spaces emails by seconds or minutes, such as `throttle 30 seconds`",),
             )

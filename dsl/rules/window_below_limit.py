@@ -21,12 +21,10 @@ user alice seat sales_enterprise inbox alice@x hours 09:00-12:00 throttle 1 minu
 user alice seat sales_enterprise inbox alice@x hours 09:00-12:00 throttle 1 minute limit 180
 ```
 """
-from ..diagnostics import WARNING, Diagnostic
+from ..diagnostics import WARNING, Code
 from ..schema import MAX_DAILY_LIMIT, MAX_THROTTLE, throttle_seconds
 
-CODE = "W308"
-NAME = "window-below-limit"
-SEVERITY = WARNING
+RULE = Code("W308", "window-below-limit", WARNING)
 
 
 def check(ctx):
@@ -43,8 +41,7 @@ def check(ctx):
         if fits >= limit:
             continue
         where = " within its hours" if hours is not None else ""
-        yield Diagnostic(
-            CODE, SEVERITY,
+        yield RULE.report(
             f"`{user.name.name}` can send at most {fits:,} emails a day{where} at its throttle, "
             f"fewer than its limit of {limit:,}",
             (hours or user.throttle).span, label=f"at most {fits:,} a day",
