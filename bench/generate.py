@@ -46,8 +46,8 @@ if __name__ == "__main__":
 
 def stream_script(limits=(40, 25, 60), users=("", "", ""), holidays=(), sequence="", hold=False) -> str:
     """A script for event streams: a few senders with small limits, so that
-    every rule and the send window are exercised. Office hours (LANGUAGE.md
-    section 10) are opt-in: `users` adds clauses to ann, ben and cat
+    every rule and the send window are exercised. Office hours
+    (docs/scheduling.md) are opt-in: `users` adds clauses to ann, ben and cat
     (`timezone ... hours ... throttle ...`), `holidays` dates, `sequence`
     options of "Long" (`weekdays company_unenroll`), and `hold` holds its task."""
     ann, ben, cat = limits

@@ -1,4 +1,4 @@
-"""Office hours (RUNTIME.md, v1.2): when a step that fell due may run, in its
+"""Office hours (docs/scheduling.md): when a step that fell due may run, in its
 sender's time zone.
 
 A step's send time is the first instant at or after its due time that is

@@ -1,4 +1,4 @@
-"""The office-hours clauses of the language (LANGUAGE.md section 10): how
+"""The office-hours clauses of the language (docs/scheduling.md): how
 they parse, what the program gets from them, and their diagnostics."""
 from __future__ import annotations
 

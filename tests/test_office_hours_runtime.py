@@ -1,4 +1,4 @@
-"""Office hours at run time (RUNTIME.md v1.2), on every store: each clause
+"""Office hours at run time (docs/scheduling.md), on every store: each clause
 alone and combined, daylight saving time in Berlin and New York, holidays
 after a weekend, a burst of 50 throttled emails, held tasks, and company-wide
 unenrollment."""

@@ -87,6 +87,8 @@ def keywords() -> str:
 #: What each outcome of the audit log means. The table lists every member of
 #: `Outcome`; tests/test_docs_site.py fails when one has no meaning here.
 OUTCOME_MEANINGS = {
+    "rescheduled": "Office hours moved a due step to a later time; `reason` is the first rule that moved it, "
+                   "`detail` the new local time and every rule (docs/scheduling.md).",
     "enrolled": "The contact was enrolled in the sequence; `detail` names the send-from address.",
     "skipped": "An action, or a whole workflow run, did not happen; `reason` says why.",
     "unenrolled": "An `unenroll` action ended the contact's active enrollment.",
@@ -103,6 +105,11 @@ OUTCOME_MEANINGS = {
 
 #: What each reason means (every member of `Reason`, as above).
 REASON_MEANINGS = {
+    "company_replied": "Another contact of the same company replied or booked a meeting (`company_unenroll`).",
+    "weekend": "A follow-up of a `weekdays` sequence fell on a Saturday or Sunday in the sender's zone.",
+    "holiday": "The step fell on one of the `holidays` in the sender's zone.",
+    "outside_hours": "The email fell outside the sender's `hours`.",
+    "throttle": "The email was closer than the sender's `throttle` to another of its emails.",
     "sequence_deleted": "The sequence has been deleted (`sequence_deleted` event).",
     "sender_not_licensed": "The sender has no paid Sales Hub or Service Hub Enterprise seat now.",
     "inbox_disconnected": "The sender has no connected inbox now, or the send-from address is not one of "
