@@ -53,14 +53,14 @@ def run(program: p.Program, lines) -> Counter:
                 u = users[e[1]]
                 if u[0] not in SENDERS:
                     return end(contact, "sender_not_licensed")
-                if e[2] not in ((u[1],) if u[1] else ()) + u[2]:
+                if not u[1] or e[2] not in (u[1],) + u[2]:  # aliases belong to the inbox
                     return end(contact, "inbox_disconnected")
                 ok, oldest = can_send(e[1], at)
                 if not ok:
                     heapq.heappush(due, (oldest + WINDOW, next(order), "step", contact, e[3]))
                     return
-                render(step.subject, props.get(contact, {}), {})
-                render(step.body, props.get(contact, {}), {})
+                render(step.subject, props.get(contact, {}), {}, program.properties)
+                render(step.body, props.get(contact, {}), {}, program.properties)
                 sends.setdefault(e[1], []).append(at)
                 out["email_sent"] += 1
             elif isinstance(step, p.TaskStep):
