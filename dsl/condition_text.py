@@ -16,7 +16,8 @@ def quote(value: str) -> str:
     return f'"{escaped}"'
 
 
-def _operand(node) -> str:
+def operand(node) -> str:
+    """A field, property or literal as Flow writes it."""
     if isinstance(node, ast.FieldRef):
         return node.name
     if isinstance(node, ast.PathRef):
@@ -32,17 +33,17 @@ def _operand(node) -> str:
 
 def _leaf(node) -> str:
     if isinstance(node, ast.Compare):
-        return f"{_operand(node.left)} {node.op} {_operand(node.right)}"
+        return f"{operand(node.left)} {node.op} {operand(node.right)}"
     if isinstance(node, ast.InList):
-        items = ", ".join(_operand(i) for i in node.items)
-        return f"{_operand(node.operand)} {'not in' if node.negated else 'in'} [{items}]"
+        items = ", ".join(operand(i) for i in node.items)
+        return f"{operand(node.operand)} {'not in' if node.negated else 'in'} [{items}]"
     if isinstance(node, ast.Contains):
-        return f"{_operand(node.left)} contains {_operand(node.right)}"
+        return f"{operand(node.left)} contains {operand(node.right)}"
     if isinstance(node, ast.IsKnown):
-        return f"{_operand(node.operand)} is {'known' if node.known else 'unknown'}"
+        return f"{operand(node.operand)} is {'known' if node.known else 'unknown'}"
     if isinstance(node, ast.Truthy):
-        return _operand(node.operand)
-    return _operand(node)
+        return operand(node.operand)
+    return operand(node)
 
 
 def condition_text(node) -> str:

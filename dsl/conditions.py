@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from . import ast
 from . import program as p
+from .condition_text import operand
 from .diagnostics import TYPE_MISMATCH, UNKNOWN_FIELD, Code
 from .schema import EventType, Type
 from .suggest import did_you_mean
@@ -202,20 +203,12 @@ class ConditionTyper:
         raise _Bad
 
 
+_OPERANDS = (ast.FieldRef, ast.PathRef, ast.StringLit, ast.NumberLit, ast.BoolLit, ast.TodayLit)
+
+
 def _show(node: ast.Node) -> str:
-    if isinstance(node, ast.FieldRef):
-        return node.name
-    if isinstance(node, ast.PathRef):
-        return f"{node.scope}.{node.name}"
-    if isinstance(node, ast.StringLit):
-        return f'"{node.value}"'
-    if isinstance(node, ast.NumberLit):
-        return str(node.value)
-    if isinstance(node, ast.BoolLit):
-        return "true" if node.value else "false"
-    if isinstance(node, ast.TodayLit):
-        return "today"
-    return "this"
+    """An operand as Flow writes it, for messages; `this` for anything else."""
+    return operand(node) if isinstance(node, _OPERANDS) else "this"
 
 
 def _kind_of(node: ast.Node) -> str:
