@@ -69,6 +69,7 @@ def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url,
     except ImportError as e:
         raise click.UsageError(f"flowc serve needs the serve extra: pip install 'flowc[serve]' ({e.name} missing)")
     from flowc.interpreter.api import publish
+    from flowc.interpreter.stores.base import redact
 
     from ..flow_toml import load_config
 
@@ -102,7 +103,7 @@ def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url,
              for _ in range(workers)]
     app = create_app(writer, Verifier(secret, os.environ.get(TOKEN_ENV) or None), metrics, max_body=max_body)
     logging.getLogger("flowc.serve").info(json.dumps({"event": "listening", "host": host, "port": port,
-                                                      "store": _shown(store_url)}))
+                                                      "store": redact(store_url)}))
     config = uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning",
                             timeout_graceful_shutdown=30)
     try:
@@ -138,8 +139,3 @@ def _graceful_server():
 
     return GracefulServer
 
-
-def _shown(url: str) -> str:
-    from flowc.interpreter.stores.base import redact
-
-    return redact(url)
