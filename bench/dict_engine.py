@@ -1,10 +1,17 @@
 """The baseline for the engine benchmark: the same rules written straight
-over Python dicts and tuples, with no store interface, no transactions, no
-validation models and no audit records — the floor for this logic in Python.
-The benchmark checks that it reaches the same outcomes as the engine."""
+over Python dicts and lists, with no store interface, no transactions and no
+validation models — the floor for this logic in Python.
+
+It is fair to the engine: it writes the same audit lines, byte for byte,
+built as dicts and written with the standard library's JSON encoder (the
+benchmark compares the two outputs), counts what the run's summary shows,
+and composes the same outbox messages (Message-ID, reply threading). What it leaves out is what only
+guards against input the benchmark's stream never has: late and invalid
+events, office hours, `hold` tasks, and account events for unknown users."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import heapq
 import itertools
 import json
@@ -12,163 +19,209 @@ from bisect import bisect_right
 from collections import Counter
 
 from flowc.dsl import program as p
-from flowc.interpreter.evaluate import holds, render
+from flowc.interpreter.evaluate import holds, render, sender_fields
 from flowc.interpreter.timeutil import WINDOW, after
 
 SENDERS = {"sales_enterprise", "service_enterprise"}
 OPT_OUTS = {"contact_unsubscribed": "unsubscribed", "email_bounced": "bounced"}
 AUTO_ENDS = {"email_replied": "replied", "meeting_booked": "meeting_booked"}
+ACCOUNT = {"seat_changed", "inbox_disconnected", "inbox_connected", "sequence_deleted"}
+NOT_FIELDS = {"id", "type", "at", "contact", "properties"}
+_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def run(program: p.Program, lines) -> Counter:
+def _time(at: dt.datetime) -> str:
+    text = at.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def run(program: p.Program, lines, write) -> tuple[list, Counter]:
+    """Process JSON event `lines`, calling `write` with each event's audit
+    lines (one string); returns the outbox, a list of message tuples, and
+    the summary's counts: by outcome, and by "outcome:reason" for skipped
+    and ended entries."""
     users = {n: [u.seat, u.inbox, u.aliases, u.limit] for n, u in program.users.items()}
+    names = {n: sender_fields(n, u.display_name, "") for n, u in program.users.items()}
+    kinds = program.properties
     deleted: set = set()
     seen: set = set()
     props: dict = {}
-    opted: dict = {}
-    active: dict = {}  # contact -> [sequence, user, sender, step, workflow]
+    opted: set = set()
+    active: dict = {}  # contact -> [id, sequence, user, sender, step, workflow, started, last subject, last ids]
     runs: dict = {}
     sends: dict = {}
+    outbox: list = []
+    counts: Counter = Counter()
     due: list = []
     order = itertools.count()
-    out: Counter = Counter()
-    clock = None
+    ids = itertools.count(1)
     flows = {w.name: w for w in program.workflows}
+    clock = None
 
-    def can_send(user, at):
-        s = sends.get(user, [])
+    def entry(out, at, event, outcome, workflow=None, contact=None, sequence=None, user=None, reason=None,
+              detail=None, message=None):
+        counts[outcome] += 1
+        if outcome in ("skipped", "ended"):
+            counts[f"{outcome}:{reason}"] += 1
+        out.append(_json({"at": _time(at), "event": event, "workflow": workflow, "contact": contact,
+                          "sequence": sequence, "user": user, "outcome": outcome, "reason": reason,
+                          "detail": detail, "line": None, "message": message}))
+
+    def window(user, at):
+        s = sends.get(user, ())
         i = bisect_right(s, at - WINDOW)
-        return len(s) - i < users[user][3], (s[i] if i < len(s) else None)
+        return len(s) - i, (s[i] if i < len(s) else None)
 
-    def end(contact, reason):
-        if contact in active:
-            del active[contact]
-            out["ended:" + reason] += 1
+    def end(out, at, event, contact, reason, outcome="ended", workflow=None):
+        e = active.pop(contact)
+        entry(out, at, event, outcome, workflow or e[5], contact, e[1], e[2], reason)
 
-    def advance(contact, e, at):
-        steps = program.sequences[e[0]].steps
-        while e[3] < len(steps):
-            step = steps[e[3]]
-            if isinstance(step, p.EmailStep):
-                u = users[e[1]]
+    def advance(out, at, event, contact, e):
+        steps = program.sequences[e[1]].steps
+        u = users[e[2]]
+        while e[4] < len(steps):
+            step = steps[e[4]]
+            if type(step) is p.EmailStep:
                 if u[0] not in SENDERS:
-                    return end(contact, "sender_not_licensed")
-                if not u[1] or e[2] not in (u[1],) + u[2]:  # aliases belong to the inbox
-                    return end(contact, "inbox_disconnected")
-                ok, oldest = can_send(e[1], at)
-                if not ok:
-                    heapq.heappush(due, (oldest + WINDOW, next(order), "step", contact, e[3]))
+                    return end(out, at, event, contact, "sender_not_licensed")
+                if not u[1] or e[3] not in (u[1],) + u[2]:  # aliases belong to the inbox
+                    return end(out, at, event, contact, "inbox_disconnected")
+                count, oldest = window(e[2], at)
+                if count >= u[3]:
+                    heapq.heappush(due, (oldest + WINDOW, next(order), "step", e[0], contact, e[4]))
                     return
-                render(step.subject, props.get(contact, {}), {}, program.properties)
-                render(step.body, props.get(contact, {}), {}, program.properties)
-                sends.setdefault(e[1], []).append(at)
-                out["email_sent"] += 1
-            elif isinstance(step, p.TaskStep):
-                out["task_created"] += 1
+                sender = dict(names[e[2]], email=e[3])
+                subject = render(step.subject, props[contact], sender, kinds)
+                body = render(step.body, props[contact], sender, kinds) or ""
+                digest = hashlib.sha256(f"{contact}\n{e[1]}\n{e[6].isoformat()}".encode()).hexdigest()[:12]
+                mid = f"<{e[0]}.{e[4] + 1}.{digest}@{e[3].rpartition('@')[2]}>"
+                reply_to = refs = None
+                if subject is None and e[7] is not None:
+                    last_subject, last_id, last_refs = e[7]
+                    if last_subject is not None:
+                        subject = last_subject if last_subject.startswith("Re: ") else "Re: " + last_subject
+                    reply_to, refs = last_id, " ".join(filter(None, (last_refs, last_id)))
+                e[7] = (subject, mid, refs)
+                outbox.append((e[0], e[4], e[2], u[1], e[3], contact, subject, body, mid, reply_to, refs, at))
+                s = sends.setdefault(e[2], [])
+                s.append(at)
+                entry(out, at, event, "email_sent", e[5], contact, e[1], e[2], None, f"step {e[4] + 1}: {step.name}",
+                      {"from": e[3], "to": contact, "subject": subject, "body": body})
+            elif type(step) is p.TaskStep:
+                text = render(step.text, props[contact], dict(names[e[2]], email=e[3]), kinds)
+                entry(out, at, event, "task_created", e[5], contact, e[1], e[2], None, f"step {e[4] + 1}: {text}")
             else:
-                e[3] += 1
-                heapq.heappush(due, (after(at, step.delay), next(order), "step", contact, e[3]))
+                e[4] += 1
+                heapq.heappush(due, (after(at, step.delay), next(order), "step", e[0], contact, e[4]))
                 return
-            e[3] += 1
+            e[4] += 1
         del active[contact]
-        out["finished"] += 1
+        entry(out, at, event, "finished", e[5], contact, e[1], e[2])
 
-    def execute(w, contact, fields, pc, at):
+    def execute(out, at, event, w, contact, fields, pc):
         code = w.code
-        cprops = props.get(contact, {})
+        cprops = props[contact]
         while pc < len(code):
             op = code[pc]
-            if isinstance(op, p.EnrollOp):
+            if type(op) is p.EnrollOp:
                 u = users[op.user]
                 sender = u[1] if op.default_sender else op.sender
+                reason = None
                 if op.sequence in deleted:
-                    out["skipped:sequence_deleted"] += 1
+                    reason = "sequence_deleted"
                 elif u[0] not in SENDERS:
-                    out["skipped:sender_not_licensed"] += 1
-                elif u[1] is None or sender not in ((u[1],) + u[2]):
-                    out["skipped:inbox_disconnected"] += 1
+                    reason = "sender_not_licensed"
+                elif not u[1] or sender not in (u[1],) + u[2]:
+                    reason = "inbox_disconnected"
                 elif contact in opted:
-                    out["skipped:contact_unsubscribed"] += 1
+                    reason = "contact_unsubscribed"
                 elif contact in active:
-                    out["skipped:already_enrolled"] += 1
-                elif not can_send(op.user, at)[0]:
-                    out["skipped:daily_limit_exceeded"] += 1
+                    reason = "already_enrolled"
+                elif window(op.user, at)[0] >= u[3]:
+                    reason = "daily_limit_exceeded"
+                if reason:
+                    entry(out, at, event, "skipped", w.name, contact, op.sequence, op.user, reason)
                 else:
-                    e = active[contact] = [op.sequence, op.user, sender, 0, w.name]
-                    out["enrolled"] += 1
-                    advance(contact, e, at)
+                    e = active[contact] = [next(ids), op.sequence, op.user, sender, 0, w.name, at, None]
+                    entry(out, at, event, "enrolled", w.name, contact, op.sequence, op.user, None, f"from {sender}")
+                    advance(out, at, event, contact, e)
                 pc += 1
-            elif isinstance(op, p.UnenrollOp):
-                if contact in active and active[contact][0] == op.sequence:
-                    del active[contact]
-                    out["unenrolled"] += 1
+            elif type(op) is p.UnenrollOp:
+                if contact in active and active[contact][1] == op.sequence:
+                    end(out, at, event, contact, "unenrolled", "unenrolled", w.name)
                 else:
-                    out["skipped:not_enrolled"] += 1
+                    entry(out, at, event, "skipped", w.name, contact, op.sequence, None, "not_enrolled")
                 pc += 1
-            elif isinstance(op, p.WaitOp):
+            elif type(op) is p.WaitOp:
                 runs[(w.name, contact)] = ("waiting", pc + 1, fields)
-                heapq.heappush(due, (after(at, op.delay), next(order), "resume", contact, w.name))
+                heapq.heappush(due, (after(at, op.delay), next(order), "resume", w.name, contact, None))
                 return
-            elif isinstance(op, p.JumpUnless):
+            elif type(op) is p.JumpUnless:
                 pc = pc + 1 if holds(op.condition, fields, cprops, at) else op.target
             else:
                 pc = op.target
         runs[(w.name, contact)] = ("done", pc, fields)
 
-    def run_due(until):
-        while due and due[0][0] <= until:
-            at, _, kind, contact, ref = heapq.heappop(due)
+    for line in lines:
+        out: list = []
+        d = json.loads(line)
+        event = d["id"]
+        at = dt.datetime.fromisoformat(d["at"])
+        if event in seen:
+            entry(out, clock or at, event, "duplicate", contact=d.get("contact"), reason="duplicate_event",
+                  detail=f"event id {event!r} was processed before")
+            write("\n".join(out) + "\n")
+            continue
+        seen.add(event)
+        while due and due[0][0] <= at:
+            when, _, kind, ref, contact, step = heapq.heappop(due)
             if kind == "step":
                 e = active.get(contact)
-                if e is not None and e[3] == ref:
-                    advance(contact, e, at)
-            else:
-                r = runs.get((ref, contact))
-                if r and r[0] == "waiting":
-                    execute(flows[ref], contact, r[2], r[1], at)
-
-    for line in lines:
-        d = json.loads(line)
-        if d["id"] in seen:
-            out["duplicate"] += 1
-            continue
-        seen.add(d["id"])
-        at = dt.datetime.fromisoformat(d["at"].replace("Z", "+00:00"))
-        if clock is not None and at < clock:
-            at = clock
-        run_due(at)
+                if e is not None and e[0] == ref and e[4] == step:
+                    advance(out, when, None, contact, e)
+            elif (r := runs.get((ref, contact))) and r[0] == "waiting":
+                execute(out, when, None, flows[ref], contact, r[2], r[1])
         clock = at
         t = d["type"]
         if t in OPT_OUTS:
-            opted[d["contact"]] = OPT_OUTS[t]
-            end(d["contact"], OPT_OUTS[t])
-        elif t == "sequence_deleted":
-            deleted.add(d["sequence"])
-            for c in [c for c, e in active.items() if e[0] == d["sequence"]]:
-                end(c, "sequence_deleted")
-        elif t in ("seat_changed", "inbox_disconnected", "inbox_connected"):
-            u = users[d["user"]]
-            if t == "seat_changed":
-                u[0] = d["seat"]
+            contact = d["contact"].lower()
+            props.setdefault(contact, {"email": contact})
+            opted.add(contact)
+            if contact in active:
+                end(out, at, event, contact, OPT_OUTS[t])
+        elif t in ACCOUNT:
+            if t == "sequence_deleted":
+                deleted.add(d["sequence"])
+                for c in [c for c, e in active.items() if e[1] == d["sequence"]]:
+                    end(out, at, event, c, "sequence_deleted")
+            elif t == "seat_changed":
+                users[d["user"]][0] = d["seat"]
             else:
-                u[1] = d.get("address")
+                users[d["user"]][1] = d.get("address")
         else:
-            contact = d["contact"]
-            cprops = props.setdefault(contact, {"email": contact})
-            cprops.update(d.get("properties", {}))
-            if t in AUTO_ENDS:
-                end(contact, AUTO_ENDS[t])
-            fields = {k: v for k, v in d.items() if k not in ("id", "type", "at", "contact", "properties")}
+            contact = d["contact"].lower()
+            cprops = props.get(contact)
+            if cprops is None:
+                cprops = props[contact] = {"email": contact}
+            if "properties" in d:
+                cprops.update(d["properties"])
+            if t in AUTO_ENDS and contact in active:
+                end(out, at, event, contact, AUTO_ENDS[t])
+            fields = {k: v for k, v in d.items() if k not in NOT_FIELDS}
             for w in program.by_event.get(t, ()):
                 if w.where is not None and not holds(w.where, fields, cprops, at):
                     continue
                 r = runs.get((w.name, contact))
                 if r is not None:
                     if r[0] == "waiting":
-                        out["skipped:workflow_waiting"] += 1
+                        entry(out, at, event, "skipped", w.name, contact, reason="workflow_waiting",
+                              detail="an earlier run of this workflow is waiting")
                         continue
                     if not w.reenroll:
-                        out["skipped:workflow_already_run"] += 1
+                        entry(out, at, event, "skipped", w.name, contact, reason="workflow_already_run",
+                              detail="the contact went through this workflow before (it has no `reenroll`)")
                         continue
-                execute(w, contact, fields, 0, at)
-    return out
+                execute(out, at, event, w, contact, fields, 0)
+        if out:
+            write("\n".join(out) + "\n")
+    return outbox, counts

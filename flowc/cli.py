@@ -14,6 +14,10 @@ from .scripts import checked_or_exit, checking, use_color
 from .deliver_cmd import deliver_options, make_deliverer, outbox_line, outbox_status, register as register_delivery
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
+#: Events per transaction of `flowc run` from a file: the file is the durable
+#: source, so a crash loses only work a rerun does again, and a commit per
+#: event would cost SQLite most of its time.
+GROUP_COMMIT = 100
 
 
 class _StoreProblem(click.ClickException):
@@ -141,20 +145,12 @@ def explain(code, list_all) -> None:
 
 # ---- running ---------------------------------------------------------------
 
-def _echo_entries(fmt: str):
-    """A function that prints audit entries; in text, the header first."""
-    from .output import HEADER, entry_json, entry_line
+def _echo_entries(fmt: str, live: bool = False):
+    """A function that prints audit entries on standard output (`live`: each
+    call's at once, for processes that wait for their input)."""
+    from .output import writer
 
-    render = entry_json if fmt == "json" else entry_line
-    header = [HEADER] if fmt == "text" else []
-
-    def emit(entries):
-        if entries and header:
-            click.echo(header.pop())
-        for e in entries:
-            click.echo(render(e))
-
-    return emit
+    return writer(fmt, sys.stdout, live)
 
 
 def _until(value):
@@ -184,8 +180,11 @@ def _until(value):
               help="Process with N worker processes sharing a postgresql:// store.")
 @click.option("--strict", is_flag=True, help="Refuse to run when the check has warnings.")
 @click.option("--quiet", is_flag=True, help="No progress display on the terminal.")
+@click.option("--commit-every", type=click.IntRange(min=1), metavar="N",
+              help="Commit N events at a time (each still all-or-nothing). "
+                   f"Default: {GROUP_COMMIT} from a file, 1 from standard input or with --deliver.")
 @deliver_options(default="none")
-def run(scripts, events_path, store_url, until, fmt, workers, strict, quiet, deliver_spec, config_path,
+def run(scripts, events_path, store_url, until, fmt, workers, strict, quiet, commit_every, deliver_spec, config_path,
         public_url) -> None:
     """Check SCRIPTS, then process events and print the audit log.
 
@@ -199,6 +198,13 @@ def run(scripts, events_path, store_url, until, fmt, workers, strict, quiet, del
     result = checked_or_exit(scripts, warnings=True, strict=strict)
     if workers and deliver_spec != "none":
         raise click.UsageError("--workers runs deliver nothing: run `flowc deliver` beside the workers")
+    if commit_every is not None and commit_every > 1 and (events_path == "-" or deliver_spec != "none"):
+        raise click.UsageError("--commit-every above 1 needs events from a file and --deliver none: a crash "
+                               "would lose events that cannot be read again, or take back decisions already sent")
+    if workers and commit_every is not None:
+        raise click.UsageError("--commit-every is for single runs: each worker commits each piece of work")
+    if commit_every is None:
+        commit_every = 1 if events_path == "-" or deliver_spec != "none" else GROUP_COMMIT
     if workers:
         from .parallel import WorkerFailed, run_with_workers
 
@@ -208,13 +214,13 @@ def run(scripts, events_path, store_url, until, fmt, workers, strict, quiet, del
             click.echo(str(e), err=True)
             sys.exit(EXIT_USAGE)
     else:
-        summary = _run_here(result.program, events_path, store_url, until_at, _echo_entries(fmt),
-                            (deliver_spec, config_path, public_url), quiet)
+        summary = _run_here(result.program, events_path, store_url, until_at, _echo_entries(fmt, events_path == "-"),
+                            (deliver_spec, config_path, public_url), quiet, commit_every)
     print_summary(summary, fmt)
     sys.exit(EXIT_INPUT if summary.rejected else EXIT_OK)
 
 
-def _run_here(program, events_path, store_url, until_at, emit, delivery, quiet=False):
+def _run_here(program, events_path, store_url, until_at, emit, delivery, quiet=False, commit_every=1):
     """`flowc run` in this process: the summary. `delivery`: the --deliver,
     --config and --public-url options."""
     from flowc.interpreter.api import Runner, open_store
@@ -230,7 +236,7 @@ def _run_here(program, events_path, store_url, until_at, emit, delivery, quiet=F
         shown = progress.Progress(emit, runner.summary) if progress.wanted(quiet) else None
         try:
             with event_lines(events_path) as lines:
-                summary = runner.process(lines, shown or emit)
+                summary = runner.process(lines, shown or emit, commit_every=commit_every)
         finally:
             if shown is not None:
                 shown.close()
@@ -375,7 +381,7 @@ def worker(store_url, scripts, wait, quiet) -> None:
     number of workers may run, on any number of machines."""
     from .parallel import run_worker
 
-    done = run_worker(store_url, scripts, wait, (lambda entries: None) if quiet else _echo_entries("text"))
+    done = run_worker(store_url, scripts, wait, (lambda entries: None) if quiet else _echo_entries("text", wait))
     click.echo(f"worker processed {done} items", err=True)
     sys.exit(EXIT_OK)
 
@@ -394,7 +400,7 @@ def schema(what) -> None:
     elif what == "audit":
         from flowc.interpreter.records import AuditEntry
 
-        data = AuditEntry.model_json_schema()
+        data = AuditEntry.json_schema()
     else:
         from flowc.dsl.render.json import Report
 

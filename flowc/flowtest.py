@@ -72,7 +72,7 @@ def _json(results, sources, cov) -> str:
             s = f.node.span
             item["failure"] = {"line": s.line, "column": s.column, "end_line": s.end_line,
                                "end_column": s.end_column, "step": _step_text(f, sources),
-                               "message": f.message, "saw": [json.loads(e.model_dump_json()) for e in f.saw]}
+                               "message": f.message, "saw": [e.as_json() for e in f.saw]}
         data["tests"].append(item)
     failed = sum(1 for t in results if not t.passed)
     data["summary"] = {"tests": len(results), "passed": len(results) - failed, "failed": failed}

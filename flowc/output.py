@@ -49,4 +49,26 @@ def entry_line(e) -> str:
 
 
 def entry_json(e) -> str:
-    return e.model_dump_json()
+    return e.to_json()
+
+
+def writer(fmt: str, stream, live: bool = False):
+    """A function that writes audit entries to `stream` as `fmt` ("text" or
+    "json"): the entries of one call in one write, in text the header
+    before the first. Output is buffered like any program's (the store is
+    the durable record) unless `live`: a process that waits for work
+    flushes what it did at once."""
+    render = entry_json if fmt == "json" else entry_line
+    header = [HEADER] if fmt == "text" else []
+
+    def emit(entries):
+        if entries:
+            lines = [render(e) for e in entries]
+            if header:
+                lines.insert(0, header.pop())
+            lines.append("")
+            stream.write("\n".join(lines))
+            if live:
+                stream.flush()
+
+    return emit

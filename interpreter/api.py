@@ -122,6 +122,7 @@ class Runner:
         #: The workers' queue, or None when this process owns the due list.
         self.queue = SharedQueue(store, program) if workers else None
         self.engine = Engine(program, store, self.queue)
+        self.delivering = deliverer is not None
         if deliverer is not None:
             # `deliverer` (interpreter/delivery.py): messages are sent as they
             # are written, on the engine's clock (interpreter/inline.py).
@@ -131,13 +132,19 @@ class Runner:
         self.summary = Summary()
 
     def process(self, lines: Iterable[str], emit: Emit = _ignore,
-                results: list[LineResult] | None = None) -> Summary:
+                results: list[LineResult] | None = None, commit_every: int = 1) -> Summary:
         """Process JSON event lines in order, each in its own transaction.
         A bad line is rejected (an audit entry with its line number) and the
         rest still run. `emit` gets each event's audit entries as they are
         committed. Returns the running summary; with `results` (a list),
-        also appends what became of each line to it."""
-        return run_stream(self.engine, lines, emit, self.summary, results)
+        also appends what became of each line to it. `commit_every` N > 1
+        commits N lines at a time (group commit, runner.run_stream): only
+        for input that can be read again, and never with a deliverer (a
+        message must not go out before its decision is committed)."""
+        if commit_every > 1 and self.delivering:
+            raise UsageError("delivering runs commit each event: group commit would send emails whose decisions "
+                             "a crash could take back")
+        return run_stream(self.engine, lines, emit, self.summary, results, commit_every)
 
     def event(self, data: dict) -> list[AuditEntry]:
         """Process one event given as a dict (the fields of an event line).

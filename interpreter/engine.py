@@ -41,11 +41,21 @@ def _storable(text: str | None) -> str | None:
     return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
+#: Whether a property value fits its declared type, by the type's kind.
+_FITS = {
+    "text": lambda v, t: isinstance(v, str),
+    "number": lambda v, t: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "bool": lambda v, t: isinstance(v, bool),
+    "date": lambda v, t: isinstance(v, str) and as_date(v) is not None,
+    "enum": lambda v, t: v in t.values,
+}
+
+
 def _fingerprint(obj) -> str:
     return json.dumps(obj, sort_keys=True, default=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Event:
     """What the engine needs of the event being processed."""
 
@@ -179,17 +189,9 @@ class Engine:
         problems = []
         for name, value in getattr(event, "properties", {}).items():
             t = self.program.properties.get(name)
-            if t is None or value is None:
+            if t is None or value is None or _FITS[t.kind](value, t):
                 continue
-            ok = {
-                "text": isinstance(value, str),
-                "number": isinstance(value, (int, float)) and not isinstance(value, bool),
-                "bool": isinstance(value, bool),
-                "date": isinstance(value, str) and as_date(value) is not None,
-                "enum": value in t.values,
-            }[t.kind]
-            if not ok:
-                problems.append(f"property `{name}` is {t}, got {shown_value(value)}")
+            problems.append(f"property `{name}` is {t}, got {shown_value(value)}")
         return "; ".join(problems) or None
 
     # ---- internals ---------------------------------------------------------

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Iterable, Iterator, Literal, Optional, Union
 
-from pydantic import (AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool,
-                      StrictFloat, StrictInt, StrictStr, TypeAdapter, ValidationError, create_model, field_validator,
-                      model_validator)
+from pydantic import (AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr,
+                      StringConstraints, TypeAdapter, ValidationError, create_model, field_validator)
 
 from flowc.dsl.schema import CONTACT_ACCOUNT_EVENTS, EVENTS, Type
 from flowc.dsl.suggest import did_you_mean
@@ -25,33 +24,23 @@ from .lines import BadLine
 from .timeutil import TimeRangeError, in_range
 
 PropertyValue = Union[StrictStr, StrictInt, StrictFloat, StrictBool, None]
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _no_controls(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-def _address(value: str) -> str:
-    if value.count("@") != 1:
-        raise ValueError("must be an email address with exactly one @")
-    return value
-
-
-def _time_text(value):
-    # JSON numbers are not times: Unix time would be a guess at the unit.
-    if not isinstance(value, (str, dt.datetime)):
-        raise ValueError("must be an ISO 8601 time text with an offset, such as 2026-01-05T09:00:00Z")
-    return value
-
+# The checks of ids and addresses are patterns that the validation library
+# runs in its own code (a Python validator per field would cost as much as
+# the rest of reading an event); `_pattern_reason` says which part failed.
+_CONTROLS = r"\x00-\x1f\x7f-\x9f"
+_NO_CONTROLS = rf"^[^{_CONTROLS}]*$"
+_ADDRESS = rf"^[^{_CONTROLS}@]*@[^{_CONTROLS}@]*$"
 
 #: A contact is its address, compared case-insensitively as every CRM does:
 #: the lower-cased form is the one stored and logged.
-ContactAddress = Annotated[StrictStr, Field(min_length=1, max_length=254), AfterValidator(_no_controls),
-                           AfterValidator(_address), AfterValidator(str.lower)]
-EventId = Annotated[StrictStr, Field(min_length=1, max_length=256), AfterValidator(_no_controls)]
+ContactAddress = Annotated[StrictStr, StringConstraints(min_length=1, max_length=254, pattern=_ADDRESS, to_lower=True)]
+EventId = Annotated[StrictStr, StringConstraints(min_length=1, max_length=256, pattern=_NO_CONTROLS)]
+
+
+def _pattern_reason(value: str) -> str:
+    if re.search(f"[{_CONTROLS}]", value):
+        return "must not contain control characters"
+    return "must be an email address with exactly one @"
 
 
 def _strings(value):
@@ -63,12 +52,28 @@ def _strings(value):
             yield from _strings(v)
 
 
+def _text_problem(event) -> str | None:
+    """Why the event's text cannot be kept, or None. No store keeps the same
+    text with a NUL in it (PostgreSQL keeps none), and a lone surrogate
+    ("\\ud800" in JSON) is half a character."""
+    for value in _strings(event.__dict__):
+        if "\x00" in value:
+            return "text must not contain the NUL character"
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return "text must be whole Unicode characters (a lone surrogate is not)"
+    return None
+
+
 class EventBase(BaseModel):
     # Numbers must be finite: NaN and Infinity are not JSON, however lenient parsers are.
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     id: EventId
-    at: Annotated[AwareDatetime, BeforeValidator(_time_text)]
+    # Strict: a time is text in JSON; a number would be a guess at the unit.
+    at: Annotated[AwareDatetime, Field(strict=True)]
 
     @field_validator("at")
     @classmethod
@@ -77,20 +82,6 @@ class EventBase(BaseModel):
             return in_range(v)
         except TimeRangeError as e:
             raise ValueError(f"must be {e}") from None
-
-    @model_validator(mode="after")
-    def _no_nul(self):
-        # No store keeps the same text with a NUL in it (PostgreSQL keeps
-        # none), so no event brings one.
-        for value in _strings(self.__dict__):
-            if "\x00" in value:
-                raise ValueError("text must not contain the NUL character")
-            if not value.isascii():
-                try:
-                    value.encode("utf-8")
-                except UnicodeEncodeError:  # "\ud800" in JSON: half a character
-                    raise ValueError("text must be whole Unicode characters (a lone surrogate is not)") from None
-        return self
 
     @property
     def fields(self) -> dict:
@@ -114,7 +105,7 @@ def _model(name: str):
     if event.trigger or name in CONTACT_ACCOUNT_EVENTS:
         fields["contact"] = (ContactAddress, ...)
     if event.trigger:
-        fields["properties"] = (dict[str, PropertyValue], {})
+        fields["properties"] = (dict[str, PropertyValue], Field(default_factory=dict))
     for f in event.fields:
         t = _python_type(f.type)
         fields[f.name] = (t, ...) if f.required else (Optional[t], None)
@@ -211,6 +202,8 @@ def _one_reason(err: dict) -> str:
         return f"`{where}` is empty"
     if kind in _KINDS:
         return f"`{where}` is {_KINDS[kind]}, got {shown_value(value)}"
+    if kind == "string_pattern_mismatch":
+        return f"`{where}`: {_pattern_reason(value)}"
     if kind == "value_error":
         return f"`{where}`: {err['ctx']['error']}"
     # Anything else: the message, without the validation library's phrasing.
@@ -224,20 +217,41 @@ def _reason(e: ValidationError) -> str:
     return "; ".join(dict.fromkeys(_one_reason(err) for err in errors))
 
 
+def _clean(text: str | bytes) -> bool:
+    """Whether JSON text can hold neither a NUL nor a lone surrogate: it has
+    no \\u escape (the only way JSON writes either) and, as str, none raw."""
+    if isinstance(text, bytes):
+        return b"\\u" not in text and b"\x00" not in text
+    if "\\u" in text or "\x00" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_event(text: str | bytes):
     """One event from its JSON text; raises EventError with the reason."""
     try:
-        return _adapter().validate_json(text)
+        event = _adapter().validate_json(text)
     except ValidationError as e:
         raise EventError(_reason(e)) from None
+    if not _clean(text) and (problem := _text_problem(event)):
+        raise EventError(problem)
+    return event
 
 
 def event_from_dict(data: dict):
-    """One event from a mapping (the REPL's `:emit TYPE field=value`)."""
+    """One event from a mapping (the REPL's `:emit TYPE field=value`), read
+    as the same JSON line would be."""
     try:
-        return _adapter().validate_python(data)
-    except ValidationError as e:
-        raise EventError(_reason(e)) from None
+        text = json.dumps(data)
+    except (TypeError, ValueError) as e:  # a value JSON has no form for
+        raise EventError(f"an event is a JSON object ({e})") from None
+    return parse_event(text)
 
 
 def read_events(lines: Iterable[str | BadLine]) -> Iterator[tuple[int, object]]:

@@ -1,14 +1,12 @@
-"""What the store holds: plain slotted records for the engine's hot path, and
-the audit entry, a pydantic model because it is also the JSON output."""
+"""What the store holds: plain slotted records for the engine's hot path,
+the audit entry among them."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from operator import attrgetter
-
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.json_schema import SkipJsonSchema
 
 from flowc.dsl.program import User
 
@@ -269,10 +267,12 @@ class QueueItem:
     line: int | None
 
 
-class AuditEntry(BaseModel):
+# A plain slotted record rather than a validating model: the engine makes one
+# or more per event, and a model's construction was most of the cost of a
+# simple event. `to_json` writes it, `json_schema` describes that JSON.
+@dataclass(slots=True, kw_only=True)
+class AuditEntry:
     """One decision, as the audit log records and `flowc run` prints it."""
-
-    model_config = ConfigDict(frozen=True)
 
     at: dt.datetime | None
     event: str | None
@@ -287,4 +287,47 @@ class AuditEntry(BaseModel):
     message: dict | None = None
     #: Caused by an event processed at the clock's time because it was older
     #: (its `detail` says so too). Kept by the stores, not part of the JSON.
-    late: SkipJsonSchema[bool] = Field(default=False, exclude=True)
+    late: bool = False
+
+    def as_json(self) -> dict:
+        """The entry as its JSON object (keys in the documented order)."""
+        return {"at": _json_time(self.at), "event": self.event, "workflow": self.workflow, "contact": self.contact,
+                "sequence": self.sequence, "user": self.user, "outcome": self.outcome, "reason": self.reason,
+                "detail": self.detail, "line": self.line, "message": self.message}
+
+    def to_json(self) -> str:
+        """One line of `flowc run --format json`: `as_json` written compact,
+        UTF-8 text unescaped. (Written field by field, it takes half the time
+        of the general encoder on the dict; a property test holds the two
+        equal.)"""
+        return (f'{{"at":{_text(_json_time(self.at))},"event":{_text(self.event)},'
+                f'"workflow":{_text(self.workflow)},"contact":{_text(self.contact)},'
+                f'"sequence":{_text(self.sequence)},"user":{_text(self.user)},"outcome":{_text(self.outcome)},'
+                f'"reason":{_text(self.reason)},"detail":{_text(self.detail)},'
+                f'"line":{"null" if self.line is None else int(self.line)},'
+                f'"message":{"null" if self.message is None else _encode(self.message)}}}')
+
+    @staticmethod
+    def json_schema() -> dict:
+        """The JSON schema of `to_json`'s objects (`flowc schema audit`)."""
+        from pydantic import TypeAdapter
+
+        schema = TypeAdapter(AuditEntry).json_schema()
+        del schema["properties"]["late"]
+        return schema
+
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_quoted = json.encoder.c_encode_basestring or json.encoder.py_encode_basestring
+
+
+def _text(value: str | None) -> str:
+    return "null" if value is None else _quoted(value)
+
+
+def _json_time(at: dt.datetime | None) -> str | None:
+    """As JSON writes times: ISO 8601, Z for UTC."""
+    if at is None:
+        return None
+    text = at.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text

@@ -38,5 +38,5 @@ def dump(store) -> dict:
         "booked": sorted((u, show(at)) for u, at in store.booked_sends()),
         "seen": sorted(store.seen_ids()),
         "outbox": sorted((message(m) for m in store.outbox()), key=repr),
-        "audit": [e.model_dump(mode="json") for e in store.audit()],
+        "audit": [e.as_json() for e in store.audit()],
     }

@@ -71,7 +71,7 @@ class Flow:
     def audit(self, outcome: str | None = None) -> list[dict]:
         store = open_store(f"sqlite:///{self.db}", create=False)
         try:
-            entries = [e.model_dump(mode="json") for e in store.audit()]
+            entries = [e.as_json() for e in store.audit()]
         finally:
             store.close()
         return [e for e in entries if outcome in (None, e["outcome"])]

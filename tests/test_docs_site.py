@@ -103,7 +103,7 @@ def test_site_lists_every_event_field_property_and_seat(site):
 def test_site_lists_every_outcome_reason_and_audit_key(site):
     from flowc.interpreter.records import AuditEntry, Outcome, Reason
 
-    keys = [k for k, f in AuditEntry.model_fields.items() if not f.exclude]
+    keys = list(AuditEntry.json_schema()["properties"])
     _must_mention(site["runtime.md"], [str(m) for m in [*Outcome, *Reason]] + keys, "outcomes, reasons and audit keys")
 
 

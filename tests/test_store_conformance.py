@@ -302,7 +302,7 @@ def test_audit_log_keys_and_order(store):
     h.emit("form_submitted", T0, contact="c@x", form="f", id="first")
     log = list(store.audit())
     assert [e.outcome for e in log] == ["enrolled", "email_sent"]
-    data = log[0].model_dump(mode="json")
+    data = log[0].as_json()
     for key in ("at", "event", "workflow", "contact", "sequence", "outcome", "reason"):
         assert key in data
     assert data["event"] == "first" and data["workflow"] == "line 13"

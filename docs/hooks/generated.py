@@ -157,7 +157,7 @@ def reasons() -> str:
 def audit_keys() -> str:
     from flowc.interpreter.records import AuditEntry
 
-    return ", ".join(f"`{k}`" for k, f in AuditEntry.model_fields.items() if not f.exclude)
+    return ", ".join(f"`{k}`" for k in AuditEntry.json_schema()["properties"])
 
 
 def codes() -> str:

@@ -91,7 +91,7 @@ class Service:
                     continue
                 if after is not None and show(e.at) <= after:
                     continue
-                out.append(e.model_dump_json())
+                out.append(e.to_json())
                 if len(out) >= limit:
                     break
         return out

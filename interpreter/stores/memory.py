@@ -1,21 +1,65 @@
 """`memory:` — the state in Python dicts, for the REPL and tests.
 
-Transactions keep an undo log: each change records how to take itself back,
-and a failed transaction runs the log backwards. Records are copied in and
-out, so that the engine's changes reach the store only through `put_*`."""
+Transactions keep an undo log: each change records how to take itself back
+(a function and its arguments), and a failed transaction runs the log
+backwards. Records are copied in and out, so that the engine's changes
+reach the store only through `put_*`."""
 from __future__ import annotations
 
 import bisect
-import copy
 import datetime as dt
 import heapq
 import itertools
-from contextlib import contextmanager
 
 from ..records import (AuditEntry, Contact, Due, Enrollment, EnrollmentStatus, OutboxMessage, OutboxState, Run,
                        SequenceState, UserState)
 
 _MISSING = object()
+
+
+def _restore(rows: dict, key, old) -> None:
+    if old is _MISSING:
+        rows.pop(key, None)
+    else:
+        rows[key] = old
+
+
+def _undo(steps: list, mark: int = 0) -> None:
+    """Take back the changes noted in `steps` after `mark`, latest first."""
+    while len(steps) > mark:
+        step = steps.pop()
+        step[0](*step[1:])
+
+
+class _Transaction:
+    """A transaction of the memory store (a class, not a generator: one is
+    opened per event). Nested in another it is part of it, or with
+    `savepoint` it rolls back alone."""
+
+    __slots__ = ("store", "savepoint", "mark")
+
+    def __init__(self, store: MemoryStore, savepoint: bool):
+        self.store, self.savepoint, self.mark = store, savepoint, None
+
+    def __enter__(self):
+        undo = self.store._undo
+        if undo is None:
+            self.store._undo = []
+        elif self.savepoint:
+            self.mark = len(undo)
+        else:
+            self.mark = -1  # part of the outer transaction
+
+    def __exit__(self, kind, error, tb):
+        store, mark = self.store, self.mark
+        undo = store._undo
+        if mark is None:  # the outermost
+            store._undo = None
+            if kind is not None:
+                _undo(undo)
+        elif kind is not None and mark >= 0:
+            _undo(undo, mark)
+        return False
 
 
 class MemoryStore:
@@ -37,50 +81,25 @@ class MemoryStore:
         self._undo: list | None = None
 
     # -- transactions
-    @contextmanager
     def transaction(self, savepoint: bool = False):
-        if self._undo is not None:  # nested: part of the outer one
-            if not savepoint:
-                yield
-                return
-            mark = len(self._undo)
-            try:
-                yield
-            except BaseException:
-                while len(self._undo) > mark:
-                    self._undo.pop()()
-                raise
-            return
-        self._undo = []
-        try:
-            yield
-        except BaseException:
-            for undo in reversed(self._undo):
-                undo()
-            raise
-        finally:
-            self._undo = None
+        return _Transaction(self, savepoint)
 
-    def _record(self, undo) -> None:
+    def _record(self, *step) -> None:
+        """Note how to take a change back: a function and its arguments."""
         if self._undo is not None:
-            self._undo.append(undo)
+            self._undo.append(step)
 
     def _set(self, table: str, key, value) -> None:
         rows = self._tables[table]
-        old = rows.get(key, _MISSING)
-
-        def undo():
-            if old is _MISSING:
-                rows.pop(key, None)
-            else:
-                rows[key] = old
-
-        self._record(undo)
-        rows[key] = copy.copy(value)
+        if self._undo is not None:
+            self._undo.append((_restore, rows, key, rows.get(key, _MISSING)))
+        rows[key] = value.__copy__()
 
     def _get(self, table: str, key):
+        # Every record has a fast __copy__ (records.py); copy.copy's
+        # dispatch would cost as much again.
         value = self._tables[table].get(key)
-        return copy.copy(value) if value is not None else None
+        return value.__copy__() if value is not None else None
 
     def close(self) -> None:
         pass
@@ -90,15 +109,14 @@ class MemoryStore:
         if event_id in self._seen:
             return False
         self._seen.add(event_id)
-        self._record(lambda: self._seen.discard(event_id))
+        self._record(self._seen.discard, event_id)
         return True
 
     def clock(self):
         return self._clock
 
     def set_clock(self, at) -> None:
-        old = self._clock
-        self._record(lambda: setattr(self, "_clock", old))
+        self._record(setattr, self, "_clock", self._clock)
         self._clock = at
 
     # -- users, sequences, contacts
@@ -121,9 +139,8 @@ class MemoryStore:
         return c
 
     def put_contact(self, contact: Contact) -> None:
-        contact = copy.copy(contact)
-        contact.properties = dict(contact.properties)
         self._set("contacts", contact.email, contact)
+        self._tables["contacts"][contact.email].properties = dict(contact.properties)
 
     # -- enrollments
     def active_enrollment(self, contact):
@@ -134,7 +151,7 @@ class MemoryStore:
         return self._get("enrollments", enrollment_id)
 
     def add_enrollment(self, e: Enrollment) -> int:
-        e = copy.copy(e)
+        e = e.__copy__()
         e.id = next(self._ids)
         self.put_enrollment(e)
         return e.id
@@ -160,7 +177,7 @@ class MemoryStore:
         self._record(undo)
 
     def active_in_sequence(self, sequence):
-        return [copy.copy(e) for eid in self._active.values()
+        return [e.__copy__() for eid in self._active.values()
                 if (e := self._tables["enrollments"][eid]).sequence == sequence]
 
     # -- runs
@@ -184,7 +201,7 @@ class MemoryStore:
         if not self._due or self._due[0][0] > until:
             return None
         item = heapq.heappop(self._due)
-        self._record(lambda: heapq.heappush(self._due, item))
+        self._record(heapq.heappush, self._due, item)
         return item[2]
 
     def next_due(self):
@@ -194,7 +211,7 @@ class MemoryStore:
     def add_send(self, user, at) -> None:
         sends = self._sends.setdefault(user, [])
         bisect.insort(sends, at)
-        self._record(lambda: sends.remove(at))
+        self._record(sends.remove, at)
 
     def sends_window(self, user, since):
         sends = self._sends.get(user, [])
@@ -203,7 +220,7 @@ class MemoryStore:
 
     # -- outbox
     def add_outbox(self, msg: OutboxMessage) -> None:
-        msg = copy.copy(msg)
+        msg = msg.__copy__()
         msg.id = next(self._outbox_ids)
         msg.next_attempt = msg.next_attempt or msg.created
         self._set("outbox", msg.id, msg)
@@ -229,17 +246,17 @@ class MemoryStore:
             if len(claimed) == limit:
                 break
             if (m.state == OutboxState.PENDING and m.next_attempt <= now) or (m.state == OutboxState.SENDING and m.lease_until <= wall):
-                m = copy.copy(m)
+                m = m.__copy__()
                 m.state, m.lease_holder, m.lease_until, m.attempts = OutboxState.SENDING, holder, lease_until, m.attempts + 1
                 self._set("outbox", m.id, m)
-                claimed.append(copy.copy(m))
+                claimed.append(m.__copy__())
         return claimed
 
     def finish_outbox(self, msg, holder):
         current = self._tables["outbox"].get(msg.id)
         if current is None or current.state != OutboxState.SENDING or current.lease_holder != holder:
             return False
-        done = copy.copy(current)
+        done = current.__copy__()
         done.state, done.next_attempt, done.first_try, done.response = (msg.state, msg.next_attempt, msg.first_try,
                                                                       msg.response)
         done.lease_holder = done.lease_until = None
@@ -254,7 +271,7 @@ class MemoryStore:
         return self._get("outbox", message_id)
 
     def outbox(self, state=None):
-        return [copy.copy(m) for _, m in sorted(self._tables["outbox"].items()) if state in (None, m.state)]
+        return [m.__copy__() for _, m in sorted(self._tables["outbox"].items()) if state in (None, m.state)]
 
     def outbox_counts(self):
         counts = dict.fromkeys(OutboxState, 0)
@@ -268,13 +285,13 @@ class MemoryStore:
     def book_send(self, user, at) -> None:
         booked = self._booked.setdefault(user, [])
         bisect.insort(booked, at)
-        self._record(lambda: booked.remove(at))
+        self._record(booked.remove, at)
 
     def unbook_send(self, user, at) -> None:
         booked = self._booked.get(user, [])
         if at in booked:
             booked.remove(at)
-            self._record(lambda: bisect.insort(booked, at))
+            self._record(bisect.insort, booked, at)
 
     def bookings(self, user, since):
         sends, booked = self._sends.get(user, []), self._booked.get(user, [])
@@ -284,20 +301,20 @@ class MemoryStore:
     def append_audit(self, entries) -> None:
         n = len(self._audit)
         self._audit.extend(entries)
-        self._record(lambda: self._audit.__delitem__(slice(n, None)))
+        self._record(self._audit.__delitem__, slice(n, None))
 
     def audit(self, last=None):
         return iter(self._audit[-last:] if last else list(self._audit))
 
     # -- views
     def enrollments(self, status=None):
-        return [copy.copy(e) for e in self._tables["enrollments"].values() if status in (None, e.status)]
+        return [e.__copy__() for e in self._tables["enrollments"].values() if status in (None, e.status)]
 
     def users(self):
-        return [copy.copy(u) for u in self._tables["users"].values()]
+        return [u.__copy__() for u in self._tables["users"].values()]
 
     def sequences(self):
-        return [copy.copy(s) for s in self._tables["sequences"].values()]
+        return [s.__copy__() for s in self._tables["sequences"].values()]
 
     def sends_since(self, since):
         return {u: n for u in self._sends if (n := self.sends_window(u, since)[0])}
@@ -306,7 +323,7 @@ class MemoryStore:
         return [self.get_contact(c) for c in self._tables["contacts"]]
 
     def runs(self):
-        return [copy.copy(r) for r in self._tables["runs"].values()]
+        return [r.__copy__() for r in self._tables["runs"].values()]
 
     def due_items(self):
         return [d for _, _, d in sorted(self._due)]

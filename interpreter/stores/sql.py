@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 
-from ..records import (AuditEntry, Contact, Due, Enrollment, EnrollmentStatus, OutboxMessage, OutboxState, Reason,
-                       Run, RunStatus, SequenceState, UserState)
+from ..records import (AuditEntry, Contact, Due, Enrollment, EnrollmentStatus, OutboxMessage, OutboxState, Outcome,
+                       Reason, Run, RunStatus, SequenceState, UserState)
 from ..timeutil import WINDOW, from_text, to_text
 from .base import StoreError
 
@@ -112,7 +112,7 @@ def _outbox(row) -> OutboxMessage | None:
 def _audit(row) -> AuditEntry:
     at, event, workflow, contact, seq, user, outcome, reason, detail, line, message, late = row
     return AuditEntry(at=from_text(at), event=event, workflow=workflow, contact=contact, sequence=seq, user=user,
-                      outcome=outcome, reason=reason, detail=detail, line=line,
+                      outcome=Outcome(outcome), reason=reason and Reason(reason), detail=detail, line=line,
                       message=json.loads(message) if message else None, late=bool(late))
 
 
@@ -195,6 +195,10 @@ class SqlStore:
     def _schema_lock(self) -> None:
         """Serialise schema creation where several processes may start at once."""
 
+    def _rolled_back(self) -> None:
+        """Told of each rollback, whole or to a savepoint (a backend that
+        keeps what it read must forget it)."""
+
     @contextmanager
     def transaction(self, savepoint: bool = False):
         if self._depth:
@@ -215,6 +219,7 @@ class SqlStore:
             self._commit()  # a commit that fails is rolled back too
         except BaseException as e:
             self._depth = 0
+            self._rolled_back()
             try:
                 self._rollback()
             except Exception:
@@ -234,6 +239,7 @@ class SqlStore:
         try:
             yield
         except BaseException:
+            self._rolled_back()
             self._exec("ROLLBACK TO SAVEPOINT flow_nested")
             raise
         self._exec("RELEASE SAVEPOINT flow_nested")
