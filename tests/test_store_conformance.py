@@ -3,9 +3,12 @@ reason and outcome of docs/runtime.md, the clock, the send window, idempotency
 and transactions."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from flowc.interpreter.api import open_store
+from flowc import dsl
+from flowc.interpreter.api import Runner, open_store
 
 from .canonical import dump
 from .stores import BACKENDS, Harness, outcomes, store_url
@@ -593,3 +596,24 @@ def test_two_deliverers_never_claim_the_same_message(kind, tmp_path, request):
     finally:
         one.close()
         two.close()
+
+
+def test_a_sqlite_store_sees_what_another_process_committed(tmp_path):
+    """The SQLite store keeps what it read in process; a commit by another
+    connection to the same file makes it read afresh."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    first, second = open_store(url), open_store(url)
+    program = dsl.check_sources([("s.flow", "user ann seat sales_enterprise inbox ann@x limit 5\n")]).program
+    Runner(program, first)
+    with first.transaction():
+        assert first.get_user("ann").seat == "sales_enterprise"  # now kept by `first`
+    with second.transaction():
+        user = second.get_user("ann")
+        user.seat = "sales_pro"
+        second.put_user(user)
+        second.set_clock(dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc))
+    with first.transaction():
+        assert first.get_user("ann").seat == "sales_pro"
+        assert first.clock() == dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
+    first.close()
+    second.close()

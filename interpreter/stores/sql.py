@@ -60,6 +60,9 @@ UPGRADES = {
     4: "ALTER TABLE flow_enrollments ADD COLUMN held INTEGER NOT NULL DEFAULT 0",
 }
 
+#: json.dumps(..., sort_keys=True) without making an encoder on every call.
+_sorted_json = json.JSONEncoder(sort_keys=True).encode
+
 # Each record's columns, read by one function from a row: the lookups and the
 # views share them.
 _USER = "name, seat, inbox, aliases, send_limit, declared"
@@ -291,7 +294,7 @@ class SqlStore:
     def put_contact(self, c: Contact) -> None:
         self._exec("INSERT INTO flow_contacts (email, properties, opted_out) VALUES (?, ?, ?) "
                    "ON CONFLICT (email) DO UPDATE SET properties = excluded.properties, opted_out = excluded.opted_out",
-                   (c.email, json.dumps(c.properties, sort_keys=True), c.opted_out))
+                   (c.email, _sorted_json(c.properties), c.opted_out))
 
     # -- enrollments
     def active_enrollment(self, contact):
@@ -325,7 +328,7 @@ class SqlStore:
         self._exec("INSERT INTO flow_runs (workflow, contact, status, pc, event, fields) VALUES (?, ?, ?, ?, ?, ?) "
                    "ON CONFLICT (workflow, contact) DO UPDATE SET status = excluded.status, pc = excluded.pc, "
                    "event = excluded.event, fields = excluded.fields",
-                   (r.workflow, r.contact, r.status, r.pc, r.event, json.dumps(r.fields, sort_keys=True)))
+                   (r.workflow, r.contact, r.status, r.pc, r.event, _sorted_json(r.fields)))
 
     # -- due work
     def add_due(self, d: Due) -> None:

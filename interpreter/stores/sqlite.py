@@ -8,7 +8,8 @@ SQLite has one writer at a time, and a run is almost always the only one:
 so this store keeps in process what it read and wrote of the records an
 event reads again and again (users, sequences, contacts, workflow runs,
 active enrollments, the clock, the next due time and each sender's sends
-in the last 24 hours), and asks the file only for the rest. The cache is
+in the last 24 hours), and asks the file only for the rest; the clock,
+which every event moves, is written once per transaction, as it commits. The cache is
 trusted only while no other connection has committed to the file (SQLite's
 `data_version`, read as each transaction begins) and is dropped after any
 rollback, whole or to a savepoint."""
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import sqlite3
+from contextlib import contextmanager
 
 from ..timeutil import WINDOW, from_text
 from .base import StoreError
@@ -71,6 +73,9 @@ class SqliteStore(SqlStore):
             self._data_version = version
 
     def _commit(self) -> None:
+        if self._clock_unwritten:
+            super().set_clock(self._clock)
+            self._clock_unwritten = False
         self._conn.execute("COMMIT")
 
     def _rollback(self) -> None:
@@ -79,10 +84,23 @@ class SqliteStore(SqlStore):
     def _rolled_back(self) -> None:
         self._forget()
 
+    @contextmanager
+    def _savepoint(self):
+        # Rolled back to the savepoint, the clock is what it was when the
+        # savepoint began, which this transaction may not have written yet.
+        clock, unwritten = self._clock, self._clock_unwritten
+        try:
+            with super()._savepoint():
+                yield
+        except BaseException:
+            self._clock, self._clock_unwritten = clock, unwritten
+            raise
+
     def _forget(self) -> None:
         self._users, self._sequences, self._contacts, self._runs = _Kept(), _Kept(), _Kept(), _Kept()
         self._active = _Kept()  # contact -> active enrollment
         self._clock = _ABSENT
+        self._clock_unwritten = False  # set_clock is written once, as the transaction commits
         self._next_due = _ABSENT  # when the earliest due work falls due (None: there is none)
         self._sends: dict[str, list] = {}  # user -> times of sends in the window, oldest first
 
@@ -148,8 +166,7 @@ class SqliteStore(SqlStore):
 
     def set_clock(self, at) -> None:
         if at != self._clock:
-            super().set_clock(at)
-            self._clock = at
+            self._clock, self._clock_unwritten = at, True
 
     # -- due work: the store is asked only when something may be due
     def add_due(self, due) -> None:

@@ -37,23 +37,29 @@ def _program():
     return dsl.check_sources([("s.flow", SCRIPT)]).program
 
 
+# commit_every 2: the failing event shares its transaction with the one
+# before it (group commit), whose work must stay.
+@pytest.mark.parametrize("commit_every", [1, 2])
 @pytest.mark.parametrize("kind", BACKENDS)
-def test_an_unexpected_error_rejects_that_event_only(kind, tmp_path, request):
+def test_an_unexpected_error_rejects_that_event_only(kind, tmp_path, request, commit_every):
     url = store_url(kind, tmp_path, request)
     store = _failing(open_store(url))
     log = []
-    summary = Runner(_program(), store).process(LINES, log.extend)
+    summary = Runner(_program(), store).process(LINES, log.extend, commit_every=commit_every)
     bad = [e for e in log if e.outcome == "rejected"]
     assert [(e.event, e.reason, e.contact) for e in bad] == [("e2", "internal_error", "boom@x")]
     assert "RuntimeError: injected failure" in bad[0].detail
     assert [e.contact for e in log if e.outcome == "enrolled"] == ["ann@x", "cid@x"]
     with store.transaction():
         assert "boom@x" not in {c.email for c in store.contacts()}
+        assert store.clock().isoformat() == "2026-01-05T09:03:00+00:00"
     assert summary.events + summary.rejected >= 3
     if kind != "memory":
         store.close()
         again = []
         store = open_store(url)
+        with store.transaction():  # as committed, read afresh
+            assert store.clock().isoformat() == "2026-01-05T09:03:00+00:00"
         Runner(_program(), store).process(LINES, again.extend)
         assert [e.outcome for e in again] == ["duplicate"] * 3
     store.close()
