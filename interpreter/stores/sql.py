@@ -7,7 +7,6 @@ order is time order on every backend."""
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 
 from ..records import (AuditEntry, Contact, Due, Enrollment, EnrollmentStatus, OutboxMessage, OutboxState, Outcome,
                        Reason, Run, RunStatus, SequenceState, UserState)
@@ -119,6 +118,66 @@ def _audit(row) -> AuditEntry:
                       message=json.loads(message) if message else None, late=bool(late))
 
 
+class _Transaction:
+    """`SqlStore.transaction` (a class rather than a generator, as one is
+    opened per event): the outermost begins and commits; one nested in it
+    is part of it, or with `savepoint` a savepoint that rolls back alone (a
+    worker's event inside the transaction that took it from the queue, an
+    event of a group commit). A commit that fails is rolled back too."""
+
+    __slots__ = ("store", "savepoint", "role", "began")
+
+    def __init__(self, store: SqlStore, savepoint: bool):
+        self.store, self.savepoint = store, savepoint
+
+    def __enter__(self) -> None:
+        store = self.store
+        if store._depth:
+            self.role = "savepoint" if self.savepoint else "part"
+            if self.savepoint:
+                self.began = store._savepoint_begins()
+                store._exec("SAVEPOINT flow_nested")
+            return
+        self.role = "outer"
+        try:
+            store._begin()
+        except Exception as e:
+            raise store._translated(e) from None
+        store._depth = 1
+
+    def __exit__(self, kind, error, tb) -> bool:
+        store, role = self.store, self.role
+        if role == "part":
+            return False
+        if role == "savepoint":
+            if kind is None:
+                store._exec("RELEASE SAVEPOINT flow_nested")
+            else:
+                store._rolled_back(self.began)
+                store._exec("ROLLBACK TO SAVEPOINT flow_nested")
+            return False
+        store._depth = 0
+        if kind is None:
+            try:
+                store._commit()
+                return False
+            except BaseException as e:
+                error = e
+        store._rolled_back()
+        try:
+            store._rollback()
+        except Exception:
+            if not isinstance(error, Exception):
+                raise
+            # The connection is gone (or the disk is): the first error says why.
+            raise store._translated(error) from None
+        if isinstance(error, Exception):
+            raise store._translated(error) from None
+        if kind is None:
+            raise error  # what stopped the commit (KeyboardInterrupt, ...)
+        return False
+
+
 class SqlStore:
     """Subclasses set `url` and `_conn`, the class constants below, and
     `_begin`, `_commit`, `_rollback` and `close`."""
@@ -198,54 +257,18 @@ class SqlStore:
     def _schema_lock(self) -> None:
         """Serialise schema creation where several processes may start at once."""
 
-    def _rolled_back(self) -> None:
-        """Told of each rollback, whole or to a savepoint (a backend that
-        keeps what it read must forget it)."""
+    def _savepoint_begins(self):
+        """Told as a savepoint begins; what it returns is given back to
+        `_rolled_back` if the savepoint is rolled back."""
+        return None
 
-    @contextmanager
+    def _rolled_back(self, savepoint_began=None) -> None:
+        """Told of each rollback: whole (None), or to a savepoint, with what
+        `_savepoint_begins` returned. A backend that keeps what it read in
+        process must forget it."""
+
     def transaction(self, savepoint: bool = False):
-        if self._depth:
-            if savepoint:
-                with self._savepoint():
-                    yield
-            else:
-                yield
-            return
-        try:
-            self._begin()
-        except Exception as e:
-            raise self._translated(e) from None
-        self._depth = 1
-        try:
-            yield
-            self._depth = 0
-            self._commit()  # a commit that fails is rolled back too
-        except BaseException as e:
-            self._depth = 0
-            self._rolled_back()
-            try:
-                self._rollback()
-            except Exception:
-                if not isinstance(e, Exception):
-                    raise
-                # The connection is gone (or the disk is): the first error says why.
-                raise self._translated(e) from None
-            if isinstance(e, Exception):
-                raise self._translated(e) from None
-            raise
-
-    @contextmanager
-    def _savepoint(self):
-        """A nested transaction that can fail alone (a worker's event inside
-        the transaction that took it from the queue)."""
-        self._exec("SAVEPOINT flow_nested")
-        try:
-            yield
-        except BaseException:
-            self._rolled_back()
-            self._exec("ROLLBACK TO SAVEPOINT flow_nested")
-            raise
-        self._exec("RELEASE SAVEPOINT flow_nested")
+        return _Transaction(self, savepoint)
 
     # -- events and clock
     def mark_event(self, event_id: str) -> bool:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import bisect
 import sqlite3
-from contextlib import contextmanager
 
 from ..timeutil import WINDOW, from_text
 from .base import StoreError
@@ -81,20 +80,15 @@ class SqliteStore(SqlStore):
     def _rollback(self) -> None:
         self._conn.execute("ROLLBACK")
 
-    def _rolled_back(self) -> None:
-        self._forget()
+    def _savepoint_begins(self):
+        return self._clock, self._clock_unwritten
 
-    @contextmanager
-    def _savepoint(self):
-        # Rolled back to the savepoint, the clock is what it was when the
-        # savepoint began, which this transaction may not have written yet.
-        clock, unwritten = self._clock, self._clock_unwritten
-        try:
-            with super()._savepoint():
-                yield
-        except BaseException:
-            self._clock, self._clock_unwritten = clock, unwritten
-            raise
+    def _rolled_back(self, savepoint_began=None) -> None:
+        self._forget()
+        if savepoint_began is not None:
+            # Back at the savepoint, the clock is what it was when the
+            # savepoint began, which this transaction may not have written yet.
+            self._clock, self._clock_unwritten = savepoint_began
 
     def _forget(self) -> None:
         self._users, self._sequences, self._contacts, self._runs = _Kept(), _Kept(), _Kept(), _Kept()
