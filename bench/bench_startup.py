@@ -7,11 +7,17 @@ interpreter, interleaved so that noise hits them alike.
     python bench/bench_startup.py [RUNS]
 
 Prints the median and best wall time of each and its ratio to
-`import lark, click` (the target for `flowc check` is at most 1.3)."""
+`import lark, click` (the target for `flowc check` is at most 1.3); then
+where `flowc check`'s time goes, timed inside one process per run (median
+over the runs): importing lark and click, importing the command line (and
+with it the front end), loading the parse table, the first parse (the
+lexer's regular expressions are compiled as it meets each parser state),
+and the rest of the command."""
 from __future__ import annotations
 
 import os
 import statistics
+import json
 import subprocess
 import sys
 import tempfile
@@ -29,6 +35,30 @@ sequence "Welcome" {
   task "Call {{contact.firstname | them}}"
 }
 on form_submitted where contact.tier == gold enroll in "Welcome" as alice
+"""
+
+
+#: Run as `python -c`: `flowc check small.flow` cut into phases, each timed.
+PHASES = """
+import contextlib, io, json, sys, time
+times, t = {}, time.perf_counter()
+def phase(name):
+    global t
+    now = time.perf_counter()
+    times[name], t = now - t, now
+import lark, click
+phase("import lark, click")
+from flowc.cli import main
+phase("import flowc.cli")
+from flowc.dsl.parser import lark_parser, parse
+lark_parser()
+phase("load the parse table")
+parse(open("small.flow").read(), "small.flow")
+phase("first parse")
+with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+    main(["check", "small.flow"])
+phase("the rest of flowc check")
+print(json.dumps(times))
 """
 
 
@@ -61,11 +91,14 @@ def main() -> None:
         if not script.exists():
             rows = rows[:2] + rows[3:]
         times = {name: [] for name, _ in rows}
+        phases = []
         for cmd in (c for _, c in rows):  # once each first: disk caches and bytecode
             wall(cmd, cwd, env)
         for _ in range(runs):
             for name, cmd in rows:
                 times[name].append(wall(cmd, cwd, env))
+            out = subprocess.run([py, "-c", PHASES], cwd=cwd, env=env, capture_output=True, text=True, check=True)
+            phases.append(json.loads(out.stdout))
     base_median = statistics.median(times[rows[0][0]])
     base_best = min(times[rows[0][0]])
     print(f"{runs} interleaved runs each, {py}")
@@ -73,6 +106,11 @@ def main() -> None:
     for name, _ in rows:
         med, best = statistics.median(times[name]), min(times[name])
         print(f"{name:<30} {med * 1000:7.1f}ms {best * 1000:7.1f}ms   {med / base_median:.2f} / {best / base_best:.2f}")
+    print("\nflowc check in phases, inside one process: median, and over the median wall time of\n"
+          "`import lark, click` (what each phase after it adds to flowc check's ratio)")
+    for name in phases[0]:
+        t = statistics.median(p[name] for p in phases)
+        print(f"  {name:<28} {t * 1000:7.1f}ms   {t / base_median:.2f}")
 
 
 if __name__ == "__main__":
