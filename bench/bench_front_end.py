@@ -2,7 +2,8 @@
 10,000-line script against plain `Lark.parse()` of the same grammar
 (LALR, contextual lexer, building a tree), measured in the same run; then
 whether checking stays linear: check time per line at 1,000, 10,000 and
-100,000 lines, beside plain Lark's at the same sizes.
+100,000 lines, beside plain Lark's at the same sizes, with the cyclic
+collector on (a library call) and off (as `flowc check` runs).
 
     python bench/bench_front_end.py [LINES] [REPEATS] [SIZES]
 
@@ -75,26 +76,47 @@ def against_lark(plain: Lark, lines: int, repeats: int) -> None:
         print(f"{name:<28} {n / t / 1000:8.1f} k lines/s   {t * 1000:8.1f} ms   ratio {t / base:.2f}")
 
 
+def _collector_off(fn):
+    """`fn` run as `flowc check` runs the check: with the cyclic collector
+    off (flowc/scripts.py `checking`)."""
+    from flowc.scripts import checking
+
+    def run():
+        with checking():
+            fn()
+
+    return run
+
+
 def linearity(plain: Lark, sizes: list[int], repeats: int) -> None:
     """Time per line of plain Lark's parse and of Flow's parse + check at
-    each size (interleaved, median of `repeats`): a check that is not linear
-    shows as a per-line time growing with the size where Lark's does not."""
+    each size (interleaved, median of `repeats`), with the cyclic collector
+    on (as a library call, the language server) and off (as `flowc check`):
+    a check that is not linear shows as a per-line time growing with the
+    size where Lark's does not. (With the collector on, both grow at 100k
+    lines: its full collections walk every object built so far.)"""
+    series = {
+        "Lark, gc on": lambda text: lambda: plain.parse(text),
+        "check, gc on": lambda text: lambda: dsl.check_sources([("bench.flow", text)]),
+        "Lark, gc off": lambda text: _collector_off(lambda: plain.parse(text)),
+        "check, gc off": lambda text: _collector_off(lambda: dsl.check_sources([("bench.flow", text)])),
+    }
     per_line = {}
     for size in sizes:
         text = script(size)
         n = text.count("\n")
-        runs = {"lark": [], "check": []}
+        runs = {name: [] for name in series}
         for _ in range(repeats):
-            runs["lark"].append(timed(lambda: plain.parse(text), 1))
-            runs["check"].append(timed(lambda: dsl.check_sources([("bench.flow", text)]), 1))
-        per_line[n] = {k: statistics.median(v) / n * 1e6 for k, v in runs.items()}
+            for name, make in series.items():
+                runs[name].append(timed(make(text), 1))
+        per_line[n] = {name: statistics.median(v) / n * 1e6 for name, v in runs.items()}
     first = per_line[min(per_line)]
-    print(f"\ntime per line, median of {repeats} runs (ratio: to the {min(per_line)}-line script's)")
-    print(f"{'lines':>8} {'plain Lark parse':>22} {'flow parse + check':>24}   check / Lark")
+    print(f"\ntime per line in microseconds, median of {repeats} runs "
+          f"(in brackets: over the {min(per_line)}-line script's; 1.00 all down a column is linear)")
+    print(f"{'lines':>8}" + "".join(f"{name:>22}" for name in series) + "   check / Lark (gc on, off)")
     for n, t in per_line.items():
-        print(f"{n:>8} {t['lark']:10.1f} us  ({t['lark'] / first['lark']:.2f}) "
-              f"{t['check']:11.1f} us  ({t['check'] / first['check']:.2f})   {t['check'] / t['lark']:8.2f}")
-
+        print(f"{n:>8}" + "".join(f"{t[name]:13.1f} ({t[name] / first[name]:.2f})" for name in series)
+              + f"   {t['check, gc on'] / t['Lark, gc on']:6.2f} {t['check, gc off'] / t['Lark, gc off']:6.2f}")
 
 if __name__ == "__main__":
     main()
