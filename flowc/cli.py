@@ -62,12 +62,12 @@ class _Commands(dict):
         super().__setitem__(name, command)
 
     def __getitem__(self, name):
-        where = self._lazy.pop(name, None)
+        where = self._lazy.get(name)
         if where is not None:
             import importlib
 
             module, attribute = where.split(":")
-            super().__setitem__(name, getattr(importlib.import_module(module, __package__), attribute))
+            self[name] = getattr(importlib.import_module(module, __package__), attribute)
         return super().__getitem__(name)
 
     def get(self, name, default=None):
