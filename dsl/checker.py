@@ -16,6 +16,7 @@ from .program import Cond
 from .diagnostics import SYNTAX_ERROR, Code, Diagnostic, suppressions
 from .loader import Unit
 from .schema import TRIGGER_EVENTS
+from .slotted import slotted
 from .symbols import Symbols, collect
 
 
@@ -35,7 +36,7 @@ def if_conditions(workflow: ast.Workflow) -> Iterator[ast.Node]:
     return (a.condition for a in walk_actions(workflow.actions) if isinstance(a, ast.If))
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class TypedWorkflow:
     """A workflow's conditions, typed: `where` and each `if`'s condition in
     source order; None where a condition has problems (or the event is
@@ -46,7 +47,7 @@ class TypedWorkflow:
     ifs: tuple[Cond | None, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class Typing:
     """What typing the conditions found: problems (E105, E106) and every
     workflow's typed conditions, in declaration order."""

@@ -10,19 +10,19 @@ is not looked at further, so one mistake gives one diagnostic."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from . import ast
 from . import program as p
 from .condition_text import operand
 from .diagnostics import TYPE_MISMATCH, UNKNOWN_FIELD, Code
 from .schema import EventType, Type
+from .slotted import slotted
 from .suggest import did_you_mean
 
 _ORDERED = {"number", "date"}
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class Problem:
     code: Code  # UNKNOWN_FIELD or TYPE_MISMATCH
     span: object

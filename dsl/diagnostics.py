@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Iterable
 
+from .slotted import slotted
 from .source import Span
 
 ERROR = "error"
 WARNING = "warning"
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class Note:
     """A secondary location: where the thing a diagnostic involves is declared."""
 
@@ -19,7 +20,7 @@ class Note:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class Diagnostic:
     code: str
     severity: str
@@ -39,7 +40,7 @@ class Diagnostic:
         return (s.path, s.line, s.column, self.code, self.message)
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class Code:
     """A diagnostic code with its rule's name and severity, declared once: in
     the rule's module (`RULE = Code(...)`), or below for the codes that

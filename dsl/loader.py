@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from . import ast
 from .diagnostics import SYNTAX_ERROR, Diagnostic
 from .parser import parse
+from .slotted import slotted
 from .source import SourceMap, Span
 
 
@@ -73,7 +74,7 @@ def _inside(real: str, root_real: str) -> bool:
     return real == root_real or real.startswith(root_real.rstrip(os.sep) + os.sep)
 
 
-@dataclass(slots=True)
+@slotted
 class IncludeProblem:
     """An include that could not be followed: `kind` is `missing`, `cycle`,
     `unreadable`, `refused` (with `reason`) or `deep` (a chain of includes
@@ -86,7 +87,7 @@ class IncludeProblem:
     reason: str = ""
 
 
-@dataclass(slots=True)
+@slotted
 class Unit:
     """Everything one check sees: the files given, and the files they include."""
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from importlib import resources
+import pkgutil
 from pathlib import Path
 
 import lark
@@ -24,8 +24,18 @@ OPTIONS = {"parser": "lalr", "lexer": "contextual", "maybe_placeholders": True}
 TABLE = "flow_table.json"
 
 
+def _read(name: str) -> str:
+    """A file of the flowc.grammar package, read through its loader (as
+    importlib.resources would, without the ~3 ms of imports that cost every
+    start; lark has imported pkgutil already)."""
+    data = pkgutil.get_data("flowc.grammar", name)
+    if data is None:  # a loader that cannot read files
+        raise FileNotFoundError(name)
+    return data.decode("utf-8")
+
+
 def grammar_text() -> str:
-    return resources.files("flowc.grammar").joinpath("flow.lark").read_text(encoding="utf-8")
+    return _read("flow.lark")
 
 
 def digest(grammar: str) -> str:
@@ -69,7 +79,7 @@ def load(**callbacks) -> Lark:
     """The parser from the table shipped with the package; the grammar is
     compiled only when the table is missing or out of date."""
     try:
-        text = resources.files("flowc.grammar").joinpath(TABLE).read_text(encoding="utf-8")
+        text = _read(TABLE)
     except FileNotFoundError:
         return compile_grammar(**callbacks)
     table = json.loads(text, object_hook=_from_json)
@@ -80,13 +90,15 @@ def load(**callbacks) -> Lark:
 
 def table_is_current() -> bool:
     try:
-        text = resources.files("flowc.grammar").joinpath(TABLE).read_text(encoding="utf-8")
+        text = _read(TABLE)
     except FileNotFoundError:
         return False
     return json.loads(text, object_hook=_from_json).get("digest") == digest(grammar_text())
 
 
 def main() -> None:
+    from importlib import resources
+
     path = Path(str(resources.files("flowc.grammar").joinpath(TABLE)))
     # Lark numbers its states differently from run to run: a table that is
     # current is left as it is, so that regenerating changes no file.

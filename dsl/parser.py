@@ -7,13 +7,14 @@ import datetime as dt
 import math
 import re
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from . import ast
 from .diagnostics import OUT_OF_RANGE, SYNTAX_ERROR, Code, Diagnostic, Note
+from .slotted import slotted
 from .source import Span
 from .suggest import did_you_mean
 from .templates import TextError, parse_string
@@ -48,7 +49,7 @@ class _Syntax(Exception):
         self.span, self.message, self.help, self.code = span, message, help, code
 
 
-@dataclass(slots=True)
+@slotted
 class _ParseState:
     """What one parse collects besides the AST: the file's path and comments."""
 

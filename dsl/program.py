@@ -7,35 +7,36 @@ operations (so a workflow suspended in a `wait` resumes at an index), and
 workflows indexed by event type."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from types import MappingProxyType
 from typing import Mapping, Union
 
 from .schema import Type
+from .slotted import slotted
 
 
 # ---- values and conditions ------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class Field:
     """An event field's value."""
 
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class Prop:
     """A contact property's value."""
 
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class Const:
     value: object
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class Today:
     """The date of the engine's clock when the condition is evaluated."""
 
@@ -43,7 +44,7 @@ class Today:
 Value = Union[Field, Prop, Const, Today]
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class Cmp:
     """`left OP right`; `kind` is the operands' type kind (text, number,
     date, bool or enum), which says how values compare."""
@@ -54,7 +55,7 @@ class Cmp:
     kind: str
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class In:
     operand: Value
     values: tuple
@@ -62,7 +63,7 @@ class In:
     kind: str
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class Has:
     """`left contains right` (text)."""
 
@@ -70,30 +71,30 @@ class Has:
     right: Value
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class Known:
     operand: Value
     known: bool
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class Truth:
     operand: Value
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class All:
     left: "Cond"
     right: "Cond"
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class Any:
     left: "Cond"
     right: "Cond"
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class Neg:
     operand: "Cond"
 
@@ -103,14 +104,14 @@ Cond = Union[Cmp, In, Has, Known, Truth, All, Any, Neg]
 
 # ---- sequences -------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class Delay:
     amount: int
     unit: str  # minute, hour, day, week
     business: bool
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class Template:
     """A string to render per contact: literal text and tokens, in order.
     A token part is ("contact", prop, fallback), ("sender", field) or
@@ -119,14 +120,14 @@ class Template:
     parts: tuple
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class EmailStep:
     name: str
     subject: Template | None
     body: Template | None
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class TaskStep:
     text: Template
     #: The sequence pauses here until a `task_completed` event. Left out of
@@ -135,7 +136,7 @@ class TaskStep:
     hold: bool = field(default=False, repr=False)
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class WaitStep:
     delay: Delay
 
@@ -143,7 +144,7 @@ class WaitStep:
 Step = Union[EmailStep, TaskStep, WaitStep]
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class Sequence:
     name: str
     steps: tuple
@@ -153,7 +154,7 @@ class Sequence:
     company_unenroll: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class User:
     """A user as declared. The store keeps it as the interpreter's
     `records.UserState`: these fields as account events have changed them
@@ -176,7 +177,7 @@ class User:
 
 # ---- workflows -------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class EnrollOp:
     sequence: str
     user: str
@@ -186,17 +187,17 @@ class EnrollOp:
     default_sender: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class UnenrollOp:
     sequence: str
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class WaitOp:
     delay: Delay
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class JumpUnless:
     """Go on at `target` unless `condition` holds (an `if`)."""
 
@@ -204,7 +205,7 @@ class JumpUnless:
     target: int
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class Jump:
     target: int
 
@@ -212,7 +213,7 @@ class Jump:
 Op = Union[EnrollOp, UnenrollOp, WaitOp, JumpUnless, Jump]
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class Workflow:
     name: str
     event: str
@@ -223,7 +224,7 @@ class Workflow:
     line: int
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class Program:
     users: Mapping[str, User]
     sequences: Mapping[str, Sequence]

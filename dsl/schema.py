@@ -6,10 +6,10 @@ models from it, so a field added here is known to both.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .slotted import slotted
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class Type:
     """A value type: text, number, bool, date, or an enum with its values."""
 
@@ -32,14 +32,14 @@ def enum(*values: str) -> Type:
     return Type("enum", tuple(values))
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class Field:
     name: str
     type: Type
     required: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class EventType:
     """An event type. Trigger events start workflows and concern a contact;
     account events change the account's state."""

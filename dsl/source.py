@@ -1,10 +1,10 @@
 """Source text and positions: the one place that knows what a span is."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .slotted import slotted
 
 
-@dataclass(frozen=True, slots=True)
+@slotted(frozen=True)
 class Span:
     """A region of a source file: 1-based line and column; the end column is
     exclusive (the column after the last character), as in SARIF and LSP."""

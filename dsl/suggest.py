@@ -1,10 +1,10 @@
 """Did-you-mean suggestions for misspelt names."""
 from __future__ import annotations
 
-import difflib
-
 
 def closest(name: str, candidates) -> str | None:
+    import difflib  # here: a clean check suggests nothing and need not load it
+
     found = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return found[0] if found else None
 

@@ -2,10 +2,11 @@
 properties and workflows, first declaration wins, later ones are duplicates."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from . import ast
 from .schema import BUILTIN_PROPERTIES, Type, BOOL, DATE, NUMBER, TEXT, enum
+from .slotted import slotted
 
 _SIMPLE_TYPES = {"text": TEXT, "number": NUMBER, "bool": BOOL, "date": DATE}
 
@@ -16,7 +17,7 @@ def property_type(decl: ast.PropertyDecl) -> Type:
     return _SIMPLE_TYPES[decl.type.kind]
 
 
-@dataclass(slots=True)
+@slotted
 class Symbols:
     users: dict[str, ast.UserDecl] = field(default_factory=dict)
     sequences: dict[str, ast.SequenceDecl] = field(default_factory=dict)

@@ -47,8 +47,49 @@ class _Command(click.Command):
 
 
 
+class _Commands(dict):
+    """The group's commands by name. Those kept in modules of their own are
+    imported when first looked up, so that `flowc check` does not pay for
+    the modules (and libraries) of `fmt`, `test`, `graph`, `plan` and
+    `serve`; listing every command (`flowc --help`) imports them all."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lazy: dict[str, str] = {}  # name -> "module:attribute", until looked up
+
+    def add_lazy(self, name: str, where: str) -> None:
+        self._lazy[name] = where
+        super().__setitem__(name, None)
+
+    def __setitem__(self, name, command) -> None:
+        self._lazy.pop(name, None)
+        super().__setitem__(name, command)
+
+    def __getitem__(self, name):
+        where = self._lazy.get(name)
+        if where is not None:
+            import importlib
+
+            module, attribute = where.split(":")
+            self[name] = getattr(importlib.import_module(module, __package__), attribute)
+        return super().__getitem__(name)
+
+    def get(self, name, default=None):
+        return self[name] if name in self else default
+
+    def values(self):
+        return [self[name] for name in self]
+
+    def items(self):
+        return [(name, self[name]) for name in self]
+
+
 class _Group(click.Group):
     command_class = _Command
+
+    def __init__(self, *args, **kw) -> None:
+        super().__init__(*args, **kw)
+        self.commands = _Commands()
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -408,18 +449,12 @@ def schema(what) -> None:
     click.echo(json.dumps(data, indent=2))
 
 
-# ---- authoring tools (each in its own module) -------------------------------
-from .fmt import fmt  # noqa: E402
-from .flowtest import test  # noqa: E402
-from .graph import graph  # noqa: E402
-from .plan import plan  # noqa: E402
-
-for _tool in (fmt, graph, test, plan):
-    main.add_command(_tool)
+# ---- authoring tools (each in its own module, imported when looked up) ------
+for _name, _where in (("fmt", ".fmt:fmt"), ("graph", ".graph:graph"), ("test", ".flowtest:test"),
+                      ("plan", ".plan:plan")):
+    main.commands.add_lazy(_name, _where)
 
 register_delivery(main)
 
 # ---- the service (its libraries are imported only when it runs) -------------
-from .serve import serve  # noqa: E402
-
-main.add_command(serve)
+main.commands.add_lazy("serve", ".serve:serve")

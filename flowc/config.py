@@ -5,7 +5,6 @@ Keys: `format` ("text", "json", "sarif", "github"), `strict` (bool) and
 command line win."""
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 import click
@@ -26,6 +25,8 @@ def load(start: Path) -> dict:
     path = find_pyproject(start)
     if path is None:
         return {}
+    import tomllib  # only when there is a file to read: most checks run where there is none
+
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)

@@ -62,6 +62,38 @@ def test_check_loads_no_extra_and_reads_no_package_metadata(fmt):
     assert probe["looked_up"] == []
 
 
+#: What a clean `flowc check` with text output (what people and editors run
+#: most) does without, so that its start-up does not grow back unnoticed
+#: (bench/bench_startup.py times it): the reports' pydantic models, package
+#: metadata, the other commands' modules and libraries, and what only some
+#: scripts or some projects need (a time zone, a suggestion, a pyproject.toml).
+NOT_FOR_A_TEXT_CHECK = NOT_FOR_CHECK + (
+    "pydantic", "importlib.metadata", "importlib.resources", "tomllib", "zoneinfo", "difflib", "xml", "subprocess",
+    "flowc.fmt", "flowc.flowtest", "flowc.graph", "flowc.plan", "flowc.serve", "flowc.output", "flowc.dsl.format",
+    "flowc.dsl.complete", "flowc.dsl.incremental",
+)
+
+
+_MODULES_PROBE = """
+import json, sys
+from flowc.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit as e:
+    code = e.code
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("fmt", ["text", "github"])
+def test_a_clean_text_check_loads_only_what_it_needs(tmp_path, fmt):
+    (tmp_path / "ok.flow").write_text((EXAMPLES / "team.flow").read_text())
+    out = _python(_MODULES_PROBE, "check", "--format", fmt, "ok.flow", cwd=tmp_path)
+    probe = json.loads(out.stderr.strip().splitlines()[-1])
+    assert probe["code"] == 0, out.stdout
+    assert [m for m in probe["modules"] if m.startswith(NOT_FOR_A_TEXT_CHECK)] == []
+
+
 def test_version_is_the_one_in_the_package():
     out = _python(_CHECK_PROBE, "--version")
     assert out.stdout.strip() == f"flowc, version {__version__}"

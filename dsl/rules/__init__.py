@@ -5,8 +5,9 @@ code, once) and `check(ctx)`, which yields `RULE.report(message, span, ...)`."""
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 from typing import Callable
+
+from ..slotted import slotted
 
 _MODULES = (
     "syntax_error",
@@ -34,7 +35,7 @@ _MODULES = (
 )
 
 
-@dataclass(frozen=True)
+@slotted(frozen=True)
 class Rule:
     code: str
     name: str

@@ -24,7 +24,6 @@ user alice seat sales_enterprise inbox alice@x timezone "Europe/Berlin" hours 09
 ```
 """
 import re
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..diagnostics import ERROR, Code
 from ..schema import MAX_THROTTLE, throttle_seconds
@@ -39,6 +38,9 @@ _ZONE_NAME = re.compile(r"[A-Za-z0-9_+\-]{1,64}(/[A-Za-z0-9_+\-]{1,64}){0,3}")
 def known_zone(name: str) -> bool:
     if not _ZONE_NAME.fullmatch(name):
         return False
+    # Imported here: only scripts that name a zone pay for zoneinfo.
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
