@@ -74,14 +74,17 @@ NOT_FOR_A_TEXT_CHECK = NOT_FOR_CHECK + (
 )
 
 
+# Only what flowc loads counts: the interpreter may have loaded more at start
+# (a site-packages .pth file can import anything, e.g. certifi).
 _MODULES_PROBE = """
 import json, sys
+started = set(sys.modules)
 from flowc.cli import main
 try:
     main(sys.argv[1:])
 except SystemExit as e:
     code = e.code
-print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stderr)
+print(json.dumps({"code": code, "modules": sorted(set(sys.modules) - started)}), file=sys.stderr)
 """
 
 
