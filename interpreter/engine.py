@@ -261,7 +261,7 @@ class Engine:
         contact = self.store.get_contact(email)
         if contact is None or event.properties:
             contact = contact or _new_contact(email)
-            contact.properties.update(event.properties)
+            contact.properties = {**contact.properties, **event.properties}
             self.store.put_contact(contact)
         if event.type in AUTO_ENDS:
             self._end_active(email, AUTO_ENDS[event.type], ev)

@@ -135,6 +135,7 @@ class SequenceState:
 @dataclass(slots=True)
 class Contact:
     email: str
+    #: Replaced, never changed in place: a store's copy of the record shares it.
     properties: dict = field(default_factory=dict)
     #: None, UNSUBSCRIBED or BOUNCED.
     opted_out: Reason | None = None
@@ -167,6 +168,7 @@ class Run:
     status: RunStatus
     pc: int
     event: str | None
+    #: Replaced, never changed in place: a store's copy of the record shares it.
     fields: dict = field(default_factory=dict)
 
 

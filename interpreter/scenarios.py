@@ -166,7 +166,7 @@ def _step(runner: Runner, store, step, n: int, now: dt.datetime) -> tuple[list[A
         email = step.contact.value.lower()
         with store.transaction():
             contact = store.get_contact(email) or Contact(email, {"email": email})
-            contact.properties.update({f.name.name: _value(f.value, now) for f in step.fields})
+            contact.properties = {**contact.properties, **{f.name.name: _value(f.value, now) for f in step.fields}}
             store.put_contact(contact)
         return [], now
     if isinstance(step, ast.TestAdvance):

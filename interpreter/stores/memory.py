@@ -133,14 +133,10 @@ class MemoryStore:
         self._set("sequences", seq.name, seq)
 
     def get_contact(self, email):
-        c = self._get("contacts", email)
-        if c is not None:
-            c.properties = dict(c.properties)
-        return c
+        return self._get("contacts", email)
 
     def put_contact(self, contact: Contact) -> None:
         self._set("contacts", contact.email, contact)
-        self._tables["contacts"][contact.email].properties = dict(contact.properties)
 
     # -- enrollments
     def active_enrollment(self, contact):
@@ -182,10 +178,7 @@ class MemoryStore:
 
     # -- runs
     def get_run(self, workflow, contact):
-        r = self._get("runs", (workflow, contact))
-        if r is not None:
-            r.fields = dict(r.fields)
-        return r
+        return self._get("runs", (workflow, contact))
 
     def put_run(self, run: Run) -> None:
         self._set("runs", (run.workflow, run.contact), run)

@@ -125,15 +125,11 @@ class SqliteStore(SqlStore):
         self._sequences.keep(seq.name, seq)
 
     def get_contact(self, email):
-        contact = self._kept(self._contacts, email, super().get_contact)
-        if contact is not None:
-            contact.properties = dict(contact.properties)
-        return contact
+        return self._kept(self._contacts, email, super().get_contact)
 
     def put_contact(self, contact) -> None:
         super().put_contact(contact)
         self._contacts.keep(contact.email, contact)
-        self._contacts[contact.email].properties = dict(contact.properties)
 
     def get_run(self, workflow, contact):
         return self._kept(self._runs, (workflow, contact), lambda key: super(SqliteStore, self).get_run(*key))
