@@ -9,8 +9,7 @@ so this store keeps in process what it read and wrote of the records an
 event reads again and again (users, sequences, contacts, workflow runs,
 active enrollments, the clock, the next due time and each sender's sends
 in the last 24 hours), and asks the file only for the rest; the clock,
-which every event moves, and the audit entries are written once per
-transaction, as it commits. The cache is
+which every event moves, is written once per transaction, as it commits. The cache is
 trusted only while no other connection has committed to the file (SQLite's
 `data_version`, read as each transaction begins) and is dropped after any
 rollback, whole or to a savepoint."""
@@ -46,7 +45,6 @@ class SqliteStore(SqlStore):
         super().__init__()
         self.url = f"sqlite:///{path}"
         self._data_version = None
-        self._audit_unwritten: list = []
         self._forget()
         try:
             # Another process writing: wait up to BUSY_SECONDS for it before giving up.
@@ -77,25 +75,20 @@ class SqliteStore(SqlStore):
         if self._clock_unwritten:
             super().set_clock(self._clock)
             self._clock_unwritten = False
-        self._write_audit()
         self._conn.execute("COMMIT")
 
     def _rollback(self) -> None:
         self._conn.execute("ROLLBACK")
 
     def _savepoint_begins(self):
-        return self._clock, self._clock_unwritten, len(self._audit_unwritten)
+        return self._clock, self._clock_unwritten
 
     def _rolled_back(self, savepoint_began=None) -> None:
         self._forget()
-        if savepoint_began is None:
-            self._audit_unwritten = []
-        else:
-            # Back at the savepoint: the clock and the audit entries are what
-            # they were when it began, which this transaction may not have
-            # written yet.
-            self._clock, self._clock_unwritten, entries = savepoint_began
-            del self._audit_unwritten[entries:]
+        if savepoint_began is not None:
+            # Back at the savepoint, the clock is what it was when the
+            # savepoint began, which this transaction may not have written yet.
+            self._clock, self._clock_unwritten = savepoint_began
 
     def _forget(self) -> None:
         self._users, self._sequences, self._contacts, self._runs = _Kept(), _Kept(), _Kept(), _Kept()
@@ -203,24 +196,3 @@ class SqliteStore(SqlStore):
         sends = self._window(user)
         i = bisect.bisect_right(sends, since)
         return len(sends) - i, (sends[i] if i < len(sends) else None)
-
-    # -- the audit log: appended as the transaction commits
-    def append_audit(self, entries) -> None:
-        self._audit_unwritten.extend(entries)
-
-    def _write_audit(self) -> None:
-        if self._audit_unwritten:
-            super().append_audit(self._audit_unwritten)
-            self._audit_unwritten = []
-
-    def audit(self, last=None):
-        self._write_audit()
-        return super().audit(last)
-
-    def audit_mark(self) -> int:
-        self._write_audit()
-        return super().audit_mark()
-
-    def audit_since(self, mark: int):
-        self._write_audit()
-        return super().audit_since(mark)
