@@ -13,6 +13,7 @@ import os
 import socket
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Callable
 
 from . import transports as t
@@ -117,7 +118,6 @@ class Deliverer:
                 # What an `inbox_disconnected` account event does (docs/runtime.md).
                 user = self.store.get_user(msg.user)
                 if user is not None and user.inbox is not None:
-                    user.inbox = None
-                    self.store.put_user(user)
+                    self.store.put_user(replace(user, inbox=None))
             self.store.append_audit(entries)
             return entries

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from flowc.dsl import program as p
 from flowc.dsl.schema import SENDER_SEATS
@@ -221,8 +221,7 @@ class Engine:
         if run is None or run.status != RunStatus.WAITING:
             return
         if workflow is None:
-            run.status = RunStatus.DONE
-            self.store.put_run(run)
+            self.store.put_run(replace(run, status=RunStatus.DONE))
             self._log(ev, Outcome.SKIPPED, workflow=due.workflow, contact=due.contact, reason=Reason.WORKFLOW_REMOVED,
                       detail="the workflow is no longer in the scripts; its waiting run ends")
             return
@@ -238,8 +237,7 @@ class Engine:
             self._end_active(event.contact, _OPT_OUTS[t], ev)
         elif t == "sequence_deleted":
             seq = self.store.get_sequence(event.sequence) or SequenceState(event.sequence, "")
-            seq.deleted = True
-            self.store.put_sequence(seq)
+            self.store.put_sequence(replace(seq, deleted=True))
             for e in self.store.active_in_sequence(event.sequence):
                 self._end(e, EnrollmentStatus.ENDED, Reason.SEQUENCE_DELETED, ev)
         else:
@@ -249,11 +247,9 @@ class Engine:
                           detail=f"{t} for a user no script declares")
                 return
             if t == "seat_changed":
-                user.seat = event.seat
-            elif t == "inbox_disconnected":
-                user.inbox = None
+                user = replace(user, seat=event.seat)
             else:
-                user.inbox = event.address
+                user = replace(user, inbox=None if t == "inbox_disconnected" else event.address)
             self.store.put_user(user)
 
     def _contact_event(self, event, ev: _Event) -> None:
@@ -310,8 +306,7 @@ class Engine:
                               reason=Reason.NOT_ENROLLED)
                 pc += 1
             elif isinstance(op, p.WaitOp):
-                run.status, run.pc = RunStatus.WAITING, pc + 1
-                self.store.put_run(run)
+                self.store.put_run(replace(run, status=RunStatus.WAITING, pc=pc + 1))
                 self.scheduler.schedule(Due.resume(timeutil.after(at, op.delay), email, w.name))
                 return
             elif isinstance(op, p.JumpUnless):
@@ -321,8 +316,7 @@ class Engine:
                 pc = pc + 1 if taken else op.target
             else:
                 pc = op.target
-        run.status, run.pc = RunStatus.DONE, len(code)
-        self.store.put_run(run)
+        self.store.put_run(replace(run, status=RunStatus.DONE, pc=len(code)))
 
     def _skip_reason(self, op: p.EnrollOp, contact: Contact, user: UserState | None, sender: str | None,
                      at: dt.datetime) -> str | None:

@@ -13,7 +13,11 @@ from flowc.dsl.program import User
 
 def _copyable(cls):
     """Gives a record a `__copy__` that calls its constructor: several times
-    faster than copy.copy's generic path, which the memory store uses a lot."""
+    faster than copy.copy's generic path, which the stores use a lot. A
+    frozen record cannot change, so its copy is itself."""
+    if cls.__dataclass_params__.frozen:
+        cls.__copy__ = lambda self: self
+        return cls
     values = attrgetter(*(f.name for f in fields(cls)))
     cls.__copy__ = lambda self: cls(*values(self))
     return cls
@@ -99,10 +103,11 @@ class DueKind(StrEnum):
 
 
 @_copyable
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class UserState:
     """A user as the account has it now: its declaration, changed since by
-    account events. `declared` fingerprints the declaration it came from."""
+    account events (a new record each time: the stores share this one).
+    `declared` fingerprints the declaration it came from."""
 
     name: str
     seat: str
@@ -124,7 +129,7 @@ class UserState:
 
 
 @_copyable
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class SequenceState:
     name: str
     declared: str
@@ -158,17 +163,18 @@ class Enrollment:
 
 
 @_copyable
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Run:
     """A contact's run of a workflow: `done`, or `waiting` to resume at `pc`
-    with the fields of the event that started it."""
+    with the fields of the event that started it (a new record each time:
+    the stores share this one)."""
 
     workflow: str
     contact: str
     status: RunStatus
     pc: int
     event: str | None
-    #: Replaced, never changed in place: a store's copy of the record shares it.
+    #: Never changed in place: the stores share it.
     fields: dict = field(default_factory=dict)
 
 

@@ -4,6 +4,7 @@ and transactions."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
@@ -608,9 +609,7 @@ def test_a_sqlite_store_sees_what_another_process_committed(tmp_path):
     with first.transaction():
         assert first.get_user("ann").seat == "sales_enterprise"  # now kept by `first`
     with second.transaction():
-        user = second.get_user("ann")
-        user.seat = "sales_pro"
-        second.put_user(user)
+        second.put_user(replace(second.get_user("ann"), seat="sales_pro"))
         second.set_clock(dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc))
     with first.transaction():
         assert first.get_user("ann").seat == "sales_pro"
