@@ -223,7 +223,7 @@ def _until(value):
 @click.option("--quiet", is_flag=True, help="No progress display on the terminal.")
 @click.option("--commit-every", type=click.IntRange(min=1), metavar="N",
               help="Commit N events at a time (each still all-or-nothing). "
-                   f"Default: {GROUP_COMMIT} from a file, 1 from standard input or with --deliver.")
+                   f"Default: {GROUP_COMMIT} from a file into memory: or sqlite:, else 1.")
 @deliver_options(default="none")
 def run(scripts, events_path, store_url, until, fmt, workers, strict, quiet, commit_every, deliver_spec, config_path,
         public_url) -> None:
@@ -239,13 +239,15 @@ def run(scripts, events_path, store_url, until, fmt, workers, strict, quiet, com
     result = checked_or_exit(scripts, warnings=True, strict=strict)
     if workers and deliver_spec != "none":
         raise click.UsageError("--workers runs deliver nothing: run `flowc deliver` beside the workers")
-    if commit_every is not None and commit_every > 1 and (events_path == "-" or deliver_spec != "none"):
-        raise click.UsageError("--commit-every above 1 needs events from a file and --deliver none: a crash "
-                               "would lose events that cannot be read again, or take back decisions already sent")
+    postgres = store_url.startswith(("postgresql://", "postgres://"))
+    if commit_every is not None and commit_every > 1 and (events_path == "-" or deliver_spec != "none" or postgres):
+        raise click.UsageError("--commit-every above 1 needs events from a file, --deliver none and a memory: or "
+                               "sqlite: store: a crash would lose events that cannot be read again or take back "
+                               "decisions already sent, and PostgreSQL reports a failed write only later")
     if workers and commit_every is not None:
         raise click.UsageError("--commit-every is for single runs: each worker commits each piece of work")
     if commit_every is None:
-        commit_every = 1 if events_path == "-" or deliver_spec != "none" else GROUP_COMMIT
+        commit_every = 1 if events_path == "-" or deliver_spec != "none" or postgres else GROUP_COMMIT
     if workers:
         from .parallel import WorkerFailed, run_with_workers
 

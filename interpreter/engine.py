@@ -226,7 +226,7 @@ class Engine:
                       detail="the workflow is no longer in the scripts; its waiting run ends")
             return
         self._execute(workflow, due.contact, run.fields, run.pc, due.at,
-                      Run(workflow.name, due.contact, RunStatus.WAITING, 0, run.event, run.fields), ev)
+                      run.event, ev)
 
     def _account_event(self, event, ev: _Event) -> None:
         t = event.type
@@ -281,13 +281,14 @@ class Engine:
                     continue
             if self.trace:
                 self.trace("workflow", w.name, None)
-            self._execute(w, email, fields, 0, ev.at, Run(w.name, email, RunStatus.WAITING, 0, event.id, fields), ev,
+            self._execute(w, email, fields, 0, ev.at, event.id, ev,
                           contact)
 
-    def _execute(self, w: p.Workflow, email: str, fields: dict, pc: int, at: dt.datetime, run: Run,
+    def _execute(self, w: p.Workflow, email: str, fields: dict, pc: int, at: dt.datetime, started_by: str | None,
                  ev: _Event, contact: Contact | None = None) -> None:
-        """Run workflow `w` for a contact from operation `pc`; `contact` is the
-        record as it is now (read afresh when a waiting run resumes)."""
+        """Run workflow `w` for a contact from operation `pc`, a run the event
+        `started_by` started with its `fields`; `contact` is the record as it
+        is now (read afresh when a waiting run resumes)."""
         code = w.code
         if contact is None:
             contact = self.store.get_contact(email) or _new_contact(email)
@@ -306,7 +307,7 @@ class Engine:
                               reason=Reason.NOT_ENROLLED)
                 pc += 1
             elif isinstance(op, p.WaitOp):
-                self.store.put_run(replace(run, status=RunStatus.WAITING, pc=pc + 1))
+                self.store.put_run(Run(w.name, email, RunStatus.WAITING, pc + 1, started_by, fields))
                 self.scheduler.schedule(Due.resume(timeutil.after(at, op.delay), email, w.name))
                 return
             elif isinstance(op, p.JumpUnless):
@@ -316,7 +317,7 @@ class Engine:
                 pc = pc + 1 if taken else op.target
             else:
                 pc = op.target
-        self.store.put_run(replace(run, status=RunStatus.DONE, pc=len(code)))
+        self.store.put_run(Run(w.name, email, RunStatus.DONE, len(code), started_by, fields))
 
     def _skip_reason(self, op: p.EnrollOp, contact: Contact, user: UserState | None, sender: str | None,
                      at: dt.datetime) -> str | None:

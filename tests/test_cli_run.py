@@ -234,3 +234,43 @@ def test_progress_on_a_terminal_and_never_elsewhere(tmp_path):
     # not a terminal: nothing but the summary
     r = run("run", script(tmp_path), "--events", "-", "--store", "memory:", input=GOOD)
     assert r.stderr == ""
+
+
+def test_group_commit_prints_and_stores_what_a_commit_per_event_does(tmp_path):
+    from bench.generate import event_stream, stream_script
+
+    from flowc.interpreter.api import open_store
+
+    from .canonical import dump
+
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(event_stream(450, contacts=30, seed=3)) + "\n")
+    path = script(tmp_path, stream_script())
+    outputs, states = [], []
+    for n, every in enumerate(([], ["--commit-every", "1"], ["--commit-every", "7"])):
+        db = tmp_path / f"{n}.db"
+        r = run("run", path, "--events", events, "--store", f"sqlite:///{db}", "--until", "2026-02-01T00:00:00Z",
+                "--format", "json", *every)
+        assert r.exit_code == 0, r.output
+        outputs.append(r.stdout)
+        store = open_store(f"sqlite:///{db}")
+        states.append(dump(store))
+        store.close()
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert states[0] == states[1] == states[2]
+
+
+@pytest.mark.parametrize("where", [["--events", "-"], ["--deliver", "maildir:mail"],
+                                   ["--store", "postgresql://flow@localhost/x"]])
+def test_group_commit_is_refused_where_a_crash_or_a_late_error_could_not_be_undone(tmp_path, where):
+    events = tmp_path / "events.jsonl"
+    events.write_text(GOOD + "\n")
+    args = ["run", script(tmp_path), "--events", events, "--store", f"sqlite:///{tmp_path / 'f.db'}"]
+    for i in range(0, len(where), 2):  # the option given replaces the default one
+        if where[i] in args:
+            args[args.index(where[i]) + 1] = where[i + 1]
+        else:
+            args += where[i:i + 2]
+    r = run(*args, "--commit-every", "5", input=GOOD + "\n")
+    assert r.exit_code == 2
+    assert "--commit-every above 1" in r.output
