@@ -2,7 +2,10 @@
 over Python dicts and lists, with no store interface, no transactions and no
 validation models — the floor for this logic in Python.
 
-It is fair to the engine: it writes the same audit lines, byte for byte,
+It evaluates conditions by walking them, as written here (`holds`): an
+independent reading of their rules, which the benchmark's comparison of
+outputs checks against the engine's. It is fair to the engine: it writes
+the same audit lines, byte for byte,
 built as dicts and written with the standard library's JSON encoder (the
 benchmark compares the two outputs), counts what the run's summary shows,
 and composes the same outbox messages (Message-ID, reply threading). What it leaves out is what only
@@ -19,7 +22,7 @@ from bisect import bisect_right
 from collections import Counter
 
 from flowc.dsl import program as p
-from flowc.interpreter.evaluate import holds, render, sender_fields
+from flowc.interpreter.evaluate import as_date, render, sender_fields
 from flowc.interpreter.timeutil import WINDOW, after
 
 SENDERS = {"sales_enterprise", "service_enterprise"}
@@ -28,6 +31,63 @@ AUTO_ENDS = {"email_replied": "replied", "meeting_booked": "meeting_booked"}
 ACCOUNT = {"seat_changed", "inbox_disconnected", "inbox_connected", "sequence_deleted"}
 NOT_FIELDS = {"id", "type", "at", "contact", "properties"}
 _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _value(v, fields, props, now):
+    if type(v) is p.Const:
+        return v.value
+    if type(v) is p.Field:
+        return fields.get(v.name)
+    if type(v) is p.Prop:
+        return props.get(v.name)
+    return now.date().isoformat()  # Today
+
+
+def _as(kind, value):
+    if value is None:
+        return None
+    if kind == "number":
+        if isinstance(value, bool):
+            return None
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            return None
+    if kind == "date":
+        return as_date(str(value))
+    if kind == "bool":
+        return value if isinstance(value, bool) else {"true": True, "false": False}.get(str(value).lower())
+    return str(value)
+
+
+_OPS = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
+        ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+
+
+def holds(c, fields, props, now) -> bool:
+    """Whether condition `c` holds: the conditions walked as they are, with
+    no preparation (the engine makes each into a function once)."""
+    t = type(c)
+    if t is p.Cmp:
+        a = _as(c.kind, _value(c.left, fields, props, now))
+        b = _as(c.kind, _value(c.right, fields, props, now))
+        return a is not None and b is not None and _OPS[c.op](a, b)
+    if t is p.All:
+        return holds(c.left, fields, props, now) and holds(c.right, fields, props, now)
+    if t is p.Any:
+        return holds(c.left, fields, props, now) or holds(c.right, fields, props, now)
+    if t is p.Neg:
+        return not holds(c.operand, fields, props, now)
+    if t is p.In:
+        v = _as(c.kind, _value(c.operand, fields, props, now))
+        return v is not None and (v in {_as(c.kind, x) for x in c.values}) != c.negated
+    if t is p.Has:
+        a, b = _value(c.left, fields, props, now), _value(c.right, fields, props, now)
+        return a is not None and b is not None and str(b) in str(a)
+    if t is p.Known:
+        v = _value(c.operand, fields, props, now)
+        return (v is not None and v != "") == c.known
+    return _as("bool", _value(c.operand, fields, props, now)) is True
 
 
 def _time(at: dt.datetime) -> str:

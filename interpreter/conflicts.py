@@ -21,7 +21,7 @@ from __future__ import annotations
 from flowc.dsl import program as p
 from flowc.dsl.schema import CONTACT_ACCOUNT_EVENTS
 
-from .evaluate import holds
+from .evaluate import condition
 from .records import AUTO_ENDS
 
 ALL = "*"
@@ -42,7 +42,7 @@ def _maybe(c, fields: dict):
     # A comparison, `in`, `contains`, `is known` or a bool: decided by the
     # event alone when it reads only event fields and constants.
     operands = [getattr(c, n) for n in ("left", "right", "operand") if hasattr(c, n)]
-    return holds(c, fields, {}, None) if all(map(_event_only, operands)) else None
+    return condition(c)(fields, {}, None) if all(map(_event_only, operands)) else None
 
 
 def _event_only(v) -> bool:

@@ -15,7 +15,7 @@ from flowc.dsl import program as p
 from flowc.dsl.schema import SENDER_SEATS
 
 from . import office, timeutil
-from .evaluate import as_date, holds, render, sender_fields
+from .evaluate import as_date, condition, render, sender_fields
 from .events import shown_value
 from .outbox import compose
 from .records import (AUTO_ENDS, AuditEntry, Contact, Due, DueKind, Enrollment, EnrollmentStatus, Outcome, Reason,
@@ -75,6 +75,11 @@ class Engine:
         self.store = store
         self.scheduler = scheduler or DueList(store)
         self._workflows = {w.name: w for w in program.workflows}
+        #: Each condition of the program made once into a function (by the
+        #: id of its workflow for a `where`, of its operation for an `if`).
+        self._tests = {id(w): condition(w.where) for w in program.workflows if w.where is not None}
+        self._tests.update({id(op): condition(op.condition) for w in program.workflows for op in w.code
+                            if isinstance(op, p.JumpUnless)})
         #: Office hours by user, for users that have any (interpreter/office.py).
         self._rules = {u.name: r for u in program.users.values()
                        if (r := office.rules_for(u, program.holidays)) is not None}
@@ -267,7 +272,7 @@ class Engine:
             self._complete_task(email, event, ev)
         fields = event.fields
         for w in self.program.by_event.get(event.type, ()):
-            if w.where is not None and not holds(w.where, fields, contact.properties, ev.at):
+            if w.where is not None and not self._tests[id(w)](fields, contact.properties, ev.at):
                 continue
             run = self.store.get_run(w.name, email)
             if run is not None:
@@ -311,7 +316,7 @@ class Engine:
                 self.scheduler.schedule(Due.resume(timeutil.after(at, op.delay), email, w.name))
                 return
             elif isinstance(op, p.JumpUnless):
-                taken = holds(op.condition, fields, contact.properties, at)
+                taken = self._tests[id(op)](fields, contact.properties, at)
                 if self.trace:
                     self.trace("branch", w.name, (pc, taken))
                 pc = pc + 1 if taken else op.target

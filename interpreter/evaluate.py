@@ -1,27 +1,18 @@
-"""Evaluates compiled conditions against an event and a contact, and renders
-templates. A field or property with no value makes a comparison false
+"""Makes a program's conditions into functions of an event and a contact,
+and renders templates. A field or property with no value makes a comparison false
 (test for it with `is unknown`)."""
 from __future__ import annotations
 
 import datetime as dt
 import math
+import operator
 from decimal import Decimal
-from typing import Mapping
+from typing import Callable, Mapping
 
 from flowc.dsl import program as p
 from flowc.dsl.schema import Type
 
 from .timeutil import show
-
-
-def _value(v, fields: dict, props: dict, now: dt.datetime):
-    if isinstance(v, p.Const):
-        return v.value
-    if isinstance(v, p.Field):
-        return fields.get(v.name)
-    if isinstance(v, p.Prop):
-        return props.get(v.name)
-    return now.date().isoformat()  # Today
 
 
 def as_date(text: str) -> str | None:
@@ -33,61 +24,116 @@ def as_date(text: str) -> str | None:
         return None
 
 
-def _as(kind: str, value):
-    """A stored value as the compared kind, or None when it is not one."""
-    if value is None:
+# A stored value as the compared kind, or None when it is not one.
+def _as_number(value):
+    if value is None or isinstance(value, bool):
         return None
-    if kind == "number":
-        if isinstance(value, bool):
-            return None
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            return None
-    if kind == "date":
-        return as_date(str(value))
-    if kind == "bool":
-        if isinstance(value, bool):
-            return value
-        return {"true": True, "false": False}.get(str(value).lower())
-    return str(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
+
+def _as_date(value):
+    return None if value is None else as_date(str(value))
+
+
+def _as_bool(value):
+    if value is None or isinstance(value, bool):
+        return value
+    return {"true": True, "false": False}.get(str(value).lower())
+
+
+def _as_text(value):
+    return None if value is None else str(value)
+
+
+_AS = {"number": _as_number, "date": _as_date, "bool": _as_bool}
 
 _OPS = {
-    "==": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
 }
 
+#: A condition made a function: (event fields, contact properties, now) -> bool.
+Test = Callable[[dict, dict, dt.datetime], bool]
 
-def holds(c, fields: dict, props: dict, now: dt.datetime) -> bool:
-    if isinstance(c, p.Cmp):
-        a = _as(c.kind, _value(c.left, fields, props, now))
-        b = _as(c.kind, _value(c.right, fields, props, now))
-        return a is not None and b is not None and _OPS[c.op](a, b)
-    if isinstance(c, p.All):
-        return holds(c.left, fields, props, now) and holds(c.right, fields, props, now)
-    if isinstance(c, p.Any):
-        return holds(c.left, fields, props, now) or holds(c.right, fields, props, now)
+
+def _reader(v):
+    """A value of a condition as a function of (fields, props, now)."""
+    if isinstance(v, p.Const):
+        value = v.value
+        return lambda fields, props, now: value
+    if isinstance(v, p.Field):
+        return lambda fields, props, now, name=v.name: fields.get(name)
+    if isinstance(v, p.Prop):
+        return lambda fields, props, now, name=v.name: props.get(name)
+    return lambda fields, props, now: now.date().isoformat()  # Today
+
+
+def condition(c) -> Test:
+    """Condition `c` made once into a function that says whether it holds
+    for an event's fields, a contact's properties and the time (the engine
+    makes one per condition of a program, and calls it per event)."""
+    if isinstance(c, (p.All, p.Any)):
+        left, right = condition(c.left), condition(c.right)
+        if isinstance(c, p.All):
+            return lambda fields, props, now: left(fields, props, now) and right(fields, props, now)
+        return lambda fields, props, now: left(fields, props, now) or right(fields, props, now)
     if isinstance(c, p.Neg):
-        return not holds(c.operand, fields, props, now)
+        inner = condition(c.operand)
+        return lambda fields, props, now: not inner(fields, props, now)
+    if isinstance(c, p.Cmp):
+        return _comparison(c)
     if isinstance(c, p.In):
-        v = _as(c.kind, _value(c.operand, fields, props, now))
-        if v is None:
-            return False
-        return (v in {_as(c.kind, x) for x in c.values}) != c.negated
+        convert, read, negated = _AS.get(c.kind, _as_text), _reader(c.operand), c.negated
+        values = {convert(x) for x in c.values}
+
+        def member(fields, props, now):
+            v = convert(read(fields, props, now))
+            return v is not None and (v in values) != negated
+        return member
     if isinstance(c, p.Has):
-        a = _value(c.left, fields, props, now)
-        b = _value(c.right, fields, props, now)
-        return a is not None and b is not None and str(b) in str(a)
+        left, right = _reader(c.left), _reader(c.right)
+
+        def has(fields, props, now):
+            a, b = left(fields, props, now), right(fields, props, now)
+            return a is not None and b is not None and str(b) in str(a)
+        return has
     if isinstance(c, p.Known):
-        v = _value(c.operand, fields, props, now)
-        return (v is not None and v != "") == c.known
+        read, known = _reader(c.operand), c.known
+        return lambda fields, props, now: ((v := read(fields, props, now)) is not None and v != "") == known
     assert isinstance(c, p.Truth)
-    return _as("bool", _value(c.operand, fields, props, now)) is True
+    read = _reader(c.operand)
+    return lambda fields, props, now: _as_bool(read(fields, props, now)) is True
+
+
+def _comparison(c: p.Cmp) -> Test:
+    """`left OP right`: both converted to the compared kind; a value that is
+    not one (or not there) makes it false."""
+    convert, op, left = _AS.get(c.kind, _as_text), _OPS[c.op], _reader(c.left)
+    if isinstance(c.right, p.Const):  # the usual form: converted once
+        b = convert(c.right.value)
+        if b is None:
+            return lambda fields, props, now: False
+
+        def against_constant(fields, props, now):
+            a = convert(left(fields, props, now))
+            return a is not None and op(a, b)
+        return against_constant
+    right = _reader(c.right)
+
+    def compare(fields, props, now):
+        a = convert(left(fields, props, now))
+        if a is None:
+            return False
+        b = convert(right(fields, props, now))
+        return b is not None and op(a, b)
+    return compare
 
 
 def flow_text(value, kind: str | None = None) -> str:
