@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -18,6 +19,8 @@ EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
 #: source, so a crash loses only work a rerun does again, and a commit per
 #: event would cost SQLite most of its time.
 GROUP_COMMIT = 100
+#: The most events one transaction may hold: readers of the store wait for it.
+MAX_GROUP = 100_000
 
 
 class _StoreProblem(click.ClickException):
@@ -221,7 +224,7 @@ def _until(value):
               help="Process with N worker processes sharing a postgresql:// store.")
 @click.option("--strict", is_flag=True, help="Refuse to run when the check has warnings.")
 @click.option("--quiet", is_flag=True, help="No progress display on the terminal.")
-@click.option("--commit-every", type=click.IntRange(min=1), metavar="N",
+@click.option("--commit-every", type=click.IntRange(min=1, max=MAX_GROUP), metavar="N",
               help="Commit N events at a time (each still all-or-nothing). "
                    f"Default: {GROUP_COMMIT} from a file into memory: or sqlite:, else 1.")
 @deliver_options(default="none")
@@ -240,14 +243,16 @@ def run(scripts, events_path, store_url, until, fmt, workers, strict, quiet, com
     if workers and deliver_spec != "none":
         raise click.UsageError("--workers runs deliver nothing: run `flowc deliver` beside the workers")
     postgres = store_url.startswith(("postgresql://", "postgres://"))
-    if commit_every is not None and commit_every > 1 and (events_path == "-" or deliver_spec != "none" or postgres):
-        raise click.UsageError("--commit-every above 1 needs events from a file, --deliver none and a memory: or "
+    # A pipe, a terminal or a FIFO cannot be read again after a crash, as a file can.
+    replayable = events_path != "-" and stat.S_ISREG(os.stat(events_path).st_mode)
+    if commit_every is not None and commit_every > 1 and (not replayable or deliver_spec != "none" or postgres):
+        raise click.UsageError("--commit-every above 1 needs events from a regular file, --deliver none and a memory: or "
                                "sqlite: store: a crash would lose events that cannot be read again or take back "
                                "decisions already sent, and PostgreSQL reports a failed write only later")
-    if workers and commit_every is not None:
+    if workers and commit_every not in (None, 1):
         raise click.UsageError("--commit-every is for single runs: each worker commits each piece of work")
     if commit_every is None:
-        commit_every = 1 if events_path == "-" or deliver_spec != "none" or postgres else GROUP_COMMIT
+        commit_every = GROUP_COMMIT if replayable and deliver_spec == "none" and not postgres else 1
     if workers:
         from .parallel import WorkerFailed, run_with_workers
 
@@ -257,7 +262,7 @@ def run(scripts, events_path, store_url, until, fmt, workers, strict, quiet, com
             click.echo(str(e), err=True)
             sys.exit(EXIT_USAGE)
     else:
-        summary = _run_here(result.program, events_path, store_url, until_at, _echo_entries(fmt, events_path == "-"),
+        summary = _run_here(result.program, events_path, store_url, until_at, _echo_entries(fmt, not replayable),
                             (deliver_spec, config_path, public_url), quiet, commit_every)
     print_summary(summary, fmt)
     sys.exit(EXIT_INPUT if summary.rejected else EXIT_OK)

@@ -159,7 +159,7 @@ class Session:
         if rest.startswith("{"):
             try:
                 data = json.loads(rest)
-            except ValueError as e:
+            except (ValueError, RecursionError) as e:
                 raise click.ClickException(f"not valid JSON: {e}")
             if not isinstance(data, dict):
                 raise click.ClickException("an event is a JSON object")

@@ -249,7 +249,7 @@ def event_from_dict(data: dict):
     as the same JSON line would be."""
     try:
         text = json.dumps(data)
-    except (TypeError, ValueError) as e:  # a value JSON has no form for
+    except (TypeError, ValueError, RecursionError) as e:  # a value JSON has no form for
         raise EventError(f"an event is a JSON object ({e})") from None
     return parse_event(text)
 
@@ -272,7 +272,7 @@ def read_events(lines: Iterable[str | BadLine]) -> Iterator[tuple[int, object]]:
 def _guess_id(line: str) -> str | None:
     try:
         data = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than the JSON reader goes
         return None
     value = data.get("id") if isinstance(data, dict) else None
     return value if isinstance(value, str) else None

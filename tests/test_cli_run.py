@@ -274,3 +274,10 @@ def test_group_commit_is_refused_where_a_crash_or_a_late_error_could_not_be_undo
     r = run(*args, "--commit-every", "5", input=GOOD + "\n")
     assert r.exit_code == 2
     assert "--commit-every above 1" in r.output
+
+
+def test_commit_every_is_bounded(tmp_path):
+    events = tmp_path / "events.jsonl"
+    events.write_text(GOOD + "\n")
+    r = run("run", script(tmp_path), "--events", events, "--store", "memory:", "--commit-every", "99999999999999999999")
+    assert r.exit_code == 2 and "--commit-every" in r.output

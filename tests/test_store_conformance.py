@@ -614,5 +614,9 @@ def test_a_sqlite_store_sees_what_another_process_committed(tmp_path):
     with first.transaction():
         assert first.get_user("ann").seat == "sales_pro"
         assert first.clock() == dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
+    # between transactions (a REPL waiting for its next line) nothing kept is trusted
+    with second.transaction():
+        second.set_clock(dt.datetime(2026, 4, 1, tzinfo=dt.timezone.utc))
+    assert first.clock() == dt.datetime(2026, 4, 1, tzinfo=dt.timezone.utc)
     first.close()
     second.close()

@@ -168,7 +168,9 @@ class _Transaction:
             store._rollback()
         except Exception:
             if not isinstance(error, Exception):
-                raise
+                # An interrupt (Ctrl-C) that came as COMMIT finished leaves
+                # nothing to roll back: the interrupt is what to report.
+                raise error from None
             # The connection is gone (or the disk is): the first error says why.
             raise store._translated(error) from None
         if isinstance(error, Exception):

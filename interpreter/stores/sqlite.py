@@ -101,8 +101,12 @@ class SqliteStore(SqlStore):
     def close(self) -> None:
         self._conn.close()
 
-    # -- kept records: read once, then written through
+    # -- kept records: read once, then written through. Outside a
+    # transaction (a REPL or a service between events) nothing kept is
+    # trusted: another process may have written since.
     def _kept(self, kept: _Kept, key, read):
+        if not self._depth:
+            return read(key)
         value = kept.get(key)
         if value is None:
             value = read(key)
@@ -150,6 +154,8 @@ class SqliteStore(SqlStore):
         super().put_enrollment(e)
 
     def clock(self):
+        if not self._depth:
+            return super().clock()
         if self._clock is _ABSENT:
             self._clock = super().clock()
         return self._clock
@@ -174,6 +180,8 @@ class SqliteStore(SqlStore):
         return due
 
     def next_due(self):
+        if not self._depth:
+            return super().next_due()
         if self._next_due is _ABSENT:
             self._next_due = super().next_due()
         return self._next_due
@@ -193,6 +201,8 @@ class SqliteStore(SqlStore):
         bisect.insort(sends, at)
 
     def sends_window(self, user, since):
+        if not self._depth:
+            return super().sends_window(user, since)
         sends = self._window(user)
         i = bisect.bisect_right(sends, since)
         return len(sends) - i, (sends[i] if i < len(sends) else None)

@@ -86,3 +86,31 @@ def test_a_worker_rolls_back_only_the_failing_event():
         store.close()
     finally:
         schema.drop()
+
+
+def test_an_interrupt_as_a_commit_finishes_stops_the_run_and_keeps_what_was_committed(tmp_path):
+    """Ctrl-C that arrives just after COMMIT: there is nothing left to roll
+    back, and the interrupt, not a failed rollback, is what the run sees (it
+    must not be taken for an event that failed and changed nothing)."""
+    from flowc.interpreter.stores.sqlite import SqliteStore
+
+    class InterruptedAfterCommit(SqliteStore):
+        armed = False
+
+        def _commit(self):
+            super()._commit()
+            if self.armed:  # the first event's commit
+                raise KeyboardInterrupt
+
+    store = InterruptedAfterCommit(str(tmp_path / "f.db"))
+    runner = Runner(_program(), store)
+    store.armed = True
+    with pytest.raises(KeyboardInterrupt):
+        runner.process(LINES)
+    store.close()
+    store = open_store(f"sqlite:///{tmp_path / 'f.db'}")
+    with store.transaction():
+        kept = list(store.audit())
+    store.close()
+    assert [e.reason for e in kept if e.outcome == "rejected"] == []
+    assert [e.contact for e in kept if e.outcome == "enrolled"] == ["ann@x"]

@@ -58,6 +58,8 @@ BAD = {
     "NUL field": event(1, form="a\x00b"),
     "not an object": "[1, 2]",
     "not JSON": "{",
+    # deeper than the JSON readers go (the reason is looked up again to find the id)
+    "deep nesting": event(1).replace('"form"', '"properties": {"a": ' + "[" * 5000 + "]" * 5000 + '}, "form"'),
 }
 
 
@@ -131,3 +133,12 @@ def test_a_rerun_after_a_bad_time_goes_on(tmp_path):
     again = run(tmp_path, lines, store=store)
     assert list(rejected(first)) == [2] and list(rejected(again)) == [2]
     assert [e["outcome"] for e in entries(again) if e["event"] in ("e1", "e3")] == ["duplicate", "duplicate"]
+
+
+def test_group_commit_is_refused_for_a_fifo_before_it_is_opened(tmp_path):
+    script = tmp_path / "s.flow"
+    script.write_text(SCRIPT)
+    fifo = tmp_path / "events"
+    os.mkfifo(fifo)  # opening it would wait for a writer: the refusal must come first
+    out = flowc("run", script, "--events", fifo, "--store", "memory:", "--commit-every", "5")
+    assert out.code == 2 and "--commit-every above 1" in out.err
