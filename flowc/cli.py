@@ -237,12 +237,12 @@ def run(scripts, events_path, store_url, until, fmt, workers, strict, quiet, com
     warnings (nothing runs) or rejected event lines (every valid one is
     still processed), 2 usage error."""
     until_at = _until(until)
-    if workers and not store_url.startswith(("postgresql://", "postgres://")):
+    postgres = store_url.startswith(("postgresql://", "postgres://"))
+    if workers and not postgres:
         raise click.UsageError("--workers needs a postgresql:// store (workers share it)")
     result = checked_or_exit(scripts, warnings=True, strict=strict)
     if workers and deliver_spec != "none":
         raise click.UsageError("--workers runs deliver nothing: run `flowc deliver` beside the workers")
-    postgres = store_url.startswith(("postgresql://", "postgres://"))
     # A pipe, a terminal or a FIFO cannot be read again after a crash, as a file can.
     replayable = events_path != "-" and stat.S_ISREG(os.stat(events_path).st_mode)
     if commit_every is not None and commit_every > 1 and (not replayable or deliver_spec != "none" or postgres):

@@ -41,14 +41,16 @@ class Summary:
                 duplicate = True
         return duplicate
 
-    def processed(self, entries: list[AuditEntry]) -> None:
-        """Count one processed event (a duplicate or not) and its entries."""
-        # (with inline delivery, what fell due before the event comes first)
-        if self.count(entries):
+    def processed(self, entries: list[AuditEntry]) -> bool:
+        """Count one processed event and its entries; whether it was a
+        duplicate (with inline delivery, what fell due before the event
+        comes first among its entries)."""
+        duplicate = self.count(entries)
+        if duplicate:
             self.duplicates += 1
         else:
             self.events += 1
-
+        return duplicate
 
     def lines(self) -> list[str]:
         o = self.outcomes
@@ -136,8 +138,7 @@ def _one(engine, number: int, item, summary: Summary, results: list[LineResult] 
             results.append(LineResult(number, item.id, "rejected", item.reason))
         return entries
     entries = engine.process(item)
-    summary.processed(entries)
+    duplicate = summary.processed(entries)
     if results is not None:
-        duplicate = bool(entries) and entries[0].outcome == Outcome.DUPLICATE
         results.append(LineResult(number, item.id, "duplicate" if duplicate else "accepted"))
     return entries

@@ -5,6 +5,7 @@ transaction; the engine opens one per event, so that the event's effects and
 its id are committed together or not at all."""
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import re
 from typing import ContextManager, Iterator, Protocol, runtime_checkable
@@ -17,6 +18,13 @@ from ..records import AuditEntry, Contact, Due, Enrollment, OutboxMessage, Queue
 class StoreError(UsageError):
     """A store that cannot be opened or used (bad URL, server down, newer
     schema): the user must fix the URL or the store."""
+
+
+def window(sends: list[dt.datetime], since: dt.datetime) -> tuple[int, dt.datetime | None]:
+    """`sends_window` of a user's send times kept sorted in process: how many
+    came after `since`, and the oldest of them."""
+    i = bisect.bisect_right(sends, since)
+    return len(sends) - i, (sends[i] if i < len(sends) else None)
 
 
 def redact(url: str) -> str:

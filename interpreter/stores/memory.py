@@ -3,7 +3,9 @@
 Transactions keep an undo log: each change records how to take itself back
 (a function and its arguments), and a failed transaction runs the log
 backwards. Records are copied in and out, so that the engine's changes
-reach the store only through `put_*`."""
+reach the store only through `put_*`; immutable records (users, sequences,
+workflow runs) are their own copies, and a contact's properties, which the
+engine replaces and never changes in place, are shared."""
 from __future__ import annotations
 
 import bisect
@@ -13,6 +15,7 @@ import itertools
 
 from ..records import (AuditEntry, Contact, Due, Enrollment, EnrollmentStatus, OutboxMessage, OutboxState, Run,
                        SequenceState, UserState)
+from .base import window
 
 _MISSING = object()
 
@@ -91,8 +94,7 @@ class MemoryStore:
 
     def _set(self, table: str, key, value) -> None:
         rows = self._tables[table]
-        if self._undo is not None:
-            self._undo.append((_restore, rows, key, rows.get(key, _MISSING)))
+        self._record(_restore, rows, key, rows.get(key, _MISSING))
         rows[key] = value.__copy__()
 
     def _get(self, table: str, key):
@@ -207,9 +209,7 @@ class MemoryStore:
         self._record(sends.remove, at)
 
     def sends_window(self, user, since):
-        sends = self._sends.get(user, [])
-        i = bisect.bisect_right(sends, since)
-        return len(sends) - i, (sends[i] if i < len(sends) else None)
+        return window(self._sends.get(user, []), since)
 
     # -- outbox
     def add_outbox(self, msg: OutboxMessage) -> None:

@@ -9,17 +9,18 @@ so this store keeps in process what it read and wrote of the records an
 event reads again and again (users, sequences, contacts, workflow runs,
 active enrollments, the clock, the next due time and each sender's sends
 in the last 24 hours), and asks the file only for the rest; the clock,
-which every event moves, is written once per transaction, as it commits. The cache is
-trusted only while no other connection has committed to the file (SQLite's
-`data_version`, read as each transaction begins) and is dropped after any
-rollback, whole or to a savepoint."""
+which every event moves, is written once per transaction, as it commits.
+What it keeps is trusted only inside a transaction, while no other
+connection has committed to the file (SQLite's `data_version`, read as each
+transaction begins), and is dropped after any rollback, whole or to a
+savepoint."""
 from __future__ import annotations
 
 import bisect
 import sqlite3
 
 from ..timeutil import WINDOW, from_text
-from .base import StoreError
+from .base import StoreError, window
 from .sql import SqlStore
 
 #: The most contacts, and the most workflow runs, kept in process; beyond
@@ -171,9 +172,8 @@ class SqliteStore(SqlStore):
             self._next_due = due.at
 
     def pop_due(self, until):
-        if self._next_due is _ABSENT:
-            self._next_due = super().next_due()
-        if self._next_due is None or self._next_due > until:
+        next_due = self.next_due()
+        if next_due is None or next_due > until:
             return None
         due = super().pop_due(until)
         self._next_due = _ABSENT
@@ -203,6 +203,4 @@ class SqliteStore(SqlStore):
     def sends_window(self, user, since):
         if not self._depth:
             return super().sends_window(user, since)
-        sends = self._window(user)
-        i = bisect.bisect_right(sends, since)
-        return len(sends) - i, (sends[i] if i < len(sends) else None)
+        return window(self._window(user), since)
