@@ -54,7 +54,9 @@ def to_text(at: dt.datetime | None) -> str | None:
     times faster than strftime and strptime.)"""
     if at is None:
         return None
-    return at.astimezone(UTC).isoformat(timespec="microseconds")
+    if at.tzinfo is not UTC:  # the engine's times are UTC already: no copy
+        at = at.astimezone(UTC)
+    return at.isoformat(timespec="microseconds")
 
 
 def from_text(text: str | None) -> dt.datetime | None:

@@ -7,7 +7,7 @@ here against ~0.8k/s for the default journal (measured).
 SQLite has one writer at a time, and a run is almost always the only one:
 so this store keeps in process what it read and wrote of the records an
 event reads again and again (users, sequences, contacts, workflow runs,
-active enrollments, the clock, the next due time and each sender's sends
+enrollments, the clock, the next due time and each sender's sends
 in the last 24 hours), and asks the file only for the rest; the clock,
 which every event moves, is written once per transaction, as it commits.
 What it keeps is trusted only inside a transaction, while no other
@@ -19,6 +19,7 @@ from __future__ import annotations
 import bisect
 import sqlite3
 
+from ..records import EnrollmentStatus
 from ..timeutil import WINDOW, from_text
 from .base import StoreError, window
 from .sql import SqlStore
@@ -93,6 +94,7 @@ class SqliteStore(SqlStore):
 
     def _forget(self) -> None:
         self._users, self._sequences, self._contacts, self._runs = _Kept(), _Kept(), _Kept(), _Kept()
+        self._enrollments = _Kept()  # id -> enrollment
         self._active = _Kept()  # contact -> active enrollment
         self._clock = _ABSENT
         self._clock_unwritten = False  # set_clock is written once, as the transaction commits
@@ -143,16 +145,32 @@ class SqliteStore(SqlStore):
         super().put_run(run)
         self._runs.keep((run.workflow, run.contact), run)
 
+    def get_enrollment(self, enrollment_id):
+        return self._kept(self._enrollments, enrollment_id, super().get_enrollment)
+
     def active_enrollment(self, contact):
         return self._kept(self._active, contact, super().active_enrollment)
 
     def add_enrollment(self, e) -> int:
-        self._active.pop(e.contact, None)
-        return super().add_enrollment(e)
+        e = e.__copy__()
+        e.id = super().add_enrollment(e)
+        self._kept_enrollment(e)
+        return e.id
 
     def put_enrollment(self, e) -> None:
-        self._active.pop(e.contact, None)
         super().put_enrollment(e)
+        self._kept_enrollment(e)
+
+    def _kept_enrollment(self, e) -> None:
+        """Keep what was written (the store refuses a second active
+        enrollment of a contact as it is written)."""
+        self._enrollments.keep(e.id, e)
+        if e.status == EnrollmentStatus.ACTIVE:
+            self._active.keep(e.contact, e)
+        else:
+            current = self._active.get(e.contact)
+            if current is not None and current is not _ABSENT and current.id == e.id:
+                self._active.keep(e.contact, None)
 
     def clock(self):
         if not self._depth:
