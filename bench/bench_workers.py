@@ -7,6 +7,11 @@ schema. The time counts from the workers' start to the empty queue
 
 (N... are the worker counts to measure, in that order; default 1 2 4.)
 
+Starting a worker process (imports, checking the published scripts) takes
+a fixed half second or so of CPU, which at a few thousand events is much of
+the run: `after start` is the rate from the first commit of an event on,
+which leaves it out.
+
 Each line also says where the time went, to tell a machine that is short of
 cores from workers that wait for each other: the CPU time per event of the
 worker processes and of their server backends (from the kernel: the
@@ -63,6 +68,8 @@ class Backends(threading.Thread):
         self.base, self.name = base, name
         self.cpu: dict[int, float] = {}
         self.states: collections.Counter = collections.Counter()
+        #: (time, events recorded) when the first events were committed
+        self.first: tuple[float, int] | None = None
         self.done = threading.Event()
 
     def run(self) -> None:
@@ -75,6 +82,10 @@ class Backends(threading.Thread):
                     if used is not None:
                         self.cpu[pid] = used
                     self.states[_state(state, kind, event)] += 1
+                if self.first is None:
+                    count = conn.execute(f"SELECT COUNT(*) FROM {self.name}.flow_events").fetchone()[0]
+                    if count:
+                        self.first = (time.perf_counter(), count)
 
     def stop(self) -> None:
         self.done.set()
@@ -130,12 +141,16 @@ def main() -> None:
             with psycopg.connect(base, autocommit=True) as conn:
                 conn.execute(f"DROP SCHEMA {schema} CASCADE")
         rate = n / elapsed
+        end = t + elapsed
+        first_at, first_count = backends.first or (t, 0)
+        steady = (n - first_count) / (end - first_at) if end > first_at else rate
         base_rate = base_rate or rate
         ours = worker_cpu + sum(backends.cpu.values())
         seen = sum(backends.states.values()) or 1
         share = {k: 100 * backends.states[k] / seen for k in ("running", "ClientRead", "Lock", "idle")}
         print(f"{workers} worker{'s' if workers > 1 else ' '}  {rate:8.0f} events/s   "
-              f"{rate / base_rate:.2f}x the first line   CPU: workers {worker_cpu / n * 1e6:4.0f}, "
+              f"{rate / base_rate:.2f}x the first line   after start {steady:6.0f} events/s   "
+              f"CPU: workers {worker_cpu / n * 1e6:4.0f}, "
               f"backends {sum(backends.cpu.values()) / n * 1e6:4.0f}   backends: {share['running']:2.0f}% running, "
               f"{share['ClientRead']:2.0f}% worker, {share['Lock']:2.0f}% lock, {share['idle']:2.0f}% between   "
               f"cores: this run {ours / elapsed:.2f}, others {max(busy - ours, 0) / elapsed:.2f}, "

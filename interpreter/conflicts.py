@@ -8,6 +8,9 @@ of work gets keys, and two pieces conflict when their keys overlap:
 - `c:CONTACT`: the contact's record, workflow runs and enrollment;
 - `u:USER`: the sender's seat, inbox and sends (the daily limit);
 - `s:SEQUENCE`: whether the sequence is deleted;
+- `e:ID`: an event id (of the two events with one id, the later is the
+  duplicate; a worker that knows which before it runs them marks ids
+  without waiting for the store's answer);
 - `*`: everything (a deleted sequence ends enrollments of any contact).
 
 A contact event's senders and sequences are those of the workflows its
@@ -77,13 +80,14 @@ class Conflicts:
         t = event.type
         if t == "sequence_deleted":
             return [ALL]
+        seen = "e:" + event.id
         if t in CONTACT_ACCOUNT_EVENTS:
-            return ["c:" + event.contact]
+            return sorted(("c:" + event.contact, seen))
         if not event.trigger:
-            return ["u:" + event.user]
+            return sorted(("u:" + event.user, seen))
         if t in self._company_wide:
             return [ALL]
-        keys = {"c:" + event.contact}
+        keys = {"c:" + event.contact, seen}
         if t == "task_completed":
             keys |= {"s:" + event.sequence} | self._senders.get(event.sequence, set())
         fields = event.fields

@@ -64,6 +64,9 @@ class SharedQueue:
     def __init__(self, store: WorkQueue, program: Program):
         self.store = store
         self.conflicts = Conflicts(program)
+        #: What was queued since the worker last emptied it, with its keys:
+        #: work later in the worker's claim that conflicts with it must wait.
+        self.queued: list[tuple[Due, list[str]]] = []
 
     def clock(self, at):
         return at
@@ -77,6 +80,7 @@ class SharedQueue:
         else:
             keys = self.conflicts.resume_keys(due.workflow, due.contact)
         self.store.enqueue_due(due, keys)
+        self.queued.append((due, keys))
 
     def take(self, until):
         raise TypeError("workers take due work from the shared queue (Runner.work), not by advancing a clock")

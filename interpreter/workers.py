@@ -2,25 +2,33 @@
 
 `ingest` appends events to the store's queue, each with the time it runs at
 (an event older than the stream's clock runs at the clock's time, as in a
-single run) and its conflict keys (interpreter/conflicts.py). `work` takes
-queued work one piece at a time — events and the due work they schedule, in
-time order — and processes each in one transaction that also removes it
-from the queue: a worker killed at any point leaves its piece to another.
-Work that conflicts runs in time order, so the result is the one a single
-worker would reach, however many run."""
+single run) and its conflict keys (interpreter/conflicts.py). `work` claims
+queued work — events and the due work they schedule — several pieces at a
+time, and processes them in time order in one transaction that also removes
+them from the queue, each piece in a savepoint of its own (all or nothing),
+with one commit for all: a worker killed at any point leaves its claim to
+another. Work that conflicts runs in time order, so the result is the one a
+single worker would reach, however many run."""
 from __future__ import annotations
 
 import datetime as dt
-import time
+import math
 
+from .conflicts import ALL
 from .events import Rejected, parse_event
 from .records import Due
 from .runner import LineResult, checked_events
 from .scheduling import SharedQueue
 from .stores.base import StoreError
+from .stores.batch import Retry
 from .timeutil import from_text, to_text
 
 BATCH = 500
+#: The most pieces of work one transaction claims, and how many queued
+#: pieces it looks at to find them. A larger claim saves round trips and
+#: commits; a smaller one leaves more to another worker at the same time.
+CLAIM = 50
+LOOK = 200
 
 
 def ingest(engine, queue: SharedQueue, lines, emit, until: dt.datetime | None = None,
@@ -42,6 +50,7 @@ def ingest(engine, queue: SharedQueue, lines, emit, until: dt.datetime | None = 
     def flush():
         with store.transaction():
             store.enqueue_events(batch)
+            store.wake_workers()
             if clock is not None:
                 store.set_meta("ingest_clock", to_text(clock))
                 store.raise_horizon(clock)
@@ -73,42 +82,60 @@ def work(engine, queue: SharedQueue, emit=lambda entries: None, wait: bool = Fal
     """Process queued work until none is left that may run (or, with `wait`,
     forever). Returns how many pieces this worker processed."""
     store = queue.store
+    workflows = [w.name for w in engine.program.workflows]
     done = 0
     pause = 0.001
+    careful = 0  # claims of one piece still to take, after a claim failed
     while True:
         try:
-            step = _work_once(engine, store, emit, wait)
+            step = _work_once(engine, queue, None if careful else workflows, emit, wait)
+            careful = max(careful - 1, 0)
+        except Retry:
+            # As many pieces as the claim had, one at a time: the one that
+            # failed fails alone, and the rest are done.
+            careful = CLAIM
+            continue
         except StoreError:
             # A lost connection (a restarted server, a killed backend) is
-            # made again; what was taken in the lost transaction is still queued.
+            # made again; what was claimed in the lost transaction is still queued.
             if not hasattr(store, "reconnect") or not store.reconnect():
                 raise
             continue
         if step is None:
             return done
         if step:
-            done += 1
+            done += step
             pause = 0.001
             continue
         # What is left is being processed, or waits for what is: look again
-        # soon, then less often.
-        time.sleep(pause)
+        # when another worker commits, or soon (one killed commits nothing),
+        # then less often.
+        store.wait_for_work(pause)
         pause = min(pause * 2, idle)
 
 
-def _work_once(engine, store, emit, wait: bool) -> bool | None:
-    """One piece of work: True when one was done, False when none may run
-    now, None when none is left (and not `wait`)."""
+def _work_once(engine, queue: SharedQueue, workflows, emit, wait: bool) -> int | None:
+    """One claim of work: how many pieces were done, 0 when none may run
+    now, None when none is left (and not `wait`). With `workflows`, the
+    claim's records are read ahead and its pieces run without savepoints;
+    without, carefully: one piece, in a savepoint, read as it goes (after
+    a claim failed, so that the piece that failed fails alone)."""
+    store = queue.store
     with store.transaction():
-        item = store.take()
-        if item is not None:
-            if item.kind == "event":
-                entries = engine.process(parse_event(item.body), at=item.t)
-            else:
-                entries = engine.run_due(Due.from_ref(item.t, item.kind, item.ref, item.workflow))
-    if item is not None:
-        emit(entries)
-        return True
+        claimed, queued = store.claim(CLAIM if workflows is not None else 1, LOOK)
+        if claimed:
+            if workflows is not None:
+                store.read_ahead(set().union(*(c.keys for c in claimed)), workflows)
+            results, left = _run_claimed(engine, queue, claimed)
+            if left:
+                store.unclaim(left)
+            store.wake_workers()
+    if claimed:
+        for entries in results:
+            emit(entries)
+        return len(results)
+    if queued:
+        return 0  # held by other workers, or waiting for what they hold
     with store.transaction():
         left = store.pending()
         if left == 0:
@@ -118,4 +145,32 @@ def _work_once(engine, store, emit, wait: bool) -> bool | None:
                 store.set_clock(horizon)
     if left == 0 and not wait:
         return None
-    return False
+    return 0
+
+
+def _run_claimed(engine, queue: SharedQueue, claimed) -> tuple[list, list]:
+    """Run the claimed pieces in time order: the audit entries of each piece
+    run, and the pieces left for later. Due work a piece queues may come
+    before later claimed pieces that conflict with it: those wait for it,
+    and so does what conflicts with them."""
+    results, left = [], []
+    waiting: list[tuple[tuple, frozenset]] = []  # (order, keys) of queued work this claim must not pass
+    for piece in claimed:
+        order = piece.order()
+        if any(o < order and _conflict(keys, piece.keys) for o, keys in waiting):
+            waiting.append((order, piece.keys))
+            left.append(piece)
+            continue
+        queue.queued.clear()
+        item = piece.item
+        if item.kind == "event":
+            results.append(engine.process(parse_event(item.body), at=item.t))
+        else:
+            results.append(engine.run_due(Due.from_ref(item.t, item.kind, item.ref, item.workflow)))
+        # Queued due work sorts after every claimed piece of its time and rank.
+        waiting.extend(((due.at, 0, math.inf), frozenset(keys)) for due, keys in queue.queued)
+    return results, left
+
+
+def _conflict(a: frozenset, b: frozenset) -> bool:
+    return not a.isdisjoint(b) or ALL in a or ALL in b

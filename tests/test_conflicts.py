@@ -26,11 +26,11 @@ def keys(**event):
 def test_only_workflows_whose_where_may_hold_lend_their_keys():
     # form A: the first holds; the second is false by the event alone; the
     # third depends on the contact, so it may hold
-    assert keys(type="form_submitted", contact="c@x", form="A") == ["c:c@x", "s:S", "s:T", "u:ann"]
-    assert keys(type="form_submitted", contact="c@x", form="B") == ["c:c@x", "s:T", "u:ben"]
+    assert keys(type="form_submitted", contact="c@x", form="A") == ["c:c@x", "e:1", "s:S", "s:T", "u:ann"]
+    assert keys(type="form_submitted", contact="c@x", form="B") == ["c:c@x", "e:1", "s:T", "u:ben"]
 
 
 def test_account_events():
-    assert keys(type="seat_changed", user="ann", seat="none") == ["u:ann"]
-    assert keys(type="email_bounced", contact="c@x") == ["c:c@x"]
+    assert keys(type="seat_changed", user="ann", seat="none") == ["e:1", "u:ann"]
+    assert keys(type="email_bounced", contact="c@x") == ["c:c@x", "e:1"]
     assert keys(type="sequence_deleted", sequence="S") == ["*"]

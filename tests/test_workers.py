@@ -166,6 +166,94 @@ def test_a_killed_worker_loses_and_doubles_nothing(schema):
     assert state == _single_worker_state(result.program, lines)
 
 
+def test_workers_killed_again_and_again_mid_claim_lose_and_double_nothing(schema):
+    """Each worker takes a claim of many pieces in one transaction: killed
+    at any point in it (reading ahead, running pieces, writing them as it
+    commits), none of its claim is done and all of it is left to others."""
+    import random
+
+    result = _program()
+    lines = event_stream(4_000, contacts=600, seed=8)
+    _queue(schema.url, result, lines)
+    steady = _workers(schema.url, 1)[0]
+    rng = random.Random(4)
+    for _ in range(8):
+        victim = _workers(schema.url, 1)[0]
+        time.sleep(rng.uniform(0.3, 1.2))  # past its start, into its claims
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+    err = steady.communicate(timeout=600)[1].decode()
+    assert steady.returncode == 0, err
+    last = _workers(schema.url, 1)[0]  # whatever the last victim left locked is free again
+    assert last.wait(timeout=600) == 0
+    state, log = _final(schema.url, result.program)
+    assert not any(e.outcome == "duplicate" for e in log)
+    assert state == _single_worker_state(result.program, lines)
+
+
+def test_due_work_queued_inside_a_claim_runs_before_the_claimed_work_it_precedes(schema):
+    """A piece's due work can fall due before later pieces of the same claim
+    that conflict with it (here: a run resumed a minute later, before the
+    next form of any contact, which may enroll as the same sender): those
+    go back to the queue, in their places, and the result is a single run's."""
+    from flowc.interpreter.stores.postgres import PostgresStore
+
+    result = dsl.check_sources([("d.flow", 'user u seat sales_enterprise inbox u@x limit 5\n'
+                                          'sequence "S" { email "E" body "x"; wait 1 hour; email "F" body "y" }\n'
+                                          'workflow "W" reenroll on form_submitted {\n'
+                                          '  wait 1 minute; enroll in "S" as u }\n'
+                                          'on deal_stage_changed unenroll from "S"')])
+    assert not result.errors
+    lines = [json.dumps({"id": f"e{i}", "type": "form_submitted" if i % 4 else "deal_stage_changed",
+                         "at": f"2026-01-05T09:{i // 3:02d}:{i % 3 * 20:02d}Z", "contact": f"c{i % 7}@x",
+                         **({"form": "F"} if i % 4 else {"deal": f"d{i}", "stage": "closedwon"})})
+             for i in range(150)]
+    _queue(schema.url, result, lines)
+    store = open_store(schema.url, workers=True)
+    put_back = []
+    unclaim = store.unclaim
+    store.unclaim = lambda pieces: (put_back.extend(pieces), unclaim(pieces))
+    try:
+        Runner(result.program, store, workers=True).work()
+    finally:
+        store.close()
+    assert put_back
+    state, _ = _final(schema.url, result.program)
+    assert state == _single_worker_state(result.program, lines)
+
+
+def test_a_piece_that_fails_in_a_claim_fails_alone(schema, monkeypatch):
+    """Pieces of a claim run without savepoints; one that fails rolls the
+    claim back, which then runs a piece at a time: the failed event alone
+    is rejected (internal_error), as in a single run."""
+    from flowc.interpreter.engine import Engine
+
+    contact_event = Engine._contact_event
+
+    def failing(self, event, ev):
+        if event.id in ("e7", "e300"):
+            raise RuntimeError("boom")
+        return contact_event(self, event, ev)
+
+    monkeypatch.setattr(Engine, "_contact_event", failing)
+    result = _program()
+    lines = event_stream(600, contacts=100, seed=2)
+    _queue(schema.url, result, lines)
+    store = open_store(schema.url, workers=True)
+    try:
+        Runner(result.program, store, workers=True).work()
+    finally:
+        store.close()
+    state, log = _final(schema.url, result.program)
+    assert sorted(e.event for e in log if e.reason == "internal_error") == ["e300", "e7"]
+    expected = _single_worker_state(result.program, lines)
+    # The time an internal error is logged at is the store's clock, which
+    # workers leave to the end of a run: not compared.
+    for s in (state, expected):
+        s["audit"] = [e for e in s["audit"] if "internal_error" not in e]
+    assert state == expected
+
+
 def test_run_with_workers_prints_the_log_and_summary(schema):
     from click.testing import CliRunner
 

@@ -12,7 +12,7 @@ from typing import ContextManager, Iterator, Protocol, runtime_checkable
 
 from flowc.dsl import UsageError
 
-from ..records import AuditEntry, Contact, Due, Enrollment, OutboxMessage, QueueItem, Run, SequenceState, UserState
+from ..records import AuditEntry, Contact, Due, Enrollment, OutboxMessage, Run, SequenceState, UserState
 
 
 class StoreError(UsageError):
@@ -189,9 +189,20 @@ class WorkQueue(Store, Protocol):
     def enqueue_events(self, rows) -> None:
         """rows: (time it runs at, conflict keys, JSON line, line number)."""
     def enqueue_due(self, due: Due, keys: list[str]) -> None: ...
-    def take(self) -> QueueItem | None:
-        """The next piece of work this worker may do, removed from the queue
-        when the transaction commits; None when there is none for now."""
+    def claim(self, most: int, look: int) -> tuple[list, bool]:
+        """Up to `most` pieces of work this worker may do, among the first
+        `look` queued, in time order (`Claimed`: a piece and its conflict
+        keys), each removed from the queue when the transaction commits;
+        and whether any work was queued up to the horizon."""
+    def unclaim(self, pieces: list) -> None:
+        """Put claimed pieces back in the queue, in their places."""
+    def read_ahead(self, keys, workflows) -> None:
+        """Read at once what work with these conflict keys reads, and keep
+        it for the rest of the transaction (stores/batch.py)."""
+    def wake_workers(self) -> None:
+        """As this transaction commits, wake the workers that wait for work."""
+    def wait_for_work(self, seconds: float) -> None:
+        """Wait until another transaction wakes the workers, or `seconds`."""
     def pending(self) -> int:
         """Queued work that may run now (up to the horizon)."""
     def audit_mark(self) -> int:

@@ -5,19 +5,21 @@ Tables live in the first schema of the connection's search_path (set it
 with `?options=-csearch_path%3Dmyschema`), so several accounts or test runs
 can share one server. Concurrency comes from PostgreSQL itself: each event
 is a transaction, a sender's row is locked (`FOR UPDATE`) while its sends are
-counted, due work is picked with `FOR UPDATE SKIP LOCKED`, and a unique
-index keeps a contact in one active enrollment."""
+counted, workers claim queued work with `FOR UPDATE SKIP LOCKED` (the
+`flow_claim` function below), and a unique index keeps a contact in one
+active enrollment."""
 from __future__ import annotations
 
 import json
 import time
+from typing import NamedTuple
 
 import psycopg
 
-from ..conflicts import ALL
 from ..records import Due, QueueItem
 from ..timeutil import from_text, to_text
 from .base import StoreError, WorkQueue, redact
+from .batch import BatchReads, Retry
 from .sql import SqlStore
 
 QUEUE_TABLES = """;
@@ -27,26 +29,65 @@ CREATE TABLE IF NOT EXISTS flow_queue (
 CREATE INDEX IF NOT EXISTS flow_queue_order ON flow_queue (t, rank, id)
 """
 
-# Takes the first piece of work, in time order, that no earlier piece still in
-# the queue conflicts with (interpreter/conflicts.py). It is deleted at once,
-# but only for this transaction: to other workers it stays in the queue,
-# locked, so they skip it and what conflicts with it waits until it commits;
-# if this transaction fails, it is back.
-_TAKE = """
-DELETE FROM flow_queue WHERE id = (
-    SELECT q.id FROM flow_queue q
-    WHERE q.t <= (SELECT value FROM flow_meta WHERE key = 'horizon') AND NOT EXISTS (
-        SELECT 1 FROM flow_queue e
-        WHERE (e.t, e.rank, e.id) < (q.t, q.rank, q.id)
-          AND (e.keys && q.keys OR %(all)s = ANY(e.keys) OR %(all)s = ANY(q.keys)))
-    ORDER BY q.t, q.rank, q.id
-    LIMIT 1
-    FOR UPDATE OF q SKIP LOCKED)
-RETURNING id, t, kind, ref, workflow, body, line
+# Claims up to `most` pieces of work for one transaction, looking at the first
+# `look` queued in time order (up to the horizon). A piece is claimed when no
+# earlier piece still queued that this transaction did not claim conflicts
+# with it (interpreter/conflicts.py): the claimer runs its pieces in time
+# order, so conflicting pieces in one claim keep their order. A claimed piece
+# is deleted at once, but only for this transaction: to other workers it
+# stays queued, locked, so they skip it and what conflicts with it waits
+# until this transaction commits; if the transaction fails, it is back.
+# A piece locked by another worker blocks what conflicts with it; a piece
+# that conflicts with everything (`*`) blocks everything after it. Only the
+# pieces claimed are locked: a worker never holds back work it does not do.
+CLAIM_FUNCTION = """
+CREATE OR REPLACE FUNCTION flow_claim(most INTEGER, look INTEGER) RETURNS SETOF flow_queue
+LANGUAGE plpgsql AS $$
+DECLARE
+    r flow_queue;
+    blocked TEXT[] := '{}';
+    taken INTEGER := 0;
+BEGIN
+    FOR r IN SELECT * FROM flow_queue WHERE t <= (SELECT value FROM flow_meta WHERE key = 'horizon')
+             ORDER BY t, rank, id LIMIT look
+    LOOP
+        EXIT WHEN '*' = ANY(r.keys) AND blocked <> '{}';
+        IF NOT (blocked && r.keys) THEN
+            DELETE FROM flow_queue WHERE id = (SELECT id FROM flow_queue WHERE id = r.id FOR UPDATE SKIP LOCKED);
+            IF FOUND THEN
+                RETURN NEXT r;
+                taken := taken + 1;
+                EXIT WHEN taken >= most;
+                CONTINUE;
+            END IF;
+            EXIT WHEN '*' = ANY(r.keys);
+        END IF;
+        blocked := blocked || r.keys;
+    END LOOP;
+END $$
 """
 
 
-class PostgresStore(SqlStore, WorkQueue):
+_HAS_CLAIM = ("SELECT 1 FROM pg_proc WHERE proname = 'flow_claim' "
+              "AND pronamespace = current_schema()::regnamespace")
+
+
+class Claimed(NamedTuple):
+    """A piece of work a worker claimed, with its conflict keys."""
+
+    item: QueueItem
+    keys: frozenset[str]
+
+    @property
+    def rank(self) -> int:
+        # Due work sorts before events of the same time, as it runs before them.
+        return 1 if self.item.kind == "event" else 0
+
+    def order(self) -> tuple:
+        return self.item.t, self.rank, self.item.id
+
+
+class PostgresStore(BatchReads, SqlStore, WorkQueue):
     PARAM = "%s"
     SERIAL = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
     LOCK = " FOR UPDATE"
@@ -69,6 +110,15 @@ class PostgresStore(SqlStore, WorkQueue):
         except psycopg.Error as e:
             raise StoreError(f"cannot create the Flow tables in {self.url}: {str(e).strip().splitlines()[0]}") from None
 
+    def _create_schema(self) -> None:
+        super()._create_schema()
+        # Stores made before workers claimed several pieces at once lack the
+        # function; CREATE FUNCTION locks no table, unlike the DDL above.
+        with self.transaction():
+            if self._one(_HAS_CLAIM) is None:
+                self._schema_lock()
+                self._exec(CLAIM_FUNCTION)
+
     def _connect(self):
         # Not autocommit: a transaction begins with its first statement,
         # which saves a round trip per transaction.
@@ -79,6 +129,7 @@ class PostgresStore(SqlStore, WorkQueue):
         # them again, and nothing is lost or doubled.
         conn.execute("SET synchronous_commit TO off")
         conn.commit()
+        self._listening = False  # a new connection hears no notifications yet
         return conn
 
     def _lost(self) -> bool:
@@ -99,6 +150,7 @@ class PostgresStore(SqlStore, WorkQueue):
             return False
         self._conn.close()
         self._pipeline, self._depth = None, 0
+        self._forget_kept()
         deadline, pause = time.monotonic() + seconds, 0.1
         while True:
             try:
@@ -146,10 +198,25 @@ class PostgresStore(SqlStore, WorkQueue):
                         raise  # otherwise the error of `finish` says more
 
     def _commit(self) -> None:
-        self._end(self._conn.commit)
+        unsaved = self._kept is not None
+        try:
+            self._write_kept()
+            self._forget_kept()
+            self._end(self._conn.commit)
+        except psycopg.Error as e:
+            # A write that did not fit, reported as the transaction of
+            # several pieces commits: which piece's it was, running them
+            # again a piece at a time tells.
+            if unsaved and not self._fatal(e):
+                raise Retry(f"a write failed ({type(e).__name__}); the claim runs again, a piece at a time") from e
+            raise
 
     def _rollback(self) -> None:
+        self._forget_kept()
         self._end(self._conn.rollback)
+
+    def _rolled_back(self, savepoint_began=None) -> None:
+        self._forget_kept()
 
     def close(self) -> None:
         self._conn.close()
@@ -187,14 +254,49 @@ class PostgresStore(SqlStore, WorkQueue):
 
     def enqueue_due(self, due: Due, keys: list[str]) -> None:
         # Due work sorts before events of the same time, as it runs before them.
-        self._exec("INSERT INTO flow_queue (t, rank, keys, kind, ref, workflow) VALUES (?, 0, ?, ?, ?, ?)",
+        self._exec("INSERT INTO flow_queue (t, rank, keys, kind, ref, workflow) VALUES (%s, 0, %b, %s, %s, %s)",
                    (to_text(due.at), keys, due.kind, due.ref, due.workflow))
 
-    def take(self) -> QueueItem | None:
-        row = self._conn.execute(_TAKE, {"all": ALL}).fetchone()
-        if row is None:
-            return None
-        return QueueItem(row[0], from_text(row[1]), row[2], row[3], row[4], row[5], row[6])
+    def claim(self, most: int, look: int) -> tuple[list[Claimed], bool]:
+        # The last row says whether anything was queued up to the horizon
+        # as the claim began (the claimed pieces, or work others hold or
+        # that waits for theirs): the statement's snapshot is taken before
+        # the function's deletes.
+        rows = self._conn.execute(
+            "SELECT id, t, kind, ref, workflow, body, line, keys FROM flow_claim(%s, %s) UNION ALL "
+            "SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE EXISTS (SELECT 1 FROM flow_queue "
+            "WHERE t <= (SELECT value FROM flow_meta WHERE key = 'horizon'))", (most, look)).fetchall()
+        claimed = [Claimed(QueueItem(i, from_text(t), kind, ref, workflow, body, line), frozenset(keys))
+                   for i, t, kind, ref, workflow, body, line, keys in rows if i is not None]
+        return sorted(claimed, key=Claimed.order), bool(rows)
+
+    def wake_workers(self) -> None:
+        # Sent as this transaction commits (or never): what it freed or
+        # queued may now run.
+        self._exec("NOTIFY flow_work")
+
+    def wait_for_work(self, seconds: float) -> None:
+        # Listening begins with the first wait: a connection that never
+        # waits would keep every notification it hears.
+        try:
+            if not self._listening:
+                self._conn.execute("LISTEN flow_work")
+                self._conn.commit()
+                self._listening = True
+            # The notifications heard while busy come first, all at once.
+            for _ in self._conn.notifies(timeout=seconds, stop_after=1):
+                pass
+        except psycopg.Error as e:
+            raise self._translated(e) from None
+
+    def unclaim(self, pieces: list[Claimed]) -> None:
+        # Back as they were, with their ids: their place in the queue.
+        with self._conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO flow_queue (id, t, rank, keys, kind, ref, workflow, body, line) OVERRIDING SYSTEM VALUE "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [(c.item.id, to_text(c.item.t), c.rank, sorted(c.keys), c.item.kind, c.item.ref, c.item.workflow,
+                  c.item.body, c.item.line) for c in pieces])
 
     def pending(self) -> int:
         horizon = self.meta("horizon")

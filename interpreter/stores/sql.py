@@ -129,6 +129,12 @@ def _outbox(row) -> OutboxMessage | None:
     return OutboxMessage(*values)
 
 
+def _audit_row(e: AuditEntry) -> tuple:
+    """An audit entry as the values of flow_audit's columns (_AUDIT)."""
+    return (to_text(e.at), e.event, e.workflow, e.contact, e.sequence, e.user, str(e.outcome), _plain(e.reason),
+            e.detail, e.line, json.dumps(e.message) if e.message is not None else None, int(e.late))
+
+
 def _audit(row) -> AuditEntry:
     at, event, workflow, contact, seq, user, outcome, reason, detail, line, message, late = row
     return AuditEntry(at=from_text(at), event=event, workflow=workflow, contact=contact, sequence=seq, user=user,
@@ -472,8 +478,7 @@ class SqlStore:
     def append_audit(self, entries) -> None:
         self._conn.cursor().executemany(
             self._q(f"INSERT INTO flow_audit ({_AUDIT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-            [(to_text(e.at), e.event, e.workflow, e.contact, e.sequence, e.user, str(e.outcome), _plain(e.reason), e.detail,
-              e.line, json.dumps(e.message) if e.message is not None else None, int(e.late)) for e in entries])
+            [_audit_row(e) for e in entries])
 
     def audit(self, last=None):
         if last:
