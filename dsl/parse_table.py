@@ -33,7 +33,8 @@ from lark import Lark
 from lark.grammar import NonTerminal, Rule, RuleOptions, Terminal
 from lark.lexer import BasicLexer, ContextualLexer, PatternRE, PatternStr, TerminalDef
 from lark.parsers.lalr_analysis import IntParseTable, Reduce, Shift
-from lark.parsers.lalr_parser import LALR_Parser, _Parser
+from lark.parsers import lalr_parser
+from lark.parsers.lalr_parser import LALR_Parser
 
 #: How the table is built; part of the digest.
 OPTIONS = {"parser": "lalr", "lexer": "contextual", "maybe_placeholders": True}
@@ -146,7 +147,9 @@ class _LALR(LALR_Parser):
                 actions[tokens[flat[i]]] = (Shift, what) if what >= 0 else (Reduce, memo[~what])
         inst = cls.__new__(cls)
         inst._parse_table = IntParseTable(states, data["start_states"], data["end_states"])
-        inst.parser = _Parser(inst._parse_table, callbacks, debug)
+        # (Lark's private class, looked up here: this runs only with the Lark
+        # version that wrote the table, and another may not have it.)
+        inst.parser = lalr_parser._Parser(inst._parse_table, callbacks, debug)
         return inst
 
 

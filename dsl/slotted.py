@@ -149,6 +149,8 @@ def _refuse(cls, frozen: bool) -> None:
 
 
 def _check_fields(cls) -> None:
+    """Fields `_init` can write (dataclass checks the order as it writes
+    `__init__`, which it does not here)."""
     seen_default = False
     for f in fields(cls):
         if not f.init or f.kw_only is True:
@@ -179,7 +181,8 @@ def slotted(cls=None, /, *, frozen: bool = False):
     def make(cls):
         _refuse(cls, frozen)
         # What the class body defines itself, dataclass leaves alone: so do we.
-        own = {name for name in ("__init__", "__repr__", "__eq__") if name in cls.__dict__}
+        own = {name for name in ("__init__", "__repr__", "__eq__", "__getstate__", "__setstate__")
+               if name in cls.__dict__}
         explicit_hash = cls.__dict__.get("__hash__", MISSING)
         if explicit_hash is not MISSING and not (explicit_hash is None and "__eq__" in cls.__dict__):
             own.add("__hash__")
