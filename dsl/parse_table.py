@@ -6,18 +6,35 @@ code as the user at the next start.
 
     python -m flowc.dsl.parse_table     # regenerate after changing flow.lark
 
-The table records a digest of the grammar and of the Lark version it was made
-with; when either differs (the grammar was edited and the table not yet
-regenerated) the grammar is compiled instead, and tests/hostile say so."""
+The file's first line records a digest of the grammar and of the Lark
+version the table was made with, and the SHA-256 of the rest; when the
+grammar or Lark differs (the grammar was edited and the table not yet
+regenerated), or the rest is not what was written, the grammar is compiled
+instead, and tests/hostile say so.
+
+The rest is Lark's serialised parser, made compact to load quickly (one
+`json.loads` and a loop, where Lark's own form costs a generic
+deserialiser and a JSON hook per object): its memo of terminals and rules
+is a list of arrays, and the table's actions are flat lists of integers.
+The parser states' lexers are made when the parser first reaches each state
+(`_ContextualLexer`). The code reading the form runs only with the Lark
+version that wrote it (the digest)."""
 from __future__ import annotations
 
 import hashlib
 import json
 import pkgutil
+from copy import copy
+from functools import cached_property
 from pathlib import Path
 
 import lark
 from lark import Lark
+from lark.grammar import NonTerminal, Rule, RuleOptions, Terminal
+from lark.lexer import BasicLexer, ContextualLexer, PatternRE, PatternStr, TerminalDef
+from lark.parsers.lalr_analysis import IntParseTable, Reduce, Shift
+from lark.parsers import lalr_parser
+from lark.parsers.lalr_parser import LALR_Parser
 
 #: How the table is built; part of the digest.
 OPTIONS = {"parser": "lalr", "lexer": "contextual", "maybe_placeholders": True}
@@ -43,57 +60,165 @@ def digest(grammar: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def compile_grammar(**callbacks) -> Lark:
     return Lark(grammar_text(), **OPTIONS, **callbacks)
 
 
-# Lark's serialised form has dicts keyed by integers and tuples, which JSON
-# does not keep; they are written as {"#": [[key, value], ...]} and lists.
-def _to_json(obj):
-    if isinstance(obj, dict):
-        if all(isinstance(k, str) for k in obj):
-            return {k: _to_json(v) for k, v in obj.items()}
-        return {"#": [[k, _to_json(v)] for k, v in obj.items()]}
-    if isinstance(obj, (list, tuple)):
-        return [_to_json(v) for v in obj]
-    return obj
+# -- writing: Lark's serialised form, made compact
+
+def _memo_entry(obj: dict) -> list:
+    """A terminal ["T", name, "str" or "re", value, flags, raw, width, priority]
+    or a rule ["R", origin, expansion, order, alias, options] (an expansion's
+    terminals as [name, filter_out], its rules' names as strings)."""
+    if obj["__type__"] == "TerminalDef":
+        p = obj["pattern"]
+        kind = "re" if p["__type__"] == "PatternRE" else "str"
+        return ["T", obj["name"], kind, p["value"], list(p["flags"]), p["raw"], p.get("_width"), obj["priority"]]
+    o = obj["options"]
+    return ["R", obj["origin"]["name"],
+            [[s["name"], s["filter_out"]] if s["__type__"] == "Terminal" else s["name"] for s in obj["expansion"]],
+            obj["order"], obj["alias"],
+            [o["keep_all_tokens"], o["expand1"], o["priority"], o["template_source"], list(o["empty_indices"])]]
 
 
-def _from_json(obj: dict):
-    pairs = obj.get("#")
-    if pairs is not None and len(obj) == 1:
-        return {k: v for k, v in pairs}
-    return obj
+def _actions(actions: dict) -> list[int]:
+    """A state's actions as [token, what, token, what, ...]: shift to state
+    `what` if it is >= 0, else reduce by the rule at memo index ~what."""
+    flat = []
+    for token, (action, arg) in actions.items():
+        flat += [token, ~arg["@"] if action == 1 else arg]
+    return flat
 
 
 def table_json(parser: Lark) -> str:
-    from lark.grammar import Rule
-    from lark.lexer import TerminalDef
-
     data, memo = parser.memo_serialize([TerminalDef, Rule])
-    return json.dumps({"digest": digest(grammar_text()), "data": _to_json(data), "memo": _to_json(memo)},
-                      separators=(",", ":"), sort_keys=True) + "\n"
+    table = data["parser"]["parser"]
+    tokens, states = table["tokens"], table["states"]
+    table["tokens"] = [tokens[i] for i in range(len(tokens))]
+    table["states"] = [_actions(states[i]) for i in range(len(states))]
+    body = json.dumps({"data": data, "memo": [_memo_entry(memo[i]) for i in range(len(memo))]},
+                      separators=(",", ":"), sort_keys=True)
+    head = json.dumps({"digest": digest(grammar_text()), "sha256": _sha256(body)}, sort_keys=True)
+    return f"{head}\n{body}\n"
+
+
+# -- reading
+
+def _memo(entries: list) -> dict:
+    symbols: dict = {}  # one symbol object per name and kind, as Lark shares them
+
+    def symbol(s):
+        key = s if isinstance(s, str) else tuple(s)
+        made = symbols.get(key)
+        if made is None:
+            made = symbols[key] = NonTerminal(s) if isinstance(s, str) else Terminal(*s)
+        return made
+
+    memo = {}
+    for i, (kind, *f) in enumerate(entries):
+        if kind == "T":
+            name, pattern_kind, value, flags, raw, width, priority = f
+            pattern = (PatternRE if pattern_kind == "re" else PatternStr)(value, flags, raw)
+            if width is not None:
+                pattern._width = tuple(width)
+            memo[i] = TerminalDef(name, pattern, priority)
+        else:
+            origin, expansion, order, alias, (keep, expand1, priority, template, empty) = f
+            memo[i] = Rule(symbol(origin), [symbol(s) for s in expansion], order, alias,
+                           RuleOptions(keep, expand1, priority, template, tuple(empty)))
+    return memo
+
+
+class _LALR(LALR_Parser):
+    """Lark's LALR parser, read from the table's flat lists of actions."""
+
+    @classmethod
+    def deserialize(cls, data, memo, callbacks, debug=False):
+        tokens = data["tokens"]
+        states = {}
+        for state, flat in enumerate(data["states"]):
+            actions = states[state] = {}
+            for i in range(0, len(flat), 2):
+                what = flat[i + 1]
+                actions[tokens[flat[i]]] = (Shift, what) if what >= 0 else (Reduce, memo[~what])
+        inst = cls.__new__(cls)
+        inst._parse_table = IntParseTable(states, data["start_states"], data["end_states"])
+        # (Lark's private class, looked up here: this runs only with the Lark
+        # version that wrote the table, and another may not have it.)
+        inst.parser = lalr_parser._Parser(inst._parse_table, callbacks, debug)
+        return inst
+
+
+class _Lexers(dict):
+    """Parser state -> its lexer, made on first use."""
+
+    def __init__(self, make) -> None:
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, state):
+        lexer = self[state] = self._make(state)
+        return lexer
+
+
+class _ContextualLexer(ContextualLexer):
+    """Lark's contextual lexer, but the lexer of a parser state (the
+    terminals it accepts, ordered) is made when the parser first reaches the
+    state rather than all of them at start-up: a small file meets a third.
+    (As when Lark loads a table, the terminals are not validated again.)"""
+
+    def __init__(self, conf, states, always_accept=()) -> None:
+        self._conf, self._states = conf, states
+        self._extra = set(conf.ignore) | set(always_accept)
+        self._by_accepts: dict = {}
+        self.lexers = _Lexers(self._lexer)
+
+    def _lexer(self, state) -> BasicLexer:
+        accepts = frozenset(self._states[state])
+        lexer = self._by_accepts.get(accepts)
+        if lexer is None:
+            conf = copy(self._conf)
+            names = accepts | self._extra
+            conf.terminals = [t for t in self._conf.terminals if t.name in names]
+            lexer = self._by_accepts[accepts] = BasicLexer(conf)
+        return lexer
+
+    @cached_property
+    def root_lexer(self) -> BasicLexer:
+        """Every terminal: what a character no state expects is read as, for the error."""
+        return BasicLexer(copy(self._conf))
+
+
+def _table() -> dict | None:
+    """The table shipped, if it is there, undamaged and made from this
+    grammar with this Lark."""
+    try:
+        head, body = _read(TABLE).split("\n", 1)
+        head = json.loads(head)
+    except (FileNotFoundError, UnicodeDecodeError, ValueError):
+        return None
+    body = body.rstrip("\n")
+    if not isinstance(head, dict) or head.get("digest") != digest(grammar_text()) or head.get("sha256") != _sha256(body):
+        return None
+    return json.loads(body)
 
 
 def load(**callbacks) -> Lark:
     """The parser from the table shipped with the package; the grammar is
-    compiled only when the table is missing or out of date."""
-    try:
-        text = _read(TABLE)
-    except FileNotFoundError:
+    compiled only when the table is missing, out of date or damaged."""
+    table = _table()
+    if table is None:
         return compile_grammar(**callbacks)
-    table = json.loads(text, object_hook=_from_json)
-    if table.get("digest") != digest(grammar_text()):
-        return compile_grammar(**callbacks)
-    return Lark._load_from_dict(table["data"], table["memo"], **callbacks)
+    return Lark._load_from_dict(table["data"], _memo(table["memo"]), **callbacks,
+                                _plugins={"LALR_Parser": _LALR, "ContextualLexer": _ContextualLexer})
 
 
 def table_is_current() -> bool:
-    try:
-        text = _read(TABLE)
-    except FileNotFoundError:
-        return False
-    return json.loads(text, object_hook=_from_json).get("digest") == digest(grammar_text())
+    return _table() is not None
 
 
 def main() -> None:

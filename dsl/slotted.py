@@ -1,20 +1,40 @@
 """`@slotted`: a slotted dataclass, the same as `@dataclass(slots=True)` (or
-with `frozen=True`) to whoever uses it, made in less than half the time.
+with `frozen=True`) to whoever uses it, made in a fraction of the time.
 
 On Python 3.11 `dataclass` compiles every method it writes from source text,
 one `exec` each: `__init__`, `__repr__` and `__eq__`, and for a frozen class
 `__setattr__`, `__delattr__` and `__hash__` too (~0.6 ms a class, ~1 ms a
-frozen one). The front end's ~80 node and program classes made that half of
-what `flowc check` spent starting up beyond importing lark and click. Here
-`dataclass` writes only `__init__` (and a frozen class's guards), and
-`__repr__`, `__eq__` and `__hash__` are closures over the field names that
-give what dataclass's would: the same text, the same tuple comparison,
-unhashable unless frozen."""
+frozen one). The front end has ~90 such classes, and `flowc check` of a
+small file makes instances of fewer than half of them. Here `dataclass`
+writes no method: a class's `__init__` is written (one `exec`) when its first
+instance is made, and `__repr__`, `__eq__`, `__hash__` and a frozen class's
+guards are closures over the field names that do what dataclass's do: the
+same text, the same tuple comparison, unhashable unless frozen, the same
+FrozenInstanceError. A class without a docstring gets dataclass's, its
+signature.
+
+Fields may have a default or a default factory; `init=False`, `kw_only`,
+`InitVar` and `__post_init__` are refused (nothing here needs them)."""
 from __future__ import annotations
 
+import inspect
 import reprlib
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import MISSING, FrozenInstanceError, dataclass, fields
 from operator import attrgetter
+
+
+class _Factory:
+    """The default of a parameter whose field has a default factory (shown
+    as dataclass shows it)."""
+
+    def __repr__(self) -> str:
+        return "<factory>"
+
+
+_FACTORY = _Factory()
+#: The classes made with frozen=True (dataclass is told frozen=False: it
+#: would write the guards with exec).
+_frozen: set[type] = set()
 
 
 def _values(names: tuple[str, ...]):
@@ -31,6 +51,7 @@ def _methods(cls, frozen: bool) -> dict:
     shown = tuple(f.name for f in fields(cls) if f.repr)
     compared = _values(tuple(f.name for f in fields(cls) if f.compare))
     hashed = _values(tuple(f.name for f in fields(cls) if (f.compare if f.hash is None else f.hash)))
+    names = tuple(f.name for f in fields(cls))
 
     def __repr__(self):
         return self.__class__.__qualname__ + "(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in shown) + ")"
@@ -43,22 +64,140 @@ def _methods(cls, frozen: bool) -> dict:
     def __hash__(self):
         return hash(hashed(self))
 
-    for fn in (__repr__, __eq__, __hash__):
-        fn.__qualname__ = f"{cls.__qualname__}.{fn.__name__}"
-    return {"__repr__": reprlib.recursive_repr()(__repr__), "__eq__": __eq__, "__hash__": __hash__ if frozen else None}
+    def __setattr__(self, name, value):
+        if type(self) is cls or name in names:
+            raise FrozenInstanceError(f"cannot assign to field {name!r}")
+        super(cls, self).__setattr__(name, value)
+
+    def __delattr__(self, name):
+        if type(self) is cls or name in names:
+            raise FrozenInstanceError(f"cannot delete field {name!r}")
+        super(cls, self).__delattr__(name)
+
+    # What dataclass gives a frozen slotted class, for pickle (whose default
+    # would set the fields through the guards).
+    def __getstate__(self):
+        return [getattr(self, n) for n in names]
+
+    def __setstate__(self, state):
+        for name, value in zip(names, state):
+            object.__setattr__(self, name, value)
+
+    made = {"__repr__": __repr__, "__eq__": __eq__, "__hash__": __hash__ if frozen else None}
+    if frozen:
+        made.update(__setattr__=__setattr__, __delattr__=__delattr__, __getstate__=__getstate__,
+                    __setstate__=__setstate__)
+    for name, fn in made.items():
+        if fn is not None:
+            fn.__qualname__ = f"{cls.__qualname__}.{name}"
+    made["__repr__"] = reprlib.recursive_repr()(__repr__)
+    return made
+
+
+def _init(cls, frozen: bool):
+    """The `__init__` dataclass would write for `cls`: the same parameters,
+    defaults and annotations, each field set in order (through
+    object.__setattr__ when frozen), a factory called for each field whose
+    argument is left out."""
+    params, body, namespace = [], [], {"__slotted_factory__": _FACTORY, "__slotted_set__": object.__setattr__}
+    defaults, annotations = [], {}
+    me = "__dataclass_self__" if "self" in cls.__dataclass_fields__ else "self"
+    for f in fields(cls):
+        value = f.name
+        if f.default_factory is not MISSING:
+            namespace[f"__slotted_{f.name}__"] = f.default_factory
+            value = f"__slotted_{f.name}__() if {f.name} is __slotted_factory__ else {f.name}"
+            defaults.append(_FACTORY)
+        elif f.default is not MISSING:
+            defaults.append(f.default)
+        params.append(f.name)
+        annotations[f.name] = f.type
+        body.append(f"__slotted_set__({me}, {f.name!r}, {value})" if frozen else f"{me}.{f.name} = {value}")
+    exec(f"def __init__({', '.join([me, *params])}):\n " + "\n ".join(body or ["pass"]), namespace)
+    init = namespace["__init__"]
+    init.__defaults__ = tuple(defaults) or None
+    init.__annotations__ = {**annotations, "return": None}
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__module__ = cls.__module__
+    return init
+
+
+class _LazyInit:
+    """A class's `__init__` until its first instance: writes the real one
+    into the class (so later instances call it directly) and hands it out."""
+
+    def __init__(self, cls, frozen: bool) -> None:
+        self.cls, self.frozen = cls, frozen
+
+    def __get__(self, obj, owner=None):
+        init = _init(self.cls, self.frozen)
+        self.cls.__init__ = init
+        return init if obj is None else init.__get__(obj, owner)
+
+
+def _refuse(cls, frozen: bool) -> None:
+    """What dataclass would refuse (it is told frozen=False), and what
+    `_init` does not write."""
+    for base in cls.__mro__[1:-1]:
+        if "__dataclass_fields__" in base.__dict__ and (base in _frozen) != frozen:
+            raise TypeError(f"cannot inherit {'' if frozen else 'non-'}frozen dataclass from a "
+                            f"{'non-' if frozen else ''}frozen one")
+    if frozen and ("__setattr__" in cls.__dict__ or "__delattr__" in cls.__dict__):
+        raise TypeError(f"Cannot overwrite attribute __setattr__ in class {cls.__name__}")
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"@slotted class {cls.__name__}: __post_init__ is not supported")
+
+
+def _check_fields(cls) -> None:
+    """Fields `_init` can write (dataclass checks the order as it writes
+    `__init__`, which it does not here)."""
+    seen_default = False
+    for f in fields(cls):
+        if not f.init or f.kw_only is True:
+            raise TypeError(f"@slotted class {cls.__name__}: field {f.name!r} has init=False or kw_only=True")
+        if f.default is not MISSING or f.default_factory is not MISSING:
+            seen_default = True
+        elif seen_default:
+            raise TypeError(f"non-default argument {f.name!r} follows default argument")
+
+
+def _default(f):
+    """A field's default as its __init__ parameter has it."""
+    if f.default_factory is not MISSING:
+        return _FACTORY
+    return inspect.Parameter.empty if f.default is MISSING else f.default
+
+
+def _signature(cls) -> str:
+    """What dataclass puts in the docstring of a class without one."""
+    return str(inspect.Signature([
+        inspect.Parameter(f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=f.type, default=_default(f))
+        for f in fields(cls)]))
 
 
 def slotted(cls=None, /, *, frozen: bool = False):
     """Use as `@slotted` or `@slotted(frozen=True)`."""
 
     def make(cls):
+        _refuse(cls, frozen)
         # What the class body defines itself, dataclass leaves alone: so do we.
-        own = {name for name in ("__repr__", "__eq__") if name in cls.__dict__}
+        own = {name for name in ("__init__", "__repr__", "__eq__", "__getstate__", "__setstate__")
+               if name in cls.__dict__}
         explicit_hash = cls.__dict__.get("__hash__", MISSING)
         if explicit_hash is not MISSING and not (explicit_hash is None and "__eq__" in cls.__dict__):
             own.add("__hash__")
-        cls = dataclass(cls, slots=True, frozen=frozen, repr=False, eq=False)
-        for name, fn in _methods(cls, frozen).items():
+        documented = bool(cls.__dict__.get("__doc__"))
+        if not documented:
+            cls.__doc__ = "-"  # for now: dataclass would ask inspect for the signature of a class with no __init__ yet
+        cls = dataclass(cls, slots=True, init=False, repr=False, eq=False)
+        _check_fields(cls)
+        if not documented:
+            cls.__doc__ = cls.__name__ + _signature(cls)
+        if frozen:
+            _frozen.add(cls)
+        made = _methods(cls, frozen)
+        made["__init__"] = _LazyInit(cls, frozen)
+        for name, fn in made.items():
             if name not in own:
                 setattr(cls, name, fn)
         return cls

@@ -3,7 +3,6 @@ and the commands `flowc deliver` and `flowc outbox` (docs/delivery.md)."""
 from __future__ import annotations
 
 import json
-import signal
 import threading
 
 import click
@@ -67,6 +66,8 @@ def make_deliverer(store, spec: str, config_path: str | None, public_url: str | 
 
 def _stop_on_signals() -> threading.Event:
     """SIGTERM and SIGINT end `deliver --wait` after the message in hand."""
+    import signal
+
     stop = threading.Event()
 
     def handler(signum, frame):

@@ -69,6 +69,7 @@ def test_check_loads_no_extra_and_reads_no_package_metadata(fmt):
 #: scripts or some projects need (a time zone, a suggestion, a pyproject.toml).
 NOT_FOR_A_TEXT_CHECK = NOT_FOR_CHECK + (
     "pydantic", "importlib.metadata", "importlib.resources", "tomllib", "zoneinfo", "difflib", "xml", "subprocess",
+    "signal",
     "flowc.fmt", "flowc.flowtest", "flowc.graph", "flowc.plan", "flowc.serve", "flowc.output", "flowc.dsl.format",
     "flowc.dsl.complete", "flowc.dsl.incremental",
 )

@@ -2,7 +2,9 @@
 repr, equality, hashing, immutability, fields and pattern matching."""
 from __future__ import annotations
 
+import copy
 import dataclasses
+import inspect
 import pickle
 from dataclasses import dataclass, field
 
@@ -24,6 +26,8 @@ def _pair(frozen: bool):
 
         @decorate
         class Leaf(Base):
+            """A documented class."""
+
             name: str
             items: tuple = field(default_factory=tuple)
             hidden: bool = field(default=False, repr=False)
@@ -59,6 +63,51 @@ def test_slotted_matches_dataclass(frozen):
     assert sl_leaf.__match_args__ == dc_leaf.__match_args__
     assert sl_leaf.__slots__ == dc_leaf.__slots__
     assert not hasattr(sl_leaf("s", "n"), "__dict__")
+    for dc, sl in ((dc_base, sl_base), (dc_leaf, sl_leaf)):
+        # the docstring dataclass writes for an undocumented class is its signature
+        assert sl.__doc__ == dc.__doc__
+        assert str(inspect.signature(sl)) == str(inspect.signature(dc))
+        assert sl.__init__.__qualname__ == dc.__init__.__qualname__
+    assert sl_leaf("s", "n", items=(1,)).items == (1,)
+    assert sl_leaf("s", "n").items == () and sl_leaf("s", "n").items is not None
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'name'"):
+        sl_leaf("s")
+    with pytest.raises(TypeError, match="unexpected keyword argument"):
+        sl_leaf("s", "n", other=1)
+    leaf = sl_leaf("s", "n", (1,), True, 3)
+    assert dataclasses.replace(leaf, name="m") == sl_leaf("s", "m", (1,), True, 3)
+    # (what pickle does: a local class cannot be pickled)
+    assert copy.deepcopy(leaf) == leaf and copy.copy(leaf) == leaf
+    if frozen:
+        with pytest.raises(dataclasses.FrozenInstanceError, match="cannot delete field 'name'"):
+            del leaf.name
+        with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'other'"):
+            leaf.other = 1
+
+
+def test_default_factories_make_a_new_value_each_time():
+    @slotted
+    class Holder:
+        items: list = field(default_factory=list)
+
+    assert Holder().items is not Holder().items
+    assert Holder([1]).items == [1]
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+def test_what_dataclass_refuses_is_refused(frozen):
+    @slotted(frozen=frozen)
+    class Base:
+        span: str
+
+    with pytest.raises(TypeError, match="cannot inherit"):
+        slotted(frozen=not frozen)(type("Other", (Base,), {"__annotations__": {"x": "int"}}))
+    with pytest.raises(TypeError, match="non-default argument 'y' follows default argument"):
+        slotted(frozen=frozen)(type("Late", (), {"__annotations__": {"x": "int", "y": "int"}, "x": 0}))
+    with pytest.raises(TypeError, match="not supported"):
+        slotted(frozen=frozen)(type("Post", (), {"__annotations__": {"x": "int"}, "__post_init__": lambda self: None}))
+    with pytest.raises(TypeError, match="kw_only"):
+        slotted(frozen=frozen)(type("Kw", (), {"__annotations__": {"x": "int"}, "x": field(kw_only=True)}))
 
 
 def test_nan_in_a_field_compares_as_dataclass_does():

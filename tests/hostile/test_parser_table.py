@@ -39,6 +39,50 @@ def test_the_table_shipped_is_made_from_the_grammar():
     assert parse_table.table_is_current(), "run `python -m flowc.dsl.parse_table` after changing grammar/flow.lark"
 
 
+def _compiles(monkeypatch) -> list:
+    """Calls of compile_grammar from here on (answered with a stand-in)."""
+    calls = []
+    monkeypatch.setattr(parse_table, "compile_grammar", lambda **kw: calls.append(kw) or "compiled")
+    return calls
+
+
+def test_a_damaged_or_old_table_is_not_loaded(monkeypatch):
+    text = parse_table._read(parse_table.TABLE)
+    head, body = text.split("\n", 1)
+    damaged = [head + "\n" + body.replace("[", "[0,", 1),  # the body is not what was written
+               "not json\n" + body, "[]\n" + body, body.rstrip("\n"), "",
+               # the whole table on one line, as it once was
+               '{"digest": "%s", "data": {}}' % parse_table.digest(parse_table.grammar_text())]
+    calls = _compiles(monkeypatch)
+    read = parse_table._read
+    for table in damaged:
+        monkeypatch.setattr(parse_table, "_read", lambda name, table=table: table if name == parse_table.TABLE else read(name))
+        assert parse_table.load() == "compiled"
+        assert not parse_table.table_is_current()
+    assert len(calls) == len(damaged)
+    monkeypatch.setattr(parse_table, "_read", read)
+    assert parse_table.table_is_current() and parse_table.load() != "compiled"
+
+
+def test_each_state_lexes_as_lark_s_own_contextual_lexer_would():
+    """The lexers made as the parser reaches each state are the ones Lark
+    makes for all states up front: the same terminals, in the same order."""
+    from lark.lexer import ContextualLexer
+
+    loaded = parser.lark_parser()
+    lexer = loaded.parser.lexer
+    states = {s: list(actions) for s, actions in loaded.parser.parser._parse_table.states.items()}
+    eager = ContextualLexer(loaded.lexer_conf, states)
+
+    def same(a, b):
+        assert [t.name for t in a.terminals] == [t.name for t in b.terminals]
+        assert (a.newline_types, a.ignore_types, a.user_callbacks) == (b.newline_types, b.ignore_types, b.user_callbacks)
+
+    for s in states:
+        same(lexer.lexers[s], eager.lexers[s])
+    same(lexer.root_lexer, eager.root_lexer)
+
+
 def _corpus() -> list[str]:
     texts = [p.read_text() for p in sorted(EXAMPLES.glob("*.flow"))]
     texts += [p.read_text() for p in sorted(FIXTURES.rglob("*.flow"))]
