@@ -15,7 +15,9 @@ process, best of --repeat runs, each measured next to its anchor):
   every user given a time zone, a send window and a throttle, against the
   plain script.
 
-    python bench/bench_runtime.py [EVENTS] [--repeat N] [--memory] [--office]
+    python bench/bench_runtime.py [EVENTS] [--repeat N] [--only P2] [--memory] [--office]
+
+(`--only P2` measures P2 alone.)
 """
 from __future__ import annotations
 
@@ -170,6 +172,9 @@ def main() -> None:
     repeat = int(sys.argv[sys.argv.index("--repeat") + 1]) if "--repeat" in sys.argv else 3
     if "--repeat" in sys.argv:
         args.remove(str(repeat))
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
+    if only is not None:
+        args.remove(only)
     n = int(args[0]) if args else 100_000
     program = dsl.check_sources([("s.flow", stream_script())]).program
     lines = event_stream(n, contacts=max(n // 20, 50), seed=1)
@@ -194,6 +199,8 @@ def main() -> None:
     print(f"P2  dict baseline            {n / t_dict:9.0f} events/s   ({base_out.count(chr(10))} audit lines, "
           "the same bytes)")
     print(f"    engine on memory:        {n / t_mem:9.0f} events/s   {t_dict / t_mem:.2f}x the baseline's speed")
+    if only == "P2":
+        return
 
     with tempfile.TemporaryDirectory() as d:
         counter = iter(range(1_000_000))

@@ -3,6 +3,8 @@ line each under a header, or one JSON object per line (keys as in
 docs/runtime.md)."""
 from __future__ import annotations
 
+from operator import methodcaller
+
 from flowc.dsl.safe_text import visible
 from flowc.interpreter.timeutil import show
 
@@ -48,8 +50,8 @@ def entry_line(e) -> str:
     return visible(_GAP.join(cells) + _GAP + " ".join(tail), None).rstrip()
 
 
-def entry_json(e) -> str:
-    return e.to_json()
+#: One line of `--format json` (AuditEntry.to_json), called with no frame of its own.
+entry_json = methodcaller("to_json")
 
 
 def writer(fmt: str, stream, live: bool = False):
@@ -63,7 +65,7 @@ def writer(fmt: str, stream, live: bool = False):
 
     def emit(entries):
         if entries:
-            lines = [render(e) for e in entries]
+            lines = list(map(render, entries))
             if header:
                 lines.insert(0, header.pop())
             lines.append("")

@@ -75,11 +75,13 @@ class Engine:
         self.store = store
         self.scheduler = scheduler or DueList(store)
         self._workflows = {w.name: w for w in program.workflows}
-        #: Each condition of the program made once into a function (by the
-        #: id of its workflow for a `where`, of its operation for an `if`).
-        self._tests = {id(w): condition(w.where) for w in program.workflows if w.where is not None}
-        self._tests.update({id(op): condition(op.condition) for w in program.workflows for op in w.code
-                            if isinstance(op, p.JumpUnless)})
+        #: Each condition of the program made once into a function: each
+        #: `if` by the id of its operation, and each event type's workflows
+        #: in order, each with its `where` (None: it has none).
+        self._tests = {id(op): condition(op.condition) for w in program.workflows for op in w.code
+                       if isinstance(op, p.JumpUnless)}
+        self._triggered = {t: tuple((w, None if w.where is None else condition(w.where)) for w in ws)
+                           for t, ws in program.by_event.items()}
         #: Office hours by user, for users that have any (interpreter/office.py).
         self._rules = {u.name: r for u in program.users.values()
                        if (r := office.rules_for(u, program.holidays)) is not None}
@@ -191,13 +193,14 @@ class Engine:
     def invalid_properties(self, event) -> str | None:
         """Why the event's `properties` do not fit the declared property
         types, or None. Properties no script declares are kept as they are."""
-        problems = []
-        for name, value in getattr(event, "properties", {}).items():
-            t = self.program.properties.get(name)
-            if t is None or value is None or _FITS[t.kind](value, t):
-                continue
-            problems.append(f"property `{name}` is {t}, got {shown_value(value)}")
-        return "; ".join(problems) or None
+        if not event.trigger or not event.properties:  # only trigger events have properties
+            return None
+        declared, problems = self.program.properties, []
+        for name, value in event.properties.items():
+            t = declared.get(name)
+            if t is not None and value is not None and not _FITS[t.kind](value, t):
+                problems.append(f"property `{name}` is {t}, got {shown_value(value)}")
+        return "; ".join(problems) if problems else None
 
     # ---- internals ---------------------------------------------------------
     def _commit(self, ev: _Event) -> list[AuditEntry]:
@@ -205,12 +208,14 @@ class Engine:
             self.store.append_audit(ev.entries)
         return ev.entries
 
-    def _log(self, ev: _Event, outcome: Outcome, *, at=None, **kw) -> None:
-        if ev.late:
-            detail = kw.get("detail")
-            kw["detail"] = f"{detail}; {ev.late}" if detail else ev.late
-            kw["late"] = True
-        ev.entries.append(AuditEntry(at=at or ev.at, event=ev.id, outcome=outcome, **kw))
+    def _log(self, ev: _Event, outcome: Outcome, *, at=None, workflow=None, contact=None, sequence=None, user=None,
+             reason=None, detail=None, line=None, message=None) -> None:
+        late = ev.late
+        if late:
+            detail = f"{detail}; {late}" if detail else late
+        ev.entries.append(AuditEntry(at=at or ev.at, event=ev.id, workflow=workflow, contact=contact, sequence=sequence,
+                                     user=user, outcome=outcome, reason=reason, detail=detail, line=line,
+                                     message=message, late=late is not None))
 
     def _run_one(self, due: Due, ev: _Event) -> None:
         if due.kind != DueKind.RESUME:
@@ -237,8 +242,7 @@ class Engine:
         t = event.type
         if t in _OPT_OUTS:
             contact = self.store.get_contact(event.contact) or _new_contact(event.contact)
-            contact.opted_out = _OPT_OUTS[t]
-            self.store.put_contact(contact)
+            self.store.put_contact(Contact(contact.email, contact.properties, _OPT_OUTS[t]))
             self._end_active(event.contact, _OPT_OUTS[t], ev)
         elif t == "sequence_deleted":
             seq = self.store.get_sequence(event.sequence) or SequenceState(event.sequence, "")
@@ -262,17 +266,21 @@ class Engine:
         contact = self.store.get_contact(email)
         if contact is None or event.properties:
             contact = contact or _new_contact(email)
-            contact.properties = {**contact.properties, **event.properties}
+            contact = Contact(email, {**contact.properties, **event.properties}, contact.opted_out)
             self.store.put_contact(contact)
-        if event.type in AUTO_ENDS:
-            self._end_active(email, AUTO_ENDS[event.type], ev)
+        t = event.type
+        if t in AUTO_ENDS:
+            self._end_active(email, AUTO_ENDS[t], ev)
             if self._company_wide:
-                self._end_company(contact, event.type, ev)
-        elif event.type == "task_completed":
+                self._end_company(contact, t, ev)
+        elif t == "task_completed":
             self._complete_task(email, event, ev)
+        triggered = self._triggered.get(t)
+        if triggered is None:
+            return
         fields = event.fields
-        for w in self.program.by_event.get(event.type, ()):
-            if w.where is not None and not self._tests[id(w)](fields, contact.properties, ev.at):
+        for w, where in triggered:
+            if where is not None and not where(fields, contact.properties, ev.at):
                 continue
             run = self.store.get_run(w.name, email)
             if run is not None:

@@ -31,10 +31,11 @@ class Summary:
     def count(self, entries: Iterable[AuditEntry]) -> bool:
         """Count the entries; whether one of them says `duplicate`."""
         duplicate = False
+        outcomes, by_reasons = self.outcomes, self._by_reason
         for e in entries:
             outcome = e.outcome
-            self.outcomes[outcome] += 1
-            by_reason = self._by_reason.get(outcome)
+            outcomes[outcome] += 1
+            by_reason = by_reasons.get(outcome)
             if by_reason is not None:
                 by_reason[e.reason] += 1
             elif outcome == Outcome.DUPLICATE:
@@ -45,7 +46,8 @@ class Summary:
         """Count one processed event and its entries; whether it was a
         duplicate (with inline delivery, what fell due before the event
         comes first among its entries)."""
-        duplicate = self.count(entries)
+        # Most events log nothing.
+        duplicate = self.count(entries) if entries else False
         if duplicate:
             self.duplicates += 1
         else:
@@ -91,12 +93,7 @@ class LineResult:
 def checked_events(engine, lines: Iterable[str]):
     """(line number, event or Rejected) for each line: bad JSON, fields and
     types by the event schema, and property values by the scripts' types."""
-    for number, item in read_events(lines):
-        if not isinstance(item, Rejected):
-            reason = engine.invalid_properties(item)
-            if reason is not None:
-                item = Rejected(number, reason, item.id)
-        yield number, item
+    return read_events(lines, engine.invalid_properties)
 
 
 def run_stream(engine, lines: Iterable[str], emit: Callable[[list[AuditEntry]], None],

@@ -166,8 +166,8 @@ def _step(runner: Runner, store, step, n: int, now: dt.datetime) -> tuple[list[A
         email = step.contact.value.lower()
         with store.transaction():
             contact = store.get_contact(email) or Contact(email, {"email": email})
-            contact.properties = {**contact.properties, **{f.name.name: _value(f.value, now) for f in step.fields}}
-            store.put_contact(contact)
+            store.put_contact(Contact(email, {**contact.properties, **{f.name.name: _value(f.value, now)
+                                                                       for f in step.fields}}, contact.opted_out))
         return [], now
     if isinstance(step, ast.TestAdvance):
         until = timeutil.after(now, _delay(step.duration)) if step.duration else timeutil.parse_time(step.to.value)

@@ -4,8 +4,9 @@ Transactions keep an undo log: each change records how to take itself back
 (a function and its arguments), and a failed transaction runs the log
 backwards. Records are copied in and out, so that the engine's changes
 reach the store only through `put_*`; immutable records (users, sequences,
-workflow runs) are their own copies, and a contact's properties, which the
-engine replaces and never changes in place, are shared."""
+contacts, workflow runs) are their own copies, and a contact's properties
+and a run's fields, which the engine replaces and never changes in place,
+are shared."""
 from __future__ import annotations
 
 import bisect
@@ -69,7 +70,14 @@ class MemoryStore:
     url = "memory:"
 
     def __init__(self) -> None:
-        self._tables: dict[str, dict] = {n: {} for n in ("users", "sequences", "contacts", "enrollments", "runs", "outbox")}
+        # Tables: users, sequences, contacts and runs hold frozen records,
+        # shared with the engine; enrollments and outbox messages are copied.
+        self._users: dict[str, UserState] = {}
+        self._sequences: dict[str, SequenceState] = {}
+        self._contacts: dict[str, Contact] = {}
+        self._enrollments: dict[int, Enrollment] = {}
+        self._runs: dict[tuple[str, str], Run] = {}
+        self._outbox: dict[int, OutboxMessage] = {}
         self._seen: set[str] = set()
         self._clock: dt.datetime | None = None
         self._active: dict[str, int] = {}  # contact -> active enrollment id
@@ -88,19 +96,22 @@ class MemoryStore:
         return _Transaction(self, savepoint)
 
     def _record(self, *step) -> None:
-        """Note how to take a change back: a function and its arguments."""
+        """Note how to take a change back: a function and its arguments.
+        (The changes every event makes append their step inline.)"""
         if self._undo is not None:
             self._undo.append(step)
 
-    def _set(self, table: str, key, value) -> None:
-        rows = self._tables[table]
-        self._record(_restore, rows, key, rows.get(key, _MISSING))
-        rows[key] = value.__copy__()
+    def _set(self, rows: dict, key, value) -> None:
+        """Keep `value` under `key`: a frozen record, or a copy the caller
+        made (every mutable record has a fast __copy__, records.py)."""
+        undo = self._undo
+        if undo is not None:
+            undo.append((_restore, rows, key, rows.get(key, _MISSING)))
+        rows[key] = value
 
-    def _get(self, table: str, key):
-        # Every record has a fast __copy__ (records.py); copy.copy's
-        # dispatch would cost as much again.
-        value = self._tables[table].get(key)
+    @staticmethod
+    def _copy(rows: dict, key):
+        value = rows.get(key)
         return value.__copy__() if value is not None else None
 
     def close(self) -> None:
@@ -108,45 +119,48 @@ class MemoryStore:
 
     # -- events and clock
     def mark_event(self, event_id: str) -> bool:
-        if event_id in self._seen:
+        seen = self._seen
+        if event_id in seen:
             return False
-        self._seen.add(event_id)
-        self._record(self._seen.discard, event_id)
+        seen.add(event_id)
+        if self._undo is not None:
+            self._undo.append((seen.discard, event_id))
         return True
 
     def clock(self):
         return self._clock
 
     def set_clock(self, at) -> None:
-        self._record(setattr, self, "_clock", self._clock)
+        if self._undo is not None:
+            self._undo.append((setattr, self, "_clock", self._clock))
         self._clock = at
 
     # -- users, sequences, contacts
     def get_user(self, name):
-        return self._get("users", name)
+        return self._users.get(name)
 
     def put_user(self, user: UserState) -> None:
-        self._set("users", user.name, user)
+        self._set(self._users, user.name, user)
 
     def get_sequence(self, name):
-        return self._get("sequences", name)
+        return self._sequences.get(name)
 
     def put_sequence(self, seq: SequenceState) -> None:
-        self._set("sequences", seq.name, seq)
+        self._set(self._sequences, seq.name, seq)
 
     def get_contact(self, email):
-        return self._get("contacts", email)
+        return self._contacts.get(email)
 
     def put_contact(self, contact: Contact) -> None:
-        self._set("contacts", contact.email, contact)
+        self._set(self._contacts, contact.email, contact)
 
     # -- enrollments
     def active_enrollment(self, contact):
         eid = self._active.get(contact)
-        return self._get("enrollments", eid) if eid is not None else None
+        return self._copy(self._enrollments, eid) if eid is not None else None
 
     def get_enrollment(self, enrollment_id):
-        return self._get("enrollments", enrollment_id)
+        return self._copy(self._enrollments, enrollment_id)
 
     def add_enrollment(self, e: Enrollment) -> int:
         e = e.__copy__()
@@ -155,7 +169,7 @@ class MemoryStore:
         return e.id
 
     def put_enrollment(self, e: Enrollment) -> None:
-        self._set("enrollments", e.id, e)
+        self._set(self._enrollments, e.id, e.__copy__())
         current = self._active.get(e.contact)
         if e.status == EnrollmentStatus.ACTIVE:
             if current not in (None, e.id):
@@ -176,14 +190,14 @@ class MemoryStore:
 
     def active_in_sequence(self, sequence):
         return [e.__copy__() for eid in self._active.values()
-                if (e := self._tables["enrollments"][eid]).sequence == sequence]
+                if (e := self._enrollments[eid]).sequence == sequence]
 
     # -- runs
     def get_run(self, workflow, contact):
-        return self._get("runs", (workflow, contact))
+        return self._runs.get((workflow, contact))
 
     def put_run(self, run: Run) -> None:
-        self._set("runs", (run.workflow, run.contact), run)
+        self._set(self._runs, (run.workflow, run.contact), run)
 
     # -- due work
     def add_due(self, due: Due) -> None:
@@ -216,7 +230,7 @@ class MemoryStore:
         msg = msg.__copy__()
         msg.id = next(self._outbox_ids)
         msg.next_attempt = msg.next_attempt or msg.created
-        self._set("outbox", msg.id, msg)
+        self._set(self._outbox, msg.id, msg)
         previous = self._threads.get(msg.enrollment)
         self._threads[msg.enrollment] = msg.id
         self._record(lambda: self._threads.__setitem__(msg.enrollment, previous) if previous
@@ -224,12 +238,12 @@ class MemoryStore:
 
     def last_outbox(self, enrollment):
         mid = self._threads.get(enrollment)
-        return self._get("outbox", mid) if mid is not None else None
+        return self._copy(self._outbox, mid) if mid is not None else None
 
     def _sendable(self):
         """Open messages whose user has a connected inbox, oldest due first."""
-        users = self._tables["users"]
-        return sorted((m for m in self._tables["outbox"].values()
+        users = self._users
+        return sorted((m for m in self._outbox.values()
                        if m.state in (OutboxState.PENDING, OutboxState.SENDING) and (u := users.get(m.user)) is not None and u.inbox),
                       key=lambda m: (m.next_attempt, m.id))
 
@@ -241,19 +255,19 @@ class MemoryStore:
             if (m.state == OutboxState.PENDING and m.next_attempt <= now) or (m.state == OutboxState.SENDING and m.lease_until <= wall):
                 m = m.__copy__()
                 m.state, m.lease_holder, m.lease_until, m.attempts = OutboxState.SENDING, holder, lease_until, m.attempts + 1
-                self._set("outbox", m.id, m)
+                self._set(self._outbox, m.id, m)
                 claimed.append(m.__copy__())
         return claimed
 
     def finish_outbox(self, msg, holder):
-        current = self._tables["outbox"].get(msg.id)
+        current = self._outbox.get(msg.id)
         if current is None or current.state != OutboxState.SENDING or current.lease_holder != holder:
             return False
         done = current.__copy__()
         done.state, done.next_attempt, done.first_try, done.response = (msg.state, msg.next_attempt, msg.first_try,
                                                                       msg.response)
         done.lease_holder = done.lease_until = None
-        self._set("outbox", msg.id, done)
+        self._set(self._outbox, msg.id, done)
         return True
 
     def next_outbox(self):
@@ -261,15 +275,15 @@ class MemoryStore:
         return min(times, default=None)
 
     def get_outbox(self, message_id):
-        return self._get("outbox", message_id)
+        return self._copy(self._outbox, message_id)
 
     def outbox(self, state=None):
-        return [m.__copy__() for _, m in sorted(self._tables["outbox"].items()) if state in (None, m.state)]
+        return [m.__copy__() for _, m in sorted(self._outbox.items()) if state in (None, m.state)]
 
     def outbox_counts(self):
         counts = dict.fromkeys(OutboxState, 0)
         oldest = None
-        for m in self._tables["outbox"].values():
+        for m in self._outbox.values():
             counts[m.state] += 1
             if m.state == OutboxState.PENDING and (oldest is None or m.created < oldest):
                 oldest = m.created
@@ -301,22 +315,22 @@ class MemoryStore:
 
     # -- views
     def enrollments(self, status=None):
-        return [e.__copy__() for e in self._tables["enrollments"].values() if status in (None, e.status)]
+        return [e.__copy__() for e in self._enrollments.values() if status in (None, e.status)]
 
     def users(self):
-        return [u.__copy__() for u in self._tables["users"].values()]
+        return list(self._users.values())
 
     def sequences(self):
-        return [s.__copy__() for s in self._tables["sequences"].values()]
+        return list(self._sequences.values())
 
     def sends_since(self, since):
         return {u: n for u in self._sends if (n := self.sends_window(u, since)[0])}
 
     def contacts(self):
-        return [self.get_contact(c) for c in self._tables["contacts"]]
+        return list(self._contacts.values())
 
     def runs(self):
-        return [r.__copy__() for r in self._tables["runs"].values()]
+        return list(self._runs.values())
 
     def due_items(self):
         return [d for _, _, d in sorted(self._due)]
