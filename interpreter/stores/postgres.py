@@ -70,6 +70,11 @@ END $$
 
 _HAS_CLAIM = ("SELECT 1 FROM pg_proc WHERE proname = 'flow_claim' "
               "AND pronamespace = current_schema()::regnamespace")
+# A claim reads the runs of its contacts (stores/batch.py): without this
+# index, the primary key (workflow, contact) finds them by reading every run
+# of the workflows, a cost that grew with the store (measured: 6 ms a claim
+# at 5,000 runs).
+RUNS_BY_CONTACT = "CREATE INDEX IF NOT EXISTS flow_runs_by_contact ON flow_runs (contact)"
 
 
 class Claimed(NamedTuple):
@@ -114,10 +119,15 @@ class PostgresStore(BatchReads, SqlStore, WorkQueue):
         super()._create_schema()
         # Stores made before workers claimed several pieces at once lack the
         # function; CREATE FUNCTION locks no table, unlike the DDL above.
+        # The index is made once per store, under the same lock: it blocks
+        # writes to flow_runs while it is built.
         with self.transaction():
-            if self._one(_HAS_CLAIM) is None:
+            has_claim = self._one(_HAS_CLAIM) is not None
+            has_index = self._one("SELECT to_regclass('flow_runs_by_contact')")[0] is not None
+            if not (has_claim and has_index):
                 self._schema_lock()
                 self._exec(CLAIM_FUNCTION)
+                self._exec(RUNS_BY_CONTACT)
 
     def _connect(self):
         # Not autocommit: a transaction begins with its first statement,
