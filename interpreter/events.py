@@ -63,7 +63,7 @@ def _text_problem(event) -> str | None:
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError:
-                return "text must be whole Unicode characters (a lone surrogate is not)"
+                return _HALF
     return None
 
 
@@ -248,12 +248,33 @@ def _clean(text: str | bytes) -> bool:
     return True
 
 
+_HALF = "text must be whole Unicode characters (a lone surrogate is not)"
+
+
+def _json_reason(text: str | bytes, e: ValidationError) -> str | None:
+    """Two mistakes the JSON parser names by their symptom, named by their
+    cause: a byte order mark before the line (an editor's UTF-8 "with
+    BOM"), and a \\u escape of half a character, which it reports as a
+    broken escape; Python's own reader, which takes half characters, tells
+    that one from a broken escape."""
+    if text[:3] == b"\xef\xbb\xbf" or text[:1] == "\ufeff":
+        return "the line starts with a byte order mark (U+FEFF); save the file as UTF-8 without one"
+    error = next((err for err in e.errors(include_url=False) if err["type"] == "json_invalid"), None)
+    if error is None or "escape" not in str(error["ctx"]["error"]):
+        return None
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return _HALF
+
+
 def parse_event(text: str | bytes):
     """One event from its JSON text; raises EventError with the reason."""
     try:
         event = _validate_json()(text)
     except ValidationError as e:
-        raise EventError(_reason(e)) from None
+        raise EventError(_json_reason(text, e) or _reason(e)) from None
     if not _clean(text) and (problem := _text_problem(event)):
         raise EventError(problem)
     return event

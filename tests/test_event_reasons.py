@@ -44,7 +44,19 @@ CASES = [
     (f'{{"id": "1", "type": "form_submitted", {AT}, "form": "f"}}', "missing field `contact`"),
     ('[1]', "an event is a JSON object"),
     ('{"id": "1"', "not valid JSON (EOF while parsing an object at line 1 column 10)"),
+    # The JSON parser says "expected value" and "end of hex escape": the causes are named.
+    ('\ufeff{' + FORM + ', "form": "f"}',
+     "the line starts with a byte order mark (U+FEFF); save the file as UTF-8 without one"),
+    ('{"id": "1\\ud800", "type": "form_submitted", ' + AT + ', "contact": "a@x", "form": "f"}',
+     "text must be whole Unicode characters (a lone surrogate is not)"),
+    ('{' + FORM + ', "form": "f\\udc00"}', "text must be whole Unicode characters (a lone surrogate is not)"),
+    ('{' + FORM + ', "form": "f\\uZZZZ"}', "not valid JSON (invalid escape at line 1 column 99)"),
 ]
+
+
+def test_a_byte_order_mark_in_bytes_is_named_too():
+    with pytest.raises(EventError, match="byte order mark"):
+        parse_event(b'\xef\xbb\xbf{' + FORM.encode() + b', "form": "f"}')
 
 
 @pytest.mark.parametrize("line, reason", CASES, ids=[str(i) for i in range(len(CASES))])
