@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from ..records import EnrollmentStatus
 from ..timeutil import WINDOW, from_text
 from .base import StoreError, window
-from .sql import (_AUDIT, _CONTACT, _ENROLLMENT, _RUN, _SEQUENCE, _USER, _audit_row, _contact, _enrollment, _run,
-                  _sequence, _sorted_json, _user)
+from .sql import (_AUDIT, _CONTACT, _ENROLLMENT, _RUN, _SEQUENCE, _UPSERT_CONTACT, _UPSERT_RUN, _USER, _audit_row,
+                  _contact, _contact_row, _enrollment, _run, _run_row, _sequence, _user)
 
 
 def _insert_many(table: str, columns: str, integers: tuple[int, ...] = (), upsert: str = "") -> str:
@@ -42,10 +42,8 @@ def _insert_many(table: str, columns: str, integers: tuple[int, ...] = (), upser
 
 _INSERT_AUDIT = _insert_many("flow_audit", _AUDIT, (9, 11))
 _INSERT_EVENTS = _insert_many("flow_events", "id")
-_PUT_CONTACTS = _insert_many("flow_contacts", _CONTACT, (), " ON CONFLICT (email) DO UPDATE SET "
-                             "properties = excluded.properties, opted_out = excluded.opted_out")
-_PUT_RUNS = _insert_many("flow_runs", _RUN, (3,), " ON CONFLICT (workflow, contact) DO UPDATE SET "
-                         "status = excluded.status, pc = excluded.pc, event = excluded.event, fields = excluded.fields")
+_PUT_CONTACTS = _insert_many("flow_contacts", _CONTACT, (), _UPSERT_CONTACT)
+_PUT_RUNS = _insert_many("flow_runs", _RUN, (3,), _UPSERT_RUN)
 
 
 class Retry(StoreError):
@@ -213,7 +211,7 @@ class BatchReads:
         kept = self._kept
         if kept is None:
             return super().put_contact(contact)
-        kept.put_contacts[contact.email] = (contact.email, _sorted_json(contact.properties), contact.opted_out)
+        kept.put_contacts[contact.email] = _contact_row(contact)
         if contact.email in kept.contacts:
             kept.contact[contact.email] = contact.__copy__()
 
@@ -228,8 +226,7 @@ class BatchReads:
         kept = self._kept
         if kept is None:
             return super().put_run(run)
-        kept.put_runs[(run.workflow, run.contact)] = (run.workflow, run.contact, run.status, run.pc, run.event,
-                                                      _sorted_json(run.fields))
+        kept.put_runs[(run.workflow, run.contact)] = _run_row(run)
         if run.contact in kept.contacts:
             kept.runs[(run.workflow, run.contact)] = run
 

