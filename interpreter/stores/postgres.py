@@ -68,8 +68,10 @@ END $$
 """
 
 
-_HAS_CLAIM = ("SELECT 1 FROM pg_proc WHERE proname = 'flow_claim' "
-              "AND pronamespace = current_schema()::regnamespace")
+# Whether the store has the claim function and the index below (one round trip).
+_HAS_CLAIM = ("SELECT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'flow_claim' "
+              "AND pronamespace = current_schema()::regnamespace) "
+              "AND to_regclass('flow_runs_by_contact') IS NOT NULL")
 # A claim reads the runs of its contacts (stores/batch.py): without this
 # index, the primary key (workflow, contact) finds them by reading every run
 # of the workflows, a cost that grew with the store (measured: 6 ms a claim
@@ -122,9 +124,7 @@ class PostgresStore(BatchReads, SqlStore, WorkQueue):
         # The index is made once per store, under the same lock: it blocks
         # writes to flow_runs while it is built.
         with self.transaction():
-            has_claim = self._one(_HAS_CLAIM) is not None
-            has_index = self._one("SELECT to_regclass('flow_runs_by_contact')")[0] is not None
-            if not (has_claim and has_index):
+            if not self._one(_HAS_CLAIM)[0]:
                 self._schema_lock()
                 self._exec(CLAIM_FUNCTION)
                 self._exec(RUNS_BY_CONTACT)
