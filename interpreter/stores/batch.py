@@ -79,7 +79,7 @@ class _Kept:
     ids: frozenset               # covered: these event ids
     seen: set                    # event ids recorded
     contact: dict = field(default_factory=dict)   # email -> Contact
-    runs: dict = field(default_factory=dict)      # (workflow, contact) -> Run
+    runs: dict = field(default_factory=dict)      # (workflow, contact) -> Run, or its row until asked for
     active: dict = field(default_factory=dict)    # contact -> its active Enrollment
     sequences: dict = field(default_factory=dict)  # every sequence, by name
     sends: dict = field(default_factory=dict)     # user -> send times in the window, oldest first
@@ -127,7 +127,9 @@ class BatchReads:
             c.fetchall() for c in cursors)
         kept = _Kept(frozenset(contacts), frozenset(workflows), {}, frozenset(ids), {r[0] for r in seen_rows})
         kept.contact = {r[0]: _contact(r) for r in contact_rows}
-        kept.runs = {(r[0], r[1]): _run(r) for r in run_rows if r[0] in kept.workflows}
+        # Rows, made into runs when asked for: most runs of a claim's contacts
+        # are of workflows its events do not trigger.
+        kept.runs = {(r[0], r[1]): r for r in run_rows if r[0] in kept.workflows}
         kept.active = {r[1]: _enrollment(r) for r in active_rows}
         kept.users = {r[0]: _user(r) for r in user_rows}
         kept.sends = {u: [] for u in kept.users}
@@ -220,7 +222,10 @@ class BatchReads:
         if kept is None or workflow not in kept.workflows:
             self._write_kept()
             return super().get_run(workflow, contact)
-        return kept.runs.get((workflow, contact))
+        run = kept.runs.get((workflow, contact))
+        if type(run) is tuple:
+            run = kept.runs[(workflow, contact)] = _run(run)
+        return run
 
     def put_run(self, run) -> None:
         kept = self._kept
