@@ -149,7 +149,7 @@ class BatchReads:
         for sql, rows in ((_INSERT_EVENTS, [(i,) for i in kept.marked]), (_INSERT_AUDIT, kept.audit),
                           (_PUT_CONTACTS, list(kept.put_contacts.values())), (_PUT_RUNS, list(kept.put_runs.values()))):
             if rows:
-                self._conn.execute(sql, (json.dumps(rows),))
+                self._cursor.execute(sql, (json.dumps(rows),))
         kept.marked, kept.audit, kept.put_contacts, kept.put_runs = [], [], {}, {}
 
     def transaction(self, savepoint: bool = False):

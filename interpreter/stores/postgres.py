@@ -139,8 +139,19 @@ class PostgresStore(BatchReads, SqlStore, WorkQueue):
         # them again, and nothing is lost or doubled.
         conn.execute("SET synchronous_commit TO off")
         conn.commit()
+        self._cursor = conn.cursor()  # see _exec
         self._listening = False  # a new connection hears no notifications yet
         return conn
+
+    def _exec(self, sql: str, args=()):
+        # Every statement through one cursor: in pipeline mode psycopg spends
+        # as much CPU making a cursor as sending the statement (measured: 54-94
+        # µs a write through a new cursor each, 37-47 through one). Each
+        # statement's rows are fetched before the next one is sent.
+        try:
+            return self._cursor.execute(self._q(sql), args)
+        except Exception as e:
+            raise self._translated(e)
 
     def _lost(self) -> bool:
         if self._conn.closed or self._conn.broken:
@@ -272,7 +283,7 @@ class PostgresStore(BatchReads, SqlStore, WorkQueue):
         # as the claim began (the claimed pieces, or work others hold or
         # that waits for theirs): the statement's snapshot is taken before
         # the function's deletes.
-        rows = self._conn.execute(
+        rows = self._cursor.execute(
             "SELECT id, t, kind, ref, workflow, body, line, keys FROM flow_claim(%s, %s) UNION ALL "
             "SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE EXISTS (SELECT 1 FROM flow_queue "
             "WHERE t <= (SELECT value FROM flow_meta WHERE key = 'horizon'))", (most, look)).fetchall()
