@@ -9,10 +9,10 @@ worker runs work that shares a key with it, so none changes the contacts
 sequences change only with work that conflicts with everything, which runs
 alone. Writes go to the server at once (pipelined: no waiting) and to what
 is kept, so the server stays the truth and later reads agree — except the
-event ids, audit entries, contacts and workflow runs, the writes of almost
-every piece: they wait to go as one statement per table when the
-transaction commits (a contact or run written twice, as last written), or
-before the store is asked for one of them.
+event ids, audit entries, contacts, workflow runs, sends and queued due
+work, the writes of most pieces: they wait to go as one statement per table
+when the transaction commits (a contact or run written twice, as last
+written), or before the store is asked for one of them.
 
 Nor does each piece get a savepoint, a statement of its own: a piece that
 fails rolls the whole transaction back (`Retry`), and the worker runs its
@@ -25,7 +25,7 @@ import json
 from dataclasses import dataclass, field
 
 from ..records import EnrollmentStatus
-from ..timeutil import WINDOW, from_text
+from ..timeutil import WINDOW, from_text, to_text
 from .base import StoreError, window
 from .sql import (_AUDIT, _CONTACT, _ENROLLMENT, _RUN, _SEQUENCE, _UPSERT_CONTACT, _UPSERT_RUN, _USER, _audit_row,
                   _contact, _contact_row, _enrollment, _run, _run_row, _sequence, _user)
@@ -44,6 +44,15 @@ _INSERT_AUDIT = _insert_many("flow_audit", _AUDIT, (9, 11))
 _INSERT_EVENTS = _insert_many("flow_events", "id")
 _PUT_CONTACTS = _insert_many("flow_contacts", _CONTACT, (), _UPSERT_CONTACT)
 _PUT_RUNS = _insert_many("flow_runs", _RUN, (3,), _UPSERT_RUN)
+_INSERT_SENDS = _insert_many("flow_sends", "user_name, at")
+# Each sender's sends up to the last cut-off its new sends made (as
+# `add_send` deletes them one send at a time: the engine's clock only goes on).
+_CUT_SENDS = ("DELETE FROM flow_sends s USING json_array_elements(%s::json) AS r "
+              "WHERE s.user_name = r->>0 AND s.at <= r->>1")
+# Due work in the order it was queued: its ids order it among work of the same time.
+_QUEUE_DUE = ("INSERT INTO flow_queue (t, rank, keys, kind, ref, workflow) "
+              "SELECT r->>0, 0, ARRAY(SELECT json_array_elements_text(r->1)), r->>2, r->>3, r->>4 "
+              "FROM json_array_elements(%s::json) WITH ORDINALITY AS q(r, n) ORDER BY n")
 
 
 class Retry(StoreError):
@@ -84,11 +93,15 @@ class _Kept:
     sequences: dict = field(default_factory=dict)  # every sequence, by name
     sends: dict = field(default_factory=dict)     # user -> send times in the window, oldest first
     # Written as the transaction commits: event ids, audit rows, contacts
-    # by email, runs by (workflow, contact).
+    # by email, runs by (workflow, contact), sends, each sender's cut-off
+    # of old sends, and queued due work.
     marked: list = field(default_factory=list)
     audit: list = field(default_factory=list)
     put_contacts: dict = field(default_factory=dict)
     put_runs: dict = field(default_factory=dict)
+    sent: list = field(default_factory=list)
+    cut: dict = field(default_factory=dict)
+    due: list = field(default_factory=list)
 
 
 class BatchReads:
@@ -147,10 +160,12 @@ class BatchReads:
         if kept is None:
             return
         for sql, rows in ((_INSERT_EVENTS, [(i,) for i in kept.marked]), (_INSERT_AUDIT, kept.audit),
-                          (_PUT_CONTACTS, list(kept.put_contacts.values())), (_PUT_RUNS, list(kept.put_runs.values()))):
+                          (_PUT_CONTACTS, list(kept.put_contacts.values())), (_PUT_RUNS, list(kept.put_runs.values())),
+                          (_INSERT_SENDS, kept.sent), (_CUT_SENDS, list(kept.cut.items())), (_QUEUE_DUE, kept.due)):
             if rows:
                 self._cursor.execute(sql, (json.dumps(rows),))
         kept.marked, kept.audit, kept.put_contacts, kept.put_runs = [], [], {}, {}
+        kept.sent, kept.cut, kept.due = [], {}, []
 
     def transaction(self, savepoint: bool = False):
         if savepoint and self._kept is not None:
@@ -270,11 +285,24 @@ class BatchReads:
     def sends_window(self, user, since):
         kept = self._kept
         if kept is None or user not in kept.sends:
+            self._write_kept()
             return super().sends_window(user, since)
         return window(kept.sends[user], since)
 
     def add_send(self, user, at) -> None:
-        super().add_send(user, at)
-        if self._kept is not None and (sends := self._kept.sends.get(user)) is not None:
-            del sends[:bisect.bisect_right(sends, at - WINDOW)]  # as the store deletes them
-            bisect.insort(sends, at)
+        kept = self._kept
+        if kept is None or (sends := kept.sends.get(user)) is None:
+            return super().add_send(user, at)
+        cut = at - WINDOW
+        del sends[:bisect.bisect_right(sends, cut)]  # as the store deletes them
+        bisect.insort(sends, at)
+        kept.sent.append((user, to_text(at)))
+        kept.cut[user] = to_text(cut)
+
+    def bookings(self, user, since):
+        self._write_kept()
+        return super().bookings(user, since)
+
+    def sends_since(self, since):
+        self._write_kept()
+        return super().sends_since(since)

@@ -274,6 +274,9 @@ class PostgresStore(BatchReads, SqlStore, WorkQueue):
                 [(to_text(t), keys, body, line) for t, keys, body, line in rows])
 
     def enqueue_due(self, due: Due, keys: list[str]) -> None:
+        if self._kept is not None:  # written as the claim commits (stores/batch.py)
+            self._kept.due.append((to_text(due.at), keys, due.kind, due.ref, due.workflow))
+            return
         # Due work sorts before events of the same time, as it runs before them.
         self._exec("INSERT INTO flow_queue (t, rank, keys, kind, ref, workflow) VALUES (%s, 0, %b, %s, %s, %s)",
                    (to_text(due.at), keys, due.kind, due.ref, due.workflow))
@@ -323,8 +326,10 @@ class PostgresStore(BatchReads, SqlStore, WorkQueue):
         horizon = self.meta("horizon")
         if horizon is None:
             return 0
+        self._write_kept()
         return self._one("SELECT COUNT(*) FROM flow_queue WHERE t <= ?", (horizon,))[0]
 
     def due_items(self):
+        self._write_kept()
         rows = self._exec("SELECT id, t, kind, ref, workflow FROM flow_queue WHERE kind <> 'event'").fetchall()
         return super().due_items() + [Due.from_ref(from_text(r[1]), r[2], r[3], r[4], r[0]) for r in rows]
