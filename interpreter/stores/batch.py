@@ -53,6 +53,13 @@ _CUT_SENDS = ("DELETE FROM flow_sends s USING json_array_elements(%s::json) AS r
 _QUEUE_DUE = ("INSERT INTO flow_queue (t, rank, keys, kind, ref, workflow) "
               "SELECT r->>0, 0, ARRAY(SELECT json_array_elements_text(r->1)), r->>2, r->>3, r->>4 "
               "FROM json_array_elements(%s::json) WITH ORDINALITY AS q(r, n) ORDER BY n")
+_PUT_ENROLLMENTS = ("UPDATE flow_enrollments e SET step = (r->>1)::integer, status = r->>2, held = (r->>3)::integer "
+                    "FROM json_array_elements(%s::json) AS r WHERE e.id = (r->>0)::bigint")
+
+#: What waits for the commit, by what it is kept under in `_Kept.waiting`,
+#: in the order it is written: the statement that writes it.
+_WAITING = {"events": _INSERT_EVENTS, "audit": _INSERT_AUDIT, "contacts": _PUT_CONTACTS, "runs": _PUT_RUNS,
+            "enrollments": _PUT_ENROLLMENTS, "sends": _INSERT_SENDS, "cut": _CUT_SENDS, "due": _QUEUE_DUE}
 
 
 class Retry(StoreError):
@@ -92,16 +99,12 @@ class _Kept:
     active: dict = field(default_factory=dict)    # contact -> its active Enrollment
     sequences: dict = field(default_factory=dict)  # every sequence, by name
     sends: dict = field(default_factory=dict)     # user -> send times in the window, oldest first
-    # Written as the transaction commits: event ids, audit rows, contacts
-    # by email, runs by (workflow, contact), sends, each sender's cut-off
-    # of old sends, and queued due work.
-    marked: list = field(default_factory=list)
-    audit: list = field(default_factory=list)
-    put_contacts: dict = field(default_factory=dict)
-    put_runs: dict = field(default_factory=dict)
-    sent: list = field(default_factory=list)
-    cut: dict = field(default_factory=dict)
-    due: list = field(default_factory=list)
+    # Rows written as the transaction commits (_WAITING), in lists, or in
+    # dicts where a later write of a record replaces an earlier one: contacts
+    # by email, runs by (workflow, contact), enrollment changes by id, each
+    # sender's cut-off of old sends by name.
+    waiting: dict = field(default_factory=lambda: {
+        "events": [], "audit": [], "contacts": {}, "runs": {}, "enrollments": {}, "sends": [], "cut": {}, "due": []})
 
 
 class BatchReads:
@@ -154,18 +157,17 @@ class BatchReads:
     def _forget_kept(self) -> None:
         self._kept = None
 
-    def _write_kept(self) -> None:
-        """Write what waits for the commit."""
+    def _write_kept(self, *names: str) -> None:
+        """Write what waits for the commit: all of it, or what is kept under
+        `names` (before the store is asked about those tables)."""
         kept = self._kept
         if kept is None:
             return
-        for sql, rows in ((_INSERT_EVENTS, [(i,) for i in kept.marked]), (_INSERT_AUDIT, kept.audit),
-                          (_PUT_CONTACTS, list(kept.put_contacts.values())), (_PUT_RUNS, list(kept.put_runs.values())),
-                          (_INSERT_SENDS, kept.sent), (_CUT_SENDS, list(kept.cut.items())), (_QUEUE_DUE, kept.due)):
+        for name in names or _WAITING:
+            rows = kept.waiting[name]
             if rows:
-                self._cursor.execute(sql, (json.dumps(rows),))
-        kept.marked, kept.audit, kept.put_contacts, kept.put_runs = [], [], {}, {}
-        kept.sent, kept.cut, kept.due = [], {}, []
+                self._cursor.execute(_WAITING[name], (json.dumps(list(rows.values()) if type(rows) is dict else rows),))
+                rows.clear()
 
     def transaction(self, savepoint: bool = False):
         if savepoint and self._kept is not None:
@@ -175,7 +177,7 @@ class BatchReads:
     def append_audit(self, entries) -> None:
         if self._kept is None:
             return super().append_audit(entries)
-        self._kept.audit.extend(map(_audit_row, entries))
+        self._kept.waiting["audit"].extend(map(_audit_row, entries))
 
     def _keeps(self, contact) -> _Kept | None:
         kept = self._kept
@@ -185,12 +187,12 @@ class BatchReads:
     def mark_event(self, event_id):
         kept = self._kept
         if kept is None or event_id not in kept.ids:
-            self._write_kept()  # the ids marked so far, for the store to compare with
+            self._write_kept("events")  # the ids marked so far, for the store to compare with
             return super().mark_event(event_id)
         if event_id in kept.seen:
             return False
         kept.seen.add(event_id)
-        kept.marked.append(event_id)
+        kept.waiting["events"].append((event_id,))
         return True
 
     # -- users and sequences
@@ -219,7 +221,7 @@ class BatchReads:
     def get_contact(self, email):
         kept = self._keeps(email)
         if kept is None:
-            self._write_kept()
+            self._write_kept("contacts")
             return super().get_contact(email)
         c = kept.contact.get(email)
         return c and c.__copy__()
@@ -228,14 +230,14 @@ class BatchReads:
         kept = self._kept
         if kept is None:
             return super().put_contact(contact)
-        kept.put_contacts[contact.email] = _contact_row(contact)
+        kept.waiting["contacts"][contact.email] = _contact_row(contact)
         if contact.email in kept.contacts:
             kept.contact[contact.email] = contact.__copy__()
 
     def get_run(self, workflow, contact):
         kept = self._keeps(contact)
         if kept is None or workflow not in kept.workflows:
-            self._write_kept()
+            self._write_kept("runs")
             return super().get_run(workflow, contact)
         run = kept.runs.get((workflow, contact))
         if type(run) is tuple:
@@ -246,13 +248,14 @@ class BatchReads:
         kept = self._kept
         if kept is None:
             return super().put_run(run)
-        kept.put_runs[(run.workflow, run.contact)] = _run_row(run)
+        kept.waiting["runs"][(run.workflow, run.contact)] = _run_row(run)
         if run.contact in kept.contacts:
             kept.runs[(run.workflow, run.contact)] = run
 
     def active_enrollment(self, contact):
         kept = self._keeps(contact)
         if kept is None:
+            self._write_kept("enrollments")
             return super().active_enrollment(contact)
         e = kept.active.get(contact)
         return e and e.__copy__()
@@ -263,9 +266,13 @@ class BatchReads:
             for e in self._kept.active.values():
                 if e.id == enrollment_id:
                     return e.__copy__()
+        self._write_kept("enrollments")
         return super().get_enrollment(enrollment_id)
 
     def add_enrollment(self, e) -> int:
+        # After the changes before it: one may have ended the contact's
+        # active enrollment, which the unique index checks as this is written.
+        self._write_kept("enrollments")
         new_id = super().add_enrollment(e)
         if (kept := self._keeps(e.contact)) is not None and e.status == EnrollmentStatus.ACTIVE:
             kept.active[e.contact] = e.__copy__()
@@ -273,9 +280,9 @@ class BatchReads:
         return new_id
 
     def put_enrollment(self, e) -> None:
-        super().put_enrollment(e)
         if (kept := self._keeps(e.contact)) is None:
-            return
+            return super().put_enrollment(e)
+        kept.waiting["enrollments"][e.id] = (e.id, e.step, str(e.status), int(e.held))
         if e.status == EnrollmentStatus.ACTIVE:
             kept.active[e.contact] = e.__copy__()
         elif (current := kept.active.get(e.contact)) is not None and current.id == e.id:
@@ -285,7 +292,7 @@ class BatchReads:
     def sends_window(self, user, since):
         kept = self._kept
         if kept is None or user not in kept.sends:
-            self._write_kept()
+            self._write_kept("sends", "cut")
             return super().sends_window(user, since)
         return window(kept.sends[user], since)
 
@@ -296,13 +303,21 @@ class BatchReads:
         cut = at - WINDOW
         del sends[:bisect.bisect_right(sends, cut)]  # as the store deletes them
         bisect.insort(sends, at)
-        kept.sent.append((user, to_text(at)))
-        kept.cut[user] = to_text(cut)
+        kept.waiting["sends"].append((user, to_text(at)))
+        kept.waiting["cut"][user] = (user, to_text(cut))
 
     def bookings(self, user, since):
-        self._write_kept()
+        self._write_kept("sends", "cut")
         return super().bookings(user, since)
 
     def sends_since(self, since):
-        self._write_kept()
+        self._write_kept("sends", "cut")
         return super().sends_since(since)
+
+    def active_in_sequence(self, sequence):
+        self._write_kept("enrollments")
+        return super().active_in_sequence(sequence)
+
+    def enrollments(self, status=None):
+        self._write_kept("enrollments")
+        return super().enrollments(status)

@@ -275,7 +275,7 @@ class PostgresStore(BatchReads, SqlStore, WorkQueue):
 
     def enqueue_due(self, due: Due, keys: list[str]) -> None:
         if self._kept is not None:  # written as the claim commits (stores/batch.py)
-            self._kept.due.append((to_text(due.at), keys, due.kind, due.ref, due.workflow))
+            self._kept.waiting["due"].append((to_text(due.at), keys, due.kind, due.ref, due.workflow))
             return
         # Due work sorts before events of the same time, as it runs before them.
         self._exec("INSERT INTO flow_queue (t, rank, keys, kind, ref, workflow) VALUES (%s, 0, %b, %s, %s, %s)",
@@ -326,10 +326,10 @@ class PostgresStore(BatchReads, SqlStore, WorkQueue):
         horizon = self.meta("horizon")
         if horizon is None:
             return 0
-        self._write_kept()
+        self._write_kept("due")
         return self._one("SELECT COUNT(*) FROM flow_queue WHERE t <= ?", (horizon,))[0]
 
     def due_items(self):
-        self._write_kept()
+        self._write_kept("due")
         rows = self._exec("SELECT id, t, kind, ref, workflow FROM flow_queue WHERE kind <> 'event'").fetchall()
         return super().due_items() + [Due.from_ref(from_text(r[1]), r[2], r[3], r[4], r[0]) for r in rows]
