@@ -27,17 +27,22 @@ from dataclasses import dataclass, field
 from ..records import EnrollmentStatus
 from ..timeutil import WINDOW, from_text, to_text
 from .base import StoreError, window
-from .sql import (_AUDIT, _CONTACT, _ENROLLMENT, _RUN, _SEQUENCE, _UPSERT_CONTACT, _UPSERT_RUN, _USER, _audit_row,
-                  _contact, _contact_row, _enrollment, _run, _run_row, _sequence, _user)
+from .sql import (_AUDIT, _CONTACT, _ENROLLMENT, _NEW_OUTBOX, _OUTBOX, _RUN, _SEQUENCE, _UPSERT_CONTACT, _UPSERT_RUN,
+                  _USER, _audit_row, _contact, _contact_row, _enrollment, _outbox, _outbox_row, _run, _run_row,
+                  _sequence, _user)
 
 
-def _insert_many(table: str, columns: str, integers: tuple[int, ...] = (), upsert: str = "") -> str:
+def _insert_many(table: str, columns: str, integers: tuple[int, ...] = (), upsert: str = "",
+                 ordered: bool = False) -> str:
     """One INSERT of many rows, sent as one JSON array of rows (each an
     array of its column values; `integers`: the positions of the integer
     columns). JSON, as the C encoder writes it in a fraction of the time
-    the driver takes to send the same values as arrays."""
-    values = ", ".join(f"(r->>{i})::integer" if i in integers else f"r->>{i}" for i in range(columns.count(",") + 1))
-    return f"INSERT INTO {table} ({columns}) SELECT {values} FROM json_array_elements(%s::json) AS r{upsert}"
+    the driver takes to send the same values as arrays. `ordered`: the
+    rows take their serial ids in the array's order."""
+    values = ", ".join(f"(r->>{i})::bigint" if i in integers else f"r->>{i}" for i in range(columns.count(",") + 1))
+    rows = ("json_array_elements(%s::json) WITH ORDINALITY AS q(r, n) ORDER BY n" if ordered
+            else "json_array_elements(%s::json) AS r")
+    return f"INSERT INTO {table} ({columns}) SELECT {values} FROM {rows}{upsert}"
 
 
 _INSERT_AUDIT = _insert_many("flow_audit", _AUDIT, (9, 11))
@@ -45,6 +50,8 @@ _INSERT_EVENTS = _insert_many("flow_events", "id")
 _PUT_CONTACTS = _insert_many("flow_contacts", _CONTACT, (), _UPSERT_CONTACT)
 _PUT_RUNS = _insert_many("flow_runs", _RUN, (3,), _UPSERT_RUN)
 _INSERT_SENDS = _insert_many("flow_sends", "user_name, at")
+# Ordered: their ids order a thread's messages.
+_INSERT_OUTBOX = _insert_many("flow_outbox", _NEW_OUTBOX, (0, 1, 14), ordered=True)
 # Each sender's sends up to the last cut-off its new sends made (as
 # `add_send` deletes them one send at a time: the engine's clock only goes on).
 _CUT_SENDS = ("DELETE FROM flow_sends s USING json_array_elements(%s::json) AS r "
@@ -59,7 +66,8 @@ _PUT_ENROLLMENTS = ("UPDATE flow_enrollments e SET step = (r->>1)::integer, stat
 #: What waits for the commit, by what it is kept under in `_Kept.waiting`,
 #: in the order it is written: the statement that writes it.
 _WAITING = {"events": _INSERT_EVENTS, "audit": _INSERT_AUDIT, "contacts": _PUT_CONTACTS, "runs": _PUT_RUNS,
-            "enrollments": _PUT_ENROLLMENTS, "sends": _INSERT_SENDS, "cut": _CUT_SENDS, "due": _QUEUE_DUE}
+            "enrollments": _PUT_ENROLLMENTS, "sends": _INSERT_SENDS, "cut": _CUT_SENDS, "due": _QUEUE_DUE,
+            "outbox": _INSERT_OUTBOX}
 
 
 class Retry(StoreError):
@@ -99,12 +107,26 @@ class _Kept:
     active: dict = field(default_factory=dict)    # contact -> its active Enrollment
     sequences: dict = field(default_factory=dict)  # every sequence, by name
     sends: dict = field(default_factory=dict)     # user -> send times in the window, oldest first
+    # The last message of each of the contacts' active enrollments (its row
+    # until asked for), None for one without any.
+    threads: dict = field(default_factory=dict)
     # Rows written as the transaction commits (_WAITING), in lists, or in
     # dicts where a later write of a record replaces an earlier one: contacts
     # by email, runs by (workflow, contact), enrollment changes by id, each
     # sender's cut-off of old sends by name.
     waiting: dict = field(default_factory=lambda: {
-        "events": [], "audit": [], "contacts": {}, "runs": {}, "enrollments": {}, "sends": [], "cut": {}, "due": []})
+        "events": [], "audit": [], "contacts": {}, "runs": {}, "enrollments": {}, "sends": [], "cut": {}, "due": [],
+        "outbox": []})
+
+
+def _after_writing(method: str, *names: str):
+    """BatchReads' `method`: the store's, after what waits under `names` is written."""
+    def read(self, *args, **kwargs):
+        self._write_kept(*names)
+        return getattr(super(BatchReads, self), method)(*args, **kwargs)
+
+    read.__name__ = method
+    return read
 
 
 class BatchReads:
@@ -133,13 +155,16 @@ class BatchReads:
             (f"SELECT {_USER} FROM flow_users WHERE name = ANY(%b) ORDER BY name FOR UPDATE", (users,)),
             ("SELECT user_name, at FROM flow_sends WHERE user_name = ANY(%b) ORDER BY user_name, at", (users,)),
             (f"SELECT {_SEQUENCE} FROM flow_sequences", ()),
+            (f"SELECT DISTINCT ON (enrollment) {_OUTBOX} FROM flow_outbox WHERE enrollment IN "
+             "(SELECT id FROM flow_enrollments WHERE contact = ANY(%b) AND status = 'active') "
+             "ORDER BY enrollment, id DESC", (contacts,)),
         ]
         cursors = []
         for sql, args in queries:  # all sent before the first result is awaited
             cursor = self._conn.cursor()
             cursor.execute(sql, args)
             cursors.append(cursor)
-        contact_rows, run_rows, active_rows, seen_rows, user_rows, send_rows, sequence_rows = (
+        contact_rows, run_rows, active_rows, seen_rows, user_rows, send_rows, sequence_rows, thread_rows = (
             c.fetchall() for c in cursors)
         kept = _Kept(frozenset(contacts), frozenset(workflows), {}, frozenset(ids), {r[0] for r in seen_rows})
         kept.contact = {r[0]: _contact(r) for r in contact_rows}
@@ -152,6 +177,8 @@ class BatchReads:
         for user, at in send_rows:
             kept.sends[user].append(from_text(at))
         kept.sequences = {r[0]: _sequence(r) for r in sequence_rows}
+        kept.threads = dict.fromkeys(e.id for e in kept.active.values())
+        kept.threads.update((r[1], r) for r in thread_rows)
         self._kept = kept
 
     def _forget_kept(self) -> None:
@@ -277,6 +304,7 @@ class BatchReads:
         if (kept := self._keeps(e.contact)) is not None and e.status == EnrollmentStatus.ACTIVE:
             kept.active[e.contact] = e.__copy__()
             kept.active[e.contact].id = new_id
+            kept.threads[new_id] = None
         return new_id
 
     def put_enrollment(self, e) -> None:
@@ -306,18 +334,33 @@ class BatchReads:
         kept.waiting["sends"].append((user, to_text(at)))
         kept.waiting["cut"][user] = (user, to_text(cut))
 
-    def bookings(self, user, since):
-        self._write_kept("sends", "cut")
-        return super().bookings(user, since)
+    # -- each active enrollment's last message
+    def last_outbox(self, enrollment):
+        kept = self._kept
+        if kept is None or enrollment not in kept.threads:
+            self._write_kept("outbox")
+            return super().last_outbox(enrollment)
+        m = kept.threads[enrollment]
+        if type(m) is tuple:
+            m = kept.threads[enrollment] = _outbox(m)
+        return m
 
-    def sends_since(self, since):
-        self._write_kept("sends", "cut")
-        return super().sends_since(since)
+    def add_outbox(self, m) -> None:
+        kept = self._kept
+        if kept is None or m.enrollment not in kept.threads:
+            self._write_kept("outbox")  # after those before it, as their ids say
+            return super().add_outbox(m)
+        kept.waiting["outbox"].append(_outbox_row(m))
+        kept.threads[m.enrollment] = m.__copy__()
 
-    def active_in_sequence(self, sequence):
-        self._write_kept("enrollments")
-        return super().active_in_sequence(sequence)
-
-    def enrollments(self, status=None):
-        self._write_kept("enrollments")
-        return super().enrollments(status)
+    # The store's other reads of what may wait for the commit: written first.
+    bookings = _after_writing("bookings", "sends", "cut")
+    sends_since = _after_writing("sends_since", "sends", "cut")
+    active_in_sequence = _after_writing("active_in_sequence", "enrollments")
+    enrollments = _after_writing("enrollments", "enrollments")
+    claim_outbox = _after_writing("claim_outbox", "outbox")
+    finish_outbox = _after_writing("finish_outbox", "outbox")
+    next_outbox = _after_writing("next_outbox", "outbox")
+    get_outbox = _after_writing("get_outbox", "outbox")
+    outbox = _after_writing("outbox", "outbox")
+    outbox_counts = _after_writing("outbox_counts", "outbox")

@@ -119,6 +119,16 @@ def _enrollment(row) -> Enrollment | None:
                       bool(held))
 
 
+#: The columns of a new message, and its values.
+_NEW_OUTBOX = ("enrollment, step, user_name, inbox, sender, sender_name, recipient, subject, body, message_id, "
+               "in_reply_to, refs, created, state, attempts, next_attempt")
+
+
+def _outbox_row(m: OutboxMessage) -> tuple:
+    return (m.enrollment, m.step, m.user, m.inbox, m.sender, m.sender_name, m.to, m.subject, m.body, m.message_id,
+            m.in_reply_to, m.references, to_text(m.created), m.state, m.attempts, to_text(m.next_attempt or m.created))
+
+
 def _outbox(row) -> OutboxMessage | None:
     if row is None:
         return None
@@ -422,13 +432,8 @@ class SqlStore:
     # -- outbox
     def add_outbox(self, m: OutboxMessage) -> None:
         # No RETURNING: in PostgreSQL's pipeline mode the write need not wait.
-        self._exec(
-            "INSERT INTO flow_outbox (enrollment, step, user_name, inbox, sender, sender_name, recipient, subject, "
-            "body, message_id, in_reply_to, refs, created, state, attempts, next_attempt) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (m.enrollment, m.step, m.user, m.inbox, m.sender, m.sender_name, m.to, m.subject, m.body, m.message_id,
-             m.in_reply_to, m.references, to_text(m.created), m.state, m.attempts,
-             to_text(m.next_attempt or m.created)))
+        self._exec(f"INSERT INTO flow_outbox ({_NEW_OUTBOX}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   _outbox_row(m))
 
     def last_outbox(self, enrollment):
         return _outbox(self._one(f"SELECT {_OUTBOX} FROM flow_outbox WHERE enrollment = ? ORDER BY id DESC LIMIT 1",
