@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from ..records import EnrollmentStatus
 from ..timeutil import WINDOW, from_text
-from .base import StoreError, window
+from .base import UNSAVED, window
 from .sql import (_AUDIT, _CONTACT, _ENROLLMENT, _RUN, _SEQUENCE, _UPSERT_CONTACT, _UPSERT_RUN, _USER, _audit_row,
                   _contact, _contact_row, _enrollment, _run, _run_row, _sequence, _user)
 
@@ -44,28 +44,6 @@ _INSERT_AUDIT = _insert_many("flow_audit", _AUDIT, (9, 11))
 _INSERT_EVENTS = _insert_many("flow_events", "id")
 _PUT_CONTACTS = _insert_many("flow_contacts", _CONTACT, (), _UPSERT_CONTACT)
 _PUT_RUNS = _insert_many("flow_runs", _RUN, (3,), _UPSERT_RUN)
-
-
-class Retry(StoreError):
-    """A piece of work failed in a transaction that ran several without
-    savepoints: the transaction is rolled back, and the claim is to be run
-    again a piece at a time."""
-
-
-class _Unsaved:
-    """A piece's part of the transaction, without a savepoint: a failure
-    fails the transaction (`Retry`)."""
-
-    __slots__ = ()
-
-    def __enter__(self) -> None:
-        pass
-
-    def __exit__(self, kind, error, tb) -> bool:
-        if kind is not None and issubclass(kind, Exception) and not issubclass(kind, StoreError):
-            raise Retry(f"a piece of work failed ({kind.__name__}); its claim runs again, a piece at a time") \
-                from error
-        return False
 
 
 @dataclass(slots=True)
@@ -150,10 +128,10 @@ class BatchReads:
                 self._conn.execute(sql, (json.dumps(rows),))
         kept.marked, kept.audit, kept.put_contacts, kept.put_runs = [], [], {}, {}
 
-    def transaction(self, savepoint: bool = False):
+    def transaction(self, savepoint: bool = False, unsaved: bool = False):
         if savepoint and self._kept is not None:
-            return _Unsaved()
-        return super().transaction(savepoint)
+            return UNSAVED
+        return super().transaction(savepoint, unsaved)
 
     def append_audit(self, entries) -> None:
         if self._kept is None:
