@@ -9,6 +9,7 @@ from typing import Callable, Iterable
 
 from .events import Rejected, read_events
 from .records import AuditEntry, Outcome
+from .stores.base import Retry
 
 
 @dataclass
@@ -53,6 +54,19 @@ class Summary:
         else:
             self.events += 1
         return duplicate
+
+    def saved(self) -> tuple:
+        """The counts as they are now, for `restore`."""
+        return (self.events, self.rejected, self.duplicates, self.late,
+                *(Counter(c) for c in (self.outcomes, self.skipped, self.ended, self.rescheduled)))
+
+    def restore(self, saved: tuple) -> None:
+        """Back to the counts `saved` returned (a group commit run again).
+        In place: the progress display holds this summary."""
+        self.events, self.rejected, self.duplicates, self.late, *counters = saved
+        for mine, was in zip((self.outcomes, self.skipped, self.ended, self.rescheduled), counters):
+            mine.clear()
+            mine.update(was)
 
     def lines(self) -> list[str]:
         o = self.outcomes
@@ -103,26 +117,42 @@ def run_stream(engine, lines: Iterable[str], emit: Callable[[list[AuditEntry]], 
     with `results`, append each line's LineResult to it.
 
     `commit_every` N > 1 is group commit: N lines share one transaction, in
-    which each event is still all-or-nothing (a savepoint of its own), and
-    their entries are emitted once it has committed, so that nothing is shown
-    that a crash could take back. For input that can be read again (a file):
-    a crash loses up to N lines' work, which a rerun does again."""
+    which each event is still all-or-nothing (_group), and their entries are
+    emitted once it has committed, so that nothing is shown that a crash
+    could take back. For input that can be read again (a file): a crash
+    loses up to N lines' work, which a rerun does again."""
     summary = summary if summary is not None else Summary()
     items = checked_events(engine, lines)
     if commit_every <= 1:
         for number, item in items:
             emit(_one(engine, number, item, summary, results))
     else:
-        while True:
-            with engine.store.transaction():
-                done = [_one(engine, number, item, summary, results)
-                        for number, item in islice(items, commit_every)]
-            for entries in done:
+        while group := list(islice(items, commit_every)):
+            for entries in _group(engine, group, summary, results):
                 emit(entries)
-            if len(done) < commit_every:
-                break
     summary.late = engine.late
     return summary
+
+
+def _group(engine, group: list, summary: Summary, results: list[LineResult] | None) -> list[list[AuditEntry]]:
+    """The lines of `group`, read already, in one transaction: each line's
+    audit entries, committed. The events first run without savepoints where
+    the store saves by it (SQLite); if one fails, the transaction is rolled
+    back (Retry) and the group runs again, each event in a savepoint, so
+    that the one that failed fails alone and the rest are done. Running
+    again shows nothing twice: nothing leaves the process before the
+    commit, since group commit never delivers email (Runner.process)."""
+    saved, late, listed = summary.saved(), engine.late, len(results) if results is not None else 0
+    try:
+        with engine.store.transaction(unsaved=True):
+            return [_one(engine, number, item, summary, results) for number, item in group]
+    except Retry:
+        summary.restore(saved)
+        engine.late = late
+        if results is not None:
+            del results[listed:]
+    with engine.store.transaction():
+        return [_one(engine, number, item, summary, results) for number, item in group]
 
 
 def _one(engine, number: int, item, summary: Summary, results: list[LineResult] | None) -> list[AuditEntry]:

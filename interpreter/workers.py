@@ -19,8 +19,7 @@ from .events import Rejected, parse_event
 from .records import Due
 from .runner import LineResult, checked_events
 from .scheduling import SharedQueue
-from .stores.base import StoreError
-from .stores.batch import Retry
+from .stores.base import Retry, StoreError
 from .timeutil import from_text, to_text
 
 BATCH = 500

@@ -20,6 +20,34 @@ class StoreError(UsageError):
     schema): the user must fix the URL or the store."""
 
 
+class Retry(StoreError):
+    """A piece of work failed in a transaction that ran several without
+    savepoints (a PostgreSQL worker's claim, a SQLite group commit): the
+    transaction is rolled back, and its pieces are to be run again one at a
+    time, each in a savepoint, so that the one that failed fails alone."""
+
+
+class _Unsaved:
+    """A piece's part of the transaction, without a savepoint: a failure
+    fails the transaction (`Retry`). An interrupt or a StoreError (the
+    store unusable) is left as it is: running again would not help."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, kind, error, tb) -> bool:
+        if kind is not None and issubclass(kind, Exception) and not issubclass(kind, StoreError):
+            raise Retry(f"a piece of work failed ({kind.__name__}); its transaction runs again, a piece at a time") \
+                from error
+        return False
+
+
+#: Every piece's part, when it has no savepoint (it holds no state).
+UNSAVED = _Unsaved()
+
+
 def window(sends: list[dt.datetime], since: dt.datetime) -> tuple[int, dt.datetime | None]:
     """`sends_window` of a user's send times kept sorted in process: how many
     came after `since`, and the oldest of them."""
@@ -67,9 +95,13 @@ def _pg_url(params: dict) -> str:
 class Store(Protocol):
     url: str
 
-    def transaction(self, savepoint: bool = False) -> ContextManager[None]:
+    def transaction(self, savepoint: bool = False, unsaved: bool = False) -> ContextManager[None]:
         """One transaction; nested in another, part of it, or with
-        `savepoint` one that rolls back alone when it fails."""
+        `savepoint` one that rolls back alone when it fails. `unsaved`, of
+        the outermost: where a savepoint costs a statement (SQLite), the
+        savepoints asked for in it are left out, and a piece that fails
+        fails the whole transaction (Retry), for the caller to run again
+        with savepoints (a group commit, interpreter/runner.py)."""
     def close(self) -> None: ...
 
     # events and the clock

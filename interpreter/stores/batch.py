@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from ..records import EnrollmentStatus
 from ..timeutil import WINDOW, from_text, to_text
-from .base import StoreError, window
+from .base import UNSAVED, window
 from .sql import (_AUDIT, _CONTACT, _ENROLLMENT, _NEW_OUTBOX, _OUTBOX, _RUN, _SEQUENCE, _UPSERT_CONTACT, _UPSERT_RUN,
                   _USER, _audit_row, _contact, _contact_row, _enrollment, _outbox, _outbox_row, _run, _run_row,
                   _sequence, _user)
@@ -68,28 +68,6 @@ _PUT_ENROLLMENTS = ("UPDATE flow_enrollments e SET step = (r->>1)::integer, stat
 _WAITING = {"events": _INSERT_EVENTS, "audit": _INSERT_AUDIT, "contacts": _PUT_CONTACTS, "runs": _PUT_RUNS,
             "enrollments": _PUT_ENROLLMENTS, "sends": _INSERT_SENDS, "cut": _CUT_SENDS, "due": _QUEUE_DUE,
             "outbox": _INSERT_OUTBOX}
-
-
-class Retry(StoreError):
-    """A piece of work failed in a transaction that ran several without
-    savepoints: the transaction is rolled back, and the claim is to be run
-    again a piece at a time."""
-
-
-class _Unsaved:
-    """A piece's part of the transaction, without a savepoint: a failure
-    fails the transaction (`Retry`)."""
-
-    __slots__ = ()
-
-    def __enter__(self) -> None:
-        pass
-
-    def __exit__(self, kind, error, tb) -> bool:
-        if kind is not None and issubclass(kind, Exception) and not issubclass(kind, StoreError):
-            raise Retry(f"a piece of work failed ({kind.__name__}); its claim runs again, a piece at a time") \
-                from error
-        return False
 
 
 @dataclass(slots=True)
@@ -196,10 +174,10 @@ class BatchReads:
                 self._cursor.execute(_WAITING[name], (json.dumps(list(rows.values()) if type(rows) is dict else rows),))
                 rows.clear()
 
-    def transaction(self, savepoint: bool = False):
+    def transaction(self, savepoint: bool = False, unsaved: bool = False):
         if savepoint and self._kept is not None:
-            return _Unsaved()
-        return super().transaction(savepoint)
+            return UNSAVED
+        return super().transaction(savepoint, unsaved)
 
     def append_audit(self, entries) -> None:
         if self._kept is None:

@@ -92,7 +92,8 @@ class MemoryStore:
         self._undo: list | None = None
 
     # -- transactions
-    def transaction(self, savepoint: bool = False):
+    def transaction(self, savepoint: bool = False, unsaved: bool = False):
+        # `unsaved` changes nothing: a savepoint here is a mark in a list.
         return _Transaction(self, savepoint)
 
     def _record(self, *step) -> None:

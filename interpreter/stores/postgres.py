@@ -18,8 +18,8 @@ import psycopg
 
 from ..records import Due, QueueItem
 from ..timeutil import from_text, to_text
-from .base import StoreError, WorkQueue, redact
-from .batch import BatchReads, Retry
+from .base import Retry, StoreError, WorkQueue, redact
+from .batch import BatchReads
 from .sql import SqlStore
 
 QUEUE_TABLES = """;

@@ -11,7 +11,7 @@ import json
 from ..records import (AuditEntry, Contact, Due, Enrollment, EnrollmentStatus, OutboxMessage, OutboxState, Outcome,
                        Reason, Run, RunStatus, SequenceState, UserState)
 from ..timeutil import WINDOW, from_text, to_text
-from .base import StoreError
+from .base import UNSAVED, StoreError
 
 SCHEMA_VERSION = 4  # 2: flow_audit.late; 3: flow_outbox; 4: flow_enrollments.held, flow_booked
 
@@ -169,17 +169,23 @@ def _audit(row) -> AuditEntry:
                       message=json.loads(message) if message else None, late=bool(late))
 
 
+#: An event id recorded, unless it was before.
+_MARK_EVENT = "INSERT INTO flow_events (id) VALUES (?) ON CONFLICT DO NOTHING"
+
+
 class _Transaction:
     """`SqlStore.transaction` (a class rather than a generator, as one is
     opened per event): the outermost begins and commits; one nested in it
     is part of it, or with `savepoint` a savepoint that rolls back alone (a
     worker's event inside the transaction that took it from the queue, an
-    event of a group commit). A commit that fails is rolled back too."""
+    event of a group commit run again after one failed). An outermost one
+    that is `unsaved` makes none of the savepoints asked for in it
+    (SqlStore.transaction). A commit that fails is rolled back too."""
 
-    __slots__ = ("store", "savepoint", "role", "began")
+    __slots__ = ("store", "savepoint", "unsaved", "role", "began")
 
-    def __init__(self, store: SqlStore, savepoint: bool):
-        self.store, self.savepoint = store, savepoint
+    def __init__(self, store: SqlStore, savepoint: bool, unsaved: bool = False):
+        self.store, self.savepoint, self.unsaved = store, savepoint, unsaved
 
     def __enter__(self) -> None:
         store = self.store
@@ -195,6 +201,7 @@ class _Transaction:
         except Exception as e:
             raise store._translated(e) from None
         store._depth = 1
+        store._unsaved = self.unsaved
 
     def __exit__(self, kind, error, tb) -> bool:
         store, role = self.store, self.role
@@ -208,6 +215,7 @@ class _Transaction:
                 store._exec("ROLLBACK TO SAVEPOINT flow_nested")
             return False
         store._depth = 0
+        store._unsaved = False
         if kind is None:
             try:
                 store._commit()
@@ -246,9 +254,14 @@ class SqlStore:
     EXTRA_TABLES = ""
     #: A row when the Flow tables exist.
     HAS_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'flow_meta'"
+    #: Whether `transaction(unsaved=True)` leaves out the savepoints asked
+    #: for in it. A backend says; PostgreSQL does not: in pipeline mode a
+    #: write that fails is reported later, perhaps as the next piece runs.
+    UNSAVED_PIECES = False
 
     def __init__(self) -> None:
         self._depth = 0
+        self._unsaved = False  # in a transaction whose pieces have no savepoints
 
     # -- plumbing
     def _q(self, sql: str) -> str:
@@ -320,15 +333,16 @@ class SqlStore:
         `_savepoint_begins` returned. A backend that keeps what it read in
         process must forget it."""
 
-    def transaction(self, savepoint: bool = False):
-        return _Transaction(self, savepoint)
+    def transaction(self, savepoint: bool = False, unsaved: bool = False):
+        if savepoint and self._unsaved:
+            return UNSAVED
+        return _Transaction(self, savepoint, unsaved and self.UNSAVED_PIECES)
 
     # -- events and clock
     def mark_event(self, event_id: str) -> bool:
         # RETURNING rather than rowcount: PostgreSQL's pipeline mode knows a
-        # row count only once it has waited for the result.
-        return self._one("INSERT INTO flow_events (id) VALUES (?) ON CONFLICT DO NOTHING RETURNING id",
-                         (event_id,)) is not None
+        # row count only once it has waited for the result (SQLite differs).
+        return self._one(_MARK_EVENT + " RETURNING id", (event_id,)) is not None
 
     def meta(self, key: str) -> str | None:
         row = self._one("SELECT value FROM flow_meta WHERE key = ?", (key,))

@@ -22,7 +22,7 @@ import sqlite3
 from ..records import EnrollmentStatus
 from ..timeutil import WINDOW, from_text
 from .base import StoreError, window
-from .sql import SqlStore
+from .sql import _MARK_EVENT, SqlStore
 
 #: The most contacts, and the most workflow runs, kept in process; beyond
 #: that the oldest kept is let go (the file still has it).
@@ -42,6 +42,9 @@ class _Kept(dict):
 
 class SqliteStore(SqlStore):
     BUSY_SECONDS = 30
+    # Two statements saved per event of a group commit (~8 µs of ~150-200
+    # measured); the store's own errors are raised where they happen.
+    UNSAVED_PIECES = True
 
     def __init__(self, path: str):
         super().__init__()
@@ -81,6 +84,11 @@ class SqliteStore(SqlStore):
 
     def _rollback(self) -> None:
         self._conn.execute("ROLLBACK")
+
+    def mark_event(self, event_id):
+        # By the row count: RETURNING costs SQLite ~5 µs more an insert
+        # (measured with sqlite3 alone: 12.9 against 7.5 µs).
+        return self._exec(_MARK_EVENT, (event_id,)).rowcount == 1
 
     def _savepoint_begins(self):
         return self._clock, self._clock_unwritten
