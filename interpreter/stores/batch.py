@@ -9,10 +9,11 @@ worker runs work that shares a key with it, so none changes the contacts
 sequences change only with work that conflicts with everything, which runs
 alone. Writes go to the server at once (pipelined: no waiting) and to what
 is kept, so the server stays the truth and later reads agree — except the
-event ids, audit entries, contacts, workflow runs, sends and queued due
-work, the writes of most pieces: they wait to go as one statement per table
-when the transaction commits (a contact or run written twice, as last
-written), or before the store is asked for one of them.
+writes of most pieces (`_WAITING`: event ids, audit entries, contacts,
+workflow runs, enrollment changes, sends, new messages, queued due work):
+they wait to go as one statement per table when the transaction commits (a
+record written twice, as last written), or before the store is asked about
+that table.
 
 Nor does each piece get a savepoint, a statement of its own: a piece that
 fails rolls the whole transaction back (`Retry`), and the worker runs its
@@ -68,6 +69,12 @@ _PUT_ENROLLMENTS = ("UPDATE flow_enrollments e SET step = (r->>1)::integer, stat
 _WAITING = {"events": _INSERT_EVENTS, "audit": _INSERT_AUDIT, "contacts": _PUT_CONTACTS, "runs": _PUT_RUNS,
             "enrollments": _PUT_ENROLLMENTS, "sends": _INSERT_SENDS, "cut": _CUT_SENDS, "due": _QUEUE_DUE,
             "outbox": _INSERT_OUTBOX}
+#: Kept by record, where a later write replaces an earlier one: contacts by
+#: email, runs by (workflow, contact), enrollment changes by id, each
+#: sender's cut-off by name. The others are kept in lists.
+_BY_RECORD = frozenset({"contacts", "runs", "enrollments", "cut"})
+#: A sender's new sends and the cut-off of its old ones, written together.
+_SENDS = ("sends", "cut")
 
 
 @dataclass(slots=True)
@@ -88,13 +95,8 @@ class _Kept:
     # The last message of each of the contacts' active enrollments (its row
     # until asked for), None for one without any.
     threads: dict = field(default_factory=dict)
-    # Rows written as the transaction commits (_WAITING), in lists, or in
-    # dicts where a later write of a record replaces an earlier one: contacts
-    # by email, runs by (workflow, contact), enrollment changes by id, each
-    # sender's cut-off of old sends by name.
-    waiting: dict = field(default_factory=lambda: {
-        "events": [], "audit": [], "contacts": {}, "runs": {}, "enrollments": {}, "sends": [], "cut": {}, "due": [],
-        "outbox": []})
+    # Rows written as the transaction commits, by their name in _WAITING.
+    waiting: dict = field(default_factory=lambda: {name: {} if name in _BY_RECORD else [] for name in _WAITING})
 
 
 #: A query's array of keys, sent as JSON: psycopg writes a list as an array
@@ -122,9 +124,9 @@ class BatchReads:
     def read_ahead(self, keys, workflows) -> None:
         """Read, in one round trip, what the work with these conflict keys
         will read: the contacts' records, workflow runs and active
-        enrollments, which of the event ids were recorded, the senders
-        (locked, in name order) and their sends in the window, and every
-        sequence."""
+        enrollments with the last message of each, which of the event ids
+        were recorded, the senders (locked, in name order) and their sends in
+        the window, and every sequence."""
         contacts = sorted(k[2:] for k in keys if k.startswith("c:"))
         users = sorted(k[2:] for k in keys if k.startswith("u:"))
         ids = sorted(k[2:] for k in keys if k.startswith("e:"))
@@ -313,7 +315,7 @@ class BatchReads:
     def sends_window(self, user, since):
         kept = self._kept
         if kept is None or user not in kept.sends:
-            self._write_kept("sends", "cut")
+            self._write_kept(*_SENDS)
             return super().sends_window(user, since)
         return window(kept.sends[user], since)
 
@@ -347,8 +349,8 @@ class BatchReads:
         kept.threads[m.enrollment] = m.__copy__()
 
     # The store's other reads of what may wait for the commit: written first.
-    bookings = _after_writing("bookings", "sends", "cut")
-    sends_since = _after_writing("sends_since", "sends", "cut")
+    bookings = _after_writing("bookings", *_SENDS)
+    sends_since = _after_writing("sends_since", *_SENDS)
     active_in_sequence = _after_writing("active_in_sequence", "enrollments")
     enrollments = _after_writing("enrollments", "enrollments")
     claim_outbox = _after_writing("claim_outbox", "outbox")
