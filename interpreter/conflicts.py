@@ -7,13 +7,14 @@ of work gets keys, and two pieces conflict when their keys overlap:
 
 - `c:CONTACT`: the contact's record, workflow runs and enrollment;
 - `u:USER`: the sender's seat, inbox and sends (the daily limit);
-- `s:SEQUENCE`: whether the sequence is deleted;
 - `e:ID`: an event id (of the two events with one id, the later is the
   duplicate; a worker that knows which before it runs them marks ids
   without waiting for the store's answer);
 - `*`: everything (a deleted sequence ends enrollments of any contact).
 
-A contact event's senders and sequences are those of the workflows its
+A sequence's state (deleted or not) has no key of its own: only
+`sequence_deleted` changes it while workers run, and that conflicts with
+everything. A contact event's senders are those of the workflows its
 event type triggers whose `where` may hold, judged on the event's own fields
 (a condition on contact properties may hold). A `task_completed` may resume
 its sequence's steps, sent by any user that enrolls in it; a reply or booked
@@ -68,13 +69,8 @@ class Conflicts:
 
     @staticmethod
     def _workflow_keys(w: p.Workflow) -> frozenset[str]:
-        keys = set()
-        for op in w.code:
-            if isinstance(op, p.EnrollOp):
-                keys |= {"u:" + op.user, "s:" + op.sequence}
-            elif isinstance(op, p.UnenrollOp):
-                keys.add("s:" + op.sequence)
-        return frozenset(keys)
+        # An unenroll changes only the event's own contact (`c:`).
+        return frozenset("u:" + op.user for op in w.code if isinstance(op, p.EnrollOp))
 
     def event_keys(self, event) -> list[str]:
         t = event.type
@@ -89,7 +85,7 @@ class Conflicts:
             return [ALL]
         keys = {"c:" + event.contact, seen}
         if t == "task_completed":
-            keys |= {"s:" + event.sequence} | self._senders.get(event.sequence, set())
+            keys |= self._senders.get(event.sequence, set())
         fields = event.fields
         for w in self.program.by_event.get(t, ()):
             if w.where is None or _maybe(w.where, fields) is not False:

@@ -26,8 +26,14 @@ def keys(**event):
 def test_only_workflows_whose_where_may_hold_lend_their_keys():
     # form A: the first holds; the second is false by the event alone; the
     # third depends on the contact, so it may hold
-    assert keys(type="form_submitted", contact="c@x", form="A") == ["c:c@x", "e:1", "s:S", "s:T", "u:ann"]
-    assert keys(type="form_submitted", contact="c@x", form="B") == ["c:c@x", "e:1", "s:T", "u:ben"]
+    assert keys(type="form_submitted", contact="c@x", form="A") == ["c:c@x", "e:1", "u:ann"]
+    assert keys(type="form_submitted", contact="c@x", form="B") == ["c:c@x", "e:1", "u:ben"]
+
+
+def test_an_unenroll_conflicts_only_through_its_contact():
+    # A sequence's state changes only with sequence_deleted, which conflicts
+    # with everything: enrolling in or leaving a sequence takes no key of it.
+    assert keys(type="form_submitted", contact="c@x", form="C") == ["c:c@x", "e:1"]
 
 
 def test_account_events():

@@ -222,6 +222,64 @@ def test_due_work_queued_inside_a_claim_runs_before_the_claimed_work_it_precedes
     assert state == _single_worker_state(result.program, lines)
 
 
+class _Undo(Exception):
+    """Raised to roll a transaction back."""
+
+
+def _senders(claimed) -> set[str]:
+    return {k for piece in claimed for k in piece.keys if k.startswith("u:")}
+
+
+def test_beside_other_workers_a_claim_takes_the_work_of_half_the_senders(schema):
+    """Each sender's work runs in time order (the daily limit), so a claim
+    of every sender's next pieces would leave another worker only the work
+    no sender is part of. Alone, a worker claims in time order whatever
+    senders its pieces have; beside another, a claim takes the work of at
+    most half the senders it looks at (here one of three), and the other
+    worker's claim, meanwhile, another sender's."""
+    from flowc.interpreter.workers import CLAIM, LOOK
+
+    result = _program()
+    _queue(schema.url, result, event_stream(600, contacts=100, seed=5))
+    first, second = (open_store(schema.url, workers=True) for _ in range(2))
+    try:
+        with pytest.raises(_Undo), first.transaction():
+            alone, _ = first.claim(CLAIM, LOOK)
+            raise _Undo
+        assert len(alone) == CLAIM and len(_senders(alone)) == 3
+        with pytest.raises(_Undo), second.transaction():
+            second.claim(CLAIM, LOOK)  # from now on, `second` is at work too
+            raise _Undo
+        with pytest.raises(_Undo), first.transaction():
+            held, _ = first.claim(CLAIM, LOOK)
+            with pytest.raises(_Undo), second.transaction():
+                beside, _ = second.claim(CLAIM, LOOK)
+                raise _Undo
+            raise _Undo
+    finally:
+        first.close()
+        second.close()
+    assert held[0].item.id == alone[0].item.id  # the first piece always has its turn
+    assert len(_senders(held)) == len(_senders(beside)) == 1
+    assert _senders(held) != _senders(beside) and len(held) == CLAIM
+    assert not {p.item.id for p in held} & {p.item.id for p in beside}
+
+
+def test_a_store_made_by_an_earlier_version_gets_this_claim_function(schema):
+    import psycopg
+
+    from flowc.interpreter.stores.postgres import CLAIM_BODY
+
+    open_store(schema.url, workers=True).close()
+    with psycopg.connect(schema.url, autocommit=True) as conn:
+        conn.execute("CREATE OR REPLACE FUNCTION flow_claim(most INTEGER, look INTEGER) RETURNS SETOF flow_queue "
+                     "LANGUAGE plpgsql AS $$ BEGIN END $$")
+    open_store(schema.url, workers=True).close()
+    with psycopg.connect(schema.url, autocommit=True) as conn:
+        assert conn.execute("SELECT prosrc FROM pg_proc WHERE proname = 'flow_claim' "
+                            "AND pronamespace = current_schema()::regnamespace").fetchall() == [(CLAIM_BODY,)]
+
+
 def test_a_piece_that_fails_in_a_claim_fails_alone(schema, monkeypatch):
     """Pieces of a claim run without savepoints; one that fails rolls the
     claim back, which then runs a piece at a time: the failed event alone

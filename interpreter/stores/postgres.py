@@ -40,37 +40,71 @@ CREATE INDEX IF NOT EXISTS flow_queue_order ON flow_queue (t, rank, id)
 # A piece locked by another worker blocks what conflicts with it; a piece
 # that conflicts with everything (`*`) blocks everything after it. Only the
 # pieces claimed are locked: a worker never holds back work it does not do.
-CLAIM_FUNCTION = """
-CREATE OR REPLACE FUNCTION flow_claim(most INTEGER, look INTEGER) RETURNS SETOF flow_queue
-LANGUAGE plpgsql AS $$
+#
+# While other workers are at work on the store (each holds WORKING, from its
+# first claim on), a claim takes the work of at most half the senders (`u:`
+# keys) of the pieces it looks at, at least one: a sender's work runs in time
+# order (the daily limit), so a claim of every sender's next pieces would
+# leave the others only the work no sender is part of. Passing a piece over
+# is always safe (its keys are blocked for the rest of the walk), and the
+# first piece a claim can take is taken whatever its senders, so every piece
+# has its turn.
+WORKING = ("hashtext('flowc worker')", "hashtext(current_schema())")  # in pg_locks: classid, objid
+CLAIM_BODY = f"""
 DECLARE
     r flow_queue;
-    blocked TEXT[] := '{}';
+    blocked TEXT[] := '{{}}';
+    others TEXT[] := '{{}}';  -- senders of the pieces looked at, not yet of this claim
+    senders INTEGER := 0;  -- how many senders this claim takes work of
+    most_senders INTEGER := look;
+    mine TEXT[];
     taken INTEGER := 0;
 BEGIN
+    IF (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2
+          AND classid = {WORKING[0]}::oid AND objid = {WORKING[1]}::oid
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) > 1 THEN
+        SELECT coalesce(array_agg(DISTINCT k), '{{}}') INTO others
+          FROM (SELECT keys FROM flow_queue WHERE t <= (SELECT value FROM flow_meta WHERE key = 'horizon')
+                ORDER BY t, rank, id LIMIT look) w, unnest(w.keys) k
+         WHERE left(k, 2) = 'u:';
+        most_senders := greatest(1, cardinality(others) / 2);
+    END IF;
     FOR r IN SELECT * FROM flow_queue WHERE t <= (SELECT value FROM flow_meta WHERE key = 'horizon')
              ORDER BY t, rank, id LIMIT look
     LOOP
-        EXIT WHEN '*' = ANY(r.keys) AND blocked <> '{}';
+        EXIT WHEN '*' = ANY(r.keys) AND blocked <> '{{}}';
         IF NOT (blocked && r.keys) THEN
-            DELETE FROM flow_queue WHERE id = (SELECT id FROM flow_queue WHERE id = r.id FOR UPDATE SKIP LOCKED);
-            IF FOUND THEN
-                RETURN NEXT r;
-                taken := taken + 1;
-                EXIT WHEN taken >= most;
-                CONTINUE;
+            mine := '{{}}';
+            IF r.keys && others THEN
+                mine := ARRAY(SELECT unnest(r.keys) INTERSECT SELECT unnest(others));
             END IF;
-            EXIT WHEN '*' = ANY(r.keys);
+            IF senders = 0 OR senders + cardinality(mine) <= most_senders THEN
+                DELETE FROM flow_queue WHERE id = (SELECT id FROM flow_queue WHERE id = r.id FOR UPDATE SKIP LOCKED);
+                IF FOUND THEN
+                    RETURN NEXT r;
+                    IF mine <> '{{}}' THEN
+                        senders := senders + cardinality(mine);
+                        others := ARRAY(SELECT unnest(others) EXCEPT SELECT unnest(mine));
+                    END IF;
+                    taken := taken + 1;
+                    EXIT WHEN taken >= most;
+                    CONTINUE;
+                END IF;
+                EXIT WHEN '*' = ANY(r.keys);
+            END IF;
         END IF;
         blocked := blocked || r.keys;
     END LOOP;
-END $$
+END
 """
+CLAIM_FUNCTION = ("CREATE OR REPLACE FUNCTION flow_claim(most INTEGER, look INTEGER) RETURNS SETOF flow_queue "
+                  f"LANGUAGE plpgsql AS $${CLAIM_BODY}$$")
 
 
-# Whether the store has the claim function and the index below (one round trip).
+# Whether the store has this version of the claim function and the index
+# below (one round trip).
 _HAS_CLAIM = ("SELECT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'flow_claim' "
-              "AND pronamespace = current_schema()::regnamespace) "
+              "AND pronamespace = current_schema()::regnamespace AND prosrc = %s) "
               "AND to_regclass('flow_runs_by_contact') IS NOT NULL")
 # A claim reads the runs of its contacts (stores/batch.py): without this
 # index, the primary key (workflow, contact) finds them by reading every run
@@ -124,7 +158,7 @@ class PostgresStore(BatchReads, SqlStore, WorkQueue):
         # The index is made once per store, under the same lock: it blocks
         # writes to flow_runs while it is built.
         with self.transaction():
-            if not self._one(_HAS_CLAIM)[0]:
+            if not self._one(_HAS_CLAIM, (CLAIM_BODY,))[0]:
                 self._schema_lock()
                 self._exec(CLAIM_FUNCTION)
                 self._exec(RUNS_BY_CONTACT)
@@ -141,6 +175,7 @@ class PostgresStore(BatchReads, SqlStore, WorkQueue):
         conn.commit()
         self._cursor = conn.cursor()  # see _exec
         self._listening = False  # a new connection hears no notifications yet
+        self._working = False  # nor holds WORKING
         return conn
 
     def _exec(self, sql: str, args=()):
@@ -286,6 +321,9 @@ class PostgresStore(BatchReads, SqlStore, WorkQueue):
         # as the claim began (the claimed pieces, or work others hold or
         # that waits for theirs): the statement's snapshot is taken before
         # the function's deletes.
+        if not self._working:  # until the connection closes
+            self._exec(f"SELECT pg_advisory_lock_shared({', '.join(WORKING)})")
+            self._working = True
         rows = self._cursor.execute(
             "SELECT id, t, kind, ref, workflow, body, line, keys FROM flow_claim(%s, %s) UNION ALL "
             "SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE EXISTS (SELECT 1 FROM flow_queue "
