@@ -50,6 +50,12 @@ CREATE INDEX IF NOT EXISTS flow_queue_order ON flow_queue (t, rank, id)
 # first piece a claim can take is taken whatever its senders, so every piece
 # has its turn.
 WORKING = ("hashtext('flowc worker')", "hashtext(current_schema())")  # in pg_locks: classid, objid
+# The pieces a claim looks at. Beside other workers it is read twice, for
+# their senders and then piece by piece: read once into an array, all `look`
+# rows are read even when the claim fills after a few (measured alone: 0.82
+# against 0.71 ms a claim; the same beside another worker).
+LOOKED = ("SELECT {} FROM flow_queue WHERE t <= (SELECT value FROM flow_meta WHERE key = 'horizon') "
+          "ORDER BY t, rank, id LIMIT look")
 CLAIM_BODY = f"""
 DECLARE
     r flow_queue;
@@ -64,14 +70,11 @@ BEGIN
           AND classid = {WORKING[0]}::oid AND objid = {WORKING[1]}::oid
           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) > 1 THEN
         SELECT coalesce(array_agg(DISTINCT k), '{{}}') INTO others
-          FROM (SELECT keys FROM flow_queue WHERE t <= (SELECT value FROM flow_meta WHERE key = 'horizon')
-                ORDER BY t, rank, id LIMIT look) w, unnest(w.keys) k
+          FROM ({LOOKED.format("keys")}) w, unnest(w.keys) k
          WHERE left(k, 2) = 'u:';
         most_senders := greatest(1, cardinality(others) / 2);
     END IF;
-    FOR r IN SELECT * FROM flow_queue WHERE t <= (SELECT value FROM flow_meta WHERE key = 'horizon')
-             ORDER BY t, rank, id LIMIT look
-    LOOP
+    FOR r IN {LOOKED.format("*")} LOOP
         EXIT WHEN '*' = ANY(r.keys) AND blocked <> '{{}}';
         IF NOT (blocked && r.keys) THEN
             mine := '{{}}';
