@@ -2,9 +2,8 @@
 over Python dicts and lists, with no store interface, no transactions and no
 validation models — the floor for this logic in Python.
 
-It evaluates conditions by walking them, as written here (`holds`): an
-independent reading of their rules, which the benchmark's comparison of
-outputs checks against the engine's. It is fair to the engine: it writes
+It takes the engine's own function for each condition (made once, as the
+engine makes them): the floor is for the rules' bookkeeping. It is fair to the engine: it writes
 the same audit lines, byte for byte,
 built as dicts and written with the standard library's JSON encoder (the
 benchmark compares the two outputs), counts what the run's summary shows,
@@ -22,7 +21,7 @@ from bisect import bisect_right
 from collections import Counter
 
 from flowc.dsl import program as p
-from flowc.interpreter.evaluate import as_date, render, sender_fields
+from flowc.interpreter.evaluate import condition, render, sender_fields
 from flowc.interpreter.timeutil import WINDOW, after
 
 SENDERS = {"sales_enterprise", "service_enterprise"}
@@ -33,61 +32,18 @@ NOT_FIELDS = {"id", "type", "at", "contact", "properties"}
 _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def _value(v, fields, props, now):
-    if type(v) is p.Const:
-        return v.value
-    if type(v) is p.Field:
-        return fields.get(v.name)
-    if type(v) is p.Prop:
-        return props.get(v.name)
-    return now.date().isoformat()  # Today
-
-
-def _as(kind, value):
-    if value is None:
-        return None
-    if kind == "number":
-        if isinstance(value, bool):
-            return None
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            return None
-    if kind == "date":
-        return as_date(str(value))
-    if kind == "bool":
-        return value if isinstance(value, bool) else {"true": True, "false": False}.get(str(value).lower())
-    return str(value)
-
-
-_OPS = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
-        ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
-
-
-def holds(c, fields, props, now) -> bool:
-    """Whether condition `c` holds: the conditions walked as they are, with
-    no preparation (the engine makes each into a function once)."""
-    t = type(c)
-    if t is p.Cmp:
-        a = _as(c.kind, _value(c.left, fields, props, now))
-        b = _as(c.kind, _value(c.right, fields, props, now))
-        return a is not None and b is not None and _OPS[c.op](a, b)
-    if t is p.All:
-        return holds(c.left, fields, props, now) and holds(c.right, fields, props, now)
-    if t is p.Any:
-        return holds(c.left, fields, props, now) or holds(c.right, fields, props, now)
-    if t is p.Neg:
-        return not holds(c.operand, fields, props, now)
-    if t is p.In:
-        v = _as(c.kind, _value(c.operand, fields, props, now))
-        return v is not None and (v in {_as(c.kind, x) for x in c.values}) != c.negated
-    if t is p.Has:
-        a, b = _value(c.left, fields, props, now), _value(c.right, fields, props, now)
-        return a is not None and b is not None and str(b) in str(a)
-    if t is p.Known:
-        v = _value(c.operand, fields, props, now)
-        return (v is not None and v != "") == c.known
-    return _as("bool", _value(c.operand, fields, props, now)) is True
+def _tests(program: p.Program) -> dict:
+    """The engine's own function for each condition of the program, by id:
+    the floor is about the rules' bookkeeping, and the engine's conditions
+    are already functions made once (tests/reference_conditions.py holds the
+    independent reading the tests compare them with)."""
+    out = {}
+    for workflows in program.by_event.values():
+        for w in workflows:
+            for c in [w.where] + [op.condition for op in w.code if type(op) is p.JumpUnless]:
+                if c is not None:
+                    out[id(c)] = condition(c)
+    return out
 
 
 def _time(at: dt.datetime) -> str:
@@ -101,6 +57,7 @@ def run(program: p.Program, lines, write) -> tuple[list, Counter]:
     the summary's counts: by outcome, and by "outcome:reason" for skipped
     and ended entries."""
     users = {n: [u.seat, u.inbox, u.aliases, u.limit] for n, u in program.users.items()}
+    tests = _tests(program)
     names = {n: sender_fields(n, u.display_name, "") for n, u in program.users.items()}
     kinds = program.properties
     deleted: set = set()
@@ -217,7 +174,7 @@ def run(program: p.Program, lines, write) -> tuple[list, Counter]:
                 heapq.heappush(due, (after(at, op.delay), next(order), "resume", w.name, contact, None))
                 return
             elif type(op) is p.JumpUnless:
-                pc = pc + 1 if holds(op.condition, fields, cprops, at) else op.target
+                pc = pc + 1 if tests[id(op.condition)](fields, cprops, at) else op.target
             else:
                 pc = op.target
         runs[(w.name, contact)] = ("done", pc, fields)
@@ -269,7 +226,7 @@ def run(program: p.Program, lines, write) -> tuple[list, Counter]:
                 end(out, at, event, contact, AUTO_ENDS[t])
             fields = {k: v for k, v in d.items() if k not in NOT_FIELDS}
             for w in program.by_event.get(t, ()):
-                if w.where is not None and not holds(w.where, fields, cprops, at):
+                if w.where is not None and not tests[id(w.where)](fields, cprops, at):
                     continue
                 r = runs.get((w.name, contact))
                 if r is not None:

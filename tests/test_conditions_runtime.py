@@ -1,6 +1,6 @@
 """The engine makes each condition into a function once (evaluate.condition);
 it must decide exactly as walking the condition does — the reading in
-bench/dict_engine.py, written independently — for any values an event or a
+tests/reference_conditions.py, written independently — for any values an event or a
 contact can bring."""
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import datetime as dt
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bench.dict_engine import holds
 from flowc.dsl import program as p
 from flowc.interpreter.evaluate import condition
+
+from .reference_conditions import holds
 
 _scalars = (st.none() | st.booleans() | st.integers(-5, 5) | st.floats(-5, 5, allow_nan=False)
             | st.sampled_from(["", "a", "A", "true", "False", "2", "2.0", "x2", "2026-01-05", "2026-01-05T09:00:00Z",
