@@ -6,7 +6,8 @@ a thread of its own, with a handler that can be told how to answer.
         ... send to 127.0.0.1:server.port ...
         server.messages   # what it accepted, parsed by the standard library
 
-Answers: "ok" (250), "4xx" (451 at RCPT), "5xx" (550 at RCPT), "drop" (the
+Answers: "ok" (250), "4xx" (451 at RCPT), "5xx" (550 5.7.1, a policy refusal,
+at RCPT), "unknown" (550 5.1.1, no such mailbox, at RCPT), "drop" (the
 connection closed after the message's data, with no reply) and "stall"
 (no reply to the data for `stall_seconds`, then 250). With `reply_delay`,
 every accepted message waits that long for its 250. A login with a wrong
@@ -37,6 +38,8 @@ class _Handler:
         if answer == "4xx":
             return "451 4.3.0 mailbox busy, try again later"
         if answer == "5xx":
+            return "550 5.7.1 refused by policy"
+        if answer == "unknown":
             return "550 5.1.1 no such user here"
         envelope.rcpt_tos.append(address)
         session.flow_answer = answer

@@ -247,7 +247,7 @@ def test_5xx_fails_the_message_and_ends_the_enrollment_before_the_next_step(flow
     _smtp_run(flow, smtp, [event(1, "a@y.example"), event(2, "b@y.example")])
     (failed,) = flow.audit("send_failed")
     assert (failed["reason"], failed["contact"], failed["detail"]) == (
-        "send_failure", "a@y.example", "550 5.1.1 no such user here")
+        "send_failure", "a@y.example", "550 5.7.1 refused by policy")
     assert failed["message"]["outbox"] == flow.outbox()[0].id
     assert [(e["contact"], e["reason"]) for e in flow.audit("ended")] == [("a@y.example", "send_failure")]
     # a@ got no follow-up; b@ got all three; the contact is not bounced for other sequences
