@@ -62,7 +62,8 @@ class BoundedSMTP(smtplib.SMTP):
     def _bound(self, deadline: Deadline) -> None:
         self.deadline = deadline
         self._buffer = bytearray()
-        self._buffer_sock = None
+        #: The socket the buffer was read from.
+        self._buffer_sock: socket.socket | None = None
 
     def connect(self, host="localhost", port=0, source_address=None):
         try:
@@ -120,7 +121,8 @@ class BoundedSMTP(smtplib.SMTP):
             if len(texts) >= MAX_REPLY_LINES:
                 raise BrokenServer(f"a reply of more than {MAX_REPLY_LINES} lines")
         # A STARTTLS handshake that follows this reply gets a wait of its own.
-        self.sock.settimeout(self._next_wait())
+        if self.sock is not None:
+            self.sock.settimeout(self._next_wait())
         return code, b"\n".join(texts)
 
     def _next_wait(self) -> float:
@@ -130,13 +132,14 @@ class BoundedSMTP(smtplib.SMTP):
 
     def _readline(self, end: float, limit: int) -> bytes:
         """One line of at most `limit` bytes, read by `end`."""
-        if self.sock is None:
+        sock = self.sock
+        if sock is None:
             raise smtplib.SMTPServerDisconnected("not connected")
-        if self._buffer_sock is not self.sock:
+        if self._buffer_sock is not sock:
             # A new socket (after STARTTLS): what the plain one had buffered
             # is dropped, never read as if it came over TLS.
             self._buffer.clear()
-            self._buffer_sock = self.sock
+            self._buffer_sock = sock
         while True:
             newline = self._buffer.find(b"\n", 0, limit)
             if newline >= 0:
@@ -145,8 +148,8 @@ class BoundedSMTP(smtplib.SMTP):
                 return line
             if len(self._buffer) >= limit:
                 raise BrokenServer(f"a reply longer than {MAX_REPLY_BYTES // 1024} KiB")
-            self.sock.settimeout(seconds_left(end))
-            data = self.sock.recv(_RECV)
+            sock.settimeout(seconds_left(end))
+            data = sock.recv(_RECV)
             if not data:
                 raise smtplib.SMTPServerDisconnected("connection closed by the server")
             self._buffer += data

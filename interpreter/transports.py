@@ -25,6 +25,8 @@ import ssl
 import threading
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.policy import EmailPolicy
+from typing import cast
 
 from .envelope import EnvelopeAddress, envelope_address
 from .mail import FILE_POLICY
@@ -290,7 +292,8 @@ def _transaction(conn: BoundedSMTP, reused: bool, sender: EnvelopeAddress, recip
     conn.command_encoding = "utf-8" if international else "ascii"
     phase = _MAIL
     try:
-        data = email.as_bytes(policy=email.policy.clone(utf8=True)) if international else email.as_bytes()
+        # SMTPUTF8 lets the headers carry the address as it is, in UTF-8.
+        data = email.as_bytes(policy=cast(EmailPolicy, email.policy).clone(utf8=True) if international else None)
         # The commands are written here: smtplib's mail() and rcpt() would
         # parse the address and send what the parse made of it.
         code, text = conn.docmd("MAIL", f"FROM:<{sender.address}>{options}")
@@ -321,10 +324,13 @@ def _transaction(conn: BoundedSMTP, reused: bool, sender: EnvelopeAddress, recip
         return Verdict(RETRY, f"unexpected {type(e).__name__} at {phase}"), True, False
 
 
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
 def _with_final_dot(data: bytes) -> bytes:
     """The data (CRLF line ends already) as smtplib's data() sends it after
     DATA: leading dots doubled, and the final dot."""
-    data = smtplib._quote_periods(data)  # the standard library's own, since Python 3.3
+    data = _LEADING_DOT.sub(b"..", data)
     return data + (b".\r\n" if data.endswith(b"\r\n") else b"\r\n.\r\n")
 
 

@@ -22,6 +22,7 @@ import socket
 import threading
 import warnings
 from collections import defaultdict, deque
+from typing import ClassVar
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
@@ -186,10 +187,11 @@ class RawSmtpServer:
     Each connection runs in a thread of its own until the client leaves or
     the server stops; `received` counts the messages whose final dot came."""
 
-    _ANSWERS = {"greeting": b"220 raw.test ESMTP\r\n", "EHLO": b"250-raw.test\r\n250 8BITMIME\r\n",
-                "HELO": b"250 raw.test\r\n", "MAIL": b"250 2.1.0 ok\r\n", "RCPT": b"250 2.1.5 ok\r\n",
-                "DATA": b"354 go ahead\r\n", "end": b"250 2.0.0 queued\r\n", "RSET": b"250 ok\r\n",
-                "NOOP": b"250 ok\r\n", "QUIT": b"221 bye\r\n"}
+    _ANSWERS: ClassVar[dict[str, bytes]] = {
+        "greeting": b"220 raw.test ESMTP\r\n", "EHLO": b"250-raw.test\r\n250 8BITMIME\r\n",
+        "HELO": b"250 raw.test\r\n", "MAIL": b"250 2.1.0 ok\r\n", "RCPT": b"250 2.1.5 ok\r\n",
+        "DATA": b"354 go ahead\r\n", "end": b"250 2.0.0 queued\r\n", "RSET": b"250 ok\r\n",
+        "NOOP": b"250 ok\r\n", "QUIT": b"221 bye\r\n"}
 
     def __init__(self, point: str, misbehaviour: str | bytes, drip: float = 0.1):
         self.point, self.misbehaviour, self.drip = point, misbehaviour, drip

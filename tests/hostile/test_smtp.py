@@ -10,6 +10,7 @@ next to the bad one, still go through. FLOWC_EXPLORE=1 adds a random
 exploration of broken replies."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -19,13 +20,12 @@ import tracemalloc
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from flowc.interpreter import transports as t
 from flowc.interpreter.mail import build
 from flowc.interpreter.records import OutboxMessage
 from flowc.interpreter.transports import InboxSettings, SmtpTransport
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ..serve_client import Server, post_events
 from ..smtp_server import RawSmtpServer, SmtpServer
@@ -44,12 +44,21 @@ MEMORY = 8 << 20
 def _message(to: str = "bob@y.example", inbox: str = "bad@x", n: int = 1) -> OutboxMessage:
     return OutboxMessage(id=n, enrollment=7, step=1, user="alice", inbox=inbox, sender=inbox, sender_name="Alice",
                          to=to, subject="Hi", body="Hello\n", message_id=f"<7.{n}.abc@x>", in_reply_to=None,
-                         references=None, created=dt.datetime(2026, 1, 5, 9, tzinfo=dt.timezone.utc))
+                         references=None, created=dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC))
 
 
-def _transport(bad_port: int, good_port: int) -> SmtpTransport:
-    return SmtpTransport({address: InboxSettings(address, "127.0.0.1", port, "none", timeout=TIMEOUT)
-                          for address, port in (("bad@x", bad_port), ("good@x", good_port))})
+@contextlib.contextmanager
+def _transport(bad_port: int, good_port: int | None = None, **settings):
+    """A transport with inbox bad@x (`settings`: its login) and good@x, closed after."""
+    ports = {"bad@x": bad_port, "good@x": bad_port if good_port is None else good_port}
+    environ = {"PW": settings.pop("password")} if "password" in settings else None
+    transport = SmtpTransport({address: InboxSettings(address, "127.0.0.1", port, "none", timeout=TIMEOUT,
+                                                      **(settings if address == "bad@x" else {}))
+                               for address, port in ports.items()}, environ=environ)
+    try:
+        yield transport
+    finally:
+        transport.close()
 
 
 def _send(transport: SmtpTransport, msg: OutboxMessage, email=None) -> t.Verdict:
@@ -117,15 +126,11 @@ MATRIX = [
 @pytest.mark.parametrize("point,misbehaviour,kind,words", MATRIX,
                          ids=[f"{p}-{m.split()[0]}" for p, m, *_ in MATRIX])
 def test_a_hostile_server_gets_a_verdict_in_time(good, point, misbehaviour, kind, words):
-    with RawSmtpServer(point, misbehaviour) as bad:
-        transport = _transport(bad.port, good.port)
-        try:
-            verdict = _send(transport, _message())
-            assert (verdict.kind, verdict.response) == (kind, verdict.response)
-            assert words in verdict.response
-            _still_delivers(transport, good, kind)
-        finally:
-            transport.close()
+    with RawSmtpServer(point, misbehaviour) as bad, _transport(bad.port, good.port) as transport:
+        verdict = _send(transport, _message())
+        assert verdict.kind == kind, verdict
+        assert words in verdict.response
+        _still_delivers(transport, good, kind)
 
 
 def test_a_refusal_carries_its_codes_and_only_5_1_x_for_the_recipient_bounces(good):
@@ -143,65 +148,46 @@ def test_a_refusal_carries_its_codes_and_only_5_1_x_for_the_recipient_bounces(go
 def test_aiosmtpd_5_1_1_bounces_and_5_7_1_fails(answer, kind, status):
     with SmtpServer() as server:
         server.script("bob@y.example", answer)
-        transport = _transport(server.port, server.port)
-        try:
+        with _transport(server.port) as transport:
             verdict = _send(transport, _message())
             assert (verdict.kind, verdict.code, verdict.status) == (kind, 550, status)
             assert _send(transport, _message(n=2)).kind == t.DELIVERED
-        finally:
-            transport.close()
 
 
 def test_535_disconnects_the_inbox():
     with SmtpServer(users={"bad@x": "pw"}) as server:
         server.refuse_logins = True
-        settings = InboxSettings("bad@x", "127.0.0.1", server.port, "none", "bad@x", "PW", timeout=TIMEOUT)
-        transport = SmtpTransport({"bad@x": settings}, environ={"PW": "pw"})
-        try:
+        with _transport(server.port, username="bad@x", password_env="PW", password="pw") as transport:
             verdict = _send(transport, _message())
             assert verdict.kind == t.DISCONNECTED and verdict.response.startswith("535 ")
             server.refuse_logins = False
             assert _send(transport, _message(n=2)).kind == t.DELIVERED
-        finally:
-            transport.close()
 
 
 # ---- addresses ---------------------------------------------------------------------------
 
 def test_a_non_ascii_local_part_needs_smtputf8_from_the_server():
-    with SmtpServer() as server:
-        transport = _transport(server.port, server.port)
-        try:
-            verdict = _send(transport, _message(to="jürgen@bücher.example"))
-            assert verdict.kind == t.FAILED
-            assert "does not offer SMTPUTF8, which the address jürgen@xn--bcher-kva.example needs" in verdict.response
-            assert server.envelopes == []
-            assert _send(transport, _message(n=2)).kind == t.DELIVERED  # the slot is free, the connection good
-        finally:
-            transport.close()
-    with SmtpServer(smtputf8=True) as server:
-        transport = _transport(server.port, server.port)
-        try:
-            assert _send(transport, _message(to="jürgen@bücher.example")).kind == t.DELIVERED
-            assert server.envelopes == [("bad@x", ["jürgen@xn--bcher-kva.example"])]
-            assert "SMTPUTF8" in server.options[0]
-            assert server.messages[0]["To"] == "jürgen@bücher.example"
-        finally:
-            transport.close()
+    with SmtpServer() as server, _transport(server.port) as transport:
+        verdict = _send(transport, _message(to="jürgen@bücher.example"))
+        assert verdict.kind == t.FAILED
+        assert "does not offer SMTPUTF8, which the address jürgen@xn--bcher-kva.example needs" in verdict.response
+        assert server.envelopes == []
+        assert _send(transport, _message(n=2)).kind == t.DELIVERED  # the slot is free, the connection good
+    with SmtpServer(smtputf8=True) as server, _transport(server.port) as transport:
+        assert _send(transport, _message(to="jürgen@bücher.example")).kind == t.DELIVERED
+        assert server.envelopes == [("bad@x", ["jürgen@xn--bcher-kva.example"])]
+        assert "SMTPUTF8" in server.options[0]
+        assert server.messages[0]["To"] == "jürgen@bücher.example"
 
 
 def test_the_envelope_is_the_address_itself_idna_domains_as_a_labels():
-    with SmtpServer() as server:
-        transport = _transport(server.port, server.port)
-        try:
-            assert _send(transport, _message(to="Bob.Smith@Bücher.example")).kind == t.DELIVERED
-            # smtplib's quoteaddr would have sent `victim@p.example` and `postmaster`
-            for n, rewritable in enumerate(["x:victim@p.example", "postmaster (@p.example)", "a@b\r\nRCPT TO:<c@d>"]):
-                # (the email package refuses to write such a To:, the envelope must refuse too)
-                verdict = _send(transport, _message(to=rewritable, n=n + 2), email=build(_message()))
-                assert verdict.kind == t.FAILED and verdict.response.startswith("not sent: "), verdict
-        finally:
-            transport.close()
+    with SmtpServer() as server, _transport(server.port) as transport:
+        assert _send(transport, _message(to="Bob.Smith@Bücher.example")).kind == t.DELIVERED
+        # smtplib's quoteaddr would have sent `victim@p.example` and `postmaster`
+        for n, rewritable in enumerate(["x:victim@p.example", "postmaster (@p.example)", "a@b\r\nRCPT TO:<c@d>"]):
+            # (the email package refuses to write such a To:, the envelope must refuse too)
+            verdict = _send(transport, _message(to=rewritable, n=n + 2), email=build(_message()))
+            assert verdict.kind == t.FAILED and verdict.response.startswith("not sent: "), verdict
         assert server.envelopes == [("bad@x", ["Bob.Smith@xn--bcher-kva.example"])]
         assert server.options == [[]]  # no SMTPUTF8 for an ASCII local part
 
@@ -290,18 +276,14 @@ _MISBEHAVIOUR = st.one_of(_REPLY, st.sampled_from(["stall", "drip", "endless", "
           suppress_health_check=list(HealthCheck))
 @given(point=st.sampled_from(_POINTS), misbehaviour=_MISBEHAVIOUR)
 def test_explore_random_hostile_replies(good, point, misbehaviour):
-    with RawSmtpServer(point, misbehaviour) as bad:
-        transport = _transport(bad.port, good.port)
-        try:
-            verdict = _send(transport, _message())
-            assert verdict.kind in (t.DELIVERED, t.RETRY, t.FAILED, t.BOUNCED, t.DISCONNECTED)
-            assert verdict.response and len(verdict.response) <= 1000
-            _EXPLORED[verdict.kind] = _EXPLORED.get(verdict.kind, 0) + 1
-            before = len(good.messages)
-            assert _send(transport, _message(inbox="good@x", n=3)).kind == t.DELIVERED
-            assert len(good.messages) == before + 1
-        finally:
-            transport.close()
+    with RawSmtpServer(point, misbehaviour) as bad, _transport(bad.port, good.port) as transport:
+        verdict = _send(transport, _message())
+        assert verdict.kind in (t.DELIVERED, t.RETRY, t.FAILED, t.BOUNCED, t.DISCONNECTED)
+        assert verdict.response and len(verdict.response) <= 1000
+        _EXPLORED[verdict.kind] = _EXPLORED.get(verdict.kind, 0) + 1
+        before = len(good.messages)
+        assert _send(transport, _message(inbox="good@x", n=3)).kind == t.DELIVERED
+        assert len(good.messages) == before + 1
 
 
 _EXPLORED: dict[str, int] = {}
