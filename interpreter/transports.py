@@ -77,7 +77,7 @@ def _classify(code: int, text, recipient: bool = False) -> Verdict:
         bounced = recipient and status is not None and status.startswith("5.1.") and status not in _SENDER_STATUSES
         kind = BOUNCED if bounced else FAILED
     else:
-        kind = RETRY  # 4xx
+        kind = RETRY  # 4xx, or a 3xx to the data: a broken server
     return Verdict(kind, response, code=code, status=status)
 
 
@@ -301,11 +301,11 @@ def _transaction(conn: BoundedSMTP, reused: bool, sender: EnvelopeAddress, recip
             phase = _RCPT
             code, text = conn.docmd("RCPT", f"TO:<{recipient.address}>")
         if code not in (250, 251):
-            return _classify(code, text, recipient=phase == _RCPT), _rset_fails(conn), False
+            return _refused(code, text, phase), _rset_fails(conn), False
         phase = _DATA
         code, text = conn.docmd("DATA")
         if code != 354:
-            return _classify(code, text), _rset_fails(conn), False
+            return _refused(code, text, phase), _rset_fails(conn), False
         phase = _BODY
         conn.send(_with_final_dot(data))
         phase = _ANSWER
@@ -325,6 +325,15 @@ def _transaction(conn: BoundedSMTP, reused: bool, sender: EnvelopeAddress, recip
 
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+def _refused(code: int, text, phase: str) -> Verdict:
+    """A command's answer other than the one that lets the message go on:
+    a refusal, or (a 2xx or 3xx out of place) a broken server, which must
+    not pass for a delivery."""
+    if code < 400:
+        return Verdict(RETRY, f"broken server at {phase}: {_reply(code, text)}", code=code)
+    return _classify(code, text, recipient=phase == _RCPT)
 
 
 def _with_final_dot(data: bytes) -> bytes:

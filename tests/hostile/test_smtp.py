@@ -113,8 +113,11 @@ MATRIX = [
     ("RCPT", "451 4.3.0 try later", t.RETRY, "451 4.3.0 try later"),
     ("RCPT", "550 5.7.1 refused by policy", t.FAILED, "550 5.7.1 refused by policy"),
     ("RCPT", "550 5.1.1 no such user", t.BOUNCED, "550 5.1.1 no such user"),
+    ("RCPT", "235 fine", t.RETRY, "broken server at RCPT TO: 235 fine"),
     ("DATA", "stall", t.RETRY, "timed out at DATA"),
     ("DATA", "554 5.7.1 no", t.FAILED, "554 5.7.1 no"),
+    ("DATA", "250 ok", t.RETRY, "broken server at DATA: 250 ok"),
+    ("end", "354 more please", t.RETRY, "354 more please"),
     ("end", "stall", t.RETRY, f"timed out at the answer to the message's data: {MAY_HAVE_IT}"),
     ("end", "drip", t.RETRY, f"timed out at the answer to the message's data: {MAY_HAVE_IT}"),
     ("end", "close", t.RETRY, f"connection closed by the server at the answer to the message's data: {MAY_HAVE_IT}"),
@@ -279,6 +282,8 @@ def test_explore_random_hostile_replies(good, point, misbehaviour):
     with RawSmtpServer(point, misbehaviour) as bad, _transport(bad.port, good.port) as transport:
         verdict = _send(transport, _message())
         assert verdict.kind in (t.DELIVERED, t.RETRY, t.FAILED, t.BOUNCED, t.DISCONNECTED)
+        # a delivery is only ever a message the server took whole
+        assert verdict.kind != t.DELIVERED or bad.received >= 1, (verdict, bad.received)
         assert verdict.response and len(verdict.response) <= 1000
         _EXPLORED[verdict.kind] = _EXPLORED.get(verdict.kind, 0) + 1
         before = len(good.messages)
