@@ -52,9 +52,9 @@ def _transport(bad_port: int, good_port: int | None = None, **settings):
     """A transport with inbox bad@x (`settings`: its login) and good@x, closed after."""
     ports = {"bad@x": bad_port, "good@x": bad_port if good_port is None else good_port}
     environ = {"PW": settings.pop("password")} if "password" in settings else None
-    transport = SmtpTransport({address: InboxSettings(address, "127.0.0.1", port, "none", timeout=TIMEOUT,
-                                                      **(settings if address == "bad@x" else {}))
-                               for address, port in ports.items()}, environ=environ)
+    transport = SmtpTransport({address: InboxSettings(address, "127.0.0.1", port, **{
+        "security": "none", "timeout": TIMEOUT, **(settings if address == "bad@x" else {})})
+        for address, port in ports.items()}, environ=environ)
     try:
         yield transport
     finally:
@@ -134,6 +134,14 @@ def test_a_hostile_server_gets_a_verdict_in_time(good, point, misbehaviour, kind
         assert verdict.kind == kind, verdict
         assert words in verdict.response
         _still_delivers(transport, good, kind)
+
+
+def test_with_starttls_the_plain_text_ehlo_is_bounded_too(good):
+    """Before STARTTLS anyone on the network path can answer for the server."""
+    with RawSmtpServer("EHLO", "endless") as bad, _transport(bad.port, good.port, security="starttls") as transport:
+        verdict = _send(transport, _message())
+        assert verdict.kind == t.RETRY and "a reply of more than 100 lines" in verdict.response
+        _still_delivers(transport, good, t.RETRY)
 
 
 def test_a_refusal_carries_its_codes_and_only_5_1_x_for_the_recipient_bounces(good):
