@@ -220,8 +220,10 @@ class SmtpTransport:
                 if settings.username:
                     password = self._environ.get(settings.password_env or "")
                     if not password:
-                        return Verdict(DISCONNECTED, f"no password for inbox {settings.address}: "
-                                                     f"${settings.password_env or '(password_env)'} is not set")
+                        # Not the variable's name: a password pasted as the
+                        # name would be printed in the audit log.
+                        return Verdict(DISCONNECTED, f"no password for inbox {settings.address}: the variable "
+                                                     "its password_env names is not set")
                 pool = self._pools[settings.address] = _Pool(settings, password)
             return pool
 

@@ -175,6 +175,14 @@ def test_535_disconnects_the_inbox():
             assert _send(transport, _message(n=2)).kind == t.DELIVERED
 
 
+def test_a_password_pasted_as_password_env_is_never_in_a_verdict():
+    with SmtpServer(users={"bad@x": "pw"}) as server, \
+            _transport(server.port, username="bad@x", password_env="Hunter2secret", password="") as transport:
+        verdict = _send(transport, _message())
+    assert verdict.kind == t.DISCONNECTED and "Hunter2secret" not in verdict.response
+    assert "no password for inbox bad@x" in verdict.response
+
+
 # ---- addresses ---------------------------------------------------------------------------
 
 def test_a_non_ascii_local_part_needs_smtputf8_from_the_server():
