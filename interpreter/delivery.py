@@ -85,6 +85,10 @@ class Deliverer:
         """Mark `msg` and record the outcome, in one transaction; nothing
         when the lease was lost (another deliverer has the message now)."""
         kind, reason = verdict.kind, None
+        if verdict.maybe_sent and t.MAY_HAVE_IT in (msg.response or ""):
+            # A second drop in a row after the data: the server may have two
+            # copies already; it gets no third (docs/delivery.md).
+            kind = t.FAILED
         msg.response = verdict.response
         if kind == t.RETRY:
             msg.first_try = msg.first_try or now

@@ -55,6 +55,12 @@ class Verdict:
     #: The server's reply code, and its enhanced status code (`5.1.1`), when it gave them.
     code: int | None = None
     status: str | None = None
+    #: No answer to the message's data: the server may have taken it.
+    maybe_sent: bool = False
+
+
+#: What the reason of a `maybe_sent` verdict says.
+MAY_HAVE_IT = "the server may have the message"
 
 
 def _reply(code: int, text) -> str:
@@ -317,8 +323,7 @@ def _transaction(conn: BoundedSMTP, reused: bool, sender: EnvelopeAddress, recip
         return Verdict(RETRY, f"broken server at {phase}: {e}"), True, False
     except (OSError, smtplib.SMTPServerDisconnected) as e:
         if phase == _ANSWER:
-            return Verdict(RETRY, f"{_describe(e)} at {phase}: the server may have the message; "
-                                  "it is sent again with the same Message-ID"), True, False
+            return Verdict(RETRY, f"{_describe(e)} at {phase}: {MAY_HAVE_IT}", maybe_sent=True), True, False
         # Dropped at MAIL FROM on a connection that sat idle: the server
         # closed it; the message was not sent, so a new one may try now.
         return Verdict(RETRY, f"{_describe(e)} at {phase}"), True, reused and phase == _MAIL

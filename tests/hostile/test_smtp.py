@@ -92,7 +92,7 @@ def good():
         yield server
 
 
-MAY_HAVE_IT = "the server may have the message"
+MAY_HAVE_IT = t.MAY_HAVE_IT
 
 MATRIX = [
     # point, misbehaviour, verdict, words of the reason
@@ -257,6 +257,20 @@ def test_a_5_1_1_while_sending_bounces_the_contact(tmp_path, monkeypatch):
     assert [(e["contact"], e["reason"]) for e in flow.audit("ended")] == [("a@y.example", "bounced")]
     assert [e["reason"] for e in flow.audit("skipped")] == ["contact_unsubscribed"]
     assert [m.state for m in flow.outbox()] == ["failed"] and smtp.messages == []
+
+
+def test_a_server_that_drops_after_every_data_gets_one_duplicate_at_most(tmp_path, monkeypatch):
+    """It may keep each copy: the second drop in a row fails the message."""
+    flow = Flow(tmp_path, monkeypatch)
+    with RawSmtpServer("end", "close") as bad:
+        (tmp_path / "flow.toml").write_text(_config(bad.port))
+        flow.run([event(1, "a@y.example")], "--deliver", "smtp")
+    assert bad.received == 2
+    ((message, *_),) = [flow.outbox()]
+    assert (message.state, message.attempts) == ("failed", 2) and MAY_HAVE_IT in message.response
+    (failed,) = flow.audit("send_failed")
+    assert failed["reason"] == "send_failure" and MAY_HAVE_IT in failed["detail"]
+    assert [e["reason"] for e in flow.audit("ended")] == ["send_failure"]
 
 
 def test_serve_answers_healthz_and_stops_while_a_server_stalls(tmp_path):
