@@ -144,6 +144,13 @@ def test_with_starttls_the_plain_text_ehlo_is_bounded_too(good):
         _still_delivers(transport, good, t.RETRY)
 
 
+def test_a_tls_handshake_that_never_ends_times_out(good):
+    with RawSmtpServer("greeting", "stall") as bad, _transport(bad.port, good.port, security="tls") as transport:
+        verdict = _send(transport, _message())
+        assert verdict.kind == t.RETRY and "timed out" in verdict.response, verdict
+        _still_delivers(transport, good, t.RETRY)
+
+
 def test_a_refusal_carries_its_codes_and_only_5_1_x_for_the_recipient_bounces(good):
     assert t._classify(550, "5.1.1 no such user", recipient=True) == t.Verdict(
         t.BOUNCED, "550 5.1.1 no such user", code=550, status="5.1.1")
