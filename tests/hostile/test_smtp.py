@@ -250,6 +250,25 @@ def test_flowc_run_deliver_smtp_ends_against_a_hostile_server(tmp_path):
     assert all("more than 100 lines" in m["response"] for m in messages), messages
 
 
+def test_flowc_run_deliver_smtp_goes_on_after_a_non_ascii_address(tmp_path):
+    """It stopped all delivery for good: smtplib raised outside the transport's
+    `except` and the inbox's only connection slot was never given back."""
+    (tmp_path / "s.flow").write_text(SCRIPT)
+    events = "".join(json.dumps({"id": f"e{i}", "type": "form_submitted", "at": f"2026-01-05T09:0{i}:00Z",
+                                 "contact": contact, "form": "f"}) + "\n"
+                     for i, contact in enumerate(["jürgen@y.example", "b@y.example"]))
+    with SmtpServer() as server:
+        (tmp_path / "flow.toml").write_text(_config(server.port))
+        out = flowc("run", "s.flow", "--events", "-", "--store", f"sqlite:///{tmp_path / 'flow.db'}",
+                    "--until", "2026-01-05T10:00:00Z", "--deliver", "smtp", "--format", "json", input=events,
+                    cwd=tmp_path)
+        assert out.code == 0, out.text
+        assert server.envelopes == [("alice@x", ["b@y.example"])]
+    failed = [json.loads(line) for line in out.out.splitlines() if '"send_failed"' in line]
+    assert [(e["contact"], e["reason"]) for e in failed] == [("jürgen@y.example", "send_failure")]
+    assert "SMTPUTF8" in failed[0]["detail"]
+
+
 def test_a_5_1_1_while_sending_bounces_the_contact(tmp_path, monkeypatch):
     """As an `email_bounced` event would: the enrollment ends `bounced` and
     the contact is suppressed, so a later enrollment skips."""
