@@ -8,7 +8,7 @@ server, and the public URL and secret of the service.
     security = "starttls"        # or "tls", or "none" (only for a server on this machine)
     username = "alice@x"         # optional: no username, no login
     password_env = "ALICE_SMTP_PASSWORD"   # the name of a variable, never the secret
-    timeout = 30                 # seconds, per SMTP command
+    timeout = 30                 # seconds, per wait for the server (a message: 4x at most)
     connections = 1              # connections kept open to this server at once
     ca_file = "/etc/ssl/our-ca.pem"        # optional: trust this CA too
 

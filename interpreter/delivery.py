@@ -19,7 +19,7 @@ from typing import Callable
 from . import transports as t
 from .mail import build
 from .outbox import GIVE_UP_AFTER, retry_delay
-from .records import AuditEntry, EnrollmentStatus, OutboxMessage, OutboxState, Outcome, Reason
+from .records import AuditEntry, Contact, EnrollmentStatus, OutboxMessage, OutboxState, Outcome, Reason
 
 LEASE = dt.timedelta(seconds=60)
 
@@ -85,6 +85,10 @@ class Deliverer:
         """Mark `msg` and record the outcome, in one transaction; nothing
         when the lease was lost (another deliverer has the message now)."""
         kind, reason = verdict.kind, None
+        if verdict.maybe_sent and t.MAY_HAVE_IT in (msg.response or ""):
+            # A second drop in a row after the data: the server may have two
+            # copies already; it gets no third (docs/delivery.md).
+            kind = t.FAILED
         msg.response = verdict.response
         if kind == t.RETRY:
             msg.first_try = msg.first_try or now
@@ -96,6 +100,8 @@ class Deliverer:
             msg.state = OutboxState.DELIVERED
         elif kind == t.FAILED:
             msg.state, reason = OutboxState.FAILED, reason or Reason.SEND_FAILURE
+        elif kind == t.BOUNCED:
+            msg.state, reason = OutboxState.FAILED, Reason.BOUNCED
         elif kind == t.DISCONNECTED:
             # Held: claimed again once the user's inbox is connected.
             msg.state, msg.next_attempt, reason = OutboxState.PENDING, now, Reason.INBOX_DISCONNECTED
@@ -110,7 +116,12 @@ class Deliverer:
             message = {"outbox": msg.id, "message_id": msg.message_id, "subject": msg.subject}
             entries = [AuditEntry(**base, outcome=Outcome.DELIVERED if kind == t.DELIVERED else Outcome.SEND_FAILED,
                                   reason=reason, detail=verdict.response, message=message)]
-            if kind == t.FAILED and e is not None and e.status == EnrollmentStatus.ACTIVE:
+            if kind == t.BOUNCED:
+                # What an `email_bounced` event does (docs/runtime.md): the
+                # contact is suppressed, and its enrollment ends below.
+                contact = self.store.get_contact(msg.to) or Contact(msg.to, {"email": msg.to})
+                self.store.put_contact(replace(contact, opted_out=Reason.BOUNCED))
+            if kind in (t.FAILED, t.BOUNCED) and e is not None and e.status == EnrollmentStatus.ACTIVE:
                 e.status = EnrollmentStatus.ENDED
                 self.store.put_enrollment(e)
                 entries.append(AuditEntry(**base, outcome=Outcome.ENDED, reason=reason))

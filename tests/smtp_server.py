@@ -6,7 +6,8 @@ a thread of its own, with a handler that can be told how to answer.
         ... send to 127.0.0.1:server.port ...
         server.messages   # what it accepted, parsed by the standard library
 
-Answers: "ok" (250), "4xx" (451 at RCPT), "5xx" (550 at RCPT), "drop" (the
+Answers: "ok" (250), "4xx" (451 at RCPT), "5xx" (550 5.7.1, a policy refusal,
+at RCPT), "unknown" (550 5.1.1, no such mailbox, at RCPT), "drop" (the
 connection closed after the message's data, with no reply) and "stall"
 (no reply to the data for `stall_seconds`, then 250). With `reply_delay`,
 every accepted message waits that long for its 250. A login with a wrong
@@ -17,9 +18,11 @@ import asyncio
 import email
 import email.policy
 import logging
+import socket
 import threading
 import warnings
 from collections import defaultdict, deque
+from typing import ClassVar
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
@@ -37,6 +40,8 @@ class _Handler:
         if answer == "4xx":
             return "451 4.3.0 mailbox busy, try again later"
         if answer == "5xx":
+            return "550 5.7.1 refused by policy"
+        if answer == "unknown":
             return "550 5.1.1 no such user here"
         envelope.rcpt_tos.append(address)
         session.flow_answer = answer
@@ -52,6 +57,7 @@ class _Handler:
         with self.server._lock:
             self.server.raw.append(bytes(envelope.content))
             self.server.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+            self.server.options.append(list(envelope.mail_options))
         if self.server.reply_delay:
             # The message is taken, the client does not know yet: a client
             # killed now sends it again.
@@ -61,10 +67,12 @@ class _Handler:
 
 class SmtpServer:
     def __init__(self, users: dict[str, str] | None = None, stall_seconds: float = 3.0, reply_delay: float = 0,
-                 tls=None, security: str = "none"):
+                 tls=None, security: str = "none", smtputf8: bool = False):
         """`tls`: an ssl.SSLContext with the server's certificate, for
-        `security` "starttls" (required before login) or "tls" (from the start)."""
+        `security` "starttls" (required before login) or "tls" (from the start).
+        `smtputf8`: the server announces SMTPUTF8 (RFC 6531)."""
         self.users = dict(users or {})
+        self.smtputf8 = smtputf8
         self.tls = tls
         self.security = security
         self.reply_delay = reply_delay
@@ -72,6 +80,8 @@ class SmtpServer:
         self.stall_seconds = stall_seconds
         self.raw: list[bytes] = []
         self.envelopes: list[tuple[str, list[str]]] = []
+        #: The MAIL FROM parameters of each message (SMTPUTF8, BODY=...).
+        self.options: list[list[str]] = []
         self.logins = 0
         self.connections = 0
         self._scripts: dict[str, deque] = defaultdict(deque)
@@ -114,7 +124,8 @@ class SmtpServer:
             starttls = self.tls if self.security == "starttls" else None
             return SMTP(_Handler(self), hostname="flow-test.invalid", authenticator=self._authenticate,
                         auth_require_tls=starttls is not None, auth_required=bool(self.users),
-                        tls_context=starttls, require_starttls=starttls is not None)
+                        tls_context=starttls, require_starttls=starttls is not None,
+                        enable_SMTPUTF8=self.smtputf8)
 
     # -- life
     def start(self) -> "SmtpServer":
@@ -155,3 +166,140 @@ class SmtpServer:
                 block += [f'username = "{inbox}"', f'password_env = "{password_env}"']
             blocks.append("\n".join(block))
         return "\n\n".join(blocks) + "\n"
+
+
+class RawSmtpServer:
+    """A hand-written SMTP server on a raw socket (127.0.0.1, a free port)
+    that answers like a plain one except at one point, where it misbehaves:
+
+        with RawSmtpServer("RCPT", "stall") as server: ...
+
+    Points: "greeting", "EHLO", "MAIL", "RCPT", "DATA" (the DATA command)
+    and "end" (the message's final dot). Misbehaviours:
+    - "stall": no answer, the connection kept open;
+    - "drip": the right answer, one byte every `drip` seconds;
+    - "endless": `250-` lines without end;
+    - "huge": a reply line of 1 MiB;
+    - "ssh": an SSH server's banner instead of an answer;
+    - "close": the connection closed without an answer;
+    - any other text: that reply, then the connection closed;
+    - bytes: those bytes as the answer, and the session goes on.
+    Each connection runs in a thread of its own until the client leaves or
+    the server stops; `received` counts the messages whose final dot came."""
+
+    _ANSWERS: ClassVar[dict[str, bytes]] = {
+        "greeting": b"220 raw.test ESMTP\r\n", "EHLO": b"250-raw.test\r\n250 8BITMIME\r\n",
+        "HELO": b"250 raw.test\r\n", "MAIL": b"250 2.1.0 ok\r\n", "RCPT": b"250 2.1.5 ok\r\n",
+        "DATA": b"354 go ahead\r\n", "end": b"250 2.0.0 queued\r\n", "RSET": b"250 ok\r\n",
+        "NOOP": b"250 ok\r\n", "QUIT": b"221 bye\r\n"}
+
+    def __init__(self, point: str, misbehaviour: str | bytes, drip: float = 0.1):
+        self.point, self.misbehaviour, self.drip = point, misbehaviour, drip
+        self.received = 0
+        self.connections = 0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)
+        self.port = self._listener.getsockname()[1]
+        self._threads: list[threading.Thread] = []
+
+    def __enter__(self) -> "RawSmtpServer":
+        accept = threading.Thread(target=self._accept, daemon=True)
+        accept.start()
+        self._threads.append(accept)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(10)
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:  # the listener's 0.1 s, to look at _stop
+                continue
+            with self._lock:
+                self.connections += 1
+            thread = threading.Thread(target=self._session, args=(conn,), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _session(self, conn) -> None:
+        conn.settimeout(0.1)
+        try:
+            if not self._answer(conn, "greeting"):
+                return
+            in_data = False
+            for line in self._lines(conn):
+                if in_data:
+                    if line == b".\r\n":
+                        in_data = False
+                        with self._lock:
+                            self.received += 1
+                        if not self._answer(conn, "end"):
+                            return
+                    continue
+                verb = line[:4].upper().decode("ascii", "replace")
+                point = verb if verb in self._ANSWERS else "NOOP"
+                if not self._answer(conn, point):
+                    return
+                in_data = point == "DATA"
+                if point == "QUIT":
+                    return
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def _lines(self, conn):
+        buffer = b""
+        while not self._stop.is_set():
+            try:
+                data = conn.recv(65536)
+            except TimeoutError:
+                continue
+            if not data:
+                return
+            buffer += data
+            *lines, buffer = buffer.split(b"\r\n")
+            for line in lines:
+                yield line + b"\r\n"
+
+    def _answer(self, conn, point: str) -> bool:
+        """Answer at `point`; whether the session goes on."""
+        if point != self.point:
+            conn.sendall(self._ANSWERS[point])
+            return True
+        how = self.misbehaviour
+        if isinstance(how, bytes):
+            conn.sendall(how)
+            return True
+        if how == "stall":
+            self._until_closed(conn)
+        elif how == "drip":
+            for byte in self._ANSWERS[point]:
+                if self._stop.wait(self.drip):
+                    return False
+                conn.sendall(bytes([byte]))
+            return True
+        elif how == "endless":
+            chunk = b"250-and more\r\n" * 1000
+            while not self._stop.is_set():
+                conn.sendall(chunk)
+        elif how == "huge":
+            conn.sendall(b"250 " + b"x" * (1 << 20) + b"\r\n")
+            self._until_closed(conn)
+        elif how == "ssh":
+            conn.sendall(b"SSH-2.0-OpenSSH_9.6p1 Debian-4\r\n")
+            self._until_closed(conn)
+        elif how != "close":
+            conn.sendall(how.encode() + b"\r\n")
+        return False
+
+    def _until_closed(self, conn) -> None:
+        for _ in self._lines(conn):
+            pass

@@ -247,7 +247,7 @@ def test_5xx_fails_the_message_and_ends_the_enrollment_before_the_next_step(flow
     _smtp_run(flow, smtp, [event(1, "a@y.example"), event(2, "b@y.example")])
     (failed,) = flow.audit("send_failed")
     assert (failed["reason"], failed["contact"], failed["detail"]) == (
-        "send_failure", "a@y.example", "550 5.1.1 no such user here")
+        "send_failure", "a@y.example", "550 5.7.1 refused by policy")
     assert failed["message"]["outbox"] == flow.outbox()[0].id
     assert [(e["contact"], e["reason"]) for e in flow.audit("ended")] == [("a@y.example", "send_failure")]
     # a@ got no follow-up; b@ got all three; the contact is not bounced for other sequences
@@ -284,7 +284,7 @@ def test_no_credentials_is_a_disconnected_inbox(flow, smtp, monkeypatch):
     monkeypatch.delenv("FLOW_TEST_SMTP_PW")
     _smtp_run(flow, smtp, [event(1, "a@y.example")], config=smtp.config("alice@x"), until="2026-01-05T10:00:00Z")
     (failed,) = flow.audit("send_failed")
-    assert failed["reason"] == "inbox_disconnected" and "FLOW_TEST_SMTP_PW is not set" in failed["detail"]
+    assert failed["reason"] == "inbox_disconnected" and "password_env names is not set" in failed["detail"]
     assert smtp.connections == 0
 
 
