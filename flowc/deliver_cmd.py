@@ -156,7 +156,7 @@ def _message_dict(m) -> dict:
 
 
 @click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True)
-@click.option("--state", type=click.Choice(["pending", "sending", "delivered", "failed"]),
+@click.option("--state", type=click.Choice(["pending", "sending", "delivered", "failed", "canceled"]),
               help="Only messages in this state.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def outbox(store_url, state, fmt) -> None:

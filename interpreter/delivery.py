@@ -17,8 +17,8 @@ from dataclasses import replace
 from typing import Callable
 
 from . import transports as t
-from .mail import build
-from .outbox import GIVE_UP_AFTER, retry_delay
+from .mail import build, contact_name
+from .outbox import GIVE_UP_AFTER, cancel_reason, retry_delay
 from .records import AuditEntry, Contact, EnrollmentStatus, OutboxMessage, OutboxState, Outcome, Reason
 
 LEASE = dt.timedelta(seconds=60)
@@ -60,22 +60,50 @@ class Deliverer:
 
     def deliver_due(self, now: dt.datetime) -> list[AuditEntry]:
         entries: list[AuditEntry] = []
-        while claimed := self._claim(now):
-            sent = self._threads.map(self._send, claimed) if self._threads else map(self._send, claimed)
-            for msg, verdict in zip(claimed, list(sent)):
+        while True:
+            claimed, canceled = self._claim(now)
+            entries += canceled
+            if not claimed and not canceled:
+                return entries
+            send = lambda item: self._send(*item, now)  # noqa: E731
+            sent = self._threads.map(send, claimed) if self._threads else map(send, claimed)
+            for (msg, _), verdict in zip(claimed, list(sent)):
                 entries.extend(self._apply(msg, verdict, now))
-        return entries
 
-    def _claim(self, now: dt.datetime) -> list[OutboxMessage]:
+    def _claim(self, now: dt.datetime) -> tuple[list[tuple[OutboxMessage, str | None]], list[AuditEntry]]:
+        """The messages claimed, each with the contact's name for `To:`, and
+        the audit entries of those canceled instead: a message whose
+        enrollment ended before it left is never sent. Checked here, in the
+        claim's transaction, so that no store and no number of deliverers
+        can send one (an enrollment ends in a transaction of its own)."""
         wall = self.wall()
+        claimed, canceled = [], []
         with self.store.transaction():
-            return self.store.claim_outbox(now, wall, self.holder, wall + self.lease, self.batch)
+            for msg in self.store.claim_outbox(now, wall, self.holder, wall + self.lease, self.batch):
+                e = self.store.get_enrollment(msg.enrollment)
+                reason = cancel_reason(e)
+                if reason is None:
+                    contact = self.store.get_contact(msg.to)
+                    claimed.append((msg, contact_name(contact.properties) if contact else None))
+                    continue
+                msg.state, msg.response = OutboxState.CANCELED, f"canceled: enrollment {e.id} {e.status} before it left"
+                if self.store.finish_outbox(msg, self.holder):
+                    canceled.append(AuditEntry(at=now, event=None, workflow=e.workflow, contact=msg.to,
+                                               sequence=e.sequence, user=msg.user, outcome=Outcome.CANCELED,
+                                               reason=reason, detail=f"step {msg.step + 1} not sent",
+                                               message={"outbox": msg.id, "message_id": msg.message_id,
+                                                        "subject": msg.subject}))
+            if canceled:
+                self.store.append_audit(canceled)
+        return claimed, canceled
 
-    def _send(self, msg: OutboxMessage) -> t.Verdict:
+    def _send(self, msg: OutboxMessage, to_name: str | None, now: dt.datetime) -> t.Verdict:
         try:
-            email = build(msg, self.unsubscribe)
+            # Date: the time it is handed over (the Message-ID stays the same).
+            email = build(msg, self.unsubscribe, to_name=to_name, date=now)
         except Exception as e:  # an address the email package cannot write: it never will
-            return t.Verdict(t.FAILED, f"cannot write the message: {type(e).__name__}")
+            why = str(e)[:300] if isinstance(e, ValueError) else type(e).__name__
+            return t.Verdict(t.FAILED, f"cannot write the message: {why}")
         try:
             return self.transport.send(msg, email)
         except Exception as e:  # nothing in one message's sending may stop the others

@@ -38,6 +38,8 @@ class Outcome(StrEnum):
     # what the mail server answered (docs/delivery.md)
     DELIVERED = "delivered"
     SEND_FAILED = "send_failed"
+    #: An outbox message not sent: its enrollment ended before it left.
+    CANCELED = "canceled"
     #: Office hours moved a step to a later time.
     RESCHEDULED = "rescheduled"
 
@@ -67,6 +69,8 @@ class Reason(StrEnum):
     UNENROLLED = "unenrolled"
     SEND_FAILURE = "send_failure"
     SEND_TIMEOUT = "send_timeout"
+    # an outbox message canceled (with UNENROLLED)
+    ENROLLMENT_ENDED = "enrollment_ended"
     COMPANY_REPLIED = "company_replied"
     # a step rescheduled by office hours (in this order of naming)
     WEEKEND = "weekend"
@@ -230,6 +234,8 @@ class OutboxState(StrEnum):
     SENDING = "sending"
     DELIVERED = "delivered"
     FAILED = "failed"
+    #: Never sent: its enrollment ended before it left.
+    CANCELED = "canceled"
 
 
 @_copyable

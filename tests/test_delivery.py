@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import email.utils
 import email.policy
 import json
 import mailbox
@@ -180,9 +181,9 @@ def test_maildir_gets_every_message_threaded_and_the_audit_says_so(flow):
 def test_deliver_none_keeps_the_outbox_for_flowc_deliver(flow):
     flow.run([event(1, "cy@y.example")])
     assert [m.state for m in flow.outbox()] == ["pending"] * 3
-    assert "outbox: 3 pending, 0 sending, 0 delivered, 0 failed" in flow("status", "--store", f"sqlite:///{flow.db}")
+    assert "outbox: 3 pending, 0 sending, 0 delivered, 0 failed, 0 canceled" in flow("status", "--store", f"sqlite:///{flow.db}")
     status = json.loads(flow("status", "--store", f"sqlite:///{flow.db}", "--format", "json"))
-    assert status["outbox"] == {"pending": 3, "sending": 0, "delivered": 0, "failed": 0,
+    assert status["outbox"] == {"pending": 3, "sending": 0, "delivered": 0, "failed": 0, "canceled": 0,
                                 "oldest_pending": "2026-01-05T09:00:00Z"}
     out = flow("deliver", "--store", f"sqlite:///{flow.db}", "--deliver", f"maildir:{flow.tmp / 'later'}", "--once")
     assert "delivered: 3   send failed: 0" in out
@@ -253,7 +254,7 @@ def test_5xx_fails_the_message_and_ends_the_enrollment_before_the_next_step(flow
     # a@ got no follow-up; b@ got all three; the contact is not bounced for other sequences
     sent = [e["contact"] for e in flow.audit("email_sent")]
     assert sent.count("a@y.example") == 1 and sent.count("b@y.example") == 3
-    assert sorted(m["To"] for m in smtp.messages) == ["b@y.example"] * 3
+    assert sorted(email.utils.parseaddr(m["To"])[1] for m in smtp.messages) == ["b@y.example"] * 3
 
 
 def test_535_disconnects_the_inbox_and_holds_its_messages_until_it_is_connected(flow, smtp):
@@ -275,8 +276,14 @@ def test_535_disconnects_the_inbox_and_holds_its_messages_until_it_is_connected(
     connected = json.dumps({"id": "c1", "type": "inbox_connected", "at": "2026-01-07T09:00:00Z", "user": "alice",
                             "address": "alice@x"})
     flow.run([connected], "--deliver", "smtp", until="2026-01-07T10:00:00Z")
-    assert [m["To"] for m in smtp.messages] == ["a@y.example"]
-    assert [m.state for m in flow.outbox()] == ["delivered", "pending"]
+    assert smtp.messages == []
+    assert [m.state for m in flow.outbox()] == ["canceled", "pending"]
+    assert flow.outbox()[0].response.startswith("canceled: enrollment 1 ended")
+    (canceled,) = flow.audit("canceled")
+    assert (canceled["contact"], canceled["reason"]) == ("a@y.example", "enrollment_ended")
+    assert canceled["message"]["outbox"] == flow.outbox()[0].id
+    (line,) = flow("outbox", "--store", f"sqlite:///{flow.db}", "--state", "canceled").splitlines()
+    assert " canceled " in line and "a@y.example" in line
     flow.assert_no_secrets()
 
 
@@ -322,7 +329,7 @@ def test_starttls_and_tls_check_the_certificate_before_logging_in(flow, certific
     with SmtpServer(users={"alice@x": PASSWORD}, tls=context, security=security) as server:
         _smtp_run(flow, server, [event(1, "a@y.example")], config=server.config("alice@x", ca_file=cert),
                   until="2026-01-05T10:00:00Z")
-        assert [m["To"] for m in server.messages] == ["a@y.example"] and server.logins == 1
+        assert [email.utils.parseaddr(m["To"])[1] for m in server.messages] == ["a@y.example"] and server.logins == 1
     # a server whose certificate we do not trust gets nothing, not even the login
     with SmtpServer(users={"alice@x": PASSWORD}, tls=context, security=security) as server:
         _smtp_run(flow, server, [event(2, "b@y.example", at="2026-01-05T10:00:00Z")],

@@ -507,7 +507,7 @@ def test_an_email_step_writes_its_message_to_the_outbox_with_the_decision(store)
     assert m.in_reply_to is None and m.references is None
     assert m.created == m.next_attempt == entries[1].at
     assert store.last_outbox(m.enrollment) == m
-    assert store.outbox_counts() == ({"pending": 1, "sending": 0, "delivered": 0, "failed": 0}, m.created)
+    assert store.outbox_counts() == ({"pending": 1, "sending": 0, "delivered": 0, "failed": 0, "canceled": 0}, m.created)
 
 
 def test_a_step_without_subject_replies_in_the_thread_of_the_previous_one(store):

@@ -87,6 +87,8 @@ def keywords() -> str:
 #: What each outcome of the audit log means. The table lists every member of
 #: `Outcome`; tests/test_docs_site.py fails when one has no meaning here.
 OUTCOME_MEANINGS = {
+    "canceled": "An outbox message was not sent because its enrollment had ended (or the contact was unenrolled) "
+                "before it left; `reason` is `enrollment_ended` or `unenrolled` (docs/delivery.md).",
     "rescheduled": "Office hours moved a due step to a later time; `reason` is the first rule that moved it, "
                    "`detail` the new local time and every rule (docs/scheduling.md).",
     "enrolled": "The contact was enrolled in the sequence; `detail` names the send-from address.",
@@ -105,6 +107,8 @@ OUTCOME_MEANINGS = {
 
 #: What each reason means (every member of `Reason`, as above).
 REASON_MEANINGS = {
+    "enrollment_ended": "The message's enrollment ended (a reply, an unsubscribe, a bounce, a disconnected inbox, "
+                        "...) before the message left: it is `canceled`, never sent.",
     "company_replied": "Another contact of the same company replied or booked a meeting (`company_unenroll`).",
     "weekend": "A follow-up of a `weekdays` sequence fell on a Saturday or Sunday in the sender's zone.",
     "holiday": "The step fell on one of the `holidays` in the sender's zone.",
