@@ -178,8 +178,9 @@ class SmtpTransport:
                 if settings.username:
                     password = self._environ.get(settings.password_env or "")
                     if not password:
-                        return Verdict(DISCONNECTED, f"no password for inbox {settings.address}: "
-                                                     f"${settings.password_env or '(password_env)'} is not set")
+                        # Not the variable's name: someone may have put the password itself there.
+                        return Verdict(DISCONNECTED, f"no password for inbox {settings.address}: the environment "
+                                                     "variable its password_env names is not set")
                 pool = self._pools[settings.address] = _Pool(settings, password)
             return pool
 

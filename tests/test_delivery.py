@@ -284,7 +284,7 @@ def test_no_credentials_is_a_disconnected_inbox(flow, smtp, monkeypatch):
     monkeypatch.delenv("FLOW_TEST_SMTP_PW")
     _smtp_run(flow, smtp, [event(1, "a@y.example")], config=smtp.config("alice@x"), until="2026-01-05T10:00:00Z")
     (failed,) = flow.audit("send_failed")
-    assert failed["reason"] == "inbox_disconnected" and "FLOW_TEST_SMTP_PW is not set" in failed["detail"]
+    assert failed["reason"] == "inbox_disconnected" and "password_env names is not set" in failed["detail"]
     assert smtp.connections == 0
 
 
