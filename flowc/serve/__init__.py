@@ -21,6 +21,13 @@ from ..scripts import checked_or_exit
 TOKEN_ENV = "FLOWC_TOKEN"
 
 
+class CannotStart(click.ClickException):
+    """The options were fine but the service cannot start (its port is
+    taken, its store cannot be opened): one line, exit 2, no usage banner."""
+
+    exit_code = 2
+
+
 def _clock(value: str):
     if value == "wall":
         return lambda: dt.datetime.now(dt.timezone.utc)
@@ -105,12 +112,13 @@ def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url,
         raise
     except Exception as e:  # a store or config problem: one line, exit 2
         sock.close()
-        raise click.UsageError(str(e))
+        raise CannotStart(str(e))
     procs = [subprocess.Popen([sys.executable, "-m", "flowc", "worker", "--store", store_url, "--quiet"])
              for _ in range(workers)]
     app = create_app(writer, Verifier(secret, os.environ.get(TOKEN_ENV) or None), metrics, max_body=max_body,
                      read_timeout=read_timeout)
-    logging.getLogger("flowc.serve").info(json.dumps({"event": "listening", "host": host, "port": port,
+    logging.getLogger("flowc.serve").info(json.dumps({"event": "listening", "host": host,
+                                                      "port": sock.getsockname()[1],
                                                       "store": redact(store_url)}))
     # Kept-alive connections idle past the read timeout are closed; requests
     # past the connection cap are answered 503 (connections.py closes more).
@@ -129,22 +137,22 @@ def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url,
 
 
 def _listen(host: str, port: int):
-    """A socket bound to host:port; a usage error (exit 2) when it cannot be."""
+    """A socket bound to host:port; CannotStart when it cannot be."""
     import socket
 
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
         sock = socket.socket(family, kind, proto)
     except OSError as e:
-        raise click.UsageError(f"cannot listen on {host}:{port}: {e.strerror or e}")
+        raise CannotStart(f"cannot listen on {host}:{port}: {e.strerror or e}")
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
     except OSError as e:
         sock.close()
-        raise click.UsageError(f"cannot listen on {host}:{port}: {e.strerror or e}"
-                               + (" (another process is using it; pick another --port)"
-                                  if e.errno == errno.EADDRINUSE else ""))
+        raise CannotStart(f"cannot listen on {host}:{port}: {e.strerror or e}"
+                          + (" (another process is using it; pick another --port)"
+                             if e.errno == errno.EADDRINUSE else ""))
     return sock
 
 
