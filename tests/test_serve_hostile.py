@@ -20,6 +20,7 @@ import pytest
 from flowc.interpreter.unsubscribe import make_token
 
 from .serve_client import SECRET, Server, post_events, signed_headers
+from .stores import PG_SKIP, PG_URL
 from .test_serve import READ, SCRIPT, audit, event, lines
 
 
@@ -159,3 +160,145 @@ def test_a_port_in_use_is_one_line_and_exit_2(tmp_path):
     assert "listening" not in r.stdout + r.stderr
     [line] = r.stderr.strip().splitlines()
     assert line.startswith("Error: cannot listen on 127.0.0.1:") and "in use" in line
+
+
+def _disk_of(size: int):
+    """A child whose files may grow to `size` bytes until the test raises
+    the limit (a full disk, then freed): writes past it fail (EFBIG)."""
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, resource.RLIM_INFINITY))
+    return apply
+
+
+def _in_order(results: list[dict]) -> list[int]:
+    """The line numbers `not_processed`, checked to be the batch's tail."""
+    kinds = [r["result"] for r in results]
+    first = kinds.index("not_processed") if "not_processed" in kinds else len(kinds)
+    assert set(kinds[first:]) <= {"not_processed"}, kinds  # nothing done after a line that was not
+    return [r["line"] for r in results[first:]]
+
+
+def test_a_full_disk_answers_what_was_done_and_a_resend_in_order_gives_the_clean_store(tmp_path, client):
+    """The store fails (its files may not grow) partway through a batch: the
+    answer is 503 with a result per line, the lines done and then the rest
+    `not_processed`. Once there is room, the client sends the `not_processed` lines again, then
+    the rest: the store is the same as one clean run's."""
+    from bench.generate import event_stream, stream_script
+    from flowc.interpreter.api import Runner, load, open_store
+
+    from .canonical import dump
+
+    events = event_stream(300, contacts=60)
+    (tmp_path / "s.flow").write_text(stream_script())
+    clean = open_store(f"sqlite:///{tmp_path / 'clean.db'}")
+    try:
+        Runner(load([str(tmp_path / "s.flow")]).program, clean).process(events)
+        with clean.transaction():
+            expected = dump(clean)
+    finally:
+        clean.close()
+    server = Server(["s.flow", "--store", f"sqlite:///{tmp_path / 'flow.db'}", "--clock", "events"],
+                    cwd=tmp_path, preexec_fn=_disk_of(160 << 10))
+    failed = []
+    try:
+        batches = [events[i:i + 25] for i in range(0, len(events), 25)]
+        for batch in batches:
+            body = "".join(line + "\n" for line in batch).encode()
+            r = post_events(client, server.url, body)
+            if r.status_code == 503 and not failed:
+                answer = r.json()
+                assert len(answer["results"]) == len(batch) and answer["not_processed"] >= 1
+                assert "not_processed" in answer["error"]
+                tail = _in_order(answer["results"])
+                failed.append(r)
+                resource.prlimit(server.proc.pid, resource.RLIMIT_FSIZE,
+                                 (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+                resend = "".join(batch[n - 1] + "\n" for n in tail).encode()
+                r = post_events(client, server.url, resend)
+            assert r.status_code == 200, r.text
+            assert r.json()["not_processed"] == 0
+        assert failed, "the store never filled up: the test did not test"
+        assert client.get(server.url + "/healthz").status_code == 200
+    finally:
+        assert server.stop() == 0
+    assert "Traceback" not in server.log()
+    store = open_store(f"sqlite:///{tmp_path / 'flow.db'}", create=False)
+    try:
+        with store.transaction():
+            assert dump(store) == expected
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def pg_database():
+    """A database of its own on the test server (its connections can be
+    refused without touching anyone else's); its URL. Dropped afterwards."""
+    import uuid
+
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    name = "flowc_test_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    parts = urlsplit(PG_URL)
+    query = "&".join(q for q in (parts.query, f"application_name={name}") if q)
+    yield name, urlunsplit(parts._replace(path="/" + name, query=query))
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _refuse_connections(name: str, refuse: bool, terminate: bool = False) -> int:
+    import psycopg
+
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS {'false' if refuse else 'true'}")
+        if terminate:
+            return conn.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                "WHERE application_name = %s", (name,)).fetchone()[0]
+    return 0
+
+
+@pytest.mark.skipif(not PG_URL, reason=PG_SKIP)
+def test_postgresql_backend_terminated_serve_reconnects(tmp_path, client, pg_database):
+    """pg_terminate_backend on the service's own connection (in a database
+    of its own): while the server refuses connections, /healthz and POSTs
+    are 503 (never 500, never a hang); once it takes them again the service
+    reconnects by itself, every event is queued once, and the log has no
+    traceback."""
+    import psycopg
+
+    name, url = pg_database
+    (tmp_path / "team.flow").write_text(SCRIPT)
+    server = Server(["team.flow", "--store", url, "--clock", "events"], cwd=tmp_path)
+    try:
+        first = lines(*[event(i, f"c{i}@x.example") for i in range(5)])
+        assert post_events(client, server.url, first).json()["accepted"] == 5
+        assert _refuse_connections(name, True, terminate=True) == 1
+        second = [event(i, f"c{i}@x.example") for i in range(5, 10)]
+        for _ in range(3):
+            assert client.get(server.url + "/healthz").status_code == 503
+            r = post_events(client, server.url, lines(*second))
+            assert r.status_code == 503 and r.json()["not_processed"] == 5, r.text
+        _refuse_connections(name, False)
+        statuses = []
+        while not statuses or statuses[-1] != 200:  # the pause between attempts is at most 5 s
+            assert len(statuses) < 100, statuses
+            r = post_events(client, server.url, lines(*second))
+            statuses.append(r.status_code)
+            assert r.status_code in (200, 503), r.text
+            done = {x["id"] for x in r.json()["results"] if x["result"] != "not_processed"}
+            second = [e for e in second if e["id"] not in done]
+            if r.status_code == 503:
+                time.sleep(0.2)
+        assert client.get(server.url + "/healthz").json() == {"status": "ok"}
+    finally:
+        assert server.stop() == 0
+    with psycopg.connect(url) as conn:
+        queued = conn.execute("SELECT body FROM flow_queue WHERE kind = 'event'").fetchall()
+    assert sorted(json.loads(b)["id"] for (b,) in queued) == sorted(f"e{i}" for i in range(10))
+    log = server.log()
+    assert "Traceback" not in log and '"store_failed"' in log and '"store_reopened"' in log, log

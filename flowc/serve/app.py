@@ -127,8 +127,10 @@ def create_app(writer, verifier: Verifier, metrics, *, max_body: int = MAX_BODY,
         try:
             results = await asyncio.wrap_future(writer.submit(lambda s: s.events(lines), ordered=True))
         except BatchFailed as e:
+            verifier.forget(h.get("flow-signature"))
             return _batch_answer(e.results, 503, str(e))
         except StoreUnavailable as e:
+            verifier.forget(h.get("flow-signature"))
             return _batch_answer(not_processed(lines, []), 503, str(e))
         return _batch_answer(results, 200)
 

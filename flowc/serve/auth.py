@@ -65,6 +65,12 @@ class Verifier:
                 self._seen.popitem(last=False)
         return None
 
+    def forget(self, sig: str | None) -> None:
+        """Take a signature as not seen: its request was answered 503 (the
+        store failed), so the client may send it again as it was."""
+        with self._lock:
+            self._seen.pop(sig, None)
+
     def check_headers(self, timestamp: str | None, sig: str | None) -> str | None:
         """The headers' form and the timestamp's window, which need no body:
         a request that fails here is refused before its body is read."""
