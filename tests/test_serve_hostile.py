@@ -302,3 +302,35 @@ def test_postgresql_backend_terminated_serve_reconnects(tmp_path, client, pg_dat
     assert sorted(json.loads(b)["id"] for (b,) in queued) == sorted(f"e{i}" for i in range(10))
     log = server.log()
     assert "Traceback" not in log and '"store_failed"' in log and '"store_reopened"' in log, log
+
+
+def test_a_password_put_in_password_env_is_never_shown(tmp_path, client):
+    """Someone wrote the password itself as `password_env` (it looks like a
+    variable name, and no such variable is set): the message is
+    `send_failed`, and neither it, the audit log (so /audit), the outbox nor
+    the service's log shows the value."""
+    from flowc.interpreter.api import open_store
+
+    from .smtp_server import SmtpServer
+
+    password = "Hunter2Secret"
+    with SmtpServer(users={"alice@x.example": password}) as smtp:
+        (tmp_path / "flow.toml").write_text(smtp.config("alice@x.example", password_env=password))
+        server = _serve(tmp_path, "--deliver", "smtp")
+        try:
+            assert post_events(client, server.url, lines(event(1, "bob@x.example"))).json()["accepted"] == 1
+            entries = audit(client, server)
+            [failed] = [e for e in entries if e["outcome"] == "send_failed"]
+            assert "password_env" in failed["detail"]
+            assert password not in json.dumps(entries)
+        finally:
+            assert server.stop() == 0
+        assert smtp.connections == 0
+    store = open_store(f"sqlite:///{tmp_path / 'flow.db'}", create=False)
+    try:
+        with store.transaction():
+            outbox = [m.response or "" for m in store.outbox()]
+    finally:
+        store.close()
+    assert outbox and password not in " ".join(outbox)
+    assert password not in server.log()
