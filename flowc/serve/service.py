@@ -48,6 +48,9 @@ class Service:
                  metrics, clock):
         self.metrics = metrics
         self.clock = clock
+        #: A store failure after a job's own work was done (its delivery):
+        #: the job is answered, and the writer opens the store again.
+        self.broken: BaseException | None = None
         self.store = open_store(store_url, workers=workers)
         try:
             self.runner = Runner(program, self.store, workers=workers)
@@ -90,7 +93,14 @@ class Service:
             raise BatchFailed(f"{one_line(e)}", not_processed(lines, results)) from e
         results += self._results(processed, numbers)
         if self.clock is None:  # events clock: deliver what the events made due, now
-            self._deliver(self.store.clock())
+            try:
+                self._deliver(self.store.clock())
+            except Exception as e:
+                if not store_failure(e):
+                    raise
+                # The lines are committed: they are answered; the writer
+                # opens the store again before the next job.
+                self.broken = e
         results.sort(key=lambda r: r["line"])
         return results
 

@@ -123,7 +123,11 @@ class Writer:
         try:
             if ordered and number <= self._failed_through:
                 raise StoreUnavailable("not run: an earlier batch failed on a store error; resend in order")
-            fut.set_result(fn(self._context()))
+            ctx = self._context()
+            result = fn(ctx)
+            if getattr(ctx, "broken", None) is not None:  # after the job's own work: nothing to refuse
+                self._failed(ctx.broken, refuse_waiting=False)
+            fut.set_result(result)
         except BaseException as e:  # goes to the request that sent it
             if store_failure(e) and not isinstance(e, StoreUnavailable):
                 self._failed(e)
@@ -147,12 +151,13 @@ class Writer:
         log.warning(json.dumps({"event": "store_reopened"}))
         return self._ctx
 
-    def _failed(self, error: BaseException) -> None:
+    def _failed(self, error: BaseException, refuse_waiting: bool = True) -> None:
         """A store failure: close the store (its connection and what it holds
         in memory may not match what was committed), refuse the ordered jobs
         waiting now, and open it again for the next job."""
         log.warning(json.dumps({"event": "store_failed", "reason": one_line(error)}))
-        self._failed_through = self._last
+        if refuse_waiting:
+            self._failed_through = self._last
         self._close()
         self._retry_at = 0.0
 
