@@ -177,6 +177,6 @@ class Writer:
             pass  # logged as the store was tried
         except Exception as e:
             if store_failure(e):
-                self._failed(e)
+                self._failed(e, refuse_waiting=False)  # due work: no batch's lines to keep in order
             else:
                 log.exception("due work or delivery failed; trying again on the next tick")
