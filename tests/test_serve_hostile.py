@@ -281,6 +281,9 @@ def test_postgresql_backend_terminated_serve_reconnects(tmp_path, client, pg_dat
         second = [event(i, f"c{i}@x.example") for i in range(5, 10)]
         for _ in range(3):
             assert client.get(server.url + "/healthz").status_code == 503
+            for read in ("/status", "/audit"):
+                r = client.get(server.url + read, headers=READ)
+                assert r.status_code == 503 and r.json()["error"], r.text
             r = post_events(client, server.url, lines(*second))
             assert r.status_code == 503 and r.json()["not_processed"] == 5, r.text
         _refuse_connections(name, False)
