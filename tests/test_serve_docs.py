@@ -9,7 +9,7 @@ from uvicorn.protocols.http.h11_impl import DEFAULT_MAX_INCOMPLETE_EVENT_SIZE as
 
 from flowc.interpreter.unsubscribe import MAX_TOKEN
 from flowc.serve import serve
-from flowc.serve.app import MAX_BODY, READ_TIMEOUT
+from flowc.serve.app import BODY_BUDGET, MAX_BODY, READ_TIMEOUT
 from flowc.serve.auth import REMEMBERED, WINDOW
 from flowc.serve.connections import MAX_CONNECTIONS
 from flowc.serve.service import MAX_AUDIT
@@ -28,6 +28,7 @@ def test_every_serve_option_is_in_the_service_page():
 def test_every_bound_of_the_service_is_in_the_limits_page():
     section = (DOCS / "limits.md").read_text().split("## The service", 1)[1].split("\n## ", 1)[0]
     for text in (f"{MAX_CONNECTIONS:,}", f"{READ_TIMEOUT:g} s", f"{MAX_BODY // (1024 * 1024)} MiB",
+                 f"{BODY_BUDGET // (1024 * 1024)} MiB",
                  f"{MAX_AUDIT:,}", f"{WINDOW // 60} minutes", f"{REMEMBERED:,}", f"{MAX_TOKEN:,}",
                  f"{FIRST_PAUSE:g} s", f"{LAST_PAUSE:g} s", f"{HEADERS // 1024} KiB"):
         assert text in section, text

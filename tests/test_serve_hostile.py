@@ -337,3 +337,59 @@ def test_a_password_put_in_password_env_is_never_shown(tmp_path, client):
         store.close()
     assert outbox and password not in " ".join(outbox)
     assert password not in server.log()
+
+
+def test_bodies_held_at_once_are_bounded(tmp_path):
+    """Bodies being received hold at most the budget between them: a body
+    that would pass it is answered 503 at once, and what a request held is
+    given back when it ends. The app under a real uvicorn, with a budget of
+    1.5 bodies."""
+    import threading
+
+    import uvicorn
+
+    from flowc import dsl
+    from flowc.serve.app import create_app
+    from flowc.serve.auth import Verifier
+    from flowc.serve.metrics import Metrics
+    from flowc.serve.service import Service
+    from flowc.serve.writer import Writer
+
+    from .serve_client import free_port
+
+    program = dsl.check_sources([("s.flow", "")]).program
+    metrics = Metrics()
+    writer = Writer(lambda: Service(program, "memory:", workers=False, deliver="none", config_path=None,
+                                    public_url=None, metrics=metrics, clock=None), clock=None)
+    writer.start()
+    app = create_app(writer, Verifier(b"secret", None), metrics, max_body=1000, body_budget=1500)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        head = signed_headers(b"x", secret="secret")
+        request = (f"POST /events HTTP/1.1\r\nHost: x\r\nFlow-Timestamp: {head['Flow-Timestamp']}\r\n"
+                   f"Flow-Signature: {head['Flow-Signature']}\r\nContent-Length: 1000\r\n\r\n").encode()
+        holder = socket.create_connection(("127.0.0.1", port), timeout=30)
+        holder.sendall(request + b" " * 900)  # 900 of the 1,500 bytes, held
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            tries = iter(range(10**6))
+
+            def post() -> httpx.Response:
+                body = b"%06d" % next(tries) + b" " * 894  # another signature each time: no replays
+                return client.post("/events", content=body, headers=signed_headers(body, secret="secret"))
+
+            while (r := post()).status_code != 503:  # until the holder's bytes are in
+                assert r.status_code == 400  # read whole: signed, but not JSON
+            assert "at once" in r.json()["error"]
+            holder.close()
+            while (r := post()).status_code == 503:  # until the holder's request has ended
+                pass
+            assert r.status_code == 400
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        writer.stop()

@@ -80,3 +80,4 @@ def test_a_store_that_cannot_be_opened_again_is_tried_after_a_pause(monkeypatch)
         assert attempts.count("refused") == 1
     finally:
         writer.stop()
+

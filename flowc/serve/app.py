@@ -29,6 +29,8 @@ MAX_BODY = 1024 * 1024
 #: Seconds a client has to send a request's headers, and then its body,
 #: unless --read-timeout says otherwise.
 READ_TIMEOUT = 10.0
+#: The most bytes of request bodies held at once (or --max-body, if larger).
+BODY_BUDGET = 64 * 1024 * 1024
 #: What became of a line of `POST /events`, counted in the answer.
 RESULTS = ("accepted", "duplicate", "rejected", "not_processed")
 BOM = b"\xef\xbb\xbf"
@@ -38,8 +40,32 @@ class BodyTooLarge(Exception):
     pass
 
 
-async def _body(request: Request, limit: int) -> bytes:
-    """The raw body, read no further than `limit` bytes."""
+class Busy(Exception):
+    """The bodies being received at once already hold the memory budget."""
+
+
+class Budget:
+    """Bytes of request bodies held at once, across requests: without it,
+    a thousand clients each sending most of --max-body would hold a
+    thousand times that. A request that would pass it is answered 503."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.held = 0
+
+    def take(self, n: int) -> None:
+        if self.held + n > self.size:
+            raise Busy
+        self.held += n
+
+    def give(self, n: int) -> None:
+        self.held -= n
+
+
+async def _body(request: Request, limit: int, budget: Budget, held: list[int]) -> bytes:
+    """The raw body, read no further than `limit` bytes, each chunk taken
+    from `budget` as it arrives; `held[0]` counts what was taken, for the
+    caller to give back once it is done with the body."""
     declared = request.headers.get("content-length")
     if declared is not None and (not (declared.isascii() and declared.isdigit()) or int(declared) > limit):
         raise BodyTooLarge
@@ -48,6 +74,8 @@ async def _body(request: Request, limit: int) -> bytes:
         size += len(chunk)
         if size > limit:
             raise BodyTooLarge
+        budget.take(len(chunk))
+        held[0] += len(chunk)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -81,9 +109,10 @@ def split_body(body: bytes) -> list[str | None] | None:
 
 
 def create_app(writer, verifier: Verifier, metrics, *, max_body: int = MAX_BODY,
-               read_timeout: float = READ_TIMEOUT) -> Starlette:
+               read_timeout: float = READ_TIMEOUT, body_budget: int = BODY_BUDGET) -> Starlette:
     """The service's routes over a started `writer` (flowc/serve/writer.py)."""
     state = {"stopping": False}
+    budget = Budget(max(body_budget, max_body))
 
     async def run(fn):
         return await asyncio.wrap_future(writer.submit(fn))
@@ -105,11 +134,21 @@ def create_app(writer, verifier: Verifier, metrics, *, max_body: int = MAX_BODY,
         reason = verifier.check_headers(h.get("flow-timestamp"), h.get("flow-signature"))
         if reason:
             return refused(reason)
+        held = [0]
+        try:
+            return await receive_events(request, held)
+        finally:
+            budget.give(held[0])
+
+    async def receive_events(request: Request, held: list[int]) -> Response:
+        h = request.headers
         try:
             async with asyncio.timeout(read_timeout):
-                body = await _body(request, max_body)
+                body = await _body(request, max_body, budget, held)
         except BodyTooLarge:
             return JSONResponse({"error": f"body larger than {max_body} bytes"}, status_code=413)
+        except Busy:
+            return JSONResponse({"error": "too many requests being received at once; try again"}, status_code=503)
         except TimeoutError:
             return JSONResponse({"error": f"the body took longer than {read_timeout:g} seconds"}, status_code=408)
         except ClientDisconnect:
