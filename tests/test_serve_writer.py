@@ -16,6 +16,8 @@ from flowc.serve.writer import StoreUnavailable, Writer
 class Context:
     """What the writer runs jobs against: here, a record of its life."""
 
+    broken = None
+
     def __init__(self, opened: list):
         opened.append(self)
         self.closed = False

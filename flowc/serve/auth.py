@@ -49,7 +49,7 @@ class Verifier:
         """None when the request is signed and fresh; otherwise the reason.
         `once`: refuse a signature seen before (writes; reads may repeat)."""
         reason = self.check_headers(timestamp, sig)
-        if reason or self.secret is None:
+        if reason or self.secret is None or timestamp is None or sig is None:
             return reason
         now = self._now()
         if not hmac.compare_digest(sig.encode("ascii"), signature(self.secret, timestamp, body).encode("ascii")):
@@ -68,6 +68,8 @@ class Verifier:
     def forget(self, sig: str | None) -> None:
         """Take a signature as not seen: its request was answered 503 (the
         store failed), so the client may send it again as it was."""
+        if sig is None:
+            return
         with self._lock:
             self._seen.pop(sig, None)
 

@@ -23,7 +23,7 @@ import queue
 import threading
 import time
 from concurrent.futures import Future
-from typing import Callable
+from typing import Callable, Protocol
 
 from flowc.interpreter.stores.base import StoreError
 
@@ -37,6 +37,16 @@ SETTLE = dt.timedelta(seconds=5)
 #: once, then doubling up to the last.
 FIRST_PAUSE, LAST_PAUSE = 0.1, 5.0
 _STOP = object()
+
+
+class Context(Protocol):
+    """What jobs run against (the service, flowc/serve/service.py)."""
+
+    #: A store failure met after a job's own work was done.
+    broken: BaseException | None
+
+    def housekeep(self, now: dt.datetime) -> None: ...
+    def close(self) -> None: ...
 
 
 class StoreUnavailable(StoreError):
@@ -59,18 +69,18 @@ class Writer:
     that thread (a SQLite connection belongs to the thread that made it) and
     returns an object with `housekeep(now)` and `close()`."""
 
-    def __init__(self, open_context: Callable[[], object], clock: Callable[[], dt.datetime] | None,
+    def __init__(self, open_context: Callable[[], Context], clock: Callable[[], dt.datetime] | None,
                  tick: float = 1.0):
         self._open = open_context
         self._clock = clock
         self._tick = tick
         self._jobs: queue.Queue = queue.Queue()
-        self._ready = Future()
+        self._ready: Future = Future()
         self._thread = threading.Thread(target=self._main, name="flowc-writer", daemon=True)
         self._numbers = itertools.count(1)  # jobs are numbered as submitted
         self._last = 0  # the number of the last job submitted
         self._failed_through = 0  # ordered jobs numbered up to this are not run
-        self._ctx = None
+        self._ctx: Context | None = None
         self._retry_at = 0.0
         self._pause = FIRST_PAUSE
 
@@ -79,7 +89,7 @@ class Writer:
         self._thread.start()
         self._ready.result()
 
-    def submit(self, fn: Callable[[object], object], ordered: bool = False) -> Future:
+    def submit(self, fn: Callable[[Context], object], ordered: bool = False) -> Future:
         """Run `fn(context)` on the thread. `ordered`: a job whose work must
         not overtake a failed one's (events), not run if it was waiting
         when the store failed."""
@@ -125,7 +135,7 @@ class Writer:
                 raise StoreUnavailable("not run: an earlier batch failed on a store error; resend in order")
             ctx = self._context()
             result = fn(ctx)
-            if getattr(ctx, "broken", None) is not None:  # after the job's own work: nothing to refuse
+            if ctx.broken is not None:  # after the job's own work: nothing to refuse
                 self._failed(ctx.broken, refuse_waiting=False)
             fut.set_result(result)
         except BaseException as e:  # goes to the request that sent it
@@ -133,7 +143,7 @@ class Writer:
                 self._failed(e)
             fut.set_exception(e)
 
-    def _context(self):
+    def _context(self) -> Context:
         """The open context, opened again if a store failure closed it."""
         if self._ctx is not None:
             return self._ctx
