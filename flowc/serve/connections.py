@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 
+import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 #: The most connections open at once; more are closed as they are accepted.
@@ -37,9 +38,16 @@ def bounded_protocol(read_timeout: float, max_connections: int = MAX_CONNECTIONS
                 self._cancel_deadline()  # a request's headers arrived; the app bounds its body
 
         def on_response_complete(self) -> None:
+            body_read = self.conn.their_state is h11.DONE  # before uvicorn starts the next cycle
             super().on_response_complete()
-            if not self.transport.is_closing():
-                self._await_headers()  # the next request, if any, within the deadline too
+            if self.transport.is_closing():
+                return
+            if not body_read:
+                # Answered before its body was read (refused, too large, too
+                # slow): the rest of the body would still be on its way.
+                self.transport.close()
+                return
+            self._await_headers()  # the next request, if any, within the deadline too
 
         def connection_lost(self, exc) -> None:
             self._cancel_deadline()
