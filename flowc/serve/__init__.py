@@ -112,7 +112,7 @@ def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url,
         raise
     except Exception as e:  # a store or config problem: one line, exit 2
         sock.close()
-        raise CannotStart(str(e))
+        raise CannotStart(str(e)) from None
     procs = [subprocess.Popen([sys.executable, "-m", "flowc", "worker", "--store", store_url, "--quiet"])
              for _ in range(workers)]
     app = create_app(writer, Verifier(secret, os.environ.get(TOKEN_ENV) or None), metrics, max_body=max_body,
@@ -144,7 +144,7 @@ def _listen(host: str, port: int):
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
         sock = socket.socket(family, kind, proto)
     except OSError as e:
-        raise CannotStart(f"cannot listen on {host}:{port}: {e.strerror or e}")
+        raise CannotStart(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
@@ -152,7 +152,7 @@ def _listen(host: str, port: int):
         sock.close()
         raise CannotStart(f"cannot listen on {host}:{port}: {e.strerror or e}"
                           + (" (another process is using it; pick another --port)"
-                             if e.errno == errno.EADDRINUSE else ""))
+                             if e.errno == errno.EADDRINUSE else "")) from None
     return sock
 
 
