@@ -249,6 +249,7 @@ def _clean(text: str | bytes) -> bool:
 
 
 _HALF = "text must be whole Unicode characters (a lone surrogate is not)"
+BOM_REASON = "the line starts with a byte order mark (U+FEFF); save the file as UTF-8 without one"
 
 
 def _json_reason(text: str | bytes, e: ValidationError) -> str | None:
@@ -258,7 +259,7 @@ def _json_reason(text: str | bytes, e: ValidationError) -> str | None:
     broken escape; Python's own reader, which takes half characters, tells
     that one from a broken escape."""
     if text[:3] == b"\xef\xbb\xbf" or text[:1] == "\ufeff":
-        return "the line starts with a byte order mark (U+FEFF); save the file as UTF-8 without one"
+        return BOM_REASON
     error = next((err for err in e.errors(include_url=False) if err["type"] == "json_invalid"), None)
     if error is None or "escape" not in str(error["ctx"]["error"]):
         return None

@@ -28,7 +28,7 @@ class Server:
     """`flowc serve ARGS...` on a free port, with the test secret and token
     ("{url}" in an argument becomes the service's own address)."""
 
-    def __init__(self, args: list[str], cwd: Path, env: dict | None = None):
+    def __init__(self, args: list[str], cwd: Path, env: dict | None = None, preexec_fn=None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         args = [a.replace("{url}", self.url) for a in args]
@@ -36,7 +36,8 @@ class Server:
         environ = {**os.environ, "FLOWC_SECRET": SECRET, "FLOWC_TOKEN": TOKEN, **(env or {})}
         self._stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen([sys.executable, "-m", "flowc", "serve", *args, "--port", str(self.port)],
-                                     cwd=cwd, env=environ, stdout=self._stderr, stderr=subprocess.STDOUT)
+                                     cwd=cwd, env=environ, stdout=self._stderr, stderr=subprocess.STDOUT,
+                                     preexec_fn=preexec_fn)
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 30) -> None:

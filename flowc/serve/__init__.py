@@ -5,6 +5,7 @@ prometheus_client), imported only when the command runs."""
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import ipaddress
 import json
 import logging
@@ -18,6 +19,13 @@ from ..deliver_cmd import deliver_options
 from ..scripts import checked_or_exit
 
 TOKEN_ENV = "FLOWC_TOKEN"
+
+
+class CannotStart(click.ClickException):
+    """The options were fine but the service cannot start (its port is
+    taken, its store cannot be opened): one line, exit 2, no usage banner."""
+
+    exit_code = 2
 
 
 def _clock(value: str):
@@ -47,11 +55,13 @@ def _loopback(host: str) -> bool:
                    "the clock (for tests and replays).")
 @click.option("--max-body", type=click.IntRange(1, 64 * 1024 * 1024), default=1024 * 1024, show_default=True,
               help="The largest POST /events body, in bytes (larger: 413).")
+@click.option("--read-timeout", type=click.FloatRange(0.1, 3600), default=10.0, show_default=True,
+              help="Seconds a client has to send a request's headers, and then its body (slower: closed, 408).")
 @click.option("--insecure", is_flag=True,
               help="Run without a secret (no signatures checked); only on a loopback address.")
 @click.option("--strict", is_flag=True, help="Refuse to start when the check has warnings.")
 def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url, workers, clock_name, max_body,
-          insecure, strict) -> None:
+          read_timeout, insecure, strict) -> None:
     """Take events over HTTP (POST /events) and run them as they come.
 
     Requests are signed with the secret in $FLOWC_SECRET (or the variable
@@ -63,6 +73,7 @@ def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url,
 
         from .app import create_app
         from .auth import Verifier
+        from .connections import MAX_CONNECTIONS, bounded_protocol
         from .metrics import Metrics
         from .service import Service
         from .writer import Writer
@@ -92,28 +103,57 @@ def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url,
             publish(service.store, result)
         return service
 
+    sock = _listen(host, port)  # before anything is said or opened: a port in use is one line
     writer = Writer(open_service, clock)
     try:
         writer.start()
     except click.UsageError:
+        sock.close()
         raise
     except Exception as e:  # a store or config problem: one line, exit 2
-        raise click.UsageError(str(e))
+        sock.close()
+        raise CannotStart(str(e)) from None
     procs = [subprocess.Popen([sys.executable, "-m", "flowc", "worker", "--store", store_url, "--quiet"])
              for _ in range(workers)]
-    app = create_app(writer, Verifier(secret, os.environ.get(TOKEN_ENV) or None), metrics, max_body=max_body)
-    logging.getLogger("flowc.serve").info(json.dumps({"event": "listening", "host": host, "port": port,
+    app = create_app(writer, Verifier(secret, os.environ.get(TOKEN_ENV) or None), metrics, max_body=max_body,
+                     read_timeout=read_timeout)
+    logging.getLogger("flowc.serve").info(json.dumps({"event": "listening", "host": host,
+                                                      "port": sock.getsockname()[1],
                                                       "store": redact(store_url)}))
+    # Kept-alive connections idle past the read timeout are closed; requests
+    # past the connection cap are answered 503 (connections.py closes more).
     config = uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning",
-                            timeout_graceful_shutdown=30)
+                            timeout_graceful_shutdown=30, http=bounded_protocol(read_timeout),
+                            timeout_keep_alive=max(1, round(read_timeout)), limit_concurrency=MAX_CONNECTIONS)
     try:
-        _graceful_server()(config).run()
+        _graceful_server()(config).run(sockets=[sock])
     finally:
+        sock.close()
         writer.stop()
         for p in procs:
             p.terminate()
         for p in procs:
             p.wait()
+
+
+def _listen(host: str, port: int):
+    """A socket bound to host:port; CannotStart when it cannot be."""
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as e:
+        raise CannotStart(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as e:
+        sock.close()
+        raise CannotStart(f"cannot listen on {host}:{port}: {e.strerror or e}"
+                          + (" (another process is using it; pick another --port)"
+                             if e.errno == errno.EADDRINUSE else "")) from None
+    return sock
 
 
 def _graceful_server():

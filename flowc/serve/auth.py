@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -21,6 +22,11 @@ WINDOW = 300
 #: unless the service takes more than this many requests in five minutes.
 REMEMBERED = 200_000
 _PREFIX = "sha256="
+_SIGNATURE = re.compile(r"sha256=[0-9a-f]{64}")
+
+
+class Malformed(str):
+    """A refusal because a header is not of its form (400, not 401)."""
 
 
 def signature(secret: bytes, timestamp: str, body: bytes) -> str:
@@ -42,17 +48,11 @@ class Verifier:
     def check_signature(self, timestamp: str | None, sig: str | None, body: bytes, once: bool = True) -> str | None:
         """None when the request is signed and fresh; otherwise the reason.
         `once`: refuse a signature seen before (writes; reads may repeat)."""
-        if self.secret is None:
-            return None  # --insecure on loopback: nothing to check against
-        if not timestamp or not sig:
-            return "missing Flow-Timestamp or Flow-Signature header"
-        if len(timestamp) > 20 or not timestamp.isdigit():
-            return "Flow-Timestamp must be whole Unix seconds"
+        reason = self.check_headers(timestamp, sig)
+        if reason or self.secret is None or timestamp is None or sig is None:
+            return reason
         now = self._now()
-        if abs(now - int(timestamp)) > WINDOW:
-            return "Flow-Timestamp is more than 5 minutes from the service's clock"
-        if len(sig) > 100 or not hmac.compare_digest(sig.encode("ascii", "replace"),
-                                                     signature(self.secret, timestamp, body).encode("ascii")):
+        if not hmac.compare_digest(sig.encode("ascii"), signature(self.secret, timestamp, body).encode("ascii")):
             return "signature does not match"
         if not once:
             return None
@@ -63,6 +63,30 @@ class Verifier:
             self._seen[sig] = now + WINDOW
             if len(self._seen) > REMEMBERED:
                 self._seen.popitem(last=False)
+        return None
+
+    def forget(self, sig: str | None) -> None:
+        """Take a signature as not seen: its request was answered 503 (the
+        store failed), so the client may send it again as it was."""
+        if sig is None:
+            return
+        with self._lock:
+            self._seen.pop(sig, None)
+
+    def check_headers(self, timestamp: str | None, sig: str | None) -> str | None:
+        """The headers' form and the timestamp's window, which need no body:
+        a request that fails here is refused before its body is read."""
+        if self.secret is None:
+            return None  # --insecure on loopback: nothing to check against
+        if not timestamp or not sig:
+            return "missing Flow-Timestamp or Flow-Signature header"
+        # isdigit() alone takes superscripts and other digits int() refuses.
+        if len(timestamp) > 20 or not (timestamp.isascii() and timestamp.isdigit()):
+            return Malformed("Flow-Timestamp must be whole Unix seconds")
+        if abs(self._now() - int(timestamp)) > WINDOW:
+            return "Flow-Timestamp is more than 5 minutes from the service's clock"
+        if not _SIGNATURE.fullmatch(sig):
+            return Malformed("Flow-Signature must be sha256= and 64 lowercase hex digits")
         return None
 
     def check_read(self, authorization: str | None, timestamp: str | None, sig: str | None) -> str | None:

@@ -10,13 +10,34 @@ import time
 
 from flowc.interpreter.api import Runner, open_store
 from flowc.interpreter.records import Outcome
+from flowc.interpreter.stores.base import StoreError
 from flowc.interpreter.timeutil import show
 
 from ..deliver_cmd import make_deliverer, outbox_status
 from ..status import status_report
+from .writer import one_line, store_failure
 
 #: The most audit entries one `GET /audit` returns.
 MAX_AUDIT = 10_000
+
+
+class BatchFailed(StoreError):
+    """A store failure in the middle of a batch: `results` has one entry
+    per non-blank line, the lines done as they were answered and the rest
+    `not_processed`, for the client to send again."""
+
+    def __init__(self, reason: str, results: list[dict]):
+        super().__init__(reason)
+        self.results = results
+
+
+def not_processed(lines: list[str | None], done: list[dict]) -> list[dict]:
+    """`done` and a `not_processed` result for every other non-blank line,
+    in line order."""
+    answered = {r["line"] for r in done}
+    rest = [{"line": n, "id": None, "result": "not_processed", "reason": None}
+            for n, line in enumerate(lines, 1) if n not in answered and (line is None or line.strip())]
+    return sorted(done + rest, key=lambda r: r["line"])
 
 
 class Service:
@@ -27,6 +48,9 @@ class Service:
                  metrics, clock):
         self.metrics = metrics
         self.clock = clock
+        #: A store failure after a job's own work was done (its delivery):
+        #: the job is answered, and the writer opens the store again.
+        self.broken: BaseException | None = None
         self.store = open_store(store_url, workers=workers)
         try:
             self.runner = Runner(program, self.store, workers=workers)
@@ -37,37 +61,57 @@ class Service:
 
     # ---- jobs ----------------------------------------------------------------
     def events(self, lines: list[str | None]) -> list[dict]:
-        """Process (or, with workers, queue) the lines; one result per
-        non-blank line. None stands for a line that was not UTF-8."""
+        """Process (or, with workers, queue) the lines in order; one result
+        per non-blank line. None stands for a line that was not UTF-8. A
+        store failure raises BatchFailed with the results of the lines done
+        (each committed) and `not_processed` for the rest."""
         results: list[dict] = []
+        processed: list = []
         good: list[str] = []
         numbers: list[int] = []
-        for number, line in enumerate(lines, 1):
-            if line is None:
-                entries = self.runner.engine.reject(number, "the line is not valid UTF-8 text")
-                self.metrics.count(entries)
-                results.append({"line": number, "id": None, "result": "rejected",
-                                 "reason": "the line is not valid UTF-8 text"})
-            elif line.strip():
-                good.append(line)
-                numbers.append(number)
-        started = time.perf_counter()
-        processed: list = []
-        if self.runner.queue is None:
-            self.runner.process(good, self.metrics.count, results=processed)
-        else:
-            self.runner.ingest(good, self.metrics.count, results=processed)
-        if good:
-            self.metrics.engine.observe((time.perf_counter() - started) / len(good))
-        for r in processed:
-            # Line numbers of the body, not of the non-blank lines passed on.
-            results.append({"line": numbers[r.line - 1], "id": r.id, "result": r.result, "reason": r.reason})
-        for r in results:
-            self.metrics.events.labels(r["result"]).inc()
+        try:
+            for number, line in enumerate(lines, 1):
+                if line is None:
+                    entries = self.runner.engine.reject(number, "the line is not valid UTF-8 text")
+                    self.metrics.count(entries)
+                    results.append({"line": number, "id": None, "result": "rejected",
+                                    "reason": "the line is not valid UTF-8 text"})
+                elif line.strip():
+                    good.append(line)
+                    numbers.append(number)
+            started = time.perf_counter()
+            if self.runner.queue is None:
+                self.runner.process(good, self.metrics.count, results=processed)
+            else:
+                self.runner.ingest(good, self.metrics.count, results=processed)
+            if good:
+                self.metrics.engine.observe((time.perf_counter() - started) / len(good))
+        except Exception as e:
+            if not store_failure(e):
+                raise
+            results += self._results(processed, numbers)
+            raise BatchFailed(f"{one_line(e)}", not_processed(lines, results)) from e
+        results += self._results(processed, numbers)
         if self.clock is None:  # events clock: deliver what the events made due, now
-            self._deliver(self.store.clock())
+            try:
+                self._deliver(self.store.clock())
+            except Exception as e:
+                if not store_failure(e):
+                    raise
+                # The lines are committed: they are answered; the writer
+                # opens the store again before the next job.
+                self.broken = e
         results.sort(key=lambda r: r["line"])
         return results
+
+    def _results(self, processed: list, numbers: list[int]) -> list[dict]:
+        """The runner's line results as the service answers them, counted."""
+        # Line numbers of the body, not of the non-blank lines passed on.
+        out = [{"line": numbers[r.line - 1], "id": r.id, "result": r.result, "reason": r.reason}
+               for r in processed]
+        for r in out:
+            self.metrics.events.labels(r["result"]).inc()
+        return out
 
     def unsubscribe(self, contact: str) -> dict:
         """Record `contact_unsubscribed` for `contact`; its result. The id is

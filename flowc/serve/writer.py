@@ -8,16 +8,24 @@ its job; an event is committed before its request is answered. Between jobs
 service's clock and hands due messages to the transport.
 
 Nothing a job raises stops the thread: the job's caller gets the exception,
-housekeeping failures are logged and tried again on the next tick."""
+housekeeping failures are logged and tried again on the next tick. A store
+failure (disk full, connection lost) closes the store: it is opened again
+for the next job, at once and then with a growing pause while that fails,
+and the event jobs that were already waiting are not run (StoreUnavailable)
+so that no line is processed ahead of a failed batch's tail."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import json
 import logging
 import queue
 import threading
 import time
 from concurrent.futures import Future
-from typing import Callable
+from typing import Callable, Protocol
+
+from flowc.interpreter.stores.base import StoreError
 
 log = logging.getLogger("flowc.serve")
 
@@ -25,7 +33,35 @@ log = logging.getLogger("flowc.serve")
 #: moment ago (its `at` slightly before the request arrives) is still on time
 #: rather than late.
 SETTLE = dt.timedelta(seconds=5)
+#: The pauses between attempts to open a failed store again: the first at
+#: once, then doubling up to the last.
+FIRST_PAUSE, LAST_PAUSE = 0.1, 5.0
 _STOP = object()
+
+
+class Context(Protocol):
+    """What jobs run against (the service, flowc/serve/service.py)."""
+
+    #: A store failure met after a job's own work was done.
+    broken: BaseException | None
+
+    def housekeep(self, now: dt.datetime) -> None: ...
+    def close(self) -> None: ...
+
+
+class StoreUnavailable(StoreError):
+    """The store failed and cannot be opened again yet, or an event job
+    waited behind a batch that failed: the job was not run."""
+
+
+def store_failure(error: BaseException) -> bool:
+    """Whether `error` says the store cannot be used (rather than a bug):
+    reported as one line, and the store is opened again."""
+    return isinstance(error, StoreError) or type(error).__module__.split(".")[0] in ("sqlite3", "psycopg")
+
+
+def one_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 class Writer:
@@ -33,23 +69,33 @@ class Writer:
     that thread (a SQLite connection belongs to the thread that made it) and
     returns an object with `housekeep(now)` and `close()`."""
 
-    def __init__(self, open_context: Callable[[], object], clock: Callable[[], dt.datetime] | None,
+    def __init__(self, open_context: Callable[[], Context], clock: Callable[[], dt.datetime] | None,
                  tick: float = 1.0):
         self._open = open_context
         self._clock = clock
         self._tick = tick
         self._jobs: queue.Queue = queue.Queue()
-        self._ready = Future()
+        self._ready: Future = Future()
         self._thread = threading.Thread(target=self._main, name="flowc-writer", daemon=True)
+        self._numbers = itertools.count(1)  # jobs are numbered as submitted
+        self._last = 0  # the number of the last job submitted
+        self._failed_through = 0  # ordered jobs numbered up to this are not run
+        self._ctx: Context | None = None
+        self._retry_at = 0.0
+        self._pause = FIRST_PAUSE
 
     def start(self) -> None:
         """Start the thread; raises what opening the store raised."""
         self._thread.start()
         self._ready.result()
 
-    def submit(self, fn: Callable[[object], object]) -> Future:
+    def submit(self, fn: Callable[[Context], object], ordered: bool = False) -> Future:
+        """Run `fn(context)` on the thread. `ordered`: a job whose work must
+        not overtake a failed one's (events), not run if it was waiting
+        when the store failed."""
         fut: Future = Future()
-        self._jobs.put((fut, fn))
+        self._last = number = next(self._numbers)
+        self._jobs.put((fut, fn, ordered, number))
         return fut
 
     def stop(self) -> None:
@@ -59,7 +105,7 @@ class Writer:
 
     def _main(self) -> None:
         try:
-            ctx = self._open()
+            self._ctx = self._open()
         except BaseException as e:  # the caller of start() reports it
             self._ready.set_exception(e)
             return
@@ -74,21 +120,73 @@ class Writer:
                 if job is _STOP:
                     break
                 if job is not None:
-                    fut, fn = job
-                    if fut.set_running_or_notify_cancel():
-                        try:
-                            fut.set_result(fn(ctx))
-                        except BaseException as e:  # goes to the request that sent it
-                            fut.set_exception(e)
+                    self._run(*job)
                 if self._clock is not None and time.monotonic() - last >= self._tick:
                     last = time.monotonic()
-                    self._housekeep(ctx, self._clock())
+                    self._housekeep(self._clock())
         finally:
-            ctx.close()
+            self._close()
 
-    @staticmethod
-    def _housekeep(ctx, now: dt.datetime) -> None:
+    def _run(self, fut: Future, fn, ordered: bool, number: int) -> None:
+        if not fut.set_running_or_notify_cancel():
+            return
         try:
-            ctx.housekeep(now - SETTLE)
-        except Exception:
-            log.exception("due work or delivery failed; trying again on the next tick")
+            if ordered and number <= self._failed_through:
+                raise StoreUnavailable("not run: an earlier batch failed on a store error; resend in order")
+            ctx = self._context()
+            result = fn(ctx)
+            if ctx.broken is not None:  # after the job's own work: nothing to refuse
+                self._failed(ctx.broken, refuse_waiting=False)
+            fut.set_result(result)
+        except BaseException as e:  # goes to the request that sent it
+            if store_failure(e) and not isinstance(e, StoreUnavailable):
+                self._failed(e)
+            fut.set_exception(e)
+
+    def _context(self) -> Context:
+        """The open context, opened again if a store failure closed it."""
+        if self._ctx is not None:
+            return self._ctx
+        if time.monotonic() < self._retry_at:
+            raise StoreUnavailable("the store is unavailable; trying again")
+        try:
+            self._ctx = self._open()
+        except Exception as e:
+            self._retry_at = time.monotonic() + self._pause
+            self._pause = min(self._pause * 2, LAST_PAUSE)
+            log.warning(json.dumps({"event": "store_unavailable", "reason": one_line(e),
+                                    "retry_in_seconds": round(self._retry_at - time.monotonic(), 1)}))
+            raise StoreUnavailable(f"the store is unavailable: {one_line(e)}") from None
+        self._pause = FIRST_PAUSE
+        log.warning(json.dumps({"event": "store_reopened"}))
+        return self._ctx
+
+    def _failed(self, error: BaseException, refuse_waiting: bool = True) -> None:
+        """A store failure: close the store (its connection and what it holds
+        in memory may not match what was committed), refuse the ordered jobs
+        waiting now, and open it again for the next job."""
+        log.warning(json.dumps({"event": "store_failed", "reason": one_line(error)}))
+        if refuse_waiting:
+            self._failed_through = self._last
+        self._close()
+        self._retry_at = 0.0
+
+    def _close(self) -> None:
+        ctx, self._ctx = self._ctx, None
+        if ctx is None:
+            return
+        try:
+            ctx.close()
+        except Exception as e:  # a broken connection may fail to close; it is dropped either way
+            log.warning(json.dumps({"event": "store_close_failed", "reason": one_line(e)}))
+
+    def _housekeep(self, now: dt.datetime) -> None:
+        try:
+            self._context().housekeep(now - SETTLE)
+        except StoreUnavailable:
+            pass  # logged as the store was tried
+        except Exception as e:
+            if store_failure(e):
+                self._failed(e, refuse_waiting=False)  # due work: no batch's lines to keep in order
+            else:
+                log.exception("due work or delivery failed; trying again on the next tick")

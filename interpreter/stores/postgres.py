@@ -15,6 +15,7 @@ import time
 from typing import NamedTuple
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
 from ..records import Due, QueueItem
 from ..timeutil import from_text, to_text
@@ -116,6 +117,19 @@ _HAS_CLAIM = ("SELECT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'flow_claim'
 RUNS_BY_CONTACT = "CREATE INDEX IF NOT EXISTS flow_runs_by_contact ON flow_runs (contact)"
 
 
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def _without(message: str, url: str, password: str | None) -> str:
+    """`message` with the URL and the password cut out, should the driver
+    or the server repeat them."""
+    for secret in (url, password):
+        if secret:
+            message = message.replace(secret, "...")
+    return message
+
+
 class Claimed(NamedTuple):
     """A piece of work a worker claimed, with its conflict keys."""
 
@@ -146,13 +160,20 @@ class PostgresStore(BatchReads, SqlStore, WorkQueue):
         self._dsn = url  # with its password: never shown
         self._pipeline = None
         try:
+            password = conninfo_to_dict(url).get("password")
+        except psycopg.Error:
+            # The driver's own message quotes the whole URL, password and all.
+            raise StoreError(f"{self.url} is not a PostgreSQL URL the driver can read: check its host (an IPv6 "
+                             "address in [...]), port and %-escapes (a % in a password is %25)") from None
+        try:
             self._conn = self._connect()
         except psycopg.Error as e:
-            raise StoreError(f"cannot connect to {self.url}: {str(e).strip().splitlines()[0]}") from None
+            raise StoreError(f"cannot connect to {self.url}: {_without(_first_line(e), url, password)}") from None
         try:
             self._create_schema()
         except psycopg.Error as e:
-            raise StoreError(f"cannot create the Flow tables in {self.url}: {str(e).strip().splitlines()[0]}") from None
+            raise StoreError(f"cannot create the Flow tables in {self.url}: "
+                             f"{_without(_first_line(e), url, password)}") from None
 
     def _create_schema(self) -> None:
         super()._create_schema()

@@ -19,6 +19,8 @@ from .limits import flowc
     "postgres://u:hun%74er2@[::1]:1/db",
     "postgresql://u:hunter2@127.0.0.1:notaport/db",
     "mysql://u:hunter2@h/db?password=hunter2",
+    "postgresql://u:hunter2@[::1/db",  # the driver's own parse error quotes the URL
+    "postgresql://u:hunter2%@127.0.0.1:1/db",
 ])
 def test_no_password_in_any_form_is_printed(tmp_path, url):
     assert "hunter2" not in redact(url) and "hun%74er2" not in redact(url)
