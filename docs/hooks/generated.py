@@ -229,6 +229,8 @@ def commands() -> str:
         usage = " ".join(cmd.collect_usage_pieces(ctx))
         parts.append(f"### flowc {name}\n\n```text\nflowc {name} {usage}\n```\n")
         parts.append(_help_text(cmd.help or ""))
+        if cmd.epilog:
+            parts.append(_help_text(cmd.epilog))
         options = [p for p in cmd.params if isinstance(p, click.Option)]
         rows = ["| option | meaning | default |", "| --- | --- | --- |"]
         rows += [_option_row(p) for p in options]
