@@ -367,7 +367,7 @@ def status(store_url, fmt) -> None:
         outbox = outbox_line(outbox_status(store), store.clock())
     finally:
         store.close()
-    say(f"clock: {report['clock']}")
+    say(f"clock: {report['clock'] or 'not started (no event processed yet)'}")
     say(f"active enrollments: {len(report['active'])}")
     for e in report["active"]:
         say(f"  {e['contact']:<28} {e['sequence']:<20} step {e['step']:<3} as {e['user']} from {e['sender']}"

@@ -25,8 +25,9 @@ def _failure_text(r, sources) -> str:
 
     from .output import entry_line
 
+    # FAIL is no checker rule: there is nothing for `flowc explain` to say.
     out = [render_diagnostic(Diagnostic("FAIL", ERROR, _step_text(r, sources), r.node.span, label=r.message),
-                             sources)]
+                             sources, explained=False)]
     if r.saw:
         out.append("  saw since the previous expect:")
         out.extend("    " + entry_line(e) for e in r.saw)
@@ -36,6 +37,7 @@ def _failure_text(r, sources) -> str:
 
 
 def _text(results, sources, verbose: bool, cov) -> str:
+    from flowc.dsl.render.text import _plural
     out = []
     for t in results:
         out.append(f"{'PASS' if t.passed else 'FAIL'}  {t.name}  ({t.path}:{t.line})")
@@ -47,7 +49,7 @@ def _text(results, sources, verbose: bool, cov) -> str:
     failed = sum(1 for t in results if not t.passed)
     if cov is not None:
         out.append(_coverage_text(cov))
-    out.append(f"{len(results)} tests: {len(results) - failed} passed, {failed} failed")
+    out.append(f"{_plural(len(results), 'test')}: {len(results) - failed} passed, {failed} failed")
     return "\n".join(out)
 
 

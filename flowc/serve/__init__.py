@@ -82,7 +82,10 @@ def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url,
     if workers and not pg:
         raise click.UsageError("--workers needs a postgresql:// store (workers share it)")
     secret = load_config(config_path).secret()
-    if secret is None and not (insecure and _loopback(host)):
+    if secret is None and insecure and not _loopback(host):
+        raise click.UsageError(f"--insecure only serves on a loopback address, and --host {host} is not one: set the "
+                               "service secret in $FLOWC_SECRET to serve there")
+    if secret is None and not insecure:
         raise click.UsageError("set the service secret in $FLOWC_SECRET (or pass --insecure, which only binds "
                                "to a loopback address)")
     result = checked_or_exit(scripts, warnings=True, strict=strict)
