@@ -315,12 +315,26 @@ def _run_here(program, events_path, store_url, until_at, emit, delivery, quiet=F
             if shown is not None:
                 shown.close()
         if until_at is not None:
-            emit(runner.advance(until_at))
+            _advance_until(runner, store, until_at, emit)
     finally:
         if deliverer is not None:
             deliverer.close()
         store.close()
     return summary
+
+
+def _advance_until(runner, store, until_at, emit) -> None:
+    """--until: run the clock on; a time the clock has passed already would
+    do nothing, which the user should hear of (a wait they expected to run
+    did not), but it is no error: the events were processed."""
+    from flowc.interpreter.timeutil import show
+
+    clock = store.clock()
+    if clock is not None and until_at < clock:
+        click.echo(f"warning: --until {show(until_at)} is before the store's clock ({show(clock)}): "
+                   "nothing more falls due", err=True)
+        return
+    emit(runner.advance(until_at))
 
 
 def print_summary(summary, fmt: str) -> None:

@@ -122,6 +122,8 @@ REASON_MEANINGS = {
     "workflow_removed": "A waiting run's workflow is no longer in the scripts; the run ends.",
     "not_enrolled": "`unenroll` for a contact not active in that sequence.",
     "unknown_user": "An account event names a user no script declares.",
+    "unknown_sequence": "An event names a sequence no script declares (a typo, most likely: the detail names "
+                        "the closest one); it changes nothing.",
     "unsubscribed": "The contact unsubscribed (`contact_unsubscribed`).",
     "bounced": "An email to the contact bounced (`email_bounced`).",
     "replied": "The contact replied (`email_replied`).",
