@@ -75,7 +75,8 @@ def docs(topic) -> None:
         return
     name = topic.removesuffix(".md")
     if name not in pages:
-        hint = " ".join(did_you_mean(topic, pages))
-        raise click.BadParameter(f"no topic {topic!r}{'; ' + hint if hint else ''} (`flowc docs` lists them)",
+        shown = topic if len(topic) <= 100 else topic[:100] + "…"
+        hint = " ".join(did_you_mean(shown, pages))
+        raise click.BadParameter(f"no topic {shown!r}{'; ' + hint if hint else ''} (`flowc docs` lists them)",
                                  param_hint="TOPIC")
     click.echo(_rendered(folder, (folder / f"{name}.md").read_text(encoding="utf-8")), nl=False)

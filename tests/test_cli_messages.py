@@ -94,3 +94,20 @@ def test_a_file_that_is_not_utf8_is_reported_at_its_byte_and_counted(tmp_path):
     assert r.exit_code == 1
     assert f"{tmp_path / 'latin1.flow'}:1:4: E001" in r.output
     assert r.output.rstrip().endswith("1 error, 0 warnings in 1 file")
+
+
+def test_what_was_typed_is_shown_bounded(tmp_path):
+    long = "a" * 100_000
+    store = flowc(tmp_path, "status", "--store", long + ".db")
+    docs = flowc(tmp_path, "docs", long)
+    assert store.exit_code == docs.exit_code == 2
+    assert len(store.output) < 1000 and len(docs.output) < 1000
+
+
+def test_docs_lists_and_prints_the_pages_with_a_did_you_mean(tmp_path):
+    listing = flowc(tmp_path, "docs")
+    assert listing.exit_code == 0 and "tutorial  " in listing.output and "events  " in listing.output
+    page = flowc(tmp_path, "docs", "events.md")
+    assert page.exit_code == 0 and page.output.startswith("# Event types\n")
+    typo = flowc(tmp_path, "docs", "tutorail")
+    assert typo.exit_code == 2 and "no topic 'tutorail'; did you mean `tutorial`?" in typo.output

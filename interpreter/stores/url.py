@@ -49,7 +49,7 @@ def _suggestion(url: str) -> str:
     if url in ("memory", "mem:", "memory:/"):
         return " (did you mean memory:?)"
     path = url.removeprefix("sqlite://").removeprefix("sqlite:")
-    if path and ":" not in path and "@" not in path and (path != url or path.endswith((".db", ".sqlite", ".sqlite3"))):
+    if path and len(path) <= 200 and ":" not in path and "@" not in path and (path != url or path.endswith((".db", ".sqlite", ".sqlite3"))):
         return f" (did you mean sqlite:///{path}?)"
     return ""
 
