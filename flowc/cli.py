@@ -232,10 +232,10 @@ def _until(value):
 
 
 @main.command(epilog=examples(
-    ("flowc run examples/ --events examples/events.jsonl", "into sqlite:///flow.db"),
+    ("flowc run examples/ --events examples/events.jsonl", "the example's events, into sqlite:///flow.db"),
     ("flowc run team.flow --events - --store memory: < events.jsonl", "events from standard input"),
     ("flowc run examples/ --events examples/events.jsonl --until 2026-01-20T00:00:00Z",
-     "and the waits due by then"),
+     "and then what falls due until the 20th"),
     ("flowc run examples/ --events examples/events.jsonl --deliver maildir:preview", "write the emails to a Maildir"),
 ))
 @click.argument("scripts", nargs=-1, required=True, type=click.Path(exists=True))
