@@ -46,6 +46,8 @@ def _rendered(folder: Path, text: str) -> str:
     """The page with its generated tables filled in, by the hook the site's
     build uses (shipped beside the pages)."""
     spec = importlib.util.spec_from_file_location("flowc_docs_generated", folder / "hooks" / "generated.py")
+    if spec is None or spec.loader is None:  # only if the installation lost the file's name
+        raise click.ClickException("this installation cannot fill in the pages' tables; reinstall flowc")
     hook = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(hook)
     return hook.render(text)
