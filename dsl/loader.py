@@ -139,9 +139,15 @@ class Loader:
         try:
             text = read_source(path, MAX_SCRIPT_BYTES)
         except UnicodeDecodeError as e:
-            self.unit.sources.add(path, "")
+            # Reported at the first byte that is not UTF-8, in a text that
+            # shows it as U+FFFD; the file counts as one checked.
+            text = e.object.decode("utf-8", "replace")
+            before = e.object[:e.start].decode("utf-8")
+            line, column = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+            self.unit.sources.add(path, text)
             self.unit.syntax.append(SYNTAX_ERROR.report(f"`{path}` is not UTF-8 text ({e.reason})",
-                                                        Span(path, 1, 1, 1, 1)))
+                                                        Span(path, line, column, line, column + 1)))
+            self.unit.modules.append(ast.Module(Span(path, 1, 1, 1, 1), []))
             return
         self._parse(path, text, root or self._root or project_root(os.path.dirname(path)))
 

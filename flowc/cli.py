@@ -11,6 +11,7 @@ import click
 
 from . import __version__
 from .formats import CHECK_FORMATS, ENTRY_FORMATS
+from .help import examples
 from .scripts import checked_or_exit, checking, use_color
 from .deliver_cmd import deliver_options, make_deliverer, outbox_line, outbox_status, register as register_delivery
 
@@ -97,7 +98,12 @@ class _Group(click.Group):
         self.commands = _Commands()
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=examples(
+    ("flowc check", "check every *.flow below the current folder"),
+    ("flowc run examples/ --events examples/events.jsonl", "run the example's events"),
+    ("flowc docs", "the documentation, topic by topic"),
+    ("flowc COMMAND --help", "a command's options, exit statuses and examples"),
+))
 @click.version_option(__version__, prog_name="flowc")
 def main() -> None:
     """Flow: sales-engagement automation as code.
@@ -131,15 +137,21 @@ def _choice(value, choices, key: str):
     return value
 
 
-@main.command()
+@main.command(epilog=examples(
+    ("flowc check", "every *.flow below the current folder"),
+    ("flowc check team.flow --strict", "warnings fail the check too"),
+    ("flowc check . --format sarif > flow.sarif", "for code scanning"),
+    ("flowc check . --ignore W305", "without unused-declaration warnings"),
+))
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @click.option("--format", "fmt", type=click.Choice(CHECK_FORMATS), default="text",
               show_default=True, help="Output format.")
 @click.option("--strict", is_flag=True, help="Warnings fail the check too.")
 @click.option("--ignore", metavar="CODE,...", help="Codes (or rule names) not to report.")
 def check(paths, fmt, strict, ignore) -> None:
-    """Parse and type-check Flow files (a folder means every *.flow below it).
+    """Parse and type-check Flow files.
 
+    A folder means every *.flow below it; no path means the current folder.
     Options not given here come from `[tool.flowc]` in the nearest
     pyproject.toml. Exit status: 0 clean, 1 errors (or warnings with
     --strict), 2 usage error."""
@@ -171,11 +183,17 @@ def check(paths, fmt, strict, ignore) -> None:
     sys.exit(EXIT_INPUT if failed else EXIT_OK)
 
 
-@main.command()
+@main.command(epilog=examples(
+    ("flowc explain E201", "why E201 is reported and what to write instead"),
+    ("flowc explain unlicensed-sender", "the same rule, by name"),
+    ("flowc explain --list", "every code with its summary"),
+))
 @click.argument("code", required=False)
 @click.option("--list", "list_all", is_flag=True, help="List every code with its one-line summary.")
 def explain(code, list_all) -> None:
-    """The long explanation of a diagnostic CODE (or rule name)."""
+    """The long explanation of a diagnostic CODE (or rule name).
+
+    Exit status: 0 explained, 2 no such code."""
     from flowc.dsl.rules import RULES, find
 
     if list_all or code is None:
@@ -213,10 +231,16 @@ def _until(value):
                                  param_hint="--until")
 
 
-@main.command()
+@main.command(epilog=examples(
+    ("flowc run examples/ --events examples/events.jsonl", "the example's events, into sqlite:///flow.db"),
+    ("flowc run team.flow --events - --store memory: < events.jsonl", "events from standard input"),
+    ("flowc run examples/ --events examples/events.jsonl --until 2026-01-20T00:00:00Z",
+     "and then what falls due until the 20th"),
+    ("flowc run examples/ --events examples/events.jsonl --deliver maildir:preview", "write the emails to a Maildir"),
+))
 @click.argument("scripts", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--events", "events_path", required=True, type=click.Path(exists=True, dir_okay=False, allow_dash=True),
-              help="JSON lines of events; - reads standard input.")
+              help="Events as JSON lines, or one JSON array of them; - reads standard input.")
 @click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True,
               help="memory:, sqlite:///PATH or postgresql://...")
 @click.option("--until", help="Run the clock on to this time after the last event.")
@@ -291,12 +315,26 @@ def _run_here(program, events_path, store_url, until_at, emit, delivery, quiet=F
             if shown is not None:
                 shown.close()
         if until_at is not None:
-            emit(runner.advance(until_at))
+            _advance_until(runner, store, until_at, emit)
     finally:
         if deliverer is not None:
             deliverer.close()
         store.close()
     return summary
+
+
+def _advance_until(runner, store, until_at, emit) -> None:
+    """--until: run the clock on; a time the clock has passed already would
+    do nothing, which the user should hear of (a wait they expected to run
+    did not), but it is no error: the events were processed."""
+    from flowc.interpreter.timeutil import show
+
+    clock = store.clock()
+    if clock is not None and until_at < clock:
+        click.echo(f"warning: --until {show(until_at)} is before the store's clock ({show(clock)}): "
+                   "nothing more falls due", err=True)
+        return
+    emit(runner.advance(until_at))
 
 
 def print_summary(summary, fmt: str) -> None:
@@ -310,13 +348,20 @@ def print_summary(summary, fmt: str) -> None:
             click.echo(line)
 
 
-@main.command()
+@main.command(epilog=examples(
+    ("flowc status", "what sqlite:///flow.db holds"),
+    ("flowc status --store sqlite:///preview.db --format json", "as one JSON object"),
+))
 @click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True,
               help="The store to read: sqlite:///PATH or postgresql://...")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Aligned text, or one JSON object.")
 def status(store_url, fmt) -> None:
-    """Active enrollments, each sender's sends in the last 24 hours, the outbox."""
+    """What a store holds: enrollments, sends, the outbox.
+
+    The store's clock, the active enrollments, each sender's sends in the
+    last 24 hours against its limit, deleted sequences and the outbox.
+    Exit status: 0 shown, 2 no such store (or a bad store URL)."""
     import json
 
     from flowc.dsl.safe_text import visible
@@ -336,7 +381,7 @@ def status(store_url, fmt) -> None:
         outbox = outbox_line(outbox_status(store), store.clock())
     finally:
         store.close()
-    say(f"clock: {report['clock']}")
+    say(f"clock: {report['clock'] or 'not started (no event processed yet)'}")
     say(f"active enrollments: {len(report['active'])}")
     for e in report["active"]:
         say(f"  {e['contact']:<28} {e['sequence']:<20} step {e['step']:<3} as {e['user']} from {e['sender']}"
@@ -350,14 +395,19 @@ def status(store_url, fmt) -> None:
     say(outbox)
 
 
-@main.command()
+@main.command(epilog=examples(
+    ("flowc log --last 20", "the last 20 entries of sqlite:///flow.db"),
+    ("flowc log --store sqlite:///preview.db --format json", "one JSON object per entry"),
+))
 @click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True,
               help="The store to read: sqlite:///PATH or postgresql://...")
 @click.option("--last", type=click.IntRange(min=1, max=10 ** 9), help="Only the last N entries.")
 @click.option("--format", "fmt", type=click.Choice(ENTRY_FORMATS), default="text", show_default=True,
               help="Audit entries as aligned text, or as one JSON object per line.")
 def log(store_url, last, fmt) -> None:
-    """The audit log kept in a store."""
+    """The audit log kept in a store.
+
+    Exit status: 0 shown, 2 no such store (or a bad store URL)."""
     from flowc.interpreter.api import open_store
 
     store = open_store(store_url, create=False)
@@ -367,7 +417,11 @@ def log(store_url, last, fmt) -> None:
         store.close()
 
 
-@main.command()
+@main.command(epilog=examples(
+    ("flowc repl", "an empty session on a memory: store"),
+    ("flowc repl team.flow", "start from a script's declarations"),
+    ("flowc repl team.flow < session.txt", "run a session's lines without a terminal"),
+))
 @click.argument("scripts", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 @click.option("--store", "store_url", default="memory:", show_default=True,
               help="memory:, sqlite:///PATH or postgresql://...")
@@ -379,19 +433,25 @@ def repl(scripts, store_url, history, strict) -> None:
 
     Each statement is checked against everything entered so far; statements
     with errors are not accepted. With input piped in, lines are read one by
-    one and results printed plainly, and the exit status is 1 if any
-    statement or command failed."""
+    one and results printed plainly.
+
+    Exit status: 0 every statement and command was accepted, 1 one failed
+    (or a script has check errors), 2 usage error."""
     from .repl import main as repl_main
 
     repl_main(scripts, store_url, history, strict)
 
 
-@main.command()
+@main.command(epilog=examples(
+    ("flowc lsp", "what an editor starts: see `flowc docs editors`"),
+))
 def lsp() -> None:
-    """The language server, over standard input and output, for editors:
-    diagnostics as you type, hover, go to definition, references,
+    """The language server for editors, over standard input and output.
+
+    Diagnostics as you type, hover, go to definition, references,
     completion, formatting and quick fixes. Needs `flowc[lsp]` (pygls);
-    docs/editors.md shows how to set up VS Code, Neovim and Helix."""
+    `flowc docs editors` shows how to set up VS Code, Neovim and Helix.
+    Exit status: 0 the editor shut it down, 2 pygls is not installed."""
     try:
         import pygls  # noqa: F401
     except ImportError:
@@ -401,7 +461,11 @@ def lsp() -> None:
     lsp_main()
 
 
-@main.command()
+@main.command(epilog=examples(
+    ("flowc ingest events.jsonl --store postgresql://flow@db/flow --script team.flow",
+     "publish the scripts and queue the events"),
+    ("flowc ingest - --store postgresql://flow@db/flow < events.jsonl", "from standard input"),
+))
 @click.argument("events_path", metavar="FILE", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("--store", "store_url", required=True, help="postgresql://...")
 @click.option("--script", "scripts", multiple=True, type=click.Path(exists=True),
@@ -410,7 +474,9 @@ def lsp() -> None:
 def ingest(events_path, store_url, scripts, until) -> None:
     """Append events to a store's shared queue, for `flowc worker`s.
 
-    Bad lines are rejected with their line numbers (exit 1); the rest are queued."""
+    Bad lines are rejected with their line numbers; the rest are queued.
+    Exit status: 0 every line queued, 1 lines rejected (or check errors in
+    --script), 2 usage error."""
     from .parallel import ingest_file
 
     queued, rejected = ingest_file(events_path, store_url, scripts, _until(until), _echo_entries("text"))
@@ -418,17 +484,22 @@ def ingest(events_path, store_url, scripts, until) -> None:
     sys.exit(EXIT_INPUT if rejected else EXIT_OK)
 
 
-@main.command()
+@main.command(epilog=examples(
+    ("flowc worker --store postgresql://flow@db/flow", "work until the queue is empty"),
+    ("flowc worker --store postgresql://flow@db/flow --wait --quiet", "keep working, as a service"),
+))
 @click.option("--store", "store_url", required=True, help="postgresql://...")
 @click.argument("scripts", nargs=-1, type=click.Path(exists=True))
 @click.option("--wait", is_flag=True, help="Keep waiting for new events instead of stopping when the queue is empty.")
 @click.option("--quiet", is_flag=True, help="Do not print the audit entries.")
 def worker(store_url, scripts, wait, quiet) -> None:
-    """Process queued events and due work from a shared PostgreSQL store.
+    """Process a shared PostgreSQL store's queued events and due work.
 
     Runs the scripts given (and publishes them), or else those published to
     the store by `flowc ingest --script` or `flowc run --workers`. Any
-    number of workers may run, on any number of machines."""
+    number of workers may run, on any number of machines. Exit status: 0
+    stopped, 1 check errors in the scripts, 2 usage error or a store that
+    cannot be used."""
     from .parallel import run_worker
 
     done = run_worker(store_url, scripts, wait, (lambda entries: None) if quiet else _echo_entries("text", wait))
@@ -436,11 +507,17 @@ def worker(store_url, scripts, wait, quiet) -> None:
     sys.exit(EXIT_OK)
 
 
-@main.command()
+@main.command(epilog=examples(
+    ("flowc schema events > events.schema.json", "validate event lines in other tools"),
+    ("flowc schema audit", "what `run --format json` prints per entry"),
+))
 @click.argument("what", type=click.Choice(["events", "audit", "check"]))
 def schema(what) -> None:
-    """The JSON schema of an event line, an audit entry (`run --format json`)
-    or the `check --format json` report, for validating them in other tools."""
+    """The JSON schema of event lines, audit entries or check reports.
+
+    WHAT is an event line (`events`), an audit entry as `run --format json`
+    prints it (`audit`), or the `check --format json` report (`check`), for
+    validating them in other tools. Exit status: 0 printed, 2 usage error."""
     import json
 
     if what == "events":
@@ -460,7 +537,7 @@ def schema(what) -> None:
 
 # ---- authoring tools (each in its own module, imported when looked up) ------
 for _name, _where in (("fmt", ".fmt:fmt"), ("graph", ".graph:graph"), ("test", ".flowtest:test"),
-                      ("plan", ".plan:plan")):
+                      ("plan", ".plan:plan"), ("docs", ".docs_cmd:docs")):
     main.commands.add_lazy(_name, _where)
 
 register_delivery(main)

@@ -7,6 +7,8 @@ import threading
 
 import click
 
+from .help import examples
+
 from flowc.dsl import UsageError
 
 DELIVER_HELP = ("Where messages go: none (kept in the outbox), maildir:PATH (files any mail client reads) or "
@@ -85,14 +87,17 @@ def _stop_on_signals() -> threading.Event:
 @click.option("--wait", is_flag=True, help="Keep sending as messages and retries fall due, until stopped.")
 @click.option("--lease", type=click.IntRange(1, 3600), default=60, show_default=True,
               help="Seconds a claimed message is this deliverer's before another may send it.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Audit entries as aligned text, or as one JSON object per line.")
 def deliver(store_url, deliver_spec, config_path, public_url, once, wait, lease, fmt) -> None:
     """Send a store's outbox, on the wall clock: a deliverer process.
 
     Several may share a PostgreSQL store; a SQLite store has one at a time.
     Prints the audit entries of what the servers answered. Delivery is
     at-least-once: a deliverer killed between a server's OK and its record
-    of it sends that message again later, with the same Message-ID."""
+    of it sends that message again later, with the same Message-ID.
+    Exit status: 0 done (refused messages are in the audit entries), 2 usage
+    error, a bad flow.toml or a store that cannot be used."""
     import datetime as dt
 
     from flowc.interpreter.api import open_store
@@ -155,12 +160,16 @@ def _message_dict(m) -> dict:
             "body": m.body}
 
 
-@click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True)
+@click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True,
+              help="The store to read: sqlite:///PATH or postgresql://...")
 @click.option("--state", type=click.Choice(["pending", "sending", "delivered", "failed", "canceled"]),
               help="Only messages in this state.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="One line per message, or one JSON object per line.")
 def outbox(store_url, state, fmt) -> None:
-    """The messages in a store's outbox, oldest first."""
+    """The messages in a store's outbox, oldest first.
+
+    Exit status: 0 shown, 2 no such store (or a bad store URL)."""
     from flowc.interpreter.api import open_store
     from flowc.interpreter.timeutil import show
 
@@ -210,5 +219,12 @@ def _age(delta) -> str:
 def register(main: click.Group) -> None:
     """Add the commands to `main` (as its own, so that they report usage
     errors from below as every command does)."""
-    main.command("deliver")(deliver)
-    main.command("outbox")(outbox)
+    main.command("deliver", epilog=examples(
+        ("flowc deliver --config flow.toml", "send what is due now, then stop"),
+        ("flowc deliver --wait --store sqlite:///service.db", "keep sending, as a service"),
+        ("flowc deliver --deliver maildir:preview", "write the messages to a Maildir instead"),
+    ))(deliver)
+    main.command("outbox", epilog=examples(
+        ("flowc outbox --state failed", "what the servers refused"),
+        ("flowc outbox --store sqlite:///preview.db --format json", "one JSON object per message"),
+    ))(outbox)

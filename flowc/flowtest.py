@@ -10,6 +10,8 @@ from xml.etree import ElementTree as ET
 
 import click
 
+from .help import examples
+
 
 def _step_text(r, sources) -> str:
     span = r.node.span
@@ -23,8 +25,9 @@ def _failure_text(r, sources) -> str:
 
     from .output import entry_line
 
+    # FAIL is no checker rule: there is nothing for `flowc explain` to say.
     out = [render_diagnostic(Diagnostic("FAIL", ERROR, _step_text(r, sources), r.node.span, label=r.message),
-                             sources)]
+                             sources, explained=False)]
     if r.saw:
         out.append("  saw since the previous expect:")
         out.extend("    " + entry_line(e) for e in r.saw)
@@ -34,6 +37,7 @@ def _failure_text(r, sources) -> str:
 
 
 def _text(results, sources, verbose: bool, cov) -> str:
+    from flowc.dsl.render.text import _plural
     out = []
     for t in results:
         out.append(f"{'PASS' if t.passed else 'FAIL'}  {t.name}  ({t.path}:{t.line})")
@@ -45,7 +49,7 @@ def _text(results, sources, verbose: bool, cov) -> str:
     failed = sum(1 for t in results if not t.passed)
     if cov is not None:
         out.append(_coverage_text(cov))
-    out.append(f"{len(results)} tests: {len(results) - failed} passed, {failed} failed")
+    out.append(f"{_plural(len(results), 'test')}: {len(results) - failed} passed, {failed} failed")
     return "\n".join(out)
 
 
@@ -96,17 +100,25 @@ def _junit(results, sources) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode")
 
 
-@click.command("test")
+@click.command("test", epilog=examples(
+    ("flowc test", "the tests of every *.flow below the current folder"),
+    ("flowc test examples/ --run 'no.show' -v", "the matching tests, every expect shown"),
+    ("flowc test examples/ --coverage", "and what they reached"),
+    ("flowc test . --format junit > report.xml", "for a CI's test report"),
+))
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @click.option("-v", "--verbose", is_flag=True, help="Show every expect, not only failing ones.")
 @click.option("--run", "pattern", metavar="REGEX", help="Only the tests whose names match.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True,
+              help="PASS/FAIL lines, one JSON object, or JUnit XML.")
 @click.option("--coverage", is_flag=True, help="Report which workflows, if arms, sequence steps and skip reasons "
                                                "the tests reached.")
 def test(paths, verbose, pattern, fmt, coverage) -> None:
-    """Run the `test "NAME" { ... }` blocks of the scripts (a folder means
-    every *.flow below it, checked as one unit), each on a fresh memory:
-    store through the same engine as `flowc run`.
+    """Run the scripts' test blocks, each on a fresh memory: store.
+
+    A test is a `test "NAME" { ... }` block; a folder means every *.flow
+    below it, checked as one unit. Each test runs through the same engine
+    as `flowc run`.
 
     Exit status: 0 every test passed, 1 a test failed, no test ran, or the
     scripts have check errors, 2 usage error."""

@@ -8,6 +8,8 @@ import tempfile
 
 import click
 
+from .help import examples
+
 #: Larger files are not formatted (nothing that big is written by hand).
 MAX_BYTES = 1 << 20
 
@@ -42,7 +44,11 @@ def _write(path: str, text: str) -> None:
         raise
 
 
-@click.command("fmt")
+@click.command("fmt", epilog=examples(
+    ("flowc fmt", "rewrite every *.flow below the current folder"),
+    ("flowc fmt --check .", "in CI: list the files that would change"),
+    ("flowc fmt - < team.flow", "print the formatted text of standard input"),
+))
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, allow_dash=True))
 @click.option("--check", is_flag=True, help="Write nothing; list the files that would change (exit 1 if any).")
 @click.option("--diff", "show_diff", is_flag=True, help="Write nothing; print what would change as a unified diff.")

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import click
 
+from .help import examples
+
 #: Longer labels are cut (a picture, not a listing).
 MAX_LABEL = 80
 
@@ -172,13 +174,18 @@ def dot(g: Graph) -> str:
     return "\n".join(out) + "\n"
 
 
-@click.command("graph")
+@click.command("graph", epilog=examples(
+    ("flowc graph examples/ > flow.mmd", "a Mermaid flowchart"),
+    ("flowc graph examples/ --format dot | dot -Tsvg > flow.svg", "drawn by Graphviz"),
+))
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
-@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True,
+              help="Mermaid (GitHub and MkDocs render it) or DOT (Graphviz).")
 def graph(paths, fmt) -> None:
     """Draw the scripts: events -> workflows -> sequences and their steps,
     and who sends them. Mermaid (GitHub and MkDocs render it) or DOT
-    (Graphviz). Scripts with check errors are not drawn (exit 1)."""
+    (Graphviz). Exit status: 0 drawn, 1 the scripts have check errors
+    (nothing is drawn), 2 usage error."""
     from .scripts import checked_or_exit
 
     result = checked_or_exit(paths or (".",))

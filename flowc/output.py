@@ -3,6 +3,7 @@ line each under a header, or one JSON object per line (keys as in
 docs/runtime.md)."""
 from __future__ import annotations
 
+import re
 from operator import methodcaller
 
 from flowc.dsl.safe_text import visible
@@ -13,6 +14,9 @@ from flowc.interpreter.timeutil import show
 _COLUMNS = (("at", 20), ("outcome", 12), ("contact", 24), ("sequence", 16), ("workflow", 16))
 _GAP = "  "
 HEADER = _GAP.join(f"{name.upper():<{width}}" for name, width in _COLUMNS) + _GAP + "DETAIL"
+#: The note the engine adds to the detail of a late event's entries: shown
+#: last, after what the entry says.
+_LATE = re.compile(r"(?:^|; )(event time \S+ is before the clock; processed at \S+)$")
 
 
 def _fit(value: str, width: int) -> str:
@@ -36,18 +40,25 @@ def entry_line(e) -> str:
         "workflow": e.workflow or "-",
     }
     cells = [f"{_fit(values[k], w):<{w}}" for k, w in _COLUMNS]
+    detail, late = e.detail, None
+    found = _LATE.search(detail) if e.late and detail else None
+    if found:
+        detail, late = detail[:found.start()] or None, found.group(1)
     tail = []
     if e.reason:
         tail.append(e.reason)
     if e.line is not None:
         tail.append(f"line {e.line}:")
     if e.message:
-        tail.append(f"{e.detail}: {e.message.get('subject') or '(no subject)'}")
-    elif e.detail:
-        tail.append(e.detail)
+        tail.append(f"{detail}: {e.message.get('subject') or '(no subject)'}")
+    elif detail:
+        tail.append(detail)
+    said = " ".join(tail)
+    if late:
+        said = f"{said}; {late}" if said else late
     # Contacts, names and details come from events and scripts: a terminal
     # must not receive their control characters raw.
-    return visible(_GAP.join(cells) + _GAP + " ".join(tail), None).rstrip()
+    return visible(_GAP.join(cells) + _GAP + said, None).rstrip()
 
 
 #: One line of `--format json` (AuditEntry.to_json), called with no frame of its own.

@@ -7,6 +7,8 @@ import sys
 
 import click
 
+from .help import examples
+
 
 def _row(label: str, old, new) -> str:
     change = (new - old) if isinstance(old, int) and isinstance(new, int) else 0
@@ -40,7 +42,10 @@ def _text(report: dict, first: int) -> str:
     return "\n".join(out)
 
 
-@click.command("plan")
+@click.command("plan", epilog=examples(
+    ("flowc plan examples/ --new changed/ --events examples/events.jsonl", "what the change would have done"),
+    ("flowc plan team.flow --new team.flow.new --events past.jsonl --format json", "as one JSON object"),
+))
 @click.argument("old", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--new", "new", multiple=True, required=True, type=click.Path(exists=True),
               help="The changed scripts (a file or folder; repeat for several).")
@@ -49,7 +54,8 @@ def _text(report: dict, first: int) -> str:
 @click.option("--until", help="After the last event, run the clock on to this time.")
 @click.option("--first", default=10, show_default=True, type=click.IntRange(min=0),
               help="How many changed contacts to show.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="A report to read, or one JSON object.")
 def plan(old, new, events_path, until, first, fmt) -> None:
     """What changing the scripts OLD to those given with --new would have
     done to past events: both replay the events, each on a throwaway

@@ -14,10 +14,11 @@ import click
 
 from flowc import dsl
 from flowc.dsl.parser import INCOMPLETE
-from flowc.dsl.render.text import render_diagnostic
+from flowc.dsl.render.text import _plural as plural, render_diagnostic
 from flowc.dsl.rules import unused_declaration
 from flowc.dsl.safe_text import visible
 from flowc.dsl.schema import EVENTS
+from flowc.dsl.suggest import closest
 
 from .output import HEADER, entry_line
 
@@ -129,7 +130,10 @@ class Session:
         name, _, rest = stripped.partition(" ")
         handler = getattr(self, "cmd_" + name[1:], None)
         if handler is None:
+            # A prefix names the commands it could be; a typo, the closest one.
             close = [c for c in COMMANDS if c.startswith(name)]
+            if not close and closest(name, COMMANDS):
+                close = [closest(name, COMMANDS)]
             hint = f"; did you mean {', '.join(close)}?" if close else "; :help lists them"
             self.failures += 1
             return f"unknown command {name}{hint}"
@@ -268,7 +272,7 @@ class Session:
         out = []
         for name, seq in self.result.program.sequences.items():
             deleted = " (deleted)" if name in state and state[name].deleted else ""
-            out.append(f'"{name}": {len(seq.steps)} steps{deleted}')
+            out.append(f'"{name}": {plural(len(seq.steps), "step")}{deleted}')
         return "\n".join(out) or "no sequences"
 
     def cmd_workflows(self, _):
@@ -312,13 +316,18 @@ class Session:
             raise click.ClickException("usage: :save FILE")
         folder = os.path.dirname(os.path.abspath(path))
         includes = [f'include "{os.path.relpath(os.path.abspath(f), folder)}"' for f in self.files]
-        text = "\n".join(includes + self.statements) + "\n"
+        from flowc.dsl.format import FormatError, format_text
+
+        try:  # laid out as `flowc fmt` would, so that the file passes `flowc fmt --check`
+            text = format_text("\n".join(includes + self.statements) + "\n", path)
+        except FormatError as e:
+            raise click.ClickException(f"cannot format the session: {e}")
         try:
             with open(path, "w", encoding="utf-8") as f:
                 f.write(text)
         except (OSError, ValueError) as e:  # ValueError: a NUL in the path
             raise click.ClickException(f"cannot write {visible(path)}: {getattr(e, 'strerror', None) or e}")
-        return f"saved {len(self.statements)} statements to {path}"
+        return f"saved {plural(len(self.statements), 'statement')} to {path}"
 
     def cmd_reset(self, _):
         from flowc.interpreter.stores.memory import MemoryStore

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from flowc.dsl import program as p
 from flowc.dsl.schema import SENDER_SEATS
+from flowc.dsl.suggest import did_you_mean
 
 from . import office, timeutil
 from .evaluate import as_date, condition, render, sender_fields
@@ -246,6 +247,8 @@ class Engine:
             self.store.put_contact(Contact(contact.email, contact.properties, _OPT_OUTS[t]))
             self._end_active(event.contact, _OPT_OUTS[t], ev)
         elif t == "sequence_deleted":
+            if self._unknown_sequence(event.sequence, ev):
+                return
             seq = self.store.get_sequence(event.sequence) or SequenceState(event.sequence, "")
             self.store.put_sequence(replace(seq, deleted=True))
             for e in self.store.active_in_sequence(event.sequence):
@@ -452,17 +455,31 @@ class Engine:
         """`task_completed`: the contact's enrollment in the event's sequence
         goes on after the `hold` task it waits at. A `task`, when given, must
         be that task's text (rendered for the contact as it is now)."""
+        if self._unknown_sequence(event.sequence, ev, email):
+            return
         e = self.store.active_enrollment(email)
         if e is None or not e.held or e.sequence != event.sequence:
             return
         if event.task is not None:
             step = self.program.sequences[e.sequence].steps[e.step - 1]
             contact = self.store.get_contact(email) or _new_contact(email)
-            sender = {"firstname": e.user, "lastname": "", "email": e.sender}
+            declared = self.program.users.get(e.user)  # the task was rendered with these, as emails are
+            sender = sender_fields(e.user, declared.display_name if declared else None, e.sender)
             if event.task != render(step.text, contact.properties, sender, self.program.properties):
                 return
         e.held = False
         self._advance(e, ev.at, ev)
+
+    def _unknown_sequence(self, name: str, ev: _Event, contact: str | None = None) -> bool:
+        """Whether an event names a sequence that neither the scripts nor the
+        store know (most likely a typo): then it is skipped, with the
+        closest name, rather than changing nothing without a word."""
+        if name in self.program.sequences or self.store.get_sequence(name) is not None:
+            return False
+        hint = did_you_mean(name, self.program.sequences, quote='"')
+        self._log(ev, Outcome.SKIPPED, contact=contact, sequence=name, reason=Reason.UNKNOWN_SEQUENCE,
+                  detail="; ".join((f"{ev.type} for a sequence no script declares", *hint)))
+        return True
 
     def _end_company(self, contact: Contact, event_type: str, ev: _Event) -> None:
         """`company_unenroll`: a reply or booked meeting ends every other

@@ -61,6 +61,7 @@ class Reason(StrEnum):
     WORKFLOW_REMOVED = "workflow_removed"
     NOT_ENROLLED = "not_enrolled"
     UNKNOWN_USER = "unknown_user"
+    UNKNOWN_SEQUENCE = "unknown_sequence"
     # an enrollment ended
     UNSUBSCRIBED = "unsubscribed"
     BOUNCED = "bounced"

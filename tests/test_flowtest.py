@@ -78,6 +78,12 @@ def test_pass_and_fail_in_text(tmp_path):
     assert "  |   ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ bob@x is not enrolled" in r.output
     assert "  saw no audit entries since the previous expect" in r.output  # the `if` did not hold
     assert lines[-1] == "2 tests: 1 passed, 1 failed"
+    assert "flowc explain" not in r.output  # FAIL is no code that `flowc explain` knows
+
+
+def test_one_test_is_one_test(tmp_path):
+    r = flowc("test", scripts(tmp_path, TEAM, PASSING))
+    assert r.exit_code == 0 and r.output.splitlines()[-1] == "1 test: 1 passed, 0 failed"
 
 
 def test_what_a_failing_expect_saw(tmp_path):
@@ -102,7 +108,7 @@ def test_verbose_run_filter_and_usage(tmp_path):
     r = flowc("test", path, "-v", "--run", "lead")
     assert r.exit_code == 0
     assert "      ok   5: expect bob@x enrolled in \"Demo\" as alice from alice@x" in r.output
-    assert r.output.splitlines()[-1] == "1 tests: 1 passed, 0 failed"
+    assert r.output.splitlines()[-1] == "1 test: 1 passed, 0 failed"
     assert flowc("test", path, "--run", "nothing matches").exit_code == 1
     assert CliRunner().invoke(main, ["test", str(path), "--run", "("]).exit_code == 2
     assert CliRunner().invoke(main, ["test", str(path / "missing.flow")]).exit_code == 2

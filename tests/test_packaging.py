@@ -4,8 +4,10 @@ only what it needs, and the pre-commit hook."""
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import shutil
+import site
 import subprocess
 import sys
 import venv
@@ -127,29 +129,71 @@ def _copy_project(dest):
     """The files a source install needs, so that building writes nothing into the repository."""
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, dest / name)
-    for folder in ("flowc", "dsl", "interpreter", "grammar"):
+    for folder in ("flowc", "dsl", "interpreter", "grammar", "docs"):
         shutil.copytree(ROOT / folder, dest / folder, ignore=shutil.ignore_patterns("__pycache__"))
 
 
-def test_pip_install_beside_a_package_named_grammar(tmp_path):
-    """A non-editable install puts nothing generic at the top of
-    site-packages: another distribution's `grammar` and Flow's grammar both
-    import. (Flow's dependencies come from the environment running the tests;
-    pip fetches the build backend as it would for a user.)"""
-    env_dir = tmp_path / "venv"
-    venv.create(env_dir, system_site_packages=True)
+def _site_dirs() -> list[str]:
+    """Where the interpreter running the tests finds its packages: a
+    virtualenv's own site-packages (and the base's, if it sees them), or a
+    plain interpreter's."""
+    dirs = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE and os.path.isdir(site.getusersitepackages()):
+        dirs.append(site.getusersitepackages())
+    return dirs
+
+
+def _venv_with_these_packages(env_dir: pathlib.Path) -> pathlib.Path:
+    """A new virtualenv that sees the packages of the interpreter running
+    the tests (Flow's dependencies come from there; nothing is downloaded
+    but the build backend). `system_site_packages` would show it the *base*
+    interpreter's packages instead, which a virtualenv's are not. The
+    directories are added after the new one's own site-packages, and their
+    .pth files are not run: an editable flowc there stays out of sight."""
+    venv.create(env_dir)
     py = env_dir / "bin" / "python"
-    site = subprocess.run([py, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                          capture_output=True, text=True).stdout.strip()
-    (pathlib.Path(site) / "grammar").mkdir()
-    (pathlib.Path(site) / "grammar" / "__init__.py").write_text("WHO = 'someone else'\n")
+    purelib = subprocess.run([py, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    (pathlib.Path(purelib) / "flowc-tests-packages.pth").write_text("".join(d + "\n" for d in _site_dirs()))
+    return pathlib.Path(purelib)
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """Flow built as a wheel and installed in a new virtualenv, beside
+    another distribution's top-level `grammar` package: the venv's folder."""
+    tmp_path = tmp_path_factory.mktemp("installed")
+    env_dir = tmp_path / "venv"
+    purelib = _venv_with_these_packages(env_dir)
+    (purelib / "grammar").mkdir()
+    (purelib / "grammar" / "__init__.py").write_text("WHO = 'someone else'\n")
     project = tmp_path / "flowc-src"
     project.mkdir()
     _copy_project(project)
-    done = subprocess.run([sys.executable, "-m", "pip", "--python", py, "install", "-q", "--no-deps", project],
-                          capture_output=True, text=True, timeout=300)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", tmp_path / "dist", project],
+                           capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    (wheel,) = (tmp_path / "dist").glob("flowc-*.whl")
+    done = subprocess.run([sys.executable, "-m", "pip", "--python", env_dir / "bin" / "python", "install", "-q",
+                           "--no-deps", wheel], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
+    return env_dir
 
+
+def test_the_test_virtualenv_sees_the_packages_of_the_one_running_the_tests(tmp_path):
+    py = _venv_with_these_packages(tmp_path / "venv").parent.parent.parent / "bin" / "python"
+    out = subprocess.run([py, "-c", "import sys, json; print(json.dumps(sys.path))"], capture_output=True, text=True)
+    path = json.loads(out.stdout)
+    assert [d for d in _site_dirs() if d not in path] == []
+    assert subprocess.run([py, "-c", "import lark, click, pydantic"], capture_output=True).returncode == 0
+
+
+def test_pip_install_beside_a_package_named_grammar(installed, tmp_path):
+    """A non-editable install puts nothing generic at the top of
+    site-packages: another distribution's `grammar` and Flow's grammar both
+    import."""
+    env_dir = installed
+    py = env_dir / "bin" / "python"
     code = ("import grammar, flowc.grammar, flowc.dsl, flowc.interpreter.engine, flowc.cli;"
             "print(grammar.WHO, flowc.grammar.__file__, flowc.dsl.__file__)")
     out = subprocess.run([py, "-c", code], capture_output=True, text=True, cwd=tmp_path)
@@ -168,6 +212,25 @@ def test_pip_install_beside_a_package_named_grammar(tmp_path):
     check = subprocess.run([env_dir / "bin" / "flowc", "check", EXAMPLES], capture_output=True, text=True,
                            cwd=tmp_path)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_the_installed_wheel_carries_the_docs(installed, tmp_path):
+    """An installed user has no docs/ folder: `flowc docs` prints the pages
+    from the wheel, their generated tables filled in."""
+    def flowc(*args):
+        return subprocess.run([installed / "bin" / "flowc", *args], capture_output=True, text=True, cwd=tmp_path)
+
+    listing = flowc("docs")
+    assert listing.returncode == 0, listing.stderr
+    names = [line.split()[0] for line in listing.stdout.splitlines()]
+    assert {p.stem for p in (ROOT / "docs").glob("*.md")} - set(names) == {"changelog"}
+    tutorial = flowc("docs", "tutorial")
+    assert tutorial.returncode == 0 and tutorial.stdout == (ROOT / "docs" / "tutorial.md").read_text()
+    runtime = flowc("docs", "runtime").stdout
+    assert "<!-- generated" not in runtime and "| `form_submitted` | `form` |" in runtime
+    typo = flowc("docs", "tutorail")
+    assert typo.returncode == 2 and "did you mean `tutorial`?" in typo.stderr
+    assert "flowc docs editors" in flowc("lsp", "--help").stdout
 
 
 def test_pre_commit_hook_checks_the_repository(tmp_path):

@@ -64,13 +64,33 @@ def test_load_save_and_reset(tmp_path):
     (tmp_path / "flow.toml").write_text("")  # the project root: includes stay inside it
     r = repl(f'on meeting_booked enroll in "Book a meeting" as alice\n:save {saved}\n:reset\n:workflows\n', team)
     assert r.exit_code == 0
-    assert f"saved 1 statements to {saved}" in r.output
+    assert f"saved 1 statement to {saved}" in r.output
     assert "reset" in r.output and r.output.rstrip().endswith("no program") is False
     from flowc import dsl
 
     result = dsl.check_paths([saved])
     assert result.diagnostics == [] and len(result.program.workflows) == 1
     assert saved.read_text().startswith('include "../team.flow"')
+
+
+def test_save_writes_what_flowc_fmt_would(tmp_path):
+    """A multi-line statement typed flush left is saved indented, with a
+    final newline: the file passes `flowc fmt --check`."""
+    saved = tmp_path / "session.flow"
+    typed = 'sequence "S" {\nemail "E" body "x"\nwait 1 day\n}\n'
+    r = repl(TEAM + typed + 'on meeting_booked enroll in "S" as alice\n' + f":save {saved}\n:sequences\n")
+    assert r.exit_code == 0, r.output
+    assert "saved 3 statements" in r.output and '"S": 2 steps' in r.output
+    text = saved.read_text()
+    assert '\n  email "E" body "x"\n' in text and text.endswith("alice\n")
+    check = CliRunner().invoke(main, ["fmt", "--check", str(saved)])
+    assert check.exit_code == 0, check.output
+
+
+def test_a_mistyped_command_gets_a_did_you_mean():
+    r = repl(":advnce 2 days\n:sequences\n" + TEAM + 'sequence "One" { email "E" body "x" }\n:sequences\n')
+    assert "unknown command :advnce; did you mean :advance?" in r.output
+    assert '"One": 1 step\n' in r.output
 
 
 def test_load_rejects_a_file_with_errors(tmp_path):

@@ -174,6 +174,8 @@ def test_no_secret_refuses_to_start_unless_insecure_on_loopback(tmp_path):
     r = subprocess.run([sys.executable, "-m", "flowc", "serve", "team.flow", "--store", "memory:", "--insecure",
                         "--host", "0.0.0.0"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
+    # --insecure was given: the message names the address, not the option
+    assert "--host 0.0.0.0 is not one" in r.stderr and "pass --insecure" not in r.stderr
 
 
 def test_end_to_end_smtp_delivery_and_one_click_unsubscribe(tmp_path, client):

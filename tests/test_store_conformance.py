@@ -318,6 +318,29 @@ def test_unknown_user_in_account_event_is_skipped(store):
     assert outcomes(h.emit("seat_changed", T0, user="zed", seat="none")) == [("skipped", None, None, "unknown_user")]
 
 
+def test_an_event_naming_an_unknown_sequence_is_skipped_with_the_closest_name(store):
+    h = harness(store, 'on form_submitted enroll in "Demo" as alice')
+    (entry,) = h.emit("sequence_deleted", T0, sequence="Dmeo")
+    assert (entry.outcome, entry.sequence, entry.reason) == ("skipped", "Dmeo", "unknown_sequence")
+    assert entry.detail == 'sequence_deleted for a sequence no script declares; did you mean "Demo"?'
+    assert not any(s.deleted for s in store.sequences())
+    (entry,) = h.emit("task_completed", T0, contact="c@x", sequence="Nothing like it")
+    assert (entry.contact, entry.reason, entry.detail) == ("c@x", "unknown_sequence",
+                                                           "task_completed for a sequence no script declares")
+
+
+def test_a_held_tasks_text_names_the_sender_as_emails_do_and_completing_it_so_resumes(store):
+    h = Harness(store, 'user alice name "Alice van Example" seat sales_enterprise inbox alice@x\n'
+                       'sequence "S" { task "Call {{contact.firstname}} for {{sender.firstname}}" hold; '
+                       'email "After" body "Hi from {{sender.firstname}}" }\n'
+                       'on form_submitted enroll in "S" as alice\n')
+    entries = h.emit("form_submitted", T0, contact="c@x", form="f", properties={"firstname": "Cy"})
+    assert entries[-1].detail == "step 1: Call Cy for Alice"
+    entries = h.emit("task_completed", T0, contact="c@x", sequence="S", task="Call Cy for Alice")
+    assert [(e.outcome, e.message and e.message["body"]) for e in entries] == [
+        ("email_sent", "Hi from Alice"), ("finished", None)]
+
+
 @pytest.mark.parametrize("kind", [b for b in BACKENDS if b != "memory"])
 def test_reopening_a_store_runs_no_ddl_and_refuses_a_newer_schema(kind, tmp_path, request, monkeypatch):
     """A worker that starts while others write must not take table locks

@@ -126,6 +126,8 @@ REASON_MEANINGS = {
     "workflow_removed": "A waiting run's workflow is no longer in the scripts; the run ends.",
     "not_enrolled": "`unenroll` for a contact not active in that sequence.",
     "unknown_user": "An account event names a user no script declares.",
+    "unknown_sequence": "An event names a sequence no script declares (a typo, most likely: the detail names "
+                        "the closest one); it changes nothing.",
     "unsubscribed": "The contact unsubscribed (`contact_unsubscribed`).",
     "bounced": "An email to the contact bounced (`email_bounced`).",
     "replied": "The contact replied (`email_replied`).",
@@ -233,6 +235,8 @@ def commands() -> str:
         usage = " ".join(cmd.collect_usage_pieces(ctx))
         parts.append(f"### flowc {name}\n\n```text\nflowc {name} {usage}\n```\n")
         parts.append(_help_text(cmd.help or ""))
+        if cmd.epilog:
+            parts.append(_help_text(cmd.epilog))
         options = [p for p in cmd.params if isinstance(p, click.Option)]
         rows = ["| option | meaning | default |", "| --- | --- | --- |"]
         rows += [_option_row(p) for p in options]

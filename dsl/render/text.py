@@ -66,7 +66,9 @@ def _shown(text: str) -> str:
     return visible(text.expandtabs(4), None)
 
 
-def render_diagnostic(d: Diagnostic, sources: SourceMap, color: bool = False) -> str:
+def render_diagnostic(d: Diagnostic, sources: SourceMap, color: bool = False, explained: bool = True) -> str:
+    """`explained`: the code has a long explanation (a checker rule's), and
+    the last line says how to read it."""
     style = _Style(color)
     tone = _SEVERITY_COLOR[d.severity]
     width = len(str(max([d.span.line] + [n.span.line for n in d.notes])))
@@ -79,8 +81,8 @@ def render_diagnostic(d: Diagnostic, sources: SourceMap, color: bool = False) ->
         _excerpt(out, sources, note.span, width, "-", note.message, style, "blue")
     for h in d.help:
         out.append(" " * width + style(" = help: ", fg="cyan", bold=True) + visible(h, 1000))
-    # The long explanation is one command away: say which.
-    out.append(" " * width + style(" = see: ", fg="cyan", bold=True) + f"`flowc explain {d.code}`")
+    if explained:  # the long explanation is one command away: say which
+        out.append(" " * width + style(" = see: ", fg="cyan", bold=True) + f"`flowc explain {d.code}`")
     return "\n".join(out)
 
 

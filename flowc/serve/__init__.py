@@ -16,6 +16,7 @@ import sys
 import click
 
 from ..deliver_cmd import deliver_options
+from ..help import examples
 from ..scripts import checked_or_exit
 
 TOKEN_ENV = "FLOWC_TOKEN"
@@ -41,12 +42,15 @@ def _loopback(host: str) -> bool:
         return host == "localhost"
 
 
-@click.command("serve")
+@click.command("serve", epilog=examples(
+    ("flowc serve examples/ --store sqlite:///service.db", "signed webhooks, secret in $FLOWC_SECRET"),
+    ("flowc serve examples/ --insecure --deliver maildir:mail", "try it on this machine, unsigned"),
+))
 @click.argument("scripts", nargs=-1, type=click.Path(exists=True))
 @click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True,
               help="memory:, sqlite:///PATH or postgresql://... (events queued for workers)")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="The port to listen on.")
 @deliver_options(default="none")
 @click.option("--workers", type=click.IntRange(0, 64), default=0, show_default=True,
               help="With a postgresql:// store: run this many `flowc worker` processes alongside.")
@@ -67,7 +71,8 @@ def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url,
     Requests are signed with the secret in $FLOWC_SECRET (or the variable
     named by [serve] secret_env in the config); reads also take
     `Authorization: Bearer $FLOWC_TOKEN`. SIGTERM or Ctrl-C stops the
-    service after what was accepted is finished."""
+    service after what was accepted is finished. Exit status: 0 stopped,
+    1 check errors in the scripts, 2 usage error."""
     try:
         import uvicorn
 
@@ -88,7 +93,10 @@ def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url,
     if workers and not pg:
         raise click.UsageError("--workers needs a postgresql:// store (workers share it)")
     secret = load_config(config_path).secret()
-    if secret is None and not (insecure and _loopback(host)):
+    if secret is None and insecure and not _loopback(host):
+        raise click.UsageError(f"--insecure only serves on a loopback address, and --host {host} is not one: set the "
+                               "service secret in $FLOWC_SECRET to serve there")
+    if secret is None and not insecure:
         raise click.UsageError("set the service secret in $FLOWC_SECRET (or pass --insecure, which only binds "
                                "to a loopback address)")
     result = checked_or_exit(scripts, warnings=True, strict=strict)

@@ -32,5 +32,24 @@ def open_store(url: str, create: bool = True) -> Store:
                 raise
             raise StoreError("PostgreSQL stores need the `postgres` extra: pip install 'flowc[postgres]'") from None
         return PostgresStore(url)
-    raise StoreError(f"unknown store URL {redact(url)!r}: use memory:, sqlite:///PATH or postgresql://...")
+    raise StoreError(f"unknown store URL {_typed(url)!r}{_suggestion(url)}: use memory:, sqlite:///PATH or "
+                     "postgresql://...")
+
+
+def _typed(url: str) -> str:
+    """What was typed, as far as it is safe to show: without a scheme it
+    is a name or a path (no password hides in one), else redacted."""
+    if ":" in url or "@" in url:
+        return redact(url)
+    return url if len(url) <= 200 else url[:200] + "…"
+
+
+def _suggestion(url: str) -> str:
+    """The URL a user most likely meant, for the two mistakes newcomers make."""
+    if url in ("memory", "mem:", "memory:/"):
+        return " (did you mean memory:?)"
+    path = url.removeprefix("sqlite://").removeprefix("sqlite:")
+    if path and len(path) <= 200 and ":" not in path and "@" not in path and (path != url or path.endswith((".db", ".sqlite", ".sqlite3"))):
+        return f" (did you mean sqlite:///{path}?)"
+    return ""
 

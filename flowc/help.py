@@ -1,0 +1,15 @@
+"""What every command's --help shares: an Examples section (click's epilog),
+as git, ruff and gh show one. Give each command its own:
+
+    @click.command(epilog=examples(("flowc check .", "check every script below here"), ...))
+
+tests/test_cli_help.py fails for a command without one."""
+from __future__ import annotations
+
+
+def examples(*pairs: tuple[str, str]) -> str:
+    """An epilog showing each (command line, what it does) as a shell
+    comment above the line, so that the lines can be copied whole; `\\b`
+    keeps click from re-wrapping them."""
+    rows = [f"  # {does}\n  {line}" for line, does in pairs]
+    return "\b\nExamples:\n" + "\n".join(rows)
