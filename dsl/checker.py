@@ -13,8 +13,9 @@ from typing import Iterator
 from . import ast
 from .conditions import ConditionTyper, Problem
 from .program import Cond
-from .diagnostics import SYNTAX_ERROR, Code, Diagnostic, suppressions
+from .diagnostics import Code, Diagnostic, suppressions
 from .loader import Unit
+from .partial import may_be_explained
 from .schema import TRIGGER_EVENTS
 from .slotted import slotted
 from .symbols import Symbols, collect
@@ -164,9 +165,9 @@ def run_rules(unit: Unit, ignore: frozenset[str] = frozenset()) -> CheckResult:
     for rule in RULES:
         if rule.code in ignore and not rule.severity == "error":
             continue  # errors cannot be ignored: the program would be broken
-        if unit.syntax and rule.code != SYNTAX_ERROR.code:
-            continue  # names and types of a file that did not parse mislead
         found.extend(rule.check(ctx))
+    if unit.syntax:  # some statements did not parse: what they may explain is left out
+        found = may_be_explained(found, unit)
     by_path = {m.span.path: suppressions(m.comments) for m in unit.modules}
     kept = []
     for d in found:

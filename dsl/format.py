@@ -18,7 +18,10 @@ The rules:
   line of its own stays on a line of its own; either one inside a statement
   ends the line there and the statement goes on, indented, on the next;
 - one blank line is kept where the text had one or more, except at the
-  start of a block and before its `}`.
+  start of a block and before its `}`;
+- the tokens of a line that ends in a `# flowc: ignore[...]` comment stay
+  on that one line (the comment suppresses warnings on its own line: split,
+  a suppressed warning would come back).
 
 It works in one pass over a flat list of tokens, so nesting depth costs
 nothing (no recursion), and the result is checked: formatting that would
@@ -28,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, ignore_comment_codes
 from .parser import STATEMENT_KEYWORDS, lark_parser, tokens
 from .parser import parse as _parse
 
@@ -82,7 +85,7 @@ def format_text(text: str, path: str = "<input>") -> str:
     if diagnostics:
         raise FormatError(diagnostics)
     tokens, comments = _tokens(text, path)
-    out = _render(_place(tokens), comments)
+    out = _render(_keep_ignore_lines(_place(tokens), comments), comments)
     _verify(module, out, path)
     return out
 
@@ -153,6 +156,19 @@ def _place(toks: list[_Tok]) -> list[_Tok]:
             for tok in unit[1:]:
                 if _is_keyword(tok):
                     tok.indent, tok.clause = first.indent + 1, True
+    return toks
+
+
+def _keep_ignore_lines(toks: list[_Tok], comments: list) -> list[_Tok]:
+    """Undo the line starts `_place` chose inside a line that has a
+    `flowc: ignore[...]` comment, but for the line's first token."""
+    lines = {c.line for c in comments if ignore_comment_codes(c.text)}
+    seen: set[int] = set()
+    for tok in toks:
+        if tok.line in lines:
+            if tok.line in seen:
+                tok.indent, tok.clause = None, False
+            seen.add(tok.line)
     return toks
 
 

@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import inspect
 import reprlib
-from dataclasses import MISSING, FrozenInstanceError, dataclass, fields
+from dataclasses import MISSING, Field, FrozenInstanceError, dataclass, field, fields
 from operator import attrgetter
+from typing import Callable, TypeVar, dataclass_transform, overload
+
+_C = TypeVar("_C", bound=type)
 
 
 class _Factory:
@@ -175,7 +178,16 @@ def _signature(cls) -> str:
         for f in fields(cls)]))
 
 
-def slotted(cls=None, /, *, frozen: bool = False):
+@overload
+def slotted(cls: _C, /) -> _C: ...
+@overload
+def slotted(*, frozen: bool = False) -> Callable[[_C], _C]: ...
+
+
+# Type checkers see the constructors, fields and frozenness that dataclass
+# would make (PEP 681), since they cannot read what this function writes.
+@dataclass_transform(field_specifiers=(field, Field))
+def slotted(cls=None, /, *, frozen: bool = False):  # type: ignore[no-untyped-def]  # the overloads type it
     """Use as `@slotted` or `@slotted(frozen=True)`."""
 
     def make(cls):

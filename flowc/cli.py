@@ -41,12 +41,14 @@ class _Command(click.Command):
         try:
             return super().invoke(ctx)
         except UsageError as e:
+            raise click.UsageError(str(e), ctx)
+        except Exception as e:
             # A StoreError comes only from a store module already loaded;
             # importing it here would cost `flowc check` the interpreter.
             stores = sys.modules.get("flowc.interpreter.stores.base")
             if stores is not None and isinstance(e, stores.StoreError):
                 raise _StoreProblem(str(e))
-            raise click.UsageError(str(e), ctx)
+            raise
 
 
 

@@ -76,6 +76,8 @@ def load_config(path: str | None = None) -> FlowConfig:
         raise UsageError(f"{path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as e:
         raise UsageError(f"{path}: not valid TOML: {e}") from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise UsageError(f"{path}: arrays or inline tables nested too deeply") from None
     return _parse(path, table)
 
 

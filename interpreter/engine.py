@@ -21,7 +21,7 @@ from .outbox import compose
 from .records import (AUTO_ENDS, AuditEntry, Contact, Due, DueKind, Enrollment, EnrollmentStatus, Outcome, Reason,
                       Run, RunStatus, SequenceState, UserState)
 from .scheduling import DueList, Scheduler
-from .stores.base import StoreError
+from .stores.base import Retry, StoreError
 
 #: Account events that end a contact's active enrollment, and the reason.
 _OPT_OUTS = {"contact_unsubscribed": Reason.UNSUBSCRIBED, "email_bounced": Reason.BOUNCED}
@@ -119,10 +119,11 @@ class Engine:
         Nothing in one event's processing stops a run (docs/runtime.md):
         anything unexpected rolls the event back and records it `rejected`
         (`internal_error`) with its id, so that a rerun does not retry it.
-        Only a store that cannot be used (StoreError) ends the run."""
+        Only a store that cannot be used (StoreError) ends the run; a Retry
+        goes to the group that runs the event's transaction again."""
         try:
             return self._process(event, at)
-        except StoreError:
+        except (StoreError, Retry):
             raise
         except Exception as error:
             return self._internal_error(event, error)

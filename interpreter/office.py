@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from flowc.dsl import program as p
 
-from .timeutil import DAY, UTC, after
+from .timeutil import DAY, LATEST, NEVER, UTC, after
 
 #: The reasons a step is rescheduled, in the order that names the first.
 REASONS = ("weekend", "holiday", "outside_hours", "throttle")
@@ -49,15 +49,18 @@ class Rules:
             return after(at, delay)
         local = at.astimezone(self.zone)
         day = local.date()
-        if not delay.business:
-            day += DAY * (delay.amount * (7 if delay.unit == "week" else 1))
-        else:
-            left = delay.amount
-            while left > 0:
-                day += DAY
-                if day.weekday() < _SATURDAY:
-                    left -= 1
-        return resolve(day, local.time(), self.zone)
+        try:
+            if not delay.business:
+                day += DAY * (delay.amount * (7 if delay.unit == "week" else 1))
+            else:
+                left = delay.amount
+                while left > 0:
+                    day += DAY
+                    if day.weekday() < _SATURDAY:
+                        left -= 1
+            return resolve(day, local.time(), self.zone)
+        except OverflowError:  # past the calendar's last day: due never, as timeutil.after says
+            return NEVER
 
 
 #: For a `weekdays` sequence whose sender has no office hours.
@@ -116,6 +119,10 @@ def place(due: dt.datetime, rules: Rules, email: bool, weekend: bool,
     moved: set[str] = set()
     booked = None
     while True:
+        if t > LATEST:
+            # The clock never passes LATEST, so such a step never runs; and a
+            # local calendar a few days further would pass the year 9999.
+            return NEVER, [r for r in REASONS if r in moved]
         local = t.astimezone(zone)
         day = local.date()
         if (weekend and day.weekday() >= _SATURDAY) or day in rules.holidays:

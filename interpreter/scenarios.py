@@ -171,7 +171,9 @@ def _step(runner: Runner, store, step, n: int, now: dt.datetime) -> tuple[list[A
         return [], now
     if isinstance(step, ast.TestAdvance):
         until = timeutil.after(now, _delay(step.duration)) if step.duration else timeutil.parse_time(step.to.value)
-        until = max(until, now)
+        # The clock stops at the last time Flow keeps: work due after it (or
+        # "never") does not run, as in `flowc run --until`.
+        until = min(max(until, now), timeutil.LATEST)
         return runner.advance(until), until
     at = now
     if isinstance(step, ast.TestEmit) and step.at is not None:

@@ -348,6 +348,8 @@ def test_starttls_and_tls_check_the_certificate_before_logging_in(flow, certific
     ('[serve]\npublic_url = "ftp://x"\n', "public_url must be"),
     ("x = '" + "a" * 300_000 + "'\n", "larger than"),
     (b"\xff\xfe".decode("latin-1"), "not UTF-8"),
+    ("a = " + "[" * 20_000 + "]" * 20_000 + "\n", "nested too deeply"),
+    ("a = " + "{b = " * 5_000 + "1" + "}" * 5_000 + "\n", "nested too deeply"),
 ])
 def test_a_bad_config_is_a_usage_error_that_never_shows_a_value(flow, text, words):
     (flow.tmp / "flow.toml").write_bytes(text.encode("latin-1") if "not UTF-8" == words else text.encode())

@@ -258,11 +258,13 @@ async def test_document_symbols(client: LanguageClient, doc):
         ("on form_submitted", types.SymbolKind.Event)]
 
 
-async def test_a_failing_request_answers_with_an_error_and_the_server_goes_on(client: LanguageClient, doc, workspace):
+async def test_a_request_for_a_document_never_opened_is_answered_empty_and_the_server_goes_on(
+        client: LanguageClient, doc, workspace):
+    # (it used to read the file from disk: /dev/zero or a FIFO held the server; tests/hostile/test_lsp_bounds.py)
     missing = (workspace / "never-opened.flow").as_uri()
-    with pytest.raises(Exception):
-        await client.text_document_hover_async(types.HoverParams(text_document=doc_id(missing), position=pos(0, 0)))
+    (workspace / "never-opened.flow").write_text(TEAM)
+    assert await client.text_document_hover_async(types.HoverParams(text_document=doc_id(missing),
+                                                                    position=pos(0, 0))) is None
     assert "**user alice**" in await hover_text(client, doc, 2, 34)
-    # the error was logged to the client, before the answer that followed it
-    assert any("never-opened.flow" in m.message and m.type == types.MessageType.Error for m in client.log_messages)
+    assert not any(m.type == types.MessageType.Error for m in client.log_messages)
 

@@ -9,6 +9,12 @@ from __future__ import annotations
 
 
 def main() -> None:
-    from .server import make_server
+    import sys
 
-    make_server().start_io()
+    from .server import make_server
+    from .stdio import BoundedStdin
+
+    stdin = BoundedStdin(sys.stdin.buffer)
+    make_server().start_io(stdin=stdin)  # type: ignore[arg-type]  # it reads as a BinaryIO does
+    if stdin.refused is not None:
+        sys.exit(1)

@@ -10,27 +10,29 @@ import datetime as dt
 import re
 from typing import ContextManager, Iterator, Protocol, runtime_checkable
 
-from flowc.dsl import UsageError
-
 from ..records import AuditEntry, Contact, Due, Enrollment, OutboxMessage, Run, SequenceState, UserState
 
 
-class StoreError(UsageError):
+class StoreError(Exception):
     """A store that cannot be opened or used (bad URL, server down, newer
-    schema): the user must fix the URL or the store."""
+    schema): the user must fix the URL or the store. The front end's
+    UsageError is another family: a command line shows both as one line
+    (exit 2), but only this one says the store is at fault."""
 
 
-class Retry(StoreError):
-    """A piece of work failed in a transaction that ran several without
-    savepoints (a PostgreSQL worker's claim, a SQLite group commit): the
-    transaction is rolled back, and its pieces are to be run again one at a
-    time, each in a savepoint, so that the one that failed fails alone."""
+class Retry(Exception):
+    """Not an error but a signal: a piece of work failed in a transaction
+    that ran several without savepoints (a PostgreSQL worker's claim, a
+    SQLite group commit); the transaction is rolled back, and its pieces are
+    to be run again one at a time, each in a savepoint, so that the one that
+    failed fails alone."""
 
 
 class _Unsaved:
     """A piece's part of the transaction, without a savepoint: a failure
     fails the transaction (`Retry`). An interrupt or a StoreError (the
-    store unusable) is left as it is: running again would not help."""
+    store unusable) is left as it is, running again would not help; and so
+    is a Retry from further in."""
 
     __slots__ = ()
 
@@ -38,7 +40,7 @@ class _Unsaved:
         pass
 
     def __exit__(self, kind, error, tb) -> bool:
-        if kind is not None and issubclass(kind, Exception) and not issubclass(kind, StoreError):
+        if kind is not None and issubclass(kind, Exception) and not issubclass(kind, (StoreError, Retry)):
             raise Retry(f"a piece of work failed ({kind.__name__}); its transaction runs again, a piece at a time") \
                 from error
         return False
