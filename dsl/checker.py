@@ -86,7 +86,7 @@ class Context:
         """(declaration, part, text) for every string with tokens: a
         sequence step's `subject`, `body` or `task` text, and the `footer`
         of a user or sequence; `declaration` is the sequence or user."""
-        out = []
+        out: list[tuple[ast.Node, str, ast.Text]] = []
         for user in self.symbols.users.values():
             if user.footer is not None:
                 out.append((user, "footer", user.footer))
