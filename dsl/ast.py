@@ -171,8 +171,8 @@ class UserDecl(Node):
     timezone: Text | None = None
     hours: Hours | None = None
     throttle: Duration | None = None
-    #: `footer "..."`: appended to every email body the user sends.
-    footer: Text | None = None
+    #: Appended to every email body the user sends.
+    footer: "Footer | None" = None
 
     CHILDREN = ("name", "seat", "inbox", "aliases", "limit", "display_name", "timezone", "hours", "throttle",
                 "footer")
@@ -210,6 +210,16 @@ class WaitStep(Node):
 
 
 @slotted
+class Footer(Node):
+    """`footer TEXT` on a user or sequence: a text put at the end of every
+    email body, with the tokens a body may have."""
+
+    text: Text
+
+    CHILDREN = ("text",)
+
+
+@slotted
 class OutOfOffice(Node):
     """`out_of_office pause [N days] | continue | unenroll`: what an
     out-of-office answer does to an enrollment (`days` only with `pause`,
@@ -233,8 +243,8 @@ class SequenceDecl(Node):
     #: A reply or booked meeting ends the other contacts of the same company.
     company_unenroll: bool = False
     out_of_office: OutOfOffice | None = None
-    #: `footer "..."`: appended to every email body; wins over the user's.
-    footer: Text | None = None
+    #: Appended to every email body; wins over the user's.
+    footer: Footer | None = None
 
     CHILDREN = ("name", "steps", "out_of_office", "footer")
 

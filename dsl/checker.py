@@ -89,10 +89,10 @@ class Context:
         out: list[tuple[ast.Node, str, ast.Text]] = []
         for user in self.symbols.users.values():
             if user.footer is not None:
-                out.append((user, "footer", user.footer))
+                out.append((user, "footer", user.footer.text))
         for seq in self.symbols.sequences.values():
             if seq.footer is not None:
-                out.append((seq, "footer", seq.footer))
+                out.append((seq, "footer", seq.footer.text))
             for step in seq.steps:
                 for part in ("subject", "body", "text"):
                     text = getattr(step, part, None)

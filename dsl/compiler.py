@@ -47,8 +47,7 @@ def _user(decl: ast.UserDecl) -> p.User:
         decl.timezone.value if decl.timezone else None,
         (decl.hours.start, decl.hours.end) if decl.hours else None,
         throttle_seconds(decl.throttle) if decl.throttle else 0,
-        decl.footer.value if decl.footer else None,
-        template(decl.footer),
+        *_footer(decl.footer),
     )
 
 
@@ -59,7 +58,12 @@ def _sequence(decl: ast.SequenceDecl) -> p.Sequence:
     else:
         out_of_office = p.OutOfOffice(ooo.mode, ooo.days.amount if ooo.days else DEFAULT_PAUSE_DAYS)
     return p.Sequence(decl.name.value, tuple(_step(st) for st in decl.steps), decl.weekdays, decl.company_unenroll,
-                      out_of_office, decl.footer.value if decl.footer else None, template(decl.footer))
+                      out_of_office, *_footer(decl.footer))
+
+
+def _footer(footer: ast.Footer | None) -> tuple[str | None, p.Template | None]:
+    """A footer's text as written (escapes decoded) and its template."""
+    return (footer.text.value, template(footer.text)) if footer else (None, None)
 
 
 #: How a rendered text holds the unsubscribe link until the email is sent.

@@ -32,14 +32,14 @@ def occurrences(modules: list[ast.Module]) -> list[Occurrence]:
         for stmt in module.statements:
             if isinstance(stmt, ast.UserDecl):
                 out.append(Occurrence("user", stmt.name.name, stmt.name.span, True))
-                out.extend(_texts([stmt.footer]))
+                out.extend(_texts([stmt.footer.text if stmt.footer else None]))
                 out.extend(_footer(stmt.footer))
             elif isinstance(stmt, ast.SequenceDecl):
                 out.append(Occurrence("sequence", stmt.name.value, stmt.name.span, True))
                 ooo = stmt.out_of_office
                 if ooo is not None:
                     out.append(Occurrence("clause", f"out_of_office {ooo.mode}", ooo.span))
-                texts = [stmt.footer] + [getattr(step, part, None) for step in stmt.steps
+                texts = [stmt.footer.text if stmt.footer else None] + [getattr(step, part, None) for step in stmt.steps
                                          for part in ("subject", "body", "text")]
                 out.extend(_texts(texts))
                 out.extend(_footer(stmt.footer))
@@ -67,10 +67,10 @@ def _texts(texts: list) -> list[Occurrence]:
     return out
 
 
-def _footer(text: ast.Text | None) -> list[Occurrence]:
-    """A footer as a whole; after its tokens, since the first occurrence
-    under a cursor is the one it is on."""
-    return [Occurrence("clause", "footer", text.span)] if text is not None else []
+def _footer(footer: ast.Footer | None) -> list[Occurrence]:
+    """A footer as a whole, its keyword too; after its tokens, since the
+    first occurrence under a cursor is the one it is on."""
+    return [Occurrence("clause", "footer", footer.span)] if footer is not None else []
 
 
 def _workflow(w: ast.Workflow) -> list[Occurrence]:

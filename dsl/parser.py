@@ -178,8 +178,9 @@ class _Builder(Transformer):
         return ("throttle", self._duration(items[0], items[1], False))
 
     def footer(self, items):
-        kw, text = items
-        return ("footer", self._text(text, True), self._span(kw))
+        kw, tok = items
+        text = self._text(tok, True)
+        return ("footer", ast.Footer(self._span(kw).to(text.span), text), self._span(kw))
 
     def out_of_office(self, items):
         kw, mode, num, unit = items

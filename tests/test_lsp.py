@@ -152,6 +152,7 @@ async def test_hover_explains_the_clauses_of_mail_heard_back(client: LanguageCli
     assert "**footer**" in footer and "a sequence's footer wins" in footer
     assert "**property firstname**" in await hover_text(client, uri, 0, 45)  # a token in the footer
     assert "**footer**" in await hover_text(client, uri, 2, 45)
+    assert "**footer**" in await hover_text(client, uri, 0, 10)  # on the keyword
 
 
 async def test_definition_and_references(client: LanguageClient, doc, workspace):

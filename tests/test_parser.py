@@ -85,7 +85,7 @@ SYNTAX_ERRORS = [
     ("user alice inbox a@x inbox b@x", 1, 28, "`inbox` given twice"),
     ('user alice name "A" name "B"', 1, 26, "`name` given twice"),
     ('user alice name "  "', 1, 17, "one line of text"),
-    ('user a footer "x" footer "y"', 1, 26, "`footer` given twice"),
+    ('user a footer "x" footer "y"', 1, 19, "`footer` given twice"),
     ('sequence "S" footer "x" footer "y" { }', 1, 25, "`footer` given twice"),
     ('sequence "S" out_of_office continue out_of_office unenroll { }', 1, 37, "`out_of_office` given twice"),
     ('sequence "S" out_of_office pause 2 weeks { }', 1, 36, "expected `days`"),
