@@ -60,7 +60,7 @@ user ann seat sales_enterprise inbox ann@acme.example limit {ann}{ua}
 user ben seat sales_enterprise inbox ben@acme.example alias team@acme.example limit {ben}{ub}
 user cat seat service_enterprise inbox cat@acme.example limit {cat}{uc}
 {days}property tier: enum(gold, silver)
-sequence "Short" {{ email "One" body "Hi {{{{contact.firstname | there}}}}"; wait 3 hours; email "Two" body "Again" }}
+sequence "Short" {{ email "One" subject "Hi" body "Hi {{{{contact.firstname | there}}}}"; wait 3 hours; email "Two" body "Again" }}
 sequence "Long"{options} {{
   email "One" subject "Hello {{{{contact.firstname | there}}}}" body "Hi"
   wait 1 day

@@ -102,7 +102,13 @@ class PlaceholderToken(Node):
     raw: str
 
 
-TemplateToken = Union[ContactToken, SenderToken, PlaceholderToken]
+@slotted
+class UnsubscribeToken(Node):
+    """`{{unsubscribe_url}}`: the contact's one-click unsubscribe link, filled
+    in when the email is sent (bodies and footers only)."""
+
+
+TemplateToken = Union[ContactToken, SenderToken, PlaceholderToken, UnsubscribeToken]
 
 
 @slotted
@@ -153,7 +159,7 @@ class Date(Node):
 @slotted
 class UserDecl(Node):
     """`user NAME name "Display Name" seat SEAT inbox ADDRESS alias ADDRESS... limit N
-    timezone ZONE hours HH:MM-HH:MM throttle DURATION` (options in any order): a sender."""
+    timezone ZONE hours HH:MM-HH:MM throttle DURATION footer TEXT` (options in any order): a sender."""
 
     name: Ident
     seat: Ident | None
@@ -165,8 +171,11 @@ class UserDecl(Node):
     timezone: Text | None = None
     hours: Hours | None = None
     throttle: Duration | None = None
+    #: Appended to every email body the user sends.
+    footer: "Footer | None" = None
 
-    CHILDREN = ("name", "seat", "inbox", "aliases", "limit", "display_name", "timezone", "hours", "throttle")
+    CHILDREN = ("name", "seat", "inbox", "aliases", "limit", "display_name", "timezone", "hours", "throttle",
+                "footer")
 
 
 @slotted
@@ -201,8 +210,31 @@ class WaitStep(Node):
 
 
 @slotted
+class Footer(Node):
+    """`footer TEXT` on a user or sequence: a text put at the end of every
+    email body, with the tokens a body may have."""
+
+    text: Text
+
+    CHILDREN = ("text",)
+
+
+@slotted
+class OutOfOffice(Node):
+    """`out_of_office pause [N days] | continue | unenroll`: what an
+    out-of-office answer does to an enrollment (`days` only with `pause`,
+    None when not written)."""
+
+    mode: str  # pause, continue or unenroll
+    days: Duration | None = None
+
+    CHILDREN = ("days",)
+
+
+@slotted
 class SequenceDecl(Node):
-    """`sequence NAME [weekdays] [company_unenroll] { STEP... }`."""
+    """`sequence NAME [weekdays] [company_unenroll] [out_of_office ...] [footer TEXT]
+    { STEP... }` (options in any order)."""
 
     name: Text
     steps: list
@@ -210,8 +242,11 @@ class SequenceDecl(Node):
     weekdays: bool = False
     #: A reply or booked meeting ends the other contacts of the same company.
     company_unenroll: bool = False
+    out_of_office: OutOfOffice | None = None
+    #: Appended to every email body; wins over the user's.
+    footer: Footer | None = None
 
-    CHILDREN = ("name", "steps")
+    CHILDREN = ("name", "steps", "out_of_office", "footer")
 
 
 @slotted

@@ -82,15 +82,28 @@ class Context:
         return where + list(if_conditions(workflow))
 
     @cached_property
-    def template_tokens(self) -> list[tuple[ast.SequenceDecl, ast.Node]]:
-        """(sequence, token) for every `{{...}}` token in sequence steps."""
-        out = []
+    def template_texts(self) -> list[tuple[ast.Node, str, ast.Text]]:
+        """(declaration, part, text) for every string with tokens: a
+        sequence step's `subject`, `body` or `task` text, and the `footer`
+        of a user or sequence; `declaration` is the sequence or user."""
+        out: list[tuple[ast.Node, str, ast.Text]] = []
+        for user in self.symbols.users.values():
+            if user.footer is not None:
+                out.append((user, "footer", user.footer.text))
         for seq in self.symbols.sequences.values():
+            if seq.footer is not None:
+                out.append((seq, "footer", seq.footer.text))
             for step in seq.steps:
-                for text in (getattr(step, "subject", None), getattr(step, "body", None), getattr(step, "text", None)):
+                for part in ("subject", "body", "text"):
+                    text = getattr(step, part, None)
                     if text is not None:
-                        out.extend((seq, t) for t in text.tokens)
+                        out.append((seq, "task" if part == "text" else part, text))
         return out
+
+    @cached_property
+    def template_tokens(self) -> list[tuple[ast.Node, ast.Node]]:
+        """(declaration, token) for every `{{...}}` token of `template_texts`."""
+        return [(decl, t) for decl, _, text in self.template_texts for t in text.tokens]
 
     @cached_property
     def condition_nodes(self) -> list[tuple[ast.Workflow, ast.Node]]:

@@ -9,7 +9,7 @@ from typing import Iterator
 from . import ast
 from . import program as p
 from .checker import Typing
-from .schema import MAX_DAILY_LIMIT, throttle_seconds
+from .schema import DEFAULT_PAUSE_DAYS, MAX_DAILY_LIMIT, throttle_seconds
 from .symbols import Symbols
 
 
@@ -17,8 +17,7 @@ def build_program(s: Symbols, typing: Typing, properties: dict) -> p.Program:
     """The program of a unit checked without errors: its symbols, its typed
     conditions and its property types."""
     users = {name: _user(decl) for name, decl in s.users.items()}
-    sequences = {name: p.Sequence(name, tuple(_step(st) for st in decl.steps), decl.weekdays, decl.company_unenroll)
-                 for name, decl in s.sequences.items()}
+    sequences = {name: _sequence(decl) for name, decl in s.sequences.items()}
     unnamed_files = {w.span.path for w in s.workflows if w.name is None}
     workflows = []
     for typed in typing.workflows:
@@ -48,7 +47,27 @@ def _user(decl: ast.UserDecl) -> p.User:
         decl.timezone.value if decl.timezone else None,
         (decl.hours.start, decl.hours.end) if decl.hours else None,
         throttle_seconds(decl.throttle) if decl.throttle else 0,
+        *_footer(decl.footer),
     )
+
+
+def _sequence(decl: ast.SequenceDecl) -> p.Sequence:
+    ooo = decl.out_of_office
+    if ooo is None:
+        out_of_office = p.OutOfOffice()
+    else:
+        out_of_office = p.OutOfOffice(ooo.mode, ooo.days.amount if ooo.days else DEFAULT_PAUSE_DAYS)
+    return p.Sequence(decl.name.value, tuple(_step(st) for st in decl.steps), decl.weekdays, decl.company_unenroll,
+                      out_of_office, *_footer(decl.footer))
+
+
+def _footer(footer: ast.Footer | None) -> tuple[str | None, p.Template | None]:
+    """A footer's text as written (escapes decoded) and its template."""
+    return (footer.text.value, template(footer.text)) if footer else (None, None)
+
+
+#: How a rendered text holds the unsubscribe link until the email is sent.
+UNSUBSCRIBE_URL = "{{unsubscribe_url}}"
 
 
 def template(text: ast.Text | None) -> p.Template | None:
@@ -62,6 +81,8 @@ def template(text: ast.Text | None) -> p.Template | None:
             parts.append(("contact", part.prop, part.fallback))
         elif isinstance(part, ast.SenderToken):
             parts.append(("sender", part.field))
+        elif isinstance(part, ast.UnsubscribeToken):
+            parts.append(("unsubscribe_url", UNSUBSCRIBE_URL))
         else:
             parts.append(("placeholder", part.raw))
     return p.Template(tuple(parts))

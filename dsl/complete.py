@@ -56,7 +56,17 @@ _COMPARISONS = {"==", "!=", "<", "<=", ">", ">="}
 _LITERALS = {"true", "false", "today"}
 #: Tokens after which a new name is declared: nothing to offer but keywords.
 _DECLARING = {"user", "property", "sequence", "workflow", "include", "email", "task", "inbox", "alias", "limit",
-              "subject", "body", "enum"}
+              "subject", "body", "enum", "footer"}
+#: What the clauses of mail that is heard back (v1.3) do, shown beside them.
+KEYWORD_DETAILS = {
+    "footer": "text appended to every email body (a sequence's wins over its user's)",
+    "out_of_office": "what an out-of-office answer does: pause [N days], continue or unenroll",
+    "pause": "hold the enrollment until the return date the answer names, else N days (14)",
+    "continue": "go on as if no answer came",
+}
+#: ... and `unenroll` after `out_of_office`, where it is a mode, not an action.
+OUT_OF_OFFICE_UNENROLL = "end the enrollment when an out-of-office answer comes"
+UNSUBSCRIBE_DETAIL = "the contact's one-click unsubscribe link (bodies and footers)"
 
 
 def complete(text: str, offset: int, symbols: Symbols | None = None) -> Completions:
@@ -118,6 +128,7 @@ def _in_token(before: str, inner: int, symbols: Symbols | None) -> Completions:
     items = [Item("contact." + p.label, "token", p.detail) for p in _properties(symbols)]
     items += [Item("sender." + f, "token", "of the sending user") for f in SENDER_FIELDS]
     items.append(Item("placeholder: ", "token", "text filled in by hand (W301)"))
+    items.append(Item("unsubscribe_url", "token", UNSUBSCRIBE_DETAIL))
     return _filtered(inner + len(bare.group(1)), before, items)
 
 
@@ -258,7 +269,7 @@ def _terminal_words(name: str) -> tuple[str, ...]:
             pattern = None
         words: tuple[str, ...] = ()
         if pattern is not None and pattern.type == "str":
-            words = (pattern.value,) if pattern.value.isalpha() else ()
+            words = (pattern.value,) if _is_word(pattern.value) else ()
         elif pattern is not None:
             m = re.fullmatch(r"\((?:\?:)?([^()\\]+)\)(s\?)?(?:\\b)?|(\w+)(s\?)(?:\\b)?", pattern.value)
             if m and m.group(1):
@@ -267,6 +278,11 @@ def _terminal_words(name: str) -> tuple[str, ...]:
                 words = (m.group(3) + "s",)
         _words_cache[name] = words
     return _words_cache[name]
+
+
+def _is_word(text: str) -> bool:
+    """A keyword, such as `out_of_office`, rather than an operator."""
+    return text.replace("_", "").isalpha()
 
 
 def _keywords(accepted: set[str] | None, previous: str) -> list[Item]:
@@ -283,8 +299,10 @@ def _keywords(accepted: set[str] | None, previous: str) -> list[Item]:
         for word in _terminal_words(name):
             if word not in seen:
                 seen.add(word)
-                kind = "operator" if not word.isalpha() else "unit" if name in ("TIME_UNIT", "DAY_UNIT") else "keyword"
-                out.append(Item(word, kind))
+                kind = "operator" if not _is_word(word) else "unit" if name in ("TIME_UNIT", "DAY_UNIT") else "keyword"
+                detail = OUT_OF_OFFICE_UNENROLL if word == "unenroll" and previous == "out_of_office" else \
+                    KEYWORD_DETAILS.get(word, "")
+                out.append(Item(word, kind, detail))
     # Statement keywords last: the current statement's own words come first.
     return sorted(out, key=lambda i: (i.label in STATEMENT_KEYWORDS, i.kind != "unit", i.label))
 

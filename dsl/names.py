@@ -14,9 +14,11 @@ from .schema import TRIGGER_EVENTS
 
 @dataclass(frozen=True, slots=True)
 class Occurrence:
-    """`kind` is user, sequence, property, include, event or field; `name`
-    is the name (for an include, the path of the file it names; for a field,
-    `event.field`); `declaration` marks where a name is declared."""
+    """`kind` is user, sequence, property, include, event, field, clause or
+    token; `name` is the name (for an include, the path of the file it
+    names; for a field, `event.field`; for a clause, `footer` or
+    `out_of_office MODE`; for a token, `unsubscribe_url`); `declaration`
+    marks where a name is declared."""
 
     kind: str
     name: str
@@ -30,14 +32,17 @@ def occurrences(modules: list[ast.Module]) -> list[Occurrence]:
         for stmt in module.statements:
             if isinstance(stmt, ast.UserDecl):
                 out.append(Occurrence("user", stmt.name.name, stmt.name.span, True))
+                out.extend(_texts([stmt.footer.text if stmt.footer else None]))
+                out.extend(_footer(stmt.footer))
             elif isinstance(stmt, ast.SequenceDecl):
                 out.append(Occurrence("sequence", stmt.name.value, stmt.name.span, True))
-                for step in stmt.steps:
-                    for text in (getattr(step, "subject", None), getattr(step, "body", None),
-                                 getattr(step, "text", None)):
-                        for token in text.tokens if text is not None else ():
-                            if isinstance(token, ast.ContactToken):
-                                out.append(Occurrence("property", token.prop, token.prop_span))
+                ooo = stmt.out_of_office
+                if ooo is not None:
+                    out.append(Occurrence("clause", f"out_of_office {ooo.mode}", ooo.span))
+                texts = [stmt.footer.text if stmt.footer else None] + [getattr(step, part, None) for step in stmt.steps
+                                         for part in ("subject", "body", "text")]
+                out.extend(_texts(texts))
+                out.extend(_footer(stmt.footer))
             elif isinstance(stmt, ast.PropertyDecl):
                 out.append(Occurrence("property", stmt.name.name, stmt.name.span, True))
             elif isinstance(stmt, ast.Include):
@@ -46,6 +51,26 @@ def occurrences(modules: list[ast.Module]) -> list[Occurrence]:
             elif isinstance(stmt, ast.Workflow):
                 out.extend(_workflow(stmt))
     return out
+
+
+def _texts(texts: list) -> list[Occurrence]:
+    """The tokens of template strings that name something."""
+    out = []
+    for text in texts:
+        if text is None:
+            continue
+        for token in text.tokens:
+            if isinstance(token, ast.ContactToken):
+                out.append(Occurrence("property", token.prop, token.prop_span))
+            elif isinstance(token, ast.UnsubscribeToken):
+                out.append(Occurrence("token", "unsubscribe_url", token.span))
+    return out
+
+
+def _footer(footer: ast.Footer | None) -> list[Occurrence]:
+    """A footer as a whole, its keyword too; after its tokens, since the
+    first occurrence under a cursor is the one it is on."""
+    return [Occurrence("clause", "footer", footer.span)] if footer is not None else []
 
 
 def _workflow(w: ast.Workflow) -> list[Occurrence]:

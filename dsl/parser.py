@@ -38,7 +38,7 @@ ACTION_KEYWORDS = ("enroll", "unenroll", "if", "wait")
 _STATEMENT_START = re.compile(r"^[ \t]*(?:%s)\b" % "|".join(STATEMENT_KEYWORDS), re.M)
 _UNITS = {"second": "second", "minute": "minute", "hour": "hour", "day": "day", "week": "week"}
 #: User options given at most once, and what the help says about each.
-_ONCE = ("name", "seat", "inbox", "limit", "timezone", "hours", "throttle")
+_ONCE = ("name", "seat", "inbox", "limit", "timezone", "hours", "throttle", "footer")
 
 
 class _Syntax(Exception):
@@ -123,7 +123,7 @@ class _Builder(Transformer):
         kw, name, *opts = items
         given: dict = {}
         aliases = []
-        for kind, node in opts:  # options may come in any order
+        for kind, node, *_ in opts:  # options may come in any order
             if kind == "alias":
                 aliases.append(node)
                 continue
@@ -138,7 +138,7 @@ class _Builder(Transformer):
         end = opts[-1][1].span if opts else self._span(name)
         return ast.UserDecl(self._span(kw).to(end), self._declared_name(name, "a user"), given.get("seat"),
                             given.get("inbox"), aliases, given.get("limit"), given.get("name"),
-                            given.get("timezone"), given.get("hours"), given.get("throttle"))
+                            given.get("timezone"), given.get("hours"), given.get("throttle"), given.get("footer"))
 
     def seat(self, items):
         return ("seat", self._ident(items[0]))
@@ -177,6 +177,21 @@ class _Builder(Transformer):
     def throttle(self, items):
         return ("throttle", self._duration(items[0], items[1], False))
 
+    def footer(self, items):
+        kw, tok = items
+        text = self._text(tok, True)
+        return ("footer", ast.Footer(self._span(kw).to(text.span), text), self._span(kw))
+
+    def out_of_office(self, items):
+        kw, mode, num, unit = items
+        days = self._duration(num, unit, False) if num is not None else None
+        end = days.span if days else self._span(mode)
+        return ("out_of_office", ast.OutOfOffice(self._span(kw).to(end), mode.value, days), self._span(kw))
+
+    def out_of_office_mode(self, items):
+        kw, mode = items
+        return ("out_of_office", ast.OutOfOffice(self._span(kw).to(self._span(mode)), mode.value), self._span(kw))
+
     def address(self, items):
         tok = items[0]
         if tok.type == "ADDRESS":
@@ -188,17 +203,26 @@ class _Builder(Transformer):
 
     def sequence_decl(self, items):
         kw, name, *rest = items
-        options = [t for t in rest if isinstance(t, Token)]
-        steps = [n for n in rest if not isinstance(n, Token)]
-        seen = set()
-        for tok in options:
-            if tok.value in seen:
-                raise _Syntax(self._span(tok), f"`{tok.value}` given twice for sequence {name.value}",
+        # Options: flags (weekdays, company_unenroll) as tokens, clauses with
+        # a value (footer, out_of_office) as (kind, node, keyword span).
+        options = [(t.value, None, self._span(t)) if isinstance(t, Token) else t
+                   for t in rest if isinstance(t, (Token, tuple))]
+        steps = [n for n in rest if isinstance(n, ast.Node)]
+        given: dict = {}
+        for kind, node, span in options:
+            if kind in given:
+                raise _Syntax(span, f"`{kind}` given twice for sequence {name.value}",
                               "write each option of a sequence once")
-            seen.add(tok.value)
-        end = steps[-1].span if steps else self._span(options[-1] if options else name)
-        return ast.SequenceDecl(self._span(kw).to(end), self._text(name), steps, "weekdays" in seen,
-                                "company_unenroll" in seen)
+            given[kind] = node
+        if steps:
+            end = steps[-1].span
+        elif options:
+            last, node, span = options[-1]
+            end = node.span if node is not None else span
+        else:
+            end = self._span(name)
+        return ast.SequenceDecl(self._span(kw).to(end), self._text(name), steps, "weekdays" in given,
+                                "company_unenroll" in given, given.get("out_of_office"), given.get("footer"))
 
     def email_step(self, items):
         kw, name, subject, body = items

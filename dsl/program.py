@@ -11,7 +11,7 @@ from dataclasses import field
 from types import MappingProxyType
 from typing import Mapping, Union
 
-from .schema import Type
+from .schema import DEFAULT_PAUSE_DAYS, Type
 from .slotted import slotted
 
 
@@ -114,8 +114,11 @@ class Delay:
 @slotted(frozen=True)
 class Template:
     """A string to render per contact: literal text and tokens, in order.
-    A token part is ("contact", prop, fallback), ("sender", field) or
-    ("placeholder", raw), the last rendered as written."""
+    A token part is ("contact", prop, fallback), ("sender", field),
+    ("placeholder", raw), rendered as written, or ("unsubscribe_url",
+    "{{unsubscribe_url}}"): the contact's unsubscribe link, which only the
+    sending of the email knows; until then it too stays as written, in this
+    one spelling, however the script spaced it."""
 
     parts: tuple
 
@@ -145,6 +148,16 @@ Step = Union[EmailStep, TaskStep, WaitStep]
 
 
 @slotted(frozen=True)
+class OutOfOffice:
+    """What an out-of-office answer does to an active enrollment: `pause`
+    it for `days` (unless the answer names its return date), `continue` as
+    if nothing came, or `unenroll` (end it)."""
+
+    mode: str = "pause"  # pause, continue or unenroll
+    days: int = DEFAULT_PAUSE_DAYS
+
+
+@slotted(frozen=True)
 class Sequence:
     name: str
     steps: tuple
@@ -152,6 +165,12 @@ class Sequence:
     weekdays: bool = False
     #: A reply or booked meeting ends the other contacts of the same company.
     company_unenroll: bool = False
+    out_of_office: OutOfOffice = OutOfOffice()
+    #: `footer "..."`, as written (escapes decoded): appended to every email
+    #: body of the sequence after one blank line; wins over the user's.
+    footer: str | None = None
+    #: The footer's tokens, to render as a body's.
+    footer_template: Template | None = None
 
 
 @slotted(frozen=True)
@@ -173,6 +192,11 @@ class User:
     hours: tuple[int, int] | None = None
     #: Seconds at least between two emails of the user; 0 for none.
     throttle: int = 0
+    #: `footer "..."`, as written (escapes decoded): appended to every email
+    #: body the user sends, unless the sequence has its own.
+    footer: str | None = None
+    #: The footer's tokens, to render as a body's.
+    footer_template: Template | None = None
 
 
 # ---- workflows -------------------------------------------------------------

@@ -72,6 +72,11 @@ MAX_DAILY_LIMIT = 1000
 #: The longest `throttle`, in seconds.
 MAX_THROTTLE = 24 * 3600
 _THROTTLE_UNITS = {"second": 1, "minute": 60, "hour": 3600}
+#: `out_of_office pause`: the days an out-of-office answer pauses an
+#: enrollment when the clause names none (nor the answer a return date),
+#: and the most it may name.
+DEFAULT_PAUSE_DAYS = 14
+MAX_PAUSE_DAYS = 90
 
 
 def throttle_seconds(duration) -> int:

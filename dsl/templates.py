@@ -1,5 +1,6 @@
 """Strings and the tokens inside them: escapes, `{{contact.x | fallback}}`,
-`{{sender.x}}` and `{{placeholder: text}}`, each token with its own span."""
+`{{sender.x}}`, `{{placeholder: text}}` and `{{unsubscribe_url}}`, each
+token with its own span."""
 from __future__ import annotations
 
 import re
@@ -14,6 +15,7 @@ _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _CONTACT = re.compile(rf"(\s*)contact\.({_NAME})\s*(?:\|\s*(.*?)\s*)?$", re.S)
 _SENDER = re.compile(rf"(\s*)sender\.({_NAME})\s*$")
 _PLACEHOLDER = re.compile(r"\s*placeholder\s*:\s*(.*?)\s*$", re.S)
+_UNSUBSCRIBE = re.compile(r"\s*unsubscribe_url\s*$")
 
 
 class TextError(Exception):
@@ -79,13 +81,15 @@ def parse_string(path: str, tok, template: bool) -> ast.Text:
             parts.append(ast.SenderToken(tspan, s.group(2), fspan))
         elif (p := _PLACEHOLDER.match(inner)) is not None:
             parts.append(ast.PlaceholderToken(tspan, unescape(p.group(1), 1 + m.start()), m.group(0)))
+        elif _UNSUBSCRIBE.match(inner):
+            parts.append(ast.UnsubscribeToken(tspan))
         else:
             raise TextError(
                 f"bad token `{m.group(0)}`",
                 1 + m.start(),
                 len(m.group(0)),
                 help="a token is {{contact.PROP}}, {{contact.PROP | fallback}}, "
-                "{{sender.firstname|lastname|email}} or {{placeholder: text}}",
+                "{{sender.firstname|lastname|email}}, {{placeholder: text}} or {{unsubscribe_url}}",
             )
     if "{{" in raw[pos:]:
         raise TextError("unterminated token: `{{` without `}}`", 1 + raw.index("{{", pos), 2)

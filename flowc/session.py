@@ -46,7 +46,7 @@ COMMANDS = {
 
 TOUR = """\
 Statements: user NAME seat sales_enterprise inbox NAME@example.com
-            sequence "S" { email "Intro" body "Hi {{contact.firstname | there}}"; wait 2 days; task "Call" }
+            sequence "S" { email "Intro" subject "Hi" body "Hi {{contact.firstname | there}}"; wait 2 days; task "Call" }
             on form_submitted where form == "Demo" enroll in "S" as NAME
             workflow "W" reenroll on meeting_outcome where outcome == no_show { wait 2 hours; enroll in "S" as NAME }
 Events:     :emit form_submitted contact=bob@x form="Demo" contact.firstname=Bob

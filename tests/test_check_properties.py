@@ -69,7 +69,7 @@ enroll_spec = st.tuples(st.integers(0, 3), st.sampled_from(["none", "inbox", "al
 @settings(max_examples=200, deadline=None)
 @given(st.lists(user_spec, min_size=1, max_size=4), st.lists(enroll_spec, min_size=1, max_size=6))
 def test_licensing_rules_fire_exactly_when_section_3_says(users, enrolls):
-    lines = ['sequence "S" { email "E" body "Hi" }']
+    lines = ['sequence "S" { email "E" subject "Hi" body "Hi" }']
     expected = set()
     for i, u in enumerate(users):
         parts = [f"user u{i}"]

@@ -161,7 +161,7 @@ def test_check_never_imports_the_language_server():
 
 def test_every_text_diagnostic_ends_with_a_pointer_to_explain(tmp_path):
     f = tmp_path / "two.flow"
-    f.write_text('user bob seat sales_pro inbox bob@x\nsequence "S" { email "E" body "{{placeholder: x}}" }\n'
+    f.write_text('user bob seat sales_pro inbox bob@x\nsequence "S" { email "E" subject "Hi" body "{{placeholder: x}}" }\n'
                  'on form_submitted enroll in "S" as bob\n')
     r = run("check", f)
     blocks = r.output.strip().split("\n\n")[:-1]  # the last is the summary line

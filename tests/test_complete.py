@@ -48,7 +48,11 @@ CASES = [
     ('sequence "S" { email "E" body "Hi {{contact.first|}}"', "first", ["firstname"]),
     ('sequence "S" { task "Call {{ sender.l|', "l", ["lastname"]),
     ("user dee seat sales_e|", "sales_e", ["sales_enterprise"]),
-    ("user dee |", "", ["alias", "hours", "inbox", "limit", "name", "seat", "throttle", "timezone"]),
+    ("user dee |", "", ["alias", "footer", "hours", "inbox", "limit", "name", "seat", "throttle", "timezone"]),
+    ('sequence "S" |', "", ["company_unenroll", "footer", "out_of_office", "weekdays"]),
+    ('sequence "S" out_of_office |', "", ["continue", "pause", "unenroll"]),
+    ('sequence "S" out_of_office pause 10 |', "", ["days"]),
+    ('sequence "S" footer "Acme {{unsub|', "unsub", ["unsubscribe_url"]),
     ("property size: |", "", ["bool", "date", "enum", "number", "text"]),
     ("on form_submitted wait 2 |", "", ["days", "hours", "minutes", "weeks", "business"]),
     ("on meeting_outcome where outcome is |", "", ["known", "unknown"]),
@@ -64,6 +68,14 @@ def test_offers_what_the_context_calls_for(text, typed, first, symbols):
     got_typed, got = labels(text, symbols)
     assert got_typed == typed
     assert got[: len(first)] == first
+
+
+def test_the_out_of_office_modes_say_what_they_do(symbols):
+    found = complete('sequence "S" out_of_office ', 27, symbols)
+    details = {i.label: i.detail for i in found.items}
+    assert "14" in details["pause"] and "as if no answer came" in details["continue"]
+    assert details["unenroll"].startswith("end the enrollment")
+    assert "unsubscribe" in complete('sequence "S" { email "E" body "{{', 33, symbols).items[-1].detail
 
 
 def test_senders_are_only_users_who_may_send(symbols):

@@ -9,8 +9,8 @@ SCRIPT = """
 user ann seat sales_enterprise inbox ann@x
 user ben seat sales_enterprise inbox ben@x
 property vip: bool
-sequence "S" { email "E" body "x" }
-sequence "T" { email "E" body "x" }
+sequence "S" { email "E" subject "Hi" body "x" }
+sequence "T" { email "E" subject "Hi" body "x" }
 on form_submitted where form == "A" enroll in "S" as ann
 on form_submitted where form == "B" and contact.vip enroll in "T" as ben
 on form_submitted where form contains "C" or contact.vip unenroll from "T"

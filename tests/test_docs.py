@@ -28,7 +28,7 @@ from .conftest import EXAMPLES, ROOT
 #: What the explanations' snippets leave out, added unless a snippet declares it.
 PRELUDE = {
     ("user", "alice"): "user alice seat sales_enterprise inbox alice@x alias sales@x",
-    **{("sequence", s): f'sequence "{s}" {{ email "Hi" body "Hello" }}'
+    **{("sequence", s): f'sequence "{s}" {{ email "Hi" subject "Hi" body "Hello" }}'
        for s in ("Demo", "Reschedule", "Onboarding", "Outreach", "Welcome")},
 }
 FILES = {"team.flow": ""}

@@ -15,7 +15,7 @@ from .conftest import EXAMPLES, FIXTURES
 
 #: The codes of the language's first version: the contract (docs/diagnostics.md).
 SPEC_CODES = [
-    "E001", "E101", "E102", "E103", "E104", "E105", "E106", "E107", "E108", "E109",
+    "E001", "E101", "E102", "E103", "E104", "E105", "E106", "E107", "E108", "E109", "E110",
     "E201", "E202", "E203", "E204", "W301", "W302", "W303", "W304", "W305",
     "W306", "W307", "W308",
 ]
@@ -77,7 +77,7 @@ def test_examples_check_clean():
 def test_suppression_comment_hides_only_the_named_code_on_its_line():
     src = (
         'user alice seat sales_enterprise inbox alice@x\n'
-        'sequence "Demo" { email "Intro" body "Hi" }\n'
+        'sequence "Demo" { email "Intro" subject "Hi" body "Hi" }\n'
         'on contact_created enroll in "Demo" as alice   # flowc: ignore[W302, W999]\n'
         'on contact_created enroll in "Demo" as alice\n'
     )
@@ -88,7 +88,7 @@ def test_suppression_comment_hides_only_the_named_code_on_its_line():
 
 def test_one_root_cause_one_diagnostic():
     src = (
-        'sequence "Demo" { email "Intro" body "Hi" }\n'
+        'sequence "Demo" { email "Intro" subject "Hi" body "Hi" }\n'
         'user carol seat sales_enterprise\n'
         'on form_submitted enroll in "Demo" as nobody from x@y\n'
         'on form_submitted enroll in "Demo" as carol\n'
@@ -102,7 +102,7 @@ def test_one_root_cause_one_diagnostic():
 
 def test_files_checked_together_share_one_symbol_table(tmp_path):
     (tmp_path / "team.flow").write_text("user alice seat sales_enterprise inbox alice@x\n")
-    (tmp_path / "seq.flow").write_text('sequence "Demo" { email "Intro" body "Hi" }\n')
+    (tmp_path / "seq.flow").write_text('sequence "Demo" { email "Intro" subject "Hi" body "Hi" }\n')
     (tmp_path / "main.flow").write_text('include "team.flow"\non form_submitted enroll in "Demo" as alice\n')
     assert dsl.check_paths([tmp_path]).diagnostics == []
     alone = dsl.check_paths([tmp_path / "main.flow"])

@@ -54,8 +54,9 @@ def test_every_node_kind_is_formatted():
     extra = 'on form_submitted where contact.x == "{{placeholder: p}}" and today == today or true enroll in "S" as a\n'
     kinds = set()
     office = 'user a hours 09:00-17:30 throttle 30 seconds timezone "UTC"\nholidays 2026-12-24, 2026-12-25\n'
+    heard = 'sequence "H" out_of_office pause 9 days footer "{{unsubscribe_url}}" { }\n'
     for text in [(FIXTURES / "ok" / "base.flow").read_text(), extra, 'sequence "S" { task "{{placeholder: x}}" }',
-                 'include "x.flow"', TEST_BLOCK, office]:
+                 'include "x.flow"', TEST_BLOCK, office, heard]:
         module = parse(format_text(text))[0]
         kinds.update(type(node) for node in module.walk())
     every = {cls for _, cls in inspect.getmembers(ast, inspect.isclass)
@@ -201,7 +202,8 @@ def test_examples_and_docs_are_in_canonical_form():
 # ---- generated scripts ---------------------------------------------------------
 
 names = st.sampled_from(["alice", "bob", "x", "tier", "_a1"])
-strings = st.sampled_from(['"S"', '"Demo"', '"a \\"b\\""', '"Hi {{contact.firstname | there}}"', '""'])
+strings = st.sampled_from(['"S"', '"Demo"', '"a \\"b\\""', '"Hi {{contact.firstname | there}}"', '""',
+                           '"Acme, 1 Main St. {{ unsubscribe_url }}"'])
 addresses = st.sampled_from(["a@x", "a.b+c@corp.example", '"q@x"'])
 durations = st.sampled_from(["1 day", "2 business days", "3 hours", "90 minutes", "2 weeks"])
 operands = st.sampled_from(["form", "contact.tier", '"x"', "12", "1.5", "true", "today", "sequence", "property"])
@@ -239,13 +241,17 @@ def _actions(depth: int):
 
 statement = st.one_of(
     st.tuples(names, st.lists(st.one_of(names.map(lambda n: f"seat {n}"), addresses.map(lambda a: f"alias {a}"),
-                                        st.integers(1, 999).map(lambda n: f"limit {n}")), max_size=3)).map(
+                                        st.integers(1, 999).map(lambda n: f"limit {n}"),
+                                        strings.map(lambda s: f"footer {s}")), max_size=3)).map(
         lambda t: " ".join([f"user {t[0]}"] + t[1])),
     st.tuples(strings, st.lists(st.one_of(
         st.tuples(strings, st.one_of(st.none(), strings), st.one_of(st.none(), strings)).map(
             lambda t: f"email {t[0]}" + (f" subject {t[1]}" if t[1] else "") + (f" body {t[2]}" if t[2] else "")),
-        strings.map(lambda s: f"task {s}"), durations.map(lambda d: f"wait {d}")), max_size=4)).map(
-        lambda t: f"sequence {t[0]} {{ {' '.join(t[1])} }}"),
+        strings.map(lambda s: f"task {s}"), durations.map(lambda d: f"wait {d}")), max_size=4),
+        st.lists(st.one_of(st.sampled_from(["weekdays", "company_unenroll"]), strings.map(lambda s: f"footer {s}"),
+                           st.sampled_from(["pause", "pause 10 days", "pause 1 day", "continue", "unenroll"]).map(
+                               lambda m: f"out_of_office {m}")), max_size=2)).map(
+        lambda t: f"sequence {t[0]} {' '.join(t[2])} {{ {' '.join(t[1])} }}"),
     names.map(lambda n: f"property {n}: enum(a, b)"),
     st.tuples(strings, st.booleans(), names, st.one_of(st.none(), _expr(2)), _actions(2)).map(
         lambda t: f"workflow {t[0]} {'reenroll ' if t[1] else ''}on {t[2]}"
@@ -338,4 +344,23 @@ def test_office_hours_clauses():
         'sequence "Demo" weekdays company_unenroll {\n'
         '  task "Call" hold\n'
         '  wait 3 days\n'
+        '}\n')
+
+
+def test_footer_and_out_of_office_clauses():
+    text = ('user alice name "Alice Example" seat sales_enterprise inbox alice@acme.example\n'
+            '     footer "Acme GmbH, Hauptstr. 1, 10115 Berlin. Not interested? {{ unsubscribe_url }}"\n'
+            'sequence "Demo"   out_of_office   pause 10\n days footer "Bye" { email "Intro" subject "Hi" }\n'
+            'user bob footer "x"\nsequence "T" out_of_office unenroll { }\n')
+    assert assert_formats_well(text) == (
+        'user alice\n'
+        '  name "Alice Example"\n'
+        '  seat sales_enterprise\n'
+        '  inbox alice@acme.example\n'
+        '  footer "Acme GmbH, Hauptstr. 1, 10115 Berlin. Not interested? {{ unsubscribe_url }}"\n'
+        'sequence "Demo" out_of_office pause 10 days footer "Bye" {\n'
+        '  email "Intro" subject "Hi"\n'
+        '}\n'
+        'user bob footer "x"\n'
+        'sequence "T" out_of_office unenroll {\n'
         '}\n')

@@ -133,6 +133,28 @@ async def test_hover_on_a_diagnostic_explains_its_code(client: LanguageClient, w
     assert "**W305 unused-declaration**" in await hover_text(client, uri, 0, 77)
 
 
+HEARD_BACK = """\
+user ann footer "Acme, 1 Main St. {{contact.firstname | Hi}} {{unsubscribe_url}}"
+sequence "S" out_of_office pause 10 days { email "E" subject "Hi" body "Stop: {{unsubscribe_url}}" }
+sequence "T" out_of_office unenroll footer "Bye" { }
+"""
+
+
+async def test_hover_explains_the_clauses_of_mail_heard_back(client: LanguageClient, workspace):
+    uri = await open_doc(client, workspace / "heard.flow", HEARD_BACK)
+    assert "pauses the enrollment until the return date" in await hover_text(client, uri, 1, 15)
+    assert "pauses the enrollment" in await hover_text(client, uri, 1, 36)  # on the days
+    assert "ends the enrollment" in await hover_text(client, uri, 2, 30)
+    token = await hover_text(client, uri, 1, 82)
+    assert "**{{unsubscribe_url}}**" in token and "one-click unsubscribe link" in token
+    assert "**{{unsubscribe_url}}**" in await hover_text(client, uri, 0, 66)
+    footer = await hover_text(client, uri, 0, 20)
+    assert "**footer**" in footer and "a sequence's footer wins" in footer
+    assert "**property firstname**" in await hover_text(client, uri, 0, 45)  # a token in the footer
+    assert "**footer**" in await hover_text(client, uri, 2, 45)
+    assert "**footer**" in await hover_text(client, uri, 0, 10)  # on the keyword
+
+
 async def test_definition_and_references(client: LanguageClient, doc, workspace):
     team = (workspace / "team.flow").as_uri()
     [loc] = await client.text_document_definition_async(

@@ -18,7 +18,7 @@ sequence "Demo" weekdays company_unenroll {
   task "Call {{contact.firstname | them}}" hold
   email "Bump" body "Again"
 }
-sequence "Plain" { email "One" body "x"; task "t" }
+sequence "Plain" { email "One" subject "Hi" body "x"; task "t" }
 on form_submitted { enroll in "Demo" as alice; enroll in "Plain" as alice }
 on task_completed where sequence == "Demo" and task is known unenroll from "Plain"
 """
@@ -46,7 +46,7 @@ def test_the_clauses_reach_the_program_in_any_order():
 
 
 def test_scripts_without_the_clauses_get_the_defaults():
-    program = check('user bo seat sales_enterprise inbox bo@x\nsequence "S" { email "E" body "x" }\n'
+    program = check('user bo seat sales_enterprise inbox bo@x\nsequence "S" { email "E" subject "Hi" body "x" }\n'
                     'on form_submitted enroll in "S" as bo').program
     assert (program.users["bo"].timezone, program.users["bo"].hours, program.users["bo"].throttle) == (None, None, 0)
     assert program.holidays == frozenset()
@@ -55,7 +55,7 @@ def test_scripts_without_the_clauses_get_the_defaults():
 def test_throttle_units_and_window_forms():
     program = check('user a seat sales_enterprise inbox a@x throttle 2 minutes hours 8:00 - 24:00\n'
                     'user b seat sales_enterprise inbox b@x throttle 1 hour\n'
-                    'sequence "S" { email "E" body "x" }\n'
+                    'sequence "S" { email "E" subject "Hi" body "x" }\n'
                     'on form_submitted { enroll in "S" as a; enroll in "S" as b }').program
     assert (program.users["a"].throttle, program.users["a"].hours) == (120, (480, 1440))
     assert program.users["b"].throttle == 3600
@@ -88,7 +88,7 @@ def test_new_keywords_are_reserved_but_task_still_works_as_a_field():
 
 
 def test_e109_unknown_zone_bad_window_long_throttle():
-    base = 'sequence "S" { email "E" body "x" }\non form_submitted enroll in "S" as a\n'
+    base = 'sequence "S" { email "E" subject "Hi" body "x" }\non form_submitted enroll in "S" as a\n'
     for option in ('timezone "Mars/Olympus"', 'timezone "/etc/localtime"', 'timezone "Europe"',
                    'timezone "Europe/Berlin\\n"', 'hours 10:00-09:00', 'hours 09:00-09:00', 'throttle 1441 minutes'):
         diagnostics = check(f"user a seat sales_enterprise inbox a@x {option}\n" + base).diagnostics
@@ -98,7 +98,7 @@ def test_e109_unknown_zone_bad_window_long_throttle():
 
 
 def test_w308_when_the_window_cannot_hold_the_limit():
-    base = 'sequence "S" { email "E" body "x" }\non form_submitted enroll in "S" as a\n'
+    base = 'sequence "S" { email "E" subject "Hi" body "x" }\non form_submitted enroll in "S" as a\n'
     # 8.5 hours at 30 seconds: 1,020 sends fit, above the default limit
     assert codes("user a seat sales_enterprise inbox a@x hours 09:00-17:30 throttle 30 seconds\n" + base) == []
     (d,) = check("user a seat sales_enterprise inbox a@x hours 09:00-17:00 throttle 30 seconds\n" + base).diagnostics

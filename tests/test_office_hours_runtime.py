@@ -14,7 +14,7 @@ from flowc.interpreter.stores.url import open_store
 from .stores import BACKENDS, Harness, outcomes, store_url
 
 BERLIN, NEW_YORK = ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York")
-SEQUENCE = 'sequence "S"{options} {{ email "One" body "x"; wait {wait}; email "Two" body "y"; task "Call" }}\n'
+SEQUENCE = 'sequence "S"{options} {{ email "One" subject "Hi" body "x"; wait {wait}; email "Two" body "y"; task "Call" }}\n'
 
 
 @pytest.fixture(params=BACKENDS)
@@ -78,7 +78,7 @@ def test_hours_move_email_steps_to_the_next_opening(store):
 
 def test_hours_keep_tasks_and_an_email_at_the_opening_goes_at_once(store):
     h = Harness(store, 'user v seat sales_enterprise inbox v@x hours 09:00-17:30\n'
-                       'sequence "T" { task "Prepare"; wait 12 hours; email "E" body "x" }\n'
+                       'sequence "T" { task "Prepare"; wait 12 hours; email "E" subject "Hi" body "x" }\n'
                        'workflow "W" reenroll on form_submitted enroll in "T" as v\n')
     assert steps(run(h, "2026-01-05T21:00:00Z", "2026-01-10T00:00:00Z", contact="e@x")) == [
         ("Mon 05 21:00", "task_created", None), ("Tue 06 09:00", "email_sent", None)]
@@ -215,7 +215,7 @@ def test_the_window_opens_at_local_time_across_a_dst_change(store, zone, saturda
 
 def test_fifty_due_at_once_spacing_exact_order_kept_limit_respected(store):
     h = Harness(store, 'user u seat sales_enterprise inbox u@x throttle 30 seconds limit 40\n'
-                       'sequence "S" { email "One" body "x" }\n'
+                       'sequence "S" { email "One" subject "Hi" body "x" }\n'
                        'workflow "W" reenroll on form_submitted enroll in "S" as u\n')
     start = utc("2026-01-05T09:00:00Z")
     contacts = [f"c{i:02d}@x" for i in range(50)]
@@ -238,9 +238,9 @@ def test_fifty_due_at_once_spacing_exact_order_kept_limit_respected(store):
 # ---- hold and task_completed -------------------------------------------------------
 
 HOLD = ('user u seat sales_enterprise inbox u@x timezone "Europe/Berlin"\n'
-        'sequence "S" { email "One" body "x"; task "Call {{contact.firstname | them}}" hold; wait 2 days;'
+        'sequence "S" { email "One" subject "Hi" body "x"; task "Call {{contact.firstname | them}}" hold; wait 2 days;'
         ' email "Two" body "y" }\n'
-        'sequence "Last" { email "One" body "x"; task "Wrap up" hold }\n'
+        'sequence "Last" { email "One" subject "Hi" body "x"; task "Wrap up" hold }\n'
         'workflow "W" reenroll on form_submitted where form == "s" enroll in "S" as u\n'
         'workflow "L" reenroll on form_submitted where form == "l" enroll in "Last" as u\n')
 
@@ -284,8 +284,8 @@ def test_a_held_task_never_completed_waits_forever_and_a_reply_still_ends_it(sto
 # ---- company_unenroll ------------------------------------------------------------
 
 COMPANY = ('user u seat sales_enterprise inbox u@x\n'
-           'sequence "S" company_unenroll { email "One" body "x"; wait 3 days; email "Two" body "y" }\n'
-           'sequence "Plain" { email "One" body "x"; wait 3 days; email "Two" body "y" }\n'
+           'sequence "S" company_unenroll { email "One" subject "Hi" body "x"; wait 3 days; email "Two" body "y" }\n'
+           'sequence "Plain" { email "One" subject "Hi" body "x"; wait 3 days; email "Two" body "y" }\n'
            'workflow "W" reenroll on form_submitted where form == "s" enroll in "S" as u\n'
            'workflow "P" reenroll on form_submitted where form == "p" enroll in "Plain" as u\n')
 

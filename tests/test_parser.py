@@ -25,6 +25,10 @@ CONSTRUCTS = {
     "list_ops": 'on list_added where list in ["a", "b"] and size not in [1, 2.5] and list contains "x" unenroll from "A"',
     "known": "on meeting_booked where meeting is known and contact.phone is unknown unenroll from \"A\"",
     "literals": 'on form_submitted where x == true and y == false and contact.createdate < today and z == -3 unenroll from "A"',
+    "footers_and_out_of_office": ('user alice footer "Acme, 1 Main St. {{unsubscribe_url}}"\n'
+                                  'sequence "P" out_of_office pause 10 days footer "Bye {{ unsubscribe_url }}" { }\n'
+                                  'sequence "Q" footer "" out_of_office pause weekdays { }\n'
+                                  'sequence "C" out_of_office continue { }\nsequence "U" out_of_office unenroll { }'),
     "keyword_fields": 'on email_replied where sequence == "Demo" unenroll from "Demo"\non list_added where list == "L" unenroll from "Demo"',
 }
 
@@ -81,6 +85,13 @@ SYNTAX_ERRORS = [
     ("user alice inbox a@x inbox b@x", 1, 28, "`inbox` given twice"),
     ('user alice name "A" name "B"', 1, 26, "`name` given twice"),
     ('user alice name "  "', 1, 17, "one line of text"),
+    ('user a footer "x" footer "y"', 1, 19, "`footer` given twice"),
+    ('sequence "S" footer "x" footer "y" { }', 1, 25, "`footer` given twice"),
+    ('sequence "S" out_of_office continue out_of_office unenroll { }', 1, 37, "`out_of_office` given twice"),
+    ('sequence "S" out_of_office pause 2 weeks { }', 1, 36, "expected `days`"),
+    ('sequence "S" out_of_office pause 1.5 days { }', 1, 34, "whole number"),
+    ('sequence "S" out_of_office stop { }', 1, 28, "expected"),
+    ('sequence "S" { email "E" body "{{unsubscribe}}" }', 1, 32, "bad token"),
     ('user alice name "A\\nB"', 1, 17, "one line of text"),
     ("property p: enum(a, if)", 1, 21, "keyword"),
     ("limit 5", 1, 1, "expected a statement"),

@@ -12,8 +12,8 @@ from .conftest import EXAMPLES
 
 TEAM = """
 user alice seat sales_enterprise inbox alice@x limit 10
-sequence "Demo" { email "Intro" body "Hi" }
-sequence "Nurture" { email "Welcome" body "Hello"; wait 1 day; email "Tips" body "Tips" }
+sequence "Demo" { email "Intro" subject "Hi" body "Hi" }
+sequence "Nurture" { email "Welcome" subject "Hi" body "Hello"; wait 1 day; email "Tips" body "Tips" }
 """
 OLD = TEAM + """
 on form_submitted where form == "Demo" enroll in "Demo" as alice

@@ -111,7 +111,7 @@ def test_bad_input_never_ends_in_a_traceback():
 
 
 def test_unclosed_statement_at_end_of_input_is_reported():
-    r = repl('sequence "S" {\n  email "E" body "x"\n')
+    r = repl('sequence "S" {\n  email "E" subject "Hi" body "x"\n')
     assert "E001" in r.output and "end of the file" in r.output
 
 
@@ -145,8 +145,8 @@ def _prompt(session, keys: str, tmp_path, then: str = ""):
 
 def test_enter_continues_while_braces_are_open(tmp_path):
     session = Session()
-    text = _prompt(session, 'sequence "S" {\r  email "E" body "x"\r}\r', tmp_path)
-    assert text == 'sequence "S" {\n  email "E" body "x"\n}'
+    text = _prompt(session, 'sequence "S" {\r  email "E" subject "Hi" body "x"\r}\r', tmp_path)
+    assert text == 'sequence "S" {\n  email "E" subject "Hi" body "x"\n}'
     assert session.feed(text) == "ok"
     assert (tmp_path / "history").exists()
 

@@ -25,7 +25,7 @@ sequence "Demo" {
   email "Follow-up" body "Again"
   task "Call {{contact.firstname}}"
 }
-sequence "Other" { email "One" body "x" }
+sequence "Other" { email "One" subject "Hi" body "x" }
 """
 
 
@@ -457,7 +457,7 @@ def test_contacts_are_compared_case_insensitively(store):
 def test_tokens_render_values_as_flow_writes_them(store):
     h = Harness(store, TEAM + 'property vip: bool\nproperty score: number\nproperty since: date\nproperty rank: number\n'
                 'property seen: bool\nproperty flag: text\nproperty ratio: number\n'
-                '''sequence "Values" { email "V" body "{{contact.vip}} {{contact.score}} {{contact.rank}} '''
+                '''sequence "Values" { email "V" subject "Hi" body "{{contact.vip}} {{contact.score}} {{contact.rank}} '''
                 '''{{contact.since}} {{contact.seen}} {{contact.flag | none}} {{contact.ratio}}" }\n'''
                 'workflow "W" reenroll on form_submitted enroll in "Values" as alice')
     entries = h.emit("form_submitted", T0, contact="a@x", form="f",

@@ -118,7 +118,7 @@ def test_office_hours_on_workers_reach_the_single_worker_state(schema):
 
 def test_each_contacts_events_are_processed_in_order(schema):
     result = dsl.check_sources([("o.flow", 'user u seat sales_enterprise inbox u@x\n'
-                                          'sequence "S" { email "E" body "x" }\n'
+                                          'sequence "S" { email "E" subject "Hi" body "x" }\n'
                                           'workflow "W" reenroll on form_submitted unenroll from "S"')])
     lines = [json.dumps({"id": f"e{i}", "type": "form_submitted", "at": f"2026-01-05T09:{i // 60:02d}:{i % 60:02d}Z",
                          "contact": f"c{i % 5}@x", "form": str(i)}) for i in range(600)]
@@ -199,7 +199,7 @@ def test_due_work_queued_inside_a_claim_runs_before_the_claimed_work_it_precedes
     from flowc.interpreter.stores.postgres import PostgresStore
 
     result = dsl.check_sources([("d.flow", 'user u seat sales_enterprise inbox u@x limit 5\n'
-                                          'sequence "S" { email "E" body "x"; wait 1 hour; email "F" body "y" }\n'
+                                          'sequence "S" { email "E" subject "Hi" body "x"; wait 1 hour; email "F" body "y" }\n'
                                           'workflow "W" reenroll on form_submitted {\n'
                                           '  wait 1 minute; enroll in "S" as u }\n'
                                           'on deal_stage_changed unenroll from "S"')])

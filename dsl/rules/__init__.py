@@ -20,6 +20,7 @@ _MODULES = (
     "bad_include",
     "out_of_range",
     "bad_office_hours",
+    "first_email_without_subject",
     "unlicensed_sender",
     "sender_without_inbox",
     "foreign_sender_address",

@@ -12,14 +12,14 @@ the error is reported all the same.
 ## Example
 ```flow
 user alice seat sales_enterprise inbox alice@x
-sequence "Demo" { email "Intro" body "Hi" }
+sequence "Demo" { email "Intro" subject "Hi" body "Hi" }
 on form_submitted enroll in "Demo" as alice   # flowc: ignore[E102]
 ```
 
 ## Use instead
 ```flow
 user alice seat sales_enterprise inbox alice@x
-sequence "Demo" { email "Intro" body "Hi" }
+sequence "Demo" { email "Intro" subject "Hi" body "Hi" }
 on form_submitted enroll in "Demo" as alice
 ```
 """

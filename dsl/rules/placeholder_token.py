@@ -1,7 +1,8 @@
 """Placeholder token: a sequence step contains `{{placeholder: ...}}`.
 
 ## What it does
-Finds placeholder tokens in the subject, body or task text of sequence steps.
+Finds placeholder tokens in the subject, body or task text of sequence steps,
+and in the `footer` of a user or sequence.
 
 ## Why is this bad?
 A placeholder is meant to be filled in by hand by a rep before enrolling a
@@ -10,12 +11,12 @@ the placeholder text itself: "Hi Bob, {{placeholder: mention their talk}}".
 
 ## Example
 ```flow
-sequence "Demo" { email "Intro" body "Hi {{contact.firstname}}, {{placeholder: personal note}}" }
+sequence "Demo" { email "Intro" subject "Hi" body "Hi {{contact.firstname}}, {{placeholder: personal note}}" }
 ```
 
 ## Use instead
 ```flow
-sequence "Demo" { email "Intro" body "Hi {{contact.firstname | there}}, thanks for your interest in {{contact.company | your team}}." }
+sequence "Demo" { email "Intro" subject "Hi" body "Hi {{contact.firstname | there}}, thanks for your interest in {{contact.company | your team}}." }
 ```
 """
 from .. import ast
@@ -25,10 +26,12 @@ RULE = Code("W301", "placeholder-token", WARNING)
 
 
 def check(ctx):
-    for seq, token in ctx.template_tokens:
+    for decl, token in ctx.template_tokens:
         if isinstance(token, ast.PlaceholderToken):
+            owner = (f"the footer of user `{decl.name.name}`" if isinstance(decl, ast.UserDecl)
+                     else f'sequence "{decl.name.value}"')
             yield RULE.report(
-                f'sequence "{seq.name.value}" has a placeholder token: automated enrollment sends it as written',
+                f"{owner} has a placeholder token: automated enrollment sends it as written",
                 token.span,
                 label="sent as written",
                 help=("write the text for every contact, or use a personalization token such as "

@@ -2,7 +2,8 @@
 
 ## What it does
 Finds `{{contact.PROP}}` tokens without a `| fallback` in the subject or body
-of an email step, for every property but `email` (the one every contact has).
+of an email step or in a `footer`, for every property but `email` (the one
+every contact has).
 
 ## Why is this bad?
 Contact records are rarely complete. For a contact without the property the
@@ -11,12 +12,12 @@ fallback gives the words to use instead.
 
 ## Example
 ```flow
-sequence "Demo" { email "Intro" body "Hi {{contact.firstname}}, shall we book a demo?" }
+sequence "Demo" { email "Intro" subject "Hi" body "Hi {{contact.firstname}}, shall we book a demo?" }
 ```
 
 ## Use instead
 ```flow
-sequence "Demo" { email "Intro" body "Hi {{contact.firstname | there}}, shall we book a demo?" }
+sequence "Demo" { email "Intro" subject "Hi" body "Hi {{contact.firstname | there}}, shall we book a demo?" }
 ```
 """
 from .. import ast
@@ -30,22 +31,20 @@ _ALWAYS_KNOWN = frozenset({"email"})
 
 def check(ctx):
     properties = ctx.property_types
-    for seq in ctx.symbols.sequences.values():
-        for step in seq.steps:
-            if not isinstance(step, ast.EmailStep):
-                continue
-            for text in (step.subject, step.body):
-                for token in text.tokens if text is not None else ():
-                    if (not isinstance(token, ast.ContactToken) or token.fallback is not None
-                            or token.prop in _ALWAYS_KNOWN or token.prop not in properties):
-                        continue  # an unknown property is E105
-                    yield RULE.report(
-                        f"token `{{{{contact.{token.prop}}}}}` has no fallback: for a contact without "
-                        f"`{token.prop}` it renders as nothing",
-                        token.span,
-                        label="empty for a contact without it",
-                        help=(_help(token.prop),),
-                    )
+    for _, part, text in ctx.template_texts:
+        if part == "task":
+            continue  # a task is for the sender, who can see what is missing
+        for token in text.tokens:
+            if (not isinstance(token, ast.ContactToken) or token.fallback is not None
+                    or token.prop in _ALWAYS_KNOWN or token.prop not in properties):
+                continue  # an unknown property is E105
+            yield RULE.report(
+                f"token `{{{{contact.{token.prop}}}}}` has no fallback: for a contact without "
+                f"`{token.prop}` it renders as nothing",
+                token.span,
+                label="empty for a contact without it",
+                help=(_help(token.prop),),
+            )
 
 
 #: Fallbacks worth suggesting as they are.

@@ -3,24 +3,28 @@
 ## What it does
 Finds, in `where` and `if` conditions, event fields the triggering event does
 not have and contact properties that are neither built in nor declared with
-`property`; and, inside `{{...}}` tokens of sequence steps, unknown
-`contact.PROP` and `sender.FIELD` names. Suggests the closest name.
+`property`; and, inside `{{...}}` tokens of sequence steps and footers,
+unknown `contact.PROP` and `sender.FIELD` names, and `{{unsubscribe_url}}`
+where there is no email body: in a subject or a task. Suggests the closest
+name.
 
 ## Why is this bad?
 A misspelt field has no value, so the condition is always false and the
 workflow silently never enrolls anyone. A misspelt token goes out to the
-contact as raw `{{...}}` text or an empty string.
+contact as raw `{{...}}` text or an empty string. An unsubscribe link belongs
+in the body, where the contact can click it: a subject shows it as a bare
+address, and a task is never sent.
 
 ## Example
 ```flow
 on form_submitted where from == "Demo request" enroll in "Demo" as alice
-sequence "Demo" { email "Intro" body "Hi {{contact.first_name}}" }
+sequence "Demo" { email "Intro" subject "Hi" body "Hi {{contact.first_name}}" }
 ```
 
 ## Use instead
 ```flow
 on form_submitted where form == "Demo request" enroll in "Demo" as alice
-sequence "Demo" { email "Intro" body "Hi {{contact.firstname | there}}" }
+sequence "Demo" { email "Intro" subject "Hi" body "Hi {{contact.firstname | there}}" }
 ```
 """
 from .. import ast
@@ -52,6 +56,7 @@ def check(ctx):
     yield from ctx.typing_diagnostics(RULE)
     properties = ctx.property_types
     yield from _test_fields(ctx, properties)
+    yield from _misplaced_unsubscribe(ctx)
     for _, token in ctx.template_tokens:
         if isinstance(token, ast.ContactToken) and token.prop not in properties:
             yield RULE.report(
@@ -65,3 +70,15 @@ def check(ctx):
                 label="unknown sender field",
                 help=did_you_mean(token.field, SENDER_FIELDS) or ("a sender has: " + ", ".join(SENDER_FIELDS),),
             )
+
+
+def _misplaced_unsubscribe(ctx):
+    for _, part, text in ctx.template_texts:
+        if part in ("subject", "task"):
+            for token in text.tokens:
+                if isinstance(token, ast.UnsubscribeToken):
+                    yield RULE.report(
+                        f"`{{{{unsubscribe_url}}}}` in a {part}: the link belongs in an email body or footer",
+                        token.span, label=f"not allowed in a {part}",
+                        help=("put it in the `body`, or in a `footer` of the user or sequence",),
+                    )

@@ -11,7 +11,7 @@ time, contact by contact. Flow refuses the script instead.
 
 ## Example
 ```flow
-sequence "Demo" { email "Intro" body "Hi" }
+sequence "Demo" { email "Intro" subject "Hi" body "Hi" }
 on form_submitted enroll in "Demo call" as alice
 ```
 

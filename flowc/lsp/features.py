@@ -12,7 +12,7 @@ from flowc.dsl import ast
 from flowc.dsl.complete import complete
 from flowc.dsl.names import at
 from flowc.dsl.rules import token_without_fallback
-from flowc.dsl.schema import BUILTIN_PROPERTIES, MAX_DAILY_LIMIT, SENDER_SEATS, TRIGGER_EVENTS
+from flowc.dsl.schema import BUILTIN_PROPERTIES, DEFAULT_PAUSE_DAYS, MAX_DAILY_LIMIT, SENDER_SEATS, TRIGGER_EVENTS
 from flowc.dsl.symbols import property_type
 
 from .analysis import Analysis
@@ -127,7 +127,27 @@ def _describe(a: Analysis, kind: str, name: str) -> str:
                 + values)
     if kind == "include":
         return f"includes `{name}`"
+    if kind in ("clause", "token"):
+        return _CLAUSES.get(name, "")
     return ""
+
+
+#: Hover texts of the clauses and the token of mail that is heard back.
+_CLAUSES = {
+    "footer": "**footer**: appended to every email body after one blank line, with the same tokens as a "
+              "body; a sequence's footer wins over its user's. For the postal address and opt-out line "
+              "commercial email law asks for.",
+    "out_of_office pause": "**out_of_office pause**: an out-of-office answer pauses the enrollment until the "
+                           "return date it names, or else for the days the clause gives "
+                           f"({DEFAULT_PAUSE_DAYS} when it gives none, as for a sequence without the clause); "
+                           "the steps due meanwhile move.",
+    "out_of_office continue": "**out_of_office continue**: an out-of-office answer changes nothing; the "
+                              "sequence goes on.",
+    "out_of_office unenroll": "**out_of_office unenroll**: an out-of-office answer ends the enrollment.",
+    "unsubscribe_url": "**{{unsubscribe_url}}**: the contact's one-click unsubscribe link, the same as the "
+                       "`List-Unsubscribe` header's; filled in when the email is sent (needs `--public-url`). "
+                       "In bodies and footers only.",
+}
 
 
 def _step(step) -> str:

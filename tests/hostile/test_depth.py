@@ -9,7 +9,7 @@ import pytest
 
 from .limits import flowc
 
-HEAD = 'user alice seat sales_enterprise inbox alice@x\nsequence "S" { email "E" body "Hi" }\n'
+HEAD = 'user alice seat sales_enterprise inbox alice@x\nsequence "S" { email "E" subject "Hi" body "Hi" }\n'
 
 
 def _deep(kind: str, n: int) -> str:

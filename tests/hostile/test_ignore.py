@@ -9,7 +9,7 @@ import pytest
 
 from .limits import flowc
 
-SCRIPT = ('user alice seat sales_enterprise inbox alice@x\nsequence "S" { email "E" body "Hi" }\n'
+SCRIPT = ('user alice seat sales_enterprise inbox alice@x\nsequence "S" { email "E" subject "Hi" body "Hi" }\n'
           'on form_submitted enroll in "S" as alicia   # flowc: ignore[E102]\n')
 
 

@@ -10,7 +10,7 @@ import pytest
 from .limits import flowc
 
 SECRET = "hunter2-secret"
-TEAM = 'user alice seat sales_enterprise inbox alice@x\nsequence "S" { email "E" body "Hi" }\n'
+TEAM = 'user alice seat sales_enterprise inbox alice@x\nsequence "S" { email "E" subject "Hi" body "Hi" }\n'
 
 
 def check(tmp_path, include: str, *, env=None):

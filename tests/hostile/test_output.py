@@ -33,7 +33,7 @@ def test_no_password_in_any_form_is_printed(tmp_path, url):
 def test_control_characters_from_events_and_scripts_are_escaped(tmp_path):
     script = tmp_path / "s.flow"
     script.write_text('user alice seat sales_enterprise inbox alice@x\n'
-                      'sequence "S\x1b[2J" { email "E\x1b]0;pwned\x07" body "Hi"; task "Call {{contact.firstname | x}}" }\n'
+                      'sequence "S\x1b[2J" { email "E\x1b]0;pwned\x07" subject "Hi" body "Hi"; task "Call {{contact.firstname | x}}" }\n'
                       'on form_submitted enroll in "S\x1b[2J" as alice\n')
     events = tmp_path / "e.jsonl"
     events.write_text(json.dumps({"id": "1", "type": "form_submitted", "at": "2026-01-05T09:00:00Z",

@@ -25,7 +25,7 @@ main()
 def test_check_compiles_no_grammar_and_writes_no_cache(tmp_path):
     script = tmp_path / "s.flow"
     script.write_text('user alice seat sales_enterprise inbox alice@x\n'
-                      'sequence "S" { email "E" body "Hi" }\non form_submitted enroll in "S" as alice\n')
+                      'sequence "S" { email "E" subject "Hi" body "Hi" }\non form_submitted enroll in "S" as alice\n')
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     p = subprocess.run([sys.executable, "-c", _NO_COMPILE, str(script)], capture_output=True, text=True,

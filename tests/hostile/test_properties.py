@@ -152,7 +152,7 @@ COMMANDS = [":emit form_submitted contact=bob@x form=f contact.score=5", ":emit 
             ":advance 3 business days", ":enrollments", ":log", ":log 99999999999999", ":users", ":sequences",
             ":workflows", ":check", ":load /dev/zero", ":load /etc/passwd", ":load \x00", ":save /dev/full",
             ":save a\x00b", ":reset", ":help", ":bogus", ":emit", ":emit nope x=y", ":advance",
-            'sequence "S" { email "E" body "Hi"; wait 1 day }', "user alice seat sales_enterprise inbox alice@x",
+            'sequence "S" { email "E" subject "Hi" body "Hi"; wait 1 day }', "user alice seat sales_enterprise inbox alice@x",
             'on form_submitted enroll in "S" as alice', "on form_submitted where " + "not " * 80 + "form == x",
             "sequence {", "}", '"', "\x00", "# just a comment", "wait 1000000 weeks", "include \"/etc/passwd\""]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .limits import flowc
 
-HEAD = ('user alice seat sales_enterprise inbox alice@x\nsequence "S" { email "E" body "Hi"; wait 1 day }\n'
+HEAD = ('user alice seat sales_enterprise inbox alice@x\nsequence "S" { email "E" subject "Hi" body "Hi"; wait 1 day }\n'
         'on form_submitted enroll in "S" as alice\n')
 
 
@@ -38,11 +38,11 @@ def test_deep_nesting_is_e108():
 def test_an_unclosed_statement_costs_linear_time():
     # 20,000 lines: parsing the whole text again at each line would take
     # hours; the CPU limit of the harness (30 s) is the bound.
-    out = repl('sequence "Long" {\n' + 'email "E" body "Hi"\n' * 20000)
+    out = repl('sequence "Long" {\n' + 'email "E" subject "Hi" body "Hi"\n' * 20000)
     assert "E001" in out and "input ends here" in out
 
 
 def test_a_statement_over_several_lines_still_waits_for_its_end():
-    out = repl('user alice seat sales_enterprise inbox alice@x\nsequence "S" {\n email "E" body "Hi"\n}\n'
+    out = repl('user alice seat sales_enterprise inbox alice@x\nsequence "S" {\n email "E" subject "Hi" body "Hi"\n}\n'
                'on form_submitted where form == "f"\n  and form != "g"\n  enroll in "S" as alice\n:workflows\n', code=0)
     assert out.splitlines()[:3] == ["ok", "ok", "ok"] and "form_submitted" in out.splitlines()[-1]
