@@ -40,6 +40,10 @@ class Outcome(StrEnum):
     SEND_FAILED = "send_failed"
     #: Office hours moved a step to a later time.
     RESCHEDULED = "rescheduled"
+    #: An out-of-office answer paused an enrollment until a resume time.
+    PAUSED = "paused"
+    #: The inbox reader read a message that concerns a contact (docs/inbox.md).
+    MAIL_RECEIVED = "mail_received"
 
 
 class Reason(StrEnum):
@@ -68,11 +72,18 @@ class Reason(StrEnum):
     SEND_FAILURE = "send_failure"
     SEND_TIMEOUT = "send_timeout"
     COMPANY_REPLIED = "company_replied"
+    OUT_OF_OFFICE = "out_of_office"  # with `out_of_office unenroll`; also a step moved by a pause
+    LEFT_COMPANY = "left_company"
     # a step rescheduled by office hours (in this order of naming)
     WEEKEND = "weekend"
     HOLIDAY = "holiday"
     OUTSIDE_HOURS = "outside_hours"
     THROTTLE = "throttle"
+    # what a message read from an inbox was (outcome mail_received)
+    REPLY = "reply"
+    AUTO_REPLY = "auto_reply"
+    BOUNCE = "bounce"
+    BOUNCE_DELAYED = "bounce_delayed"
     # a line not processed
     DUPLICATE_EVENT = "duplicate_event"
     INVALID_EVENT = "invalid_event"
@@ -144,7 +155,7 @@ class Contact:
     email: str
     #: Replaced, never changed in place: the stores share it.
     properties: dict = field(default_factory=dict)
-    #: None, UNSUBSCRIBED or BOUNCED.
+    #: None, UNSUBSCRIBED, BOUNCED or LEFT_COMPANY.
     opted_out: Reason | None = None
 
 
@@ -162,6 +173,9 @@ class Enrollment:
     workflow: str | None = None
     #: Paused after a `hold` task until a `task_completed` event.
     held: bool = False
+    #: Paused by an out-of-office answer: steps that fall due before this
+    #: time are moved to it (None: not paused).
+    paused_until: dt.datetime | None = None
 
 
 @_copyable

@@ -346,6 +346,7 @@ def test_a_version_1_store_is_upgraded_and_keeps_its_log(kind, tmp_path, request
     with store.transaction():  # as version 1 left it
         store._exec("ALTER TABLE flow_audit DROP COLUMN late")
         store._exec("ALTER TABLE flow_enrollments DROP COLUMN held")
+        store._exec("ALTER TABLE flow_enrollments DROP COLUMN paused_until")
         store._exec("DROP TABLE flow_booked")
         store.set_meta("schema_version", "1")
     store.close()
