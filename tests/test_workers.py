@@ -116,6 +116,48 @@ def test_office_hours_on_workers_reach_the_single_worker_state(schema):
     assert state == _single_worker_state(result.program, lines)
 
 
+def _with_answers(lines, seed):
+    """`lines` with out-of-office answers after some of them, from their
+    contact at their time: with a return date (believable or not), without
+    one, or saying the contact left the company."""
+    import random
+
+    rng = random.Random(seed)
+    out = []
+    for i, line in enumerate(lines):
+        out.append(line)
+        event = json.loads(line)
+        if "contact" in event and rng.random() < 0.08:
+            answer = {"id": f"a{i}", "type": "email_auto_replied", "at": event["at"], "contact": event["contact"]}
+            r = rng.random()
+            if r < 0.1:
+                answer["left_company"] = True
+            elif r < 0.7:
+                answer["until"] = f"2026-{rng.choice(['01', '02', '06'])}-{rng.randint(1, 28):02d}"
+            out.append(json.dumps(answer))
+    return out
+
+
+def test_out_of_office_pauses_on_workers_reach_the_single_worker_state(schema):
+    """Answers from the inbox go through the same queue and conflict keys:
+    pauses, steps moved to the resume time and contacts who left come out
+    as one worker's."""
+    result = dsl.check_sources([("o.flow", stream_script(
+        LIMITS, users=('timezone "Europe/Berlin" hours 09:00-17:30', "", "throttle 45 seconds")))])
+    assert not result.errors
+    lines = _with_answers(event_stream(3_000, contacts=300, seed=4), seed=4)
+    _queue(schema.url, result, lines)
+    for p in _workers(schema.url, 3):
+        err = p.communicate(timeout=600)[1].decode()
+        assert p.returncode == 0, err
+    state, log = _final(schema.url, result.program)
+    assert {"paused", "email_sent"} <= {e.outcome for e in log}
+    assert {"out_of_office", "left_company"} <= {e.reason for e in log}
+    assert any(e.outcome == "rescheduled" and e.reason == "out_of_office" for e in log)
+    assert any(e[-1] for e in state["enrollments"])  # a pause kept in the store
+    assert state == _single_worker_state(result.program, lines)
+
+
 def test_each_contacts_events_are_processed_in_order(schema):
     result = dsl.check_sources([("o.flow", 'user u seat sales_enterprise inbox u@x\n'
                                           'sequence "S" { email "E" body "x" }\n'
