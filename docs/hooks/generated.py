@@ -101,6 +101,10 @@ OUTCOME_MEANINGS = {
     "delivered": "The mail server accepted an outbox message; `detail` holds its reply.",
     "send_failed": "An outbox message could not be sent; `reason` says why (`send_failure`, `send_timeout` or "
                    "`inbox_disconnected`).",
+    "paused": "An out-of-office answer paused the enrollment (`reason` `out_of_office`); `detail` holds the time "
+              "it resumes, in the sender's zone, and why then. Steps due before it are `rescheduled` to it.",
+    "mail_received": "A message read from a sender's inbox concerns a contact; `reason` says what it is, `detail` "
+                     "names the inbox and the message. The entries of the event it became follow.",
 }
 
 #: What each reason means (every member of `Reason`, as above).
@@ -114,7 +118,7 @@ REASON_MEANINGS = {
     "sender_not_licensed": "The sender has no paid Sales Hub or Service Hub Enterprise seat now.",
     "inbox_disconnected": "The sender has no connected inbox now, or the send-from address is not one of "
                           "its addresses.",
-    "contact_unsubscribed": "The contact has unsubscribed or bounced.",
+    "contact_unsubscribed": "The contact has unsubscribed, bounced or left the company.",
     "already_enrolled": "The contact is active in a sequence already (one at a time).",
     "daily_limit_exceeded": "The sender has sent its limit of sequence emails in the last 24 hours.",
     "workflow_waiting": "An earlier run of this `reenroll` workflow is still waiting in a `wait`.",
@@ -123,8 +127,17 @@ REASON_MEANINGS = {
     "not_enrolled": "`unenroll` for a contact not active in that sequence.",
     "unknown_user": "An account event names a user no script declares.",
     "unsubscribed": "The contact unsubscribed (`contact_unsubscribed`).",
-    "bounced": "An email to the contact bounced (`email_bounced`).",
-    "replied": "The contact replied (`email_replied`).",
+    "bounced": "An email to the contact bounced (`email_bounced`); `detail` holds its status and the remote "
+               "server's words when known.",
+    "replied": "The contact replied (`email_replied`); `detail` names the step answered when known.",
+    "out_of_office": "An out-of-office answer: the sequence's `out_of_office unenroll` ended the enrollment, it "
+                     "paused the enrollment, or the pause moved a step to its resume time.",
+    "left_company": "An automatic answer said the contact left the company: the enrollment ends and no more "
+                    "sequence email goes to the contact.",
+    "reply": "(`mail_received`) A reply to a sequence email, or an email from a known contact.",
+    "auto_reply": "(`mail_received`) An automatic answer: out of office, or left the company.",
+    "bounce": "(`mail_received`) A report that an email could not be delivered, for good.",
+    "bounce_delayed": "(`mail_received`) A report that delivery is delayed (4.x.x); nothing changes.",
     "meeting_booked": "The contact booked a meeting (`meeting_booked`).",
     "unenrolled": "An `unenroll` action ended the enrollment.",
     "send_failure": "The mail server refused the message for good (a 5xx reply); the enrollment ends.",
