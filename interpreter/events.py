@@ -107,7 +107,8 @@ MAX_STEP = 100_000
 #: beyond their schema type: (event type, field) -> (type, default).
 _BOUNDED = {
     ("email_replied", "step"): (Optional[Annotated[StrictInt, Field(ge=1, le=MAX_STEP)]], None),
-    ("email_auto_replied", "until"): (Optional[Annotated[StrictStr, AfterValidator(_a_date)]], None),
+    ("email_auto_replied", "until"): (Optional[Annotated[StrictStr, AfterValidator(_a_date),
+                                                         Field(json_schema_extra={"format": "date"})]], None),
     ("email_auto_replied", "left_company"): (StrictBool, False),
     # An RFC 3463 enhanced status code: class.subject.detail.
     ("email_bounced", "status"): (Optional[Annotated[StrictStr, StringConstraints(
