@@ -106,15 +106,15 @@ MAX_STEP = 100_000
 #: Fields the reader of inboxes fills from mail it does not control, bounded
 #: beyond their schema type: (event type, field) -> (type, default).
 _BOUNDED = {
-    ("email_replied", "step"): (Optional[Annotated[StrictInt, Field(ge=1, le=MAX_STEP)]], None),
-    ("email_auto_replied", "until"): (Optional[Annotated[StrictStr, AfterValidator(_a_date),
-                                                         Field(json_schema_extra={"format": "date"})]], None),
+    ("email_replied", "step"): (Annotated[StrictInt, Field(ge=1, le=MAX_STEP)] | None, None),
+    ("email_auto_replied", "until"): (Annotated[StrictStr, AfterValidator(_a_date),
+                                                Field(json_schema_extra={"format": "date"})] | None, None),
     ("email_auto_replied", "left_company"): (StrictBool, False),
     # An RFC 3463 enhanced status code: class.subject.detail.
-    ("email_bounced", "status"): (Optional[Annotated[StrictStr, StringConstraints(
-        pattern=r"^[245]\.[0-9]{1,3}\.[0-9]{1,3}$")]], None),
-    ("email_bounced", "diagnostic"): (Optional[Annotated[StrictStr, StringConstraints(
-        max_length=MAX_DIAGNOSTIC, pattern=_NO_CONTROLS)]], None),
+    ("email_bounced", "status"): (Annotated[StrictStr, StringConstraints(
+        pattern=r"^[245]\.[0-9]{1,3}\.[0-9]{1,3}$")] | None, None),
+    ("email_bounced", "diagnostic"): (Annotated[StrictStr, StringConstraints(
+        max_length=MAX_DIAGNOSTIC, pattern=_NO_CONTROLS)] | None, None),
 }
 
 
