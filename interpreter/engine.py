@@ -403,7 +403,8 @@ class Engine:
                               detail=f"step {e.step + 1}: {name} moved to "
                                      f"{office.local_text(e.paused_until, rules or office.UTC_RULES)} (out_of_office)")
                     self.store.put_enrollment(e)
-                    self.scheduler.schedule(Due.moved(e.paused_until, e), e)
+                    # Not `moved`: that frees a throttle booking at its time, and this holds none.
+                    self.scheduler.schedule(Due.next_step(e.paused_until, e), e)
                     return
                 e.paused_until = None  # the pause is over (every way on from here writes `e`)
             if rules is not None and type(step) is not p.WaitStep:

@@ -197,6 +197,18 @@ def test_without_a_believable_date_a_pause_lasts_14_days(store, until, resume, w
     assert entry.detail == f"until {resume}T00:00:00+00:00 ({why})"
 
 
+def test_a_step_moved_by_a_pause_leaves_other_steps_throttle_bookings_alone(store):
+    h = Harness(store, 'user zoe seat sales_enterprise inbox zoe@x hours 09:00-17:00 throttle 10 minutes\n'
+                       'sequence "S" { email "A" subject "a" body "a"\n wait 1 day\n email "B" body "b" }\n'
+                       'on form_submitted enroll in "S" as zoe')
+    h.emit("form_submitted", "2026-01-05T10:00:00Z", contact="p@x", form="f")
+    h.emit("email_auto_replied", "2026-01-05T11:00:00Z", contact="p@x", until="2026-01-06")  # back Wed 09:00
+    # Tuesday evening: q's first email is moved to Wednesday's opening, and holds that time.
+    h.emit("form_submitted", "2026-01-06T18:00:00Z", contact="q@x", form="f")
+    sent = [(x.contact, x.at.isoformat()) for x in h.advance("2026-01-08T00:00:00Z") if x.outcome == "email_sent"]
+    assert sent == [("q@x", "2026-01-07T09:00:00+00:00"), ("p@x", "2026-01-07T09:10:00+00:00")]
+
+
 def test_a_reply_while_paused_ends_the_enrollment_and_nothing_is_sent(store):
     h = harness(store, FORM)
     h.emit("form_submitted", T0, contact="c@x", form="f")
@@ -520,6 +532,28 @@ def test_a_version_1_store_is_upgraded_and_keeps_its_log(kind, tmp_path, request
     h.emit("form_submitted", "2026-01-05T11:00:00Z", contact="b@x", form="f")
     assert [e.late for e in h.store.audit()] == [False, True]
     h.store.close()
+
+
+@pytest.mark.parametrize("kind", [b for b in BACKENDS if b != "memory"])
+def test_a_version_4_store_is_upgraded_and_its_enrollments_can_pause(kind, tmp_path, request):
+    url = store_url(kind, tmp_path, request)
+    h = harness(open_store(url), 'on form_submitted enroll in "Demo" as alice')
+    h.emit("form_submitted", T0, contact="c@x", form="f")
+    with h.store.transaction():  # as version 4 left it, with an enrollment under way
+        h.store._exec("ALTER TABLE flow_enrollments DROP COLUMN paused_until")
+        h.store.set_meta("schema_version", "4")
+    h.store.close()
+    store = open_store(url)
+    try:
+        (e,) = store.enrollments("active")
+        assert (e.step, e.paused_until) == (2, None)
+        h = harness(store, 'on form_submitted enroll in "Demo" as alice')
+        assert outcomes(h.emit("email_auto_replied", "2026-01-05T10:00:00Z", contact="c@x")) == [
+            ("paused", "c@x", "Demo", "out_of_office")]
+        assert [x.outcome for x in h.advance("2026-01-20T00:00:00Z")] == [
+            "rescheduled", "email_sent", "task_created", "finished"]
+    finally:
+        store.close()
 
 
 @pytest.mark.parametrize("kind", [b for b in BACKENDS if b != "memory"])
