@@ -189,9 +189,13 @@ class Session:
             f = event.field(key)
             if f is not None and f.type.kind == "number":
                 try:
-                    data[key] = float(value)
+                    number = float(value)
                 except ValueError:
                     raise click.ClickException(f"`{key}` is a number, got {value!r}")
+                # As JSON writes it: 3, not 3.0 (a reply's `step` is a whole number).
+                data[key] = int(number) if number.is_integer() else number
+            elif f is not None and f.type.kind == "bool" and value in ("true", "false"):
+                data[key] = value == "true"
             else:
                 data[key] = value
         if props:

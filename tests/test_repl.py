@@ -281,3 +281,15 @@ def test_load_shows_the_files_warnings_and_strict_refuses_them(tmp_path):
     assert strict.output.rstrip().endswith("no workflows")
     on_the_command_line = repl(":workflows\n", "--strict", warned)
     assert on_the_command_line.exit_code == 1 and "W301" in on_the_command_line.output
+
+
+def test_emit_writes_whole_numbers_and_true_or_false_as_json_does():
+    """A reply's `step` is a whole number and `left_company` is true or false:
+    typed at the REPL, they are not rejected as text or as 2.0."""
+    r = repl(TEAM + SEQ + 'on form_submitted enroll in "Book a meeting" as alice\n' + EMIT
+             + ":emit email_replied contact=bob@x step=1 at=2026-01-05T10:00:00Z\n"
+             + ":emit email_auto_replied contact=eve@x left_company=true at=2026-01-05T11:00:00Z\n"
+             + ':emit form_submitted contact=eve@x form=f at=2026-01-05T12:00:00Z\n')
+    assert r.exit_code == 0, r.output
+    assert "in reply to step 1" in r.output
+    assert "contact_unsubscribed" in r.output.splitlines()[-1]
