@@ -209,6 +209,19 @@ def test_a_step_moved_by_a_pause_leaves_other_steps_throttle_bookings_alone(stor
     assert sent == [("q@x", "2026-01-07T09:00:00+00:00"), ("p@x", "2026-01-07T09:10:00+00:00")]
 
 
+def test_a_task_completed_while_paused_moves_the_next_step_to_the_resume_time(store):
+    h = Harness(store, TEAM.replace('task "Call {{contact.firstname}}"', 'task "Call" hold\n  email "Last" body "x"')
+                + FORM)
+    h.emit("form_submitted", T0, contact="c@x", form="f")
+    h.advance("2026-01-07T10:00:00Z")  # the follow-up is sent, and the task holds the sequence
+    h.emit("email_auto_replied", "2026-01-07T11:00:00Z", contact="c@x", until="2026-01-11")
+    entries = h.emit("task_completed", "2026-01-08T09:00:00Z", contact="c@x", sequence="Demo")
+    assert _details(entries) == [
+        ("rescheduled", "out_of_office", "step 5: Last moved to 2026-01-12T00:00:00+00:00 (out_of_office)")]
+    assert [(x.outcome, x.at.isoformat()) for x in h.advance("2026-01-13T00:00:00Z")] == [
+        ("email_sent", "2026-01-12T00:00:00+00:00"), ("finished", "2026-01-12T00:00:00+00:00")]
+
+
 def test_a_reply_while_paused_ends_the_enrollment_and_nothing_is_sent(store):
     h = harness(store, FORM)
     h.emit("form_submitted", T0, contact="c@x", form="f")
