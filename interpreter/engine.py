@@ -535,6 +535,7 @@ class Engine:
              outcome=Outcome.ENDED, workflow=None, detail=None) -> None:
         e.status = status
         e.held = False
+        e.paused_until = None  # an ended enrollment is neither held nor paused
         self.store.put_enrollment(e)
         self._log(ev, outcome, at=at, workflow=workflow or e.workflow, contact=e.contact, sequence=e.sequence,
                   user=e.user, reason=reason, detail=detail)
