@@ -116,16 +116,14 @@ _TRIGGERS = (
         (Field("meeting", TEXT, False), Field("outcome", MEETING_OUTCOMES)),
     ),
     EventType("meeting_booked", (Field("meeting", TEXT, False),)),
-    # `step`: the number of the step whose email was answered (its audit entry's "step N").
     EventType("email_replied", (Field("sequence", TEXT, False), Field("step", NUMBER, False))),
+    EventType("email_auto_replied",
+              (Field("sequence", TEXT, False), Field("until", DATE, False), Field("left_company", BOOL, False))),
     EventType("list_added", (Field("list", TEXT), Field("size", NUMBER, False))),
     EventType("contact_created", (Field("source", CONTACT_SOURCES, False),)),
     EventType("property_changed", (Field("property", TEXT), Field("value", TEXT, False))),
     # A rep completed a task of a sequence: resumes a sequence held at it.
     EventType("task_completed", (Field("sequence", TEXT), Field("task", TEXT, False))),
-    # An automatic answer (out of office, left the company): not a reply.
-    EventType("email_auto_replied", (Field("sequence", TEXT, False), Field("until", DATE, False),
-                                     Field("left_company", BOOL, False))),
 )
 
 _ACCOUNT = (
@@ -134,7 +132,6 @@ _ACCOUNT = (
     EventType("inbox_disconnected", (Field("user", TEXT),), trigger=False),
     EventType("inbox_connected", (Field("user", TEXT), Field("address", TEXT)), trigger=False),
     EventType("contact_unsubscribed", (), trigger=False),
-    # `status`: the SMTP enhanced status (5.1.1); `diagnostic`: the remote server's text.
     EventType("email_bounced", (Field("status", TEXT, False), Field("diagnostic", TEXT, False)), trigger=False),
 )
 

@@ -33,6 +33,8 @@ class Outcome(StrEnum):
     TASK_CREATED = "task_created"
     FINISHED = "finished"
     ENDED = "ended"
+    #: An out-of-office answer paused an enrollment until a resume time.
+    PAUSED = "paused"
     REJECTED = "rejected"
     DUPLICATE = "duplicate"
     # what the mail server answered (docs/delivery.md)
@@ -40,9 +42,7 @@ class Outcome(StrEnum):
     SEND_FAILED = "send_failed"
     #: Office hours moved a step to a later time.
     RESCHEDULED = "rescheduled"
-    #: An out-of-office answer paused an enrollment until a resume time.
-    PAUSED = "paused"
-    #: The inbox reader read a message that concerns a contact (docs/inbox.md).
+    #: A message read from a sender's inbox (docs/inbox.md).
     MAIL_RECEIVED = "mail_received"
 
 
@@ -79,7 +79,7 @@ class Reason(StrEnum):
     HOLIDAY = "holiday"
     OUTSIDE_HOURS = "outside_hours"
     THROTTLE = "throttle"
-    # what a message read from an inbox was (outcome mail_received)
+    # what a message read from an inbox was
     REPLY = "reply"
     AUTO_REPLY = "auto_reply"
     BOUNCE = "bounce"

@@ -13,8 +13,8 @@ from ..records import (AuditEntry, Contact, Due, Enrollment, EnrollmentStatus, O
 from ..timeutil import WINDOW, from_text, to_text
 from .base import UNSAVED, StoreError
 
-SCHEMA_VERSION = 5  # 2: flow_audit.late; 3: flow_outbox; 4: flow_enrollments.held, flow_booked;
-# 5: flow_enrollments.paused_until
+SCHEMA_VERSION = 6  # 2: flow_audit.late; 3: flow_outbox; 4: flow_enrollments.held, flow_booked;
+# 6: flow_enrollments.paused_until (5 is another change of the same release)
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS flow_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -59,7 +59,7 @@ UPGRADES = {
     2: "ALTER TABLE flow_audit ADD COLUMN late INTEGER NOT NULL DEFAULT 0",
     4: "ALTER TABLE flow_enrollments ADD COLUMN held INTEGER NOT NULL DEFAULT 0",
     # An enrollment paused by an out-of-office answer, until when (NULL: not paused).
-    5: "ALTER TABLE flow_enrollments ADD COLUMN paused_until TEXT",
+    6: "ALTER TABLE flow_enrollments ADD COLUMN paused_until TEXT",
 }
 
 _SORTED = json.JSONEncoder(sort_keys=True, check_circular=False)
