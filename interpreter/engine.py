@@ -274,9 +274,10 @@ class Engine:
             self.store.put_contact(contact)
         t = event.type
         if t in AUTO_ENDS:
-            # A reply that names its step says so: reports count replies per step.
+            # A reply that names its step says so first, as other entries of a step do: reports
+            # count replies per step.
             step = event.step if t == "email_replied" else None
-            self._end_active(email, AUTO_ENDS[t], ev, None if step is None else f"in reply to step {step}")
+            self._end_active(email, AUTO_ENDS[t], ev, None if step is None else f"step {step} answered")
             if self._company_wide:
                 self._end_company(contact, t, ev)
         elif t == "email_auto_replied":

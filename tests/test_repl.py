@@ -291,5 +291,5 @@ def test_emit_writes_whole_numbers_and_true_or_false_as_json_does():
              + ":emit email_auto_replied contact=eve@x left_company=true at=2026-01-05T11:00:00Z\n"
              + ':emit form_submitted contact=eve@x form=f at=2026-01-05T12:00:00Z\n')
     assert r.exit_code == 0, r.output
-    assert "in reply to step 1" in r.output
+    assert "step 1 answered" in r.output
     assert "contact_unsubscribed" in r.output.splitlines()[-1]

@@ -228,7 +228,7 @@ def test_a_reply_while_paused_ends_the_enrollment_and_nothing_is_sent(store):
     h.emit("email_auto_replied", "2026-01-05T10:00:00Z", contact="c@x")
     h.advance("2026-01-08T00:00:00Z")  # the follow-up moved to the 19th
     entries = h.emit("email_replied", "2026-01-09T10:00:00Z", contact="c@x", sequence="Demo", step=1)
-    assert _details(entries) == [("ended", "replied", "in reply to step 1")]
+    assert _details(entries) == [("ended", "replied", "step 1 answered")]
     assert [(e.status, e.paused_until) for e in store.enrollments()] == [("ended", None)]
     assert h.advance("2026-03-01T00:00:00Z") == []
 
