@@ -248,9 +248,12 @@ class Session:
         active = self.store.enrollments("active")
         if not active:
             return "no active enrollments"
+        clock = self.store.clock()
         return "\n".join(f"{e.contact:<24} {e.sequence:<18} "
                          + (f"held after step {e.step} (waits for task_completed)" if e.held
                             else f"next step {e.step + 1}")
+                         + (f", paused until {show(e.paused_until)}"
+                            if e.paused_until is not None and (clock is None or clock < e.paused_until) else "")
                          + f" as {e.user} from {e.sender} since {show(e.started)}" for e in active)
 
     def cmd_log(self, rest: str) -> str:
