@@ -313,20 +313,18 @@ def test_the_sequence_says_what_an_out_of_office_answer_does(store, mode, expect
                                                 "pause": ["2026-01-08T00:00:00+00:00"]}[mode]
 
 
-def test_a_pause_survives_reopening_the_store(store, tmp_path):
-    if store.url.startswith("memory"):
-        pytest.skip("a memory store keeps nothing after it is closed")
-    h = harness(store, FORM)
+@pytest.mark.parametrize("kind", [b for b in BACKENDS if b != "memory"])
+def test_a_pause_survives_reopening_the_store(kind, tmp_path, request):
+    url = store_url(kind, tmp_path, request)
+    h = harness(open_store(url), FORM)
     h.emit("form_submitted", T0, contact="c@x", form="f")
     h.emit("email_auto_replied", "2026-01-05T10:00:00Z", contact="c@x", until="2026-01-09")
-    url = store.url
-    store.close()
+    h.store.close()
     again = open_store(url)
     try:
         (e,) = again.enrollments("active")
         assert e.paused_until.isoformat() == "2026-01-10T00:00:00+00:00"
-        h2 = harness(again, FORM)
-        assert [x.outcome for x in h2.advance("2026-01-09T00:00:00Z")] == ["rescheduled"]
+        assert [x.outcome for x in harness(again, FORM).advance("2026-01-09T00:00:00Z")] == ["rescheduled"]
     finally:
         again.close()
 
