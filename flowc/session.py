@@ -193,9 +193,13 @@ class Session:
             f = event.field(key)
             if f is not None and f.type.kind == "number":
                 try:
-                    data[key] = float(value)
+                    number = float(value)
                 except ValueError:
                     raise click.ClickException(f"`{key}` is a number, got {value!r}")
+                # As JSON writes it: 3, not 3.0 (a reply's `step` is a whole number).
+                data[key] = int(number) if number.is_integer() else number
+            elif f is not None and f.type.kind == "bool" and value in ("true", "false"):
+                data[key] = value == "true"
             else:
                 data[key] = value
         if props:
@@ -248,9 +252,12 @@ class Session:
         active = self.store.enrollments("active")
         if not active:
             return "no active enrollments"
+        clock = self.store.clock()
         return "\n".join(f"{e.contact:<24} {e.sequence:<18} "
                          + (f"held after step {e.step} (waits for task_completed)" if e.held
                             else f"next step {e.step + 1}")
+                         + (f", paused until {show(e.paused_until)}"
+                            if e.paused_until is not None and (clock is None or clock < e.paused_until) else "")
                          + f" as {e.user} from {e.sender} since {show(e.started)}" for e in active)
 
     def cmd_log(self, rest: str) -> str:

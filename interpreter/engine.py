@@ -27,6 +27,11 @@ from .stores.base import Retry, StoreError
 #: Account events that end a contact's active enrollment, and the reason.
 _OPT_OUTS = {"contact_unsubscribed": Reason.UNSUBSCRIBED, "email_bounced": Reason.BOUNCED}
 
+#: What an out-of-office answer does when a sequence does not say
+#: (`out_of_office pause 14 days`), and the furthest return date believed.
+_PAUSE, _PAUSE_DAYS = "pause", 14
+_FURTHEST_RETURN = dt.timedelta(days=90)
+
 
 def _new_contact(email: str) -> Contact:
     """A contact first named now: `email` is a property every contact has,
@@ -243,9 +248,8 @@ class Engine:
     def _account_event(self, event, ev: _Event) -> None:
         t = event.type
         if t in _OPT_OUTS:
-            contact = self.store.get_contact(event.contact) or _new_contact(event.contact)
-            self.store.put_contact(Contact(contact.email, contact.properties, _OPT_OUTS[t]))
-            self._end_active(event.contact, _OPT_OUTS[t], ev)
+            self._suppress(event.contact, _OPT_OUTS[t], ev,
+                           _bounce_text(event.status, event.diagnostic) if t == "email_bounced" else None)
         elif t == "sequence_deleted":
             if self._unknown_sequence(event.sequence, ev):
                 return
@@ -274,9 +278,14 @@ class Engine:
             self.store.put_contact(contact)
         t = event.type
         if t in AUTO_ENDS:
-            self._end_active(email, AUTO_ENDS[t], ev)
+            # A reply that names its step says so first, as other entries of a step do: reports
+            # count replies per step.
+            step = event.step if t == "email_replied" else None
+            self._end_active(email, AUTO_ENDS[t], ev, None if step is None else f"step {step} answered")
             if self._company_wide:
                 self._end_company(contact, t, ev)
+        elif t == "email_auto_replied":
+            self._auto_replied(contact, event, ev)
         elif t == "task_completed":
             self._complete_task(email, event, ev)
         triggered = self._triggered.get(t)
@@ -390,6 +399,19 @@ class Engine:
             rules = office.UTC_RULES
         while e.step < len(steps):
             step = steps[e.step]
+            if e.paused_until is not None and type(step) is not p.WaitStep:
+                if at < e.paused_until:
+                    # Falls due while paused: moved to the resume time.
+                    name = step.name if type(step) is p.EmailStep else render(step.text, contact.properties, sender,
+                                                                             kinds)
+                    self._log(ev, Outcome.RESCHEDULED, **base, reason=Reason.OUT_OF_OFFICE,
+                              detail=f"step {e.step + 1}: {name} moved to "
+                                     f"{office.local_text(e.paused_until, rules or office.UTC_RULES)} (out_of_office)")
+                    self.store.put_enrollment(e)
+                    # Not `moved`: that frees a throttle booking at its time, and this holds none.
+                    self.scheduler.schedule(Due.next_step(e.paused_until, e), e)
+                    return
+                e.paused_until = None  # the pause is over (every way on from here writes `e`)
             if rules is not None and type(step) is not p.WaitStep:
                 email = type(step) is p.EmailStep
                 throttled = email and rules.throttle is not None
@@ -492,15 +514,73 @@ class Engine:
                     self._end(e, EnrollmentStatus.ENDED, Reason.COMPANY_REPLIED, ev,
                               detail=f"{contact.email} at the same company {did}")
 
-    def _end_active(self, email: str, reason: str, ev: _Event) -> None:
+    def _end_active(self, email: str, reason: str, ev: _Event, detail: str | None = None) -> None:
         active = self.store.active_enrollment(email)
         if active is not None:
-            self._end(active, EnrollmentStatus.ENDED, reason, ev)
+            self._end(active, EnrollmentStatus.ENDED, reason, ev, detail=detail)
+
+    def _suppress(self, email: str, reason: Reason, ev: _Event, detail: str | None = None) -> None:
+        """No more sequence email to the contact (an unsubscribe, a bounce, an
+        answer that it left the company): its active enrollment ends with
+        `reason`, and later enrollments are skipped (`contact_unsubscribed`)."""
+        contact = self.store.get_contact(email) or _new_contact(email)
+        self.store.put_contact(Contact(contact.email, contact.properties, reason))
+        self._end_active(email, reason, ev, detail)
+
+    def _auto_replied(self, contact: Contact, event, ev: _Event) -> None:
+        """`email_auto_replied`: not a reply. Left the company: suppressed like
+        a bounce. Else the active enrollment's sequence says what happens
+        (`out_of_office`): pause (the default), continue or unenroll."""
+        if event.left_company:
+            return self._suppress(contact.email, Reason.LEFT_COMPANY, ev)
+        e = self.store.active_enrollment(contact.email)
+        if e is None:
+            return
+        # Until the language compiles `out_of_office`, every sequence pauses 14 days.
+        setting = getattr(self.program.sequences.get(e.sequence), "out_of_office", None)
+        mode, days = (setting.mode, setting.days) if setting is not None else (_PAUSE, _PAUSE_DAYS)
+        if mode == "continue":
+            return
+        if mode == "unenroll":
+            return self._end(e, EnrollmentStatus.ENDED, Reason.OUT_OF_OFFICE, ev)
+        rules = self._rules.get(e.user)
+        e.paused_until, why = _resume_time(ev.at, event.until, days, rules)
+        self.store.put_enrollment(e)
+        self._log(ev, Outcome.PAUSED, workflow=e.workflow, contact=e.contact, sequence=e.sequence, user=e.user,
+                  reason=Reason.OUT_OF_OFFICE,
+                  detail=f"until {office.local_text(e.paused_until, rules or office.UTC_RULES)} ({why})")
 
     def _end(self, e: Enrollment, status: EnrollmentStatus, reason: Reason, ev: _Event, *, at=None,
              outcome=Outcome.ENDED, workflow=None, detail=None) -> None:
         e.status = status
         e.held = False
+        e.paused_until = None  # an ended enrollment is neither held nor paused
         self.store.put_enrollment(e)
         self._log(ev, outcome, at=at, workflow=workflow or e.workflow, contact=e.contact, sequence=e.sequence,
                   user=e.user, reason=reason, detail=detail)
+
+
+def _bounce_text(status: str | None, diagnostic: str | None) -> str | None:
+    """A bounce's status and the remote server's words, for its `ended` entry."""
+    return ": ".join(part for part in (status, diagnostic) if part) or None
+
+
+def _resume_time(at: dt.datetime, until: str | None, days: int, rules: office.Rules | None) -> tuple[dt.datetime, str]:
+    """When a pause that starts at `at` ends, and why then: the day after the
+    return date `until` in the sender's time zone, or `days` days on when
+    there is none, it is past or it is more than 90 days away; at the
+    opening of the sender's `hours` (midnight without)."""
+    rules = rules or office.UTC_RULES
+    today = at.astimezone(rules.zone).date()
+    if until is None:
+        day, why = today + dt.timedelta(days=days), f"no return date: {days} days"
+    else:
+        back = dt.date.fromisoformat(until)
+        if back < today:
+            day, why = today + dt.timedelta(days=days), f"return date {until} is past: {days} days"
+        elif back - today > _FURTHEST_RETURN:
+            day, why = today + dt.timedelta(days=days), f"return date {until} is over 90 days away: {days} days"
+        else:
+            day, why = back + timeutil.DAY, f"away until {until}"
+    opening = rules.hours[0] if rules.hours is not None else dt.time(0)
+    return office.resolve(day, opening, rules.zone), why

@@ -37,9 +37,11 @@ ContactAddress = Annotated[StrictStr, StringConstraints(min_length=1, max_length
 EventId = Annotated[StrictStr, StringConstraints(min_length=1, max_length=256, pattern=_NO_CONTROLS)]
 
 
-def _pattern_reason(value: str) -> str:
+def _pattern_reason(value: str, where: str) -> str:
     if re.search(f"[{_CONTROLS}]", value):
         return "must not contain control characters"
+    if where == "status":
+        return "must be an SMTP status such as 5.1.1"
     return "must be an email address with exactly one @"
 
 
@@ -87,6 +89,35 @@ class EventBase(BaseModel):
     # `trigger`, whether workflows can start on it.
 
 
+def _a_date(value: str) -> str:
+    try:
+        if len(value) > 10:
+            raise ValueError
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise ValueError("must be a date such as 2026-01-05") from None
+
+
+#: The longest `diagnostic` of a bounce (the remote server's text) and the
+#: highest step number a reply may name.
+MAX_DIAGNOSTIC = 500
+MAX_STEP = 100_000
+
+#: Fields the reader of inboxes fills from mail it does not control, bounded
+#: beyond their schema type: (event type, field) -> (type, default).
+_BOUNDED = {
+    ("email_replied", "step"): (Annotated[StrictInt, Field(ge=1, le=MAX_STEP)] | None, None),
+    ("email_auto_replied", "until"): (Annotated[StrictStr, AfterValidator(_a_date),
+                                                Field(json_schema_extra={"format": "date"})] | None, None),
+    ("email_auto_replied", "left_company"): (StrictBool, False),
+    # An RFC 3463 enhanced status code: class.subject.detail.
+    ("email_bounced", "status"): (Annotated[StrictStr, StringConstraints(
+        pattern=r"^[245]\.[0-9]{1,3}\.[0-9]{1,3}$")] | None, None),
+    ("email_bounced", "diagnostic"): (Annotated[StrictStr, StringConstraints(
+        max_length=MAX_DIAGNOSTIC, pattern=_NO_CONTROLS)] | None, None),
+}
+
+
 def _python_type(t: Type):
     if t.kind == "enum":
         return Literal[t.values]  # type: ignore[valid-type]
@@ -114,7 +145,7 @@ def _model(name: str):
         fields["properties"] = (dict[str, PropertyValue], Field(default_factory=dict))
     for f in event.fields:
         t = _python_type(f.type)
-        fields[f.name] = (t, ...) if f.required else (Optional[t], None)
+        fields[f.name] = _BOUNDED.get((name, f.name)) or ((t, ...) if f.required else (Optional[t], None))
     model = create_model(f"Event_{name}", __base__=EventBase, **fields)
     model.schema_fields = tuple(f.name for f in event.fields)
     model.fields = property(_fields_reader(model.schema_fields), doc="The event's own fields, by name.")
@@ -151,7 +182,7 @@ class EventError(ValueError):
 
 _AT_FORM = "a time in ISO 8601 with a UTC offset, such as 2026-01-05T09:00:00Z"
 #: What each kind of value is, in Flow's words, by the validation error type.
-_KINDS = {"string_type": "text", "float_type": "a number", "int_type": "a number", "bool_type": "true or false",
+_KINDS = {"string_type": "text", "float_type": "a number", "int_type": "a whole number", "bool_type": "true or false",
           "dict_type": "an object"}
 
 
@@ -218,7 +249,7 @@ def _one_reason(err: dict) -> str:
     if kind in _KINDS:
         return f"`{where}` is {_KINDS[kind]}, got {shown_value(value)}"
     if kind == "string_pattern_mismatch":
-        return f"`{where}`: {_pattern_reason(value)}"
+        return f"`{where}`: {_pattern_reason(value, where)}"
     if kind == "value_error":
         return f"`{where}`: {err['ctx']['error']}"
     # Anything else: the message, without the validation library's phrasing.

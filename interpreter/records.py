@@ -33,6 +33,8 @@ class Outcome(StrEnum):
     TASK_CREATED = "task_created"
     FINISHED = "finished"
     ENDED = "ended"
+    #: An out-of-office answer paused an enrollment until a resume time.
+    PAUSED = "paused"
     REJECTED = "rejected"
     DUPLICATE = "duplicate"
     # what the mail server answered (docs/delivery.md)
@@ -42,6 +44,8 @@ class Outcome(StrEnum):
     CANCELED = "canceled"
     #: Office hours moved a step to a later time.
     RESCHEDULED = "rescheduled"
+    #: A message read from a sender's inbox (docs/inbox.md).
+    MAIL_RECEIVED = "mail_received"
 
 
 class Reason(StrEnum):
@@ -73,11 +77,18 @@ class Reason(StrEnum):
     # an outbox message canceled (with UNENROLLED)
     ENROLLMENT_ENDED = "enrollment_ended"
     COMPANY_REPLIED = "company_replied"
+    OUT_OF_OFFICE = "out_of_office"  # with `out_of_office unenroll`; also a step moved by a pause
+    LEFT_COMPANY = "left_company"
     # a step rescheduled by office hours (in this order of naming)
     WEEKEND = "weekend"
     HOLIDAY = "holiday"
     OUTSIDE_HOURS = "outside_hours"
     THROTTLE = "throttle"
+    # what a message read from an inbox was
+    REPLY = "reply"
+    AUTO_REPLY = "auto_reply"
+    BOUNCE = "bounce"
+    BOUNCE_DELAYED = "bounce_delayed"
     # a line not processed
     DUPLICATE_EVENT = "duplicate_event"
     INVALID_EVENT = "invalid_event"
@@ -149,7 +160,7 @@ class Contact:
     email: str
     #: Replaced, never changed in place: the stores share it.
     properties: dict = field(default_factory=dict)
-    #: None, UNSUBSCRIBED or BOUNCED.
+    #: None, UNSUBSCRIBED, BOUNCED or LEFT_COMPANY.
     opted_out: Reason | None = None
 
 
@@ -167,6 +178,9 @@ class Enrollment:
     workflow: str | None = None
     #: Paused after a `hold` task until a `task_completed` event.
     held: bool = False
+    #: Paused by an out-of-office answer: steps that fall due before this
+    #: time are moved to it (None: not paused).
+    paused_until: dt.datetime | None = None
 
 
 @_copyable

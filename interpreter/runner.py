@@ -84,6 +84,8 @@ class Summary:
             out.append(f"delivered: {o['delivered']}   send failed: {o['send_failed']}")
         if self.rescheduled:
             out.append("rescheduled: " + ", ".join(f"{r} {n}" for r, n in sorted(self.rescheduled.items())))
+        if o["paused"]:
+            out.append(f"paused by out-of-office answers: {o['paused']}")
         return out
 
     def as_dict(self) -> dict:

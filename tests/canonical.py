@@ -11,7 +11,8 @@ def dump(store) -> dict:
     enrollments = {e.id: e for e in store.enrollments()}
 
     def enr(e):
-        return (e.contact, e.sequence, e.user, e.sender, e.step, e.status, show(e.started), e.workflow, e.held)
+        return (e.contact, e.sequence, e.user, e.sender, e.step, e.status, show(e.started), e.workflow, e.held,
+                e.paused_until and show(e.paused_until))
 
     def due(d):
         if d.kind != DueKind.RESUME:

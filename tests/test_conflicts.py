@@ -40,3 +40,12 @@ def test_account_events():
     assert keys(type="seat_changed", user="ann", seat="none") == ["e:1", "u:ann"]
     assert keys(type="email_bounced", contact="c@x") == ["c:c@x", "e:1"]
     assert keys(type="sequence_deleted", sequence="S") == ["*"]
+
+
+def test_answers_from_the_inbox_conflict_through_their_contact():
+    # A pause or a left company changes only the contact's enrollment and
+    # record; a step it moves is queued with its own keys (contact and sender).
+    assert keys(type="email_auto_replied", contact="c@x", until="2026-01-09") == ["c:c@x", "e:1"]
+    assert keys(type="email_auto_replied", contact="c@x", left_company=True) == ["c:c@x", "e:1"]
+    assert keys(type="email_replied", contact="c@x", step=2) == ["c:c@x", "e:1"]
+    assert keys(type="email_bounced", contact="c@x", status="5.1.1", diagnostic="no such user") == ["c:c@x", "e:1"]

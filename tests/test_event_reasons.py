@@ -10,13 +10,16 @@ from flowc.interpreter.events import EventError, parse_event
 AT = '"at": "2026-01-05T09:00:00Z"'
 FORM = f'"id": "1", "type": "form_submitted", {AT}, "contact": "a@x"'
 DEAL = f'"id": "1", "type": "deal_stage_changed", {AT}, "contact": "a@x", "deal": "d"'
+BOUNCE = f'"id": "1", "type": "email_bounced", {AT}, "contact": "a@x"'
+REPLY = f'"id": "1", "type": "email_replied", {AT}, "contact": "a@x"'
+AUTO = f'"id": "1", "type": "email_auto_replied", {AT}, "contact": "a@x"'
 
 CASES = [
     (f'{{"id": "1", "type": "form_submited", {AT}, "contact": "a@x", "form": "f"}}',
      "unknown event type `form_submited`; did you mean `form_submitted`?"),
     (f'{{"id": "1", "type": "mystery", {AT}}}',
      "unknown event type `mystery`; the event types are form_submitted, deal_stage_changed, meeting_outcome, "
-     "meeting_booked, email_replied, list_added, contact_created, property_changed, task_completed, sequence_deleted, "
+     "meeting_booked, email_replied, email_auto_replied, list_added, contact_created, property_changed, task_completed, sequence_deleted, "
      "seat_changed, inbox_disconnected, inbox_connected, contact_unsubscribed, email_bounced"),
     (f'{{"id": "1", "type": 3, {AT}}}', "`type` is text naming the event type, got the number 3"),
     ('{"id": "1", "type": "form_submitted", "at": "yesterday", "contact": "a@x", "form": "f"}',
@@ -51,6 +54,16 @@ CASES = [
      "text must be whole Unicode characters (a lone surrogate is not)"),
     ('{' + FORM + ', "form": "f\\udc00"}', "text must be whole Unicode characters (a lone surrogate is not)"),
     ('{' + FORM + ', "form": "f\\uZZZZ"}', "not valid JSON (invalid escape at line 1 column 99)"),
+    # What the inbox reader fills from mail it does not control is bounded.
+    (f'{{{BOUNCE}, "status": "550"}}', "`status`: must be an SMTP status such as 5.1.1"),
+    (f'{{{BOUNCE}, "diagnostic": "{"x" * 501}"}}', "`diagnostic`: string should have at most 500 characters"),
+    (f'{{{BOUNCE}, "diagnostic": "550\\r\\nInjected: yes"}}', "`diagnostic`: must not contain control characters"),
+    (f'{{{REPLY}, "step": 0}}', "`step`: greater than or equal to 1"),
+    (f'{{{REPLY}, "step": 2.5}}', "`step` is a whole number, got the number 2.5"),
+    (f'{{{REPLY}, "step": "3"}}', "`step` is a whole number, got the text \"3\""),
+    (f'{{{AUTO}, "until": "2026-02-30"}}', "`until`: must be a date such as 2026-01-05"),
+    (f'{{{AUTO}, "until": "2026-02-03T09:00:00Z"}}', "`until`: must be a date such as 2026-01-05"),
+    (f'{{{AUTO}, "left_company": "yes"}}', "`left_company` is true or false, got the text \"yes\""),
 ]
 
 

@@ -301,3 +301,25 @@ def test_load_shows_the_files_warnings_and_strict_refuses_them(tmp_path):
     assert strict.output.rstrip().endswith("no workflows")
     on_the_command_line = repl(":workflows\n", "--strict", warned)
     assert on_the_command_line.exit_code == 1 and "W301" in on_the_command_line.output
+
+
+def test_emit_writes_whole_numbers_and_true_or_false_as_json_does():
+    """A reply's `step` is a whole number and `left_company` is true or false:
+    typed at the REPL, they are not rejected as text or as 2.0."""
+    r = repl(TEAM + SEQ + 'on form_submitted enroll in "Book a meeting" as alice\n' + EMIT
+             + ":emit email_replied contact=bob@x step=1 at=2026-01-05T10:00:00Z\n"
+             + ":emit email_auto_replied contact=eve@x left_company=true at=2026-01-05T11:00:00Z\n"
+             + ':emit form_submitted contact=eve@x form=f at=2026-01-05T12:00:00Z\n')
+    assert r.exit_code == 0, r.output
+    assert "step 1 answered" in r.output
+    assert "contact_unsubscribed" in r.output.splitlines()[-1]
+
+
+def test_enrollments_show_a_pause_until_it_ends():
+    r = repl(TEAM + SEQ + 'on form_submitted enroll in "Book a meeting" as alice\n' + EMIT
+             + ":emit email_auto_replied contact=bob@x until=2026-01-05 at=2026-01-05T10:00:00Z\n:enrollments\n"
+             + ":advance 19 hours\n:enrollments\n")  # the pause is over; the task is due at 09:00
+    assert r.exit_code == 0, r.output
+    shown = [line for line in r.output.splitlines() if line.startswith("bob@x")]
+    assert "next step 3, paused until 2026-01-06T00:00:00Z as alice" in shown[0]
+    assert "next step 3 as alice" in shown[1]

@@ -3,6 +3,7 @@ reason and outcome of docs/runtime.md, the clock, the send window, idempotency
 and transactions."""
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from dataclasses import replace
 
@@ -138,6 +139,194 @@ def test_reply_ends_enrollment_and_still_triggers_workflows(store):
     h.emit("form_submitted", T0, contact="c@x", form="f")
     entries = h.emit("email_replied", T0, contact="c@x", sequence="Demo")
     assert outcomes(entries)[:2] == [("ended", "c@x", "Demo", "replied"), ("enrolled", "c@x", "Other", None)]
+
+
+# ---- hearing back: replies, out-of-office answers and bounces -------------
+
+FORM = 'on form_submitted enroll in "Demo" as alice'
+
+
+def _details(entries):
+    return [(e.outcome, e.reason, e.detail) for e in entries]
+
+
+def test_an_out_of_office_answer_pauses_until_the_day_after_its_date(store):
+    h = harness(store, FORM)
+    h.emit("form_submitted", T0, contact="c@x", form="f")
+    entries = h.emit("email_auto_replied", "2026-01-05T10:00:00Z", contact="c@x", until="2026-01-09")
+    assert _details(entries) == [("paused", "out_of_office", "until 2026-01-10T00:00:00+00:00 (away until 2026-01-09)")]
+    (e,) = store.enrollments("active")  # still enrolled: an auto-reply is not a reply
+    assert e.paused_until.isoformat() == "2026-01-10T00:00:00+00:00"
+    # The follow-up falls due on the 7th, inside the pause: moved, not sent.
+    moved = h.advance("2026-01-09T23:59:59Z")
+    assert [(x.outcome, x.reason, x.at.isoformat(), x.detail) for x in moved] == [
+        ("rescheduled", "out_of_office", "2026-01-07T09:00:00+00:00",
+         "step 3: Follow-up moved to 2026-01-10T00:00:00+00:00 (out_of_office)")]
+    after = h.advance("2026-01-11T00:00:00Z")
+    assert [(x.outcome, x.at.isoformat()) for x in after] == [
+        ("email_sent", "2026-01-10T00:00:00+00:00"), ("task_created", "2026-01-10T00:00:00+00:00"),
+        ("finished", "2026-01-10T00:00:00+00:00")]
+    assert [x.paused_until for x in store.enrollments()] == [None]
+
+
+def test_a_pause_resumes_at_the_opening_of_the_senders_day(store):
+    h = Harness(store, 'user zoe seat sales_enterprise inbox zoe@x timezone "Europe/Berlin" hours 09:00-17:00\n'
+                       'sequence "S" { email "A" subject "a" body "a"\n wait 1 day\n email "B" body "b" }\n'
+                       'on form_submitted enroll in "S" as zoe')
+    h.emit("form_submitted", T0, contact="c@x", form="f")
+    entries = h.emit("email_auto_replied", "2026-01-05T23:30:00Z", contact="c@x", until="2026-01-07")
+    # 23:30 UTC is already the 6th in Berlin; back after the 7th, at 09:00 there.
+    assert entries[0].detail == "until 2026-01-08T09:00:00+01:00 (away until 2026-01-07)"
+    assert [(x.outcome, x.at.isoformat()) for x in h.advance("2026-01-09T00:00:00Z")] == [
+        ("rescheduled", "2026-01-06T09:00:00+00:00"), ("email_sent", "2026-01-08T08:00:00+00:00"),
+        ("finished", "2026-01-08T08:00:00+00:00")]
+
+
+@pytest.mark.parametrize("until, resume, why", [
+    (None, "2026-01-19", "no return date: 14 days"),
+    ("2026-01-04", "2026-01-19", "return date 2026-01-04 is past: 14 days"),
+    ("2026-04-06", "2026-01-19", "return date 2026-04-06 is over 90 days away: 14 days"),
+    ("2026-04-05", "2026-04-06", "away until 2026-04-05"),  # 90 days away: believed
+    ("2026-01-05", "2026-01-06", "away until 2026-01-05"),
+])
+def test_without_a_believable_date_a_pause_lasts_14_days(store, until, resume, why):
+    h = harness(store, FORM)
+    h.emit("form_submitted", T0, contact="c@x", form="f")
+    fields = {"until": until} if until else {}
+    (entry,) = h.emit("email_auto_replied", "2026-01-05T10:00:00Z", contact="c@x", **fields)
+    assert entry.detail == f"until {resume}T00:00:00+00:00 ({why})"
+
+
+def test_a_step_moved_by_a_pause_leaves_other_steps_throttle_bookings_alone(store):
+    h = Harness(store, 'user zoe seat sales_enterprise inbox zoe@x hours 09:00-17:00 throttle 10 minutes\n'
+                       'sequence "S" { email "A" subject "a" body "a"\n wait 1 day\n email "B" body "b" }\n'
+                       'on form_submitted enroll in "S" as zoe')
+    h.emit("form_submitted", "2026-01-05T10:00:00Z", contact="p@x", form="f")
+    h.emit("email_auto_replied", "2026-01-05T11:00:00Z", contact="p@x", until="2026-01-06")  # back Wed 09:00
+    # Tuesday evening: q's first email is moved to Wednesday's opening, and holds that time.
+    h.emit("form_submitted", "2026-01-06T18:00:00Z", contact="q@x", form="f")
+    sent = [(x.contact, x.at.isoformat()) for x in h.advance("2026-01-08T00:00:00Z") if x.outcome == "email_sent"]
+    assert sent == [("q@x", "2026-01-07T09:00:00+00:00"), ("p@x", "2026-01-07T09:10:00+00:00")]
+
+
+def test_a_task_completed_while_paused_moves_the_next_step_to_the_resume_time(store):
+    h = Harness(store, TEAM.replace('task "Call {{contact.firstname}}"', 'task "Call" hold\n  email "Last" body "x"')
+                + FORM)
+    h.emit("form_submitted", T0, contact="c@x", form="f")
+    h.advance("2026-01-07T10:00:00Z")  # the follow-up is sent, and the task holds the sequence
+    h.emit("email_auto_replied", "2026-01-07T11:00:00Z", contact="c@x", until="2026-01-11")
+    entries = h.emit("task_completed", "2026-01-08T09:00:00Z", contact="c@x", sequence="Demo")
+    assert _details(entries) == [
+        ("rescheduled", "out_of_office", "step 5: Last moved to 2026-01-12T00:00:00+00:00 (out_of_office)")]
+    assert [(x.outcome, x.at.isoformat()) for x in h.advance("2026-01-13T00:00:00Z")] == [
+        ("email_sent", "2026-01-12T00:00:00+00:00"), ("finished", "2026-01-12T00:00:00+00:00")]
+
+
+def test_a_reply_while_paused_ends_the_enrollment_and_nothing_is_sent(store):
+    h = harness(store, FORM)
+    h.emit("form_submitted", T0, contact="c@x", form="f")
+    h.emit("email_auto_replied", "2026-01-05T10:00:00Z", contact="c@x")
+    h.advance("2026-01-08T00:00:00Z")  # the follow-up moved to the 19th
+    entries = h.emit("email_replied", "2026-01-09T10:00:00Z", contact="c@x", sequence="Demo", step=1)
+    assert _details(entries) == [("ended", "replied", "step 1 answered")]
+    assert [(e.status, e.paused_until) for e in store.enrollments()] == [("ended", None)]
+    assert h.advance("2026-03-01T00:00:00Z") == []
+
+
+def test_a_later_out_of_office_answer_moves_the_pause(store):
+    h = harness(store, FORM)
+    h.emit("form_submitted", T0, contact="c@x", form="f")
+    h.emit("email_auto_replied", "2026-01-05T10:00:00Z", contact="c@x", until="2026-01-08")
+    h.advance("2026-01-08T00:00:00Z")  # the follow-up moved to the 9th
+    h.emit("email_auto_replied", "2026-01-08T10:00:00Z", contact="c@x", until="2026-01-12")
+    entries = h.advance("2026-01-14T00:00:00Z")
+    assert [(x.outcome, x.at.isoformat()) for x in entries][:2] == [
+        ("rescheduled", "2026-01-09T00:00:00+00:00"), ("email_sent", "2026-01-13T00:00:00+00:00")]
+
+
+def test_left_the_company_ends_and_suppresses_like_a_bounce(store):
+    h = harness(store, 'workflow "W" reenroll on form_submitted enroll in "Demo" as alice')
+    h.emit("form_submitted", T0, contact="c@x", form="f")
+    entries = h.emit("email_auto_replied", "2026-01-05T10:00:00Z", contact="c@x", left_company=True)
+    assert outcomes(entries) == [("ended", "c@x", "Demo", "left_company")]
+    assert [c.opted_out for c in store.contacts()] == ["left_company"]
+    assert outcomes(h.emit("form_submitted", "2026-01-06T10:00:00Z", contact="c@x", form="f")) == [
+        ("skipped", "c@x", "Demo", "contact_unsubscribed")]
+    # with no enrollment, the contact is suppressed all the same
+    h.emit("email_auto_replied", "2026-01-06T10:00:00Z", contact="d@x", left_company=True)
+    assert outcomes(h.emit("form_submitted", "2026-01-06T11:00:00Z", contact="d@x", form="f"))[0][3] == \
+        "contact_unsubscribed"
+
+
+def test_a_bounce_keeps_its_status_and_the_servers_words(store):
+    h = harness(store, 'workflow "W" reenroll on form_submitted enroll in "Demo" as alice')
+    h.emit("form_submitted", T0, contact="b@x", form="f")
+    entries = h.emit("email_bounced", "2026-01-05T10:00:00Z", contact="b@x", status="5.1.1",
+                     diagnostic="550 5.1.1 <b@x>: Recipient address rejected: User unknown")
+    assert _details(entries) == [
+        ("ended", "bounced", "5.1.1: 550 5.1.1 <b@x>: Recipient address rejected: User unknown")]
+    assert outcomes(h.emit("form_submitted", "2026-01-06T10:00:00Z", contact="b@x", form="f"))[0][3] == \
+        "contact_unsubscribed"
+
+
+def test_answers_without_an_enrollment_run_their_workflows_and_change_no_enrollment(store):
+    h = harness(store, FORM + '\non email_auto_replied enroll in "Other" as alice\n'
+                              'on email_replied where step == 2 enroll in "Other" as maria')
+    entries = h.emit("email_auto_replied", T0, contact="a@x", until="2026-01-09")
+    assert outcomes(entries) == [("enrolled", "a@x", "Other", None), ("email_sent", "a@x", "Other", None),
+                                 ("finished", "a@x", "Other", None)]
+    entries = h.emit("email_replied", T0, contact="r@x", step=2)
+    assert outcomes(entries)[0] == ("enrolled", "r@x", "Other", None)
+    h.emit("form_submitted", T0, contact="p@x", form="f")
+    # paused, and the workflow's enrollment is skipped: the contact is still in "Demo"
+    assert outcomes(h.emit("email_auto_replied", T0, contact="p@x")) == [
+        ("paused", "p@x", "Demo", "out_of_office"), ("skipped", "p@x", "Other", "already_enrolled")]
+
+
+class _OutOfOffice:
+    """A sequence as the language compiles `out_of_office MODE [N days]`
+    (until it does, the engine reads the setting where it will be)."""
+
+    def __init__(self, sequence, mode: str, days: int = 14):
+        self._sequence, self.out_of_office = sequence, type("Setting", (), {"mode": mode, "days": days})()
+
+    def __getattr__(self, name):
+        return getattr(self._sequence, name)
+
+
+@pytest.mark.parametrize("mode, expected", [
+    ("continue", []), ("unenroll", [("ended", "c@x", "Demo", "out_of_office")]),
+    ("pause", [("paused", "c@x", "Demo", "out_of_office")])])
+def test_the_sequence_says_what_an_out_of_office_answer_does(store, mode, expected):
+    h = harness(store, FORM)
+    program = copy.copy(h.program)
+    object.__setattr__(program, "sequences", {**program.sequences,
+                                              "Demo": _OutOfOffice(program.sequences["Demo"], mode, 3)})
+    h.runner.engine.program = program
+    h.emit("form_submitted", T0, contact="c@x", form="f")
+    entries = h.emit("email_auto_replied", "2026-01-05T10:00:00Z", contact="c@x")
+    assert outcomes(entries) == expected
+    if mode == "pause":
+        assert entries[0].detail == "until 2026-01-08T00:00:00+00:00 (no return date: 3 days)"
+    sent = [x for x in h.advance("2026-01-20T00:00:00Z") if x.outcome == "email_sent"]
+    assert [x.at.isoformat() for x in sent] == {"continue": ["2026-01-07T09:00:00+00:00"], "unenroll": [],
+                                                "pause": ["2026-01-08T00:00:00+00:00"]}[mode]
+
+
+@pytest.mark.parametrize("kind", [b for b in BACKENDS if b != "memory"])
+def test_a_pause_survives_reopening_the_store(kind, tmp_path, request):
+    url = store_url(kind, tmp_path, request)
+    h = harness(open_store(url), FORM)
+    h.emit("form_submitted", T0, contact="c@x", form="f")
+    h.emit("email_auto_replied", "2026-01-05T10:00:00Z", contact="c@x", until="2026-01-09")
+    h.store.close()
+    again = open_store(url)
+    try:
+        (e,) = again.enrollments("active")
+        assert e.paused_until.isoformat() == "2026-01-10T00:00:00+00:00"
+        assert [x.outcome for x in harness(again, FORM).advance("2026-01-09T00:00:00Z")] == ["rescheduled"]
+    finally:
+        again.close()
 
 
 def test_sequence_deleted_ends_active_enrollments_and_later_steps(store):
@@ -369,6 +558,7 @@ def test_a_version_1_store_is_upgraded_and_keeps_its_log(kind, tmp_path, request
     with store.transaction():  # as version 1 left it
         store._exec("ALTER TABLE flow_audit DROP COLUMN late")
         store._exec("ALTER TABLE flow_enrollments DROP COLUMN held")
+        store._exec("ALTER TABLE flow_enrollments DROP COLUMN paused_until")
         store._exec("DROP TABLE flow_booked")
         store.set_meta("schema_version", "1")
     store.close()
@@ -377,6 +567,28 @@ def test_a_version_1_store_is_upgraded_and_keeps_its_log(kind, tmp_path, request
     h.emit("form_submitted", "2026-01-05T11:00:00Z", contact="b@x", form="f")
     assert [e.late for e in h.store.audit()] == [False, True]
     h.store.close()
+
+
+@pytest.mark.parametrize("kind", [b for b in BACKENDS if b != "memory"])
+def test_a_version_4_store_is_upgraded_and_its_enrollments_can_pause(kind, tmp_path, request):
+    url = store_url(kind, tmp_path, request)
+    h = harness(open_store(url), 'on form_submitted enroll in "Demo" as alice')
+    h.emit("form_submitted", T0, contact="c@x", form="f")
+    with h.store.transaction():  # as version 4 left it, with an enrollment under way
+        h.store._exec("ALTER TABLE flow_enrollments DROP COLUMN paused_until")
+        h.store.set_meta("schema_version", "4")
+    h.store.close()
+    store = open_store(url)
+    try:
+        (e,) = store.enrollments("active")
+        assert (e.step, e.paused_until) == (2, None)
+        h = harness(store, 'on form_submitted enroll in "Demo" as alice')
+        assert outcomes(h.emit("email_auto_replied", "2026-01-05T10:00:00Z", contact="c@x")) == [
+            ("paused", "c@x", "Demo", "out_of_office")]
+        assert [x.outcome for x in h.advance("2026-01-20T00:00:00Z")] == [
+            "rescheduled", "email_sent", "task_created", "finished"]
+    finally:
+        store.close()
 
 
 @pytest.mark.parametrize("kind", [b for b in BACKENDS if b != "memory"])

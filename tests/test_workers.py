@@ -76,6 +76,15 @@ def _final(url, program):
     return _comparable(state), log
 
 
+def _three_workers(url, program_result, lines):
+    """The final state and log after three workers processed `lines`."""
+    _queue(url, program_result, lines)
+    for p in _workers(url, 3):
+        err = p.communicate(timeout=600)[1].decode()
+        assert p.returncode == 0, err
+    return _final(url, program_result.program)
+
+
 def test_four_workers_reach_the_single_worker_state(schema):
     result = _program()
     lines = event_stream(20_000, contacts=3_000, seed=11)
@@ -106,13 +115,47 @@ def test_office_hours_on_workers_reach_the_single_worker_state(schema):
         holidays=["2026-01-07"], sequence="weekdays company_unenroll", hold=True))])
     assert not result.errors
     lines = event_stream(3_000, contacts=400, seed=3, office=True)
-    _queue(schema.url, result, lines)
-    for p in _workers(schema.url, 3):
-        err = p.communicate(timeout=600)[1].decode()
-        assert p.returncode == 0, err
-    state, log = _final(schema.url, result.program)
+    state, log = _three_workers(schema.url, result, lines)
     assert {"rescheduled", "email_sent"} <= {e.outcome for e in log}
     assert {"company_replied", "daily_limit_exceeded"} <= {e.reason for e in log}
+    assert state == _single_worker_state(result.program, lines)
+
+
+def _with_answers(lines, seed):
+    """`lines` with out-of-office answers after some of them, from their
+    contact at their time: with a return date (believable or not), without
+    one, or saying the contact left the company."""
+    import random
+
+    rng = random.Random(seed)
+    out = []
+    for i, line in enumerate(lines):
+        out.append(line)
+        event = json.loads(line)
+        if "contact" in event and rng.random() < 0.08:
+            answer = {"id": f"a{i}", "type": "email_auto_replied", "at": event["at"], "contact": event["contact"]}
+            r = rng.random()
+            if r < 0.1:
+                answer["left_company"] = True
+            elif r < 0.7:
+                answer["until"] = f"2026-{rng.choice(['01', '02', '06'])}-{rng.randint(1, 28):02d}"
+            out.append(json.dumps(answer))
+    return out
+
+
+def test_out_of_office_pauses_on_workers_reach_the_single_worker_state(schema):
+    """Answers from the inbox go through the same queue and conflict keys:
+    pauses, steps moved to the resume time and contacts who left come out
+    as one worker's."""
+    result = dsl.check_sources([("o.flow", stream_script(
+        LIMITS, users=('timezone "Europe/Berlin" hours 09:00-17:30', "", "throttle 45 seconds")))])
+    assert not result.errors
+    lines = _with_answers(event_stream(3_000, contacts=300, seed=4), seed=4)
+    state, log = _three_workers(schema.url, result, lines)
+    assert {"paused", "email_sent"} <= {e.outcome for e in log}
+    assert {"out_of_office", "left_company"} <= {e.reason for e in log}
+    assert any(e.outcome == "rescheduled" and e.reason == "out_of_office" for e in log)
+    assert any(e[-1] for e in state["enrollments"])  # a pause kept in the store
     assert state == _single_worker_state(result.program, lines)
 
 

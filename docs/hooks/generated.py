@@ -98,11 +98,17 @@ OUTCOME_MEANINGS = {
     "task_created": "A task step created a task for the sender; `detail` holds its text.",
     "finished": "The enrollment ran its last step.",
     "ended": "The enrollment ended by itself; `reason` says why.",
+    "paused": "An out-of-office answer paused the enrollment (`reason` `out_of_office`); `detail` holds the time "
+              "it resumes, in the sender's zone, and why then. Steps due before it are `rescheduled` to it.",
     "rejected": "An event line was not a valid event; `line` and `detail` say where and why. Nothing changed.",
     "duplicate": "An event whose id was processed before. Nothing changed.",
     "delivered": "The mail server accepted an outbox message; `detail` holds its reply.",
     "send_failed": "An outbox message could not be sent; `reason` says why (`send_failure`, `send_timeout` or "
                    "`inbox_disconnected`).",
+    "mail_received": "A message read from a sender's inbox concerns a contact; `reason` says what it was "
+                     "(`reply`, `auto_reply`, `bounce`, `bounce_delayed`, or `unsubscribed` for a `mailto:` "
+                     "unsubscribe), `detail` names the inbox and the message's Message-ID (docs/inbox.md). The "
+                     "entries of the event it became follow.",
 }
 
 #: What each reason means (every member of `Reason`, as above).
@@ -118,7 +124,7 @@ REASON_MEANINGS = {
     "sender_not_licensed": "The sender has no paid Sales Hub or Service Hub Enterprise seat now.",
     "inbox_disconnected": "The sender has no connected inbox now, or the send-from address is not one of "
                           "its addresses.",
-    "contact_unsubscribed": "The contact has unsubscribed or bounced.",
+    "contact_unsubscribed": "The contact has unsubscribed, bounced or left the company.",
     "already_enrolled": "The contact is active in a sequence already (one at a time).",
     "daily_limit_exceeded": "The sender has sent its limit of sequence emails in the last 24 hours.",
     "workflow_waiting": "An earlier run of this `reenroll` workflow is still waiting in a `wait`.",
@@ -129,12 +135,22 @@ REASON_MEANINGS = {
     "unknown_sequence": "An event names a sequence no script declares (a typo, most likely: the detail names "
                         "the closest one); it changes nothing.",
     "unsubscribed": "The contact unsubscribed (`contact_unsubscribed`).",
-    "bounced": "An email to the contact bounced (`email_bounced`).",
-    "replied": "The contact replied (`email_replied`).",
+    "bounced": "An email to the contact bounced (`email_bounced`); `detail` holds its status and the remote "
+               "server's words when known.",
+    "replied": "The contact replied (`email_replied`); `detail` names the step answered when known.",
+    "out_of_office": "An out-of-office answer: the sequence's `out_of_office unenroll` ended the enrollment, it "
+                     "paused the enrollment, or the pause moved a step to its resume time.",
+    "left_company": "An automatic answer said the contact left the company: the enrollment ends and no more "
+                    "sequence email goes to the contact.",
     "meeting_booked": "The contact booked a meeting (`meeting_booked`).",
     "unenrolled": "An `unenroll` action ended the enrollment.",
     "send_failure": "The mail server refused the message for good (a 5xx reply); the enrollment ends.",
     "send_timeout": "The message could not be sent within 24 hours of its first try; the enrollment ends.",
+    "reply": "The message read answers an email of a sequence, or comes from a contact (`email_replied`).",
+    "auto_reply": "The message read is an automatic answer: out of office, or left the company "
+                  "(`email_auto_replied`).",
+    "bounce": "The message read reports that an email could not be delivered, for good (`email_bounced`).",
+    "bounce_delayed": "The message read reports that an email is delayed; nothing changes.",
     "duplicate_event": "The event id was processed before.",
     "invalid_event": "The line is not a valid event (bad JSON, a missing or unknown field, a wrong type).",
     "internal_error": "Processing a valid event failed unexpectedly; its changes were rolled back and the "

@@ -61,8 +61,8 @@ _CUT_SENDS = ("DELETE FROM flow_sends s USING json_array_elements(%s::json) AS r
 _QUEUE_DUE = ("INSERT INTO flow_queue (t, rank, keys, kind, ref, workflow) "
               "SELECT r->>0, 0, ARRAY(SELECT json_array_elements_text(r->1)), r->>2, r->>3, r->>4 "
               "FROM json_array_elements(%s::json) WITH ORDINALITY AS q(r, n) ORDER BY n")
-_PUT_ENROLLMENTS = ("UPDATE flow_enrollments e SET step = (r->>1)::integer, status = r->>2, held = (r->>3)::integer "
-                    "FROM json_array_elements(%s::json) AS r WHERE e.id = (r->>0)::bigint")
+_PUT_ENROLLMENTS = ("UPDATE flow_enrollments e SET step = (r->>1)::integer, status = r->>2, held = (r->>3)::integer, "
+                    "paused_until = r->>4 FROM json_array_elements(%s::json) AS r WHERE e.id = (r->>0)::bigint")
 
 #: What waits for the commit, by what it is kept under in `_Kept.waiting`,
 #: in the order it is written: the statement that writes it.
@@ -305,7 +305,7 @@ class BatchReads:
     def put_enrollment(self, e) -> None:
         if (kept := self._keeps(e.contact)) is None:
             return super().put_enrollment(e)
-        kept.waiting["enrollments"][e.id] = (e.id, e.step, str(e.status), int(e.held))
+        kept.waiting["enrollments"][e.id] = (e.id, e.step, str(e.status), int(e.held), to_text(e.paused_until))
         if e.status == EnrollmentStatus.ACTIVE:
             kept.active[e.contact] = e.__copy__()
         elif (current := kept.active.get(e.contact)) is not None and current.id == e.id:

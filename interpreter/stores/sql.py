@@ -13,7 +13,8 @@ from ..records import (AuditEntry, Contact, Due, Enrollment, EnrollmentStatus, O
 from ..timeutil import WINDOW, from_text, to_text
 from .base import UNSAVED, StoreError
 
-SCHEMA_VERSION = 4  # 2: flow_audit.late; 3: flow_outbox; 4: flow_enrollments.held, flow_booked
+SCHEMA_VERSION = 6  # 2: flow_audit.late; 3: flow_outbox; 4: flow_enrollments.held, flow_booked;
+# 6: flow_enrollments.paused_until (5 is another change of the same release)
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS flow_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -26,7 +27,7 @@ CREATE TABLE IF NOT EXISTS flow_contacts (email TEXT PRIMARY KEY, properties TEX
 CREATE TABLE IF NOT EXISTS flow_enrollments (
     id {serial}, contact TEXT NOT NULL, sequence TEXT NOT NULL, user_name TEXT NOT NULL, sender TEXT NOT NULL,
     step INTEGER NOT NULL, status TEXT NOT NULL, started TEXT NOT NULL, workflow TEXT,
-    held INTEGER NOT NULL DEFAULT 0);
+    held INTEGER NOT NULL DEFAULT 0, paused_until TEXT);
 CREATE UNIQUE INDEX IF NOT EXISTS flow_one_active_per_contact ON flow_enrollments (contact) WHERE status = 'active';
 CREATE INDEX IF NOT EXISTS flow_active_by_sequence ON flow_enrollments (sequence) WHERE status = 'active';
 CREATE TABLE IF NOT EXISTS flow_runs (
@@ -57,6 +58,8 @@ CREATE INDEX IF NOT EXISTS flow_outbox_thread ON flow_outbox (enrollment, id);
 UPGRADES = {
     2: "ALTER TABLE flow_audit ADD COLUMN late INTEGER NOT NULL DEFAULT 0",
     4: "ALTER TABLE flow_enrollments ADD COLUMN held INTEGER NOT NULL DEFAULT 0",
+    # An enrollment paused by an out-of-office answer, until when (NULL: not paused).
+    6: "ALTER TABLE flow_enrollments ADD COLUMN paused_until TEXT",
 }
 
 _SORTED = json.JSONEncoder(sort_keys=True, check_circular=False)
@@ -86,7 +89,7 @@ _USER = "name, seat, inbox, aliases, send_limit, declared"
 _SEQUENCE = "name, declared, deleted"
 _CONTACT = "email, properties, opted_out"
 _RUN = "workflow, contact, status, pc, event, fields"
-_ENROLLMENT = "id, contact, sequence, user_name, sender, step, status, started, workflow, held"
+_ENROLLMENT = "id, contact, sequence, user_name, sender, step, status, started, workflow, held, paused_until"
 _OUTBOX = ("id, enrollment, step, user_name, inbox, sender, sender_name, recipient, subject, body, message_id, "
            "in_reply_to, refs, created, state, attempts, next_attempt, first_try, lease_holder, lease_until, response")
 _AUDIT = "at, event, workflow, contact, sequence, user_name, outcome, reason, detail, line, message, late"
@@ -114,9 +117,9 @@ def _run(row) -> Run | None:
 def _enrollment(row) -> Enrollment | None:
     if row is None:
         return None
-    i, contact, seq, user, sender, step, status, started, workflow, held = row
+    i, contact, seq, user, sender, step, status, started, workflow, held, paused_until = row
     return Enrollment(i, contact, seq, user, sender, step, EnrollmentStatus(status), from_text(started), workflow,
-                      bool(held))
+                      bool(held), from_text(paused_until))
 
 
 #: The columns of a new message, and its values.
@@ -394,14 +397,15 @@ class SqlStore:
 
     def add_enrollment(self, e: Enrollment) -> int:
         row = self._one(
-            "INSERT INTO flow_enrollments (contact, sequence, user_name, sender, step, status, started, workflow, held) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (e.contact, e.sequence, e.user, e.sender, e.step, str(e.status), to_text(e.started), e.workflow, int(e.held)))
+            "INSERT INTO flow_enrollments (contact, sequence, user_name, sender, step, status, started, workflow, held, "
+            "paused_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (e.contact, e.sequence, e.user, e.sender, e.step, str(e.status), to_text(e.started), e.workflow, int(e.held),
+             to_text(e.paused_until)))
         return row[0]
 
     def put_enrollment(self, e: Enrollment) -> None:
-        self._exec("UPDATE flow_enrollments SET step = ?, status = ?, held = ? WHERE id = ?",
-                   (e.step, str(e.status), int(e.held), e.id))
+        self._exec("UPDATE flow_enrollments SET step = ?, status = ?, held = ?, paused_until = ? WHERE id = ?",
+                   (e.step, str(e.status), int(e.held), to_text(e.paused_until), e.id))
 
     def active_in_sequence(self, sequence):
         rows = self._exec(f"SELECT {_ENROLLMENT} FROM flow_enrollments WHERE sequence = ? AND status = 'active' "

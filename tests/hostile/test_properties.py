@@ -96,13 +96,17 @@ VALUES = [None, True, 0, -1, 1.5, 1e308, "NaN", "x" * 300, "", "a@b", "A@X", "\x
 
 def _valid(rng: random.Random, i: int) -> dict:
     kind = rng.choice(["form_submitted", "deal_stage_changed", "meeting_booked", "contact_unsubscribed",
-                       "seat_changed", "inbox_disconnected", "sequence_deleted", "email_replied"])
+                       "seat_changed", "inbox_disconnected", "sequence_deleted", "email_replied",
+                       "email_auto_replied", "email_bounced"])
     data = {"id": f"e{rng.randint(0, EVENT_LINES)}", "type": kind, "at": f"2026-01-{5 + i // 600:02d}T"
             f"{i // 25 % 24:02d}:{i % 60:02d}:00Z", "contact": f"c{rng.randint(0, 40)}@x"}
     data.update({"form_submitted": {"form": "f", "properties": {"score": rng.randint(0, 9), "tier": "gold"}},
                  "deal_stage_changed": {"deal": "d", "stage": "closedwon", "amount": rng.randint(0, 300)},
                  "seat_changed": {"user": "alice", "seat": "sales_pro"}, "inbox_disconnected": {"user": "alice"},
-                 "sequence_deleted": {"sequence": "S"}}.get(kind, {}))
+                 "sequence_deleted": {"sequence": "S"}, "email_replied": {"step": rng.randint(1, 3)},
+                 "email_auto_replied": {"until": f"2026-{rng.randint(1, 12):02d}-01",
+                                        "left_company": rng.random() < 0.1},
+                 "email_bounced": {"status": "5.1.1", "diagnostic": "550 no such user"}}.get(kind, {}))
     return data
 
 
