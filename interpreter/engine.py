@@ -27,9 +27,7 @@ from .stores.base import Retry, StoreError
 #: Account events that end a contact's active enrollment, and the reason.
 _OPT_OUTS = {"contact_unsubscribed": Reason.UNSUBSCRIBED, "email_bounced": Reason.BOUNCED}
 
-#: What an out-of-office answer does when a sequence does not say
-#: (`out_of_office pause 14 days`), and the furthest return date believed.
-_PAUSE, _PAUSE_DAYS = "pause", 14
+#: The furthest return date an out-of-office answer is believed.
 _FURTHEST_RETURN = dt.timedelta(days=90)
 
 
@@ -536,9 +534,10 @@ class Engine:
         e = self.store.active_enrollment(contact.email)
         if e is None:
             return
-        # Until the language compiles `out_of_office`, every sequence pauses 14 days.
-        setting = getattr(self.program.sequences.get(e.sequence), "out_of_office", None)
-        mode, days = (setting.mode, setting.days) if setting is not None else (_PAUSE, _PAUSE_DAYS)
+        # (A sequence no longer in the scripts pauses as the default says.)
+        seq = self.program.sequences.get(e.sequence)
+        setting = seq.out_of_office if seq is not None else p.OutOfOffice()
+        mode, days = setting.mode, setting.days
         if mode == "continue":
             return
         if mode == "unenroll":

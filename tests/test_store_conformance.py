@@ -3,7 +3,6 @@ reason and outcome of docs/runtime.md, the clock, the send window, idempotency
 and transactions."""
 from __future__ import annotations
 
-import copy
 import datetime as dt
 from dataclasses import replace
 
@@ -283,26 +282,12 @@ def test_answers_without_an_enrollment_run_their_workflows_and_change_no_enrollm
         ("paused", "p@x", "Demo", "out_of_office"), ("skipped", "p@x", "Other", "already_enrolled")]
 
 
-class _OutOfOffice:
-    """A sequence as the language compiles `out_of_office MODE [N days]`
-    (until it does, the engine reads the setting where it will be)."""
-
-    def __init__(self, sequence, mode: str, days: int = 14):
-        self._sequence, self.out_of_office = sequence, type("Setting", (), {"mode": mode, "days": days})()
-
-    def __getattr__(self, name):
-        return getattr(self._sequence, name)
-
-
 @pytest.mark.parametrize("mode, expected", [
     ("continue", []), ("unenroll", [("ended", "c@x", "Demo", "out_of_office")]),
     ("pause", [("paused", "c@x", "Demo", "out_of_office")])])
 def test_the_sequence_says_what_an_out_of_office_answer_does(store, mode, expected):
-    h = harness(store, FORM)
-    program = copy.copy(h.program)
-    object.__setattr__(program, "sequences", {**program.sequences,
-                                              "Demo": _OutOfOffice(program.sequences["Demo"], mode, 3)})
-    h.runner.engine.program = program
+    clause = "out_of_office pause 3 days" if mode == "pause" else f"out_of_office {mode}"
+    h = Harness(store, TEAM.replace('sequence "Demo" {', f'sequence "Demo" {clause} {{') + FORM)
     h.emit("form_submitted", T0, contact="c@x", form="f")
     entries = h.emit("email_auto_replied", "2026-01-05T10:00:00Z", contact="c@x")
     assert outcomes(entries) == expected
