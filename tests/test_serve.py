@@ -195,7 +195,7 @@ def test_end_to_end_smtp_delivery_and_one_click_unsubscribe(tmp_path, client):
                                                       | {"properties": {"firstname": "Bob"}}))
             assert r.json()["accepted"] == 1
             [intro] = smtp.messages
-            assert intro["To"] == "bob@client.example" and intro["Subject"] == "Quick question"
+            assert intro["To"] == "Bob <bob@client.example>" and intro["Subject"] == "Quick question"
             assert intro["From"] == "Alice Example <alice@x.example>"
             assert intro.get_content().strip() == "Hi Bob"
             assert intro["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"

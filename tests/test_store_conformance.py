@@ -506,7 +506,7 @@ def test_an_event_naming_an_unknown_sequence_is_skipped_with_the_closest_name(st
 def test_a_held_tasks_text_names_the_sender_as_emails_do_and_completing_it_so_resumes(store):
     h = Harness(store, 'user alice name "Alice van Example" seat sales_enterprise inbox alice@x\n'
                        'sequence "S" { task "Call {{contact.firstname}} for {{sender.firstname}}" hold; '
-                       'email "After" body "Hi from {{sender.firstname}}" }\n'
+                       'email "After" subject "Next" body "Hi from {{sender.firstname}}" }\n'
                        'on form_submitted enroll in "S" as alice\n')
     entries = h.emit("form_submitted", T0, contact="c@x", form="f", properties={"firstname": "Cy"})
     assert entries[-1].detail == "step 1: Call Cy for Alice"
@@ -779,7 +779,7 @@ def test_deliverers_claim_with_a_lease_and_mark_what_they_hold(store):
     assert got == {"a@x": ("delivered", "250 OK", None), "b@x": ("failed", "550 no such user", None),
                    "c@x": ("sending", None, "d2")}
     counts, _ = store.outbox_counts()
-    assert counts == {"pending": 0, "sending": 1, "delivered": 1, "failed": 1}
+    assert counts == {"pending": 0, "sending": 1, "delivered": 1, "failed": 1, "canceled": 0}
     assert [m.to for m in store.outbox("delivered")] == ["a@x"]
 
 
