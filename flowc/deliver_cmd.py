@@ -31,12 +31,14 @@ def deliver_options(default: str):
     return decorate
 
 
-def make_deliverer(store, spec: str, config_path: str | None, public_url: str | None, **options):
+def make_deliverer(store, spec: str, config_path: str | None, public_url: str | None, program=None, **options):
     """The deliverer for `--deliver spec` on `store`, or None for `none`.
-    Problems with the options or the config are UsageErrors."""
+    Problems with the options or the config are UsageErrors, and so is a
+    `program` that links {{unsubscribe_url}} with no public URL to link to
+    (without a program: messages already in the outbox that do)."""
     from flowc.interpreter.delivery import Deliverer
     from flowc.interpreter.transports import MaildirTransport, SmtpTransport
-    from flowc.interpreter.unsubscribe import unsubscribe_url
+    from flowc.interpreter.unsubscribe import check_link_target, check_outbox_links, unsubscribe_url
 
     from .flow_toml import load_config, public_url as checked_url
 
@@ -50,6 +52,10 @@ def make_deliverer(store, spec: str, config_path: str | None, public_url: str | 
         if secret is None:
             raise UsageError(f"List-Unsubscribe links need the service secret: set ${config.secret_env}")
         unsubscribe = lambda contact: unsubscribe_url(url, secret, contact)  # noqa: E731
+    if program is not None:
+        check_link_target(program, unsubscribe)
+    elif unsubscribe is None:
+        check_outbox_links(store)
     if spec == "smtp":
         if not config.inboxes:
             raise UsageError("--deliver smtp needs the inboxes' SMTP settings: [inboxes.\"ADDRESS\"] in "

@@ -72,3 +72,16 @@ def cancel_reason(e: Enrollment | None) -> str | None:
     if e.status == EnrollmentStatus.ENDED:
         return Reason.ENROLLMENT_ENDED
     return Reason.UNENROLLED if e.status == EnrollmentStatus.UNENROLLED else None
+
+
+def footer(sequence, user):
+    """The footer template of an email: the sequence's, else its user's
+    declared one, else None."""
+    return getattr(sequence, "footer_template", None) or getattr(user, "footer_template", None)
+
+
+def with_footer(body: str | None, footer_text: str | None) -> str | None:
+    """`body`, then one blank line, then the footer (when there is one)."""
+    if not footer_text:
+        return body
+    return f"{body.rstrip(chr(10))}\n\n{footer_text}" if body else footer_text
