@@ -51,8 +51,7 @@ _UTF8_POLICY = POLICY.clone(utf8=True)
 
 #: What no header may hold once its value is decoded.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-#: Rounds of flattening a value whose decoded form still has a line break (an
-#: encoded word can hide another); past them, encoded-word syntax is broken up.
+#: How many times over a value is decoded to look for a line break in it.
 _ROUNDS = 4
 
 
@@ -62,21 +61,31 @@ def _one_line(text: str) -> str:
     return " ".join(_CONTROL.sub(" ", text).split())
 
 
-def _flat(text: str) -> str:
-    """Header text whose *decoded* value is one line. The email package
-    decodes RFC 2047 encoded words in the values it is given, and Python
-    3.11 and 3.12 then write what they decoded: a property holding
-    `=?utf-8?q?=0D=0ABcc:...?=` would add a header. So the value is decoded
-    as the package would and flattened again until no control character is
-    left (an encoded word can hide another); past a few rounds, the
-    encoded-word syntax is broken up."""
-    text = _one_line(text)
+def _decoded(text: str) -> str:
+    """`text` decoded as the email package may decode a header value: over
+    and over (an address's display name is decoded twice, and an encoded
+    word can hide another), until it stays the same or has a control
+    character."""
     for _ in range(_ROUNDS):
         decoded = str(POLICY.header_factory("Subject", text))
-        if not _CONTROL.search(decoded):
-            return text
-        text = _one_line(decoded)
-    return text.replace("=?", "= ?")
+        if decoded == text or _CONTROL.search(decoded):
+            return decoded
+        text = decoded
+    return text
+
+
+def _flat(text: str) -> str:
+    """Header text whose decoded value is one line. The email package
+    decodes RFC 2047 encoded words in the values it is given, and Python
+    3.11 and 3.12 then write what they decoded: a property holding
+    `=?utf-8?q?=0D=0ABcc:...?=` would add a header. Such a value is
+    decoded and flattened here, and what is left of encoded-word syntax
+    in it broken up, so that nothing decodes again."""
+    text = _one_line(text)
+    decoded = _decoded(text)
+    if decoded == text or not _CONTROL.search(decoded):
+        return text
+    return _one_line(decoded).replace("=?", "= ?")
 
 
 #: A header as written: its first line `Name: ...`, each further line a fold
@@ -84,17 +93,27 @@ def _flat(text: str) -> str:
 _WRITTEN = re.compile(rb"[!-9;-~]+:[^\x00-\x1f\x7f]*(?:\r?\n[ \t][^\x00-\x1f\x7f]*)*\r?\n")
 
 
+def _written(m: EmailMessage, name: str) -> bool:
+    """Whether header `name`, as it will be written, is one header."""
+    return all(_WRITTEN.fullmatch(m.policy.fold_binary(n, v)) for n, v in m.items() if n.lower() == name.lower())
+
+
 def _check_written(m: EmailMessage) -> None:
-    """The last word on header injection, whatever the Python version: each
-    header, as it will be written, is one header."""
-    for name, value in m.items():
-        if not _WRITTEN.fullmatch(m.policy.fold_binary(name, value)):
+    """The last word on header injection, whatever the Python version."""
+    for name in m.keys():
+        if not _written(m, name):
             raise ValueError(f"the {name} header would not be written as one header")
 
 
 def _address(m: EmailMessage, name: str, display_name: str | None, address: str) -> None:
+    """The header with the name when it can be written: the email package
+    folds some long names with an empty line inside (which would end the
+    headers there); the address alone is then what it gets."""
     local, domain = mailbox(address)
     m[name] = Address(display_name=_flat(display_name or ""), username=local, domain=domain)
+    if display_name and not _written(m, name):
+        del m[name]
+        m[name] = Address(username=local, domain=domain)
 
 
 def contact_name(properties: dict) -> str | None:
