@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import email_validator
-
 #: RFC 5321's limit on a local part, in octets.
 MAX_LOCAL = 64
 
@@ -15,7 +13,10 @@ MAX_LOCAL = 64
 @lru_cache(maxsize=16384)
 def _checked(address: str) -> tuple[str, str] | str:
     """(local part, ASCII domain), or the reason `address` is not a mailbox.
-    Cached: a contact's events come again and again."""
+    Cached: a contact's events come again and again. (The library is
+    imported here: commands that check no address do not load it.)"""
+    import email_validator
+
     try:
         result = email_validator.validate_email(address, check_deliverability=False, globally_deliverable=False)
     except email_validator.EmailNotValidError as e:

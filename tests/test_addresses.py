@@ -7,12 +7,12 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from flowc.interpreter.api import Runner, open_store
+from flowc.interpreter.events import EventError, parse_event
 
 from flowc import dsl
 from flowc.cli import main
 from flowc.flow_toml import public_url
-from flowc.interpreter.api import Runner, open_store
-from flowc.interpreter.events import EventError, parse_event
 
 
 def _event(contact: str) -> str:

@@ -16,12 +16,12 @@ from pathlib import Path
 import email_validator
 import pytest
 from click.testing import CliRunner
+from flowc.interpreter.mail import build
+from flowc.interpreter.records import OutboxMessage
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flowc.cli import main
-from flowc.interpreter.mail import build
-from flowc.interpreter.records import OutboxMessage
 
 from .mail_checks import problems, spamassassin
 

@@ -12,16 +12,16 @@ from types import MappingProxyType, SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
-
-from flowc import dsl
-from flowc.cli import main
-from flowc.deliver_cmd import make_deliverer
 from flowc.dsl.program import Sequence, Template
 from flowc.interpreter.api import Runner, open_store
 from flowc.interpreter.delivery import Deliverer
 from flowc.interpreter.outbox import footer, with_footer
 from flowc.interpreter.transports import MaildirTransport
 from flowc.interpreter.unsubscribe import read_token, unsubscribe_url
+
+from flowc import dsl
+from flowc.cli import main
+from flowc.deliver_cmd import make_deliverer
 
 SECRET = b"a-secret-for-the-links-of-this-test"
 PUBLIC = "https://flow.example.com"
