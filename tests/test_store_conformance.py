@@ -559,7 +559,7 @@ def test_deliverers_claim_with_a_lease_and_mark_what_they_hold(store):
     assert got == {"a@x": ("delivered", "250 OK", None), "b@x": ("failed", "550 no such user", None),
                    "c@x": ("sending", None, "d2")}
     counts, _ = store.outbox_counts()
-    assert counts == {"pending": 0, "sending": 1, "delivered": 1, "failed": 1}
+    assert counts == {"pending": 0, "sending": 1, "delivered": 1, "failed": 1, "canceled": 0}
     assert [m.to for m in store.outbox("delivered")] == ["a@x"]
 
 
