@@ -24,7 +24,12 @@ _UNFOLDED = frozenset({"list-unsubscribe"})
 
 
 class _Policy(email.policy.EmailPolicy):
-    """The SMTP policy, except that the unfolded headers stay whole."""
+    """The SMTP policy, except that the unfolded headers stay whole, and an
+    address whose local part is not ASCII is written in UTF-8 (RFC 6532;
+    only a server announcing SMTPUTF8 takes it): in any other form it would
+    be an encoded word inside an address, which no server reads. This is
+    the policy's own doing so that every clone of it (the Maildir's, a
+    transport's) writes such an address the same way."""
 
     def fold(self, name, value):
         if name.lower() in _UNFOLDED:
@@ -34,6 +39,8 @@ class _Policy(email.policy.EmailPolicy):
     def fold_binary(self, name, value):
         if name.lower() in _UNFOLDED:
             return self.fold(name, value).encode("ascii")
+        if not self.utf8 and not all(a.username.isascii() for a in getattr(value, "addresses", ())):
+            return self.clone(utf8=True).fold_binary(name, value)
         return super().fold_binary(name, value)
 
 
@@ -45,9 +52,6 @@ class _Policy(email.policy.EmailPolicy):
 POLICY = _Policy(linesep="\r\n", cte_type="7bit", max_line_length=76)
 #: The same message with plain newlines, as files in a Maildir are written.
 FILE_POLICY = POLICY.clone(linesep="\n")
-#: For an address whose local part is not ASCII: headers in UTF-8 (RFC 6532),
-#: which only a server announcing SMTPUTF8 takes.
-_UTF8_POLICY = POLICY.clone(utf8=True)
 
 #: What no header may hold once its value is decoded.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -141,8 +145,7 @@ def build(msg: OutboxMessage, unsubscribe: Callable[[str], str] | None = None, *
     transport (the time it was decided when not given). Raises ValueError
     (or email.errors.HeaderParseError) for a message the email package
     cannot write."""
-    utf8 = not (msg.sender.rpartition("@")[0].isascii() and msg.to.rpartition("@")[0].isascii())
-    m = EmailMessage(policy=_UTF8_POLICY if utf8 else POLICY)
+    m = EmailMessage(policy=POLICY)
     _address(m, "From", msg.sender_name, msg.sender)
     _address(m, "To", to_name, msg.to)
     if msg.subject is not None:

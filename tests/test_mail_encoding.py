@@ -90,6 +90,18 @@ def test_an_internationalized_domain_is_written_as_idna():
     assert parsed["To"].addresses[0].addr_spec == "anna@xn--bcher-kva.example"
 
 
+def test_a_non_ascii_local_part_is_written_in_utf8_never_as_an_encoded_word():
+    """Python's email package writes `=?utf-8?q?j=C3=BCrgen?=@example.com`
+    otherwise, in SMTP's form and in a Maildir file alike."""
+    from flowc.interpreter.mail import FILE_POLICY
+
+    mail = build(message(to="jürgen@example.com"), to_name="Jürgen")
+    for data in (mail.as_bytes(), mail.as_bytes(policy=FILE_POLICY)):
+        parsed = email.message_from_bytes(data, policy=email.policy.SMTPUTF8)
+        assert str(parsed["To"]).encode("utf-8", "surrogateescape").decode() == "Jürgen <jürgen@example.com>"
+        assert b"=?" not in data.split(b"\n\n")[0].replace(b"\r", b"")
+
+
 def test_date_is_the_hand_over_and_the_message_id_stays():
     later = AT + dt.timedelta(days=4)
     first, second = build(message(), date=AT), build(message(), date=later)
