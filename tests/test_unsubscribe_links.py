@@ -128,6 +128,7 @@ def test_the_sequences_footer_wins_and_follows_one_blank_line():
 @needs_footers
 def test_footers_are_appended_with_the_tokens_of_a_body(tmp_path):
     script = SCRIPT.replace('inbox alice@acme.example', 'inbox alice@acme.example footer "Acme, {{sender.email}}"')
+    script = script.replace("on form_submitted enroll", 'on form_submitted where form == "f" enroll')
     script += ('sequence "T" footer "Not interested, {{contact.firstname}}? {{unsubscribe_url}}" '
                '{ email "One" subject "s" body "Body" }\n'
                'workflow "V" on form_submitted where form == "t" enroll in "T" as alice\n')
