@@ -44,11 +44,12 @@ class _Policy(email.policy.EmailPolicy):
         return super().fold_binary(name, value)
 
 
-#: CRLF lines; bodies that are not ASCII go out quoted-printable or base64,
-#: so that no server needs 8BITMIME. The line length drives both header
-#: folding and body encoding: at 76, quoted-printable and base64 lines stay
-#: within RFC 2045's 76 and encoded words within RFC 2047's 75 (at 78 a
-#: continuation line's encoded word may reach 77).
+#: CRLF lines; bodies that are not ASCII, or have lines over 76, go out
+#: quoted-printable or base64, so that no server needs 8BITMIME. The line
+#: length drives both header folding and body encoding: at 76,
+#: quoted-printable and base64 lines stay within RFC 2045's 76 and encoded
+#: words within RFC 2047's 75 (at 78 a continuation line's encoded word may
+#: reach 77; at SMTP's 998, lines ran to 998 and words to 160).
 POLICY = _Policy(linesep="\r\n", cte_type="7bit", max_line_length=76)
 #: The same message with plain newlines, as files in a Maildir are written.
 FILE_POLICY = POLICY.clone(linesep="\n")
