@@ -84,9 +84,12 @@ def test_a_public_url_that_is_https_or_loopback_is_taken(url):
     assert public_url(url, "--public-url") == url.rstrip("/")
 
 
-def test_run_refuses_an_http_public_url(tmp_path):
+@pytest.mark.parametrize("command", [["run", "s.flow", "--events", "-"], ["deliver"], ["serve", "s.flow"]])
+@pytest.mark.parametrize("deliver", ["none", "maildir:box"])
+def test_run_deliver_and_serve_refuse_an_http_public_url(command, deliver, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "s.flow").write_text('user alice seat sales_enterprise inbox alice@x\n')
     r = CliRunner(env={"FLOWC_SECRET": "a-secret-of-some-length"}).invoke(
-        main, ["run", str(tmp_path / "s.flow"), "--events", "-", "--store", "memory:", "--deliver",
-               f"maildir:{tmp_path / 'box'}", "--public-url", "http://flow.example.com"], input="")
-    assert r.exit_code == 2 and "--public-url must be https://" in r.output
+        main, [*command, "--store", "memory:", "--deliver", deliver, "--public-url", "http://flow.example.com"],
+        input="")
+    assert r.exit_code == 2 and "Invalid value for '--public-url': the URL must be https://" in r.output
