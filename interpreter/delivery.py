@@ -65,7 +65,7 @@ class Deliverer:
             entries += canceled
             if not claimed and not canceled:
                 return entries
-            send = lambda item: self._send(*item, now)  # noqa: E731
+            send = lambda item: self._send(item[0], item[1], now)  # noqa: E731
             sent = self._threads.map(send, claimed) if self._threads else map(send, claimed)
             for (msg, _), verdict in zip(claimed, list(sent)):
                 entries.extend(self._apply(msg, verdict, now))

@@ -62,7 +62,7 @@ def retry_delay(msg: OutboxMessage) -> dt.timedelta:
     return base * (1 - fraction / 2)
 
 
-def cancel_reason(e: Enrollment | None, contact: Contact | None) -> str | None:
+def cancel_reason(e: Enrollment | None, contact: Contact | None) -> Reason | None:
     """Why a message of enrollment `e` to `contact` must not be sent any
     more, or None: the contact unsubscribed or bounced (even after the
     sequence finished: its last email may still be waiting), or the

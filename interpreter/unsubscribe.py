@@ -67,7 +67,7 @@ def linking_unsubscribe(program) -> str | None:
     from .mail import UNSUBSCRIBE_TOKEN
 
     def links(template) -> bool:
-        return template is not None and UNSUBSCRIBE_TOKEN in render(template, {}, {}, {})
+        return template is not None and UNSUBSCRIBE_TOKEN in (render(template, {}, {}, {}) or "")
 
     for seq in program.sequences.values():
         for number, step in enumerate(seq.steps, 1):
