@@ -48,6 +48,9 @@ def _mailbox(address: str) -> str:
 #: the lower-cased form is the one stored and logged.
 ContactAddress = Annotated[StrictStr, StringConstraints(min_length=1, max_length=254, pattern=_ADDRESS, to_lower=True),
                            AfterValidator(_mailbox)]
+#: The address an `inbox_connected` event connects: the user sends from it.
+SenderAddress = Annotated[StrictStr, StringConstraints(min_length=1, max_length=254, pattern=_ADDRESS),
+                          AfterValidator(_mailbox)]
 EventId = Annotated[StrictStr, StringConstraints(min_length=1, max_length=256, pattern=_NO_CONTROLS)]
 
 
@@ -127,7 +130,7 @@ def _model(name: str):
     if event.trigger:
         fields["properties"] = (dict[str, PropertyValue], Field(default_factory=dict))
     for f in event.fields:
-        t = _python_type(f.type)
+        t = SenderAddress if (name, f.name) == ("inbox_connected", "address") else _python_type(f.type)
         fields[f.name] = (t, ...) if f.required else (Optional[t], None)
     model = create_model(f"Event_{name}", __base__=EventBase, **fields)
     model.schema_fields = tuple(f.name for f in event.fields)

@@ -58,6 +58,14 @@ def test_a_run_rejects_the_line_and_goes_on(tmp_path):
     assert "invalid characters before the @-sign" in entries[0]["detail"]
 
 
+def test_an_inbox_connected_with_an_address_that_is_not_a_mailbox_is_rejected():
+    line = {"id": "c1", "type": "inbox_connected", "at": "2026-01-05T09:00:00Z", "user": "alice"}
+    with pytest.raises(EventError) as e:
+        parse_event(json.dumps({**line, "address": "x:alice@acme.example"}))
+    assert str(e.value).startswith("`address`: not a deliverable email address")
+    assert parse_event(json.dumps({**line, "address": "Alice@Acme.example"})).address == "Alice@Acme.example"
+
+
 @pytest.mark.parametrize("declaration, shown", [
     ("inbox alice@-acme.example", "'alice@-acme.example'"),
     ("inbox alice@acme.example alias sales@localhost", "'sales@localhost'"),
