@@ -305,7 +305,7 @@ def _run_here(program, events_path, store_url, until_at, emit, delivery, quiet=F
     store = open_store(store_url, workers=False)
     deliverer = None
     try:
-        deliverer = make_deliverer(store, *delivery)
+        deliverer = make_deliverer(store, *delivery, program=program)
         runner = Runner(program, store, deliverer=deliverer)
         shown = progress.Progress(emit, runner.summary) if progress.wanted(quiet) else None
         try:

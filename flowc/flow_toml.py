@@ -82,11 +82,33 @@ def load_config(path: str | None = None) -> FlowConfig:
 
 
 def public_url(value: str, where: str) -> str:
-    """A checked public URL (from --public-url or the config)."""
-    if (not isinstance(value, str) or len(value) > 2048 or not value.isprintable() or " " in value
-            or not re.match(r"https?://[^/?#]+", value)):
-        raise UsageError(f"{where} must be an http:// or https:// URL")
+    """A checked public URL (from --public-url or the config), used by run,
+    deliver and serve alike: https:// (RFC 8058's one-click links must be),
+    or http:// to a loopback address, for trying things out on one machine.
+    ASCII only, as a header carries it whole."""
+    if (not isinstance(value, str) or len(value) > 2048 or not value.isascii() or not value.isprintable()
+            or " " in value or not re.match(r"https?://[^/?#]+", value)):
+        raise UsageError(f"{where} must be an https:// URL (in ASCII: the host in punycode, the path percent-encoded)")
+    if value.startswith("http://") and not _loopback(value):
+        raise UsageError(f"{where} must be https:// (one-click unsubscribe links must be); "
+                         "http:// is for a loopback address only, such as http://127.0.0.1:8000")
     return value.rstrip("/")
+
+
+def _loopback(url: str) -> bool:
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:  # a malformed [IPv6] host
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _parse(path: str, table: dict) -> FlowConfig:

@@ -65,7 +65,7 @@ class Deliverer:
             entries += canceled
             if not claimed and not canceled:
                 return entries
-            send = lambda item: self._send(*item, now)  # noqa: E731
+            send = lambda item: self._send(item[0], item[1], now)  # noqa: E731
             sent = self._threads.map(send, claimed) if self._threads else map(send, claimed)
             for (msg, _), verdict in zip(claimed, list(sent)):
                 entries.extend(self._apply(msg, verdict, now))
@@ -80,16 +80,15 @@ class Deliverer:
         claimed, canceled = [], []
         with self.store.transaction():
             for msg in self.store.claim_outbox(now, wall, self.holder, wall + self.lease, self.batch):
-                e = self.store.get_enrollment(msg.enrollment)
-                reason = cancel_reason(e)
+                e, contact = self.store.get_enrollment(msg.enrollment), self.store.get_contact(msg.to)
+                reason = cancel_reason(e, contact)
                 if reason is None:
-                    contact = self.store.get_contact(msg.to)
                     claimed.append((msg, contact_name(contact.properties) if contact else None))
                     continue
-                msg.state, msg.response = OutboxState.CANCELED, f"canceled: enrollment {e.id} {e.status} before it left"
+                msg.state, msg.response = OutboxState.CANCELED, f"canceled before it left: {reason}"
                 if self.store.finish_outbox(msg, self.holder):
-                    canceled.append(AuditEntry(at=now, event=None, workflow=e.workflow, contact=msg.to,
-                                               sequence=e.sequence, user=msg.user, outcome=Outcome.CANCELED,
+                    canceled.append(AuditEntry(at=now, event=None, workflow=e and e.workflow, contact=msg.to,
+                                               sequence=e and e.sequence, user=msg.user, outcome=Outcome.CANCELED,
                                                reason=reason, detail=f"step {msg.step + 1} not sent",
                                                message={"outbox": msg.id, "message_id": msg.message_id,
                                                         "subject": msg.subject}))

@@ -18,7 +18,7 @@ from flowc.dsl.suggest import did_you_mean
 from . import office, timeutil
 from .evaluate import as_date, condition, render, sender_fields
 from .events import shown_value
-from .outbox import compose
+from .outbox import compose, footer, with_footer
 from .records import (AUTO_ENDS, AuditEntry, Contact, Due, DueKind, Enrollment, EnrollmentStatus, Outcome, Reason,
                       Run, RunStatus, SequenceState, UserState)
 from .scheduling import DueList, Scheduler
@@ -437,7 +437,8 @@ class Engine:
                     self.scheduler.schedule(Due.next_step(oldest + timeutil.WINDOW, e), e)
                     return
                 subject = render(step.subject, contact.properties, sender, kinds)
-                body = render(step.body, contact.properties, sender, kinds)
+                body = with_footer(render(step.body, contact.properties, sender, kinds),
+                                   render(footer(seq, declared), contact.properties, sender, kinds))
                 self.store.add_send(user.name, at)
                 # The message to send, written with the decision (docs/delivery.md).
                 msg = compose(self.store, e, user.inbox, display_name, subject, body, at)

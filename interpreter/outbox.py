@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import re
 
-from .records import Enrollment, EnrollmentStatus, OutboxMessage, Reason
+from .records import Contact, Enrollment, EnrollmentStatus, OutboxMessage, Reason
 
 #: Retries: the first a minute after the failure, each one twice as late, at
 #: most an hour apart; a message still not sent 24 hours after its first try
@@ -62,13 +62,29 @@ def retry_delay(msg: OutboxMessage) -> dt.timedelta:
     return base * (1 - fraction / 2)
 
 
-def cancel_reason(e: Enrollment | None) -> str | None:
-    """Why a message of enrollment `e` must not be sent any more, or None.
-    Only an ended or unenrolled enrollment's messages stay: a finished
-    one's last email still goes (the sequence ends right after its last
-    step is decided), and a paused one resumes."""
+def cancel_reason(e: Enrollment | None, contact: Contact | None) -> Reason | None:
+    """Why a message of enrollment `e` to `contact` must not be sent any
+    more, or None: the contact unsubscribed or bounced (even after the
+    sequence finished: its last email may still be waiting), or the
+    enrollment ended or was unenrolled. A finished enrollment's last email
+    still goes otherwise, and a paused one's resumes."""
+    if contact is not None and contact.opted_out is not None:
+        return contact.opted_out
     if e is None:
         return None
     if e.status == EnrollmentStatus.ENDED:
         return Reason.ENROLLMENT_ENDED
     return Reason.UNENROLLED if e.status == EnrollmentStatus.UNENROLLED else None
+
+
+def footer(sequence, user):
+    """The footer template of an email: the sequence's, else its user's
+    declared one, else None."""
+    return getattr(sequence, "footer_template", None) or getattr(user, "footer_template", None)
+
+
+def with_footer(body: str | None, footer_text: str | None) -> str | None:
+    """`body`, then one blank line, then the footer (when there is one)."""
+    if not footer_text:
+        return body
+    return f"{body.rstrip(chr(10))}\n\n{footer_text}" if body else footer_text

@@ -206,8 +206,8 @@ def test_end_to_end_smtp_delivery_and_one_click_unsubscribe(tmp_path, client):
             # bob's follow-up: it must not go out.
             later = event(2, "carol@x.example", at="2026-01-08T09:00:00Z")
             assert post_events(client, server.url, lines(later)).json()["accepted"] == 1
-            assert [(m["To"].addresses[0].addr_spec, m["Subject"]) for m in smtp.messages] == [
-                ("bob@client.example", "Quick question"), ("carol@x.example", "Quick question")]
+            assert [(m["To"], m["Subject"]) for m in smtp.messages] == [
+                ("Bob <bob@client.example>", "Quick question"), ("carol@x.example", "Quick question")]
             ended = [(e["contact"], e["reason"]) for e in audit(client, server) if e["outcome"] == "ended"]
             assert ended == [("bob@client.example", "unsubscribed")]
         finally:
