@@ -12,7 +12,7 @@ from types import MappingProxyType, SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
-from flowc.dsl.program import Sequence, Template
+from flowc.dsl.program import Template
 from flowc.interpreter.api import Runner, open_store
 from flowc.interpreter.delivery import Deliverer
 from flowc.interpreter.outbox import footer, with_footer
@@ -38,8 +38,6 @@ EVENT = {"type": "form_submitted", "at": "2026-01-05T09:00:00Z", "contact": "bob
          "properties": {"firstname": "Bob"}}
 #: `Not interested? {{unsubscribe_url}}` as the compiler makes it.
 LINKED = Template(parts=("Hello. Not interested? ", ("unsubscribe_url", "{{unsubscribe_url}}")))
-FOOTERS = hasattr(Sequence, "footer_template")
-needs_footers = pytest.mark.skipif(not FOOTERS, reason="`footer` is not in the language yet (the language branch)")
 
 
 def _program(script: str = SCRIPT):
@@ -125,7 +123,6 @@ def test_the_sequences_footer_wins_and_follows_one_blank_line():
     assert with_footer("Hello", None) == "Hello" == with_footer("Hello", "")
 
 
-@needs_footers
 def test_footers_are_appended_with_the_tokens_of_a_body(tmp_path):
     script = SCRIPT.replace('inbox alice@acme.example', 'inbox alice@acme.example footer "Acme, {{sender.email}}"')
     script = script.replace("on form_submitted enroll", 'on form_submitted where form == "f" enroll')
@@ -144,7 +141,6 @@ def test_footers_are_appended_with_the_tokens_of_a_body(tmp_path):
     assert parsed.get_content() == f"Body\n\nNot interested, Bob? {parsed['List-Unsubscribe'].strip('<>')}\n"
 
 
-@needs_footers
 def test_a_run_whose_footer_links_with_no_public_url_is_a_usage_error(tmp_path):
     script = SCRIPT.replace('sequence "S" {', 'sequence "S" footer "Opt out: {{unsubscribe_url}}" {')
     (tmp_path / "s.flow").write_text(script)
