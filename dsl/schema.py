@@ -116,7 +116,9 @@ _TRIGGERS = (
         (Field("meeting", TEXT, False), Field("outcome", MEETING_OUTCOMES)),
     ),
     EventType("meeting_booked", (Field("meeting", TEXT, False),)),
-    EventType("email_replied", (Field("sequence", TEXT, False),)),
+    EventType("email_replied", (Field("sequence", TEXT, False), Field("step", NUMBER, False))),
+    EventType("email_auto_replied",
+              (Field("sequence", TEXT, False), Field("until", DATE, False), Field("left_company", BOOL, False))),
     EventType("list_added", (Field("list", TEXT), Field("size", NUMBER, False))),
     EventType("contact_created", (Field("source", CONTACT_SOURCES, False),)),
     EventType("property_changed", (Field("property", TEXT), Field("value", TEXT, False))),
@@ -130,7 +132,7 @@ _ACCOUNT = (
     EventType("inbox_disconnected", (Field("user", TEXT),), trigger=False),
     EventType("inbox_connected", (Field("user", TEXT), Field("address", TEXT)), trigger=False),
     EventType("contact_unsubscribed", (), trigger=False),
-    EventType("email_bounced", (), trigger=False),
+    EventType("email_bounced", (Field("status", TEXT, False), Field("diagnostic", TEXT, False)), trigger=False),
 )
 
 EVENTS: dict[str, EventType] = {e.name: e for e in _TRIGGERS + _ACCOUNT}

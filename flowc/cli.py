@@ -465,3 +465,4 @@ register_delivery(main)
 
 # ---- the service (its libraries are imported only when it runs) -------------
 main.commands.add_lazy("serve", ".serve:serve")
+main.commands.add_lazy("watch", ".watch:watch")

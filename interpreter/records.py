@@ -40,6 +40,8 @@ class Outcome(StrEnum):
     SEND_FAILED = "send_failed"
     #: Office hours moved a step to a later time.
     RESCHEDULED = "rescheduled"
+    #: A message read from a sender's inbox (docs/inbox.md).
+    MAIL_RECEIVED = "mail_received"
 
 
 class Reason(StrEnum):
@@ -73,6 +75,11 @@ class Reason(StrEnum):
     HOLIDAY = "holiday"
     OUTSIDE_HOURS = "outside_hours"
     THROTTLE = "throttle"
+    # what a message read from an inbox was
+    REPLY = "reply"
+    AUTO_REPLY = "auto_reply"
+    BOUNCE = "bounce"
+    BOUNCE_DELAYED = "bounce_delayed"
     # a line not processed
     DUPLICATE_EVENT = "duplicate_event"
     INVALID_EVENT = "invalid_event"

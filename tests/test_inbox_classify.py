@@ -8,12 +8,11 @@ import json
 import pathlib
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from flowc.interpreter.inbox.classify import Kind, classify
 from flowc.interpreter.inbox.dates import return_date
 from flowc.interpreter.inbox.message import MessageError, read
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 MAIL = pathlib.Path(__file__).parent / "data" / "mail"
 EXPECTED = json.loads((MAIL / "expected.json").read_text())

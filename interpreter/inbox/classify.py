@@ -73,7 +73,7 @@ def _status(text: str) -> str | None:
 
 
 def _diagnostic(text: str) -> str:
-    text = " ".join(text.split())
+    text = " ".join("".join(ch for ch in text[:MAX_DIAGNOSTIC * 4] if ch.isprintable() or ch.isspace()).split())
     for prefix in ("smtp;", "x-postfix;", "x-unix;"):
         if text.lower().startswith(prefix):
             text = text[len(prefix):].strip()
