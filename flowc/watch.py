@@ -4,10 +4,7 @@ and bounces into events (docs/inbox.md). `start_watchers` is shared with
 from __future__ import annotations
 
 import logging
-import os
-import secrets
 import signal
-import socket
 import sys
 import threading
 
@@ -18,12 +15,6 @@ from .scripts import checked_or_exit
 
 #: How long a stopping watch waits for its readers (each IMAP wait has its own deadline).
 STOP_SECONDS = 60
-
-
-def reader_name() -> str:
-    """This process's name as an inbox reader: where it runs and a random
-    part, so that a restarted process is a new reader."""
-    return f"{socket.gethostname()[:64]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 class WatchContext:
@@ -58,7 +49,7 @@ def start_watchers(imap: dict, submit, stop: threading.Event, *, once: bool, sec
     """A started InboxWatcher per inbox of `imap` (address -> ImapSettings).
     `submit(fn)` runs `fn(context)` on the store's thread; the context has
     `runner`. `counted(reason)`, when given, is told of each message recorded."""
-    from flowc.interpreter.inbox.reader import InboxReader
+    from flowc.interpreter.inbox.reader import InboxReader, reader_name
     from flowc.interpreter.inbox.watcher import InboxWatcher
 
     name = reader_name()
@@ -129,7 +120,7 @@ def _maildir(program, store_url: str, source: str, inbox: str | None, secret, em
 
     from flowc.dsl import UsageError
     from flowc.interpreter.inbox import maildir
-    from flowc.interpreter.inbox.reader import InboxReader
+    from flowc.interpreter.inbox.reader import InboxReader, reader_name
 
     if not source.startswith("maildir:") or not source[len("maildir:"):]:
         raise UsageError("--source is maildir:PATH")

@@ -9,6 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import secrets
+import socket
 from collections import Counter
 from dataclasses import dataclass
 
@@ -58,6 +61,28 @@ class Tally:
         return dict(sorted(self.counts.items()))
 
 
+def reader_name() -> str:
+    """This process's name as an inbox reader: HOST:PID:RANDOM, so that a
+    restarted process is a new reader and a dead one on this machine can be
+    told from a live one."""
+    return f"{socket.gethostname()[:64]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def process_gone(reader: str) -> bool:
+    """Whether `reader` (a reader_name) ran on this machine in a process
+    that no longer exists."""
+    host, _, pid = reader.rpartition(":")[0].rpartition(":")
+    if host != socket.gethostname()[:64] or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists, as another user's
+        return False
+    return False
+
+
 def event_id(inbox: str, message_id: str | None, item: Fetched) -> str:
     """`mail:` and the SHA-256 of the inbox and the Message-ID, or without
     one, of the inbox, folder, UIDVALIDITY and UID."""
@@ -81,13 +106,20 @@ class InboxReader:
         self.reader = reader
         self.secret = secret
         self.tally = Tally(None if counted is None else lambda what: counted(inbox, what))
+        self._counted: Counter | None = None  # the counts stored before this reader began
         self.emit = emit
 
     # -- the lease
     def take(self, now: dt.datetime) -> bool:
-        """Take or renew this reader's lease on the inbox."""
+        """Take or renew this reader's lease on the inbox. A lease held by
+        a process of this machine that is gone (a reader killed and
+        restarted) is taken at once rather than when it runs out."""
         with self.store.transaction():
-            return self.store.take_inbox(self.inbox, self.reader, now, now + LEASE)
+            holder = self.store.inbox_holder(self.inbox)
+            expired = now
+            if holder is not None and holder[0] != self.reader and process_gone(holder[0]):
+                expired = max(now, holder[1] + dt.timedelta(microseconds=1))
+            return self.store.take_inbox(self.inbox, self.reader, expired, now + LEASE)
 
     def release(self) -> None:
         with self.store.transaction():
@@ -98,10 +130,14 @@ class InboxReader:
             return self.store.inbox_position(self.inbox, folder)
 
     def report(self, state: str, error: str | None, now: dt.datetime) -> None:
-        """Record the inbox's reading state (`flowc status`)."""
+        """Record the inbox's reading state (`flowc status`): the counts
+        are the inbox's since it was first read, by any reader."""
         with self.store.transaction():
+            if self._counted is None:
+                self._counted = Counter(self.store.inbox_states().get(self.inbox, {}).get("counts", {}))
+            counts = dict(sorted((self._counted + self.tally.counts).items()))
             self.store.set_inbox_state(self.inbox, {"state": state, "error": error, "at": now.isoformat(),
-                                                    "counts": self.tally.as_dict()})
+                                                    "counts": counts})
 
     # -- messages
     def take_messages(self, items: list[Fetched], now: dt.datetime, positions: bool = True) -> list[AuditEntry]:

@@ -49,6 +49,12 @@ class SqlInboxes:
             "OR flow_inbox_readers.lease_until < ? RETURNING inbox", (inbox, reader, to_text(until), to_text(now)))
         return row is not None
 
+    def inbox_holder(self, inbox: str) -> tuple[str, dt.datetime] | None:
+        """The reader holding `inbox`'s lease and until when, or None."""
+        row = self._one("SELECT reader, lease_until FROM flow_inbox_readers WHERE inbox = ? AND reader IS NOT NULL",
+                        (inbox,))
+        return (row[0], from_text(row[1])) if row else None
+
     def holds_inbox(self, inbox: str, reader: str, now: dt.datetime) -> bool:
         """Whether `reader` still holds the lease, locking it for the rest
         of the transaction (where the backend locks rows), so that nobody
@@ -97,6 +103,10 @@ class MemoryInboxes:
             return False
         self._set(readers, inbox, {**row, "reader": reader, "lease_until": until})
         return True
+
+    def inbox_holder(self, inbox):
+        row = self._readers.get(inbox)
+        return (row["reader"], row["lease_until"]) if row and row["reader"] else None
 
     def holds_inbox(self, inbox, reader, now) -> bool:
         row = self._readers.get(inbox)
