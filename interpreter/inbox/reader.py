@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import secrets
 import socket
@@ -19,6 +20,8 @@ from ..events import EventError, event_from_dict
 from ..records import AuditEntry, Outcome
 from .message import MessageError, read
 from .ours import decide
+
+log = logging.getLogger("flowc.watch")
 
 #: A reader's lease on an inbox lasts this long unless renewed; renewed
 #: every LEASE / 3, so that a dead reader's inboxes are taken over within
@@ -156,11 +159,15 @@ class InboxReader:
             self.emit(entries)
         return entries
 
+    def _skipped(self, item: Fetched, why: str) -> None:
+        self.tally.count("skipped")
+        log.warning("inbox %s: message %s UID %s skipped: %s", self.inbox, item.folder, item.uid, why)
+
     def _message(self, item: Fetched) -> list[AuditEntry]:
         try:
             m = read(item.raw)
-        except MessageError:
-            self.tally.count("skipped")
+        except MessageError as e:
+            self._skipped(item, str(e))
             return []
         at = _utc(item.received)
         decision = decide(self.store, m, at.date(), self.secret)
@@ -177,8 +184,8 @@ class InboxReader:
                      **decision.fields}
             try:
                 event_from_dict(event)
-            except EventError:  # a field the event cannot hold (text from a hostile message)
-                self.tally.count("skipped")
+            except EventError as e:  # a field the event cannot hold (text from a hostile message)
+                self._skipped(item, f"its {decision.event_type} event is not valid ({e})")
                 return []
         self.tally.count(str(decision.reason))
         detail = f"inbox {self.inbox}, Message-ID {m.message_id or '(none)'}"
