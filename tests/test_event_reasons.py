@@ -16,7 +16,7 @@ CASES = [
      "unknown event type `form_submited`; did you mean `form_submitted`?"),
     (f'{{"id": "1", "type": "mystery", {AT}}}',
      "unknown event type `mystery`; the event types are form_submitted, deal_stage_changed, meeting_outcome, "
-     "meeting_booked, email_replied, list_added, contact_created, property_changed, task_completed, sequence_deleted, "
+     "meeting_booked, email_replied, email_auto_replied, list_added, contact_created, property_changed, task_completed, sequence_deleted, "
      "seat_changed, inbox_disconnected, inbox_connected, contact_unsubscribed, email_bounced"),
     (f'{{"id": "1", "type": 3, {AT}}}', "`type` is text naming the event type, got the number 3"),
     ('{"id": "1", "type": "form_submitted", "at": "yesterday", "contact": "a@x", "form": "f"}',

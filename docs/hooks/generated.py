@@ -101,6 +101,10 @@ OUTCOME_MEANINGS = {
     "delivered": "The mail server accepted an outbox message; `detail` holds its reply.",
     "send_failed": "An outbox message could not be sent; `reason` says why (`send_failure`, `send_timeout` or "
                    "`inbox_disconnected`).",
+    "mail_received": "A message read from a sender's inbox concerns a contact; `reason` says what it was "
+                     "(`reply`, `auto_reply`, `bounce`, `bounce_delayed`, or `unsubscribed` for a `mailto:` "
+                     "unsubscribe), `detail` names the inbox and the message's Message-ID (docs/inbox.md). The "
+                     "entries of the event it became follow.",
 }
 
 #: What each reason means (every member of `Reason`, as above).
@@ -129,6 +133,11 @@ REASON_MEANINGS = {
     "unenrolled": "An `unenroll` action ended the enrollment.",
     "send_failure": "The mail server refused the message for good (a 5xx reply); the enrollment ends.",
     "send_timeout": "The message could not be sent within 24 hours of its first try; the enrollment ends.",
+    "reply": "The message read answers an email of a sequence, or comes from a contact (`email_replied`).",
+    "auto_reply": "The message read is an automatic answer: out of office, or left the company "
+                  "(`email_auto_replied`).",
+    "bounce": "The message read reports that an email could not be delivered, for good (`email_bounced`).",
+    "bounce_delayed": "The message read reports that an email is delayed; nothing changes.",
     "duplicate_event": "The event id was processed before.",
     "invalid_event": "The line is not a valid event (bad JSON, a missing or unknown field, a wrong type).",
     "internal_error": "Processing a valid event failed unexpectedly; its changes were rolled back and the "
