@@ -69,6 +69,24 @@ def start_watchers(imap: dict, submit, stop: threading.Event, *, once: bool, sec
     return watchers
 
 
+def start_watching(config, submit, metrics):
+    """`flowc serve --watch`: readers for the inboxes of `config` beside the
+    service (its store thread is `submit`'s); returns the function that
+    stops them."""
+    if not config.imap:
+        raise click.UsageError('--watch: no inbox has an [inboxes."ADDR".imap] section in flow.toml')
+    stop = threading.Event()
+    watchers = start_watchers(config.imap, submit, stop, once=False, secret=config.secret(), emit=metrics.count,
+                              counted=metrics.inbox_counted)
+
+    def stopping() -> None:
+        stop.set()
+        for w in watchers:
+            w.join(STOP_SECONDS)
+
+    return stopping
+
+
 @click.command("watch")
 @click.argument("scripts", nargs=-1, type=click.Path(exists=True))
 @click.option("--store", "store_url", required=True, help="memory:, sqlite:///PATH or postgresql://...")

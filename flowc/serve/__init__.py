@@ -50,8 +50,10 @@ def _loopback(host: str) -> bool:
 @click.option("--insecure", is_flag=True,
               help="Run without a secret (no signatures checked); only on a loopback address.")
 @click.option("--strict", is_flag=True, help="Refuse to start when the check has warnings.")
+@click.option("--watch", "watch_inboxes", is_flag=True,
+              help="Also read the inboxes that have IMAP settings in flow.toml, as `flowc watch` does.")
 def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url, workers, clock_name, max_body,
-          insecure, strict) -> None:
+          insecure, strict, watch_inboxes) -> None:
     """Take events over HTTP (POST /events) and run them as they come.
 
     Requests are signed with the secret in $FLOWC_SECRET (or the variable
@@ -76,7 +78,8 @@ def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url,
     pg = store_url.startswith(("postgresql://", "postgres://"))
     if workers and not pg:
         raise click.UsageError("--workers needs a postgresql:// store (workers share it)")
-    secret = load_config(config_path).secret()
+    config = load_config(config_path)
+    secret = config.secret()
     if secret is None and not (insecure and _loopback(host)):
         raise click.UsageError("set the service secret in $FLOWC_SECRET (or pass --insecure, which only binds "
                                "to a loopback address)")
@@ -99,6 +102,9 @@ def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url,
         raise
     except Exception as e:  # a store or config problem: one line, exit 2
         raise click.UsageError(str(e))
+    from ..watch import start_watching
+
+    watching = start_watching(config, writer.submit, metrics) if watch_inboxes else None
     procs = [subprocess.Popen([sys.executable, "-m", "flowc", "worker", "--store", store_url, "--quiet"])
              for _ in range(workers)]
     app = create_app(writer, Verifier(secret, os.environ.get(TOKEN_ENV) or None), metrics, max_body=max_body)
@@ -109,6 +115,8 @@ def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url,
     try:
         _graceful_server()(config).run()
     finally:
+        if watching is not None:
+            watching()
         writer.stop()
         for p in procs:
             p.terminate()

@@ -26,6 +26,8 @@ MAX_BACKOFF = 15 * 60.0
 #: The longest a job on the store thread may take before the reader gives up on it.
 STORE_DEADLINE = 120.0
 RENEW = LEASE.total_seconds() / 3
+#: The longest wait between looks at `stop` (an IDLE is ended and begun again).
+WAKE = 5.0
 
 
 def backoff(failures: int) -> float:
@@ -124,7 +126,7 @@ class InboxWatcher(threading.Thread):
         while not self.stop.is_set():
             if waited >= self.settings.poll_seconds:
                 return True
-            step = min(RENEW, self.settings.poll_seconds - waited)
+            step = min(WAKE, self.settings.poll_seconds - waited)
             if len(self.settings.folders) == 1 and conn.idle:
                 if conn.wait(step):
                     return True
