@@ -25,9 +25,11 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def build(msg: OutboxMessage, unsubscribe: Callable[[str], str] | None = None) -> EmailMessage:
+def build(msg: OutboxMessage, unsubscribe: Callable[[str], str] | None = None,
+          mailto: Callable[[OutboxMessage], str | None] | None = None) -> EmailMessage:
     """The email for `msg`. `unsubscribe(contact)` gives the one-click URL
-    (RFC 8058) when the service's public URL is configured. Raises
+    (RFC 8058) when the service's public URL is configured; `mailto(msg)`
+    a `mailto:` unsubscribe address, when the inbox is read (docs/inbox.md). Raises
     ValueError (or email.errors.HeaderParseError) for an address the email
     package cannot write."""
     m = EmailMessage(policy=POLICY)
@@ -43,8 +45,13 @@ def build(msg: OutboxMessage, unsubscribe: Callable[[str], str] | None = None) -
     if msg.in_reply_to:
         m["In-Reply-To"] = msg.in_reply_to
         m["References"] = msg.references or msg.in_reply_to
+    links = [f"<{unsubscribe(msg.to)}>"] if unsubscribe is not None else []
+    address = mailto(msg) if mailto is not None else None
+    if address:
+        links.append(f"<{address}>")
+    if links:
+        m["List-Unsubscribe"] = ", ".join(links)
     if unsubscribe is not None:
-        m["List-Unsubscribe"] = f"<{unsubscribe(msg.to)}>"
         m["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     m.set_content(msg.body)
     return m

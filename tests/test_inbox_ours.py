@@ -143,3 +143,22 @@ def test_watch_usage_errors_exit_2_with_a_reason(tmp_path, args, message_):
     script = write_script(tmp_path)
     run = flowc("watch", script, "--store", "memory:", *args, cwd=tmp_path)
     assert run.returncode == 2 and message_ in run.stderr and "Traceback" not in run.stderr
+
+
+def test_the_mailto_unsubscribe_of_a_sent_email_is_read_back_as_an_unsubscribe(world):
+    from urllib.parse import unquote, urlsplit
+
+    from flowc.interpreter.inbox.ours import unsubscribe_mailto
+    from flowc.interpreter.mail import build
+
+    _, store, _ = world
+    sent = store.outbox()[0]
+    email = build(sent, lambda c: "https://flow.example/unsubscribe?c=1",
+                  lambda msg: unsubscribe_mailto(msg.inbox, SECRET, msg.to))
+    url, mailto = [part.strip(" <>") for part in email["List-Unsubscribe"].split(",")]
+    assert url.startswith("https://") and email["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    target = urlsplit(mailto)
+    assert (target.scheme, target.path) == ("mailto", INBOX)
+    subject = unquote(target.query.removeprefix("subject="))
+    d = _decide(store, message(f"<{sent.to}>", subject, "", to=INBOX))
+    assert (d.reason, d.contact, d.event_type) == ("unsubscribed", sent.to, "contact_unsubscribed")

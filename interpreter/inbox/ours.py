@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ..outbox import message_digest
 from ..records import Reason
-from ..unsubscribe import read_token
+from ..unsubscribe import make_token, read_token
 from .classify import Kind, Verdict, classify
 from .message import Received
 
@@ -23,6 +23,12 @@ _OURS = re.compile(r"<(\d{1,18})\.(\d{1,6})\.([0-9a-f]{12})@[^<>\s]+>")
 _UNSUBSCRIBE = re.compile(r"\s*unsubscribe\s+(\S{1,1024})\s*", re.IGNORECASE)
 _REASONS = {Kind.BOUNCE: Reason.BOUNCE, Kind.BOUNCE_DELAYED: Reason.BOUNCE_DELAYED, Kind.AUTO_REPLY: Reason.AUTO_REPLY,
             Kind.MESSAGE: Reason.REPLY}
+
+
+def unsubscribe_mailto(inbox: str, secret: bytes, contact: str) -> str:
+    """The `mailto:` List-Unsubscribe address of an email to `contact` sent
+    through `inbox`: a message to the inbox whose subject `decide` reads."""
+    return f"mailto:{inbox}?subject=unsubscribe%20{make_token(secret, contact)}"
 
 
 @dataclass(frozen=True)
