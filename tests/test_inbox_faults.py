@@ -174,3 +174,17 @@ def test_a_connection_dropped_mid_fetch_is_retried_and_nothing_is_lost_or_double
         proxy.close()
     entries = [e for e in audit(world["store"]) if e.outcome == "mail_received" and OTHER in e.detail]
     assert len(entries) == 1
+
+
+@pytest.mark.parametrize("security", ["tls", "starttls"])
+def test_certificates_are_verified(world, security):
+    imap = world["imap"]
+    trusted = imap.toml(OTHER, security=security)
+    _toml(world, trusted)
+    ok = flowc("watch", "team.flow", "--store", world["store"], "--once", cwd=world["dir"],
+               env={PASSWORD_ENV: PASSWORD}, timeout=60)
+    assert ok.returncode == 0, ok.stderr
+    _toml(world, "\n".join(line for line in trusted.splitlines() if not line.startswith("ca_file")))
+    refused = flowc("watch", "team.flow", "--store", world["store"], "--once", cwd=world["dir"],
+                    env={PASSWORD_ENV: PASSWORD}, timeout=60)
+    assert refused.returncode == 1 and "CERTIFICATE_VERIFY_FAILED" in refused.stderr
