@@ -30,22 +30,15 @@ sys.path.insert(0, str(ROOT))
 
 from flowc.interpreter.inbox.classify import classify  # noqa: E402
 from flowc.interpreter.inbox.message import read  # noqa: E402
-from tests.dovecot import PASSWORD, Dovecot, available  # noqa: E402
-from tests.inbox_world import INBOX, PASSWORD_ENV, enroll, write_script  # noqa: E402
-from tests.test_inbox_kill import answers, contacts  # noqa: E402
+
+from tests.dovecot import PASSWORD, available  # noqa: E402
+from tests.inbox_world import PASSWORD_ENV, answered_inbox  # noqa: E402
 
 
 def watch_rate(n: int) -> tuple[float, float]:
     """(messages/s of the whole process, messages/s of the read alone)."""
     folder = Path(tempfile.mkdtemp(prefix="bench-inbox-"))
-    people = contacts(n)
-    ids = enroll(f"sqlite:///{folder / 'base.db'}", people)
-    write_script(folder)
-    with Dovecot([INBOX]) as imap:
-        with imap.client(INBOX) as c:
-            for raw in answers(ids, people):
-                c.append("INBOX", raw)
-        (folder / "flow.toml").write_text(imap.toml(INBOX))
+    with answered_inbox(folder, n):
         env = {**os.environ, PASSWORD_ENV: PASSWORD}
         started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "flowc", "watch", "team.flow", "--store",

@@ -178,13 +178,21 @@ def _server(where: str, get, secure_port: int, plain_port: int) -> tuple[str, st
     return host, security, port
 
 
+def _login(get) -> tuple[str | None, str | None, float, str | None]:
+    """username, password_env, timeout and ca_file, checked."""
+    username = get("username", str, None, lambda v: 0 < len(v) <= 256 and v.isprintable(), "text (the login)")
+    password_env = get("password_env", str, None, lambda v: bool(_ENV_NAME.fullmatch(v)),
+                       "the name of an environment variable (letters, digits, _)")
+    timeout = get("timeout", (int, float), 30, lambda v: 0 < v <= 300, "seconds, more than 0 and at most 300")
+    ca_file = get("ca_file", str, None, lambda v: 0 < len(v) <= 4096 and v.isprintable(), "a file path")
+    return username, password_env, float(timeout), ca_file
+
+
 def _imap(path: str, address: str, s) -> ImapSettings:
     where = f'{path}: [inboxes."{address}".imap]'
     get = _getter(where, s, _IMAP_KEYS)
     host, security, port = _server(where, get, 993, 143)
-    username = get("username", str, None, lambda v: 0 < len(v) <= 256 and v.isprintable(), "text (the login)")
-    password_env = get("password_env", str, None, lambda v: bool(_ENV_NAME.fullmatch(v)),
-                       "the name of an environment variable (letters, digits, _)")
+    username, password_env, timeout, ca_file = _login(get)
     if not username or not password_env:
         raise UsageError(f"{where}: username and password_env (the variable that holds its password) are needed")
     folders = get("folders", list, ["INBOX"],
@@ -192,23 +200,17 @@ def _imap(path: str, address: str, s) -> ImapSettings:
                                                               and f.isprintable() for f in v),
                   f"a list of 1 to {MAX_FOLDERS} folder names")
     poll = get("poll_seconds", (int, float), 60, lambda v: 1 <= v <= 3600, "seconds, from 1 to 3600")
-    timeout = get("timeout", (int, float), 30, lambda v: 0 < v <= 300, "seconds, more than 0 and at most 300")
-    ca_file = get("ca_file", str, None, lambda v: 0 < len(v) <= 4096 and v.isprintable(), "a file path")
     return ImapSettings(address.lower(), host, port, security, username, password_env, tuple(dict.fromkeys(folders)),
-                        float(poll), ca_file, float(timeout))
+                        float(poll), ca_file, timeout)
 
 
 def _inbox(path: str, address: str, s) -> InboxSettings:
     where = f'{path}: [inboxes."{address}"]'
     get = _getter(where, s, _INBOX_KEYS)
     host, security, port = _server(where, get, 465, 587)
-    username = get("username", str, None, lambda v: 0 < len(v) <= 256 and v.isprintable(), "text (the login)")
-    password_env = get("password_env", str, None, lambda v: bool(_ENV_NAME.fullmatch(v)),
-                       "the name of an environment variable (letters, digits, _)")
+    username, password_env, timeout, ca_file = _login(get)
     if username and not password_env:
         raise UsageError(f"{where}: a username needs password_env, the variable that holds its password")
-    timeout = get("timeout", (int, float), 30, lambda v: 0 < v <= 300, "seconds, more than 0 and at most 300")
     connections = get("connections", int, 1, lambda v: 1 <= v <= 16, "a number from 1 to 16")
-    ca_file = get("ca_file", str, None, lambda v: 0 < len(v) <= 4096 and v.isprintable(), "a file path")
-    return InboxSettings(address.lower(), host, port, security, username, password_env, float(timeout), connections,
+    return InboxSettings(address.lower(), host, port, security, username, password_env, timeout, connections,
                          ca_file)

@@ -8,11 +8,13 @@ import json
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
-from flowc import dsl
 from flowc.interpreter.api import Runner, open_store
 from flowc.interpreter.timeutil import parse_time
+
+from flowc import dsl
 
 INBOX = "alice@acme.example"
 SCRIPT = """\
@@ -106,3 +108,46 @@ def audit(store_url: str) -> list:
             return list(store.audit())
     finally:
         store.close()
+
+
+def contacts(n: int) -> list[str]:
+    return [f"c{i:03d}@client{i % 7}.example" for i in range(n)]
+
+
+def answers(ids: dict[str, list[str]], people: list[str]) -> list[bytes]:
+    """Replies, out-of-office answers, bounces, strangers and messages
+    without a Message-ID, in turn."""
+    out = []
+    for i, c in enumerate(people):
+        first = ids[c][0]
+        kind = i % 5
+        if kind == 0:
+            out.append(message(f"<{c}>", "Re: Your demo request", f"Reply {i}", answers=first))
+        elif kind == 1:
+            out.append(message(f"<{c}>", "Out of office", "Back on 14 December.", answers=first,
+                               headers={"Auto-Submitted": "auto-replied"}))
+        elif kind == 2:
+            out.append(dsn(c, "5.1.1", first))
+        elif kind == 3:
+            out.append(message(f"<stranger{i}@else.example>", "Hello", "Not ours."))
+        else:
+            out.append(message(f"<{c}>", "Question", f"No Message-ID {i}", message_id=None))
+    return out
+
+
+@contextmanager
+def answered_inbox(folder: Path, n: int):
+    """A Dovecot whose INBOX holds the answers of `n` contacts enrolled in
+    the store `folder/base.db` (beside team.flow and a flow.toml reaching
+    the server, security none)."""
+    from .dovecot import Dovecot
+
+    people = contacts(n)
+    ids = enroll(f"sqlite:///{folder / 'base.db'}", people)
+    write_script(folder)
+    with Dovecot([INBOX]) as imap:
+        with imap.client(INBOX) as c:
+            for raw in answers(ids, people):
+                c.append("INBOX", raw)
+        (folder / "flow.toml").write_text(imap.toml(INBOX))
+        yield imap

@@ -3,8 +3,8 @@ every key checked, errors that name the key and never show a value."""
 from __future__ import annotations
 
 import pytest
-
 from flowc.dsl import UsageError
+
 from flowc.flow_toml import load_config
 
 

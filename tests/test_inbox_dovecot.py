@@ -8,11 +8,19 @@ hearing back: those assertions run once Outcome has PAUSED."""
 from __future__ import annotations
 
 import pytest
-
 from flowc.interpreter.records import Outcome
 
 from .dovecot import PASSWORD, Dovecot, available
-from .inbox_world import INBOX, PASSWORD_ENV, audit, dsn, enroll, flowc, message, write_script
+from .inbox_world import (
+    INBOX,
+    PASSWORD_ENV,
+    audit,
+    dsn,
+    enroll,
+    flowc,
+    message,
+    write_script,
+)
 
 pytestmark = pytest.mark.skipif(not available(), reason="Dovecot is needed: apt-get install -y dovecot-imapd")
 

@@ -10,7 +10,15 @@ import threading
 import pytest
 
 from .dovecot import PASSWORD, Dovecot, available
-from .inbox_world import INBOX, PASSWORD_ENV, audit, enroll, flowc, message, write_script
+from .inbox_world import (
+    INBOX,
+    PASSWORD_ENV,
+    audit,
+    enroll,
+    flowc,
+    message,
+    write_script,
+)
 
 pytestmark = pytest.mark.skipif(not available(), reason="Dovecot is needed: apt-get install -y dovecot-imapd")
 

@@ -13,41 +13,15 @@ import sys
 import time
 
 import pytest
-
 from flowc.interpreter.api import open_store
 
 from .canonical import dump
-from .dovecot import PASSWORD, Dovecot, available
-from .inbox_world import INBOX, PASSWORD_ENV, dsn, enroll, flowc, message, write_script
+from .dovecot import PASSWORD, available
+from .inbox_world import INBOX, PASSWORD_ENV, answered_inbox, flowc
 
 pytestmark = pytest.mark.skipif(not available(), reason="Dovecot is needed: apt-get install -y dovecot-imapd")
 
 MESSAGES = 200
-
-
-def contacts(n: int) -> list[str]:
-    return [f"c{i:03d}@client{i % 7}.example" for i in range(n)]
-
-
-def answers(ids: dict[str, list[str]], people: list[str]) -> list[bytes]:
-    """Replies, out-of-office answers, bounces, strangers and messages
-    without a Message-ID, in turn."""
-    out = []
-    for i, c in enumerate(people):
-        first = ids[c][0]
-        kind = i % 5
-        if kind == 0:
-            out.append(message(f"<{c}>", "Re: Your demo request", f"Reply {i}", answers=first))
-        elif kind == 1:
-            out.append(message(f"<{c}>", "Out of office", "Back on 14 December.", answers=first,
-                               headers={"Auto-Submitted": "auto-replied"}))
-        elif kind == 2:
-            out.append(dsn(c, "5.1.1", first))
-        elif kind == 3:
-            out.append(message(f"<stranger{i}@else.example>", "Hello", "Not ours."))
-        else:
-            out.append(message(f"<{c}>", "Question", f"No Message-ID {i}", message_id=None))
-    return out
 
 
 def state(url: str) -> dict:
@@ -64,15 +38,8 @@ def state(url: str) -> dict:
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
     d = tmp_path_factory.mktemp("kill")
-    people = contacts(MESSAGES)
     base = d / "base.db"
-    ids = enroll(f"sqlite:///{base}", people)
-    write_script(d)
-    with Dovecot([INBOX]) as imap:
-        with imap.client(INBOX) as c:
-            for raw in answers(ids, people):
-                c.append("INBOX", raw)
-        (d / "flow.toml").write_text(imap.toml(INBOX))
+    with answered_inbox(d, MESSAGES) as imap:
         clean = d / "clean.db"
         shutil.copy(base, clean)
         run = flowc("watch", "team.flow", "--store", f"sqlite:///{clean}", "--once", "--quiet", cwd=d,

@@ -8,14 +8,14 @@ import datetime as dt
 import json
 
 import pytest
-
-from flowc import dsl
 from flowc.interpreter.api import Runner, open_store
 from flowc.interpreter.inbox.message import read
 from flowc.interpreter.inbox.ours import decide
 from flowc.interpreter.inbox.reader import Fetched, InboxReader, event_id
 from flowc.interpreter.timeutil import parse_time
 from flowc.interpreter.unsubscribe import make_token
+
+from flowc import dsl
 
 from .inbox_world import INBOX, SCRIPT, dsn, enroll, flowc, message, write_script
 
@@ -27,8 +27,9 @@ SECRET = b"s3cret"
 def world():
     store = open_store("memory:")
     runner = Runner(dsl.check_sources([("team.flow", SCRIPT)]).program, store)
+    contacts = ["bob@x.example", "amy@y.example"]
     runner.process([json.dumps({"id": f"f{i}", "type": "form_submitted", "at": "2026-12-01T09:00:00Z",
-                                "contact": c, "form": "Demo"}) for i, c in enumerate(["bob@x.example", "amy@y.example"])])
+                                "contact": c, "form": "Demo"}) for i, c in enumerate(contacts)])
     runner.advance(parse_time("2026-12-03T12:00:00Z"))
     ids = {}
     for m in store.outbox():

@@ -13,7 +13,6 @@ import time
 from collections import Counter
 
 import pytest
-
 from flowc.interpreter.api import open_store
 
 from .dovecot import PASSWORD, Dovecot, available
@@ -127,9 +126,13 @@ def test_two_watchers_on_postgresql_one_killed_every_message_read_once(tmp_path,
                                                answers=ids[c][0]))
 
         deliver()
+        logs = [open(tmp_path / f"reader{i}.log", "wb") for i in range(2)]
         readers = [subprocess.Popen([sys.executable, "-m", "flowc", "watch", "team.flow", "--store", url, "--quiet"],
-                                    cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                   for _ in range(2)]
+                                    cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=log) for log in logs]
+
+        def said() -> str:
+            return "\n".join((tmp_path / f"reader{i}.log").read_text(errors="replace")[-3000:] for i in range(2))
+
         victim = None
         try:
             first = _wait_for(url, len(INBOXES) * PER_INBOX)
@@ -144,11 +147,13 @@ def test_two_watchers_on_postgresql_one_killed_every_message_read_once(tmp_path,
             victim.wait()
             deliver()  # the second half arrives after the first reader died
             got = _wait_for(url, 2 * len(INBOXES) * PER_INBOX)
-            assert got == Counter({f"inbox {i}": 2 * PER_INBOX for i in INBOXES})
+            assert got == Counter({f"inbox {i}": 2 * PER_INBOX for i in INBOXES}), said()
         finally:
             for p in readers:
                 if p.poll() is None:
                     p.send_signal(signal.SIGTERM)
             for p in readers:
                 if p is not victim:
-                    assert p.wait(30) == 0, p.stderr.read().decode(errors="replace")[-2000:]
+                    assert p.wait(30) == 0, said()
+            for log in logs:
+                log.close()

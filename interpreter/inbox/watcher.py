@@ -38,6 +38,10 @@ def backoff(failures: int) -> float:
     return base * (1 - random.random() / 4)  # noqa: S311 - a spread, not a secret
 
 
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [""])[0][:300]
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
@@ -81,14 +85,18 @@ class InboxWatcher(threading.Thread):
                     return
             except LeaseLost:
                 log.warning("inbox %s: another reader took it over", inbox)
-            except ImapError as e:
+            except Exception as e:  # any failure of one read: reported, tried again, never the end of the thread
+                why = str(e) if isinstance(e, ImapError) else f"{type(e).__name__}: {_first_line(e)}"
                 self.failures += 1
-                self._store(lambda r: (r.tally.count("read_error"), r.report("error", str(e), _now())))
+                try:
+                    self._store(lambda r: (r.tally.count("read_error"), r.report("error", why, _now())))
+                except Exception:  # the store itself is failing: the log line below still says why
+                    log.debug("inbox %s: state not recorded", inbox)
                 if self.once:
-                    self.error = str(e)
+                    self.error = why
                     return
                 delay = backoff(self.failures)
-                log.warning("inbox %s: %s; trying again in %.0f s", inbox, e, delay)
+                log.warning("inbox %s: %s; trying again in %.0f s", inbox, why, delay)
                 self.stop.wait(delay)
         try:
             self._store(lambda r: r.release())
