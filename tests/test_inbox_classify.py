@@ -126,3 +126,8 @@ def test_any_bytes_are_read_or_refused_never_a_crash(raw):
 def test_any_text_gives_a_date_or_none(text):
     got = return_date(text, RECEIVED)
     assert got is None or got >= RECEIVED
+
+
+def test_a_message_id_with_control_characters_is_no_message_id():
+    message = read(b"From: a@b.example\nMessage-ID: <a\x00b@c.example>\nIn-Reply-To: <x\x01y@z>\n\nhi")
+    assert message.message_id is None and message.answers == ()

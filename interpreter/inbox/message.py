@@ -32,7 +32,7 @@ MAX_HEADER = 4096
 MAX_ADDRESSES = 50
 
 _MULTIPART = re.compile(rb"(?im)^content-type:[ \t]*multipart/")
-_MESSAGE_ID = re.compile(r"<[^<>\s]{1,250}>")
+_MESSAGE_ID = re.compile(r"<[^<>\s\x00-\x1f\x7f]{1,250}>")
 _TAGS = re.compile(r"<[^>]{0,2000}>")
 
 
