@@ -7,6 +7,8 @@ The engine's reactions to the new events (a pause until the return date,
 hearing back: those assertions run once Outcome has PAUSED."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from flowc.interpreter.records import Outcome
 
@@ -24,6 +26,8 @@ from .inbox_world import (
 
 pytestmark = pytest.mark.skipif(not available(), reason="Dovecot is needed: apt-get install -y dovecot-imapd")
 
+#: When the server received them (INTERNALDATE), given with another offset than UTC.
+RECEIVED = dt.datetime(2026, 12, 3, 11, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
 ENGINE_REACTIONS = hasattr(Outcome, "PAUSED")
 ENGINE_SKIP = "the engine's reactions to auto-replies come with the inboxengine branch"
 
@@ -65,7 +69,7 @@ def world(tmp_path_factory):
                     headers={"Auto-Submitted": "auto-replied"}),
         ]
         for raw in mails:
-            imap.append(INBOX, raw)
+            imap.append(INBOX, raw, when=RECEIVED)
         (d / "flow.toml").write_text(imap.toml(INBOX, security="tls"))
         script = write_script(d)
         env = {PASSWORD_ENV: PASSWORD}
@@ -97,6 +101,7 @@ def test_each_message_of_ours_is_recorded_once_with_its_class(world):
     assert len(entries) == 8  # the newsletter is not recorded
     assert all(e.detail.startswith(f"inbox {INBOX}, Message-ID <") for e in entries)
     assert all(e.event.startswith("mail:") and len(e.event) == 5 + 64 for e in entries)
+    assert {e.at for e in entries} == {RECEIVED}  # INTERNALDATE, whatever this machine's time zone
 
 
 def test_replies_end_the_enrollment_and_the_entries_follow_the_mail_received_entry(world):

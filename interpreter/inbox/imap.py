@@ -61,6 +61,8 @@ class ImapConnection:
                                      ssl_context=_context(s) if s.security == "tls" else None, timeout=s.timeout)
         except (OSError, IMAPClientError) as e:
             raise ImapError(f"cannot connect to {s.host}:{s.port}: {_why(e)}") from None
+        # INTERNALDATE with its offset, not turned into this machine's local time without one.
+        self.client.normalise_times = False
         try:
             if s.security == "starttls":
                 self.client.starttls(_context(s))
