@@ -1,6 +1,6 @@
 """`flowc watch`: read the senders' inboxes and turn replies, auto-replies
-and bounces into events (docs/inbox.md). `start_watchers` is shared with
-`flowc serve --watch`, which runs the same readers beside the service."""
+and bounces into events (docs/inbox.md). `flowc serve --watch` starts the
+same readers (interpreter/inbox/watcher.py) beside the service."""
 from __future__ import annotations
 
 import logging
@@ -12,9 +12,6 @@ import click
 
 from .formats import ENTRY_FORMATS
 from .scripts import checked_or_exit
-
-#: How long a stopping watch waits for its readers (each IMAP wait has its own deadline).
-STOP_SECONDS = 60
 
 
 class WatchContext:
@@ -42,49 +39,6 @@ class WatchContext:
 
     def close(self) -> None:
         self.store.close()
-
-
-def start_watchers(imap: dict, submit, stop: threading.Event, *, once: bool, secret: bytes | None,
-                   emit=None, counted=None) -> list:
-    """A started InboxWatcher per inbox of `imap` (address -> ImapSettings).
-    `submit(fn)` runs `fn(context)` on the store's thread; the context has
-    `runner`. `counted(reason)`, when given, is told of each message recorded."""
-    from flowc.interpreter.inbox.reader import InboxReader, reader_name
-    from flowc.interpreter.inbox.watcher import InboxWatcher
-
-    name = reader_name()
-    readers: dict[str, InboxReader] = {}
-
-    def reader_for(inbox: str):
-        def get(ctx) -> InboxReader:
-            if inbox not in readers:
-                readers[inbox] = InboxReader(ctx.runner, inbox, name, secret, emit=emit, counted=counted)
-            return readers[inbox]
-        return get
-
-    watchers = [InboxWatcher(settings, reader_for(inbox), submit, stop, once=once)
-                for inbox, settings in sorted(imap.items())]
-    for w in watchers:
-        w.start()
-    return watchers
-
-
-def start_watching(config, submit, metrics):
-    """`flowc serve --watch`: readers for the inboxes of `config` beside the
-    service (its store thread is `submit`'s); returns the function that
-    stops them."""
-    if not config.imap:
-        raise click.UsageError('--watch: no inbox has an [inboxes."ADDR".imap] section in flow.toml')
-    stop = threading.Event()
-    watchers = start_watchers(config.imap, submit, stop, once=False, secret=config.secret(), emit=metrics.count,
-                              counted=metrics.inbox_counted)
-
-    def stopping() -> None:
-        stop.set()
-        for w in watchers:
-            w.join(STOP_SECONDS)
-
-    return stopping
 
 
 @click.command("watch")
@@ -163,6 +117,8 @@ def _maildir(program, store_url: str, source: str, inbox: str | None, secret, em
 
 
 def _watch(program, store_url: str, config, once: bool, emit) -> int:
+    from flowc.interpreter.inbox.watcher import STOP_SECONDS, start_watchers
+
     from .serve.writer import Writer
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)

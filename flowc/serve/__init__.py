@@ -102,9 +102,7 @@ def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url,
         raise
     except Exception as e:  # a store or config problem: one line, exit 2
         raise click.UsageError(str(e))
-    from ..watch import start_watching
-
-    watching = start_watching(config, writer.submit, metrics) if watch_inboxes else None
+    watching = _watch(config, writer.submit, metrics) if watch_inboxes else None
     procs = [subprocess.Popen([sys.executable, "-m", "flowc", "worker", "--store", store_url, "--quiet"])
              for _ in range(workers)]
     app = create_app(writer, Verifier(secret, os.environ.get(TOKEN_ENV) or None), metrics, max_body=max_body)
@@ -122,6 +120,27 @@ def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url,
             p.terminate()
         for p in procs:
             p.wait()
+
+
+def _watch(config, submit, metrics):
+    """--watch: the inbox readers beside the service, on its store thread
+    (docs/inbox.md); the function that stops them."""
+    import threading
+
+    from flowc.interpreter.inbox.watcher import STOP_SECONDS, start_watchers
+
+    if not config.imap:
+        raise click.UsageError('--watch: no inbox has an [inboxes."ADDR".imap] section in flow.toml')
+    stop = threading.Event()
+    watchers = start_watchers(config.imap, submit, stop, once=False, secret=config.secret(), emit=metrics.count,
+                              counted=metrics.inbox_counted)
+
+    def stopping() -> None:
+        stop.set()
+        for w in watchers:
+            w.join(STOP_SECONDS)
+
+    return stopping
 
 
 def _graceful_server():

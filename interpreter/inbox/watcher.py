@@ -17,7 +17,7 @@ import threading
 from typing import Callable
 
 from .imap import ImapConnection, ImapError, ImapSettings
-from .reader import LEASE, InboxReader, LeaseLost
+from .reader import LEASE, InboxReader, LeaseLost, reader_name
 
 log = logging.getLogger("flowc.watch")
 
@@ -26,6 +26,8 @@ MAX_BACKOFF = 15 * 60.0
 #: The longest a job on the store thread may take before the reader gives up on it.
 STORE_DEADLINE = 120.0
 RENEW = LEASE.total_seconds() / 3
+#: How long a stopping process waits for its readers (each IMAP wait has its own deadline).
+STOP_SECONDS = 60
 #: The longest wait between looks at `stop` (an IDLE is ended and begun again).
 WAKE = 5.0
 
@@ -144,3 +146,26 @@ class InboxWatcher(threading.Thread):
             if not self._store(lambda r: r.take(_now())):
                 raise LeaseLost(self.settings.inbox)
         return False
+
+
+def start_watchers(imap: dict, submit: Callable, stop: threading.Event, *, once: bool, secret: bytes | None,
+                   emit=None, counted=None) -> list[InboxWatcher]:
+    """A started InboxWatcher per inbox of `imap` (address -> ImapSettings),
+    all under one reader name. `submit(fn)` runs `fn(context)` on the
+    store's thread, where the context has `runner`; `emit` gets the audit
+    entries, `counted(inbox, what)` each message counted."""
+    name = reader_name()
+    readers: dict[str, InboxReader] = {}
+
+    def reader_for(inbox: str):
+        def get(ctx) -> InboxReader:
+            if inbox not in readers:
+                readers[inbox] = InboxReader(ctx.runner, inbox, name, secret, emit=emit, counted=counted)
+            return readers[inbox]
+        return get
+
+    watchers = [InboxWatcher(settings, reader_for(inbox), submit, stop, once=once)
+                for inbox, settings in sorted(imap.items())]
+    for w in watchers:
+        w.start()
+    return watchers
