@@ -157,3 +157,11 @@ def test_two_watchers_on_postgresql_one_killed_every_message_read_once(tmp_path,
                     assert p.wait(30) == 0, said()
             for log in logs:
                 log.close()
+
+
+def test_retries_double_from_5_seconds_up_to_15_minutes_spread_by_up_to_a_quarter():
+    from flowc.interpreter.inbox.watcher import backoff
+
+    for failures, base in [(1, 5), (2, 10), (3, 20), (8, 640), (9, 900), (50, 900)]:
+        for _ in range(20):
+            assert base * 0.75 <= backoff(failures) <= base
