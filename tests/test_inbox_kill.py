@@ -81,13 +81,13 @@ def _killed_reads(d, db, seed: int, kills: int) -> list[int]:
     return at
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1])
 def test_killed_at_random_points_the_store_equals_one_clean_read(prepared, seed):
     d = prepared["dir"]
     db = d / f"killed{seed}.db"
     shutil.copy(prepared["base"], db)
     url = f"sqlite:///{db}"
-    at = _killed_reads(d, db, seed, kills=4)
+    at = _killed_reads(d, db, seed, kills=5)
     assert 0 < at[0] and at[-1] < MESSAGES  # killed mid-read
     run = flowc("watch", "team.flow", "--store", url, "--once", "--quiet", cwd=d, env={PASSWORD_ENV: PASSWORD})
     assert run.returncode == 0, run.stderr
