@@ -43,7 +43,7 @@ def messages(path: str) -> Iterator[Fetched]:
     Maildir's names begin with the time of delivery)."""
     if not all(os.path.isdir(os.path.join(path, sub)) for sub in ("new", "cur")):
         raise OSError(f"{path} is not a Maildir (it needs new/ and cur/)")
-    names = []
+    names: list[tuple[str, str]] = []
     for sub in ("new", "cur"):
         with os.scandir(os.path.join(path, sub)) as entries:
             names.extend((e.name, e.path) for e in entries if e.is_file() and not e.name.startswith("."))

@@ -187,7 +187,7 @@ def read(raw: bytes) -> Received:
         sender=address(headers.get("from")),
         recipients=addresses(", ".join(filter(None, (headers.get("to"), headers.get("cc"))))),
         subject=headers.get("subject", ""),
-        message_id=(message_ids(headers.get("message-id")) or [None])[0],
+        message_id=next(iter(message_ids(headers.get("message-id"))), None),
         answers=tuple(dict.fromkeys(answers)),
         text="\n".join(texts)[:MAX_TEXT],
         dsn=dsn,

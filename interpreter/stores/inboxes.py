@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Callable
 
 from ..timeutil import from_text, to_text
 
@@ -25,6 +26,10 @@ CREATE TABLE IF NOT EXISTS flow_inbox_readers (
 
 class SqlInboxes:
     """For SqlStore: `_exec`, `_one` and `LOCK` come from it."""
+
+    _exec: Callable
+    _one: Callable
+    LOCK: str
 
     def event_seen(self, event_id: str) -> bool:
         return self._one("SELECT 1 FROM flow_events WHERE id = ?", (event_id,)) is not None
@@ -82,6 +87,9 @@ class SqlInboxes:
 
 class MemoryInboxes:
     """For MemoryStore: `_seen`, `_set` (undoable) come from it."""
+
+    _seen: set[str]
+    _set: Callable
 
     def _init_inboxes(self) -> None:
         self._folders: dict[tuple[str, str], tuple[int, int]] = {}
