@@ -165,3 +165,51 @@ def test_retries_double_from_5_seconds_up_to_15_minutes_spread_by_up_to_a_quarte
     for failures, base in [(1, 5), (2, 10), (3, 20), (8, 640), (9, 900), (50, 900)]:
         for _ in range(20):
             assert base * 0.75 <= backoff(failures) <= base
+
+
+def _pg_ports(pid: int) -> list[int]:
+    """The local ports of process `pid`'s connections to PostgreSQL."""
+    out = subprocess.run(["ss", "-tnpH"], capture_output=True, text=True).stdout
+    return [int(line.split()[3].rsplit(":", 1)[1]) for line in out.splitlines()
+            if f"pid={pid}," in line and line.split()[4].endswith(":5432")]
+
+
+@pytest.mark.skipif(not PG_URL, reason=PG_SKIP)
+@pytest.mark.skipif(not available(), reason="Dovecot is needed: apt-get install -y dovecot-imapd")
+def test_a_watcher_whose_postgresql_connection_is_ended_connects_again_and_reads_on(tmp_path, request):
+    import shutil
+
+    import psycopg
+
+    if shutil.which("ss") is None:
+        pytest.skip("ss (iproute2) is needed to find the watcher's connection")
+    schema = PgSchema()
+    request.addfinalizer(schema.drop)
+    url = schema.url
+    contacts = [f"c{i}@client{i}.example" for i in range(4)]
+    ids = enroll(url, contacts)
+    write_script(tmp_path)
+    with Dovecot([INBOXES[0]]) as imap:
+        (tmp_path / "flow.toml").write_text(imap.toml(INBOXES[0], poll_seconds=1))
+        log = open(tmp_path / "reader.log", "wb")
+        reader = subprocess.Popen([sys.executable, "-m", "flowc", "watch", "team.flow", "--store", url, "--quiet"],
+                                  cwd=tmp_path, env={**os.environ, PASSWORD_ENV: PASSWORD},
+                                  stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            for c in contacts[:2]:
+                imap.append(INBOXES[0], message(f"<{c}>", "Re: hi", "Yes.", to=INBOXES[0], answers=ids[c][0]))
+            assert sum(_wait_for(url, 2).values()) == 2
+            ports = _pg_ports(reader.pid)
+            assert ports
+            with psycopg.connect(PG_URL, autocommit=True) as conn:  # as a server restart or an admin would
+                for port in ports:
+                    conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE client_port = %s",
+                                 (port,))
+            for c in contacts[2:]:
+                imap.append(INBOXES[0], message(f"<{c}>", "Re: hi", "Yes.", to=INBOXES[0], answers=ids[c][0]))
+            got = _wait_for(url, 4)
+            assert sum(got.values()) == 4, (tmp_path / "reader.log").read_text()
+        finally:
+            reader.send_signal(signal.SIGTERM)
+            assert reader.wait(30) == 0, (tmp_path / "reader.log").read_text()
+            log.close()

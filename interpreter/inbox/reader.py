@@ -29,6 +29,10 @@ log = logging.getLogger("flowc.watch")
 LEASE = dt.timedelta(seconds=40)
 
 
+#: The longest a reader tries to connect its store again after losing it.
+RECONNECT_SECONDS = 10
+
+
 class LeaseLost(Exception):
     """Another reader holds the inbox now: stop reading it."""
 
@@ -127,6 +131,13 @@ class InboxReader:
     def release(self) -> None:
         with self.store.transaction():
             self.store.release_inbox(self.inbox, self.reader)
+
+    def recover(self) -> None:
+        """After a failure: connect the store again if its connection was
+        lost (a PostgreSQL server restarted, or its backend ended)."""
+        reconnect = getattr(self.store, "reconnect", None)
+        if reconnect is not None:
+            reconnect(RECONNECT_SECONDS)
 
     def position(self, folder: str) -> tuple[int, int] | None:
         with self.store.transaction():

@@ -91,7 +91,7 @@ class InboxWatcher(threading.Thread):
                 why = str(e) if isinstance(e, ImapError) else f"{type(e).__name__}: {_first_line(e)}"
                 self.failures += 1
                 try:
-                    self._store(lambda r: (r.tally.count("read_error"), r.report("error", why, _now())))
+                    self._store(lambda r: (r.recover(), r.tally.count("read_error"), r.report("error", why, _now())))
                 except Exception:  # the store itself is failing: the log line below still says why
                     log.debug("inbox %s: state not recorded", inbox)
                 if self.once:
