@@ -8,6 +8,11 @@ hearing back: those assertions run once Outcome has PAUSED."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from flowc.interpreter.records import Outcome
@@ -167,3 +172,39 @@ def test_out_of_office_answers_pause_until_the_day_after_their_return_date(world
 def test_left_the_company_ends_and_suppresses(world):
     entries = _new(world)
     assert ("ended", "left_company") in [(e.outcome, e.reason) for e in entries if e.contact == "ivy@umbrella.example"]
+
+
+def test_new_mail_is_read_as_it_arrives_with_idle_not_at_the_next_poll(tmp_path):
+    store = f"sqlite:///{tmp_path / 'flow.db'}"
+    ids = enroll(store, ["bob@globex.example"])
+    script = write_script(tmp_path)
+    with Dovecot([INBOX]) as imap:
+        (tmp_path / "flow.toml").write_text(imap.toml(INBOX, poll_seconds=3600))  # no poll within the test
+        log = open(tmp_path / "watch.log", "wb")
+        proc = subprocess.Popen([sys.executable, "-m", "flowc", "watch", str(script), "--store", store, "--quiet"],
+                                cwd=tmp_path, env={**os.environ, PASSWORD_ENV: PASSWORD},
+                                stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            deadline = time.monotonic() + 30
+            while not _state_is_idle(store) and time.monotonic() < deadline:  # the first read is done
+                time.sleep(0.1)
+            imap.append(INBOX, message("<bob@globex.example>", "Re: hi", "Yes.",
+                                       answers=ids["bob@globex.example"][0]))
+            while time.monotonic() < deadline and not any(e.outcome == "mail_received" for e in audit(store)):
+                time.sleep(0.1)
+            assert [e.reason for e in audit(store) if e.outcome == "mail_received"] == ["reply"]
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(30) == 0, (tmp_path / "watch.log").read_text()
+            log.close()
+
+
+def _state_is_idle(store_url: str) -> bool:
+    from flowc.interpreter.api import open_store
+
+    store = open_store(store_url)
+    try:
+        with store.transaction():
+            return store.inbox_states().get(INBOX, {}).get("state") == "idle"
+    finally:
+        store.close()
