@@ -132,12 +132,12 @@ class InboxReader:
         with self.store.transaction():
             self.store.release_inbox(self.inbox, self.reader)
 
-    def recover(self) -> None:
+    def recover(self) -> bool:
         """After a failure: connect the store again if its connection was
-        lost (a PostgreSQL server restarted, or its backend ended)."""
+        lost (a PostgreSQL server restarted, or its backend ended); whether
+        it was."""
         reconnect = getattr(self.store, "reconnect", None)
-        if reconnect is not None:
-            reconnect(RECONNECT_SECONDS)
+        return reconnect is not None and reconnect(RECONNECT_SECONDS)
 
     def position(self, folder: str) -> tuple[int, int] | None:
         with self.store.transaction():

@@ -29,7 +29,7 @@ RENEW = LEASE.total_seconds() / 3
 #: How long a stopping process waits for its readers (each IMAP wait has its own deadline).
 STOP_SECONDS = 60
 #: The longest wait between looks at `stop` (an IDLE is ended and begun again).
-WAKE = 5.0
+WAKE = 2.0
 
 
 def backoff(failures: int) -> float:
@@ -91,7 +91,10 @@ class InboxWatcher(threading.Thread):
                 why = str(e) if isinstance(e, ImapError) else f"{type(e).__name__}: {_first_line(e)}"
                 self.failures += 1
                 try:
-                    self._store(lambda r: (r.recover(), r.tally.count("read_error"), r.report("error", why, _now())))
+                    if self._store(lambda r: r.recover()):  # a store connection lost and made again: at once
+                        log.warning("inbox %s: %s; the store is connected again", inbox, why)
+                        continue
+                    self._store(lambda r: (r.tally.count("read_error"), r.report("error", why, _now())))
                 except Exception:  # the store itself is failing: the log line below still says why
                     log.debug("inbox %s: state not recorded", inbox)
                 if self.once:
@@ -127,12 +130,13 @@ class InboxWatcher(threading.Thread):
         for batch in conn.messages(folder, uidvalidity, after):
             if self.stop.is_set():
                 return
-            self._store(lambda r, b=batch: r.take_messages(b, _now()))
+            # The lease renewed with each batch, so that a long first read keeps it.
+            self._store(lambda r, b=batch: (r.take(_now()), r.take_messages(b, _now())))
 
     def _wait(self, conn: ImapConnection) -> bool:
         """Wait for new mail (IDLE on the last folder opened, else the poll
         interval), renewing the lease; False when told to stop."""
-        waited = 0.0
+        waited = renewed = 0.0
         while not self.stop.is_set():
             if waited >= self.settings.poll_seconds:
                 return True
@@ -143,8 +147,10 @@ class InboxWatcher(threading.Thread):
             else:
                 self.stop.wait(step)
             waited += step
-            if not self._store(lambda r: r.take(_now())):
-                raise LeaseLost(self.settings.inbox)
+            if waited - renewed >= RENEW:
+                renewed = waited
+                if not self._store(lambda r: r.take(_now())):
+                    raise LeaseLost(self.settings.inbox)
         return False
 
 
