@@ -70,6 +70,14 @@ def make_deliverer(store, spec: str, config_path: str | None, public_url: str | 
         check_link_target(program, unsubscribe)
     elif unsubscribe is None:
         check_outbox_links(store)
+    mailto = None
+    if config.imap and config.secret() is not None:  # the inbox reader takes `unsubscribe TOKEN` messages
+        from flowc.interpreter.inbox.ours import unsubscribe_mailto
+
+        read, secret = config.imap, config.secret()
+
+        def mailto(msg):
+            return unsubscribe_mailto(msg.inbox, secret, msg.to) if msg.inbox in read else None
     if spec == "smtp":
         if not config.inboxes:
             raise UsageError("--deliver smtp needs the inboxes' SMTP settings: [inboxes.\"ADDRESS\"] in "
@@ -81,7 +89,7 @@ def make_deliverer(store, spec: str, config_path: str | None, public_url: str | 
             transport = MaildirTransport(path)
         except OSError as e:
             raise UsageError(f"cannot use {path} as a Maildir: {e.strerror or e}") from None
-    return Deliverer(store, transport, unsubscribe=unsubscribe, **options)
+    return Deliverer(store, transport, unsubscribe=unsubscribe, mailto=mailto, **options)
 
 
 def _stop_on_signals() -> threading.Event:

@@ -38,13 +38,15 @@ class Deliverer:
     engine's clock in `flowc run`, the wall clock otherwise) and returns
     the audit entries of what came back. The lease is always on the wall
     clock: it is about processes dying, not about the engine's time.
-    `unsubscribe(contact)` gives the List-Unsubscribe URL, when configured."""
+    `unsubscribe(contact)` gives the List-Unsubscribe URL, when configured;
+    `mailto(msg)` its `mailto:` address, when the inbox is read."""
 
     def __init__(self, store, transport, *, unsubscribe: Callable[[str], str] | None = None,
-                 lease: dt.timedelta = LEASE, wall: Callable[[], dt.datetime] = wall_clock):
+                 lease: dt.timedelta = LEASE, wall: Callable[[], dt.datetime] = wall_clock, mailto=None):
         self.store = store
         self.transport = transport
         self.unsubscribe = unsubscribe
+        self.mailto = mailto
         self.lease = lease
         self.wall = wall
         self.holder = holder_name()
@@ -99,7 +101,7 @@ class Deliverer:
     def _send(self, msg: OutboxMessage, to_name: str | None, now: dt.datetime) -> t.Verdict:
         try:
             # Date: the time it is handed over (the Message-ID stays the same).
-            email = build(msg, self.unsubscribe, to_name=to_name, date=now)
+            email = build(msg, self.unsubscribe, to_name=to_name, date=now, mailto=self.mailto)
         except Exception as e:  # an address the email package cannot write: it never will
             why = str(e)[:300] if isinstance(e, ValueError) else type(e).__name__
             return t.Verdict(t.FAILED, f"cannot write the message: {why}")

@@ -139,13 +139,15 @@ def body_text(msg: OutboxMessage, unsubscribe: Callable[[str], str] | None) -> s
 
 
 def build(msg: OutboxMessage, unsubscribe: Callable[[str], str] | None = None, *, to_name: str | None = None,
-          date: dt.datetime | None = None) -> EmailMessage:
+          date: dt.datetime | None = None,
+          mailto: Callable[[OutboxMessage], str | None] | None = None) -> EmailMessage:
     """The email for `msg`. `unsubscribe(contact)` gives the one-click URL
-    (RFC 8058) when the service's public URL is configured; `to_name` is
-    the contact's name; `date` is when the message is handed to the
-    transport (the time it was decided when not given). Raises ValueError
-    (or email.errors.HeaderParseError) for a message the email package
-    cannot write."""
+    (RFC 8058) when the service's public URL is configured; `mailto(msg)`
+    a `mailto:` unsubscribe address, when the inbox is read (docs/inbox.md);
+    `to_name` is the contact's name; `date` is when the message is handed
+    to the transport (the time it was decided when not given). Raises
+    ValueError (or email.errors.HeaderParseError) for a message the email
+    package cannot write."""
     m = EmailMessage(policy=POLICY)
     _address(m, "From", msg.sender_name, msg.sender)
     _address(m, "To", to_name, msg.to)
@@ -156,11 +158,20 @@ def build(msg: OutboxMessage, unsubscribe: Callable[[str], str] | None = None, *
     if msg.in_reply_to:
         m["In-Reply-To"] = msg.in_reply_to
         m["References"] = msg.references or msg.in_reply_to
+    links = []
     if unsubscribe is not None:
         url = unsubscribe(msg.to)
         if not url.isascii() or _CONTROL.search(url):
             raise ValueError("the unsubscribe URL is not printable ASCII")
-        m["List-Unsubscribe"] = f"<{url}>"
+        links.append(f"<{url}>")
+    address = mailto(msg) if mailto is not None else None
+    if address:
+        if not address.isascii() or _CONTROL.search(address):
+            raise ValueError("the unsubscribe address is not printable ASCII")
+        links.append(f"<{address}>")
+    if links:
+        m["List-Unsubscribe"] = ", ".join(links)
+    if unsubscribe is not None:
         m["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     _check_written(m)
     m.set_content(body_text(msg, unsubscribe))
