@@ -21,6 +21,9 @@ class WatchContext:
         from flowc.interpreter.api import Runner, open_store
         from flowc.interpreter.stores.base import WorkQueue
 
+        #: The serve writer's Context: a store failure met after a job's own
+        #: work (the reader's jobs report theirs themselves).
+        self.broken: BaseException | None = None
         self.store = open_store(store_url)
         try:
             workers = isinstance(self.store, WorkQueue) and self._shared(self.store)

@@ -155,7 +155,7 @@ def test_the_mailto_unsubscribe_of_a_sent_email_is_read_back_as_an_unsubscribe(w
     _, store, _ = world
     sent = store.outbox()[0]
     email = build(sent, lambda c: "https://flow.example/unsubscribe?c=1",
-                  lambda msg: unsubscribe_mailto(msg.inbox, SECRET, msg.to))
+                  mailto=lambda msg: unsubscribe_mailto(msg.inbox, SECRET, msg.to))
     url, mailto = [part.strip(" <>") for part in email["List-Unsubscribe"].split(",")]
     assert url.startswith("https://") and email["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     target = urlsplit(mailto)

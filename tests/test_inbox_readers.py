@@ -74,6 +74,7 @@ def test_a_store_of_the_previous_version_gets_the_inbox_tables(tmp_path):
     with sqlite3.connect(tmp_path / "old.db") as conn:  # as a store made by the version before
         conn.execute("DROP TABLE flow_inbox_folders")
         conn.execute("DROP TABLE flow_inbox_readers")
+        conn.execute("ALTER TABLE flow_enrollments DROP COLUMN paused_until")  # (schema version 6)
         conn.execute("UPDATE flow_meta SET value = '4' WHERE key = 'schema_version'")
     store = open_store(url)
     try:
