@@ -11,6 +11,7 @@ import threading
 import click
 
 from .formats import ENTRY_FORMATS
+from .help import examples
 from .scripts import checked_or_exit
 
 
@@ -44,7 +45,12 @@ class WatchContext:
         self.store.close()
 
 
-@click.command("watch")
+@click.command("watch", epilog=examples(
+    ("flowc watch team.flow --store sqlite:///flow.db --once", "read what is new in every inbox, then stop"),
+    ("flowc watch team.flow --store postgresql://flow@db/flow", "read the inboxes until stopped (IDLE or polling)"),
+    ("flowc watch team.flow --store sqlite:///flow.db --source maildir:backup --inbox alice@acme.example",
+     "read a Maildir as alice's inbox (a backfill)"),
+))
 @click.argument("scripts", nargs=-1, type=click.Path(exists=True))
 @click.option("--store", "store_url", required=True, help="memory:, sqlite:///PATH or postgresql://...")
 @click.option("--once", is_flag=True, help="Read what is new in each inbox, then stop.")
@@ -52,16 +58,19 @@ class WatchContext:
               help="Inbox settings (default: flow.toml here, if there is one).")
 @click.option("--source", metavar="maildir:PATH", help="Read this Maildir once instead of the IMAP inboxes.")
 @click.option("--inbox", "inbox", metavar="ADDR", help="With --source: the inbox the Maildir stands for.")
-@click.option("--format", "fmt", type=click.Choice(ENTRY_FORMATS), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(ENTRY_FORMATS), default="text", show_default=True,
+              help="How the audit entries are printed.")
 @click.option("--quiet", is_flag=True, help="Do not print the audit entries.")
 def watch(scripts, store_url, once, config_path, source, inbox, fmt, quiet) -> None:
     """Read the senders' inboxes: replies, out-of-office answers and bounces
     become events, as if they had been posted.
 
     Every inbox with an [inboxes."ADDR".imap] section in flow.toml is read
-    (the mailbox is never changed). Exit 0 when every inbox was read, 1
-    when one could not be (named on stderr). Without --once, waits for new
-    mail until SIGINT or SIGTERM."""
+    (the mailbox is never changed). Without --once, waits for new mail until
+    SIGINT or SIGTERM.
+
+    Exit status: 0 every inbox was read, 1 one could not be (named on
+    stderr), 2 usage error."""
     from flowc.dsl import UsageError
 
     try:
