@@ -11,9 +11,10 @@ import json
 from ..records import (AuditEntry, Contact, Due, Enrollment, EnrollmentStatus, OutboxMessage, OutboxState, Outcome,
                        Reason, Run, RunStatus, SequenceState, UserState)
 from ..timeutil import WINDOW, from_text, to_text
+from ..tally import key_of
 from .base import UNSAVED, StoreError
 
-SCHEMA_VERSION = 4  # 2: flow_audit.late; 3: flow_outbox; 4: flow_enrollments.held, flow_booked
+SCHEMA_VERSION = 5  # 2: flow_audit.late; 3: flow_outbox; 4: flow_enrollments.held, flow_booked; 5: flow_counts
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS flow_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -50,6 +51,12 @@ CREATE TABLE IF NOT EXISTS flow_outbox (
     response TEXT);
 CREATE INDEX IF NOT EXISTS flow_outbox_open ON flow_outbox (next_attempt, id) WHERE state IN ('pending', 'sending');
 CREATE INDEX IF NOT EXISTS flow_outbox_thread ON flow_outbox (enrollment, id);
+CREATE TABLE IF NOT EXISTS flow_counts (
+    day TEXT NOT NULL, sequence TEXT NOT NULL, user_name TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT NOT NULL,
+    step INTEGER NOT NULL, part INTEGER NOT NULL, n BIGINT NOT NULL,
+    PRIMARY KEY (day, sequence, user_name, outcome, reason, step, part));
+CREATE INDEX IF NOT EXISTS flow_audit_by_contact ON flow_audit (contact, seq);
+CREATE INDEX IF NOT EXISTS flow_enrollments_by_contact ON flow_enrollments (contact);
 """
 
 #: What takes a store of the version before to this one, where creating the
@@ -57,6 +64,8 @@ CREATE INDEX IF NOT EXISTS flow_outbox_thread ON flow_outbox (enrollment, id);
 UPGRADES = {
     2: "ALTER TABLE flow_audit ADD COLUMN late INTEGER NOT NULL DEFAULT 0",
     4: "ALTER TABLE flow_enrollments ADD COLUMN held INTEGER NOT NULL DEFAULT 0",
+    # The report counters of the entries written before them: `flowc report` adds them up first.
+    5: "INSERT INTO flow_meta (key, value) VALUES ('counts', 'stale')",
 }
 
 _SORTED = json.JSONEncoder(sort_keys=True, check_circular=False)
@@ -160,6 +169,15 @@ def _audit_row(e: AuditEntry) -> tuple:
     """An audit entry as the values of flow_audit's columns (_AUDIT)."""
     return (to_text(e.at), e.event, e.workflow, e.contact, e.sequence, e.user, str(e.outcome), _plain(e.reason),
             e.detail, e.line, json.dumps(e.message) if e.message is not None else None, int(e.late))
+
+
+def counted(rows) -> dict:
+    """The report counters that audit rows (_audit_row) add to (interpreter/tally.py)."""
+    counts: dict = {}
+    for r in rows:
+        key = key_of(r[0], r[4], r[5], r[6], r[7], r[8], r[10])
+        counts[key] = counts.get(key, 0) + 1
+    return counts
 
 
 def _audit(row) -> AuditEntry:
@@ -507,9 +525,22 @@ class SqlStore:
 
     # -- audit
     def append_audit(self, entries) -> None:
+        rows = [_audit_row(e) for e in entries]
         self._conn.cursor().executemany(
-            self._q(f"INSERT INTO flow_audit ({_AUDIT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-            [_audit_row(e) for e in entries])
+            self._q(f"INSERT INTO flow_audit ({_AUDIT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), rows)
+        self._add_counts(counted(rows))
+
+    #: The part of the report counters this connection adds to: PostgreSQL
+    #: workers each add to their own, so that none waits for another's row.
+    COUNT_PART = "0"
+
+    def _add_counts(self, counts: dict) -> None:
+        """Add to the report counters (interpreter/tally.py), in key order."""
+        self._conn.cursor().executemany(self._q(
+            "INSERT INTO flow_counts (day, sequence, user_name, outcome, reason, step, part, n) "
+            f"VALUES (?, ?, ?, ?, ?, ?, {self.COUNT_PART}, ?) "
+            "ON CONFLICT (day, sequence, user_name, outcome, reason, step, part) DO UPDATE SET n = flow_counts.n + excluded.n"),
+            [(*key, n) for key, n in sorted(counts.items())])
 
     def audit(self, last=None):
         if last:
