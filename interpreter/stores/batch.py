@@ -63,7 +63,7 @@ _QUEUE_DUE = ("INSERT INTO flow_queue (t, rank, keys, kind, ref, workflow) "
               "FROM json_array_elements(%s::json) WITH ORDINALITY AS q(r, n) ORDER BY n")
 # Added to the report counters (interpreter/tally.py), each worker to its part.
 _ADD_COUNTS = ("INSERT INTO flow_counts (day, sequence, user_name, outcome, reason, step, part, n) "
-               "SELECT r->>0, r->>1, r->>2, r->>3, r->>4, (r->>5)::integer, pg_backend_pid() % 16, (r->>6)::bigint "
+               "SELECT r->>0, r->>1, r->>2, r->>3, r->>4, (r->>5)::integer, mod(pg_backend_pid(), 16), (r->>6)::bigint "
                "FROM json_array_elements(%s::json) WITH ORDINALITY AS q(r, n) ORDER BY n "
                "ON CONFLICT (day, sequence, user_name, outcome, reason, step, part) "
                "DO UPDATE SET n = flow_counts.n + excluded.n")

@@ -140,7 +140,7 @@ class PostgresStore(BatchReads, ReportReads, SqlStore, WorkQueue):
     CLAIM_LOCK = " FOR UPDATE OF o SKIP LOCKED"
     EXTRA_TABLES = QUEUE_TABLES
     HAS_TABLES = "SELECT 1 WHERE to_regclass('flow_meta') IS NOT NULL"
-    COUNT_PART = "pg_backend_pid() % 16"
+    COUNT_PART = "mod(pg_backend_pid(), 16)"
 
     def __init__(self, url: str):
         super().__init__()
