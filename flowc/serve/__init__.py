@@ -50,8 +50,10 @@ def _loopback(host: str) -> bool:
 @click.option("--insecure", is_flag=True,
               help="Run without a secret (no signatures checked); only on a loopback address.")
 @click.option("--strict", is_flag=True, help="Refuse to start when the check has warnings.")
+@click.option("--ui", is_flag=True, help="Serve the read-only report pages under /ui/ (needs the ui extra; "
+                                        "$FLOWC_UI_PASSWORD, or a loopback address).")
 def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url, workers, clock_name, max_body,
-          insecure, strict) -> None:
+          insecure, strict, ui) -> None:
     """Take events over HTTP (POST /events) and run them as they come.
 
     Requests are signed with the secret in $FLOWC_SECRET (or the variable
@@ -80,6 +82,9 @@ def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url,
     if secret is None and not (insecure and _loopback(host)):
         raise click.UsageError("set the service secret in $FLOWC_SECRET (or pass --insecure, which only binds "
                                "to a loopback address)")
+    ui_password = os.environ.get("FLOWC_UI_PASSWORD") or None
+    if ui:
+        _ui_allowed(host, ui_password)
     result = checked_or_exit(scripts, warnings=True, strict=strict)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     metrics = Metrics()
@@ -101,7 +106,8 @@ def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url,
         raise click.UsageError(str(e))
     procs = [subprocess.Popen([sys.executable, "-m", "flowc", "worker", "--store", store_url, "--quiet"])
              for _ in range(workers)]
-    app = create_app(writer, Verifier(secret, os.environ.get(TOKEN_ENV) or None), metrics, max_body=max_body)
+    app = create_app(writer, Verifier(secret, os.environ.get(TOKEN_ENV) or None), metrics, max_body=max_body, ui=ui,
+                     ui_password=ui_password)
     logging.getLogger("flowc.serve").info(json.dumps({"event": "listening", "host": host, "port": port,
                                                       "store": redact(store_url)}))
     config = uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning",
@@ -114,6 +120,16 @@ def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url,
             p.terminate()
         for p in procs:
             p.wait()
+
+
+def _ui_allowed(host: str, password: str | None) -> None:
+    """The pages show contacts' data: never open to the network without a password."""
+    try:
+        import jinja2  # noqa: F401
+    except ImportError:
+        raise click.UsageError("--ui needs the ui extra: pip install 'flowc[ui]'")
+    if password is None and not _loopback(host):
+        raise click.UsageError("--ui on a non-loopback address needs a password in $FLOWC_UI_PASSWORD")
 
 
 def _graceful_server():

@@ -69,8 +69,10 @@ def split_body(body: bytes) -> list[str | None] | None:
     return lines if json_seen else None
 
 
-def create_app(writer, verifier: Verifier, metrics, *, max_body: int = MAX_BODY) -> Starlette:
-    """The service's routes over a started `writer` (flowc/serve/writer.py)."""
+def create_app(writer, verifier: Verifier, metrics, *, max_body: int = MAX_BODY, ui: bool = False,
+               ui_password: str | None = None) -> Starlette:
+    """The service's routes over a started `writer` (flowc/serve/writer.py);
+    with `ui`, the read-only pages under /ui (flowc/ui)."""
     state = {"stopping": False}
 
     async def run(fn):
@@ -158,6 +160,10 @@ def create_app(writer, verifier: Verifier, metrics, *, max_body: int = MAX_BODY)
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", get_metrics, methods=["GET"]),
     ], lifespan=lifespan)
+    if ui:
+        from flowc.ui import ui_mount
+
+        app.router.routes.append(ui_mount(lambda fn: run(lambda s: fn(s.store)), ui_password))
     app.add_middleware(AccessLog)
     return app
 

@@ -355,6 +355,10 @@ class MemoryStore:
         ids = {e.id for e in self._enrollments.values() if e.contact == contact}
         return [m.__copy__() for _, m in sorted(self._outbox.items()) if m.enrollment in ids][-last:]
 
+    def sequence_ends(self, sequence, last):
+        return [e for e in reversed(self._audit) if e.sequence == sequence
+                and e.outcome in ("finished", "ended", "unenrolled")][:last]
+
     def outbox_retrying(self):
         tried = [m.first_try or m.created for m in self._outbox.values()
                  if m.state == OutboxState.PENDING and m.attempts]

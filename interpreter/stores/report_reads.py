@@ -81,3 +81,10 @@ class ReportReads:
         tried before (by the index of the open messages)."""
         row = self._one("SELECT COUNT(*), MIN(first_try) FROM flow_outbox WHERE state = 'pending' AND attempts > 0")
         return row[0], from_text(row[1])
+
+    def sequence_ends(self, sequence: str, last: int):
+        """The sequence's latest `last` ends (finished, ended, unenrolled),
+        newest first: read back from the end of the log."""
+        rows = self._exec(f"SELECT {_AUDIT} FROM flow_audit WHERE sequence = ? AND outcome IN "
+                          "('finished', 'ended', 'unenrolled') ORDER BY seq DESC LIMIT ?", (sequence, last)).fetchall()
+        return [_audit(r) for r in rows]
