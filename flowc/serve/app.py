@@ -163,7 +163,7 @@ def create_app(writer, verifier: Verifier, metrics, *, max_body: int = MAX_BODY,
     if ui:
         from flowc.ui import ui_mount
 
-        app.router.routes.append(ui_mount(lambda fn: run(lambda s: fn(s.store)), ui_password))
+        app.router.routes.append(ui_mount(lambda fn: run(lambda s: fn(s.store, s.runner.program)), ui_password))
     app.add_middleware(AccessLog)
     return app
 

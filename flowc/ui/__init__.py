@@ -94,8 +94,8 @@ class Guard:
 
 
 def ui_mount(run, password: str | None) -> Mount:
-    """The pages, mounted at /ui. `run(fn)` runs `fn(store)` where the
-    service reads its store, and awaits what it returns."""
+    """The pages, mounted at /ui. `run(fn)` runs `fn(store, program)` where
+    the service reads its store, and awaits what it returns."""
     from starlette.applications import Starlette
 
     from . import pages
@@ -107,11 +107,11 @@ def ui_mount(run, password: str | None) -> Mount:
 
     async def overview(request):
         data = await run(pages.overview)
-        return page("overview.html", title="Sequences", report=data)
+        return page("overview.html", title="Overview", report=data)
 
     async def sequence(request):
         name = request.query_params.get("name", "")[:500]
-        data, s, ends = await run(lambda store: pages.sequence(store, name, ENDS))
+        data, s, ends = await run(lambda store, program: pages.sequence(store, program, name, ENDS))
         if s is None:
             return page("missing.html", 404, title="No such sequence", report=data,
                         message=f"There is no sequence {name!r} in this store.")
@@ -120,7 +120,7 @@ def ui_mount(run, password: str | None) -> Mount:
 
     async def contact(request):
         address = request.query_params.get("address", "").strip().lower()[:320]
-        data, found = await run(lambda store: pages.contact(store, address, TIMELINE))
+        data, found = await run(lambda store, program: pages.contact(store, program, address, TIMELINE))
         return page("contact.html", title=f"Contact {address}" if address else "Contacts", report=data,
                     address=address, limit=TIMELINE, **found)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from flowc.report import report
 
-def overview(store) -> dict:
-    return report(store)
+def overview(store, program) -> dict:
+    return report(store, program)
 
 
-def sequence(store, name: str, most: int):
-    data = report(store, sequence=name)
+def sequence(store, program, name: str, most: int):
+    data = report(store, program, sequence=name)
     s = data["sequences"][0] if data["sequences"] else None
     ends = []
     if s is not None:
@@ -19,7 +19,7 @@ def sequence(store, name: str, most: int):
     return data, s, ends
 
 
-def contact(store, address: str, most: int):
+def contact(store, program, address: str, most: int):
     from flowc.interpreter.timeutil import show
 
     found = {"contact": None, "enrollments": [], "emails": [], "timeline": []}
