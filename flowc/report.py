@@ -83,7 +83,8 @@ def _source(template) -> str:
 
 
 class _Sums:
-    """The counters of the period, added up by what the report asks."""
+    """Counters of the period (of one sequence or one sender), added up by
+    what the report asks."""
 
     def __init__(self, rows):
         self.rows = rows  # (day, sequence, user, outcome, reason, step, n)
@@ -118,16 +119,20 @@ def report(store, program=None, since: str | None = None, until: str | None = No
         counts, _ = store.outbox_counts()
         retrying, oldest_retry = store.outbox_retrying()
         known = [s.name for s in store.sequences()]
-    sums = _Sums(rows)
-    names = sorted({r[1] for r in rows if r[1]} | set(known) | {s for s, _ in now})
+    by_sequence: dict[str, list] = {}
+    by_user: dict[str, list] = {}
+    for r in rows:
+        by_sequence.setdefault(r[1], []).append(r)
+        by_user.setdefault(r[2], []).append(r)
+    names = sorted({name for name in by_sequence if name} | set(known) | {s for s, _ in now})
     if sequence is not None:
         names = [n for n in names if n == sequence]
     return {
         "clock": show(clock) if clock else None,
         "since": since,
         "until": until,
-        "sequences": [_sequence(sums, program, name, now) for name in names],
-        "senders": [_sender(sums, u, sends.get(u.name, 0)) for u in users],
+        "sequences": [_sequence(_Sums(by_sequence.get(name, [])), program, name, now) for name in names],
+        "senders": [_sender(_Sums(by_user.get(u.name, [])), u, sends.get(u.name, 0)) for u in users],
         "outbox": {**{state: int(counts.get(state, 0)) for state in OUTBOX_STATES},
                    **{str(state): int(n) for state, n in counts.items() if str(state) not in OUTBOX_STATES},
                    "retrying": retrying,

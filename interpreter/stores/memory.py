@@ -320,12 +320,12 @@ class MemoryStore:
         n = len(self._audit)
         self._audit.extend(entries)
         self._record(self._audit.__delitem__, slice(n, None))
-        self._add_counts(entries)
+        self._count(entries)
 
     def audit(self, last=None):
         return iter(self._audit[-last:] if last else list(self._audit))
 
-    def _add_counts(self, entries) -> None:
+    def _count(self, entries) -> None:
         counts = self._counts
         added = tally(entries)
         for key, n in added.items():
