@@ -33,6 +33,8 @@ STEP_COUNTS = {
     "auto_replies": ("mail_received", "auto_reply"),
     "bounces": ("ended", "bounced"),
 }
+#: The outcomes that end an enrollment: each enrollment has one at most.
+_ENDS = ("finished", "ended", "unenrolled")
 #: Outbox states, each always in `outbox`.
 OUTBOX_STATES = ("pending", "sending", "delivered", "failed", "canceled")
 
@@ -82,27 +84,6 @@ def _source(template) -> str:
     return "".join(out)
 
 
-class _Sums:
-    """Counters of the period (of one sequence or one sender), added up by
-    what the report asks."""
-
-    def __init__(self, rows):
-        self.rows = rows  # (day, sequence, user, outcome, reason, step, n)
-
-    def by(self, *, sequence=None, user=None, outcome=None, reason=None, step=None, day=False) -> dict | int:
-        out: dict = {}
-        total = 0
-        for d, s, u, o, r, st, n in self.rows:
-            if ((sequence is not None and s != sequence) or (user is not None and u != user)
-                    or (outcome is not None and o != outcome) or (reason is not None and r != reason)
-                    or (step is not None and st != step)):
-                continue
-            if day:
-                out[d] = out.get(d, 0) + n
-            total += n
-        return dict(sorted(out.items())) if day else total
-
-
 def report(store, program=None, since: str | None = None, until: str | None = None,
            sequence: str | None = None) -> dict:
     """The report of the days from `since` to `until` (YYYY-MM-DD, both
@@ -110,9 +91,16 @@ def report(store, program=None, since: str | None = None, until: str | None = No
     one named: JSON-ready."""
     from flowc.interpreter.timeutil import WINDOW, show
 
+    from flowc.interpreter.tally import LIVING
+
     with store.transaction():
-        rows = store.counter_rows(since, until)
-        now = store.now_by_sequence()
+        totals = store.counter_sums(("sequence", "outcome", "reason", "step"), since, until)
+        ever = store.counter_sums(("sequence", "outcome"))  # what is active now: enrolled less ended, ever
+        enroll_days = store.counter_sums(("sequence", "day"), since, until, "enrolled")
+        send_days = store.counter_sums(("user_name", "day"), since, until, "email_sent")
+        limit_skips = store.counter_sums(("user_name",), since, until, "skipped", "daily_limit_exceeded")
+        # Paused enrollments are read from the store, where this version has them.
+        paused = store.now_by_sequence() if "paused" in LIVING else {}
         clock = store.clock()
         users = store.users()
         sends = store.sends_since(clock - WINDOW) if clock else {}
@@ -120,19 +108,30 @@ def report(store, program=None, since: str | None = None, until: str | None = No
         retrying, oldest_retry = store.outbox_retrying()
         known = [s.name for s in store.sequences()]
     by_sequence: dict[str, list] = {}
-    by_user: dict[str, list] = {}
-    for r in rows:
-        by_sequence.setdefault(r[1], []).append(r)
-        by_user.setdefault(r[2], []).append(r)
-    names = sorted({name for name in by_sequence if name} | set(known) | {s for s, _ in now})
+    for (name, outcome, reason, step), n in totals.items():
+        by_sequence.setdefault(name, []).append((outcome, reason, step, n))
+    per_day: dict[str, dict] = {}
+    for (name, day), n in sorted(enroll_days.items()):
+        per_day.setdefault(name, {})[day] = n
+    sent_per_day: dict[str, dict] = {}
+    for (user, day), n in sorted(send_days.items()):
+        sent_per_day.setdefault(user, {})[day] = n
+    names = sorted({name for name, _ in ever if name} | set(by_sequence) - {""} | set(known))
     if sequence is not None:
         names = [n for n in names if n == sequence]
+    sequences = []
+    for name in names:
+        active = ever.get((name, "enrolled"), 0) - sum(ever.get((name, o), 0) for o in _ENDS)
+        sequences.append(_sequence(by_sequence.get(name, []), program, name, max(active, 0),
+                                   paused.get((name, "paused"), 0), per_day.get(name, {})))
     return {
         "clock": show(clock) if clock else None,
         "since": since,
         "until": until,
-        "sequences": [_sequence(_Sums(by_sequence.get(name, [])), program, name, now) for name in names],
-        "senders": [_sender(_Sums(by_user.get(u.name, [])), u, sends.get(u.name, 0)) for u in users],
+        "sequences": sequences,
+        "senders": [{"user": u.name, "sends_24h": sends.get(u.name, 0), "limit": u.limit,
+                     "sends_per_day": sent_per_day.get(u.name, {}), "limit_skips": limit_skips.get((u.name,), 0),
+                     "seat": u.seat, "inbox": u.inbox, "connected": u.inbox is not None} for u in users],
         "outbox": {**{state: int(counts.get(state, 0)) for state in OUTBOX_STATES},
                    **{str(state): int(n) for state, n in counts.items() if str(state) not in OUTBOX_STATES},
                    "retrying": retrying,
@@ -145,16 +144,18 @@ def _age(clock: dt.datetime | None, since: dt.datetime | None) -> int | None:
     return int((clock - since).total_seconds()) if clock and since and clock >= since else None
 
 
-def _sequence(sums: _Sums, program, name: str, now: dict) -> dict:
+def _sequence(rows: list, program, name: str, active: int, paused: int, enrolled_per_day: dict) -> dict:
+    """One sequence's numbers from its counters of the period, (outcome,
+    reason, step, n)."""
     ended = {r: 0 for r in ENDED_REASONS}
     skipped = {r: 0 for r in SKIP_REASONS}
     steps: dict[int, dict] = {}
     declared = _step_names(program, name)
     for i in declared:
         steps[i] = {}
-    for _, s, _, outcome, reason, step, n in sums.rows:
-        if s != name:
-            continue
+    totals: dict[str, int] = {}
+    for outcome, reason, step, n in rows:
+        totals[outcome] = totals.get(outcome, 0) + n
         if outcome in ("ended", "unenrolled"):
             ended[reason or outcome] = ended.get(reason or outcome, 0) + n
         elif outcome == "skipped" and reason and reason not in _NOT_ENROLLMENT_SKIPS:
@@ -171,16 +172,16 @@ def _sequence(sums: _Sums, program, name: str, now: dict) -> dict:
     sent_steps = [row for row in step_rows if row["sent"] and row["step"]]
     emailed = sent_steps[0]["sent"] if sent_steps else 0
     replies = sum(row["replies"] for row in step_rows)
-    enrolled = sums.by(sequence=name, outcome="enrolled")
+    enrolled = totals.get("enrolled", 0)
     funnel = [{"label": "enrolled", "n": enrolled}]
     funnel += [{"label": f"step {row['step']} sent", "n": row["sent"]} for row in sent_steps]
     funnel.append({"label": "replied", "n": replies})
     return {
         "name": name,
         "enrolled": enrolled,
-        "active": sum(n for (s, status), n in now.items() if s == name and status == "active"),
-        "paused": sum(n for (s, status), n in now.items() if s == name and status == "paused"),
-        "finished": sums.by(sequence=name, outcome="finished"),
+        "active": active,
+        "paused": paused,
+        "finished": totals.get("finished", 0),
         "ended": ended,
         "skipped": skipped,
         "steps": step_rows,
@@ -191,18 +192,5 @@ def _sequence(sums: _Sums, program, name: str, now: dict) -> dict:
         "bounce_rate": _rate(ended.get("bounced", 0), emailed),
         "unsubscribe_rate": _rate(ended.get("unsubscribed", 0), emailed),
         "funnel": funnel,
-        "enrolled_per_day": sums.by(sequence=name, outcome="enrolled", day=True),
-    }
-
-
-def _sender(sums: _Sums, user, sends_24h: int) -> dict:
-    return {
-        "user": user.name,
-        "sends_24h": sends_24h,
-        "limit": user.limit,
-        "sends_per_day": sums.by(user=user.name, outcome="email_sent", day=True),
-        "limit_skips": sums.by(user=user.name, outcome="skipped", reason="daily_limit_exceeded"),
-        "seat": user.seat,
-        "inbox": user.inbox,
-        "connected": user.inbox is not None,
+        "enrolled_per_day": enrolled_per_day,
     }

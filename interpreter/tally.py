@@ -58,3 +58,19 @@ def tally(entries) -> Counter:
     """What `entries` (AuditEntry) add to the counters."""
     return Counter(key_of(to_text(e.at), e.sequence, e.user, e.outcome, e.reason, e.detail, e.message)
                    for e in entries)
+
+
+#: A counter key's columns, by name, in order.
+COLUMNS = ("day", "sequence", "user_name", "outcome", "reason", "step")
+
+
+def sums(rows, columns: tuple[str, ...], outcome: str | None = None, reason: str | None = None) -> dict:
+    """Counter rows (key..., n) added up by `columns` (a tuple of their
+    values -> n), of one outcome and reason when given."""
+    at = [COLUMNS.index(c) for c in columns]
+    out: dict = {}
+    for row in rows:
+        if (outcome is None or row[3] == outcome) and (reason is None or row[4] == reason):
+            key = tuple(row[i] for i in at)
+            out[key] = out.get(key, 0) + row[6]
+    return out

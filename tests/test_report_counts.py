@@ -55,6 +55,11 @@ def test_counters_kept_as_the_engine_writes_equal_the_rebuild(kind, tmp_path_fac
         assert kept == dict(tally(store.audit()))
         assert sum(kept.values()) == len(list(store.audit()))
         assert _rebuilt(store) == kept
+        from flowc.report import report
+
+        active = {s["name"]: s["active"] for s in report(store)["sequences"]}
+        for name, n in active.items():  # enrolled less ended, from the counters: the store's active ones
+            assert n == sum(1 for e in store.enrollments("active") if e.sequence == name)
     finally:
         store.close()
 

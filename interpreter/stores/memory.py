@@ -16,7 +16,7 @@ import itertools
 
 from ..records import (AuditEntry, Contact, Due, Enrollment, EnrollmentStatus, OutboxMessage, OutboxState, Run,
                        SequenceState, UserState)
-from ..tally import LIVING, tally
+from ..tally import LIVING, sums, tally
 from .base import window
 
 _MISSING = object()
@@ -336,6 +336,9 @@ class MemoryStore:
     def counter_rows(self, since=None, until=None):
         return [(*key, n) for key, n in self._counts.items()
                 if (since is None or key[0] >= since) and (until is None or key[0] <= until)]
+
+    def counter_sums(self, columns, since=None, until=None, outcome=None, reason=None):
+        return sums(self.counter_rows(since, until), columns, outcome, reason)
 
     def counts_stale(self):
         return False
