@@ -13,7 +13,6 @@ counters under 5% of events/s."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import json
 import os
@@ -28,18 +27,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.generate import event_stream, stream_script  # noqa: E402
-from flowc import dsl  # noqa: E402
-from flowc.interpreter.api import Runner, open_store  # noqa: E402
-from flowc.interpreter.stores.sql import SqlStore, counted  # noqa: E402
-from flowc.interpreter.timeutil import to_text  # noqa: E402
+from flowc.interpreter.api import Runner, open_store
+from flowc.interpreter.stores.sql import SqlStore, counted
+from flowc.interpreter.timeutil import to_text
+
+from bench.generate import event_stream, stream_script
+from flowc import dsl
 
 SEQUENCES = ("Intro", "Nurture", "Renewal", "Events")
 USERS = ("ann", "ben", "cat", "dan")
 OUTCOMES = [("enrolled", None), ("email_sent", None), ("email_sent", None), ("delivered", None),
             ("skipped", "daily_limit_exceeded"), ("ended", "replied"), ("ended", "bounced"), ("finished", None),
             ("task_created", None), ("rejected", "invalid_event")]
-START = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+START = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
 
 def build(store, entries: int, contacts: int, seed: int = 1) -> None:
@@ -113,7 +113,7 @@ def measure(url: str, label: str) -> None:
     print(f"{label}: report {_median_ms(lambda: report(store)):.1f} ms")
     for path in ("/ui/", "/ui/sequence?name=Intro", "/ui/contact?address=c4242@client.example", "/ui/sender?name=ann"):
         assert client.get(path, auth=auth).status_code == 200, path
-        print(f"{label}: GET {path} {_median_ms(lambda: client.get(path, auth=auth)):.1f} ms")
+        print(f"{label}: GET {path} {_median_ms(lambda p=path: client.get(p, auth=auth)):.1f} ms")
 
     def timeline():
         with store.transaction():

@@ -89,9 +89,8 @@ def report(store, program=None, since: str | None = None, until: str | None = No
     """The report of the days from `since` to `until` (YYYY-MM-DD, both
     included; None: from the first, to the last), for every sequence or the
     one named: JSON-ready."""
-    from flowc.interpreter.timeutil import WINDOW, show
-
     from flowc.interpreter.tally import LIVING
+    from flowc.interpreter.timeutil import WINDOW, show
 
     with store.transaction():
         totals = store.counter_sums(("sequence", "outcome", "reason", "step"), since, until)

@@ -27,7 +27,8 @@ def report(scripts, store_url, since, until, sequence, fmt, table, rebuild) -> N
     The numbers are those of the days from --since to --until (UTC)."""
     from flowc.interpreter.api import open_store
 
-    from .report import day_of, report as make_report
+    from .report import day_of
+    from .report import report as make_report
     from .report_format import as_csv, as_text
     from .scripts import checked_or_exit
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
+
 def _sequences(r: dict):
     head = ["sequence", "enrolled", "active", "paused", "finished", "emailed", "replies", "auto_replies",
             "reply_rate", "bounce_rate", "unsubscribe_rate"]

@@ -8,18 +8,18 @@ import subprocess
 import sys
 
 import pytest
+from flowc.interpreter.api import Runner, open_store, publish
+from flowc.interpreter.records import AuditEntry, Outcome, Reason
+from flowc.interpreter.tally import tally
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.generate import event_stream, stream_script
 from flowc import dsl
-from flowc.interpreter.api import Runner, open_store, publish
-from flowc.interpreter.records import AuditEntry, Outcome, Reason
-from flowc.interpreter.tally import tally
 
 from .stores import BACKENDS, PG_SKIP, PG_URL, PgSchema, store_url
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def _counters(store) -> dict:
@@ -58,8 +58,8 @@ def test_counters_kept_as_the_engine_writes_equal_the_rebuild(kind, tmp_path_fac
         from flowc.report import report
 
         active = {s["name"]: s["active"] for s in report(store)["sequences"]}
-        for name, n in active.items():  # enrolled less ended, from the counters: the store's active ones
-            assert n == sum(1 for e in store.enrollments("active") if e.sequence == name)
+        for name, count in active.items():  # enrolled less ended, from the counters: the store's active ones
+            assert count == sum(1 for e in store.enrollments("active") if e.sequence == name)
     finally:
         store.close()
 

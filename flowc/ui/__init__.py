@@ -61,7 +61,7 @@ class Guard:
         if self.password is None:
             return _loopback((scope.get("client") or (None,))[0])
         auth = dict(scope["headers"]).get(b"authorization", b"")
-        if not auth[:6].lower() == b"basic ":
+        if auth[:6].lower() != b"basic ":
             return False
         try:
             given = base64.b64decode(auth[6:].strip(), validate=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flowc.report import report
 
+
 def overview(store, program) -> dict:
     return report(store, program)
 
