@@ -541,7 +541,7 @@ def schema(what) -> None:
 
 # ---- authoring tools (each in its own module, imported when looked up) ------
 for _name, _where in (("fmt", ".fmt:fmt"), ("graph", ".graph:graph"), ("test", ".flowtest:test"),
-                      ("plan", ".plan:plan"), ("docs", ".docs_cmd:docs")):
+                      ("plan", ".plan:plan"), ("docs", ".docs_cmd:docs"), ("report", ".report_cmd:report")):
     main.commands.add_lazy(_name, _where)
 
 register_delivery(main)

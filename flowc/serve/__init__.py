@@ -66,8 +66,10 @@ def _loopback(host: str) -> bool:
 @click.option("--strict", is_flag=True, help="Refuse to start when the check has warnings.")
 @click.option("--watch", "watch_inboxes", is_flag=True,
               help="Also read the inboxes that have IMAP settings in flow.toml, as `flowc watch` does.")
+@click.option("--ui", is_flag=True, help="Serve the read-only report pages under /ui/ (needs the ui extra; "
+                                        "$FLOWC_UI_PASSWORD, or a loopback address).")
 def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url, workers, clock_name, max_body,
-          read_timeout, insecure, strict, watch_inboxes) -> None:
+          read_timeout, insecure, strict, watch_inboxes, ui) -> None:
     """Take events over HTTP (POST /events) and run them as they come.
 
     Requests are signed with the secret in $FLOWC_SECRET (or the variable
@@ -102,6 +104,9 @@ def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url,
     if secret is None and not insecure:
         raise click.UsageError("set the service secret in $FLOWC_SECRET (or pass --insecure, which only binds "
                                "to a loopback address)")
+    ui_password = os.environ.get("FLOWC_UI_PASSWORD") or None
+    if ui:
+        _ui_allowed(host, ui_password)
     result = checked_or_exit(scripts, warnings=True, strict=strict)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     metrics = Metrics()
@@ -128,7 +133,7 @@ def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url,
     procs = [subprocess.Popen([sys.executable, "-m", "flowc", "worker", "--store", store_url, "--quiet"])
              for _ in range(workers)]
     app = create_app(writer, Verifier(secret, os.environ.get(TOKEN_ENV) or None), metrics, max_body=max_body,
-                     read_timeout=read_timeout)
+                     read_timeout=read_timeout, ui=ui, ui_password=ui_password)
     logging.getLogger("flowc.serve").info(json.dumps({"event": "listening", "host": host,
                                                       "port": sock.getsockname()[1],
                                                       "store": redact(store_url)}))
@@ -189,6 +194,16 @@ def _watch(config, submit, metrics):
             w.join(STOP_SECONDS)
 
     return stopping
+
+
+def _ui_allowed(host: str, password: str | None) -> None:
+    """The pages show contacts' data: never open to the network without a password."""
+    try:
+        import jinja2  # noqa: F401
+    except ImportError:
+        raise click.UsageError("--ui needs the ui extra: pip install 'flowc[ui]'") from None
+    if password is None and not _loopback(host):
+        raise click.UsageError("--ui on a non-loopback address needs a password in $FLOWC_UI_PASSWORD")
 
 
 def _graceful_server():

@@ -109,8 +109,10 @@ def split_body(body: bytes) -> list[str | None] | None:
 
 
 def create_app(writer, verifier: Verifier, metrics, *, max_body: int = MAX_BODY,
-               read_timeout: float = READ_TIMEOUT, body_budget: int = BODY_BUDGET) -> Starlette:
-    """The service's routes over a started `writer` (flowc/serve/writer.py)."""
+               read_timeout: float = READ_TIMEOUT, body_budget: int = BODY_BUDGET, ui: bool = False,
+               ui_password: str | None = None) -> Starlette:
+    """The service's routes over a started `writer` (flowc/serve/writer.py);
+    with `ui`, the read-only pages under /ui (flowc/ui)."""
     state = {"stopping": False}
     budget = Budget(max(body_budget, max_body))
 
@@ -233,6 +235,10 @@ def create_app(writer, verifier: Verifier, metrics, *, max_body: int = MAX_BODY,
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", get_metrics, methods=["GET"]),
     ], lifespan=lifespan, exception_handlers={StoreError: store_failed})
+    if ui:
+        from flowc.ui import ui_mount
+
+        app.router.routes.append(ui_mount(lambda fn: run(lambda s: fn(s.store, s.runner.program)), ui_password))
     app.add_middleware(AccessLog)
     return app
 

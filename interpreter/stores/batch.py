@@ -30,7 +30,7 @@ from ..timeutil import WINDOW, from_text, to_text
 from .base import UNSAVED, window
 from .sql import (_AUDIT, _CONTACT, _ENROLLMENT, _NEW_OUTBOX, _OUTBOX, _RUN, _SEQUENCE, _UPSERT_CONTACT, _UPSERT_RUN,
                   _USER, _audit_row, _contact, _contact_row, _enrollment, _outbox, _outbox_row, _run, _run_row,
-                  _sequence, _user)
+                  _sequence, _user, counted)
 
 
 def _insert_many(table: str, columns: str, integers: tuple[int, ...] = (), upsert: str = "",
@@ -63,16 +63,22 @@ _QUEUE_DUE = ("INSERT INTO flow_queue (t, rank, keys, kind, ref, workflow) "
               "FROM json_array_elements(%s::json) WITH ORDINALITY AS q(r, n) ORDER BY n")
 _PUT_ENROLLMENTS = ("UPDATE flow_enrollments e SET step = (r->>1)::integer, status = r->>2, held = (r->>3)::integer, "
                     "paused_until = r->>4 FROM json_array_elements(%s::json) AS r WHERE e.id = (r->>0)::bigint")
+# Added to the report counters (interpreter/tally.py), each worker to its part.
+_ADD_COUNTS = ("INSERT INTO flow_counts (day, sequence, user_name, outcome, reason, step, part, n) "
+               "SELECT r->>0, r->>1, r->>2, r->>3, r->>4, (r->>5)::integer, mod(pg_backend_pid(), 16), (r->>6)::bigint "
+               "FROM json_array_elements(%s::json) WITH ORDINALITY AS q(r, n) ORDER BY n "
+               "ON CONFLICT (day, sequence, user_name, outcome, reason, step, part) "
+               "DO UPDATE SET n = flow_counts.n + excluded.n")
 
 #: What waits for the commit, by what it is kept under in `_Kept.waiting`,
 #: in the order it is written: the statement that writes it.
 _WAITING = {"events": _INSERT_EVENTS, "audit": _INSERT_AUDIT, "contacts": _PUT_CONTACTS, "runs": _PUT_RUNS,
             "enrollments": _PUT_ENROLLMENTS, "sends": _INSERT_SENDS, "cut": _CUT_SENDS, "due": _QUEUE_DUE,
-            "outbox": _INSERT_OUTBOX}
+            "outbox": _INSERT_OUTBOX, "counts": _ADD_COUNTS}
 #: Kept by record, where a later write replaces an earlier one: contacts by
 #: email, runs by (workflow, contact), enrollment changes by id, each
 #: sender's cut-off by name. The others are kept in lists.
-_BY_RECORD = frozenset({"contacts", "runs", "enrollments", "cut"})
+_BY_RECORD = frozenset({"contacts", "runs", "enrollments", "cut", "counts"})
 #: A sender's new sends and the cut-off of its old ones, written together.
 _SENDS = ("sends", "cut")
 
@@ -188,7 +194,10 @@ class BatchReads:
         for name in names or _WAITING:
             rows = kept.waiting[name]
             if rows:
-                self._cursor.execute(_WAITING[name], (json.dumps(list(rows.values()) if type(rows) is dict else rows),))
+                # Counters in key order: workers whose parts are the same lock them in one order.
+                values = (sorted(rows.values()) if name == "counts" else list(rows.values())) if type(rows) is dict \
+                    else rows
+                self._cursor.execute(_WAITING[name], (json.dumps(values),))
                 rows.clear()
 
     def transaction(self, savepoint: bool = False, unsaved: bool = False):
@@ -199,7 +208,16 @@ class BatchReads:
     def append_audit(self, entries) -> None:
         if self._kept is None:
             return super().append_audit(entries)
-        self._kept.waiting["audit"].extend(map(_audit_row, entries))
+        rows = list(map(_audit_row, entries))
+        self._kept.waiting["audit"].extend(rows)
+        # The counters' rows by key, their counts added up as they come.
+        waiting = self._kept.waiting["counts"]
+        for key, n in counted(rows).items():
+            row = waiting.get(key)
+            if row is None:
+                waiting[key] = [*key, n]
+            else:
+                row[6] += n
 
     def _keeps(self, contact) -> _Kept | None:
         kept = self._kept

@@ -16,6 +16,7 @@ import itertools
 
 from ..records import (AuditEntry, Contact, Due, Enrollment, EnrollmentStatus, OutboxMessage, OutboxState, Run,
                        SequenceState, UserState)
+from ..tally import LIVING, sums, tally
 from .base import window
 from .inboxes import MemoryInboxes
 
@@ -27,6 +28,14 @@ def _restore(rows: dict, key, old) -> None:
         rows.pop(key, None)
     else:
         rows[key] = old
+
+
+def _uncount(counts: dict, added) -> None:
+    """Take back counters `added` to (a rolled-back append_audit)."""
+    for key, n in added.items():
+        counts[key] -= n
+        if not counts[key]:
+            del counts[key]
 
 
 def _undo(steps: list, mark: int = 0) -> None:
@@ -90,6 +99,7 @@ class MemoryStore(MemoryInboxes):
         self._sends: dict[str, list[dt.datetime]] = {}
         self._booked: dict[str, list[dt.datetime]] = {}
         self._audit: list[AuditEntry] = []
+        self._counts: dict[tuple, int] = {}  # the report counters (interpreter/tally.py)
         self._undo: list | None = None
         self._init_inboxes()
 
@@ -312,9 +322,59 @@ class MemoryStore(MemoryInboxes):
         n = len(self._audit)
         self._audit.extend(entries)
         self._record(self._audit.__delitem__, slice(n, None))
+        self._count(entries)
 
     def audit(self, last=None):
         return iter(self._audit[-last:] if last else list(self._audit))
+
+    def _count(self, entries) -> None:
+        counts = self._counts
+        added = tally(entries)
+        for key, n in added.items():
+            counts[key] = counts.get(key, 0) + n
+        self._record(_uncount, counts, added)
+
+    # -- what the reports read (as stores/report_reads.py)
+    def counter_rows(self, since=None, until=None):
+        return [(*key, n) for key, n in self._counts.items()
+                if (since is None or key[0] >= since) and (until is None or key[0] <= until)]
+
+    def counter_sums(self, columns, since=None, until=None, outcome=None, reason=None):
+        return sums(self.counter_rows(since, until), columns, outcome, reason)
+
+    def counts_stale(self):
+        return False
+
+    def rebuild_counts(self):
+        self._record(setattr, self, "_counts", self._counts)
+        self._counts = dict(tally(self._audit))
+        return len(self._audit)
+
+    def contact_audit(self, contact, last):
+        return [e for e in self._audit if e.contact == contact][-last:]
+
+    def contact_enrollments(self, contact):
+        return [e.__copy__() for _, e in sorted(self._enrollments.items()) if e.contact == contact]
+
+    def contact_outbox(self, contact, last):
+        ids = {e.id for e in self._enrollments.values() if e.contact == contact}
+        return [m.__copy__() for _, m in sorted(self._outbox.items()) if m.enrollment in ids][-last:]
+
+    def sequence_ends(self, sequence, last):
+        return [e for e in reversed(self._audit) if e.sequence == sequence
+                and e.outcome in ("finished", "ended", "unenrolled")][:last]
+
+    def outbox_retrying(self):
+        tried = [m.first_try or m.created for m in self._outbox.values()
+                 if m.state == OutboxState.PENDING and m.attempts]
+        return len(tried), min(tried, default=None)
+
+    def now_by_sequence(self):
+        now: dict = {}
+        for e in self._enrollments.values():
+            if e.status in LIVING:
+                now[(e.sequence, str(e.status))] = now.get((e.sequence, str(e.status)), 0) + 1
+        return now
 
     # -- views
     def enrollments(self, status=None):

@@ -21,6 +21,7 @@ from ..records import Due, QueueItem
 from ..timeutil import from_text, to_text
 from .base import Retry, StoreError, WorkQueue, redact
 from .batch import BatchReads
+from .report_reads import ReportReads
 from .sql import SqlStore
 
 QUEUE_TABLES = """;
@@ -145,7 +146,7 @@ class Claimed(NamedTuple):
         return self.item.t, self.rank, self.item.id
 
 
-class PostgresStore(BatchReads, SqlStore, WorkQueue):
+class PostgresStore(BatchReads, ReportReads, SqlStore, WorkQueue):
     PARAM = "%s"
     SERIAL = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
     LOCK = " FOR UPDATE"
@@ -153,6 +154,7 @@ class PostgresStore(BatchReads, SqlStore, WorkQueue):
     CLAIM_LOCK = " FOR UPDATE OF o SKIP LOCKED"
     EXTRA_TABLES = QUEUE_TABLES
     HAS_TABLES = "SELECT 1 WHERE to_regclass('flow_meta') IS NOT NULL"
+    COUNT_PART = "mod(pg_backend_pid(), 16)"
 
     def __init__(self, url: str):
         super().__init__()

@@ -11,12 +11,14 @@ import json
 from ..records import (AuditEntry, Contact, Due, Enrollment, EnrollmentStatus, OutboxMessage, OutboxState, Outcome,
                        Reason, Run, RunStatus, SequenceState, UserState)
 from ..timeutil import WINDOW, from_text, to_text
+from ..tally import key_of
 from .base import UNSAVED, StoreError
 from .inboxes import TABLES as INBOX_TABLES
 from .inboxes import SqlInboxes
 
-SCHEMA_VERSION = 6  # 2: flow_audit.late; 3: flow_outbox; 4: flow_enrollments.held, flow_booked;
-# 5: flow_inbox_folders, flow_inbox_readers (new tables only); 6: flow_enrollments.paused_until
+SCHEMA_VERSION = 7  # 2: flow_audit.late; 3: flow_outbox; 4: flow_enrollments.held, flow_booked;
+# 5: flow_inbox_folders, flow_inbox_readers (new tables only); 6: flow_enrollments.paused_until;
+# 7: flow_counts and the indexes by contact (new tables; the counters of older entries made on the first report)
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS flow_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -53,6 +55,12 @@ CREATE TABLE IF NOT EXISTS flow_outbox (
     response TEXT);
 CREATE INDEX IF NOT EXISTS flow_outbox_open ON flow_outbox (next_attempt, id) WHERE state IN ('pending', 'sending');
 CREATE INDEX IF NOT EXISTS flow_outbox_thread ON flow_outbox (enrollment, id);
+CREATE TABLE IF NOT EXISTS flow_counts (
+    day TEXT NOT NULL, sequence TEXT NOT NULL, user_name TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT NOT NULL,
+    step INTEGER NOT NULL, part INTEGER NOT NULL, n BIGINT NOT NULL,
+    PRIMARY KEY (day, sequence, user_name, outcome, reason, step, part));
+CREATE INDEX IF NOT EXISTS flow_audit_by_contact ON flow_audit (contact, seq);
+CREATE INDEX IF NOT EXISTS flow_enrollments_by_contact ON flow_enrollments (contact);
 """
 
 #: What takes a store of the version before to this one, where creating the
@@ -62,6 +70,8 @@ UPGRADES = {
     4: "ALTER TABLE flow_enrollments ADD COLUMN held INTEGER NOT NULL DEFAULT 0",
     # An enrollment paused by an out-of-office answer, until when (NULL: not paused).
     6: "ALTER TABLE flow_enrollments ADD COLUMN paused_until TEXT",
+    # The report counters of the entries written before them: `flowc report` adds them up first.
+    7: "INSERT INTO flow_meta (key, value) VALUES ('counts', 'stale')",
 }
 
 _SORTED = json.JSONEncoder(sort_keys=True, check_circular=False)
@@ -167,6 +177,15 @@ def _audit_row(e: AuditEntry) -> tuple:
             e.detail, e.line, json.dumps(e.message) if e.message is not None else None, int(e.late))
 
 
+def counted(rows) -> dict:
+    """The report counters that audit rows (_audit_row) add to (interpreter/tally.py)."""
+    counts: dict = {}
+    for r in rows:
+        key = key_of(r[0], r[4], r[5], r[6], r[7], r[8], r[10])
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
 def _audit(row) -> AuditEntry:
     at, event, workflow, contact, seq, user, outcome, reason, detail, line, message, late = row
     return AuditEntry(at=from_text(at), event=event, workflow=workflow, contact=contact, sequence=seq, user=user,
@@ -187,7 +206,7 @@ class _Transaction:
     that is `unsaved` makes none of the savepoints asked for in it
     (SqlStore.transaction). A commit that fails is rolled back too."""
 
-    __slots__ = ("store", "savepoint", "unsaved", "role", "began")
+    __slots__ = ("store", "savepoint", "unsaved", "role", "began", "counted")
 
     def __init__(self, store: SqlStore, savepoint: bool, unsaved: bool = False):
         self.store, self.savepoint, self.unsaved = store, savepoint, unsaved
@@ -198,6 +217,7 @@ class _Transaction:
             self.role = "savepoint" if self.savepoint else "part"
             if self.savepoint:
                 self.began = store._savepoint_begins()
+                self.counted = len(store._counting)
                 store._exec("SAVEPOINT flow_nested")
             return
         self.role = "outer"
@@ -217,12 +237,15 @@ class _Transaction:
                 store._exec("RELEASE SAVEPOINT flow_nested")
             else:
                 store._rolled_back(self.began)
+                del store._counting[self.counted:]
                 store._exec("ROLLBACK TO SAVEPOINT flow_nested")
             return False
         store._depth = 0
         store._unsaved = False
+        counting, store._counting = store._counting, []
         if kind is None:
             try:
+                store._add_counted(counting)
                 store._commit()
                 return False
             except BaseException as e:
@@ -267,6 +290,10 @@ class SqlStore(SqlInboxes):
     def __init__(self) -> None:
         self._depth = 0
         self._unsaved = False  # in a transaction whose pieces have no savepoints
+        #: What the transaction's audit entries add to the report counters,
+        #: written once as it commits (a statement per event cost SQLite a
+        #: fifth of its events per second, measured).
+        self._counting: list[dict] = []
 
     # -- plumbing
     def _q(self, sql: str) -> str:
@@ -513,9 +540,30 @@ class SqlStore(SqlInboxes):
 
     # -- audit
     def append_audit(self, entries) -> None:
+        rows = [_audit_row(e) for e in entries]
         self._conn.cursor().executemany(
-            self._q(f"INSERT INTO flow_audit ({_AUDIT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-            [_audit_row(e) for e in entries])
+            self._q(f"INSERT INTO flow_audit ({_AUDIT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), rows)
+        self._counting.append(counted(rows))
+
+    #: The part of the report counters this connection adds to: PostgreSQL
+    #: workers each add to their own, so that none waits for another's row.
+    COUNT_PART = "0"
+
+    def _add_counted(self, counting: list[dict]) -> None:
+        if counting:
+            total = counting[0]
+            for counts in counting[1:]:
+                for key, n in counts.items():
+                    total[key] = total.get(key, 0) + n
+            self._add_counts(total)
+
+    def _add_counts(self, counts: dict) -> None:
+        """Add to the report counters (interpreter/tally.py), in key order."""
+        self._conn.cursor().executemany(self._q(
+            "INSERT INTO flow_counts (day, sequence, user_name, outcome, reason, step, part, n) "
+            f"VALUES (?, ?, ?, ?, ?, ?, {self.COUNT_PART}, ?) "
+            "ON CONFLICT (day, sequence, user_name, outcome, reason, step, part) DO UPDATE SET n = flow_counts.n + excluded.n"),
+            [(*key, n) for key, n in sorted(counts.items())])
 
     def audit(self, last=None):
         if last:

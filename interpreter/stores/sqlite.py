@@ -22,6 +22,7 @@ import sqlite3
 from ..records import EnrollmentStatus
 from ..timeutil import WINDOW, from_text
 from .base import StoreError, window
+from .report_reads import ReportReads
 from .sql import _MARK_EVENT, SqlStore
 
 #: The most contacts, and the most workflow runs, kept in process; beyond
@@ -40,7 +41,7 @@ class _Kept(dict):
         self[key] = _ABSENT if record is None else record.__copy__()
 
 
-class SqliteStore(SqlStore):
+class SqliteStore(ReportReads, SqlStore):
     BUSY_SECONDS = 30
     # Two statements saved per event of a group commit (~8 µs of ~150-200
     # measured); the store's own errors are raised where they happen.
