@@ -6,17 +6,23 @@ import json
 
 import click
 
+from .help import examples
 from .report_format import TABLES
 
 
-@click.command("report")
+@click.command("report", epilog=examples(
+    ("flowc report", "every sequence, sender and the outbox of ./flow.db"),
+    ('flowc report examples/ --sequence "Book a meeting" --since 2026-01-01', "one sequence from a day on"),
+    ("flowc report --format csv --table steps > steps.csv", "the per-step table for a spreadsheet"),
+))
 @click.argument("scripts", nargs=-1, type=click.Path(exists=True))
 @click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True,
               help="memory:, sqlite:///PATH or postgresql://...")
 @click.option("--since", metavar="DAY", help="From this day (a date or a time: its UTC day), included.")
 @click.option("--until", metavar="DAY", help="To this day (a date or a time: its UTC day), included.")
 @click.option("--sequence", help="Only this sequence.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True,
+              help="Aligned tables, one JSON object (its keys are stable), or CSV of one --table.")
 @click.option("--table", type=click.Choice(sorted(TABLES)), default="sequences", show_default=True,
               help="The table --format csv writes.")
 @click.option("--rebuild", is_flag=True, help="Add the counters up again from the audit log first.")
@@ -24,7 +30,10 @@ def report(scripts, store_url, since, until, sequence, fmt, table, rebuild) -> N
     """Funnels, replies per step, senders against their limits and the outbox.
 
     SCRIPTS, when given, name the steps as the scripts declare them now.
-    The numbers are those of the days from --since to --until (UTC)."""
+    The numbers are those of the days from --since to --until (UTC).
+
+    Exit status: 0 shown, 2 usage error (an unknown sequence, a bad date or
+    store URL)."""
     from flowc.interpreter.api import open_store
 
     from .report import day_of
