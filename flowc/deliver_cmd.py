@@ -36,9 +36,9 @@ def deliver_options(default: str):
 def make_deliverer(store, spec: str, config_path: str | None, public_url: str | None, **options):
     """The deliverer for `--deliver spec` on `store`, or None for `none`.
     Problems with the options or the config are UsageErrors."""
-    from flowc.interpreter.delivery import Deliverer
-    from flowc.interpreter.transports import MaildirTransport, SmtpTransport
-    from flowc.interpreter.unsubscribe import unsubscribe_url
+    from flowc.interpreter.delivery.deliverer import Deliverer
+    from flowc.interpreter.delivery.transports import MaildirTransport, SmtpTransport
+    from flowc.interpreter.delivery.unsubscribe import unsubscribe_url
 
     from .flow_toml import load_config, public_url as checked_url
 
@@ -101,7 +101,7 @@ def deliver(store_url, deliver_spec, config_path, public_url, once, wait, lease,
     import datetime as dt
 
     from flowc.interpreter.api import open_store
-    from flowc.interpreter.delivery import wall_clock
+    from flowc.interpreter.delivery.deliverer import wall_clock
 
     from .output import entry_json, entry_line
 

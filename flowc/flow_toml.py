@@ -27,7 +27,7 @@ import tomllib
 from dataclasses import dataclass, field
 
 from flowc.dsl import UsageError
-from flowc.interpreter.transports import InboxSettings
+from flowc.interpreter.delivery.transports import InboxSettings
 
 DEFAULT_PATH = "flow.toml"
 MAX_BYTES = 256 * 1024

@@ -124,9 +124,9 @@ class Runner:
         self.engine = Engine(program, store, self.queue)
         self.delivering = deliverer is not None
         if deliverer is not None:
-            # `deliverer` (interpreter/delivery.py): messages are sent as they
-            # are written, on the engine's clock (interpreter/inline.py).
-            from .inline import InlineDelivery
+            # `deliverer` (interpreter/delivery/deliverer.py): messages are sent as they
+            # are written, on the engine's clock (interpreter/delivery/inline.py).
+            from .delivery.inline import InlineDelivery
 
             self.engine = InlineDelivery(self.engine, deliverer)
         self.summary = Summary()

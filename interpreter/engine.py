@@ -16,9 +16,9 @@ from flowc.dsl.schema import SENDER_SEATS
 from flowc.dsl.suggest import did_you_mean
 
 from . import office, timeutil
+from .delivery.outbox import compose
 from .evaluate import as_date, condition, render, sender_fields
 from .events import shown_value
-from .outbox import compose
 from .records import (AUTO_ENDS, AuditEntry, Contact, Due, DueKind, Enrollment, EnrollmentStatus, Outcome, Reason,
                       Run, RunStatus, SequenceState, UserState)
 from .scheduling import DueList, Scheduler

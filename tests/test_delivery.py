@@ -17,9 +17,9 @@ from click.testing import CliRunner
 
 from flowc.cli import main
 from flowc.interpreter.api import open_store
-from flowc.interpreter.mail import build
+from flowc.interpreter.delivery.mail import build
 from flowc.interpreter.records import OutboxMessage
-from flowc.interpreter.unsubscribe import read_token
+from flowc.interpreter.delivery.unsubscribe import read_token
 
 from .smtp_server import SmtpServer
 
@@ -138,7 +138,7 @@ def test_no_threading_or_unsubscribe_headers_unless_they_apply_and_no_header_inj
 
 
 def test_unsubscribe_tokens_name_one_contact_and_need_the_secret():
-    from flowc.interpreter.unsubscribe import make_token
+    from flowc.interpreter.delivery.unsubscribe import make_token
 
     token = make_token(b"k1", "Bob@Y.example")
     assert read_token(b"k1", token) == "bob@y.example"

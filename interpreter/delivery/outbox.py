@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import re
 
-from .records import Enrollment, EnrollmentStatus, OutboxMessage, Reason
+from ..records import Enrollment, EnrollmentStatus, OutboxMessage, Reason
 
 #: Retries: the first a minute after the failure, each one twice as late, at
 #: most an hour apart; a message still not sent 24 hours after its first try

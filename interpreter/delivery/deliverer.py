@@ -16,10 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Callable
 
+from ..records import AuditEntry, Contact, EnrollmentStatus, OutboxMessage, OutboxState, Outcome, Reason
 from . import transports as t
 from .mail import build, contact_name
 from .outbox import GIVE_UP_AFTER, cancel_reason, retry_delay
-from .records import AuditEntry, Contact, EnrollmentStatus, OutboxMessage, OutboxState, Outcome, Reason
 
 LEASE = dt.timedelta(seconds=60)
 
