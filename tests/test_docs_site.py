@@ -173,11 +173,16 @@ def test_configuration_keys_table_matches_the_reader():
 
 
 def test_enroll_rules_are_listed_in_the_order_the_engine_decides_them():
-    from flowc.interpreter.engine import Engine
+    from flowc.interpreter import enrollment
     from flowc.interpreter.records import Reason
 
-    code_order = [str(getattr(Reason, name)) for name in
-                  re.findall(r"return Reason\.(\w+)", inspect.getsource(Engine._skip_reason))]
+    def reasons(rule) -> list[str]:
+        # `return Reason.X` in order, a called rule's own in its place.
+        found = re.findall(r"return Reason\.(\w+)|:= (send_blocker)\(", inspect.getsource(rule))
+        return [r for name, call in found
+                for r in (reasons(getattr(enrollment, call)) if call else [str(getattr(Reason, name))])]
+
+    code_order = reasons(enrollment.enroll_blocker)
     text = (DOCS / "runtime.md").read_text()
     section = text[text.index("## Enrolling"):]
     docs_order = re.findall(r"^\d+\. `(\w+)`", section, re.M)

@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import re
 
-from ..records import Enrollment, EnrollmentStatus, OutboxMessage, Reason
+from ..records import Enrollment, OutboxMessage
 
 #: Retries: the first a minute after the failure, each one twice as late, at
 #: most an hour apart; a message still not sent 24 hours after its first try
@@ -61,14 +61,3 @@ def retry_delay(msg: OutboxMessage) -> dt.timedelta:
     fraction = int.from_bytes(draw[:4], "big") / 2**32
     return base * (1 - fraction / 2)
 
-
-def cancel_reason(e: Enrollment | None) -> str | None:
-    """Why a message of enrollment `e` must not be sent any more, or None.
-    Only an ended or unenrolled enrollment's messages stay: a finished
-    one's last email still goes (the sequence ends right after its last
-    step is decided), and a paused one resumes."""
-    if e is None:
-        return None
-    if e.status == EnrollmentStatus.ENDED:
-        return Reason.ENROLLMENT_ENDED
-    return Reason.UNENROLLED if e.status == EnrollmentStatus.UNENROLLED else None
