@@ -257,6 +257,24 @@ def test_5xx_fails_the_message_and_ends_the_enrollment_before_the_next_step(flow
     assert sorted(email.utils.parseaddr(m["To"])[1] for m in smtp.messages) == ["b@y.example"] * 3
 
 
+def test_a_failed_send_ends_a_paused_enrollment_as_an_event_would_paused_no_more(flow, smtp):
+    """The deliverer ends an enrollment by the same rule as the engine: an
+    ended enrollment is neither held nor paused."""
+    auto_reply = json.dumps({"id": "a1", "type": "email_auto_replied", "at": "2026-01-05T10:00:00Z",
+                             "contact": "a@y.example", "until": "2026-01-07"})
+    flow.run([event(1, "a@y.example"), auto_reply], until="2026-01-05T11:00:00Z")
+    (flow.tmp / "flow.toml").write_text(smtp.config("alice@x", "bob@x"))
+    smtp.script("a@y.example", "5xx")
+    flow("deliver", "--store", f"sqlite:///{flow.db}", "--deliver", "smtp", "--once")
+    assert [e["reason"] for e in flow.audit("ended")] == ["send_failure"]
+    store = open_store(f"sqlite:///{flow.db}", create=False)
+    try:
+        (e,) = store.enrollments()
+    finally:
+        store.close()
+    assert (e.status, e.paused_until) == ("ended", None)
+
+
 def test_535_disconnects_the_inbox_and_holds_its_messages_until_it_is_connected(flow, smtp):
     smtp.refuse_logins = True
     _smtp_run(flow, smtp, [event(1, "a@y.example"), event(2, "c@y.example", form="bob")],
