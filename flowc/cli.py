@@ -305,7 +305,7 @@ def _run_here(program, events_path, store_url, until_at, emit, delivery, quiet=F
     store = open_store(store_url, workers=False)
     deliverer = None
     try:
-        deliverer = make_deliverer(store, *delivery)
+        deliverer = make_deliverer(store, *delivery, program=program)
         runner = Runner(program, store, deliverer=deliverer)
         shown = progress.Progress(emit, runner.summary) if progress.wanted(quiet) else None
         try:
@@ -392,6 +392,10 @@ def status(store_url, fmt) -> None:
             f"inbox {u['inbox'] or 'disconnected'}")
     if report["deleted_sequences"]:
         say("deleted sequences: " + ", ".join(report["deleted_sequences"]))
+    for address, i in report["inboxes"].items():
+        counts = ", ".join(f"{k} {v}" for k, v in i.get("counts", {}).items()) or "nothing read"
+        say(f"inbox {address}: {i.get('state', 'not read')} at {i.get('at')}; {counts}"
+            + (f"; error: {i['error']}" if i.get("error") else ""))
     say(outbox)
 
 
@@ -544,3 +548,4 @@ register_delivery(main)
 
 # ---- the service (its libraries are imported only when it runs) -------------
 main.commands.add_lazy("serve", ".serve:serve")
+main.commands.add_lazy("watch", ".watch:watch")

@@ -21,11 +21,23 @@ def _deliver_spec(ctx, param, value: str) -> str:
     raise click.BadParameter("use none, smtp or maildir:PATH", ctx, param)
 
 
+def _public_url(ctx, param, value: str | None) -> str | None:
+    """--public-url checked as it is read, whatever --deliver says (run,
+    deliver and serve alike): https://, or http:// to a loopback host."""
+    from .flow_toml import public_url
+
+    try:
+        return public_url(value, "the URL") if value is not None else None
+    except UsageError as e:
+        raise click.BadParameter(str(e), ctx, param) from None
+
+
 def deliver_options(default: str):
     """--deliver, --config and --public-url, for the commands that deliver."""
     def decorate(f):
-        f = click.option("--public-url", help="The address the service is reached at; with it, messages carry a "
-                                              "one-click List-Unsubscribe link (needs $FLOWC_SECRET).")(f)
+        f = click.option("--public-url", callback=_public_url,
+                         help="The address the service is reached at; with it, messages carry a "
+                              "one-click List-Unsubscribe link (needs $FLOWC_SECRET).")(f)
         f = click.option("--config", "config_path", type=click.Path(dir_okay=False),
                          help="Inbox and service settings (default: flow.toml here, if there is one).")(f)
         return click.option("--deliver", "deliver_spec", default=default, show_default=True, callback=_deliver_spec,
@@ -33,25 +45,39 @@ def deliver_options(default: str):
     return decorate
 
 
-def make_deliverer(store, spec: str, config_path: str | None, public_url: str | None, **options):
+def make_deliverer(store, spec: str, config_path: str | None, public_url: str | None, program=None, **options):
     """The deliverer for `--deliver spec` on `store`, or None for `none`.
-    Problems with the options or the config are UsageErrors."""
+    Problems with the options or the config are UsageErrors, and so is a
+    `program` that links {{unsubscribe_url}} with no public URL to link to
+    (without a program: messages already in the outbox that do)."""
     from flowc.interpreter.delivery.deliverer import Deliverer
     from flowc.interpreter.delivery.transports import MaildirTransport, SmtpTransport
-    from flowc.interpreter.delivery.unsubscribe import unsubscribe_url
+    from flowc.interpreter.delivery.unsubscribe import check_link_target, check_outbox_links, unsubscribe_url
 
-    from .flow_toml import load_config, public_url as checked_url
+    from .flow_toml import load_config
 
     if spec == "none":  # nothing is sent: no config to read, no links to make
         return None
     config = load_config(config_path)
-    url = checked_url(public_url, "--public-url") if public_url else config.public_url
+    url = public_url or config.public_url  # both checked as read
     unsubscribe = None
     if url:
         secret = config.secret()
         if secret is None:
             raise UsageError(f"List-Unsubscribe links need the service secret: set ${config.secret_env}")
         unsubscribe = lambda contact: unsubscribe_url(url, secret, contact)  # noqa: E731
+    if program is not None:
+        check_link_target(program, unsubscribe)
+    elif unsubscribe is None:
+        check_outbox_links(store)
+    mailto = None
+    if config.imap and config.secret() is not None:  # the inbox reader takes `unsubscribe TOKEN` messages
+        from flowc.interpreter.inbox.ours import unsubscribe_mailto
+
+        read, secret = config.imap, config.secret()
+
+        def mailto(msg):
+            return unsubscribe_mailto(msg.inbox, secret, msg.to) if msg.inbox in read else None
     if spec == "smtp":
         if not config.inboxes:
             raise UsageError("--deliver smtp needs the inboxes' SMTP settings: [inboxes.\"ADDRESS\"] in "
@@ -63,7 +89,7 @@ def make_deliverer(store, spec: str, config_path: str | None, public_url: str | 
             transport = MaildirTransport(path)
         except OSError as e:
             raise UsageError(f"cannot use {path} as a Maildir: {e.strerror or e}") from None
-    return Deliverer(store, transport, unsubscribe=unsubscribe, **options)
+    return Deliverer(store, transport, unsubscribe=unsubscribe, mailto=mailto, **options)
 
 
 def _stop_on_signals() -> threading.Event:

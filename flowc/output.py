@@ -11,7 +11,7 @@ from flowc.interpreter.timeutil import show
 
 #: Fixed columns, so that lines stay aligned however long a value is: a
 #: longer value is shortened in the middle (`--format json` has it whole).
-_COLUMNS = (("at", 20), ("outcome", 12), ("contact", 24), ("sequence", 16), ("workflow", 16))
+_COLUMNS = (("at", 20), ("outcome", 13), ("contact", 24), ("sequence", 16), ("workflow", 16))
 _GAP = "  "
 HEADER = _GAP.join(f"{name.upper():<{width}}" for name, width in _COLUMNS) + _GAP + "DETAIL"
 #: The note the engine adds to the detail of a late event's entries: shown

@@ -19,6 +19,7 @@ def status_report(store) -> dict:
         users = store.users()
         sends = store.sends_since(clock - WINDOW) if clock else {}
         deleted = [s.name for s in store.sequences() if s.deleted]
+        inboxes = store.inbox_states()
     outbox = outbox_status(store)
     return {
         "clock": show(clock) if clock else None,
@@ -28,6 +29,9 @@ def status_report(store) -> dict:
         "senders": [{"user": u.name, "sends_24h": sends.get(u.name, 0), "limit": u.limit, "seat": u.seat,
                      "inbox": u.inbox} for u in users],
         "deleted_sequences": deleted,
+        # each inbox's reading (docs/inbox.md): state, error, counts by class, reader and lease
+        "inboxes": {address: {**state, "lease_until": show(state["lease_until"]) if state["lease_until"] else None}
+                    for address, state in inboxes.items()},
         "outbox": {**outbox["counts"], "oldest_pending": show(outbox["oldest_pending"])
                    if outbox["oldest_pending"] else None},
     }

@@ -25,6 +25,7 @@ from flowc import dsl
 from flowc.dsl import CheckResult, UsageError, load
 from flowc.dsl.program import Program
 
+from .delivery.addresses import check_senders
 from .engine import Engine
 from .events import EventError, event_from_dict
 from .records import AuditEntry, Outcome
@@ -115,6 +116,7 @@ class Runner:
     stays the caller's to close."""
 
     def __init__(self, program: Program, store: Store, *, workers: bool = False, deliverer=None):
+        check_senders(program)
         self.program = program
         self.store = store
         if workers and not isinstance(store, WorkQueue):

@@ -15,7 +15,7 @@ from flowc.dsl import program as p
 from flowc.dsl.suggest import did_you_mean
 
 from . import enrollment, office, timeutil
-from .delivery.outbox import compose
+from .delivery.outbox import compose, footer, with_footer
 from .evaluate import as_date, condition, render
 from .events import shown_value
 from .records import (AUTO_ENDS, AuditEntry, Contact, Due, DueKind, Enrollment, EnrollmentStatus, Outcome, Reason,
@@ -70,6 +70,7 @@ class _Walk:
     sender's fields and office hours, and what every audit entry names."""
 
     e: Enrollment
+    seq: p.Sequence | None
     at: dt.datetime
     ev: _Event
     user: UserState | None
@@ -400,8 +401,8 @@ class Engine:
         weekdays = seq is not None and seq.weekdays
         if weekdays and hours is None:
             hours = office.UTC_RULES
-        walk = _Walk(e, at, ev, user or self.store.get_user(e.user), contact, enrollment.sender_of(self.program, e),
-                     hours, dict(at=at, workflow=e.workflow, contact=e.contact, sequence=e.sequence, user=e.user))
+        walk = _Walk(e, seq, at, ev, user or self.store.get_user(e.user), contact,
+                     enrollment.sender_of(self.program, e), hours, dict(at=at, workflow=e.workflow, contact=e.contact, sequence=e.sequence, user=e.user))
         while e.step < len(steps):
             step = steps[e.step]
             if type(step) is not p.WaitStep and (self._paused(step, walk) or self._moved(step, walk, weekdays)):
@@ -473,7 +474,9 @@ class Engine:
             return True
         kinds = self.program.properties
         subject = render(step.subject, walk.contact.properties, walk.sender, kinds)
-        body = render(step.body, walk.contact.properties, walk.sender, kinds)
+        body = with_footer(render(step.body, walk.contact.properties, walk.sender, kinds),
+                           render(footer(walk.seq, self.program.users.get(e.user)), walk.contact.properties,
+                                  walk.sender, kinds))
         self.store.add_send(user.name, at)
         # The message to send, written with the decision (docs/delivery.md).
         msg = compose(self.store, e, user.inbox, enrollment.display_name(self.program, e.user), subject, body, at)

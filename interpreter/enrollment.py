@@ -104,11 +104,14 @@ def end(store, e: Enrollment, status: EnrollmentStatus) -> None:
     store.put_enrollment(e)
 
 
-def unsent_reason(e: Enrollment | None) -> str | None:
-    """Why a message of enrollment `e` must not be sent any more, or None.
-    Only an ended or unenrolled enrollment's messages stay: a finished
-    one's last email still goes (the sequence ends right after its last
-    step is decided), and a paused one resumes."""
+def unsent_reason(e: Enrollment | None, contact: Contact | None) -> Reason | None:
+    """Why a message of enrollment `e` to `contact` must not be sent any
+    more, or None: the contact unsubscribed or bounced (even after the
+    sequence finished: its last email may still be waiting), or the
+    enrollment ended or was unenrolled. A finished enrollment's last email
+    still goes otherwise, and a paused one's resumes."""
+    if contact is not None and contact.opted_out is not None:
+        return contact.opted_out
     if e is None:
         return None
     if e.status == EnrollmentStatus.ENDED:

@@ -20,6 +20,7 @@ from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Fiel
 from flowc.dsl.schema import CONTACT_ACCOUNT_EVENTS, EVENTS, Type
 from flowc.dsl.suggest import did_you_mean
 
+from .delivery.addresses import mailbox_problem
 from .lines import BadLine
 from .timeutil import TimeRangeError, in_range
 
@@ -31,9 +32,25 @@ _CONTROLS = r"\x00-\x1f\x7f-\x9f"
 _NO_CONTROLS = rf"^[^{_CONTROLS}]*$"
 _ADDRESS = rf"^[^{_CONTROLS}@]*@[^{_CONTROLS}@]*$"
 
+
+
+def _mailbox(address: str) -> str:
+    """An RFC 5321 mailbox, kept as given (what SMTP's envelope gets is
+    exactly this, never a rewrite of it: `x:victim@p.example` is refused,
+    not sent to victim@p.example). The pattern above has run first."""
+    problem = mailbox_problem(address)
+    if problem is not None:
+        raise ValueError(f"not a deliverable email address: {problem}")
+    return address
+
+
 #: A contact is its address, compared case-insensitively as every CRM does:
 #: the lower-cased form is the one stored and logged.
-ContactAddress = Annotated[StrictStr, StringConstraints(min_length=1, max_length=254, pattern=_ADDRESS, to_lower=True)]
+ContactAddress = Annotated[StrictStr, StringConstraints(min_length=1, max_length=254, pattern=_ADDRESS, to_lower=True),
+                           AfterValidator(_mailbox)]
+#: The address an `inbox_connected` event connects: the user sends from it.
+SenderAddress = Annotated[StrictStr, StringConstraints(min_length=1, max_length=254, pattern=_ADDRESS),
+                          AfterValidator(_mailbox)]
 EventId = Annotated[StrictStr, StringConstraints(min_length=1, max_length=256, pattern=_NO_CONTROLS)]
 
 
@@ -144,7 +161,7 @@ def _model(name: str):
     if event.trigger:
         fields["properties"] = (dict[str, PropertyValue], Field(default_factory=dict))
     for f in event.fields:
-        t = _python_type(f.type)
+        t = SenderAddress if (name, f.name) == ("inbox_connected", "address") else _python_type(f.type)
         fields[f.name] = _BOUNDED.get((name, f.name)) or ((t, ...) if f.required else (Optional[t], None))
     model = create_model(f"Event_{name}", __base__=EventBase, **fields)
     model.schema_fields = tuple(f.name for f in event.fields)

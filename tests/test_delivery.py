@@ -296,13 +296,29 @@ def test_535_disconnects_the_inbox_and_holds_its_messages_until_it_is_connected(
     flow.run([connected], "--deliver", "smtp", until="2026-01-07T10:00:00Z")
     assert smtp.messages == []
     assert [m.state for m in flow.outbox()] == ["canceled", "pending"]
-    assert flow.outbox()[0].response.startswith("canceled: enrollment 1 ended")
+    assert flow.outbox()[0].response == "canceled before it left: enrollment_ended"
     (canceled,) = flow.audit("canceled")
     assert (canceled["contact"], canceled["reason"]) == ("a@y.example", "enrollment_ended")
     assert canceled["message"]["outbox"] == flow.outbox()[0].id
     (line,) = flow("outbox", "--store", f"sqlite:///{flow.db}", "--state", "canceled").splitlines()
     assert " canceled " in line and "a@y.example" in line
     flow.assert_no_secrets()
+
+
+def test_a_message_waiting_for_its_retry_is_canceled_by_a_reply_or_an_unsubscribe(flow, smtp):
+    smtp.script("a@y.example", "4xx")
+    smtp.script("b@y.example", "4xx")
+    smtp.script("c@y.example", "4xx")
+    ended = [json.dumps({"id": "r1", "type": "email_replied", "at": "2026-01-05T09:00:10Z", "contact": "a@y.example"}),
+             json.dumps({"id": "u1", "type": "contact_unsubscribed", "at": "2026-01-05T09:00:20Z",
+                         "contact": "b@y.example"})]
+    _smtp_run(flow, smtp, [event(1, "a@y.example"), event(2, "b@y.example"), event(3, "c@y.example"), *ended],
+              until="2026-01-05T10:00:00Z")
+    # the first tries met a 451 at RCPT; the retries of a@ and b@ were canceled, c@'s went
+    assert [email.utils.parseaddr(m["To"])[1] for m in smtp.messages] == ["c@y.example"]
+    canceled = sorted((e["contact"], e["reason"]) for e in flow.audit("canceled"))
+    assert canceled == [("a@y.example", "enrollment_ended"), ("b@y.example", "unsubscribed")]
+    assert [m.state for m in flow.outbox()] == ["canceled", "canceled", "delivered"]
 
 
 def test_no_credentials_is_a_disconnected_inbox(flow, smtp, monkeypatch):

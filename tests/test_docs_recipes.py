@@ -96,7 +96,7 @@ def test_the_readme_service_recipe_delivers_the_email_to_the_maildir(tmp_path):
             time.sleep(0.2)
         (message,) = list(mail.iterdir())
         text = message.read_text()
-        assert "To: dana@prospect.example" in text and "List-Unsubscribe:" in text
+        assert "To: Dana <dana@prospect.example>" in text and "List-Unsubscribe:" in text
     finally:
         os.killpg(shell.pid, signal.SIGTERM)
         out, err = shell.communicate(timeout=60)

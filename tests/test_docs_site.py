@@ -208,6 +208,7 @@ def test_worked_examples_run_as_shown(page, tmp_path, monkeypatch):
         lang, info, body = m.groups()
         title = _TITLE.search(info)
         if title:
+            (tmp_path / title.group(1)).parent.mkdir(parents=True, exist_ok=True)
             (tmp_path / title.group(1)).write_text(body)
         if lang != "console":
             continue

@@ -77,18 +77,18 @@ def test_save_writes_what_flowc_fmt_would(tmp_path):
     """A multi-line statement typed flush left is saved indented, with a
     final newline: the file passes `flowc fmt --check`."""
     saved = tmp_path / "session.flow"
-    typed = 'sequence "S" {\nemail "E" body "x"\nwait 1 day\n}\n'
+    typed = 'sequence "S" {\nemail "E" subject "Hi" body "x"\nwait 1 day\n}\n'
     r = repl(TEAM + typed + 'on meeting_booked enroll in "S" as alice\n' + f":save {saved}\n:sequences\n")
     assert r.exit_code == 0, r.output
     assert "saved 3 statements" in r.output and '"S": 2 steps' in r.output
     text = saved.read_text()
-    assert '\n  email "E" body "x"\n' in text and text.endswith("alice\n")
+    assert '\n  email "E" subject "Hi" body "x"\n' in text and text.endswith("alice\n")
     check = CliRunner().invoke(main, ["fmt", "--check", str(saved)])
     assert check.exit_code == 0, check.output
 
 
 def test_a_mistyped_command_gets_a_did_you_mean():
-    r = repl(":advnce 2 days\n:sequences\n" + TEAM + 'sequence "One" { email "E" body "x" }\n:sequences\n')
+    r = repl(":advnce 2 days\n:sequences\n" + TEAM + 'sequence "One" { email "E" subject "Hi" body "x" }\n:sequences\n')
     assert "unknown command :advnce; did you mean :advance?" in r.output
     assert '"One": 1 step\n' in r.output
 

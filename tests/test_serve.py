@@ -195,7 +195,7 @@ def test_end_to_end_smtp_delivery_and_one_click_unsubscribe(tmp_path, client):
                                                       | {"properties": {"firstname": "Bob"}}))
             assert r.json()["accepted"] == 1
             [intro] = smtp.messages
-            assert intro["To"] == "bob@client.example" and intro["Subject"] == "Quick question"
+            assert intro["To"] == "Bob <bob@client.example>" and intro["Subject"] == "Quick question"
             assert intro["From"] == "Alice Example <alice@x.example>"
             assert intro.get_content().strip() == "Hi Bob"
             assert intro["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -207,7 +207,7 @@ def test_end_to_end_smtp_delivery_and_one_click_unsubscribe(tmp_path, client):
             later = event(2, "carol@x.example", at="2026-01-08T09:00:00Z")
             assert post_events(client, server.url, lines(later)).json()["accepted"] == 1
             assert [(m["To"], m["Subject"]) for m in smtp.messages] == [
-                ("bob@client.example", "Quick question"), ("carol@x.example", "Quick question")]
+                ("Bob <bob@client.example>", "Quick question"), ("carol@x.example", "Quick question")]
             ended = [(e["contact"], e["reason"]) for e in audit(client, server) if e["outcome"] == "ended"]
             assert ended == [("bob@client.example", "unsubscribed")]
         finally:

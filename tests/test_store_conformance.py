@@ -506,7 +506,7 @@ def test_an_event_naming_an_unknown_sequence_is_skipped_with_the_closest_name(st
 def test_a_held_tasks_text_names_the_sender_as_emails_do_and_completing_it_so_resumes(store):
     h = Harness(store, 'user alice name "Alice van Example" seat sales_enterprise inbox alice@x\n'
                        'sequence "S" { task "Call {{contact.firstname}} for {{sender.firstname}}" hold; '
-                       'email "After" body "Hi from {{sender.firstname}}" }\n'
+                       'email "After" subject "Next" body "Hi from {{sender.firstname}}" }\n'
                        'on form_submitted enroll in "S" as alice\n')
     entries = h.emit("form_submitted", T0, contact="c@x", form="f", properties={"firstname": "Cy"})
     assert entries[-1].detail == "step 1: Call Cy for Alice"
@@ -779,7 +779,7 @@ def test_deliverers_claim_with_a_lease_and_mark_what_they_hold(store):
     assert got == {"a@x": ("delivered", "250 OK", None), "b@x": ("failed", "550 no such user", None),
                    "c@x": ("sending", None, "d2")}
     counts, _ = store.outbox_counts()
-    assert counts == {"pending": 0, "sending": 1, "delivered": 1, "failed": 1}
+    assert counts == {"pending": 0, "sending": 1, "delivered": 1, "failed": 1, "canceled": 0}
     assert [m.to for m in store.outbox("delivered")] == ["a@x"]
 
 
@@ -840,3 +840,44 @@ def test_a_sqlite_store_sees_what_another_process_committed(tmp_path):
     assert first.clock() == dt.datetime(2026, 4, 1, tzinfo=dt.timezone.utc)
     first.close()
     second.close()
+
+
+def test_a_message_whose_enrollment_ended_before_it_left_is_canceled_not_sent(store, tmp_path):
+    """Ended by a reply, an unsubscribe or an unenroll while the message
+    waited, or the contact unsubscribed after a one-email sequence finished:
+    the deliverer cancels it in its claim (docs/delivery.md)."""
+    import mailbox
+
+    from flowc.interpreter.delivery.deliverer import Deliverer
+    from flowc.interpreter.delivery.transports import MaildirTransport
+
+    h = harness(store, 'workflow "W" reenroll on form_submitted where form == "f" enroll in "Demo" as alice\n'
+                       'workflow "O" reenroll on form_submitted where form == "o" enroll in "Other" as alice\n'
+                       'workflow "U" reenroll on form_submitted where form == "stop" unenroll from "Demo"')
+    for minute, contact in enumerate("abcd"):
+        h.emit("form_submitted", f"2026-01-05T09:0{minute}:00Z", contact=f"{contact}@x", form="f")
+    h.emit("form_submitted", "2026-01-05T09:05:00Z", contact="e@x", form="o")
+    h.emit("email_replied", "2026-01-05T09:10:00Z", contact="a@x")
+    h.emit("contact_unsubscribed", "2026-01-05T09:11:00Z", contact="b@x")
+    h.emit("form_submitted", "2026-01-05T09:12:00Z", contact="c@x", form="stop")
+    h.emit("email_bounced", "2026-01-05T09:13:00Z", contact="e@x")
+    box = tmp_path / "box"
+    deliverer = Deliverer(store, MaildirTransport(str(box)))
+    try:
+        entries = deliverer.deliver_due(_t("2026-01-05T09:14:00Z"))
+    finally:
+        deliverer.close()
+    canceled = [(e.contact, e.reason) for e in entries if e.outcome == "canceled"]
+    assert canceled == [("a@x", "enrollment_ended"), ("b@x", "unsubscribed"), ("c@x", "unenrolled"),
+                        ("e@x", "bounced")]
+    assert [(e.contact, e.outcome) for e in entries if e.outcome != "canceled"] == [("d@x", "delivered")]
+    assert [m["To"] for m in mailbox.Maildir(str(box), create=False)] == ["d@x"]
+    with store.transaction():
+        states = {m.to: (m.state, m.lease_holder, m.response) for m in store.outbox()}
+        logged = [(e.contact, e.message["outbox"]) for e in store.audit() if e.outcome == "canceled"]
+        assert [m.to for m in store.outbox("canceled")] == ["a@x", "b@x", "c@x", "e@x"]
+        assert store.outbox_counts()[0]["canceled"] == 4
+        assert store.next_outbox() is None  # nothing left to send
+    assert states["b@x"] == ("canceled", None, "canceled before it left: unsubscribed")
+    assert states["d@x"][:2] == ("delivered", None)
+    assert [c for c, _ in logged] == ["a@x", "b@x", "c@x", "e@x"]

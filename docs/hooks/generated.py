@@ -87,8 +87,9 @@ def keywords() -> str:
 #: What each outcome of the audit log means. The table lists every member of
 #: `Outcome`; tests/test_docs_site.py fails when one has no meaning here.
 OUTCOME_MEANINGS = {
-    "canceled": "An outbox message was not sent because its enrollment had ended (or the contact was unenrolled) "
-                "before it left; `reason` is `enrollment_ended` or `unenrolled` (docs/delivery.md).",
+    "canceled": "An outbox message was not sent: before it left, the contact unsubscribed or bounced (`reason` "
+                "`unsubscribed`, `bounced`), or its enrollment ended (`enrollment_ended`) or was unenrolled "
+                "(`unenrolled`) (docs/delivery.md).",
     "rescheduled": "Office hours moved a due step to a later time; `reason` is the first rule that moved it, "
                    "`detail` the new local time and every rule (docs/scheduling.md).",
     "enrolled": "The contact was enrolled in the sequence; `detail` names the send-from address.",

@@ -64,8 +64,10 @@ def _loopback(host: str) -> bool:
 @click.option("--insecure", is_flag=True,
               help="Run without a secret (no signatures checked); only on a loopback address.")
 @click.option("--strict", is_flag=True, help="Refuse to start when the check has warnings.")
+@click.option("--watch", "watch_inboxes", is_flag=True,
+              help="Also read the inboxes that have IMAP settings in flow.toml, as `flowc watch` does.")
 def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url, workers, clock_name, max_body,
-          read_timeout, insecure, strict) -> None:
+          read_timeout, insecure, strict, watch_inboxes) -> None:
     """Take events over HTTP (POST /events) and run them as they come.
 
     Requests are signed with the secret in $FLOWC_SECRET (or the variable
@@ -92,7 +94,8 @@ def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url,
     pg = store_url.startswith(("postgresql://", "postgres://"))
     if workers and not pg:
         raise click.UsageError("--workers needs a postgresql:// store (workers share it)")
-    secret = load_config(config_path).secret()
+    config = load_config(config_path)
+    secret = config.secret()
     if secret is None and insecure and not _loopback(host):
         raise click.UsageError(f"--insecure only serves on a loopback address, and --host {host} is not one: set the "
                                "service secret in $FLOWC_SECRET to serve there")
@@ -121,6 +124,7 @@ def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url,
     except Exception as e:  # a store or config problem: one line, exit 2
         sock.close()
         raise CannotStart(str(e)) from None
+    watching = _watch(config, writer.submit, metrics) if watch_inboxes else None
     procs = [subprocess.Popen([sys.executable, "-m", "flowc", "worker", "--store", store_url, "--quiet"])
              for _ in range(workers)]
     app = create_app(writer, Verifier(secret, os.environ.get(TOKEN_ENV) or None), metrics, max_body=max_body,
@@ -130,13 +134,15 @@ def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url,
                                                       "store": redact(store_url)}))
     # Kept-alive connections idle past the read timeout are closed; requests
     # past the connection cap are answered 503 (connections.py closes more).
-    config = uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning",
+    server_config = uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning",
                             timeout_graceful_shutdown=30, http=bounded_protocol(read_timeout),
                             timeout_keep_alive=max(1, round(read_timeout)), limit_concurrency=MAX_CONNECTIONS)
     try:
-        _graceful_server()(config).run(sockets=[sock])
+        _graceful_server()(server_config).run(sockets=[sock])
     finally:
         sock.close()
+        if watching is not None:
+            watching()
         writer.stop()
         for p in procs:
             p.terminate()
@@ -162,6 +168,27 @@ def _listen(host: str, port: int):
                           + (" (another process is using it; pick another --port)"
                              if e.errno == errno.EADDRINUSE else "")) from None
     return sock
+
+
+def _watch(config, submit, metrics):
+    """--watch: the inbox readers beside the service, on its store thread
+    (docs/inbox.md); the function that stops them."""
+    import threading
+
+    from flowc.interpreter.inbox.watcher import STOP_SECONDS, start_watchers
+
+    if not config.imap:
+        raise click.UsageError('--watch: no inbox has an [inboxes."ADDR".imap] section in flow.toml')
+    stop = threading.Event()
+    watchers = start_watchers(config.imap, submit, stop, once=False, secret=config.secret(), emit=metrics.count,
+                              counted=metrics.inbox_counted)
+
+    def stopping() -> None:
+        stop.set()
+        for w in watchers:
+            w.join(STOP_SECONDS)
+
+    return stopping
 
 
 def _graceful_server():

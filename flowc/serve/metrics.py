@@ -17,6 +17,19 @@ class Metrics:
         self.engine = Histogram("flowc_engine_seconds_per_event", "Engine time per event line", registry=r,
                                 buckets=(.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1))
 
+        self.inbox = Counter("flowc_inbox_messages", "Messages read from the inboxes, by inbox and class "
+                             "(reply, auto_reply, bounce, bounce_delayed, unsubscribed, not_ours, skipped, duplicate)",
+                             ["inbox", "class"], registry=r)
+        self.inbox_errors = Counter("flowc_inbox_read_errors", "Failed reads of an inbox (login, connection, "
+                                    "timeout)", ["inbox"], registry=r)
+
+    def inbox_counted(self, inbox: str, what: str) -> None:
+        """Told by an inbox reader of each message read and each read error."""
+        if what == "read_error":
+            self.inbox_errors.labels(inbox).inc()
+        else:
+            self.inbox.labels(inbox, what).inc()
+
     def count(self, entries) -> None:
         for e in entries:
             self.outcomes.labels(str(e.outcome), str(e.reason or "")).inc()

@@ -54,7 +54,7 @@ class Service:
         self.store = open_store(store_url, workers=workers)
         try:
             self.runner = Runner(program, self.store, workers=workers)
-            self.deliverer = make_deliverer(self.store, deliver, config_path, public_url)
+            self.deliverer = make_deliverer(self.store, deliver, config_path, public_url, program=program)
         except BaseException:
             self.store.close()
             raise

@@ -6,22 +6,24 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import email_validator
-
 #: RFC 5321's limit on a local part, in octets.
 MAX_LOCAL = 64
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=16384)
 def _checked(address: str) -> tuple[str, str] | str:
     """(local part, ASCII domain), or the reason `address` is not a mailbox.
-    Cached: a contact's events come again and again."""
+    Cached: a contact's events come again and again. (The library is
+    imported here: commands that check no address do not load it.)"""
+    import email_validator
+
     try:
         result = email_validator.validate_email(address, check_deliverability=False, globally_deliverable=False)
     except email_validator.EmailNotValidError as e:
-        return str(e)
+        reason = str(e).rstrip(".")
+        return reason[:1].lower() + reason[1:]
     if len(result.local_part.encode("utf-8")) > MAX_LOCAL:
-        return f"The part before the @-sign is longer than {MAX_LOCAL} bytes."
+        return f"the part before the @-sign is longer than {MAX_LOCAL} bytes"
     return result.local_part, result.ascii_domain
 
 
@@ -38,3 +40,17 @@ def mailbox(address: str) -> tuple[str, str]:
     if isinstance(checked, str):
         raise ValueError(f"{address!r} is not an email address: {checked}")
     return checked
+
+
+def check_senders(program) -> None:
+    """Refuse to run a program one of whose users sends from an address that
+    is not a mailbox (its inbox or an alias). Done where a program is loaded
+    for running, not by `flowc check`: the checker imports no mail library.
+    Raises flowc.dsl.UsageError naming the user."""
+    from flowc.dsl import UsageError
+
+    for user in program.users.values():
+        for address in filter(None, (user.inbox, *user.aliases)):
+            problem = mailbox_problem(address)
+            if problem is not None:
+                raise UsageError(f"user {user.name} sends from {address!r}, which is not an email address: {problem}")

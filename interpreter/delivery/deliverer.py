@@ -38,13 +38,15 @@ class Deliverer:
     engine's clock in `flowc run`, the wall clock otherwise) and returns
     the audit entries of what came back. The lease is always on the wall
     clock: it is about processes dying, not about the engine's time.
-    `unsubscribe(contact)` gives the List-Unsubscribe URL, when configured."""
+    `unsubscribe(contact)` gives the List-Unsubscribe URL, when configured;
+    `mailto(msg)` its `mailto:` address, when the inbox is read."""
 
     def __init__(self, store, transport, *, unsubscribe: Callable[[str], str] | None = None,
-                 lease: dt.timedelta = LEASE, wall: Callable[[], dt.datetime] = wall_clock):
+                 lease: dt.timedelta = LEASE, wall: Callable[[], dt.datetime] = wall_clock, mailto=None):
         self.store = store
         self.transport = transport
         self.unsubscribe = unsubscribe
+        self.mailto = mailto
         self.lease = lease
         self.wall = wall
         self.holder = holder_name()
@@ -65,7 +67,7 @@ class Deliverer:
             entries += canceled
             if not claimed and not canceled:
                 return entries
-            send = lambda item: self._send(*item, now)  # noqa: E731
+            send = lambda item: self._send(item[0], item[1], now)  # noqa: E731
             sent = self._threads.map(send, claimed) if self._threads else map(send, claimed)
             for (msg, _), verdict in zip(claimed, list(sent)):
                 entries.extend(self._apply(msg, verdict, now))
@@ -80,16 +82,15 @@ class Deliverer:
         claimed, canceled = [], []
         with self.store.transaction():
             for msg in self.store.claim_outbox(now, wall, self.holder, wall + self.lease, self.batch):
-                e = self.store.get_enrollment(msg.enrollment)
-                reason = enrollment.unsent_reason(e)
+                e, contact = self.store.get_enrollment(msg.enrollment), self.store.get_contact(msg.to)
+                reason = enrollment.unsent_reason(e, contact)
                 if reason is None:
-                    contact = self.store.get_contact(msg.to)
                     claimed.append((msg, contact_name(contact.properties) if contact else None))
                     continue
-                msg.state, msg.response = OutboxState.CANCELED, f"canceled: enrollment {e.id} {e.status} before it left"
+                msg.state, msg.response = OutboxState.CANCELED, f"canceled before it left: {reason}"
                 if self.store.finish_outbox(msg, self.holder):
-                    canceled.append(AuditEntry(at=now, event=None, workflow=e.workflow, contact=msg.to,
-                                               sequence=e.sequence, user=msg.user, outcome=Outcome.CANCELED,
+                    canceled.append(AuditEntry(at=now, event=None, workflow=e and e.workflow, contact=msg.to,
+                                               sequence=e and e.sequence, user=msg.user, outcome=Outcome.CANCELED,
                                                reason=reason, detail=f"step {msg.step + 1} not sent",
                                                message={"outbox": msg.id, "message_id": msg.message_id,
                                                         "subject": msg.subject}))
@@ -100,7 +101,7 @@ class Deliverer:
     def _send(self, msg: OutboxMessage, to_name: str | None, now: dt.datetime) -> t.Verdict:
         try:
             # Date: the time it is handed over (the Message-ID stays the same).
-            email = build(msg, self.unsubscribe, to_name=to_name, date=now)
+            email = build(msg, self.unsubscribe, to_name=to_name, date=now, mailto=self.mailto)
         except Exception as e:  # an address the email package cannot write: it never will
             why = str(e)[:300] if isinstance(e, ValueError) else type(e).__name__
             return t.Verdict(t.FAILED, f"cannot write the message: {why}")

@@ -24,7 +24,12 @@ _UNFOLDED = frozenset({"list-unsubscribe"})
 
 
 class _Policy(email.policy.EmailPolicy):
-    """The SMTP policy, except that the unfolded headers stay whole."""
+    """The SMTP policy, except that the unfolded headers stay whole, and an
+    address whose local part is not ASCII is written in UTF-8 (RFC 6532;
+    only a server announcing SMTPUTF8 takes it): in any other form it would
+    be an encoded word inside an address, which no server reads. This is
+    the policy's own doing so that every clone of it (the Maildir's, a
+    transport's) writes such an address the same way."""
 
     def fold(self, name, value):
         if name.lower() in _UNFOLDED:
@@ -34,25 +39,24 @@ class _Policy(email.policy.EmailPolicy):
     def fold_binary(self, name, value):
         if name.lower() in _UNFOLDED:
             return self.fold(name, value).encode("ascii")
+        if not self.utf8 and not all(a.username.isascii() for a in getattr(value, "addresses", ())):
+            return self.clone(utf8=True).fold_binary(name, value)
         return super().fold_binary(name, value)
 
 
-#: CRLF lines; bodies that are not ASCII go out quoted-printable or base64,
-#: so that no server needs 8BITMIME. The line length drives both header
-#: folding and body encoding: at 76, quoted-printable and base64 lines stay
-#: within RFC 2045's 76 and encoded words within RFC 2047's 75 (at 78 a
-#: continuation line's encoded word may reach 77).
+#: CRLF lines; bodies that are not ASCII, or have lines over 76, go out
+#: quoted-printable or base64, so that no server needs 8BITMIME. The line
+#: length drives both header folding and body encoding: at 76,
+#: quoted-printable and base64 lines stay within RFC 2045's 76 and encoded
+#: words within RFC 2047's 75 (at 78 a continuation line's encoded word may
+#: reach 77; at SMTP's 998, lines ran to 998 and words to 160).
 POLICY = _Policy(linesep="\r\n", cte_type="7bit", max_line_length=76)
 #: The same message with plain newlines, as files in a Maildir are written.
 FILE_POLICY = POLICY.clone(linesep="\n")
-#: For an address whose local part is not ASCII: headers in UTF-8 (RFC 6532),
-#: which only a server announcing SMTPUTF8 takes.
-_UTF8_POLICY = POLICY.clone(utf8=True)
 
 #: What no header may hold once its value is decoded.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-#: Rounds of flattening a value whose decoded form still has a line break (an
-#: encoded word can hide another); past them, encoded-word syntax is broken up.
+#: How many times over a value is decoded to look for a line break in it.
 _ROUNDS = 4
 
 
@@ -62,21 +66,31 @@ def _one_line(text: str) -> str:
     return " ".join(_CONTROL.sub(" ", text).split())
 
 
-def _flat(text: str) -> str:
-    """Header text whose *decoded* value is one line. The email package
-    decodes RFC 2047 encoded words in the values it is given, and Python
-    3.11 and 3.12 then write what they decoded: a property holding
-    `=?utf-8?q?=0D=0ABcc:...?=` would add a header. So the value is decoded
-    as the package would and flattened again until no control character is
-    left (an encoded word can hide another); past a few rounds, the
-    encoded-word syntax is broken up."""
-    text = _one_line(text)
+def _decoded(text: str) -> str:
+    """`text` decoded as the email package may decode a header value: over
+    and over (an address's display name is decoded twice, and an encoded
+    word can hide another), until it stays the same or has a control
+    character."""
     for _ in range(_ROUNDS):
         decoded = str(POLICY.header_factory("Subject", text))
-        if not _CONTROL.search(decoded):
-            return text
-        text = _one_line(decoded)
-    return text.replace("=?", "= ?")
+        if decoded == text or _CONTROL.search(decoded):
+            return decoded
+        text = decoded
+    return text
+
+
+def _flat(text: str) -> str:
+    """Header text whose decoded value is one line. The email package
+    decodes RFC 2047 encoded words in the values it is given, and Python
+    3.11 and 3.12 then write what they decoded: a property holding
+    `=?utf-8?q?=0D=0ABcc:...?=` would add a header. Such a value is
+    decoded and flattened here, and what is left of encoded-word syntax
+    in it broken up, so that nothing decodes again."""
+    text = _one_line(text)
+    decoded = _decoded(text)
+    if decoded == text or not _CONTROL.search(decoded):
+        return text
+    return _one_line(decoded).replace("=?", "= ?")
 
 
 #: A header as written: its first line `Name: ...`, each further line a fold
@@ -84,17 +98,27 @@ def _flat(text: str) -> str:
 _WRITTEN = re.compile(rb"[!-9;-~]+:[^\x00-\x1f\x7f]*(?:\r?\n[ \t][^\x00-\x1f\x7f]*)*\r?\n")
 
 
+def _written(m: EmailMessage, name: str) -> bool:
+    """Whether header `name`, as it will be written, is one header."""
+    return all(_WRITTEN.fullmatch(m.policy.fold_binary(n, v)) for n, v in m.items() if n.lower() == name.lower())
+
+
 def _check_written(m: EmailMessage) -> None:
-    """The last word on header injection, whatever the Python version: each
-    header, as it will be written, is one header."""
-    for name, value in m.items():
-        if not _WRITTEN.fullmatch(m.policy.fold_binary(name, value)):
+    """The last word on header injection, whatever the Python version."""
+    for name in m.keys():
+        if not _written(m, name):
             raise ValueError(f"the {name} header would not be written as one header")
 
 
 def _address(m: EmailMessage, name: str, display_name: str | None, address: str) -> None:
+    """The header with the name when it can be written: the email package
+    folds some long names with an empty line inside (which would end the
+    headers there); the address alone is then what it gets."""
     local, domain = mailbox(address)
     m[name] = Address(display_name=_flat(display_name or ""), username=local, domain=domain)
+    if display_name and not _written(m, name):
+        del m[name]
+        m[name] = Address(username=local, domain=domain)
 
 
 def contact_name(properties: dict) -> str | None:
@@ -115,15 +139,16 @@ def body_text(msg: OutboxMessage, unsubscribe: Callable[[str], str] | None) -> s
 
 
 def build(msg: OutboxMessage, unsubscribe: Callable[[str], str] | None = None, *, to_name: str | None = None,
-          date: dt.datetime | None = None) -> EmailMessage:
+          date: dt.datetime | None = None,
+          mailto: Callable[[OutboxMessage], str | None] | None = None) -> EmailMessage:
     """The email for `msg`. `unsubscribe(contact)` gives the one-click URL
-    (RFC 8058) when the service's public URL is configured; `to_name` is
-    the contact's name; `date` is when the message is handed to the
-    transport (the time it was decided when not given). Raises ValueError
-    (or email.errors.HeaderParseError) for a message the email package
-    cannot write."""
-    utf8 = not (msg.sender.rpartition("@")[0].isascii() and msg.to.rpartition("@")[0].isascii())
-    m = EmailMessage(policy=_UTF8_POLICY if utf8 else POLICY)
+    (RFC 8058) when the service's public URL is configured; `mailto(msg)`
+    a `mailto:` unsubscribe address, when the inbox is read (docs/inbox.md);
+    `to_name` is the contact's name; `date` is when the message is handed
+    to the transport (the time it was decided when not given). Raises
+    ValueError (or email.errors.HeaderParseError) for a message the email
+    package cannot write."""
+    m = EmailMessage(policy=POLICY)
     _address(m, "From", msg.sender_name, msg.sender)
     _address(m, "To", to_name, msg.to)
     if msg.subject is not None:
@@ -133,11 +158,20 @@ def build(msg: OutboxMessage, unsubscribe: Callable[[str], str] | None = None, *
     if msg.in_reply_to:
         m["In-Reply-To"] = msg.in_reply_to
         m["References"] = msg.references or msg.in_reply_to
+    links = []
     if unsubscribe is not None:
         url = unsubscribe(msg.to)
         if not url.isascii() or _CONTROL.search(url):
             raise ValueError("the unsubscribe URL is not printable ASCII")
-        m["List-Unsubscribe"] = f"<{url}>"
+        links.append(f"<{url}>")
+    address = mailto(msg) if mailto is not None else None
+    if address:
+        if not address.isascii() or _CONTROL.search(address):
+            raise ValueError("the unsubscribe address is not printable ASCII")
+        links.append(f"<{address}>")
+    if links:
+        m["List-Unsubscribe"] = ", ".join(links)
+    if unsubscribe is not None:
         m["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     _check_written(m)
     m.set_content(body_text(msg, unsubscribe))

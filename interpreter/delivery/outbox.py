@@ -27,11 +27,16 @@ def message_id(e: Enrollment, sender: str) -> str:
     message within a store; the hash of the contact, sequence and start
     keeps two stores (a trial and the real one) from reusing an id; the
     domain is the sender's."""
-    digest = hashlib.sha256(f"{e.contact}\n{e.sequence}\n{e.started.isoformat()}".encode()).hexdigest()[:12]
     domain = sender.rpartition("@")[2]
     if not _DOMAIN.fullmatch(domain):
         domain = "flow.invalid"
-    return f"<{e.id}.{e.step + 1}.{digest}@{domain}>"
+    return f"<{e.id}.{e.step + 1}.{message_digest(e)}@{domain}>"
+
+
+def message_digest(e: Enrollment) -> str:
+    """The hash in `message_id`: the inbox reader (interpreter/inbox/ours.py)
+    recomputes it to tell a Message-ID of ours from one that only looks it."""
+    return hashlib.sha256(f"{e.contact}\n{e.sequence}\n{e.started.isoformat()}".encode()).hexdigest()[:12]
 
 
 def compose(store, e: Enrollment, inbox: str | None, sender_name: str | None, subject: str | None, body: str | None,
@@ -61,3 +66,15 @@ def retry_delay(msg: OutboxMessage) -> dt.timedelta:
     fraction = int.from_bytes(draw[:4], "big") / 2**32
     return base * (1 - fraction / 2)
 
+
+def footer(sequence, user):
+    """The footer template of an email: the sequence's, else its user's
+    declared one, else None."""
+    return getattr(sequence, "footer_template", None) or getattr(user, "footer_template", None)
+
+
+def with_footer(body: str | None, footer_text: str | None) -> str | None:
+    """`body`, then one blank line, then the footer (when there is one)."""
+    if not footer_text:
+        return body
+    return f"{body.rstrip(chr(10))}\n\n{footer_text}" if body else footer_text

@@ -54,3 +54,54 @@ def read_token(secret: bytes, token: str) -> str | None:
 def unsubscribe_url(public_url: str, secret: bytes, contact: str) -> str:
     """The one-click URL for `contact` on a service reached at `public_url`."""
     return f"{public_url.rstrip('/')}/unsubscribe?c={make_token(secret, contact)}"
+
+
+
+def linking_unsubscribe(program) -> str | None:
+    """What in `program` renders `{{unsubscribe_url}}`, named for a message
+    (`step 2 "Bump" of sequence "Demo"`, `the footer of user alice`), or
+    None."""
+    from flowc.dsl.program import EmailStep
+
+    from ..evaluate import render
+    from .mail import UNSUBSCRIBE_TOKEN
+
+    def links(template) -> bool:
+        return template is not None and UNSUBSCRIBE_TOKEN in (render(template, {}, {}, {}) or "")
+
+    for seq in program.sequences.values():
+        for number, step in enumerate(seq.steps, 1):
+            if isinstance(step, EmailStep) and (links(step.body) or links(getattr(seq, "footer_template", None))):
+                return f'step {number} "{step.name}" of sequence "{seq.name}"'
+    for user in program.users.values():
+        if links(getattr(user, "footer_template", None)):
+            return f"the footer of user {user.name}"
+    return None
+
+
+
+def check_link_target(program, unsubscribe) -> None:
+    """Only sending makes the link: a program that renders it, delivered
+    with no public URL to point it at (`unsubscribe` None), is refused
+    (raises flowc.dsl.UsageError naming the step)."""
+    where = linking_unsubscribe(program) if unsubscribe is None else None
+    if where is not None:
+        from flowc.dsl import UsageError
+
+        raise UsageError(f"{where} links {{{{unsubscribe_url}}}}: set --public-url (or public_url under [serve] in "
+                         "flow.toml) for the link to point at")
+
+
+def check_outbox_links(store) -> None:
+    """`flowc deliver` with no public URL: refused when a message waiting in
+    the outbox links {{unsubscribe_url}} (raises flowc.dsl.UsageError)."""
+    from .mail import UNSUBSCRIBE_TOKEN
+
+    with store.transaction():
+        waiting = store.outbox("pending")
+    linking = next((m for m in waiting if UNSUBSCRIBE_TOKEN in m.body), None)
+    if linking is not None:
+        from flowc.dsl import UsageError
+
+        raise UsageError(f"outbox message {linking.id} links {{{{unsubscribe_url}}}}: set --public-url (or "
+                         "public_url under [serve] in flow.toml) for the link to point at")

@@ -17,6 +17,7 @@ import itertools
 from ..records import (AuditEntry, Contact, Due, Enrollment, EnrollmentStatus, OutboxMessage, OutboxState, Run,
                        SequenceState, UserState)
 from .base import window
+from .inboxes import MemoryInboxes
 
 _MISSING = object()
 
@@ -66,7 +67,7 @@ class _Transaction:
         return False
 
 
-class MemoryStore:
+class MemoryStore(MemoryInboxes):
     url = "memory:"
 
     def __init__(self) -> None:
@@ -90,6 +91,7 @@ class MemoryStore:
         self._booked: dict[str, list[dt.datetime]] = {}
         self._audit: list[AuditEntry] = []
         self._undo: list | None = None
+        self._init_inboxes()
 
     # -- transactions
     def transaction(self, savepoint: bool = False, unsaved: bool = False):

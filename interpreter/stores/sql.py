@@ -12,9 +12,11 @@ from ..records import (AuditEntry, Contact, Due, Enrollment, EnrollmentStatus, O
                        Reason, Run, RunStatus, SequenceState, UserState)
 from ..timeutil import WINDOW, from_text, to_text
 from .base import UNSAVED, StoreError
+from .inboxes import TABLES as INBOX_TABLES
+from .inboxes import SqlInboxes
 
 SCHEMA_VERSION = 6  # 2: flow_audit.late; 3: flow_outbox; 4: flow_enrollments.held, flow_booked;
-# 6: flow_enrollments.paused_until (5 is another change of the same release)
+# 5: flow_inbox_folders, flow_inbox_readers (new tables only); 6: flow_enrollments.paused_until
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS flow_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -242,7 +244,7 @@ class _Transaction:
         return False
 
 
-class SqlStore:
+class SqlStore(SqlInboxes):
     """Subclasses set `url` and `_conn`, the class constants below, and
     `_begin`, `_commit`, `_rollback` and `close`."""
 
@@ -313,7 +315,7 @@ class SqlStore:
             self._schema_lock()
             version = self._schema_version()  # another process may have been first
             if version is None or version < SCHEMA_VERSION:
-                for statement in (TABLES + self.EXTRA_TABLES).format(serial=self.SERIAL).split(";"):
+                for statement in (TABLES + INBOX_TABLES + self.EXTRA_TABLES).format(serial=self.SERIAL).split(";"):
                     if statement.strip():
                         self._exec(statement)
                 for upgrade in range((version or SCHEMA_VERSION) + 1, SCHEMA_VERSION + 1):
