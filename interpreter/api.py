@@ -26,11 +26,11 @@ from flowc.dsl import CheckResult, UsageError, load
 from flowc.dsl.program import Program
 
 from .delivery.addresses import check_senders
+from .due_queue import SharedQueue
 from .engine import Engine
 from .events import EventError, event_from_dict
 from .records import AuditEntry, Outcome
 from .runner import LineResult, Summary, run_stream
-from .scheduling import SharedQueue
 from .stores.base import Store, StoreError, WorkQueue
 from .stores.url import open_store as _open_url
 
@@ -107,9 +107,9 @@ class Runner:
     """Runs a checked program over events against a store.
 
     `workers` False (the default): this process owns the store's clock and
-    due list (scheduling.DueList), as `flowc run` and the REPL do. True:
+    due list (due_queue.DueList), as `flowc run` and the REPL do. True:
     events and due work go through the shared queue of a WorkQueue store
-    (scheduling.SharedQueue; PostgreSQL), for `ingest` and `work` by several
+    (due_queue.SharedQueue; PostgreSQL), for `ingest` and `work` by several
     worker processes (interpreter/workers.py).
 
     `summary` counts everything this runner has processed so far. The store

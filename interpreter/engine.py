@@ -16,11 +16,11 @@ from flowc.dsl.suggest import did_you_mean
 
 from . import enrollment, office, timeutil
 from .delivery.outbox import compose, footer, with_footer
+from .due_queue import DueList, Scheduler
 from .evaluate import as_date, condition, render
 from .events import shown_value
 from .records import (AUTO_ENDS, AuditEntry, Contact, Due, DueKind, Enrollment, EnrollmentStatus, Outcome, Reason,
                       Run, RunStatus, SequenceState, UserState)
-from .scheduling import DueList, Scheduler
 from .stores.base import Retry, StoreError
 
 #: Account events that end a contact's active enrollment, and the reason.
@@ -92,7 +92,7 @@ class _Event:
 
 
 class Engine:
-    """`scheduler` keeps the work that falls due later (interpreter/scheduling.py):
+    """`scheduler` keeps the work that falls due later (interpreter/due_queue.py):
     by default the store's due list, run by this process before each event."""
 
     def __init__(self, program: p.Program, store, scheduler: Scheduler | None = None):

@@ -272,3 +272,19 @@ _LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 def test_readme_links_into_docs_only():
     links = _LINK.findall((ROOT / "README.md").read_text())
     assert links and all(link.startswith("docs/") and (ROOT / link).is_file() for link in links), links
+
+
+def test_the_architecture_page_names_where_each_runtime_rule_lives_and_each_place_exists():
+    import importlib
+
+    text = (DOCS / "architecture.md").read_text()
+    section = text[text.index("### Where each rule"):text.index("## Inside the front end")]
+    places = re.findall(r"`([a-z_/]+)\.py`: ((?:`[^`]+`[^`|;]*)+)", section)
+    assert len(places) >= 20
+    for module, names in places:
+        found = importlib.import_module("flowc.interpreter." + module.replace("/", "."))
+        for name in re.findall(r"`([^`]+)`", names):
+            obj = found
+            for part in name.split("."):
+                obj = getattr(obj, part, None)
+            assert obj is not None, f"{module}.py has no {name}"
