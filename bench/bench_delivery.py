@@ -29,9 +29,9 @@ sys.path.insert(0, str(ROOT))
 from bench.generate import event_stream, stream_script  # noqa: E402
 from flowc import dsl  # noqa: E402
 from flowc.interpreter.api import Runner, open_store  # noqa: E402
-from flowc.interpreter.delivery import Deliverer  # noqa: E402
+from flowc.interpreter.delivery.deliverer import Deliverer  # noqa: E402
 from flowc.interpreter.stores.sqlite import SqliteStore  # noqa: E402
-from flowc.interpreter.transports import InboxSettings, SmtpTransport  # noqa: E402
+from flowc.interpreter.delivery.transports import InboxSettings, SmtpTransport  # noqa: E402
 
 INBOXES = ("ann@acme.example", "ben@acme.example")
 PASSWORD = "bench-password"

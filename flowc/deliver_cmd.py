@@ -50,9 +50,9 @@ def make_deliverer(store, spec: str, config_path: str | None, public_url: str | 
     Problems with the options or the config are UsageErrors, and so is a
     `program` that links {{unsubscribe_url}} with no public URL to link to
     (without a program: messages already in the outbox that do)."""
-    from flowc.interpreter.delivery import Deliverer
-    from flowc.interpreter.transports import MaildirTransport, SmtpTransport
-    from flowc.interpreter.unsubscribe import check_link_target, check_outbox_links, unsubscribe_url
+    from flowc.interpreter.delivery.deliverer import Deliverer
+    from flowc.interpreter.delivery.transports import MaildirTransport, SmtpTransport
+    from flowc.interpreter.delivery.unsubscribe import check_link_target, check_outbox_links, unsubscribe_url
 
     from .flow_toml import load_config
 
@@ -127,7 +127,7 @@ def deliver(store_url, deliver_spec, config_path, public_url, once, wait, lease,
     import datetime as dt
 
     from flowc.interpreter.api import open_store
-    from flowc.interpreter.delivery import wall_clock
+    from flowc.interpreter.delivery.deliverer import wall_clock
 
     from .output import entry_json, entry_line
 

@@ -35,8 +35,8 @@ import tomllib
 from dataclasses import dataclass, field
 
 from flowc.dsl import UsageError
+from flowc.interpreter.delivery.transports import InboxSettings
 from flowc.interpreter.inbox.imap import ImapSettings
-from flowc.interpreter.transports import InboxSettings
 
 DEFAULT_PATH = "flow.toml"
 MAX_BYTES = 256 * 1024

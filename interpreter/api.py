@@ -25,12 +25,12 @@ from flowc import dsl
 from flowc.dsl import CheckResult, UsageError, load
 from flowc.dsl.program import Program
 
-from .addresses import check_senders
+from .delivery.addresses import check_senders
+from .due_queue import SharedQueue
 from .engine import Engine
 from .events import EventError, event_from_dict
 from .records import AuditEntry, Outcome
 from .runner import LineResult, Summary, run_stream
-from .scheduling import SharedQueue
 from .stores.base import Store, StoreError, WorkQueue
 from .stores.url import open_store as _open_url
 
@@ -107,9 +107,9 @@ class Runner:
     """Runs a checked program over events against a store.
 
     `workers` False (the default): this process owns the store's clock and
-    due list (scheduling.DueList), as `flowc run` and the REPL do. True:
+    due list (due_queue.DueList), as `flowc run` and the REPL do. True:
     events and due work go through the shared queue of a WorkQueue store
-    (scheduling.SharedQueue; PostgreSQL), for `ingest` and `work` by several
+    (due_queue.SharedQueue; PostgreSQL), for `ingest` and `work` by several
     worker processes (interpreter/workers.py).
 
     `summary` counts everything this runner has processed so far. The store
@@ -126,9 +126,9 @@ class Runner:
         self.engine = Engine(program, store, self.queue)
         self.delivering = deliverer is not None
         if deliverer is not None:
-            # `deliverer` (interpreter/delivery.py): messages are sent as they
-            # are written, on the engine's clock (interpreter/inline.py).
-            from .inline import InlineDelivery
+            # `deliverer` (interpreter/delivery/deliverer.py): messages are sent as they
+            # are written, on the engine's clock (interpreter/delivery/inline.py).
+            from .delivery.inline import InlineDelivery
 
             self.engine = InlineDelivery(self.engine, deliverer)
         self.summary = Summary()

@@ -12,16 +12,15 @@ import json
 from dataclasses import dataclass, field, replace
 
 from flowc.dsl import program as p
-from flowc.dsl.schema import SENDER_SEATS
 from flowc.dsl.suggest import did_you_mean
 
-from . import office, timeutil
-from .evaluate import as_date, condition, render, sender_fields
+from . import enrollment, office, timeutil
+from .delivery.outbox import compose, footer, with_footer
+from .due_queue import DueList, Scheduler
+from .evaluate import as_date, condition, render
 from .events import shown_value
-from .outbox import compose, footer, with_footer
 from .records import (AUTO_ENDS, AuditEntry, Contact, Due, DueKind, Enrollment, EnrollmentStatus, Outcome, Reason,
                       Run, RunStatus, SequenceState, UserState)
-from .scheduling import DueList, Scheduler
 from .stores.base import Retry, StoreError
 
 #: Account events that end a contact's active enrollment, and the reason.
@@ -29,12 +28,6 @@ _OPT_OUTS = {"contact_unsubscribed": Reason.UNSUBSCRIBED, "email_bounced": Reaso
 
 #: The furthest return date an out-of-office answer is believed.
 _FURTHEST_RETURN = dt.timedelta(days=90)
-
-
-def _new_contact(email: str) -> Contact:
-    """A contact first named now: `email` is a property every contact has,
-    whatever event named it first."""
-    return Contact(email, {"email": email})
 
 
 def _storable(text: str | None) -> str | None:
@@ -60,6 +53,34 @@ def _fingerprint(obj) -> str:
 
 
 @dataclass(slots=True)
+class _Run:
+    """A workflow being run for a contact: what its operations need."""
+
+    workflow: p.Workflow
+    contact: Contact
+    fields: dict
+    at: dt.datetime
+    started_by: str | None
+    ev: _Event
+
+
+@dataclass(slots=True)
+class _Walk:
+    """An enrollment's steps being run: the records as they are now, the
+    sender's fields and office hours, and what every audit entry names."""
+
+    e: Enrollment
+    seq: p.Sequence | None
+    at: dt.datetime
+    ev: _Event
+    user: UserState | None
+    contact: Contact
+    sender: dict
+    hours: office.Rules | None
+    base: dict
+
+
+@dataclass(slots=True)
 class _Event:
     """What the engine needs of the event being processed."""
 
@@ -71,7 +92,7 @@ class _Event:
 
 
 class Engine:
-    """`scheduler` keeps the work that falls due later (interpreter/scheduling.py):
+    """`scheduler` keeps the work that falls due later (interpreter/due_queue.py):
     by default the store's due list, run by this process before each event."""
 
     def __init__(self, program: p.Program, store, scheduler: Scheduler | None = None):
@@ -87,7 +108,7 @@ class Engine:
         self._triggered = {t: tuple((w, None if w.where is None else condition(w.where)) for w in ws)
                            for t, ws in program.by_event.items()}
         #: Office hours by user, for users that have any (interpreter/office.py).
-        self._rules = {u.name: r for u in program.users.values()
+        self._office_hours = {u.name: r for u in program.users.values()
                        if (r := office.rules_for(u, program.holidays)) is not None}
         self._company_wide = tuple(s.name for s in program.sequences.values() if s.company_unenroll)
         #: Events processed at the clock's time because they were older.
@@ -229,7 +250,7 @@ class Engine:
                 # The time this step booked is free again, whatever it does now.
                 self.store.unbook_send(e.user, due.at)
             if e is not None and e.status == EnrollmentStatus.ACTIVE and e.step == due.step:
-                self._advance(e, due.at, ev)
+                self._run_steps(e, due.at, ev)
             return
         run = self.store.get_run(due.workflow, due.contact)
         workflow = self._workflows.get(due.workflow)
@@ -262,16 +283,15 @@ class Engine:
                           detail=f"{t} for a user no script declares")
                 return
             if t == "seat_changed":
-                user = replace(user, seat=event.seat)
+                self.store.put_user(replace(user, seat=event.seat))
             else:
-                user = replace(user, inbox=None if t == "inbox_disconnected" else event.address)
-            self.store.put_user(user)
+                enrollment.set_inbox(self.store, user, None if t == "inbox_disconnected" else event.address)
 
     def _contact_event(self, event, ev: _Event) -> None:
         email = event.contact
         contact = self.store.get_contact(email)
         if contact is None or event.properties:
-            contact = contact or _new_contact(email)
+            contact = contact or enrollment.new_contact(email)
             contact = Contact(email, {**contact.properties, **event.properties}, contact.opted_out)
             self.store.put_contact(contact)
         t = event.type
@@ -315,159 +335,177 @@ class Engine:
         is now (read afresh when a waiting run resumes)."""
         code = w.code
         if contact is None:
-            contact = self.store.get_contact(email) or _new_contact(email)
+            contact = self.store.get_contact(email) or enrollment.new_contact(email)
+        run = _Run(w, contact, fields, at, started_by, ev)
         while pc < len(code):
             op = code[pc]
-            if isinstance(op, p.EnrollOp):
-                self._enroll(w, op, contact, at, ev)
-                pc += 1
-            elif isinstance(op, p.UnenrollOp):
-                active = self.store.active_enrollment(email)
-                if active is not None and active.sequence == op.sequence:
-                    self._end(active, EnrollmentStatus.UNENROLLED, Reason.UNENROLLED, ev, at=at,
-                              outcome=Outcome.UNENROLLED, workflow=w.name)
-                else:
-                    self._log(ev, Outcome.SKIPPED, at=at, workflow=w.name, contact=email, sequence=op.sequence,
-                              reason=Reason.NOT_ENROLLED)
-                pc += 1
-            elif isinstance(op, p.WaitOp):
-                self.store.put_run(Run(w.name, email, RunStatus.WAITING, pc + 1, started_by, fields))
-                self.scheduler.schedule(Due.resume(timeutil.after(at, op.delay), email, w.name))
+            pc = _OPS[type(op)](self, op, pc, run)
+            if pc is None:
                 return
-            elif isinstance(op, p.JumpUnless):
-                taken = self._tests[id(op)](fields, contact.properties, at)
-                if self.trace:
-                    self.trace("branch", w.name, (pc, taken))
-                pc = pc + 1 if taken else op.target
-            else:
-                pc = op.target
         self.store.put_run(Run(w.name, email, RunStatus.DONE, len(code), started_by, fields))
 
-    def _skip_reason(self, op: p.EnrollOp, contact: Contact, user: UserState | None, sender: str | None,
-                     at: dt.datetime) -> str | None:
-        seq = self.store.get_sequence(op.sequence)
-        if seq is None or seq.deleted:
-            return Reason.SEQUENCE_DELETED
-        if user is None or user.seat not in SENDER_SEATS:
-            return Reason.SENDER_NOT_LICENSED
-        if sender not in user.addresses:
-            return Reason.INBOX_DISCONNECTED
-        if contact.opted_out:
-            return Reason.CONTACT_UNSUBSCRIBED
-        if self.store.active_enrollment(contact.email) is not None:
-            return Reason.ALREADY_ENROLLED
-        count, _ = self.store.sends_window(user.name, at - timeutil.WINDOW)
-        if count >= user.limit:
-            return Reason.DAILY_LIMIT_EXCEEDED
+    # ---- workflow operations: each gives the next operation, None when the run waits
+    def _op_enroll(self, op: p.EnrollOp, pc: int, run: _Run) -> int | None:
+        self._enroll(run.workflow, op, run.contact, run.at, run.ev)
+        return pc + 1
+
+    def _op_unenroll(self, op: p.UnenrollOp, pc: int, run: _Run) -> int | None:
+        email = run.contact.email
+        active = self.store.active_enrollment(email)
+        if active is not None and active.sequence == op.sequence:
+            self._end(active, EnrollmentStatus.UNENROLLED, Reason.UNENROLLED, run.ev, at=run.at,
+                      outcome=Outcome.UNENROLLED, workflow=run.workflow.name)
+        else:
+            self._log(run.ev, Outcome.SKIPPED, at=run.at, workflow=run.workflow.name, contact=email,
+                      sequence=op.sequence, reason=Reason.NOT_ENROLLED)
+        return pc + 1
+
+    def _op_wait(self, op: p.WaitOp, pc: int, run: _Run) -> int | None:
+        w, email = run.workflow.name, run.contact.email
+        self.store.put_run(Run(w, email, RunStatus.WAITING, pc + 1, run.started_by, run.fields))
+        self.scheduler.schedule(Due.resume(timeutil.after(run.at, op.delay), email, w))
         return None
+
+    def _op_jump_unless(self, op: p.JumpUnless, pc: int, run: _Run) -> int | None:
+        taken = self._tests[id(op)](run.fields, run.contact.properties, run.at)
+        if self.trace:
+            self.trace("branch", run.workflow.name, (pc, taken))
+        return pc + 1 if taken else op.target
+
+    def _op_jump(self, op: p.Jump, pc: int, run: _Run) -> int | None:
+        return op.target
 
     def _enroll(self, w: p.Workflow, op: p.EnrollOp, contact: Contact, at: dt.datetime, ev: _Event) -> None:
         user = self.store.get_user(op.user)
-        # An omitted `from` is the sender's inbox as it is now.
-        sender = (user.inbox if user else None) if op.default_sender else op.sender
-        reason = self._skip_reason(op, contact, user, sender, at)
+        sender = enrollment.default_sender(op, user)
+        reason = enrollment.enroll_blocker(self.store, op.sequence, contact, user, sender, at)
         if reason is not None:
             self._log(ev, Outcome.SKIPPED, at=at, workflow=w.name, contact=contact.email, sequence=op.sequence,
                       user=op.user, reason=reason)
             return
-        e = Enrollment(0, contact.email, op.sequence, op.user, sender, 0, EnrollmentStatus.ACTIVE, at, w.name)
-        e.id = self.store.add_enrollment(e)
+        e = enrollment.start(self.store, w.name, op, contact, sender, at)
         self._log(ev, Outcome.ENROLLED, at=at, workflow=w.name, contact=contact.email, sequence=op.sequence,
                   user=op.user, detail=f"from {sender}")
-        self._advance(e, at, ev, user, contact)
+        self._run_steps(e, at, ev, user, contact)
 
-    def _advance(self, e: Enrollment, at: dt.datetime, ev: _Event, user: UserState | None = None,
-                 contact: Contact | None = None) -> None:
+    def _run_steps(self, e: Enrollment, at: dt.datetime, ev: _Event, user: UserState | None = None,
+                   contact: Contact | None = None) -> None:
         """Run the enrollment's steps from `e.step` at time `at` until a wait,
         a `hold`, a step that office hours move, the sender's daily limit, or
         the end of the sequence. `user` and `contact` are the records as they
         are now, when the caller has them."""
         seq = self.program.sequences.get(e.sequence)
         steps = seq.steps if seq is not None else ()
-        contact = contact or self.store.get_contact(e.contact) or _new_contact(e.contact)
-        user = user or self.store.get_user(e.user)
-        base = dict(at=at, workflow=e.workflow, contact=e.contact, sequence=e.sequence, user=e.user)
-        declared = self.program.users.get(e.user)
-        display_name = declared.display_name if declared else None
-        sender = sender_fields(e.user, display_name, e.sender)
-        kinds = self.program.properties
-        rules = self._rules.get(e.user)
+        contact = contact or self.store.get_contact(e.contact) or enrollment.new_contact(e.contact)
+        hours = self._office_hours.get(e.user)
         weekdays = seq is not None and seq.weekdays
-        if weekdays and rules is None:
-            rules = office.UTC_RULES
+        if weekdays and hours is None:
+            hours = office.UTC_RULES
+        walk = _Walk(e, seq, at, ev, user or self.store.get_user(e.user), contact,
+                     enrollment.sender_of(self.program, e), hours, dict(at=at, workflow=e.workflow, contact=e.contact, sequence=e.sequence, user=e.user))
         while e.step < len(steps):
             step = steps[e.step]
-            if e.paused_until is not None and type(step) is not p.WaitStep:
-                if at < e.paused_until:
-                    # Falls due while paused: moved to the resume time.
-                    name = step.name if type(step) is p.EmailStep else render(step.text, contact.properties, sender,
-                                                                             kinds)
-                    self._log(ev, Outcome.RESCHEDULED, **base, reason=Reason.OUT_OF_OFFICE,
-                              detail=f"step {e.step + 1}: {name} moved to "
-                                     f"{office.local_text(e.paused_until, rules or office.UTC_RULES)} (out_of_office)")
-                    self.store.put_enrollment(e)
-                    # Not `moved`: that frees a throttle booking at its time, and this holds none.
-                    self.scheduler.schedule(Due.next_step(e.paused_until, e), e)
-                    return
-                e.paused_until = None  # the pause is over (every way on from here writes `e`)
-            if rules is not None and type(step) is not p.WaitStep:
-                email = type(step) is p.EmailStep
-                throttled = email and rules.throttle is not None
-                when, reasons = office.place(at, rules, email, weekdays and e.step > 0,
-                                             self._bookings(e.user) if throttled else None)
-                if reasons:
-                    name = step.name if email else render(step.text, contact.properties, sender, kinds)
-                    self._log(ev, Outcome.RESCHEDULED, **base, reason=reasons[0],
-                              detail=f"step {e.step + 1}: {name} moved to {office.local_text(when, rules)} "
-                                     f"({', '.join(reasons)})")
-                    if throttled:
-                        self.store.book_send(e.user, when)
-                    self.store.put_enrollment(e)
-                    self.scheduler.schedule(Due.moved(when, e), e)
-                    return
-            if isinstance(step, p.EmailStep):
-                if user is None or user.seat not in SENDER_SEATS:
-                    return self._end(e, EnrollmentStatus.ENDED, Reason.SENDER_NOT_LICENSED, ev, at=at)
-                if e.sender not in user.addresses:
-                    return self._end(e, EnrollmentStatus.ENDED, Reason.INBOX_DISCONNECTED, ev, at=at)
-                count, oldest = self.store.sends_window(user.name, at - timeutil.WINDOW)
-                if count >= user.limit:
-                    # Wait until the oldest send in the window is 24 hours old.
-                    self.store.put_enrollment(e)
-                    self.scheduler.schedule(Due.next_step(oldest + timeutil.WINDOW, e), e)
-                    return
-                subject = render(step.subject, contact.properties, sender, kinds)
-                body = with_footer(render(step.body, contact.properties, sender, kinds),
-                                   render(footer(seq, declared), contact.properties, sender, kinds))
-                self.store.add_send(user.name, at)
-                # The message to send, written with the decision (docs/delivery.md).
-                msg = compose(self.store, e, user.inbox, display_name, subject, body, at)
-                self.store.add_outbox(msg)
-                self._log(ev, Outcome.EMAIL_SENT, **base, detail=f"step {e.step + 1}: {step.name}",
-                          message={"from": e.sender, "to": e.contact, "subject": msg.subject, "body": msg.body})
-            elif isinstance(step, p.TaskStep):
-                text = render(step.text, contact.properties, sender, kinds)
-                self._log(ev, Outcome.TASK_CREATED, **base, detail=f"step {e.step + 1}: {text}")
-                if step.hold:
-                    # Paused until a `task_completed` (_complete_task).
-                    e.step += 1
-                    e.held = True
-                    self.store.put_enrollment(e)
-                    return
-            else:
-                if self.trace:
-                    self.trace("step", e.sequence, e.step)
-                e.step += 1
-                self.store.put_enrollment(e)
-                due = rules.after(at, step.delay) if rules is not None else timeutil.after(at, step.delay)
-                self.scheduler.schedule(Due.next_step(due, e), e)
+            if type(step) is not p.WaitStep and (self._paused(step, walk) or self._moved(step, walk, weekdays)):
+                return
+            if _STEPS[type(step)](self, step, walk):
                 return
             if self.trace:
                 self.trace("step", e.sequence, e.step)
             e.step += 1
         e.status = EnrollmentStatus.FINISHED
         self.store.put_enrollment(e)
-        self._log(ev, Outcome.FINISHED, **base)
+        self._log(ev, Outcome.FINISHED, **walk.base)
+
+    def _step_name(self, step, walk: _Walk) -> str:
+        """A step as its `rescheduled` entry names it: an email by its name,
+        a task by its text."""
+        if type(step) is p.EmailStep:
+            return step.name
+        return render(step.text, walk.contact.properties, walk.sender, self.program.properties)
+
+    def _paused(self, step, walk: _Walk) -> bool:
+        """Whether the step falls due while the enrollment is paused by an
+        out-of-office answer: then it is moved to the resume time."""
+        e = walk.e
+        if e.paused_until is None:
+            return False
+        if walk.at < e.paused_until:
+            self._log(walk.ev, Outcome.RESCHEDULED, **walk.base, reason=Reason.OUT_OF_OFFICE,
+                      detail=f"step {e.step + 1}: {self._step_name(step, walk)} moved to "
+                             f"{office.local_text(e.paused_until, walk.hours or office.UTC_RULES)} (out_of_office)")
+            self.store.put_enrollment(e)
+            # Not `moved`: that frees a throttle booking at its time, and this holds none.
+            self.scheduler.schedule(Due.next_step(e.paused_until, e), e)
+            return True
+        e.paused_until = None  # the pause is over (every way on from here writes `e`)
+        return False
+
+    def _moved(self, step, walk: _Walk, weekdays: bool) -> bool:
+        """Whether the sender's office hours move the step to a later time."""
+        e, hours = walk.e, walk.hours
+        if hours is None:
+            return False
+        email = type(step) is p.EmailStep
+        throttled = email and hours.throttle is not None
+        when, reasons = office.place(walk.at, hours, email, weekdays and e.step > 0,
+                                     self._bookings(e.user) if throttled else None)
+        if not reasons:
+            return False
+        self._log(walk.ev, Outcome.RESCHEDULED, **walk.base, reason=reasons[0],
+                  detail=f"step {e.step + 1}: {self._step_name(step, walk)} moved to "
+                         f"{office.local_text(when, hours)} ({', '.join(reasons)})")
+        if throttled:
+            self.store.book_send(e.user, when)
+        self.store.put_enrollment(e)
+        self.scheduler.schedule(Due.moved(when, e), e)
+        return True
+
+    # ---- sequence steps: each says whether the enrollment stops at it ----------
+    def _step_email(self, step: p.EmailStep, walk: _Walk) -> bool:
+        e, user, at = walk.e, walk.user, walk.at
+        blocked = enrollment.send_blocker(user, e.sender)
+        if blocked is not None:
+            self._end(e, EnrollmentStatus.ENDED, blocked, walk.ev, at=at)
+            return True
+        frees = enrollment.limit_frees_at(self.store, user, at)
+        if frees is not None:
+            self.store.put_enrollment(e)
+            self.scheduler.schedule(Due.next_step(frees, e), e)
+            return True
+        kinds = self.program.properties
+        subject = render(step.subject, walk.contact.properties, walk.sender, kinds)
+        body = with_footer(render(step.body, walk.contact.properties, walk.sender, kinds),
+                           render(footer(walk.seq, self.program.users.get(e.user)), walk.contact.properties,
+                                  walk.sender, kinds))
+        self.store.add_send(user.name, at)
+        # The message to send, written with the decision (docs/delivery.md).
+        msg = compose(self.store, e, user.inbox, enrollment.display_name(self.program, e.user), subject, body, at)
+        self.store.add_outbox(msg)
+        self._log(walk.ev, Outcome.EMAIL_SENT, **walk.base, detail=f"step {e.step + 1}: {step.name}",
+                  message={"from": e.sender, "to": e.contact, "subject": msg.subject, "body": msg.body})
+        return False
+
+    def _step_task(self, step: p.TaskStep, walk: _Walk) -> bool:
+        e = walk.e
+        text = render(step.text, walk.contact.properties, walk.sender, self.program.properties)
+        self._log(walk.ev, Outcome.TASK_CREATED, **walk.base, detail=f"step {e.step + 1}: {text}")
+        if not step.hold:
+            return False
+        # Paused until a `task_completed` (_complete_task).
+        e.step += 1
+        e.held = True
+        self.store.put_enrollment(e)
+        return True
+
+    def _step_wait(self, step: p.WaitStep, walk: _Walk) -> bool:
+        e, hours = walk.e, walk.hours
+        if self.trace:
+            self.trace("step", e.sequence, e.step)
+        e.step += 1
+        self.store.put_enrollment(e)
+        due = hours.after(walk.at, step.delay) if hours is not None else timeutil.after(walk.at, step.delay)
+        self.scheduler.schedule(Due.next_step(due, e), e)
+        return True
 
     def _bookings(self, user: str):
         return lambda since: self.store.bookings(user, since)
@@ -483,13 +521,12 @@ class Engine:
             return
         if event.task is not None:
             step = self.program.sequences[e.sequence].steps[e.step - 1]
-            contact = self.store.get_contact(email) or _new_contact(email)
-            declared = self.program.users.get(e.user)  # the task was rendered with these, as emails are
-            sender = sender_fields(e.user, declared.display_name if declared else None, e.sender)
+            contact = self.store.get_contact(email) or enrollment.new_contact(email)
+            sender = enrollment.sender_of(self.program, e)  # the task was rendered with these
             if event.task != render(step.text, contact.properties, sender, self.program.properties):
                 return
         e.held = False
-        self._advance(e, ev.at, ev)
+        self._run_steps(e, ev.at, ev)
 
     def _unknown_sequence(self, name: str, ev: _Event, contact: str | None = None) -> bool:
         """Whether an event names a sequence that neither the scripts nor the
@@ -522,8 +559,7 @@ class Engine:
         """No more sequence email to the contact (an unsubscribe, a bounce, an
         answer that it left the company): its active enrollment ends with
         `reason`, and later enrollments are skipped (`contact_unsubscribed`)."""
-        contact = self.store.get_contact(email) or _new_contact(email)
-        self.store.put_contact(Contact(contact.email, contact.properties, reason))
+        enrollment.suppress(self.store, email, reason)
         self._end_active(email, reason, ev, detail)
 
     def _auto_replied(self, contact: Contact, event, ev: _Event) -> None:
@@ -543,21 +579,24 @@ class Engine:
             return
         if mode == "unenroll":
             return self._end(e, EnrollmentStatus.ENDED, Reason.OUT_OF_OFFICE, ev)
-        rules = self._rules.get(e.user)
-        e.paused_until, why = _resume_time(ev.at, event.until, days, rules)
+        hours = self._office_hours.get(e.user)
+        e.paused_until, why = _resume_time(ev.at, event.until, days, hours)
         self.store.put_enrollment(e)
         self._log(ev, Outcome.PAUSED, workflow=e.workflow, contact=e.contact, sequence=e.sequence, user=e.user,
                   reason=Reason.OUT_OF_OFFICE,
-                  detail=f"until {office.local_text(e.paused_until, rules or office.UTC_RULES)} ({why})")
+                  detail=f"until {office.local_text(e.paused_until, hours or office.UTC_RULES)} ({why})")
 
     def _end(self, e: Enrollment, status: EnrollmentStatus, reason: Reason, ev: _Event, *, at=None,
              outcome=Outcome.ENDED, workflow=None, detail=None) -> None:
-        e.status = status
-        e.held = False
-        e.paused_until = None  # an ended enrollment is neither held nor paused
-        self.store.put_enrollment(e)
+        enrollment.end(self.store, e, status)
         self._log(ev, outcome, at=at, workflow=workflow or e.workflow, contact=e.contact, sequence=e.sequence,
                   user=e.user, reason=reason, detail=detail)
+
+
+#: What runs each workflow operation and each sequence step, by type.
+_OPS = {p.EnrollOp: Engine._op_enroll, p.UnenrollOp: Engine._op_unenroll, p.WaitOp: Engine._op_wait,
+        p.JumpUnless: Engine._op_jump_unless, p.Jump: Engine._op_jump}
+_STEPS = {p.EmailStep: Engine._step_email, p.TaskStep: Engine._step_task, p.WaitStep: Engine._step_wait}
 
 
 def _bounce_text(status: str | None, diagnostic: str | None) -> str | None:

@@ -20,7 +20,7 @@ from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Fiel
 from flowc.dsl.schema import CONTACT_ACCOUNT_EVENTS, EVENTS, Type
 from flowc.dsl.suggest import did_you_mean
 
-from .addresses import mailbox_problem
+from .delivery.addresses import mailbox_problem
 from .lines import BadLine
 from .timeutil import TimeRangeError, in_range
 

@@ -15,10 +15,10 @@ import datetime as dt
 import math
 
 from .conflicts import ALL
+from .due_queue import SharedQueue
 from .events import Rejected, parse_event
 from .records import Due
 from .runner import LineResult, checked_events
-from .scheduling import SharedQueue
 from .stores.base import Retry, StoreError
 from .timeutil import from_text, to_text
 

@@ -17,9 +17,9 @@ from click.testing import CliRunner
 
 from flowc.cli import main
 from flowc.interpreter.api import open_store
-from flowc.interpreter.mail import build
+from flowc.interpreter.delivery.mail import build
 from flowc.interpreter.records import OutboxMessage
-from flowc.interpreter.unsubscribe import read_token
+from flowc.interpreter.delivery.unsubscribe import read_token
 
 from .smtp_server import SmtpServer
 
@@ -138,7 +138,7 @@ def test_no_threading_or_unsubscribe_headers_unless_they_apply_and_no_header_inj
 
 
 def test_unsubscribe_tokens_name_one_contact_and_need_the_secret():
-    from flowc.interpreter.unsubscribe import make_token
+    from flowc.interpreter.delivery.unsubscribe import make_token
 
     token = make_token(b"k1", "Bob@Y.example")
     assert read_token(b"k1", token) == "bob@y.example"
@@ -255,6 +255,24 @@ def test_5xx_fails_the_message_and_ends_the_enrollment_before_the_next_step(flow
     sent = [e["contact"] for e in flow.audit("email_sent")]
     assert sent.count("a@y.example") == 1 and sent.count("b@y.example") == 3
     assert sorted(email.utils.parseaddr(m["To"])[1] for m in smtp.messages) == ["b@y.example"] * 3
+
+
+def test_a_failed_send_ends_a_paused_enrollment_as_an_event_would_paused_no_more(flow, smtp):
+    """The deliverer ends an enrollment by the same rule as the engine: an
+    ended enrollment is neither held nor paused."""
+    auto_reply = json.dumps({"id": "a1", "type": "email_auto_replied", "at": "2026-01-05T10:00:00Z",
+                             "contact": "a@y.example", "until": "2026-01-07"})
+    flow.run([event(1, "a@y.example"), auto_reply], until="2026-01-05T11:00:00Z")
+    (flow.tmp / "flow.toml").write_text(smtp.config("alice@x", "bob@x"))
+    smtp.script("a@y.example", "5xx")
+    flow("deliver", "--store", f"sqlite:///{flow.db}", "--deliver", "smtp", "--once")
+    assert [e["reason"] for e in flow.audit("ended")] == ["send_failure"]
+    store = open_store(f"sqlite:///{flow.db}", create=False)
+    try:
+        (e,) = store.enrollments()
+    finally:
+        store.close()
+    assert (e.status, e.paused_until) == ("ended", None)
 
 
 def test_535_disconnects_the_inbox_and_holds_its_messages_until_it_is_connected(flow, smtp):

@@ -173,11 +173,16 @@ def test_configuration_keys_table_matches_the_reader():
 
 
 def test_enroll_rules_are_listed_in_the_order_the_engine_decides_them():
-    from flowc.interpreter.engine import Engine
+    from flowc.interpreter import enrollment
     from flowc.interpreter.records import Reason
 
-    code_order = [str(getattr(Reason, name)) for name in
-                  re.findall(r"return Reason\.(\w+)", inspect.getsource(Engine._skip_reason))]
+    def reasons(rule) -> list[str]:
+        # `return Reason.X` in order, a called rule's own in its place.
+        found = re.findall(r"return Reason\.(\w+)|:= (send_blocker)\(", inspect.getsource(rule))
+        return [r for name, call in found
+                for r in (reasons(getattr(enrollment, call)) if call else [str(getattr(Reason, name))])]
+
+    code_order = reasons(enrollment.enroll_blocker)
     text = (DOCS / "runtime.md").read_text()
     section = text[text.index("## Enrolling"):]
     docs_order = re.findall(r"^\d+\. `(\w+)`", section, re.M)
@@ -267,3 +272,19 @@ _LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 def test_readme_links_into_docs_only():
     links = _LINK.findall((ROOT / "README.md").read_text())
     assert links and all(link.startswith("docs/") and (ROOT / link).is_file() for link in links), links
+
+
+def test_the_architecture_page_names_where_each_runtime_rule_lives_and_each_place_exists():
+    import importlib
+
+    text = (DOCS / "architecture.md").read_text()
+    section = text[text.index("### Where each rule"):text.index("## Inside the front end")]
+    places = re.findall(r"`([a-z_/]+)\.py`: ((?:`[^`]+`[^`|;]*)+)", section)
+    assert len(places) >= 20
+    for module, names in places:
+        found = importlib.import_module("flowc.interpreter." + module.replace("/", "."))
+        for name in re.findall(r"`([^`]+)`", names):
+            obj = found
+            for part in name.split("."):
+                obj = getattr(obj, part, None)
+            assert obj is not None, f"{module}.py has no {name}"

@@ -13,7 +13,7 @@ from flowc.interpreter.inbox.message import read
 from flowc.interpreter.inbox.ours import decide
 from flowc.interpreter.inbox.reader import Fetched, InboxReader, event_id
 from flowc.interpreter.timeutil import parse_time
-from flowc.interpreter.unsubscribe import make_token
+from flowc.interpreter.delivery.unsubscribe import make_token
 
 from flowc import dsl
 
@@ -150,7 +150,7 @@ def test_the_mailto_unsubscribe_of_a_sent_email_is_read_back_as_an_unsubscribe(w
     from urllib.parse import unquote, urlsplit
 
     from flowc.interpreter.inbox.ours import unsubscribe_mailto
-    from flowc.interpreter.mail import build
+    from flowc.interpreter.delivery.mail import build
 
     _, store, _ = world
     sent = store.outbox()[0]

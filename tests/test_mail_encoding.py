@@ -16,7 +16,7 @@ from pathlib import Path
 import email_validator
 import pytest
 from click.testing import CliRunner
-from flowc.interpreter.mail import build
+from flowc.interpreter.delivery.mail import build
 from flowc.interpreter.records import OutboxMessage
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -93,7 +93,7 @@ def test_an_internationalized_domain_is_written_as_idna():
 def test_a_non_ascii_local_part_is_written_in_utf8_never_as_an_encoded_word():
     """Python's email package writes `=?utf-8?q?j=C3=BCrgen?=@example.com`
     otherwise, in SMTP's form and in a Maildir file alike."""
-    from flowc.interpreter.mail import FILE_POLICY
+    from flowc.interpreter.delivery.mail import FILE_POLICY
 
     mail = build(message(to="jürgen@example.com"), to_name="Jürgen")
     for data in (mail.as_bytes(), mail.as_bytes(policy=FILE_POLICY)):
@@ -193,8 +193,8 @@ def test_spamassassin_finds_nothing_in_the_form_of_long_and_non_ascii_messages(t
 
 def test_a_message_reaches_the_smtp_server_byte_for_byte_as_built(tmp_path):
     from flowc.interpreter.api import open_store
-    from flowc.interpreter.delivery import Deliverer
-    from flowc.interpreter.transports import InboxSettings, SmtpTransport
+    from flowc.interpreter.delivery.deliverer import Deliverer
+    from flowc.interpreter.delivery.transports import InboxSettings, SmtpTransport
 
     from .smtp_server import SmtpServer
     from .stores import Harness

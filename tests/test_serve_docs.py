@@ -7,7 +7,7 @@ from pathlib import Path
 
 from uvicorn.protocols.http.h11_impl import DEFAULT_MAX_INCOMPLETE_EVENT_SIZE as HEADERS
 
-from flowc.interpreter.unsubscribe import MAX_TOKEN
+from flowc.interpreter.delivery.unsubscribe import MAX_TOKEN
 from flowc.serve import serve
 from flowc.serve.app import BODY_BUDGET, MAX_BODY, READ_TIMEOUT
 from flowc.serve.auth import REMEMBERED, WINDOW

@@ -17,7 +17,7 @@ import time
 import httpx
 import pytest
 
-from flowc.interpreter.unsubscribe import make_token
+from flowc.interpreter.delivery.unsubscribe import make_token
 
 from .serve_client import SECRET, Server, post_events, signed_headers
 from .stores import PG_SKIP, PG_URL

@@ -848,8 +848,8 @@ def test_a_message_whose_enrollment_ended_before_it_left_is_canceled_not_sent(st
     the deliverer cancels it in its claim (docs/delivery.md)."""
     import mailbox
 
-    from flowc.interpreter.delivery import Deliverer
-    from flowc.interpreter.transports import MaildirTransport
+    from flowc.interpreter.delivery.deliverer import Deliverer
+    from flowc.interpreter.delivery.transports import MaildirTransport
 
     h = harness(store, 'workflow "W" reenroll on form_submitted where form == "f" enroll in "Demo" as alice\n'
                        'workflow "O" reenroll on form_submitted where form == "o" enroll in "Other" as alice\n'

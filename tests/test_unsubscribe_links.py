@@ -14,10 +14,10 @@ import pytest
 from click.testing import CliRunner
 from flowc.dsl.program import Template
 from flowc.interpreter.api import Runner, open_store
-from flowc.interpreter.delivery import Deliverer
-from flowc.interpreter.outbox import footer, with_footer
-from flowc.interpreter.transports import MaildirTransport
-from flowc.interpreter.unsubscribe import read_token, unsubscribe_url
+from flowc.interpreter.delivery.deliverer import Deliverer
+from flowc.interpreter.delivery.outbox import footer, with_footer
+from flowc.interpreter.delivery.transports import MaildirTransport
+from flowc.interpreter.delivery.unsubscribe import read_token, unsubscribe_url
 
 from flowc import dsl
 from flowc.cli import main

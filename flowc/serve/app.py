@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from flowc.interpreter.events import BOM_REASON
 from flowc.interpreter.stores.base import StoreError
-from flowc.interpreter.unsubscribe import read_token
+from flowc.interpreter.delivery.unsubscribe import read_token
 
 from .auth import Malformed, Verifier
 from .service import MAX_AUDIT, BatchFailed, not_processed

@@ -3,7 +3,7 @@
 its sender is a known contact, or when it is a bounce naming a contact.
 
 A Message-ID of ours says which enrollment and step it was
-(`<ENROLLMENT.STEP.HASH@DOMAIN>`, interpreter/outbox.py); the hash is
+(`<ENROLLMENT.STEP.HASH@DOMAIN>`, interpreter/delivery/outbox.py); the hash is
 recomputed from the enrollment, so that an id that only looks like ours
 (another Flow store's, or a forged one) is not taken for ours."""
 from __future__ import annotations
@@ -12,14 +12,14 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from ..outbox import message_digest
+from ..delivery.outbox import message_digest
+from ..delivery.unsubscribe import make_token, read_token
 from ..records import Reason
-from ..unsubscribe import make_token, read_token
 from .classify import Kind, Verdict, classify
 from .message import Received
 
 _OURS = re.compile(r"<(\d{1,18})\.(\d{1,6})\.([0-9a-f]{12})@[^<>\s]+>")
-#: The subject of a `mailto:` List-Unsubscribe message (interpreter/mail.py).
+#: The subject of a `mailto:` List-Unsubscribe message (interpreter/delivery/mail.py).
 _UNSUBSCRIBE = re.compile(r"\s*unsubscribe\s+(\S{1,1024})\s*", re.IGNORECASE)
 _REASONS = {Kind.BOUNCE: Reason.BOUNCE, Kind.BOUNCE_DELAYED: Reason.BOUNCE_DELAYED, Kind.AUTO_REPLY: Reason.AUTO_REPLY,
             Kind.MESSAGE: Reason.REPLY}

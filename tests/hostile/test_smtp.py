@@ -20,10 +20,10 @@ import tracemalloc
 
 import httpx
 import pytest
-from flowc.interpreter import transports as t
-from flowc.interpreter.mail import build
+from flowc.interpreter.delivery import transports as t
+from flowc.interpreter.delivery.mail import build
 from flowc.interpreter.records import OutboxMessage
-from flowc.interpreter.transports import InboxSettings, SmtpTransport
+from flowc.interpreter.delivery.transports import InboxSettings, SmtpTransport
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

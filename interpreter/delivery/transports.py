@@ -28,9 +28,9 @@ from email.message import EmailMessage
 from email.policy import EmailPolicy
 from typing import cast
 
+from ..records import OutboxMessage
 from .envelope import EnvelopeAddress, envelope_address
 from .mail import FILE_POLICY
-from .records import OutboxMessage
 from .smtp_client import (
     BoundedSMTP,
     BoundedSMTPSSL,

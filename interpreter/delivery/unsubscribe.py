@@ -63,7 +63,7 @@ def linking_unsubscribe(program) -> str | None:
     None."""
     from flowc.dsl.program import EmailStep
 
-    from .evaluate import render
+    from ..evaluate import render
     from .mail import UNSUBSCRIBE_TOKEN
 
     def links(template) -> bool:

@@ -11,8 +11,8 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from typing import Callable
 
+from ..records import OutboxMessage
 from .addresses import mailbox
-from .records import OutboxMessage
 
 #: The placeholder a body or footer links the one-click unsubscribe URL with.
 #: The engine keeps it as written; it becomes the URL when the message is

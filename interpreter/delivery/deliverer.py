@@ -13,13 +13,13 @@ import os
 import socket
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from typing import Callable
 
+from .. import enrollment
+from ..records import AuditEntry, EnrollmentStatus, OutboxMessage, OutboxState, Outcome, Reason
 from . import transports as t
 from .mail import build, contact_name
-from .outbox import GIVE_UP_AFTER, cancel_reason, retry_delay
-from .records import AuditEntry, Contact, EnrollmentStatus, OutboxMessage, OutboxState, Outcome, Reason
+from .outbox import GIVE_UP_AFTER, retry_delay
 
 LEASE = dt.timedelta(seconds=60)
 
@@ -83,7 +83,7 @@ class Deliverer:
         with self.store.transaction():
             for msg in self.store.claim_outbox(now, wall, self.holder, wall + self.lease, self.batch):
                 e, contact = self.store.get_enrollment(msg.enrollment), self.store.get_contact(msg.to)
-                reason = cancel_reason(e, contact)
+                reason = enrollment.unsent_reason(e, contact)
                 if reason is None:
                     claimed.append((msg, contact_name(contact.properties) if contact else None))
                     continue
@@ -148,16 +148,14 @@ class Deliverer:
             if kind == t.BOUNCED:
                 # What an `email_bounced` event does (docs/runtime.md): the
                 # contact is suppressed, and its enrollment ends below.
-                contact = self.store.get_contact(msg.to) or Contact(msg.to, {"email": msg.to})
-                self.store.put_contact(replace(contact, opted_out=Reason.BOUNCED))
+                enrollment.suppress(self.store, msg.to, Reason.BOUNCED)
             if kind in (t.FAILED, t.BOUNCED) and e is not None and e.status == EnrollmentStatus.ACTIVE:
-                e.status = EnrollmentStatus.ENDED
-                self.store.put_enrollment(e)
+                enrollment.end(self.store, e, EnrollmentStatus.ENDED)
                 entries.append(AuditEntry(**base, outcome=Outcome.ENDED, reason=reason))
             elif kind == t.DISCONNECTED:
                 # What an `inbox_disconnected` account event does (docs/runtime.md).
                 user = self.store.get_user(msg.user)
-                if user is not None and user.inbox is not None:
-                    self.store.put_user(replace(user, inbox=None))
+                if user is not None:
+                    enrollment.set_inbox(self.store, user, None)
             self.store.append_audit(entries)
             return entries

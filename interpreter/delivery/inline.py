@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from .delivery import Deliverer
-from .records import AuditEntry
+from ..records import AuditEntry
+from .deliverer import Deliverer
 
 
 class InlineDelivery:

@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import re
 
-from .records import Contact, Enrollment, EnrollmentStatus, OutboxMessage, Reason
+from ..records import Enrollment, OutboxMessage
 
 #: Retries: the first a minute after the failure, each one twice as late, at
 #: most an hour apart; a message still not sent 24 hours after its first try
@@ -65,21 +65,6 @@ def retry_delay(msg: OutboxMessage) -> dt.timedelta:
     draw = hashlib.sha256(f"{msg.message_id}/{msg.attempts}".encode()).digest()
     fraction = int.from_bytes(draw[:4], "big") / 2**32
     return base * (1 - fraction / 2)
-
-
-def cancel_reason(e: Enrollment | None, contact: Contact | None) -> Reason | None:
-    """Why a message of enrollment `e` to `contact` must not be sent any
-    more, or None: the contact unsubscribed or bounced (even after the
-    sequence finished: its last email may still be waiting), or the
-    enrollment ended or was unenrolled. A finished enrollment's last email
-    still goes otherwise, and a paused one's resumes."""
-    if contact is not None and contact.opted_out is not None:
-        return contact.opted_out
-    if e is None:
-        return None
-    if e.status == EnrollmentStatus.ENDED:
-        return Reason.ENROLLMENT_ENDED
-    return Reason.UNENROLLED if e.status == EnrollmentStatus.UNENROLLED else None
 
 
 def footer(sequence, user):
