@@ -82,8 +82,9 @@ class Service:
         and in one transaction (group commit, runner.run_stream), so that
         the requests waiting together share one commit: each body's results,
         one per non-blank line. None stands for a line that was not UTF-8.
-        A store failure raises GroupFailed with a BatchFailed per body: its
-        lines done (committed) and `not_processed` for the rest."""
+        A store failure raises GroupFailed with a BatchFailed per body: the
+        lines rejected as not UTF-8 (committed) and `not_processed` for the
+        rest."""
         results: list[list[dict]] = [[] for _ in bodies]
         processed: list = []
         good: list[str] = []
@@ -109,8 +110,9 @@ class Service:
         except Exception as e:
             if not store_failure(e):
                 raise
-            if self.runner.queue is not None:  # ingest commits each line: those done are answered
-                self._results(processed, where, results)
+            # Nothing of the group may be committed (its transaction rolled
+            # back, or the queue's commit failed): every line is to be sent
+            # again, and one that was committed after all is then a duplicate.
             failed = [BatchFailed(one_line(e), not_processed(lines, done)) for lines, done in zip(bodies, results)]
             raise GroupFailed(one_line(e), failed) from e
         self._results(processed, where, results)
