@@ -9,7 +9,8 @@ fresh store for SECONDS seconds; the load generator is this process, the
 service another. On PostgreSQL the service queues events for `flowc worker`
 processes (as it always does there); none run here, so that the figure is
 the service's own: its answer follows the queueing commit, and the count
-is of the events queued.
+is of the events queued. The service's CPU time per event (start-up
+included) is printed too: on a busy machine it is the figure to compare.
 
     python bench/bench_serve.py [--rates 500,1000,2000,3000] [--seconds 5] [--no-pg]
 
@@ -107,6 +108,14 @@ def _stored(url: str) -> int:
         store.close()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """The CPU time the service used so far (Linux): on a shared machine,
+    where latencies say more about the neighbours than about the service,
+    its cost per event is the figure to compare."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _queued(url: str) -> int:
     """The events queued for workers in a PostgreSQL store."""
     import psycopg
@@ -125,13 +134,15 @@ def open_loop(name: str, store_url, rates: list[int], seconds: float, tmp: Path)
         try:
             requests = [_request(server.port, (line + "\n").encode()) for line in lines]
             latencies, statuses = asyncio.run(_open_loop(server.port, requests, rate))
+            cpu = _cpu_seconds(server.proc.pid)
         finally:
             server.stop()
         q = statistics.quantiles(latencies, n=100)
         stored = _queued(url) if url.startswith("postgresql") else _stored(url)
         ok = statuses[200] == n and stored == n
         print(f"  {rate:>6}/s  p50 {q[49] * 1000:7.1f}  p90 {q[89] * 1000:7.1f}  p99 {q[98] * 1000:7.1f}  "
-              f"max {max(latencies) * 1000:7.1f} ms   {statuses[200]}/{n} answered 200, {stored} in the store"
+              f"max {max(latencies) * 1000:7.1f} ms   service CPU {cpu / n * 1e6:5.0f} µs/event   "
+              f"{statuses[200]}/{n} answered 200, {stored} in the store"
               f"{'' if ok else '   FAILED'}", flush=True)
 
 
