@@ -94,3 +94,60 @@ def test_killed_service_loses_and_doubles_nothing(tmp_path, clean, seed):
             assert len(every_id - accepted) <= BATCH
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("seed", SEEDS[:2])
+def test_killed_mid_group_commit_every_accepted_webhook_was_committed(tmp_path, seed):
+    """Single events from concurrent clients, as webhooks come: the writer
+    commits those waiting together as one group. Killed mid-group, the
+    group's transaction is lost and none of its requests was answered:
+    every event answered `accepted` is in the store as found after the
+    kill; a resend of everything accepts each of the others once."""
+    (tmp_path / "s.flow").write_text(stream_script())
+    lines = event_stream(EVENTS, contacts=60)
+    url = f"sqlite:///{tmp_path / 'flow.db'}"
+    args = ["s.flow", "--store", url, "--clock", "events"]
+    server = Server(args, cwd=tmp_path)
+    accepted: set[str] = set()
+    lock = threading.Lock()
+    shares = [lines[i::8] for i in range(8)]
+
+    def client(share: list[str]) -> None:
+        with httpx.Client(timeout=30) as c:
+            for line in share:
+                try:
+                    r = post_events(c, server.url, (line + "\n").encode())
+                except httpx.HTTPError:
+                    return  # killed: this answer is lost
+                with lock:
+                    accepted.update(x["id"] for x in r.json()["results"] if x["result"] == "accepted")
+
+    threads = [threading.Thread(target=client, args=(share,)) for share in shares]
+    for t in threads:
+        t.start()
+    # The kill lands once some events are answered, while others are in flight.
+    answered = random.Random(seed).randrange(50, EVENTS // 2)
+    deadline = time.monotonic() + 60
+    while len(accepted) < answered and time.monotonic() < deadline and any(t.is_alive() for t in threads):
+        time.sleep(0.005)
+    server.proc.send_signal(signal.SIGKILL)
+    for t in threads:
+        t.join(60)
+    assert server.stop(signal.SIGKILL) == -signal.SIGKILL
+    store = open_store(url, create=False)
+    try:
+        with store.transaction():
+            committed = store.seen_ids()
+    finally:
+        store.close()
+    assert accepted, "nothing was answered before the kill: the test did not test"
+    assert accepted <= committed
+    server = Server(args, cwd=tmp_path)
+    try:
+        with httpx.Client(timeout=30) as c:
+            r = post_events(c, server.url, "".join(line + "\n" for line in lines).encode())
+        assert r.status_code == 200
+        again = {x["id"] for x in r.json()["results"] if x["result"] == "accepted"}
+        assert again == {json.loads(line)["id"] for line in lines} - committed
+    finally:
+        server.stop(signal.SIGTERM)

@@ -166,7 +166,7 @@ def create_app(writer, verifier: Verifier, metrics, *, max_body: int = MAX_BODY,
             return JSONResponse({"error": "the body is neither JSON lines nor a JSON array of events"},
                                 status_code=400)
         try:
-            results = await asyncio.wrap_future(writer.submit(lambda s: s.events(lines), ordered=True))
+            results = await asyncio.wrap_future(writer.submit_events(lines))
         except BatchFailed as e:
             verifier.forget(h.get("flow-signature"))
             return _batch_answer(e.results, 503, str(e))

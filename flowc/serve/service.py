@@ -31,6 +31,15 @@ class BatchFailed(StoreError):
         self.results = results
 
 
+class GroupFailed(StoreError):
+    """A store failure while a group of bodies ran (events_group):
+    `per_job` has each body's BatchFailed, in the order of the bodies."""
+
+    def __init__(self, reason: str, per_job: list[BatchFailed]):
+        super().__init__(reason)
+        self.per_job = per_job
+
+
 def not_processed(lines: list[str | None], done: list[dict]) -> list[dict]:
     """`done` and a `not_processed` result for every other non-blank line,
     in line order."""
@@ -61,27 +70,39 @@ class Service:
 
     # ---- jobs ----------------------------------------------------------------
     def events(self, lines: list[str | None]) -> list[dict]:
-        """Process (or, with workers, queue) the lines in order; one result
-        per non-blank line. None stands for a line that was not UTF-8. A
-        store failure raises BatchFailed with the results of the lines done
-        (each committed) and `not_processed` for the rest."""
-        results: list[dict] = []
+        """The results of one body's lines (events_group); a store failure
+        raises BatchFailed."""
+        try:
+            return self.events_group([lines])[0]
+        except GroupFailed as e:
+            raise e.per_job[0] from e
+
+    def events_group(self, bodies: list[list[str | None]]) -> list[list[dict]]:
+        """Process (or, with workers, queue) the lines of `bodies`, in order
+        and in one transaction (group commit, runner.run_stream), so that
+        the requests waiting together share one commit: each body's results,
+        one per non-blank line. None stands for a line that was not UTF-8.
+        A store failure raises GroupFailed with a BatchFailed per body: the
+        lines rejected as not UTF-8 (committed) and `not_processed` for the
+        rest."""
+        results: list[list[dict]] = [[] for _ in bodies]
         processed: list = []
         good: list[str] = []
-        numbers: list[int] = []
+        where: list[tuple[int, int]] = []  # (body, line number) of each line in `good`
         try:
-            for number, line in enumerate(lines, 1):
-                if line is None:
-                    entries = self.runner.engine.reject(number, "the line is not valid UTF-8 text")
-                    self.metrics.count(entries)
-                    results.append({"line": number, "id": None, "result": "rejected",
-                                    "reason": "the line is not valid UTF-8 text"})
-                elif line.strip():
-                    good.append(line)
-                    numbers.append(number)
+            for body, lines in enumerate(bodies):
+                for number, line in enumerate(lines, 1):
+                    if line is None:
+                        entries = self.runner.engine.reject(number, "the line is not valid UTF-8 text")
+                        self.metrics.count(entries)
+                        results[body].append({"line": number, "id": None, "result": "rejected",
+                                              "reason": "the line is not valid UTF-8 text"})
+                    elif line.strip():
+                        good.append(line)
+                        where.append((body, number))
             started = time.perf_counter()
             if self.runner.queue is None:
-                self.runner.process(good, self.metrics.count, results=processed)
+                self.runner.process(good, self.metrics.count, results=processed, commit_every=max(len(good), 1))
             else:
                 self.runner.ingest(good, self.metrics.count, results=processed)
             if good:
@@ -89,9 +110,12 @@ class Service:
         except Exception as e:
             if not store_failure(e):
                 raise
-            results += self._results(processed, numbers)
-            raise BatchFailed(f"{one_line(e)}", not_processed(lines, results)) from e
-        results += self._results(processed, numbers)
+            # Nothing of the group may be committed (its transaction rolled
+            # back, or the queue's commit failed): every line is to be sent
+            # again, and one that was committed after all is then a duplicate.
+            failed = [BatchFailed(one_line(e), not_processed(lines, done)) for lines, done in zip(bodies, results)]
+            raise GroupFailed(one_line(e), failed) from e
+        self._results(processed, where, results)
         if self.clock is None:  # events clock: deliver what the events made due, now
             try:
                 self._deliver(self.store.clock())
@@ -101,17 +125,18 @@ class Service:
                 # The lines are committed: they are answered; the writer
                 # opens the store again before the next job.
                 self.broken = e
-        results.sort(key=lambda r: r["line"])
+        for answer in results:
+            answer.sort(key=lambda r: r["line"])
         return results
 
-    def _results(self, processed: list, numbers: list[int]) -> list[dict]:
-        """The runner's line results as the service answers them, counted."""
-        # Line numbers of the body, not of the non-blank lines passed on.
-        out = [{"line": numbers[r.line - 1], "id": r.id, "result": r.result, "reason": r.reason}
-               for r in processed]
-        for r in out:
-            self.metrics.events.labels(r["result"]).inc()
-        return out
+    def _results(self, processed: list, where: list[tuple[int, int]], results: list[list[dict]]) -> None:
+        """The runner's line results as the service answers them, counted,
+        each added to its body's."""
+        for r in processed:
+            # Line numbers of the body, not of the lines passed on.
+            body, number = where[r.line - 1]
+            results[body].append({"line": number, "id": r.id, "result": r.result, "reason": r.reason})
+            self.metrics.events.labels(r.result).inc()
 
     def unsubscribe(self, contact: str) -> dict:
         """Record `contact_unsubscribed` for `contact`; its result. The id is

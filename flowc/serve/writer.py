@@ -12,7 +12,13 @@ housekeeping failures are logged and tried again on the next tick. A store
 failure (disk full, connection lost) closes the store: it is opened again
 for the next job, at once and then with a growing pause while that fails,
 and the event jobs that were already waiting are not run (StoreUnavailable)
-so that no line is processed ahead of a failed batch's tail."""
+so that no line is processed ahead of a failed batch's tail.
+
+Event jobs are committed as a group (as PostgreSQL's `commit_delay` does):
+the thread takes the event job it is given and every event job waiting
+behind it, up to GROUP_LINES lines, runs them in one transaction and then
+answers each, so that concurrent requests share one commit (one fsync)
+while each is still answered only once its lines are committed."""
 from __future__ import annotations
 
 import datetime as dt
@@ -36,6 +42,10 @@ SETTLE = dt.timedelta(seconds=5)
 #: The pauses between attempts to open a failed store again: the first at
 #: once, then doubling up to the last.
 FIRST_PAUSE, LAST_PAUSE = 0.1, 5.0
+#: The most lines one group commit takes from the event jobs waiting (the
+#: first job is taken whole, however long): bounds a transaction's size
+#: and the wait of the job that comes first.
+GROUP_LINES = 1000
 _STOP = object()
 
 
@@ -47,6 +57,10 @@ class Context(Protocol):
 
     def housekeep(self, now: dt.datetime) -> None: ...
     def close(self) -> None: ...
+
+    def events_group(self, bodies: list[list[str | None]]) -> list[object]:
+        """Each body's result, the bodies' lines run in one transaction;
+        a store failure raises an error whose `per_job` has each body's."""
 
 
 class StoreUnavailable(StoreError):
@@ -83,6 +97,7 @@ class Writer:
         self._ctx: Context | None = None
         self._retry_at = 0.0
         self._pause = FIRST_PAUSE
+        self._held = None  # a job taken while gathering a group, run next
 
     def start(self) -> None:
         """Start the thread; raises what opening the store raised."""
@@ -93,9 +108,18 @@ class Writer:
         """Run `fn(context)` on the thread. `ordered`: a job whose work must
         not overtake a failed one's (events), not run if it was waiting
         when the store failed."""
+        return self._put(fn, ordered, None)
+
+    def submit_events(self, lines: list[str | None]) -> Future:
+        """Process the event `lines` of one request, in one group commit
+        with the event jobs waiting alongside (`context.events_group`);
+        ordered, as `submit(..., ordered=True)`."""
+        return self._put(None, True, lines)
+
+    def _put(self, fn, ordered: bool, lines) -> Future:
         fut: Future = Future()
         self._last = number = next(self._numbers)
-        self._jobs.put((fut, fn, ordered, number))
+        self._jobs.put((fut, fn, ordered, number, lines))
         return fut
 
     def stop(self) -> None:
@@ -113,14 +137,18 @@ class Writer:
         last = time.monotonic()
         try:
             while True:
-                try:
-                    job = self._jobs.get(timeout=self._tick)
-                except queue.Empty:
-                    job = None
+                job, self._held = self._held, None
+                if job is None:
+                    try:
+                        job = self._jobs.get(timeout=self._tick)
+                    except queue.Empty:
+                        job = None
                 if job is _STOP:
                     break
-                if job is not None:
-                    self._run(*job)
+                if job is not None and job[4] is not None:
+                    self._run_group(self._gather(job))
+                elif job is not None:
+                    self._run(*job[:4])
                 if self._clock is not None and time.monotonic() - last >= self._tick:
                     last = time.monotonic()
                     self._housekeep(self._clock())
@@ -142,6 +170,45 @@ class Writer:
             if store_failure(e) and not isinstance(e, StoreUnavailable):
                 self._failed(e)
             fut.set_exception(e)
+
+    def _gather(self, first) -> list:
+        """`first` and the event jobs waiting behind it, up to GROUP_LINES
+        lines; a job of another kind is held to run after them."""
+        group, size = [first], len(first[4])
+        while size < GROUP_LINES:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if job is _STOP or job[4] is None or size + len(job[4]) > GROUP_LINES:
+                self._held = job
+                break
+            group.append(job)
+            size += len(job[4])
+        return group
+
+    def _run_group(self, jobs: list) -> None:
+        jobs = [j for j in jobs if j[0].set_running_or_notify_cancel()]
+        refused = [j for j in jobs if j[3] <= self._failed_through]
+        for fut, *_ in refused:
+            fut.set_exception(StoreUnavailable("not run: an earlier batch failed on a store error; resend in order"))
+        jobs = [j for j in jobs if j[3] > self._failed_through]
+        if not jobs:
+            return
+        try:
+            ctx = self._context()
+            outcomes = ctx.events_group([j[4] for j in jobs])
+            if ctx.broken is not None:  # after the jobs' own work: nothing to refuse
+                self._failed(ctx.broken, refuse_waiting=False)
+        except BaseException as e:  # goes to the requests of the group
+            if store_failure(e) and not isinstance(e, StoreUnavailable):
+                self._failed(e)
+            outcomes = getattr(e, "per_job", None) or [e] * len(jobs)
+        for (fut, *_), outcome in zip(jobs, outcomes):
+            if isinstance(outcome, BaseException):
+                fut.set_exception(outcome)
+            else:
+                fut.set_result(outcome)
 
     def _context(self) -> Context:
         """The open context, opened again if a store failure closed it."""
