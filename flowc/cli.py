@@ -298,6 +298,7 @@ def _run_here(program, events_path, store_url, until_at, emit, delivery, quiet=F
     """`flowc run` in this process: the summary. `delivery`: the --deliver,
     --config and --public-url options."""
     from flowc.interpreter.api import Runner, open_store
+    from flowc.interpreter.stores.memory import MemoryStore
 
     from . import progress
     from .event_files import event_lines
@@ -306,6 +307,8 @@ def _run_here(program, events_path, store_url, until_at, emit, delivery, quiet=F
     deliverer = None
     try:
         deliverer = make_deliverer(store, *delivery, program=program)
+        if isinstance(store, MemoryStore):  # printed as it goes, gone at the end: keep only what events need
+            store.history, store.deliveries = False, deliverer is not None
         runner = Runner(program, store, deliverer=deliverer)
         shown = progress.Progress(emit, runner.summary) if progress.wanted(quiet) else None
         try:

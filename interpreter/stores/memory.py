@@ -6,7 +6,14 @@ backwards. Records are copied in and out, so that the engine's changes
 reach the store only through `put_*`; immutable records (users, sequences,
 contacts, workflow runs) are their own copies, and a contact's properties
 and a run's fields, which the engine replaces and never changes in place,
-are shared."""
+are shared.
+
+A store made with `history=False` (`flowc run`, which prints the audit log
+as it goes and whose state ends with the process) keeps only what later
+events read: no audit log, and an outbox message only while it may still
+be sent (`deliveries`) or while it is the last of an active enrollment,
+whose next step replies in its thread. A million events then need little
+more memory than their contacts, enrollments and event ids."""
 from __future__ import annotations
 
 import bisect
@@ -79,7 +86,11 @@ class _Transaction:
 class MemoryStore(MemoryInboxes):
     url = "memory:"
 
-    def __init__(self) -> None:
+    def __init__(self, history: bool = True, deliveries: bool = True) -> None:
+        #: Whether the audit log and finished outbox messages are kept
+        #: (the REPL and test blocks read them back), and whether anything
+        #: will send the outbox's messages.
+        self.history, self.deliveries = history, deliveries
         # Tables: users, sequences, contacts and runs hold frozen records,
         # shared with the engine; enrollments and outbox messages are copied.
         self._users: dict[str, UserState] = {}
@@ -88,7 +99,7 @@ class MemoryStore(MemoryInboxes):
         self._enrollments: dict[int, Enrollment] = {}
         self._runs: dict[tuple[str, str], Run] = {}
         self._outbox: dict[int, OutboxMessage] = {}
-        self._seen: set[str] = set()
+        self._seen: set[bytes] = set()
         self._clock: dt.datetime | None = None
         self._active: dict[str, int] = {}  # contact -> active enrollment id
         self._due: list[tuple] = []  # heap of (at, seq, Due)
@@ -122,6 +133,11 @@ class MemoryStore(MemoryInboxes):
             undo.append((_restore, rows, key, rows.get(key, _MISSING)))
         rows[key] = value
 
+    def _drop(self, rows: dict, key) -> None:
+        old = rows.pop(key, _MISSING)
+        if old is not _MISSING and self._undo is not None:
+            self._undo.append((_restore, rows, key, old))
+
     @staticmethod
     def _copy(rows: dict, key):
         value = rows.get(key)
@@ -132,12 +148,16 @@ class MemoryStore(MemoryInboxes):
 
     # -- events and clock
     def mark_event(self, event_id: str) -> bool:
+        # Kept as UTF-8 bytes, 16 bytes less each than a str: a million
+        # events' ids are most of what a long run keeps (surrogatepass:
+        # a JSON id may hold a lone surrogate, and the mapping stays one to one).
+        key = event_id.encode("utf-8", "surrogatepass")
         seen = self._seen
-        if event_id in seen:
+        if key in seen:
             return False
-        seen.add(event_id)
+        seen.add(key)
         if self._undo is not None:
-            self._undo.append((seen.discard, event_id))
+            self._undo.append((seen.discard, key))
         return True
 
     def clock(self):
@@ -190,6 +210,8 @@ class MemoryStore(MemoryInboxes):
             self._active[e.contact] = e.id
         elif current == e.id:
             del self._active[e.contact]
+            if not self.history:
+                self._forget_thread(e.id)
         else:
             return
 
@@ -245,9 +267,25 @@ class MemoryStore(MemoryInboxes):
         msg.next_attempt = msg.next_attempt or msg.created
         self._set(self._outbox, msg.id, msg)
         previous = self._threads.get(msg.enrollment)
-        self._threads[msg.enrollment] = msg.id
-        self._record(lambda: self._threads.__setitem__(msg.enrollment, previous) if previous
-                     else self._threads.pop(msg.enrollment, None))
+        self._set(self._threads, msg.enrollment, msg.id)
+        if previous is not None and self._finished(previous):
+            self._drop(self._outbox, previous)
+
+    def _finished(self, message_id: int) -> bool:
+        """Whether nobody can read the message any more, once it is no
+        longer the last of its enrollment (a store without history)."""
+        if self.history:
+            return False
+        m = self._outbox.get(message_id)
+        return m is None or not self.deliveries or m.state not in (OutboxState.PENDING, OutboxState.SENDING)
+
+    def _forget_thread(self, enrollment: int) -> None:
+        """An enrollment that ended sends nothing more: its thread is done."""
+        last = self._threads.get(enrollment)
+        if last is not None:
+            self._drop(self._threads, enrollment)
+            if self._finished(last):
+                self._drop(self._outbox, last)
 
     def last_outbox(self, enrollment):
         mid = self._threads.get(enrollment)
@@ -281,6 +319,8 @@ class MemoryStore(MemoryInboxes):
                                                                       msg.response)
         done.lease_holder = done.lease_until = None
         self._set(self._outbox, msg.id, done)
+        if self._threads.get(done.enrollment) != msg.id and self._finished(msg.id):
+            self._drop(self._outbox, msg.id)
         return True
 
     def next_outbox(self):
@@ -319,6 +359,8 @@ class MemoryStore(MemoryInboxes):
 
     # -- audit
     def append_audit(self, entries) -> None:
+        if not self.history:
+            return
         n = len(self._audit)
         self._audit.extend(entries)
         self._record(self._audit.__delitem__, slice(n, None))
@@ -402,4 +444,4 @@ class MemoryStore(MemoryInboxes):
         return [(u, at) for u, times in self._booked.items() for at in times]
 
     def seen_ids(self):
-        return set(self._seen)
+        return {key.decode("utf-8", "surrogatepass") for key in self._seen}

@@ -13,7 +13,15 @@ which every event moves, is written once per transaction, as it commits.
 What it keeps is trusted only inside a transaction, while no other
 connection has committed to the file (SQLite's `data_version`, read as each
 transaction begins), and is dropped after any rollback, whole or to a
-savepoint."""
+savepoint.
+
+In a group commit's first pass (a transaction without savepoints, where
+any failure rolls the whole transaction back and runs it again, savepoint
+by savepoint) the rows written most (contacts, workflow runs and audit
+entries) wait in process and go to the file as it commits, a statement
+per table rather than one per write: the engine reads contacts and runs
+through this store, which looks at the waiting rows first, and reads no
+audit entries while it processes events."""
 from __future__ import annotations
 
 import bisect
@@ -21,14 +29,18 @@ import sqlite3
 
 from ..records import EnrollmentStatus
 from ..timeutil import WINDOW, from_text
-from .base import StoreError, window
+from .base import Retry, StoreError, window
 from .report_reads import ReportReads
-from .sql import _MARK_EVENT, SqlStore
+from .sql import (_AUDIT, _CONTACT, _MARK_EVENT, _RUN, _UPSERT_CONTACT, _UPSERT_RUN, SqlStore, _audit_row,
+                  _contact_row, _run_row, counted)
 
 #: The most contacts, and the most workflow runs, kept in process; beyond
 #: that the oldest kept is let go (the file still has it).
 KEEP = 20_000
 _ABSENT = object()
+_PUT_CONTACT = f"INSERT INTO flow_contacts ({_CONTACT}) VALUES (?, ?, ?)" + _UPSERT_CONTACT
+_PUT_RUN = f"INSERT INTO flow_runs ({_RUN}) VALUES (?, ?, ?, ?, ?, ?)" + _UPSERT_RUN
+_ADD_AUDIT = f"INSERT INTO flow_audit ({_AUDIT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 class _Kept(dict):
@@ -81,7 +93,26 @@ class SqliteStore(ReportReads, SqlStore):
         if self._clock_unwritten:
             super().set_clock(self._clock)
             self._clock_unwritten = False
+        if self._waiting_contacts or self._waiting_runs or self._waiting_audit:
+            self._write_waiting()
         self._conn.execute("COMMIT")
+
+    def _write_waiting(self) -> None:
+        """The rows that waited for the commit, a statement per table. A
+        row that does not fit fails the transaction as a piece of it would
+        (Retry: it runs again with a savepoint per event, writing each row
+        as it goes, so that the event at fault fails alone)."""
+        try:
+            cursor = self._conn.cursor()
+            cursor.executemany(_PUT_CONTACT, map(_contact_row, self._waiting_contacts.values()))
+            cursor.executemany(_PUT_RUN, map(_run_row, self._waiting_runs.values()))
+            cursor.executemany(_ADD_AUDIT, self._waiting_audit)
+        except Exception as e:
+            if self._fatal(e):
+                raise
+            raise Retry(f"a row did not fit ({type(e).__name__}); the transaction runs again, a piece at a time") \
+                from e
+        self._waiting_contacts, self._waiting_runs, self._waiting_audit = {}, {}, []
 
     def _rollback(self) -> None:
         self._conn.execute("ROLLBACK")
@@ -109,6 +140,8 @@ class SqliteStore(ReportReads, SqlStore):
         self._clock_unwritten = False  # set_clock is written once, as the transaction commits
         self._next_due = _ABSENT  # when the earliest due work falls due (None: there is none)
         self._sends: dict[str, list] = {}  # user -> times of sends in the window, oldest first
+        # Written as the transaction commits (a group commit's first pass).
+        self._waiting_contacts, self._waiting_runs, self._waiting_audit = {}, {}, []
 
     def close(self) -> None:
         self._conn.close()
@@ -140,19 +173,39 @@ class SqliteStore(ReportReads, SqlStore):
         super().put_sequence(seq)
         self._sequences.keep(seq.name, seq)
 
+    # Contacts and runs are immutable records: the waiting ones are their own copies.
     def get_contact(self, email):
-        return self._kept(self._contacts, email, super().get_contact)
+        waiting = self._waiting_contacts.get(email)
+        return waiting if waiting is not None else self._kept(self._contacts, email, super().get_contact)
 
     def put_contact(self, contact) -> None:
-        super().put_contact(contact)
+        if self._unsaved:
+            self._waiting_contacts[contact.email] = contact
+        else:
+            super().put_contact(contact)
         self._contacts.keep(contact.email, contact)
 
     def get_run(self, workflow, contact):
-        return self._kept(self._runs, (workflow, contact), lambda key: super(SqliteStore, self).get_run(*key))
+        key = (workflow, contact)
+        waiting = self._waiting_runs.get(key)
+        return waiting if waiting is not None else \
+            self._kept(self._runs, key, lambda key: super(SqliteStore, self).get_run(*key))
 
     def put_run(self, run) -> None:
-        super().put_run(run)
-        self._runs.keep((run.workflow, run.contact), run)
+        key = (run.workflow, run.contact)
+        if self._unsaved:
+            self._waiting_runs[key] = run
+        else:
+            super().put_run(run)
+        self._runs.keep(key, run)
+
+    def append_audit(self, entries) -> None:
+        if self._unsaved:
+            rows = [_audit_row(e) for e in entries]
+            self._waiting_audit.extend(rows)
+            self._counting.append(counted(rows))  # the report counters, as SqlStore.append_audit keeps them
+        else:
+            super().append_audit(entries)
 
     def get_enrollment(self, enrollment_id):
         return self._kept(self._enrollments, enrollment_id, super().get_enrollment)
