@@ -13,10 +13,10 @@ import pytest
 from bench.generate import event_stream, stream_script
 from flowc import dsl
 from flowc.interpreter.api import Runner
-from flowc.interpreter.delivery import Deliverer
+from flowc.interpreter.delivery.deliverer import Deliverer
 from flowc.interpreter.records import EnrollmentStatus, OutboxMessage, OutboxState
 from flowc.interpreter.stores.memory import MemoryStore
-from flowc.interpreter.transports import MaildirTransport
+from flowc.interpreter.delivery.transports import MaildirTransport
 from flowc.output import writer
 
 PROGRAM = dsl.check_sources([("s.flow", stream_script())]).program
