@@ -50,7 +50,8 @@ import lark, click
 phase("import lark, click")
 from flowc.cli import main
 phase("import flowc.cli")
-from flowc.dsl.parser import lark_parser, parse
+from flowc.dsl.grammar_queries import lark_parser
+from flowc.dsl.parser import parse
 lark_parser()
 phase("load the parse table")
 parse(open("small.flow").read(), "small.flow")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from lark.exceptions import LarkError
 
-from .parser import STATEMENT_KEYWORDS, lark_parser
+from .grammar_queries import STATEMENT_KEYWORDS, lark_parser
 from .schema import BUILTIN_PROPERTIES, SEATS, SENDER_FIELDS, SENDER_SEATS, TRIGGER_EVENTS, Type
 from .symbols import Symbols, property_type
 

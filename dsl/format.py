@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from functools import cache
 
 from .diagnostics import Diagnostic, ignore_comment_codes
-from .parser import STATEMENT_KEYWORDS, lark_parser, tokens
+from .grammar_queries import STATEMENT_KEYWORDS, lark_parser
 from .parser import parse as _parse
+from .parser import tokens
 
 WIDTH = 100
 INDENT = "  "

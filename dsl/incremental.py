@@ -21,7 +21,8 @@ from __future__ import annotations
 import re
 
 from . import ast
-from .parser import MAX_SYNTAX_ERRORS, STATEMENT_KEYWORDS
+from .grammar_queries import STATEMENT_KEYWORDS
+from .parser import MAX_SYNTAX_ERRORS
 from .parser import parse as _parse
 from .source import Span
 
