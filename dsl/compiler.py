@@ -29,11 +29,13 @@ def build_program(s: Symbols, typing: Typing, properties: dict) -> p.Program:
         else:
             name = f"line {w.span.line}"
         code: list = []
-        _emit(w.actions, code, users, iter(typed.ifs))
+        sites: list[p.IfSite] = []
+        _emit(w.actions, code, users, iter(typed.ifs), sites)
         workflows.append(p.Workflow(name, w.event.name, w.reenroll, typed.where, tuple(code), w.span.path,
-                                    w.span.line))
+                                    w.span.line, tuple(sites)))
     holidays = (dt.date.fromisoformat(d.value) for h in s.holidays for d in h.dates)
-    return p.Program.build(users, sequences, properties, workflows, holidays)
+    tests = [_test(decl) for decl in s.tests.values()]
+    return p.Program.build(users, sequences, properties, workflows, holidays, tests)
 
 
 def _user(decl: ast.UserDecl) -> p.User:
@@ -100,10 +102,11 @@ def _step(st) -> p.Step:
     return p.WaitStep(delay(st.duration))
 
 
-def _emit(actions: list, code: list, users, ifs: Iterator[p.Cond]) -> None:
+def _emit(actions: list, code: list, users, ifs: Iterator[p.Cond], sites: list[p.IfSite]) -> None:
     """Appends the operations of `actions`; an `if` becomes a conditional
     jump over its `then` block and, with an `else`, a jump over that. `ifs`
-    gives the typed conditions of the `if`s in source order."""
+    gives the typed conditions of the `if`s in source order; `sites` gets
+    where each is."""
     for a in actions:
         if isinstance(a, ast.Enroll):
             sender = a.sender.value if a.sender else users[a.user.name].inbox
@@ -116,12 +119,52 @@ def _emit(actions: list, code: list, users, ifs: Iterator[p.Cond]) -> None:
             condition = next(ifs)
             branch = len(code)
             code.append(None)  # patched below, once the target is known
-            _emit(a.then, code, users, ifs)
+            sites.append(p.IfSite(branch, a.span.line, bool(a.orelse)))
+            _emit(a.then, code, users, ifs, sites)
             if a.orelse:
                 jump = len(code)
                 code.append(None)
                 code[branch] = p.JumpUnless(condition, len(code))
-                _emit(a.orelse, code, users, ifs)
+                _emit(a.orelse, code, users, ifs, sites)
                 code[jump] = p.Jump(len(code))
             else:
                 code[branch] = p.JumpUnless(condition, len(code))
+
+
+def _test(decl: ast.TestDecl) -> p.Test:
+    return p.Test(decl.name.value, decl.span, tuple(_test_step(st) for st in decl.steps))
+
+
+def _test_step(st: ast.Node) -> p.TestStep:
+    if isinstance(st, ast.TestContact):
+        return p.SetContact(st.span, st.contact.value.lower(), _test_fields(st.fields))
+    if isinstance(st, ast.TestEmit):
+        return p.Emit(st.span, st.event.name, st.contact.value if st.contact else None, _test_fields(st.fields),
+                      st.at.value if st.at else None)
+    if isinstance(st, ast.TestAccount):
+        return p.Emit(st.span, st.event.name, None, _test_fields(st.fields), None)
+    if isinstance(st, ast.TestAdvance):
+        return p.Advance(st.span, delay(st.duration) if st.duration else None, st.to.value if st.to else None)
+    assert isinstance(st, ast.Expect), st
+    return p.Expect(st.span, st.kind, st.contact.value.lower() if st.contact else None,
+                    st.sequence.value if st.sequence else None, st.user.name if st.user else None,
+                    st.sender.value if st.sender else None, st.reason.name if st.reason else None,
+                    st.text.value if st.text else None, st.part, st.contains.value if st.contains else None,
+                    int(st.count.value) if st.count else None)
+
+
+def _test_fields(fields: list[ast.TestField]) -> tuple[tuple[str, p.Value], ...]:
+    return tuple((f.name.name, _test_value(f.value)) for f in fields)
+
+
+def _test_value(node: ast.Node) -> p.Value:
+    """A test value, written as in conditions, as an event or property value:
+    a name or path as its text, `today` as the test clock's date."""
+    if isinstance(node, ast.FieldRef):
+        return p.Const(node.name)
+    if isinstance(node, ast.PathRef):
+        return p.Const(f"{node.scope}.{node.name}")
+    if isinstance(node, ast.TodayLit):
+        return p.Today()
+    assert isinstance(node, (ast.StringLit, ast.NumberLit, ast.BoolLit, ast.Address)), node
+    return p.Const(node.value)
