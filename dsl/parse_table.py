@@ -26,7 +26,6 @@ import json
 import pkgutil
 from copy import copy
 from functools import cached_property
-from pathlib import Path
 
 import lark
 from lark import Lark
@@ -223,6 +222,7 @@ def table_is_current() -> bool:
 
 def main() -> None:
     from importlib import resources
+    from pathlib import Path
 
     path = Path(str(resources.files("flowc.grammar").joinpath(TABLE)))
     # Lark numbers its states differently from run to run: a table that is
