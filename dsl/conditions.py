@@ -17,6 +17,7 @@ from .condition_text import operand
 from .diagnostics import TYPE_MISMATCH, UNKNOWN_FIELD, Code
 from .schema import EventType, Type
 from .slotted import slotted
+from .source import Span
 from .suggest import did_you_mean
 
 _ORDERED = {"number", "date"}
@@ -25,7 +26,7 @@ _ORDERED = {"number", "date"}
 @slotted(frozen=True)
 class Problem:
     code: Code  # UNKNOWN_FIELD or TYPE_MISMATCH
-    span: object
+    span: Span
     message: str
     label: str | None = None
     help: tuple[str, ...] = ()

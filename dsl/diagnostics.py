@@ -5,6 +5,7 @@ import re
 from dataclasses import field
 from typing import Iterable
 
+from .ast import Comment
 from .slotted import slotted
 from .source import Span
 
@@ -35,7 +36,7 @@ class Diagnostic:
     def is_error(self) -> bool:
         return self.severity == ERROR
 
-    def sort_key(self):
+    def sort_key(self) -> tuple[str, int, int, str, str]:
         s = self.span
         return (s.path, s.line, s.column, self.code, self.message)
 
@@ -75,7 +76,7 @@ def ignore_comment_codes(text: str) -> list[tuple[str, int]]:
     return [(c.group(0).upper(), m.start(1) + c.start()) for c in _CODE.finditer(m.group(1))]
 
 
-def suppressions(comments: Iterable) -> dict[int, frozenset[str]]:
+def suppressions(comments: Iterable[Comment]) -> dict[int, frozenset[str]]:
     """Line -> codes from `# flowc: ignore[W302,W305]` comments. Only
     warnings can be suppressed (docs/language.md): error codes are left out."""
     out: dict[int, frozenset[str]] = {}

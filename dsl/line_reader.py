@@ -33,12 +33,12 @@ class StatementLines:
                 self._parser = lark_parser().parse_interactive("")
             ip = self._parser
             ip.lexer_thread = LexerThread.from_text(ip.lexer_thread.lexer, line)
-            for token in ip.lexer_thread.lex(ip.parser_state):
+            for token in ip.lexer_thread.lex(ip.parser_state):  # type: ignore[no-untyped-call]  # lark leaves it untyped
                 ip.feed_token(token)
             state = ip.parser_state
             if "$END" not in state.parse_conf.parse_table.states[state.position]:
                 return False
-            probe = ip.copy(deepcopy_values=False)
+            probe = ip.copy(deepcopy_values=False)  # type: ignore[no-untyped-call]  # lark leaves it untyped
             try:
                 probe.feed_eof()
             except UnexpectedInput:

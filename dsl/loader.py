@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable, Iterable
 from dataclasses import field
 
 from . import ast
@@ -17,6 +18,11 @@ from .diagnostics import SYNTAX_ERROR, Diagnostic
 from .parser import parse
 from .slotted import slotted
 from .source import SourceMap, Span
+
+#: Reads an included file's text (the default reads the disk, bounded).
+Read = Callable[[str], str]
+#: Parses one text: (module, syntax diagnostics), as parser.parse.
+ParseText = Callable[[str, str], tuple[ast.Module, list[Diagnostic]]]
 
 
 #: The largest file an `include` may name (docs/limits.md).
@@ -108,7 +114,7 @@ class Unit:
     include_problems: list[IncludeProblem] = field(default_factory=list)
 
 
-def flow_files(paths) -> list[str]:
+def flow_files(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
     """The files named, and every `*.flow` below each directory named, sorted."""
     out: list[str] = []
     for p in paths:
@@ -132,7 +138,7 @@ class Loader:
     `parse_text(text, path)` parses a file (default: the parser; an editor
     passes its own, which reuses what an edit did not change)."""
 
-    def __init__(self, read=None, root: str | None = None, parse_text=None) -> None:
+    def __init__(self, read: Read | None = None, root: str | None = None, parse_text: ParseText | None = None) -> None:
         self.unit = Unit()
         self._loaded: dict[str, ast.Module] = {}
         self._stack: list[str] = []
@@ -189,7 +195,8 @@ class Loader:
             self._stack.pop()
         return module
 
-    def _problem(self, kind: str, stmt: ast.Include, target: str, reason: str = "", chain=()) -> None:
+    def _problem(self, kind: str, stmt: ast.Include, target: str, reason: str = "",
+                 chain: tuple[str, ...] = ()) -> None:
         self.unit.include_problems.append(IncludeProblem(kind, stmt.path.span, target, chain, reason))
 
     def _include(self, including: str, stmt: ast.Include, root: str) -> None:
@@ -213,7 +220,7 @@ class Loader:
         try:
             text = self._read(target)
         except Refused as e:
-            return self._problem("refused", stmt, target, e.strerror)
+            return self._problem("refused", stmt, target, e.strerror or "")
         except FileNotFoundError:
             return self._problem("missing", stmt, target)
         except (OSError, ValueError, UnicodeDecodeError):

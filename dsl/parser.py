@@ -6,6 +6,7 @@ reading (line_reader)."""
 from __future__ import annotations
 
 import re
+from typing import cast
 
 from lark import Token
 from lark.exceptions import UnexpectedInput
@@ -48,7 +49,8 @@ def parse(text: str, path: str = "<input>") -> tuple[ast.Module, list[Diagnostic
         state = ParseState(path)
         token = parse_state.set(state)
         try:
-            statements = parser.parse(work)
+            # The builder makes the statements' list (Builder.start); Lark's types say Tree.
+            statements = cast(list[ast.Node], parser.parse(work))
             break
         except BuildError as e:
             diagnostics.append(e.code.report(e.message, e.span, help=(e.help,) if e.help else ()))
@@ -88,8 +90,8 @@ def _blank_statement(text: str, offset: int) -> str:
         if m.start() <= offset:
             start = m.start()
     nl = text.find("\n", offset)
-    m = _STATEMENT_START.search(text, nl + 1) if nl != -1 else None
-    end = m.start() if m else len(text)
+    after = _STATEMENT_START.search(text, nl + 1) if nl != -1 else None
+    end = after.start() if after else len(text)
     if end <= start:
         end = len(text)
     blanked = re.sub(r"[^\n]", " ", text[start:end])

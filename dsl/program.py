@@ -7,9 +7,11 @@ operations (so a workflow suspended in a `wait` resumes at an index), and
 workflows indexed by event type."""
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import field
 from types import MappingProxyType
-from typing import Mapping, Union
+from typing import Union
 
 from .schema import DEFAULT_PAUSE_DAYS, Type
 from .slotted import slotted
@@ -59,7 +61,7 @@ class Cmp:
 @slotted(frozen=True)
 class In:
     operand: Value
-    values: tuple
+    values: tuple[object, ...]
     negated: bool
     kind: str
 
@@ -121,7 +123,7 @@ class Template:
     sending of the email knows; until then it too stays as written, in this
     one spelling, however the script spaced it."""
 
-    parts: tuple
+    parts: tuple[str | tuple[str | None, ...], ...]
 
 
 @slotted(frozen=True)
@@ -161,7 +163,7 @@ class OutOfOffice:
 @slotted(frozen=True)
 class Sequence:
     name: str
-    steps: tuple
+    steps: tuple[Step, ...]
     #: Follow-ups (steps after the first) that fall on a weekend move to Monday.
     weekdays: bool = False
     #: A reply or booked meeting ends the other contacts of the same company.
@@ -254,7 +256,7 @@ class Workflow:
     event: str
     reenroll: bool
     where: Cond | None
-    code: tuple
+    code: tuple[Op, ...]
     path: str
     line: int
     #: The workflow's `if`s, in source order.
@@ -335,12 +337,13 @@ class Program:
     workflows: tuple[Workflow, ...]
     by_event: Mapping[str, tuple[Workflow, ...]]
     #: `holidays` dates (datetime.date), in every sender's own zone.
-    holidays: frozenset = frozenset()
+    holidays: frozenset[dt.date] = frozenset()
     #: The `test` blocks, in source order (`flowc test` runs them).
     tests: tuple[Test, ...] = ()
 
     @staticmethod
-    def build(users, sequences, properties, workflows, holidays=(), tests=()) -> "Program":
+    def build(users: Mapping[str, User], sequences: Mapping[str, Sequence], properties: Mapping[str, Type],
+              workflows: Iterable[Workflow], holidays: Iterable[dt.date] = (), tests: Iterable[Test] = ()) -> "Program":
         by_event: dict[str, list[Workflow]] = {}
         for w in workflows:
             by_event.setdefault(w.event, []).append(w)

@@ -4,6 +4,7 @@ words of the language (what was expected, what was found, where the unclosed
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
@@ -37,7 +38,7 @@ def _terminal_word(name: str) -> str:
     return _WORDS.get(name) or terminal_word(name)
 
 
-def _expected_words(expected) -> str:
+def _expected_words(expected: Iterable[str]) -> str:
     names = set(expected) - {"SEMICOLON"}
     groups = []
     stmt = {n for n in names if _terminal_word(n).strip("`") in STATEMENT_KEYWORDS}
@@ -71,7 +72,7 @@ def _word_at(text: str, offset: int) -> str:
     return m.group(0) if m else text[offset]
 
 
-def _expected_keywords(expected) -> list[str]:
+def _expected_keywords(expected: Iterable[str]) -> list[str]:
     """The keywords among the expected terminals (`enroll`, `where`, ...)."""
     words = (_terminal_word(n).strip("`") for n in expected)
     return [w for w in words if w.isalpha()]
@@ -97,7 +98,8 @@ def describe(e: UnexpectedInput, text: str, path: str) -> tuple[Diagnostic, int]
     helps: list[str] = []
     ip = getattr(e, "interactive_parser", None)
     # The parser state knows exactly what it accepts; the lexer's set is wider.
-    expected = set(ip.accepts()) if ip is not None else set(getattr(e, "expected", None) or e.allowed)
+    lexed: Iterable[str] = getattr(e, "expected", None) or getattr(e, "allowed", None) or ()
+    expected = set(ip.accepts()) if ip is not None else set(lexed)
     if isinstance(e, UnexpectedToken):
         tok = e.token
         if tok.type == "$END":
@@ -139,7 +141,7 @@ def describe(e: UnexpectedInput, text: str, path: str) -> tuple[Diagnostic, int]
             message = f"expected {_expected_words(expected)}{after}, found {found}"
         label = INCOMPLETE if tok.type == "$END" else None
         return SYNTAX_ERROR.report(message, span, label=label, help=helps, notes=notes), offset
-    assert isinstance(e, UnexpectedCharacters)
+    assert isinstance(e, UnexpectedCharacters) and e.pos_in_stream is not None
     offset = e.pos_in_stream
     char = text[offset]
     span = Span(path, e.line, e.column, e.line, e.column + 1)

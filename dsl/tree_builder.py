@@ -18,7 +18,7 @@ from . import ast
 from .diagnostics import OUT_OF_RANGE, SYNTAX_ERROR, Code
 from .safe_text import printable
 from .slotted import slotted
-from .source import Span
+from .source import Span, token_span
 from .templates import TextError, parse_string
 
 #: The deepest nesting of conditions and `if`s (docs/limits.md, E108):
@@ -84,7 +84,7 @@ class Builder(Transformer):
         return node
 
     def _span(self, tok: Token) -> Span:
-        return Span(parse_state.get().path, tok.line, tok.column, tok.end_line, tok.end_column)
+        return token_span(parse_state.get().path, tok)
 
     def _ident(self, tok: Token) -> ast.Ident:
         return ast.Ident(self._span(tok), tok.value)

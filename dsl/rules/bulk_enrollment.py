@@ -22,8 +22,11 @@ on contact_created where source == import enroll in "Outreach" as alice
 on list_added where list == "Webinar attendees" and size < 100 enroll in "Outreach" as alice
 ```
 """
+from collections.abc import Iterator
+
 from .. import ast
-from ..diagnostics import WARNING, Code
+from ..context import Context
+from ..diagnostics import WARNING, Code, Diagnostic
 
 RULE = Code("W303", "bulk-enrollment", WARNING)
 BULK_SIZE = 100
@@ -74,7 +77,7 @@ def _selects_import(e):
             yield e
 
 
-def check(ctx):
+def check(ctx: Context) -> Iterator[Diagnostic]:
     enrolling = {id(w) for w, _ in ctx.enrolls}
     for w in ctx.symbols.workflows:
         if id(w) not in enrolling:

@@ -26,8 +26,11 @@ on form_submitted {
 }
 ```
 """
+from collections.abc import Iterator
+
 from .. import ast
-from ..diagnostics import WARNING, Code, Note
+from ..context import Context
+from ..diagnostics import WARNING, Code, Diagnostic, Note
 
 RULE = Code("W304", "enroll-and-unenroll", WARNING)
 
@@ -58,7 +61,7 @@ def _paths(actions, enrolled: dict, unenrolled: dict, found: list):
     return enrolled, unenrolled
 
 
-def check(ctx):
+def check(ctx: Context) -> Iterator[Diagnostic]:
     for w in ctx.symbols.workflows:
         found: list = []
         _paths(w.actions, {}, {}, found)

@@ -21,10 +21,13 @@ wait 2 dayz
 on form_submitted enroll in "Demo" as alice
 ```
 """
-from ..diagnostics import SYNTAX_ERROR
+from collections.abc import Iterator
+
+from ..context import Context
+from ..diagnostics import SYNTAX_ERROR, Diagnostic
 
 RULE = SYNTAX_ERROR
 
 
-def check(ctx):
+def check(ctx: Context) -> Iterator[Diagnostic]:
     return ctx.unit.syntax

@@ -27,8 +27,11 @@ on form_submitted where form == "Demo request" enroll in "Demo" as alice
 sequence "Demo" { email "Intro" subject "Hi" body "Hi {{contact.firstname | there}}" }
 ```
 """
+from collections.abc import Iterator
+
 from .. import ast
-from ..diagnostics import UNKNOWN_FIELD
+from ..context import Context
+from ..diagnostics import UNKNOWN_FIELD, Diagnostic
 from ..schema import EVENTS, SENDER_FIELDS
 from ..suggest import did_you_mean
 
@@ -52,7 +55,7 @@ def _test_fields(ctx, properties):
                                  help=did_you_mean(f.name.name, known) or (("known: " + ", ".join(known)),))
 
 
-def check(ctx):
+def check(ctx: Context) -> Iterator[Diagnostic]:
     yield from ctx.typing_diagnostics(RULE)
     properties = ctx.property_types
     yield from _test_fields(ctx, properties)

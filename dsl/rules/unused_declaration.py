@@ -21,13 +21,16 @@ Remove the declaration, or suppress the warning where it is kept on purpose:
 user dave seat sales_enterprise inbox dave@x   # flowc: ignore[W305]
 ```
 """
+from collections.abc import Iterator
+
 from .. import ast
-from ..diagnostics import WARNING, Code
+from ..context import Context
+from ..diagnostics import WARNING, Code, Diagnostic
 
 RULE = Code("W305", "unused-declaration", WARNING)
 
 
-def check(ctx):
+def check(ctx: Context) -> Iterator[Diagnostic]:
     s = ctx.symbols
     used_sequences = {a.sequence.value for _, a in ctx.actions if isinstance(a, (ast.Enroll, ast.Unenroll))}
     used_props = {n.name for _, n in ctx.condition_nodes if isinstance(n, ast.PathRef) and n.scope == "contact"}
