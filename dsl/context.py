@@ -78,11 +78,11 @@ class Context:
         return where + list(if_conditions(workflow))
 
     @cached_property
-    def template_texts(self) -> list[tuple[ast.Node, str, ast.Text]]:
+    def template_texts(self) -> list[tuple[ast.UserDecl | ast.SequenceDecl, str, ast.Text]]:
         """(declaration, part, text) for every string with tokens: a
         sequence step's `subject`, `body` or `task` text, and the `footer`
         of a user or sequence; `declaration` is the sequence or user."""
-        out: list[tuple[ast.Node, str, ast.Text]] = []
+        out: list[tuple[ast.UserDecl | ast.SequenceDecl, str, ast.Text]] = []
         for user in self.symbols.users.values():
             if user.footer is not None:
                 out.append((user, "footer", user.footer.text))
@@ -97,7 +97,7 @@ class Context:
         return out
 
     @cached_property
-    def template_tokens(self) -> list[tuple[ast.Node, ast.Node]]:
+    def template_tokens(self) -> list[tuple[ast.UserDecl | ast.SequenceDecl, ast.Node]]:
         """(declaration, token) for every `{{...}}` token of `template_texts`."""
         return [(decl, t) for decl, _, text in self.template_texts for t in text.tokens]
 

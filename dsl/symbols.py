@@ -29,7 +29,7 @@ class Symbols:
     holidays: list[ast.Holidays] = field(default_factory=list)
     named_workflows: dict[str, ast.Workflow] = field(default_factory=dict)
     #: (kind, duplicate node, first declaration's span or None for a built-in)
-    duplicates: list[tuple[str, ast.Node, Span | None]] = field(default_factory=list)
+    duplicates: list[tuple[str, ast.Ident | ast.Text, Span | None]] = field(default_factory=list)
 
     def property_types(self) -> dict[str, Type]:
         types = dict(BUILTIN_PROPERTIES)
@@ -65,7 +65,8 @@ def collect(modules: list[ast.Module]) -> Symbols:
 _Decl = TypeVar("_Decl", ast.UserDecl, ast.SequenceDecl, ast.PropertyDecl, ast.TestDecl, ast.Workflow)
 
 
-def _declare(s: Symbols, table: dict[str, _Decl], kind: str, name: str, node: _Decl, name_node: ast.Node) -> None:
+def _declare(s: Symbols, table: dict[str, _Decl], kind: str, name: str, node: _Decl,
+             name_node: ast.Ident | ast.Text) -> None:
     first = table.get(name)
     if first is None:
         table[name] = node

@@ -32,11 +32,11 @@ RULE = Code("W303", "bulk-enrollment", WARNING)
 BULK_SIZE = 100
 
 
-def _number(node):
+def _number(node: ast.Node) -> float | None:
     return node.value if isinstance(node, ast.NumberLit) else None
 
 
-def _keeps_small(e) -> bool:
+def _keeps_small(e: ast.Node) -> bool:
     """Whether condition `e` implies `size < 100`."""
     if isinstance(e, ast.And):
         return _keeps_small(e.left) or _keeps_small(e.right)
@@ -60,7 +60,7 @@ def _keeps_small(e) -> bool:
     return False
 
 
-def _selects_import(e):
+def _selects_import(e: ast.Node) -> Iterator[ast.Node]:
     """The comparisons of `e`, outside any `not`, that select imported contacts."""
     if isinstance(e, (ast.And, ast.Or)):
         yield from _selects_import(e.left)

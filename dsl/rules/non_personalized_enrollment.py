@@ -29,7 +29,7 @@ from ..diagnostics import WARNING, Code, Diagnostic
 RULE = Code("W302", "non-personalized-enrollment", WARNING)
 
 
-def _createdate_vs_today(node) -> bool:
+def _createdate_vs_today(node: ast.Node) -> bool:
     if not isinstance(node, ast.Compare):
         return False
     sides = (node.left, node.right)

@@ -49,7 +49,7 @@ def days(d: ast.Duration) -> float:
     return d.amount * _DAYS[d.unit] * (7 / 5 if d.business else 1)
 
 
-def _wait(d: ast.Duration):
+def _wait(d: ast.Duration) -> Diagnostic | None:
     if days(d) > MAX_WAIT_DAYS:
         return RULE.report(f"a wait longer than {MAX_WAIT_DAYS:,} days", d.span,
                            label="too long", help=("a wait is at most ten years",))

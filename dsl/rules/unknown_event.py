@@ -39,7 +39,7 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
             continue
         if name in EVENTS:
             message = f"`{name}` is an account event and cannot trigger a workflow"
-            help = ("workflows start on: " + ", ".join(TRIGGER_EVENTS),)
+            help: tuple[str, ...] = ("workflows start on: " + ", ".join(TRIGGER_EVENTS),)
         else:
             message = f"unknown event type `{name}`"
             help = did_you_mean(name, TRIGGER_EVENTS) or ("workflows start on: " + ", ".join(TRIGGER_EVENTS),)
