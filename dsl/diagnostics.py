@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import field
-from typing import Iterable
+from typing import Iterable, Literal
 
 from .ast import Comment
 from .slotted import slotted
 from .source import Span
 
-ERROR = "error"
-WARNING = "warning"
+Severity = Literal["error", "warning"]
+ERROR: Severity = "error"
+WARNING: Severity = "warning"
 
 
 @slotted(frozen=True)
@@ -24,7 +25,7 @@ class Note:
 @slotted(frozen=True)
 class Diagnostic:
     code: str
-    severity: str
+    severity: Severity
     message: str
     span: Span
     #: Shown under the caret in text output.
@@ -49,7 +50,7 @@ class Code:
 
     code: str
     name: str
-    severity: str
+    severity: Severity
 
     def report(self, message: str, span: Span, *, label: str | None = None, help: Iterable[str] = (),
                notes: Iterable[Note] = ()) -> Diagnostic:

@@ -8,7 +8,7 @@ import importlib
 from collections.abc import Callable, Iterable
 
 from ..context import Context
-from ..diagnostics import Diagnostic
+from ..diagnostics import Diagnostic, Severity
 from ..slotted import slotted
 
 _MODULES = (
@@ -42,7 +42,7 @@ _MODULES = (
 class Rule:
     code: str
     name: str
-    severity: str
+    severity: Severity
     explanation: str
     check: Callable[[Context], Iterable[Diagnostic]]
 
