@@ -26,7 +26,7 @@ from lark import Lark  # noqa: E402
 
 from flowc import dsl  # noqa: E402
 from bench.generate import script  # noqa: E402
-from flowc.dsl.parser import lark_parser  # noqa: E402
+from flowc.dsl.grammar_queries import lark_parser  # noqa: E402
 
 
 def timed(fn, repeats: int) -> float:

@@ -8,10 +8,12 @@ one that cannot be read, raises (`UsageError` from `load`)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 
 from .checker import CheckResult, run_rules
 from .diagnostics import Diagnostic
-from .loader import Loader, flow_files, project_root
+from .ast import Module
+from .loader import Loader, ParseText, Read, flow_files, project_root
 from .parser import parse as _parse
 
 __all__ = ["CheckResult", "Diagnostic", "UsageError", "check_paths", "check_sources", "flow_files", "load", "parse"]
@@ -22,12 +24,12 @@ class UsageError(Exception):
     on a command line): no scripts, an unreadable file, a bad store URL."""
 
 
-def parse(text: str, path: str = "<input>"):
+def parse(text: str, path: str = "<input>") -> tuple[Module, list[Diagnostic]]:
     """(Module, syntax diagnostics) of one text."""
     return _parse(text, path)
 
 
-def _finish(loader: Loader, ignore) -> CheckResult:
+def _finish(loader: Loader, ignore: Iterable[str]) -> CheckResult:
     result = run_rules(loader.unit, frozenset(ignore))
     if not result.errors:
         from .compiler import build_program
@@ -37,7 +39,7 @@ def _finish(loader: Loader, ignore) -> CheckResult:
     return result
 
 
-def check_paths(paths, ignore=()) -> CheckResult:
+def check_paths(paths: Iterable[str | os.PathLike[str]], ignore: Iterable[str] = ()) -> CheckResult:
     """Check files (directories mean every `*.flow` below them) as one unit.
     A path that cannot be read raises OSError: that is a usage error."""
     loader = Loader()
@@ -49,7 +51,7 @@ def check_paths(paths, ignore=()) -> CheckResult:
     return _finish(loader, ignore)
 
 
-def load(paths, ignore=()) -> CheckResult:
+def load(paths: Iterable[str | os.PathLike[str]], ignore: Iterable[str] = ()) -> CheckResult:
     """Check the `.flow` files in `paths` as one unit, for a command that
     was given them: none there, or one that cannot be read, is a UsageError."""
     paths = list(paths)
@@ -62,7 +64,8 @@ def load(paths, ignore=()) -> CheckResult:
         raise UsageError(f"cannot read {e.filename}: {e.strerror}")
 
 
-def check_sources(sources, ignore=(), read=None, parse_text=None, program=True) -> CheckResult:
+def check_sources(sources: Iterable[tuple[str, str]], ignore: Iterable[str] = (), read: Read | None = None,
+                  parse_text: ParseText | None = None, program: bool = True) -> CheckResult:
     """Check in-memory texts, given as (path, text) pairs, as one unit.
     `read` reads included files (default: from disk), `parse_text` parses
     (default: the parser; an editor passes incremental.py's); with `program`

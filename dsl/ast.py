@@ -47,10 +47,10 @@ class Node:
         return out
 
 
-def dump(value):
+def dump(value: object) -> object:
     """A JSON-ready form of a node, a list of nodes or a plain value."""
     if isinstance(value, Node):
-        out = {"node": type(value).__name__}
+        out: dict[str, object] = {"node": type(value).__name__}
         for f in fields(value):
             out[f.name] = dump(getattr(value, f.name))
         return out
@@ -120,12 +120,12 @@ class Text(Node):
     escape may look like part of a token, or break one."""
 
     value: str
-    parts: list = field(default_factory=list)
+    parts: list[str | Node] = field(default_factory=list)
 
     CHILDREN = ("parts",)
 
     @property
-    def tokens(self) -> list:
+    def tokens(self) -> list[Node]:
         return [part for part in self.parts if isinstance(part, Node)]
 
 
@@ -164,7 +164,7 @@ class UserDecl(Node):
     name: Ident
     seat: Ident | None
     inbox: Address | None
-    aliases: list
+    aliases: list[Address]
     limit: "NumberLit | None"
     #: The display name (`name "Alice Example"`), for From: and sender tokens.
     display_name: "Text | None" = None
@@ -237,7 +237,7 @@ class SequenceDecl(Node):
     { STEP... }` (options in any order)."""
 
     name: Text
-    steps: list
+    steps: list[EmailStep | TaskStep | WaitStep]
     #: Follow-ups that fall on a weekend move to Monday.
     weekdays: bool = False
     #: A reply or booked meeting ends the other contacts of the same company.
@@ -254,7 +254,7 @@ class TypeExpr(Node):
     """A property's type: `text`, `number`, `bool`, `date` or `enum(VALUE, ...)` (`values`)."""
 
     kind: str  # text, number, bool, date or enum
-    values: list  # Ident, for enum
+    values: list[Ident]  # Ident, for enum
 
     CHILDREN = ("values",)
 
@@ -282,7 +282,7 @@ class Include(Node):
 class Holidays(Node):
     """`holidays DATE, ...`: no sequence email or task on these dates."""
 
-    dates: list
+    dates: list[Date]
 
     CHILDREN = ("dates",)
 
@@ -380,7 +380,7 @@ class InList(Node):
     """`operand in [ITEM, ...]`, or `not in` (`negated`)."""
 
     operand: Node
-    items: list
+    items: list[Node]
     negated: bool
 
     CHILDREN = ("operand", "items")
@@ -442,8 +442,8 @@ class If(Node):
     """`if CONDITION { ACTION... } else { ACTION... }` (`orelse` None without else)."""
 
     condition: Node
-    then: list
-    orelse: list | None
+    then: list[Node]
+    orelse: list[Node] | None
 
     CHILDREN = ("condition", "then", "orelse")
 
@@ -465,7 +465,7 @@ class Workflow(Node):
     reenroll: bool
     event: Ident
     where: Node | None
-    actions: list
+    actions: list[Node]
 
     CHILDREN = ("name", "event", "where", "actions")
 
@@ -495,7 +495,7 @@ class TestContact(Node):
     """`contact ADDR PROP VALUE...`: set the contact's properties."""
 
     contact: Address
-    fields: list
+    fields: list[TestField]
 
     CHILDREN = ("contact", "fields")
 
@@ -506,7 +506,7 @@ class TestEmit(Node):
 
     event: Ident
     contact: Address | None
-    fields: list
+    fields: list[TestField]
     at: TimeLit | None
 
     CHILDREN = ("event", "contact", "fields", "at")
@@ -527,7 +527,7 @@ class TestAccount(Node):
     """`account EVENT FIELD VALUE...`: an account event (seat_changed, ...)."""
 
     event: Ident
-    fields: list
+    fields: list[TestField]
 
     CHILDREN = ("event", "fields")
 
@@ -558,7 +558,7 @@ class TestDecl(Node):
     """`test "NAME" { STEP... }`."""
 
     name: Text
-    steps: list
+    steps: list[Node]
 
     CHILDREN = ("name", "steps")
 
@@ -577,7 +577,7 @@ class Comment:
 class Module(Node):
     """One parsed file."""
 
-    statements: list
-    comments: list = field(default_factory=list)
+    statements: list[Node]
+    comments: list[Comment] = field(default_factory=list)
 
     CHILDREN = ("statements",)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from lark.exceptions import LarkError
 
-from .parser import STATEMENT_KEYWORDS, lark_parser
-from .schema import BUILTIN_PROPERTIES, SEATS, SENDER_FIELDS, SENDER_SEATS, TRIGGER_EVENTS, Type
+from .grammar_queries import STATEMENT_KEYWORDS, lark_parser
+from .schema import BUILTIN_PROPERTIES, SEATS, SENDER_FIELDS, SENDER_SEATS, TRIGGER_EVENTS, EventType, Field, Type
 from .symbols import Symbols, property_type
 
 
@@ -143,7 +143,9 @@ class _Context:
 
     def complete(self) -> Completions:
         before = self.before
-        address = _ADDRESS_TAIL.search(before).group(0)
+        tail = _ADDRESS_TAIL.search(before)
+        assert tail is not None  # the pattern matches an empty tail too
+        address = tail.group(0)
         scoped = _SCOPED_TAIL.search(before)
         if scoped and "@" not in address:
             if scoped.group(1) == "contact":
@@ -197,13 +199,13 @@ class _Context:
                 return _values(t) if t is not None else []
         return []
 
-    def _event(self):
+    def _event(self) -> EventType | None:
         for i in range(len(self.words) - 1, 0, -1):
             if self.words[i - 1] == "on":
                 return TRIGGER_EVENTS.get(self.words[i])
         return None
 
-    def _event_fields(self):
+    def _event_fields(self) -> tuple[Field, ...]:
         event = self._event()
         return event.fields if event else ()
 
@@ -251,7 +253,8 @@ def _accepted(segment: str) -> set[str] | None:
         ip.parser_state.parse_conf = conf
         for _ in ip.iter_parse():
             pass
-        return ip.accepts()
+        accepted: set[str] = ip.accepts()  # type: ignore[no-untyped-call]  # lark leaves it untyped
+        return accepted
     except LarkError:
         return None
 
@@ -345,9 +348,9 @@ def _values(t: Type) -> list[Item]:
     return []
 
 
-def _field_detail(f) -> str:
+def _field_detail(f: Field) -> str:
     return f"{f.type}" + ("" if f.required else ", optional")
 
 
-def _event_detail(event) -> str:
+def _event_detail(event: EventType) -> str:
     return "fields: " + (", ".join(f.name + ("" if f.required else "?") for f in event.fields) or "none")

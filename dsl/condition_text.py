@@ -16,7 +16,7 @@ def quote(value: str) -> str:
     return f'"{escaped}"'
 
 
-def operand(node) -> str:
+def operand(node: ast.Node) -> str:
     """A field, property or literal as Flow writes it."""
     if isinstance(node, ast.FieldRef):
         return node.name
@@ -28,10 +28,11 @@ def operand(node) -> str:
         return "true" if node.value else "false"
     if isinstance(node, ast.TodayLit):
         return "today"
-    return str(node.value)  # NumberLit: an int when it is whole
+    assert isinstance(node, ast.NumberLit), node
+    return str(node.value)  # an int when it is whole
 
 
-def _leaf(node) -> str:
+def _leaf(node: ast.Node) -> str:
     if isinstance(node, ast.Compare):
         return f"{operand(node.left)} {node.op} {operand(node.right)}"
     if isinstance(node, ast.InList):
@@ -46,7 +47,7 @@ def _leaf(node) -> str:
     return operand(node)
 
 
-def condition_text(node) -> str:
+def condition_text(node: ast.Node) -> str:
     """`node` (a condition) as Flow text."""
     done: dict[int, tuple[str, int]] = {}  # id(node) -> (text, strength)
     stack = [(node, False)]

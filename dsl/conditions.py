@@ -10,6 +10,8 @@ is not looked at further, so one mistake gives one diagnostic."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from typing import NoReturn
 
 from . import ast
 from . import program as p
@@ -17,6 +19,7 @@ from .condition_text import operand
 from .diagnostics import TYPE_MISMATCH, UNKNOWN_FIELD, Code
 from .schema import EventType, Type
 from .slotted import slotted
+from .source import Span
 from .suggest import did_you_mean
 
 _ORDERED = {"number", "date"}
@@ -25,7 +28,7 @@ _ORDERED = {"number", "date"}
 @slotted(frozen=True)
 class Problem:
     code: Code  # UNKNOWN_FIELD or TYPE_MISMATCH
-    span: object
+    span: Span
     message: str
     label: str | None = None
     help: tuple[str, ...] = ()
@@ -74,7 +77,7 @@ class ConditionTyper:
                        label=f"{t}", help=(f"compare it, for example `{_show(e.operand)} is known`",))
         return p.Truth(value)
 
-    def _both(self, a, b):
+    def _both(self, a: ast.Node, b: ast.Node) -> tuple[p.Cond, p.Cond]:
         """Type both sides even when the first has a problem, so that every
         independent mistake is reported."""
         left = self.typed(a)
@@ -84,7 +87,7 @@ class ConditionTyper:
         return left, right
 
     # -- operands
-    def _typed(self, node: ast.Node):
+    def _typed(self, node: ast.Node) -> tuple[p.Field | p.Prop, Type]:
         """(value, type) of a field or property; a bare name is a field here."""
         if isinstance(node, ast.FieldRef):
             f = self.event.field(node.name)
@@ -144,7 +147,7 @@ class ConditionTyper:
                     pass
         self._mismatch(node, t, subject)
 
-    def _mismatch(self, node: ast.Node, t: Type, subject: str):
+    def _mismatch(self, node: ast.Node, t: Type, subject: str) -> NoReturn:
         help: tuple[str, ...] = ()
         if isinstance(node, ast.FieldRef) and t.kind == "text":
             help = (f'a bare name stands for an enum value; write text in quotes: "{node.name}"',)
@@ -160,6 +163,7 @@ class ConditionTyper:
             left, right, op = right, left, ast.FLIPPED.get(op, op)
         lvalue, t = self._typed(left)
         subject = f"`{_show(left)}`"
+        rvalue: p.Value
         if self._is_operand_literal(right):
             literal = self._literal(right, t, subject)
             rvalue = literal if isinstance(literal, p.Today) else p.Const(literal)
@@ -198,7 +202,8 @@ class ConditionTyper:
             self._mismatch(e.right, t, f"`{_show(e.left)}`")
         return p.Has(value, rvalue)
 
-    def _fail(self, code, span, message, label=None, help=()):
+    def _fail(self, code: Code, span: Span, message: str, label: str | None = None,
+              help: Iterable[str] = ()) -> NoReturn:
         self.problems.append(Problem(code, span, message, label, tuple(help)))
         raise _Bad
 

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import field
-from typing import Iterable
+from typing import Iterable, Literal
 
+from .ast import Comment
 from .slotted import slotted
 from .source import Span
 
-ERROR = "error"
-WARNING = "warning"
+Severity = Literal["error", "warning"]
+ERROR: Severity = "error"
+WARNING: Severity = "warning"
 
 
 @slotted(frozen=True)
@@ -23,7 +25,7 @@ class Note:
 @slotted(frozen=True)
 class Diagnostic:
     code: str
-    severity: str
+    severity: Severity
     message: str
     span: Span
     #: Shown under the caret in text output.
@@ -35,7 +37,7 @@ class Diagnostic:
     def is_error(self) -> bool:
         return self.severity == ERROR
 
-    def sort_key(self):
+    def sort_key(self) -> tuple[str, int, int, str, str]:
         s = self.span
         return (s.path, s.line, s.column, self.code, self.message)
 
@@ -48,7 +50,7 @@ class Code:
 
     code: str
     name: str
-    severity: str
+    severity: Severity
 
     def report(self, message: str, span: Span, *, label: str | None = None, help: Iterable[str] = (),
                notes: Iterable[Note] = ()) -> Diagnostic:
@@ -75,7 +77,7 @@ def ignore_comment_codes(text: str) -> list[tuple[str, int]]:
     return [(c.group(0).upper(), m.start(1) + c.start()) for c in _CODE.finditer(m.group(1))]
 
 
-def suppressions(comments: Iterable) -> dict[int, frozenset[str]]:
+def suppressions(comments: Iterable[Comment]) -> dict[int, frozenset[str]]:
     """Line -> codes from `# flowc: ignore[W302,W305]` comments. Only
     warnings can be suppressed (docs/language.md): error codes are left out."""
     out: dict[int, frozenset[str]] = {}

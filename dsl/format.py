@@ -28,12 +28,16 @@ nothing (no recursion), and the result is checked: formatting that would
 change the program raises `FormatterBug` rather than return it."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import cache
 
+from . import ast
 from .diagnostics import Diagnostic, ignore_comment_codes
-from .parser import STATEMENT_KEYWORDS, lark_parser, tokens
+from .grammar_queries import STATEMENT_KEYWORDS, lark_parser
 from .parser import parse as _parse
+from .parser import tokens
+from .source import token_span
 
 WIDTH = 100
 INDENT = "  "
@@ -92,11 +96,11 @@ def format_text(text: str, path: str = "<input>") -> str:
 
 # ---- tokens ----------------------------------------------------------------
 
-def _tokens(text: str, path: str) -> tuple[list[_Tok], list]:
+def _tokens(text: str, path: str) -> tuple[list[_Tok], list[ast.Comment]]:
     """The parser's tokens and comments of a text known to parse."""
     parsed, comments = tokens(text, path)
-    toks = [_Tok(t.type, _CANONICAL.get(t.type, str)(t.value), t.line, t.column)
-            for t in parsed if t.type not in ("SEMICOLON", "$END")]
+    toks = [_Tok(t.type, _CANONICAL.get(t.type, str)(t.value), span.line, span.column)
+            for t in parsed if t.type not in ("SEMICOLON", "$END") for span in (token_span(path, t),)]
     return toks, comments
 
 
@@ -152,14 +156,16 @@ def _place(toks: list[_Tok]) -> list[_Tok]:
         prev = tok
     for unit in units:
         first = unit[0]
-        if first.type in _CLAUSED and len(INDENT) * first.indent + len(_join(unit)) > WIDTH:
+        indent = first.indent
+        assert indent is not None  # a unit starts a line
+        if first.type in _CLAUSED and len(INDENT) * indent + len(_join(unit)) > WIDTH:
             for tok in unit[1:]:
                 if _is_keyword(tok):
-                    tok.indent, tok.clause = first.indent + 1, True
+                    tok.indent, tok.clause = indent + 1, True
     return toks
 
 
-def _keep_ignore_lines(toks: list[_Tok], comments: list) -> list[_Tok]:
+def _keep_ignore_lines(toks: list[_Tok], comments: list[ast.Comment]) -> list[_Tok]:
     """Undo the line starts `_place` chose inside a line that has a
     `flowc: ignore[...]` comment, but for the line's first token."""
     lines = {c.line for c in comments if ignore_comment_codes(c.text)}
@@ -189,7 +195,7 @@ def _join(toks: list[_Tok]) -> str:
 
 # ---- lines -----------------------------------------------------------------
 
-def _render(toks: list[_Tok], comments: list) -> str:
+def _render(toks: list[_Tok], comments: list[ast.Comment]) -> str:
     lines: list[str] = []
     cur = ""  # the line being built
     unit_indent = 0  # indentation of the line the current construct started on
@@ -209,16 +215,16 @@ def _render(toks: list[_Tok], comments: list) -> str:
             lines.append("")
 
     for tok in toks:
-        starts = tok.indent is not None
+        line_indent = tok.indent  # None: the token goes on the current line
         # The comments before this token, placed where they were.
         while comment is not None and (comment.line, comment.column) < (tok.line, tok.column):
             text = comment.text.rstrip()
             if prev is not None and comment.line == prev.line:
                 cur += " " + text  # after code: it stays at the end of that line
                 finish()
-            elif starts:
+            elif line_indent is not None:
                 finish()
-                inside = tok.indent + (1 if tok.type == "RBRACE" else 0)
+                inside = line_indent + (1 if tok.type == "RBRACE" else 0)
                 blank(comment.line, prev is not None and prev.type != "LBRACE")
                 lines.append(INDENT * inside + text)
             else:
@@ -226,15 +232,16 @@ def _render(toks: list[_Tok], comments: list) -> str:
                 lines.append(INDENT * (unit_indent + 1) + text)
             last_line = comment.line
             comment = next(pending, None)
-        if starts:
+        if line_indent is not None:
             finish()
             blank(tok.line, tok.blank_ok)
             if not tok.clause:
-                unit_indent = tok.indent
-            cur = INDENT * tok.indent + tok.value
+                unit_indent = line_indent
+            cur = INDENT * line_indent + tok.value
         elif not cur:
             cur = INDENT * (unit_indent + 1) + tok.value
         else:
+            assert prev is not None  # the line has a token already
             cur += _space(prev, tok) + tok.value
         last_line = tok.line
         prev = tok
@@ -255,15 +262,15 @@ def _render(toks: list[_Tok], comments: list) -> str:
 
 # ---- the check -------------------------------------------------------------
 
-def shape(module) -> list:
+def shape(module: ast.Module) -> list[tuple[str, tuple[tuple[object, ...], ...]]]:
     """The program of a parsed module without positions: each node's kind and
     plain fields in walk order (a list as its length, so that the tree can
     be told apart, and the plain values in it). Built without recursion."""
-    out = []
+    out: list[tuple[str, tuple[tuple[object, ...], ...]]] = []
     for node in module.walk():
-        fields = []
-        for name in node.__slots__:
-            value = getattr(node, name)
+        fields: list[tuple[object, ...]] = []
+        for f in dataclasses.fields(node):
+            name, value = f.name, getattr(node, f.name)
             if name == "comments" or type(value).__name__ == "Span":
                 continue
             if type(value) is list:
@@ -276,7 +283,7 @@ def shape(module) -> list:
     return out
 
 
-def _verify(module, out: str, path: str) -> None:
+def _verify(module: ast.Module, out: str, path: str) -> None:
     again, diagnostics = _parse(out, path)
     if diagnostics:
         raise FormatterBug(f"the formatted text does not parse: {diagnostics[0].message}")

@@ -19,37 +19,46 @@ parsed as the parser would read it."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from . import ast
-from .parser import MAX_SYNTAX_ERRORS, STATEMENT_KEYWORDS
+from .diagnostics import Diagnostic
+from .grammar_queries import STATEMENT_KEYWORDS
+from .parser import MAX_SYNTAX_ERRORS
 from .parser import parse as _parse
 from .source import Span
 
 _STATEMENT_START = re.compile(r"^[ \t]*(?:%s)\b" % "|".join(STATEMENT_KEYWORDS), re.M)
 
 
+#: A clean piece's statements and comments.
+_Parsed = tuple[list[ast.Node], list[ast.Comment]]
+#: (first line, text) of a piece.
+_Piece = tuple[int, str]
+
+
 class ParseCache:
     """The pieces of the last text parsed through it, for each path."""
 
     def __init__(self) -> None:
-        self._by_path: dict[str, dict[tuple[int, str], tuple[list, list]]] = {}
+        self._by_path: dict[str, dict[_Piece, _Parsed]] = {}
 
-    def parse(self, text: str, path: str):
+    def parse(self, text: str, path: str) -> tuple[ast.Module, list[Diagnostic]]:
         """(module, syntax diagnostics) of `text`, as `parser.parse` gives them."""
         before = self._by_path.get(path, {})
         keys = list(_pieces(text))
-        found: list[tuple[list, list] | None] = []
+        found: list[_Parsed | None] = []
         for line, piece in keys:
             parsed = before.get((line, piece))
             if parsed is None:
                 # Newlines before the piece put its spans on the right lines.
-                module, diagnostics = _parse("\n" * (line - 1) + piece, path)
-                parsed = None if diagnostics else (module.statements, module.comments)
+                module, problems = _parse("\n" * (line - 1) + piece, path)
+                parsed = None if problems else (module.statements, module.comments)
             found.append(parsed)
         self._by_path[path] = {key: parsed for key, parsed in zip(keys, found) if parsed is not None}
-        statements: list = []
-        comments: list = []
-        diagnostics: list = []
+        statements: list[ast.Node] = []
+        comments: list[ast.Comment] = []
+        diagnostics: list[Diagnostic] = []
         for k, parsed in enumerate(found):
             if parsed is not None:
                 statements += parsed[0]
@@ -64,7 +73,7 @@ class ParseCache:
         return _module(path, statements, comments), diagnostics
 
 
-def _first_error(keys, k: int, path: str):
+def _first_error(keys: list[_Piece], k: int, path: str) -> Diagnostic | None:
     """The first error of bad piece `k`, as the whole text's parse finds it,
     or None when that error is not inside the piece (the statement runs on
     into the next piece, or the error is found only at its first token)."""
@@ -76,12 +85,14 @@ def _first_error(keys, k: int, path: str):
     return diagnostics[0]
 
 
-def _parse_rest(text: str, path: str, keys, found):
+def _parse_rest(text: str, path: str, keys: list[_Piece], found: list[_Parsed | None]
+                ) -> tuple[ast.Module, list[Diagnostic]]:
     """The clean pieces before the first bad one, then the rest of the text
     parsed as the whole text's parse reads it."""
     bad = found.index(None)
-    statements = [s for parsed in found[:bad] for s in parsed[0]]
-    comments = [c for parsed in found[:bad] for c in parsed[1]]
+    clean = [parsed for parsed in found[:bad] if parsed is not None]  # all of them, before the first bad
+    statements = [s for parsed in clean for s in parsed[0]]
+    comments = [c for parsed in clean for c in parsed[1]]
     line = keys[bad][0]
     module, diagnostics = _parse("\n" * (line - 1) + text[sum(len(piece) for _, piece in keys[:bad]):], path)
     # The parser gives up on a file with too many errors: nothing of it is kept.
@@ -89,14 +100,14 @@ def _parse_rest(text: str, path: str, keys, found):
     return _module(path, statements, comments + module.comments), diagnostics
 
 
-def _module(path: str, statements: list, comments: list) -> ast.Module:
+def _module(path: str, statements: list[ast.Node], comments: list[ast.Comment]) -> ast.Module:
     module = ast.Module(Span(path, 1, 1, 1, 1), statements, comments)
     if statements:
         module.span = statements[0].span.to(statements[-1].span)
     return module
 
 
-def _pieces(text: str):
+def _pieces(text: str) -> Iterator[_Piece]:
     """(first line, text) of each piece: the text cut before every line that
     starts with a statement keyword."""
     starts = [m.start() for m in _STATEMENT_START.finditer(text) if m.start() > 0]

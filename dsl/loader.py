@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable, Iterable
 from dataclasses import field
-from pathlib import Path
 
 from . import ast
 from .diagnostics import SYNTAX_ERROR, Diagnostic
 from .parser import parse
 from .slotted import slotted
 from .source import SourceMap, Span
+
+#: Reads an included file's text (the default reads the disk, bounded).
+Read = Callable[[str], str]
+#: Parses one text: (module, syntax diagnostics), as parser.parse.
+ParseText = Callable[[str, str], tuple[ast.Module, list[Diagnostic]]]
 
 
 #: The largest file an `include` may name (docs/limits.md).
@@ -60,14 +65,24 @@ def read_source(path: str, limit: int = MAX_INCLUDE_BYTES) -> str:
     return data.decode("utf-8")
 
 
+def nearest_folder(folder: str, markers: tuple[str, ...]) -> str | None:
+    """The nearest folder at or above `folder` that holds a file named one
+    of `markers`, or None. (os.path, not pathlib: importing pathlib would
+    cost every `flowc check` a few milliseconds of start-up.)"""
+    here = os.path.abspath(folder or ".")
+    while True:
+        if any(os.path.isfile(os.path.join(here, m)) for m in markers):
+            return here
+        parent = os.path.dirname(here)
+        if parent == here:
+            return None
+        here = parent
+
+
 def project_root(folder: str) -> str:
     """The folder of the nearest pyproject.toml or flow.toml at or above
     `folder`, else `folder` itself."""
-    start = Path(os.path.abspath(folder or "."))
-    for candidate in [start, *start.parents]:
-        if any((candidate / m).is_file() for m in ROOT_MARKERS):
-            return str(candidate)
-    return str(start)
+    return nearest_folder(folder, ROOT_MARKERS) or os.path.abspath(folder or ".")
 
 
 def _inside(real: str, root_real: str) -> bool:
@@ -99,12 +114,14 @@ class Unit:
     include_problems: list[IncludeProblem] = field(default_factory=list)
 
 
-def flow_files(paths) -> list[str]:
+def flow_files(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
     """The files named, and every `*.flow` below each directory named, sorted."""
     out: list[str] = []
     for p in paths:
         p = str(p)
         if os.path.isdir(p):
+            from pathlib import Path
+
             out.extend(sorted(str(f) for f in Path(p).rglob("*.flow") if f.is_file()))
         else:
             out.append(p)
@@ -121,7 +138,7 @@ class Loader:
     `parse_text(text, path)` parses a file (default: the parser; an editor
     passes its own, which reuses what an edit did not change)."""
 
-    def __init__(self, read=None, root: str | None = None, parse_text=None) -> None:
+    def __init__(self, read: Read | None = None, root: str | None = None, parse_text: ParseText | None = None) -> None:
         self.unit = Unit()
         self._loaded: dict[str, ast.Module] = {}
         self._stack: list[str] = []
@@ -178,7 +195,8 @@ class Loader:
             self._stack.pop()
         return module
 
-    def _problem(self, kind: str, stmt: ast.Include, target: str, reason: str = "", chain=()) -> None:
+    def _problem(self, kind: str, stmt: ast.Include, target: str, reason: str = "",
+                 chain: tuple[str, ...] = ()) -> None:
         self.unit.include_problems.append(IncludeProblem(kind, stmt.path.span, target, chain, reason))
 
     def _include(self, including: str, stmt: ast.Include, root: str) -> None:
@@ -202,7 +220,7 @@ class Loader:
         try:
             text = self._read(target)
         except Refused as e:
-            return self._problem("refused", stmt, target, e.strerror)
+            return self._problem("refused", stmt, target, e.strerror or "")
         except FileNotFoundError:
             return self._problem("missing", stmt, target)
         except (OSError, ValueError, UnicodeDecodeError):

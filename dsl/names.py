@@ -8,8 +8,9 @@ import os
 from dataclasses import dataclass
 
 from . import ast
-from .checker import walk_actions
+from .context import walk_actions
 from .schema import TRIGGER_EVENTS
+from .source import Span
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +23,7 @@ class Occurrence:
 
     kind: str
     name: str
-    span: object
+    span: Span
     declaration: bool = False
 
 
@@ -53,7 +54,7 @@ def occurrences(modules: list[ast.Module]) -> list[Occurrence]:
     return out
 
 
-def _texts(texts: list) -> list[Occurrence]:
+def _texts(texts: list[ast.Text | None]) -> list[Occurrence]:
     """The tokens of template strings that name something."""
     out = []
     for text in texts:

@@ -24,14 +24,16 @@ from __future__ import annotations
 import hashlib
 import json
 import pkgutil
+from collections.abc import Callable, Collection
 from copy import copy
 from functools import cached_property
-from pathlib import Path
+from typing import Any
 
 import lark
 from lark import Lark
-from lark.grammar import NonTerminal, Rule, RuleOptions, Terminal
-from lark.lexer import BasicLexer, ContextualLexer, PatternRE, PatternStr, TerminalDef
+from lark.common import LexerConf
+from lark.grammar import NonTerminal, Rule, RuleOptions, Symbol, Terminal
+from lark.lexer import AbstractBasicLexer, BasicLexer, ContextualLexer, PatternRE, PatternStr, TerminalDef
 from lark.parsers.lalr_analysis import IntParseTable, Reduce, Shift
 from lark.parsers import lalr_parser
 from lark.parsers.lalr_parser import LALR_Parser
@@ -64,13 +66,13 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def compile_grammar(**callbacks) -> Lark:
+def compile_grammar(**callbacks: Any) -> Lark:
     return Lark(grammar_text(), **OPTIONS, **callbacks)
 
 
 # -- writing: Lark's serialised form, made compact
 
-def _memo_entry(obj: dict) -> list:
+def _memo_entry(obj: dict[str, Any]) -> list[Any]:
     """A terminal ["T", name, "str" or "re", value, flags, raw, width, priority]
     or a rule ["R", origin, expansion, order, alias, options] (an expansion's
     terminals as [name, filter_out], its rules' names as strings)."""
@@ -85,10 +87,10 @@ def _memo_entry(obj: dict) -> list:
             [o["keep_all_tokens"], o["expand1"], o["priority"], o["template_source"], list(o["empty_indices"])]]
 
 
-def _actions(actions: dict) -> list[int]:
+def _actions(actions: dict[int, tuple[int, Any]]) -> list[int]:
     """A state's actions as [token, what, token, what, ...]: shift to state
     `what` if it is >= 0, else reduce by the rule at memo index ~what."""
-    flat = []
+    flat: list[int] = []
     for token, (action, arg) in actions.items():
         flat += [token, ~arg["@"] if action == 1 else arg]
     return flat
@@ -108,27 +110,30 @@ def table_json(parser: Lark) -> str:
 
 # -- reading
 
-def _memo(entries: list) -> dict:
-    symbols: dict = {}  # one symbol object per name and kind, as Lark shares them
+def _memo(entries: list[list[Any]]) -> dict[int, TerminalDef | Rule]:
+    symbols: dict[object, Symbol] = {}  # one symbol object per name and kind, as Lark shares them
 
-    def symbol(s):
+    def symbol(s: str | list[Any]) -> Symbol:
         key = s if isinstance(s, str) else tuple(s)
         made = symbols.get(key)
         if made is None:
             made = symbols[key] = NonTerminal(s) if isinstance(s, str) else Terminal(*s)
         return made
 
-    memo = {}
+    memo: dict[int, TerminalDef | Rule] = {}
     for i, (kind, *f) in enumerate(entries):
         if kind == "T":
             name, pattern_kind, value, flags, raw, width, priority = f
             pattern = (PatternRE if pattern_kind == "re" else PatternStr)(value, flags, raw)
             if width is not None:
+                assert isinstance(pattern, PatternRE)  # only a pattern of a regular expression has one
                 pattern._width = tuple(width)
             memo[i] = TerminalDef(name, pattern, priority)
         else:
             origin, expansion, order, alias, (keep, expand1, priority, template, empty) = f
-            memo[i] = Rule(symbol(origin), [symbol(s) for s in expansion], order, alias,
+            rule_of = symbol(origin)
+            assert isinstance(rule_of, NonTerminal)  # a rule's origin is named by a string
+            memo[i] = Rule(rule_of, [symbol(s) for s in expansion], order, alias,
                            RuleOptions(keep, expand1, priority, template, tuple(empty)))
     return memo
 
@@ -137,30 +142,32 @@ class _LALR(LALR_Parser):
     """Lark's LALR parser, read from the table's flat lists of actions."""
 
     @classmethod
-    def deserialize(cls, data, memo, callbacks, debug=False):
+    def deserialize(cls, data: dict[str, Any], memo: dict[int, Any],  # type: ignore[override]  # lark's plugin passes callbacks
+                    callbacks: dict[str, Any], debug: bool = False) -> _LALR:
         tokens = data["tokens"]
-        states = {}
+        states: dict[int, dict[str, tuple[Any, Any]]] = {}
         for state, flat in enumerate(data["states"]):
             actions = states[state] = {}
             for i in range(0, len(flat), 2):
                 what = flat[i + 1]
                 actions[tokens[flat[i]]] = (Shift, what) if what >= 0 else (Reduce, memo[~what])
         inst = cls.__new__(cls)
-        inst._parse_table = IntParseTable(states, data["start_states"], data["end_states"])
+        inst._parse_table = IntParseTable(  # type: ignore[no-untyped-call, assignment]  # lark: untyped, not declared a ParseTable
+            states, data["start_states"], data["end_states"])
         # (Lark's private class, looked up here: this runs only with the Lark
         # version that wrote the table, and another may not have it.)
         inst.parser = lalr_parser._Parser(inst._parse_table, callbacks, debug)
         return inst
 
 
-class _Lexers(dict):
+class _Lexers(dict[int, AbstractBasicLexer]):
     """Parser state -> its lexer, made on first use."""
 
-    def __init__(self, make) -> None:
+    def __init__(self, make: Callable[[int], BasicLexer]) -> None:
         super().__init__()
         self._make = make
 
-    def __missing__(self, state):
+    def __missing__(self, state: int) -> AbstractBasicLexer:
         lexer = self[state] = self._make(state)
         return lexer
 
@@ -171,13 +178,13 @@ class _ContextualLexer(ContextualLexer):
     state rather than all of them at start-up: a small file meets a third.
     (As when Lark loads a table, the terminals are not validated again.)"""
 
-    def __init__(self, conf, states, always_accept=()) -> None:
+    def __init__(self, conf: LexerConf, states: dict[int, Collection[str]], always_accept: Collection[str] = ()) -> None:
         self._conf, self._states = conf, states
         self._extra = set(conf.ignore) | set(always_accept)
-        self._by_accepts: dict = {}
+        self._by_accepts: dict[frozenset[str], BasicLexer] = {}
         self.lexers = _Lexers(self._lexer)
 
-    def _lexer(self, state) -> BasicLexer:
+    def _lexer(self, state: int) -> BasicLexer:
         accepts = frozenset(self._states[state])
         lexer = self._by_accepts.get(accepts)
         if lexer is None:
@@ -188,12 +195,12 @@ class _ContextualLexer(ContextualLexer):
         return lexer
 
     @cached_property
-    def root_lexer(self) -> BasicLexer:
+    def root_lexer(self) -> BasicLexer:  # type: ignore[override]  # lark declares an attribute; made here on first use
         """Every terminal: what a character no state expects is read as, for the error."""
         return BasicLexer(copy(self._conf))
 
 
-def _table() -> dict | None:
+def _table() -> dict[str, Any] | None:
     """The table shipped, if it is there, undamaged and made from this
     grammar with this Lark."""
     try:
@@ -204,17 +211,19 @@ def _table() -> dict | None:
     body = body.rstrip("\n")
     if not isinstance(head, dict) or head.get("digest") != digest(grammar_text()) or head.get("sha256") != _sha256(body):
         return None
-    return json.loads(body)
+    table: dict[str, Any] = json.loads(body)
+    return table
 
 
-def load(**callbacks) -> Lark:
+def load(**callbacks: Any) -> Lark:
     """The parser from the table shipped with the package; the grammar is
     compiled only when the table is missing, out of date or damaged."""
     table = _table()
     if table is None:
         return compile_grammar(**callbacks)
-    return Lark._load_from_dict(table["data"], _memo(table["memo"]), **callbacks,
-                                _plugins={"LALR_Parser": _LALR, "ContextualLexer": _ContextualLexer})
+    parser: Lark = Lark._load_from_dict(  # type: ignore[no-untyped-call]  # lark leaves it untyped
+        table["data"], _memo(table["memo"]), **callbacks, _plugins={"LALR_Parser": _LALR, "ContextualLexer": _ContextualLexer})
+    return parser
 
 
 def table_is_current() -> bool:
@@ -223,6 +232,7 @@ def table_is_current() -> bool:
 
 def main() -> None:
     from importlib import resources
+    from pathlib import Path
 
     path = Path(str(resources.files("flowc.grammar").joinpath(TABLE)))
     # Lark numbers its states differently from run to run: a table that is

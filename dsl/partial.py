@@ -30,7 +30,7 @@ def unparsed_text(unit: Unit) -> dict[str, str]:
         text = unit.sources.text(path)
         if text is None:
             continue
-        covered = set()
+        covered: set[int] = set()
         for stmt in module.statements:
             covered.update(range(stmt.span.line, stmt.span.end_line + 1))
         out[path] = "\n".join(line for n, line in enumerate(text.split("\n"), 1)

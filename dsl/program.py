@@ -7,12 +7,15 @@ operations (so a workflow suspended in a `wait` resumes at an index), and
 workflows indexed by event type."""
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import field
 from types import MappingProxyType
-from typing import Mapping, Union
+from typing import Union
 
 from .schema import DEFAULT_PAUSE_DAYS, Type
 from .slotted import slotted
+from .source import Span
 
 
 # ---- values and conditions ------------------------------------------------
@@ -58,7 +61,7 @@ class Cmp:
 @slotted(frozen=True)
 class In:
     operand: Value
-    values: tuple
+    values: tuple[object, ...]
     negated: bool
     kind: str
 
@@ -120,7 +123,7 @@ class Template:
     sending of the email knows; until then it too stays as written, in this
     one spelling, however the script spaced it."""
 
-    parts: tuple
+    parts: tuple[str | tuple[str | None, ...], ...]
 
 
 @slotted(frozen=True)
@@ -160,7 +163,7 @@ class OutOfOffice:
 @slotted(frozen=True)
 class Sequence:
     name: str
-    steps: tuple
+    steps: tuple[Step, ...]
     #: Follow-ups (steps after the first) that fall on a weekend move to Monday.
     weekdays: bool = False
     #: A reply or booked meeting ends the other contacts of the same company.
@@ -238,14 +241,92 @@ Op = Union[EnrollOp, UnenrollOp, WaitOp, JumpUnless, Jump]
 
 
 @slotted(frozen=True)
+class IfSite:
+    """Where an `if` of a workflow is: its JumpUnless at `pc`, its line, and
+    whether it has an `else` (test coverage reports each arm)."""
+
+    pc: int
+    line: int
+    has_else: bool
+
+
+@slotted(frozen=True)
 class Workflow:
     name: str
     event: str
     reenroll: bool
     where: Cond | None
-    code: tuple
+    code: tuple[Op, ...]
     path: str
     line: int
+    #: The workflow's `if`s, in source order.
+    ifs: tuple[IfSite, ...] = ()
+
+
+# ---- test blocks -------------------------------------------------------------
+# A step keeps its span: a failing test points at it. Field values are a
+# Const (names and paths as their text, as an event would carry them) or
+# Today (the test clock's date when the step runs).
+
+@slotted(frozen=True)
+class SetContact:
+    """`contact ADDR PROP VALUE...`: the contact's properties set."""
+
+    span: Span
+    email: str
+    fields: tuple[tuple[str, Value], ...]
+
+
+@slotted(frozen=True)
+class Emit:
+    """`emit EVENT [ADDR] ... [at TIME]`, and `account EVENT ...` (no
+    contact, no time): an event at the test clock's time or at `at`."""
+
+    span: Span
+    event: str
+    contact: str | None
+    fields: tuple[tuple[str, Value], ...]
+    at: str | None
+
+
+@slotted(frozen=True)
+class Advance:
+    """`advance DURATION` (`delay`) or `advance to TIME` (`to`)."""
+
+    span: Span
+    delay: Delay | None
+    to: str | None
+
+
+@slotted(frozen=True)
+class Expect:
+    """One `expect`: `kind` as the language has it (enrolled, not_enrolled,
+    skipped, unenrolled, ended, email, no_email, task or sent) and the
+    values of the clauses it takes; `contact` lower-cased."""
+
+    span: Span
+    kind: str
+    contact: str | None = None
+    sequence: str | None = None
+    user: str | None = None
+    sender: str | None = None
+    reason: str | None = None
+    text: str | None = None
+    part: str | None = None
+    contains: str | None = None
+    count: int | None = None
+
+
+TestStep = Union[SetContact, Emit, Advance, Expect]
+
+
+@slotted(frozen=True)
+class Test:
+    """A `test` block: its steps, in order."""
+
+    name: str
+    span: Span
+    steps: tuple[TestStep, ...]
 
 
 @slotted(frozen=True)
@@ -256,10 +337,13 @@ class Program:
     workflows: tuple[Workflow, ...]
     by_event: Mapping[str, tuple[Workflow, ...]]
     #: `holidays` dates (datetime.date), in every sender's own zone.
-    holidays: frozenset = frozenset()
+    holidays: frozenset[dt.date] = frozenset()
+    #: The `test` blocks, in source order (`flowc test` runs them).
+    tests: tuple[Test, ...] = ()
 
     @staticmethod
-    def build(users, sequences, properties, workflows, holidays=()) -> "Program":
+    def build(users: Mapping[str, User], sequences: Mapping[str, Sequence], properties: Mapping[str, Type],
+              workflows: Iterable[Workflow], holidays: Iterable[dt.date] = (), tests: Iterable[Test] = ()) -> "Program":
         by_event: dict[str, list[Workflow]] = {}
         for w in workflows:
             by_event.setdefault(w.event, []).append(w)
@@ -270,4 +354,5 @@ class Program:
             tuple(workflows),
             MappingProxyType({k: tuple(v) for k, v in by_event.items()}),
             frozenset(holidays),
+            tuple(tests),
         )

@@ -14,3 +14,9 @@ def visible(text: str, limit: int | None = 200) -> str:
     if limit is not None and len(text) > limit:
         text = text[:limit] + "…"
     return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
+
+
+def printable(text: str) -> str:
+    """`text` as typed when it is all printable, else every character that
+    is not escaped (a diagnostic quoting a script's bytes)."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")

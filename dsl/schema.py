@@ -6,6 +6,7 @@ models from it, so a field added here is known to both.
 """
 from __future__ import annotations
 
+from . import ast
 from .slotted import slotted
 
 
@@ -79,7 +80,7 @@ DEFAULT_PAUSE_DAYS = 14
 MAX_PAUSE_DAYS = 90
 
 
-def throttle_seconds(duration) -> int:
+def throttle_seconds(duration: ast.Duration) -> int:
     """A `throttle` duration (seconds, minutes or hours) in seconds."""
     return duration.amount * _THROTTLE_UNITS[duration.unit]
 

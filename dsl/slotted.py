@@ -21,7 +21,7 @@ import inspect
 import reprlib
 from dataclasses import MISSING, Field, FrozenInstanceError, dataclass, field, fields
 from operator import attrgetter
-from typing import Callable, TypeVar, dataclass_transform, overload
+from typing import Any, Callable, TypeVar, dataclass_transform, overload
 
 _C = TypeVar("_C", bound=type)
 
@@ -40,7 +40,11 @@ _FACTORY = _Factory()
 _frozen: set[type] = set()
 
 
-def _values(names: tuple[str, ...]):
+#: What an instance's compared, hashed or shown fields are read with.
+_Getter = Callable[[Any], tuple[object, ...]]
+
+
+def _values(names: tuple[str, ...]) -> _Getter:
     """obj -> the tuple of its fields `names`, as dataclass compares them."""
     if len(names) == 1:
         get = attrgetter(names[0])
@@ -50,43 +54,43 @@ def _values(names: tuple[str, ...]):
     return attrgetter(*names)
 
 
-def _methods(cls, frozen: bool) -> dict:
+def _methods(cls: type[Any], frozen: bool) -> dict[str, Any]:
     shown = tuple(f.name for f in fields(cls) if f.repr)
     compared = _values(tuple(f.name for f in fields(cls) if f.compare))
     hashed = _values(tuple(f.name for f in fields(cls) if (f.compare if f.hash is None else f.hash)))
     names = tuple(f.name for f in fields(cls))
 
-    def __repr__(self):
-        return self.__class__.__qualname__ + "(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in shown) + ")"
+    def __repr__(self: object) -> str:
+        return type(self).__qualname__ + "(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in shown) + ")"
 
-    def __eq__(self, other):
+    def __eq__(self: Any, other: object) -> bool:
         if other.__class__ is self.__class__:
             return compared(self) == compared(other)
         return NotImplemented
 
-    def __hash__(self):
+    def __hash__(self: Any) -> int:
         return hash(hashed(self))
 
-    def __setattr__(self, name, value):
+    def __setattr__(self: Any, name: str, value: object) -> None:
         if type(self) is cls or name in names:
             raise FrozenInstanceError(f"cannot assign to field {name!r}")
         super(cls, self).__setattr__(name, value)
 
-    def __delattr__(self, name):
+    def __delattr__(self: Any, name: str) -> None:
         if type(self) is cls or name in names:
             raise FrozenInstanceError(f"cannot delete field {name!r}")
         super(cls, self).__delattr__(name)
 
     # What dataclass gives a frozen slotted class, for pickle (whose default
     # would set the fields through the guards).
-    def __getstate__(self):
+    def __getstate__(self: Any) -> list[object]:
         return [getattr(self, n) for n in names]
 
-    def __setstate__(self, state):
+    def __setstate__(self: Any, state: list[object]) -> None:
         for name, value in zip(names, state):
             object.__setattr__(self, name, value)
 
-    made = {"__repr__": __repr__, "__eq__": __eq__, "__hash__": __hash__ if frozen else None}
+    made: dict[str, Any] = {"__repr__": __repr__, "__eq__": __eq__, "__hash__": __hash__ if frozen else None}
     if frozen:
         made.update(__setattr__=__setattr__, __delattr__=__delattr__, __getstate__=__getstate__,
                     __setstate__=__setstate__)
@@ -97,13 +101,16 @@ def _methods(cls, frozen: bool) -> dict:
     return made
 
 
-def _init(cls, frozen: bool):
+def _init(cls: type[Any], frozen: bool) -> Any:
     """The `__init__` dataclass would write for `cls`: the same parameters,
     defaults and annotations, each field set in order (through
     object.__setattr__ when frozen), a factory called for each field whose
     argument is left out."""
-    params, body, namespace = [], [], {"__slotted_factory__": _FACTORY, "__slotted_set__": object.__setattr__}
-    defaults, annotations = [], {}
+    params: list[str] = []
+    body: list[str] = []
+    namespace: dict[str, Any] = {"__slotted_factory__": _FACTORY, "__slotted_set__": object.__setattr__}
+    defaults: list[object] = []
+    annotations: dict[str, object] = {}
     me = "__dataclass_self__" if "self" in cls.__dataclass_fields__ else "self"
     for f in fields(cls):
         value = f.name
@@ -129,16 +136,16 @@ class _LazyInit:
     """A class's `__init__` until its first instance: writes the real one
     into the class (so later instances call it directly) and hands it out."""
 
-    def __init__(self, cls, frozen: bool) -> None:
+    def __init__(self, cls: type[Any], frozen: bool) -> None:
         self.cls, self.frozen = cls, frozen
 
-    def __get__(self, obj, owner=None):
+    def __get__(self, obj: object, owner: type[Any] | None = None) -> Any:
         init = _init(self.cls, self.frozen)
         self.cls.__init__ = init
         return init if obj is None else init.__get__(obj, owner)
 
 
-def _refuse(cls, frozen: bool) -> None:
+def _refuse(cls: type[Any], frozen: bool) -> None:
     """What dataclass would refuse (it is told frozen=False), and what
     `_init` does not write."""
     for base in cls.__mro__[1:-1]:
@@ -151,7 +158,7 @@ def _refuse(cls, frozen: bool) -> None:
         raise TypeError(f"@slotted class {cls.__name__}: __post_init__ is not supported")
 
 
-def _check_fields(cls) -> None:
+def _check_fields(cls: type[Any]) -> None:
     """Fields `_init` can write (dataclass checks the order as it writes
     `__init__`, which it does not here)."""
     seen_default = False
@@ -164,14 +171,14 @@ def _check_fields(cls) -> None:
             raise TypeError(f"non-default argument {f.name!r} follows default argument")
 
 
-def _default(f):
+def _default(f: Field[Any]) -> object:
     """A field's default as its __init__ parameter has it."""
     if f.default_factory is not MISSING:
         return _FACTORY
     return inspect.Parameter.empty if f.default is MISSING else f.default
 
 
-def _signature(cls) -> str:
+def _signature(cls: type[Any]) -> str:
     """What dataclass puts in the docstring of a class without one."""
     return str(inspect.Signature([
         inspect.Parameter(f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=f.type, default=_default(f))
@@ -190,7 +197,7 @@ def slotted(*, frozen: bool = False) -> Callable[[_C], _C]: ...
 def slotted(cls=None, /, *, frozen: bool = False):  # type: ignore[no-untyped-def]  # the overloads type it
     """Use as `@slotted` or `@slotted(frozen=True)`."""
 
-    def make(cls):
+    def make(cls: type[Any]) -> type[Any]:
         _refuse(cls, frozen)
         # What the class body defines itself, dataclass leaves alone: so do we.
         own = {name for name in ("__init__", "__repr__", "__eq__", "__getstate__", "__setstate__")

@@ -1,7 +1,12 @@
 """Source text and positions: the one place that knows what a span is."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .slotted import slotted
+
+if TYPE_CHECKING:  # only its type: lark is not imported here
+    from lark import Token
 
 
 @slotted(frozen=True)
@@ -51,3 +56,11 @@ class SourceMap:
 
     def paths(self) -> list[str]:
         return list(self._texts)
+
+
+def token_span(path: str, tok: Token) -> Span:
+    """Where a token of the lexer is (the lexer sets every position; Lark's
+    types allow None for tokens made by hand)."""
+    assert tok.line is not None and tok.column is not None and tok.end_line is not None \
+        and tok.end_column is not None, tok
+    return Span(path, tok.line, tok.column, tok.end_line, tok.end_column)

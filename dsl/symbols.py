@@ -3,10 +3,12 @@ properties and workflows, first declaration wins, later ones are duplicates."""
 from __future__ import annotations
 
 from dataclasses import field
+from typing import TypeVar
 
 from . import ast
 from .schema import BUILTIN_PROPERTIES, Type, BOOL, DATE, NUMBER, TEXT, enum
 from .slotted import slotted
+from .source import Span
 
 _SIMPLE_TYPES = {"text": TEXT, "number": NUMBER, "bool": BOOL, "date": DATE}
 
@@ -27,7 +29,7 @@ class Symbols:
     holidays: list[ast.Holidays] = field(default_factory=list)
     named_workflows: dict[str, ast.Workflow] = field(default_factory=dict)
     #: (kind, duplicate node, first declaration's span or None for a built-in)
-    duplicates: list[tuple] = field(default_factory=list)
+    duplicates: list[tuple[str, ast.Ident | ast.Text, Span | None]] = field(default_factory=list)
 
     def property_types(self) -> dict[str, Type]:
         types = dict(BUILTIN_PROPERTIES)
@@ -60,10 +62,15 @@ def collect(modules: list[ast.Module]) -> Symbols:
     return s
 
 
-def _declare(s: Symbols, table: dict, kind: str, name: str, node, name_node) -> None:
+_Decl = TypeVar("_Decl", ast.UserDecl, ast.SequenceDecl, ast.PropertyDecl, ast.TestDecl, ast.Workflow)
+
+
+def _declare(s: Symbols, table: dict[str, _Decl], kind: str, name: str, node: _Decl,
+             name_node: ast.Ident | ast.Text) -> None:
     first = table.get(name)
     if first is None:
         table[name] = node
     else:
         first_name = first.name
+        assert first_name is not None  # only named workflows are declared
         s.duplicates.append((kind, name_node, first_name.span))

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 
+from lark import Token
+
 from . import ast
-from .source import Span
+from .source import Span, token_span
 
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 _ESCAPE = re.compile(r"\\(.)")
@@ -34,7 +36,7 @@ def unescape(raw: str, base: int = 0) -> str:
     if "\\" not in raw:
         return raw
 
-    def sub(m: re.Match) -> str:
+    def sub(m: re.Match[str]) -> str:
         ch = m.group(1)
         if ch not in _ESCAPES:
             raise TextError(
@@ -48,18 +50,18 @@ def unescape(raw: str, base: int = 0) -> str:
     return _ESCAPE.sub(sub, raw)
 
 
-def parse_string(path: str, tok, template: bool) -> ast.Text:
+def parse_string(path: str, tok: Token, template: bool) -> ast.Text:
     """A Text node from a STRING token; with `template`, its tokens too.
 
     Strings never span lines (the grammar forbids a raw newline), so a token's
     column is the string's column plus its offset in the raw text."""
     raw = tok.value[1:-1]
-    line, col = tok.line, tok.column
-    span = Span(path, line, col, tok.end_line, tok.end_column)
+    span = token_span(path, tok)
+    line, col = span.line, span.column
     value = unescape(raw, 1)
     if not template:
         return ast.Text(span, value)
-    parts: list = []
+    parts: list[str | ast.Node] = []
     pos = 0
     for m in _TOKEN.finditer(raw):
         if m.start() > pos:

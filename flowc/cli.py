@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from pathlib import Path
 
 import click
 
@@ -162,7 +161,7 @@ def check(paths, fmt, strict, ignore) -> None:
 
     ctx = click.get_current_context()
     ignore_from = "--ignore"
-    for key, value in load(Path.cwd()).items():
+    for key, value in load(os.getcwd()).items():
         if ctx.get_parameter_source(key) is click.core.ParameterSource.DEFAULT:
             if key == "fmt":
                 fmt = _choice(value, CHECK_FORMATS, "format")

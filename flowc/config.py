@@ -5,22 +5,21 @@ Keys: `format` ("text", "json", "sarif", "github"), `strict` (bool) and
 command line win."""
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 import click
+
+from flowc.dsl.loader import nearest_folder
 
 KEYS = {"format", "strict", "ignore"}
 
 
-def find_pyproject(start: Path) -> Path | None:
-    for folder in [start, *start.parents]:
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file():
-            return candidate
-    return None
+def find_pyproject(start: str) -> str | None:
+    folder = nearest_folder(start, ("pyproject.toml",))
+    return os.path.join(folder, "pyproject.toml") if folder is not None else None
 
 
-def load(start: Path) -> dict:
+def load(start: str) -> dict:
     """The `check` defaults from the nearest pyproject.toml, keyed by option parameter name."""
     path = find_pyproject(start)
     if path is None:

@@ -14,7 +14,7 @@ from .help import examples
 
 
 def _step_text(r, sources) -> str:
-    span = r.node.span
+    span = r.step.span
     line = sources.line(span.path, span.line) or ""
     return line.strip()
 
@@ -26,7 +26,7 @@ def _failure_text(r, sources) -> str:
     from .output import entry_line
 
     # FAIL is no checker rule: there is nothing for `flowc explain` to say.
-    out = [render_diagnostic(Diagnostic("FAIL", ERROR, _step_text(r, sources), r.node.span, label=r.message),
+    out = [render_diagnostic(Diagnostic("FAIL", ERROR, _step_text(r, sources), r.step.span, label=r.message),
                              sources, explained=False)]
     if r.saw:
         out.append("  saw since the previous expect:")
@@ -43,7 +43,7 @@ def _text(results, sources, verbose: bool, cov) -> str:
         out.append(f"{'PASS' if t.passed else 'FAIL'}  {t.name}  ({t.path}:{t.line})")
         if verbose:
             for r in t.expects:
-                out.append(f"      {'ok  ' if r.ok else 'FAIL'} {r.node.span.line}: {_step_text(r, sources)}")
+                out.append(f"      {'ok  ' if r.ok else 'FAIL'} {r.step.span.line}: {_step_text(r, sources)}")
         if not t.passed:
             out.append(_failure_text(t.failure, sources))
     failed = sum(1 for t in results if not t.passed)
@@ -73,7 +73,7 @@ def _json(results, sources, cov) -> str:
         item = {"name": t.name, "path": t.path, "line": t.line, "passed": t.passed, "expects": len(t.expects)}
         f = t.failure
         if f is not None:
-            s = f.node.span
+            s = f.step.span
             item["failure"] = {"line": s.line, "column": s.column, "end_line": s.end_line,
                                "end_column": s.end_column, "step": _step_text(f, sources),
                                "message": f.message, "saw": [e.as_json() for e in f.saw]}
@@ -92,7 +92,7 @@ def _junit(results, sources) -> str:
         case = ET.SubElement(suite, "testcase", name=t.name, classname=t.path, file=t.path, line=str(t.line))
         f = t.failure
         if f is not None:
-            s = f.node.span
+            s = f.step.span
             fail = ET.SubElement(case, "failure", message=f"{s.path}:{s.line}:{s.column}: {f.message}",
                                  type="expect")
             fail.text = _failure_text(f, sources)
@@ -122,7 +122,7 @@ def test(paths, verbose, pattern, fmt, coverage) -> None:
 
     Exit status: 0 every test passed, 1 a test failed, no test ran, or the
     scripts have check errors, 2 usage error."""
-    from flowc.interpreter.scenarios import _Trace, coverage as measure, run_tests
+    from flowc.interpreter.scenarios import Trace, coverage as measure, run_tests
 
     from .scripts import checked_or_exit
 
@@ -132,12 +132,12 @@ def test(paths, verbose, pattern, fmt, coverage) -> None:
         except re.error as e:
             raise click.BadParameter(f"not a regular expression: {e}", param_hint="--run")
     result = checked_or_exit(paths or (".",))
-    trace = _Trace()
-    results = run_tests(result, pattern, trace)
+    trace = Trace()
+    results = run_tests(result.program, pattern, trace)
     if not results:
         click.echo("no tests" + (f" match {pattern!r}" if pattern else " in these scripts"), err=True)
         sys.exit(1)
-    cov = measure(result, trace) if coverage else None
+    cov = measure(result.program, trace) if coverage else None
     sources = result.unit.sources
     if fmt == "json":
         click.echo(_json(results, sources, cov))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pygments.lexer import RegexLexer, bygroups, words
 from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation, String, Text
 
-from flowc.dsl.parser import address_pattern, keywords, terminal_words
+from flowc.dsl.grammar_queries import address_pattern, keywords, terminal_words
 from flowc.dsl.schema import EVENTS, SEATS
 
 # The words are the grammar's, sorted into the kinds that are coloured apart.

@@ -33,7 +33,7 @@ def _feed(session: Session, text: str, out) -> bool:
 
 def run_piped(session: Session, stream, out=click.echo) -> None:
     """Read `stream` line by line; a statement goes on while it is incomplete."""
-    from flowc.dsl.parser import StatementLines
+    from flowc.dsl.line_reader import StatementLines
 
     parts: list[str] = []
     pending = StatementLines()

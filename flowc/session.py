@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import click
 
 from flowc import dsl
-from flowc.dsl.parser import INCOMPLETE
+from flowc.dsl.syntax_errors import INCOMPLETE
 from flowc.dsl.render.text import _plural as plural, render_diagnostic
 from flowc.dsl.rules import unused_declaration
 from flowc.dsl.safe_text import visible

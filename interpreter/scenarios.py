@@ -1,7 +1,7 @@
-"""`test` blocks run: each on a fresh `memory:` store through the engine
-`flowc run` uses (the façade's Runner), steps turned into events, `advance`
-into the clock, and each `expect` checked against the audit entries and the
-store. Coverage is what the engine reports reaching (its `trace`).
+"""`test` blocks run: each, compiled into the program (`program.Test`), on
+a fresh `memory:` store through the engine `flowc run` uses (the façade's
+Runner), steps turned into events, `advance` into the clock, and each
+`expect` checked against the audit entries and the store. Coverage is what the engine reports reaching (its `trace`).
 
 An `expect` sees the audit entries of the steps since the last `expect`
 that came after another step: consecutive `expect`s look at the same
@@ -14,9 +14,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from flowc.dsl import ast
 from flowc.dsl import program as p
-from flowc.dsl.checker import walk_actions
 
 from . import timeutil
 from .api import Runner, open_store
@@ -33,7 +31,7 @@ UNENROLL_SKIPS = ("not_enrolled",)
 
 @dataclass
 class ExpectResult:
-    node: ast.Node  # the expect (or the step that could not run)
+    step: p.TestStep  # the expect (or the step that could not run)
     ok: bool
     message: str = ""
     #: The audit entries the expect looked at.
@@ -80,8 +78,9 @@ class Coverage:
                 "percent": round(self.percent, 1)}
 
 
-class _Trace:
-    """What the engine reached, over every test."""
+class Trace:
+    """What the engine reached, over every test: the engine's `trace`
+    callback, and the skip reasons the tests' audit entries gave."""
 
     def __init__(self) -> None:
         self.reached: set = set()
@@ -91,41 +90,27 @@ class _Trace:
         self.reached.add((kind, name, detail))
 
 
-def _value(node, now: dt.datetime):
-    """A test value, written as in conditions, as an event or property value."""
-    if isinstance(node, ast.FieldRef):
-        return node.name
-    if isinstance(node, ast.PathRef):
-        return f"{node.scope}.{node.name}"
-    if isinstance(node, ast.TodayLit):
-        return now.date().isoformat()
-    return node.value  # StringLit, NumberLit, BoolLit, Address
+def _value(value: p.Value, now: dt.datetime) -> object:
+    """A test value as an event or property value at `now`."""
+    return now.date().isoformat() if isinstance(value, p.Today) else value.value
 
 
-def _delay(d: ast.Duration) -> p.Delay:
-    return p.Delay(d.amount, d.unit, d.business)
-
-
-def _start(test: ast.TestDecl) -> dt.datetime:
+def _start(test: p.Test) -> dt.datetime:
     for step in test.steps:
-        if isinstance(step, ast.TestEmit) and step.at is not None:
-            return timeutil.parse_time(step.at.value)
+        if isinstance(step, p.Emit) and step.at is not None:
+            return timeutil.parse_time(step.at)
     return DEFAULT_START
 
 
-def run_tests(result, pattern: str | None = None, trace: _Trace | None = None) -> list[TestResult]:
-    """Run the `test` blocks of a checked unit (without errors) whose names
-    match `pattern` (a regular expression, searched), in source order."""
-    out = []
-    for test in result.context.symbols.tests.values():
-        if pattern is not None and not re.search(pattern, test.name.value):
-            continue
-        out.append(_run_one(result.program, test, trace))
-    return out
+def run_tests(program: p.Program, pattern: str | None = None, trace: Trace | None = None) -> list[TestResult]:
+    """Run the `test` blocks of a program whose names match `pattern` (a
+    regular expression, searched), in source order."""
+    return [_run_one(program, test, trace) for test in program.tests
+            if pattern is None or re.search(pattern, test.name)]
 
 
-def _run_one(program, test: ast.TestDecl, trace: _Trace | None) -> TestResult:
-    res = TestResult(test.name.value, test.span.path, test.span.line)
+def _run_one(program: p.Program, test: p.Test, trace: Trace | None) -> TestResult:
+    res = TestResult(test.name, test.span.path, test.span.line)
     store = open_store("memory:")
     try:
         runner = Runner(program, store)
@@ -134,7 +119,7 @@ def _run_one(program, test: ast.TestDecl, trace: _Trace | None) -> TestResult:
         window: list[AuditEntry] = []
         checked = False  # an expect came after the last step
         for n, step in enumerate(test.steps, 1):
-            if isinstance(step, ast.Expect):
+            if isinstance(step, p.Expect):
                 ok, message = _expect(step, window, store, now)
                 res.expects.append(ExpectResult(step, ok, message, list(window)))
                 checked = True
@@ -156,39 +141,33 @@ def _run_one(program, test: ast.TestDecl, trace: _Trace | None) -> TestResult:
     return res
 
 
-def _fields(step) -> dict:
-    return {f.name.name: _value(f.value, DEFAULT_START) for f in step.fields}
-
-
-def _step(runner: Runner, store, step, n: int, now: dt.datetime) -> tuple[list[AuditEntry], dt.datetime]:
+def _step(runner: Runner, store, step: p.TestStep, n: int, now: dt.datetime) -> tuple[list[AuditEntry], dt.datetime]:
     """Run one test step: its audit entries and the clock after it."""
-    if isinstance(step, ast.TestContact):
-        email = step.contact.value.lower()
+    if isinstance(step, p.SetContact):
         with store.transaction():
-            contact = store.get_contact(email) or Contact(email, {"email": email})
-            store.put_contact(Contact(email, {**contact.properties, **{f.name.name: _value(f.value, now)
-                                                                       for f in step.fields}}, contact.opted_out))
+            contact = store.get_contact(step.email) or Contact(step.email, {"email": step.email})
+            store.put_contact(Contact(step.email, {**contact.properties, **{name: _value(value, now)
+                                                                            for name, value in step.fields}},
+                                      contact.opted_out))
         return [], now
-    if isinstance(step, ast.TestAdvance):
-        until = timeutil.after(now, _delay(step.duration)) if step.duration else timeutil.parse_time(step.to.value)
+    if isinstance(step, p.Advance):
+        until = timeutil.after(now, step.delay) if step.delay else timeutil.parse_time(step.to)
         # The clock stops at the last time Flow keeps: work due after it (or
         # "never") does not run, as in `flowc run --until`.
         until = min(max(until, now), timeutil.LATEST)
         return runner.advance(until), until
-    at = now
-    if isinstance(step, ast.TestEmit) and step.at is not None:
-        at = max(timeutil.parse_time(step.at.value), now)
-    data = {"id": f"test-step-{n}", "type": step.event.name, "at": timeutil.show(at),
-            **{f.name.name: _value(f.value, at) for f in step.fields}}
-    if isinstance(step, ast.TestEmit) and step.contact is not None:
-        data["contact"] = step.contact.value
+    assert isinstance(step, p.Emit)
+    at = max(timeutil.parse_time(step.at), now) if step.at is not None else now
+    data = {"id": f"test-step-{n}", "type": step.event, "at": timeutil.show(at),
+            **{name: _value(value, at) for name, value in step.fields}}
+    if step.contact is not None:
+        data["contact"] = step.contact
     return runner.event(data), at
 
 
-def _expect(x: ast.Expect, seen: list[AuditEntry], store, now: dt.datetime) -> tuple[bool, str]:
+def _expect(x: p.Expect, seen: list[AuditEntry], store, now: dt.datetime) -> tuple[bool, str]:
     """Whether an expect holds, and what is wrong when not."""
-    contact = x.contact.value.lower() if x.contact is not None else None
-    seq = x.sequence.value if x.sequence is not None else None
+    contact, seq = x.contact, x.sequence
     mine = [e for e in seen if e.contact == contact]
     if x.kind in ("enrolled", "not_enrolled"):
         with store.transaction():
@@ -199,8 +178,8 @@ def _expect(x: ast.Expect, seen: list[AuditEntry], store, now: dt.datetime) -> t
             return False, f'{contact} is enrolled in "{active.sequence}"'
 
         def fits(sequence, user, sender):
-            return (sequence == seq and (x.user is None or user == x.user.name)
-                    and (x.sender is None or sender == x.sender.value))
+            return (sequence == seq and (x.user is None or user == x.user)
+                    and (x.sender is None or sender == x.sender))
 
         if active is not None and fits(active.sequence, active.user, active.sender):
             return True, ""
@@ -211,8 +190,7 @@ def _expect(x: ast.Expect, seen: list[AuditEntry], store, now: dt.datetime) -> t
             return False, f'{contact} is enrolled in "{active.sequence}" as {active.user} from {active.sender}'
         return False, f"{contact} is not enrolled"
     if x.kind in ("skipped", "ended"):
-        reason = x.reason.name if x.reason is not None else None
-        hits = [e for e in mine if e.outcome == x.kind and (reason is None or e.reason == reason)]
+        hits = [e for e in mine if e.outcome == x.kind and (x.reason is None or e.reason == x.reason)]
         if hits:
             return True, ""
         other = [str(e.reason) for e in mine if e.outcome == x.kind]
@@ -225,44 +203,40 @@ def _expect(x: ast.Expect, seen: list[AuditEntry], store, now: dt.datetime) -> t
         emails = [e for e in seen if e.outcome == Outcome.EMAIL_SENT and e.message and e.message["to"] == contact]
         if x.kind == "no_email":
             return not emails, "" if not emails else f"{len(emails)} email(s) sent to {contact}"
-        step = x.text.value
+        step = x.text
         for e in emails:
             if (e.detail or "").split(": ", 1)[-1] != step:
                 continue
-            if x.sender is not None and e.message["from"] != x.sender.value:
+            if x.sender is not None and e.message["from"] != x.sender:
                 return False, f'"{step}" was sent from {e.message["from"]}'
-            if x.contains is not None and x.contains.value not in (e.message.get(x.part) or ""):
+            if x.contains is not None and x.contains not in (e.message.get(x.part) or ""):
                 return False, f'the {x.part} of "{step}" is {e.message.get(x.part)!r}'
             return True, ""
         return False, f'no email "{step}" to {contact}'
     if x.kind == "task":
         texts = [(e.detail or "").split(": ", 1)[-1] for e in mine if e.outcome == Outcome.TASK_CREATED]
-        ok = x.text.value in texts
+        ok = x.text in texts
         return ok, "" if ok else (f"tasks for {contact}: " + "; ".join(map(repr, texts)) if texts
                                   else f"no task for {contact}")
     # sent: the user's sends in the 24 hours before now
     with store.transaction():
-        count, _ = store.sends_window(x.user.name, now - timeutil.WINDOW)
-    want = int(x.count.value)
-    return count == want, "" if count == want else f"{x.user.name} sent {count} in the last 24 hours"
+        count, _ = store.sends_window(x.user, now - timeutil.WINDOW)
+    return count == x.count, "" if count == x.count else f"{x.user} sent {count} in the last 24 hours"
 
 
-def coverage(result, trace: _Trace) -> Coverage:
+def coverage(program: p.Program, trace: Trace) -> Coverage:
     """Which workflows, `if` arms, sequence steps and skip reasons the tests
     reached."""
-    program, symbols = result.program, result.context.symbols
     items: list[tuple[str, str, bool]] = []
     reached = trace.reached
     for w in program.workflows:
         items.append(("workflow", w.name, ("workflow", w.name, None) in reached))
-    for decl, w in zip(symbols.workflows, program.workflows):
-        ifs = [a for a in walk_actions(decl.actions) if isinstance(a, ast.If)]
-        jumps = [pc for pc, op in enumerate(w.code) if isinstance(op, p.JumpUnless)]
-        for node, pc in zip(ifs, jumps):
-            where = f"{w.name}: if at {os.path.basename(node.span.path)}:{node.span.line}"
-            items.append(("arm", where + " (then)", ("branch", w.name, (pc, True)) in reached))
-            if node.orelse:
-                items.append(("arm", where + " (else)", ("branch", w.name, (pc, False)) in reached))
+    for w in program.workflows:
+        for site in w.ifs:
+            where = f"{w.name}: if at {os.path.basename(w.path)}:{site.line}"
+            items.append(("arm", where + " (then)", ("branch", w.name, (site.pc, True)) in reached))
+            if site.has_else:
+                items.append(("arm", where + " (else)", ("branch", w.name, (site.pc, False)) in reached))
     for seq in program.sequences.values():
         for i, step in enumerate(seq.steps):
             what = (f"email {step.name}" if isinstance(step, p.EmailStep) else

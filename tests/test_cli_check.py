@@ -2,6 +2,7 @@
 a real `flowc` process."""
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 import subprocess
@@ -169,3 +170,18 @@ def test_every_text_diagnostic_ends_with_a_pointer_to_explain(tmp_path):
     for block in blocks:
         code = block.split()[1]
         assert block.splitlines()[-1] == f"  = see: `flowc explain {code}`"
+
+
+def test_checking_a_file_imports_nothing_it_does_not_need(tmp_path):
+    """Start-up: `flowc check FILE` imports no module beyond lark, click and
+    the ones its work needs (pathlib and the URL parser it pulls in cost
+    a few milliseconds of every start)."""
+    script = tmp_path / "one.flow"
+    script.write_text("user alice seat sales_enterprise inbox alice@acme.example\n")
+    code = ("import sys\nimport lark, click\nbefore = set(sys.modules)\nfrom flowc.cli import main\n"
+            "try:\n    main(['check', sys.argv[1]])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in set(sys.modules) - before if not m.startswith('flowc')))")
+    out = subprocess.run([sys.executable, "-c", code, str(script)], capture_output=True, text=True, check=True,
+                         cwd=tmp_path)
+    extra = set(ast.literal_eval(out.stdout.strip().splitlines()[-1]))
+    assert not extra & {"pathlib", "urllib.parse", "ipaddress", "locale"}, extra

@@ -129,7 +129,7 @@ def _hook():
 def test_site_lists_every_command_option_and_keyword(site):
     import click
 
-    from flowc.dsl.parser import keywords
+    from flowc.dsl.grammar_queries import keywords
     from flowc.session import COMMANDS
 
     cli = site["cli.md"]

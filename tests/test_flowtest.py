@@ -177,3 +177,43 @@ def test_an_invalid_event_fails_the_test_at_its_step(tmp_path):
     text = TEAM + 'test "bad" { emit deal_stage_changed bob@x deal "D" stage closedwon amount "many" }\n'
     r = flowc("test", scripts(tmp_path, text))
     assert r.exit_code == 1 and "the event is not valid" in r.output and "amount" in r.output
+
+
+def test_test_blocks_are_compiled_into_the_program():
+    """The program carries its tests as compiled steps (names resolved,
+    addresses lower-cased, durations as delays, `today` left to the test
+    clock), and `flowc test` runs them without the AST."""
+    from flowc.dsl import program as p
+    from flowc.interpreter.scenarios import Trace, coverage, run_tests
+
+    text = TEAM + """
+test "compiled" {
+  contact Bob@X lifecyclestage lead createdate today
+  emit form_submitted bob@x form "Demo" page home.pricing
+  advance 2 business days
+  expect bob@x not enrolled
+}
+"""
+    result = dsl.check_sources([("t.flow", text)])
+    assert not result.errors, result.diagnostics
+    (test,) = result.program.tests
+    contact, emit, advance, expect = test.steps
+    assert (test.name, test.span.line) == ("compiled", 14)
+    assert contact == p.SetContact(contact.span, "bob@x", (("lifecyclestage", p.Const("lead")),
+                                                           ("createdate", p.Today())))
+    assert (emit.event, emit.contact, emit.fields, emit.at) == (
+        "form_submitted", "bob@x", (("form", p.Const("Demo")), ("page", p.Const("home.pricing"))), None)
+    assert advance.delay == p.Delay(2, "day", True) and advance.to is None
+    assert (expect.kind, expect.contact, expect.span.line) == ("not_enrolled", "bob@x", 18)
+    (workflow,) = result.program.workflows
+    assert workflow.ifs == (p.IfSite(0, 9, False),)
+    trace = Trace()
+    (ran,) = run_tests(result.program, trace=trace)
+    assert ran.passed and coverage(result.program, trace).covered >= 1
+
+
+def test_scenarios_run_compiled_tests_not_the_ast():
+    from flowc.interpreter import scenarios
+
+    source = open(scenarios.__file__, encoding="utf-8").read()
+    assert "flowc.dsl import ast" not in source and "checker" not in source

@@ -79,7 +79,7 @@ def sender_tokens() -> str:
 
 
 def keywords() -> str:
-    from flowc.dsl.parser import keywords as words
+    from flowc.dsl.grammar_queries import keywords as words
 
     return " ".join(f"`{w}`" for w in sorted(words()))
 

@@ -2,7 +2,12 @@
 which annotate the lines of a pull request."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .text import summary_line
+
+if TYPE_CHECKING:  # the type only: rendering imports no checker
+    from ..checker import CheckResult
 
 
 def _data(s: str) -> str:
@@ -13,7 +18,7 @@ def _prop(s: str) -> str:
     return _data(s).replace(":", "%3A").replace(",", "%2C")
 
 
-def render_report(result) -> str:
+def render_report(result: CheckResult) -> str:
     lines = []
     for d in result.diagnostics:
         s = d.span

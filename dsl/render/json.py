@@ -5,11 +5,14 @@ message, help}], "summary": {files, errors, warnings}}; lines and columns are
 `name` (the rule's name) are extra keys."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel
 
 from ..diagnostics import summary_counts
+
+if TYPE_CHECKING:  # the type only: rendering imports no checker
+    from ..checker import CheckResult
 
 
 class NoteOut(BaseModel):
@@ -44,7 +47,7 @@ class Report(BaseModel):
     summary: Summary
 
 
-def report(result) -> Report:
+def report(result: CheckResult) -> Report:
     from ..rules import BY_CODE
 
     errors, warnings = summary_counts(result.diagnostics)
@@ -64,5 +67,5 @@ def report(result) -> Report:
     )
 
 
-def render_report(result) -> str:
+def render_report(result: CheckResult) -> str:
     return report(result).model_dump_json(indent=2)

@@ -4,10 +4,17 @@ that no SARIF library has to be installed. tests/test_sarif.py validates the
 output against the standard's JSON schema."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+
+from ..source import Span
+
+if TYPE_CHECKING:  # the type only: rendering imports no checker
+    from ..checker import CheckResult
+
+Level = Literal["error", "warning", "note", "none"]  # a diagnostic's severity is one
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -44,7 +51,7 @@ class Location(_Sarif):
 
 
 class ReportingConfiguration(_Sarif):
-    level: Literal["error", "warning", "note", "none"]
+    level: Level
 
 
 class ReportingDescriptor(_Sarif):
@@ -69,7 +76,7 @@ class Tool(_Sarif):
 class Result(_Sarif):
     rule_id: str
     rule_index: int
-    level: Literal["error", "warning", "note", "none"]
+    level: Level
     message: Message
     locations: list[Location]
     related_locations: list[Location] | None = None
@@ -81,12 +88,12 @@ class Run(_Sarif):
 
 
 class SarifLog(_Sarif):
-    schema_: str = Field(SCHEMA, alias="$schema")
+    schema_: str = Field(default=SCHEMA, alias="$schema")
     version: Literal["2.1.0"] = "2.1.0"
     runs: list[Run]
 
 
-def _location(span, message: str | None = None) -> Location:
+def _location(span: Span, message: str | None = None) -> Location:
     return Location(
         physical_location=PhysicalLocation(
             artifact_location=ArtifactLocation(uri=span.path.replace("\\", "/")),
@@ -97,7 +104,7 @@ def _location(span, message: str | None = None) -> Location:
     )
 
 
-def report(result, tool_version: str) -> SarifLog:
+def report(result: CheckResult, tool_version: str) -> SarifLog:
     from ..rules import RULES
 
     index = {r.code: i for i, r in enumerate(RULES)}
@@ -127,5 +134,5 @@ def report(result, tool_version: str) -> SarifLog:
     return SarifLog(runs=[Run(tool=Tool(driver=driver), results=results)])
 
 
-def render_report(result, tool_version: str) -> str:
+def render_report(result: CheckResult, tool_version: str) -> str:
     return report(result, tool_version).model_dump_json(by_alias=True, exclude_none=True, indent=2)

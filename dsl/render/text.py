@@ -3,11 +3,17 @@
 span, notes pointing at declarations, `= help:` lines, and a summary."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
 import click
 
 from ..diagnostics import Diagnostic, summary_counts
 from ..safe_text import visible
 from ..source import SourceMap, Span
+
+if TYPE_CHECKING:  # the type only: rendering imports no checker
+    from ..checker import CheckResult
 
 #: A line longer than this is quoted as a window of WINDOW characters on
 #: either side of the span (and at most 2 * WINDOW of the span itself): a
@@ -22,7 +28,7 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def summary_line(diagnostics, files: int, suppressed: int = 0) -> str:
+def summary_line(diagnostics: Iterable[Diagnostic], files: int, suppressed: int = 0) -> str:
     errors, warnings = summary_counts(diagnostics)
     line = f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in {_plural(files, 'file')}"
     if suppressed:
@@ -34,11 +40,11 @@ class _Style:
     def __init__(self, color: bool):
         self.color = color
 
-    def __call__(self, text: str, **kw) -> str:
+    def __call__(self, text: str, **kw: Any) -> str:
         return click.style(text, **kw) if self.color else text
 
 
-def _excerpt(out: list, sources: SourceMap, span: Span, width: int, mark: str, label: str | None,
+def _excerpt(out: list[str], sources: SourceMap, span: Span, width: int, mark: str, label: str | None,
              style: _Style, color: str) -> None:
     source = sources.line(span.path, span.line)
     bar = style(" " * width + " |", fg="blue", bold=True)
@@ -86,7 +92,7 @@ def render_diagnostic(d: Diagnostic, sources: SourceMap, color: bool = False, ex
     return "\n".join(out)
 
 
-def render_report(result, color: bool = False) -> str:
+def render_report(result: CheckResult, color: bool = False) -> str:
     blocks = [render_diagnostic(d, result.unit.sources, color) for d in result.diagnostics]
     blocks.append(summary_line(result.diagnostics, result.files, result.suppressed))
     return "\n\n".join(blocks[:-1]) + ("\n\n" if len(blocks) > 1 else "") + blocks[-1]

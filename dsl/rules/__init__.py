@@ -5,8 +5,10 @@ code, once) and `check(ctx)`, which yields `RULE.report(message, span, ...)`."""
 from __future__ import annotations
 
 import importlib
-from typing import Callable
+from collections.abc import Callable, Iterable
 
+from ..context import Context
+from ..diagnostics import Diagnostic, Severity
 from ..slotted import slotted
 
 _MODULES = (
@@ -40,9 +42,9 @@ _MODULES = (
 class Rule:
     code: str
     name: str
-    severity: str
+    severity: Severity
     explanation: str
-    check: Callable
+    check: Callable[[Context], Iterable[Diagnostic]]
 
     @property
     def summary(self) -> str:

@@ -28,14 +28,16 @@ include "team.flow"
 ```
 """
 import os
+from collections.abc import Iterator
 
-from ..diagnostics import ERROR, Code
+from ..context import Context
+from ..diagnostics import ERROR, Code, Diagnostic
 from ..safe_text import visible
 
 RULE = Code("E107", "bad-include", ERROR)
 
 
-def check(ctx):
+def check(ctx: Context) -> Iterator[Diagnostic]:
     for p in ctx.unit.include_problems:
         if p.kind == "cycle":
             yield RULE.report("include cycle: " + " -> ".join(p.chain), p.span,

@@ -24,8 +24,10 @@ user alice seat sales_enterprise inbox alice@x timezone "Europe/Berlin" hours 09
 ```
 """
 import re
+from collections.abc import Iterator
 
-from ..diagnostics import ERROR, Code
+from ..context import Context
+from ..diagnostics import ERROR, Code, Diagnostic
 from ..schema import MAX_THROTTLE, throttle_seconds
 
 RULE = Code("E109", "bad-office-hours", ERROR)
@@ -52,7 +54,7 @@ def clock(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def check(ctx):
+def check(ctx: Context) -> Iterator[Diagnostic]:
     for user in ctx.symbols.users.values():
         name = user.name.name
         if user.timezone is not None and not known_zone(user.timezone.value):

@@ -22,18 +22,21 @@ on contact_created where source == import enroll in "Outreach" as alice
 on list_added where list == "Webinar attendees" and size < 100 enroll in "Outreach" as alice
 ```
 """
+from collections.abc import Iterator
+
 from .. import ast
-from ..diagnostics import WARNING, Code
+from ..context import Context
+from ..diagnostics import WARNING, Code, Diagnostic
 
 RULE = Code("W303", "bulk-enrollment", WARNING)
 BULK_SIZE = 100
 
 
-def _number(node):
+def _number(node: ast.Node) -> float | None:
     return node.value if isinstance(node, ast.NumberLit) else None
 
 
-def _keeps_small(e) -> bool:
+def _keeps_small(e: ast.Node) -> bool:
     """Whether condition `e` implies `size < 100`."""
     if isinstance(e, ast.And):
         return _keeps_small(e.left) or _keeps_small(e.right)
@@ -57,7 +60,7 @@ def _keeps_small(e) -> bool:
     return False
 
 
-def _selects_import(e):
+def _selects_import(e: ast.Node) -> Iterator[ast.Node]:
     """The comparisons of `e`, outside any `not`, that select imported contacts."""
     if isinstance(e, (ast.And, ast.Or)):
         yield from _selects_import(e.left)
@@ -74,7 +77,7 @@ def _selects_import(e):
             yield e
 
 
-def check(ctx):
+def check(ctx: Context) -> Iterator[Diagnostic]:
     enrolling = {id(w) for w, _ in ctx.enrolls}
     for w in ctx.symbols.workflows:
         if id(w) not in enrolling:

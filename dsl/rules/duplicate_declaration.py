@@ -22,14 +22,18 @@ user alice seat sales_pro
 user alice seat sales_enterprise inbox alice@x
 ```
 """
-from ..diagnostics import ERROR, Code, Note
+from collections.abc import Iterator
+
+from .. import ast
+from ..context import Context
+from ..diagnostics import ERROR, Code, Diagnostic, Note
 
 RULE = Code("E103", "duplicate-declaration", ERROR)
 
 
-def check(ctx):
+def check(ctx: Context) -> Iterator[Diagnostic]:
     for kind, node, first in ctx.symbols.duplicates:
-        name = getattr(node, "name", None) or getattr(node, "value", "")
+        name = node.name if isinstance(node, ast.Ident) else node.value
         if first is None:
             yield RULE.report(
                 f"`{name}` is a built-in contact property", node.span,

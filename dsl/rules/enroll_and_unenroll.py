@@ -26,13 +26,20 @@ on form_submitted {
 }
 ```
 """
+from collections.abc import Iterator
+
 from .. import ast
-from ..diagnostics import WARNING, Code, Note
+from ..context import Context
+from ..diagnostics import WARNING, Code, Diagnostic, Note
 
 RULE = Code("W304", "enroll-and-unenroll", WARNING)
 
 
-def _paths(actions, enrolled: dict, unenrolled: dict, found: list):
+_Seen = dict[str, ast.Enroll | ast.Unenroll]
+
+
+def _paths(actions: list[ast.Node], enrolled: _Seen, unenrolled: _Seen, found: list[tuple[ast.Enroll | ast.Unenroll, ast.Node]]
+           ) -> tuple[_Seen, _Seen]:
     """Walks `actions` with the enrolls and unenrolls that may precede them on
     some path (sequence -> first action); returns those after the block.
 
@@ -58,9 +65,9 @@ def _paths(actions, enrolled: dict, unenrolled: dict, found: list):
     return enrolled, unenrolled
 
 
-def check(ctx):
+def check(ctx: Context) -> Iterator[Diagnostic]:
     for w in ctx.symbols.workflows:
-        found: list = []
+        found: list[tuple[ast.Enroll | ast.Unenroll, ast.Node]] = []
         _paths(w.actions, {}, {}, found)
         for second, first in found:
             verb = "enrolls in" if isinstance(first, ast.Enroll) else "unenrolls from"

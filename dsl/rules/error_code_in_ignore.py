@@ -23,13 +23,16 @@ sequence "Demo" { email "Intro" subject "Hi" body "Hi" }
 on form_submitted enroll in "Demo" as alice
 ```
 """
-from ..diagnostics import WARNING, Code, ignore_comment_codes
+from collections.abc import Iterator
+
+from ..context import Context
+from ..diagnostics import WARNING, Code, Diagnostic, ignore_comment_codes
 from ..source import Span
 
 RULE = Code("W307", "error-code-in-ignore", WARNING)
 
 
-def check(ctx):
+def check(ctx: Context) -> Iterator[Diagnostic]:
     for module in ctx.unit.modules:
         path = module.span.path
         for comment in module.comments:

@@ -25,13 +25,16 @@ sequence "Demo" { email "Intro" subject "Quick question" body "Hi, shall we book
 on form_submitted enroll in "Demo" as alice
 ```
 """
+from collections.abc import Iterator
+
 from .. import ast
-from ..diagnostics import ERROR, Code
+from ..context import Context
+from ..diagnostics import ERROR, Code, Diagnostic
 
 RULE = Code("E110", "first-email-without-subject", ERROR)
 
 
-def check(ctx):
+def check(ctx: Context) -> Iterator[Diagnostic]:
     for seq in ctx.symbols.sequences.values():
         first = next((s for s in seq.steps if isinstance(s, ast.EmailStep)), None)
         if first is not None and first.subject is None:

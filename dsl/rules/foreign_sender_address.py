@@ -19,12 +19,15 @@ on form_submitted enroll in "Demo" as alice from bob@x
 on form_submitted enroll in "Demo" as alice from sales@x
 ```
 """
-from ..diagnostics import ERROR, Code, Note
+from collections.abc import Iterator
+
+from ..context import Context
+from ..diagnostics import ERROR, Code, Diagnostic, Note
 
 RULE = Code("E203", "foreign-sender-address", ERROR)
 
 
-def check(ctx):
+def check(ctx: Context) -> Iterator[Diagnostic]:
     users = ctx.symbols.users
     for _, action in ctx.enrolls:
         user = users.get(action.user.name)

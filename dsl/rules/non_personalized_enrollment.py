@@ -20,13 +20,16 @@ on contact_created enroll in "Welcome" as alice
 on form_submitted where form == "Contact sales" enroll in "Welcome" as alice
 ```
 """
+from collections.abc import Iterator
+
 from .. import ast
-from ..diagnostics import WARNING, Code
+from ..context import Context
+from ..diagnostics import WARNING, Code, Diagnostic
 
 RULE = Code("W302", "non-personalized-enrollment", WARNING)
 
 
-def _createdate_vs_today(node) -> bool:
+def _createdate_vs_today(node: ast.Node) -> bool:
     if not isinstance(node, ast.Compare):
         return False
     sides = (node.left, node.right)
@@ -35,7 +38,7 @@ def _createdate_vs_today(node) -> bool:
     )
 
 
-def check(ctx):
+def check(ctx: Context) -> Iterator[Diagnostic]:
     enrolling = {id(w) for w, _ in ctx.enrolls}
     for w in ctx.symbols.workflows:
         if id(w) in enrolling and w.event.name == "contact_created":

@@ -29,8 +29,11 @@ sequence "Demo" { email "Intro" subject "Hi" body "Hi"; wait 2 weeks; email "Bum
 on form_submitted enroll in "Demo" as alice
 ```
 """
+from collections.abc import Iterator
+
 from .. import ast
-from ..diagnostics import OUT_OF_RANGE
+from ..context import Context
+from ..diagnostics import OUT_OF_RANGE, Diagnostic
 from ..loader import MAX_INCLUDE_DEPTH
 from ..schema import MAX_PAUSE_DAYS
 
@@ -46,14 +49,14 @@ def days(d: ast.Duration) -> float:
     return d.amount * _DAYS[d.unit] * (7 / 5 if d.business else 1)
 
 
-def _wait(d: ast.Duration):
+def _wait(d: ast.Duration) -> Diagnostic | None:
     if days(d) > MAX_WAIT_DAYS:
         return RULE.report(f"a wait longer than {MAX_WAIT_DAYS:,} days", d.span,
                            label="too long", help=("a wait is at most ten years",))
     return None
 
 
-def check(ctx):
+def check(ctx: Context) -> Iterator[Diagnostic]:
     yield from ctx.unit.too_deep
     for p in ctx.unit.include_problems:
         if p.kind == "deep":

@@ -19,13 +19,16 @@ sequence "Demo" { email "Intro" subject "Hi" body "Hi {{contact.firstname}}, {{p
 sequence "Demo" { email "Intro" subject "Hi" body "Hi {{contact.firstname | there}}, thanks for your interest in {{contact.company | your team}}." }
 ```
 """
+from collections.abc import Iterator
+
 from .. import ast
-from ..diagnostics import WARNING, Code
+from ..context import Context
+from ..diagnostics import WARNING, Code, Diagnostic
 
 RULE = Code("W301", "placeholder-token", WARNING)
 
 
-def check(ctx):
+def check(ctx: Context) -> Iterator[Diagnostic]:
     for decl, token in ctx.template_tokens:
         if isinstance(token, ast.PlaceholderToken):
             owner = (f"the footer of user `{decl.name.name}`" if isinstance(decl, ast.UserDecl)

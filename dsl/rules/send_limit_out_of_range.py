@@ -18,13 +18,16 @@ user alice seat sales_enterprise inbox alice@x limit 5000
 user alice seat sales_enterprise inbox alice@x limit 1000
 ```
 """
-from ..diagnostics import ERROR, Code
+from collections.abc import Iterator
+
+from ..context import Context
+from ..diagnostics import ERROR, Code, Diagnostic
 from ..schema import MAX_DAILY_LIMIT
 
 RULE = Code("E204", "send-limit-out-of-range", ERROR)
 
 
-def check(ctx):
+def check(ctx: Context) -> Iterator[Diagnostic]:
     for user in ctx.symbols.users.values():
         limit = user.limit
         if limit is None:

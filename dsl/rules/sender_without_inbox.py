@@ -19,12 +19,15 @@ user carol seat sales_enterprise inbox carol@x
 on form_submitted enroll in "Demo" as carol
 ```
 """
-from ..diagnostics import ERROR, Code, Note
+from collections.abc import Iterator
+
+from ..context import Context
+from ..diagnostics import ERROR, Code, Diagnostic, Note
 
 RULE = Code("E202", "sender-without-inbox", ERROR)
 
 
-def check(ctx):
+def check(ctx: Context) -> Iterator[Diagnostic]:
     users = ctx.symbols.users
     for _, action in ctx.enrolls:
         user = users.get(action.user.name)

@@ -21,10 +21,11 @@ wait 2 dayz
 on form_submitted enroll in "Demo" as alice
 ```
 """
-from ..diagnostics import SYNTAX_ERROR
+from ..context import Context
+from ..diagnostics import SYNTAX_ERROR, Diagnostic
 
 RULE = SYNTAX_ERROR
 
 
-def check(ctx):
+def check(ctx: Context) -> list[Diagnostic]:
     return ctx.unit.syntax

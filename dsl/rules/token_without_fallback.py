@@ -20,8 +20,11 @@ sequence "Demo" { email "Intro" subject "Hi" body "Hi {{contact.firstname}}, sha
 sequence "Demo" { email "Intro" subject "Hi" body "Hi {{contact.firstname | there}}, shall we book a demo?" }
 ```
 """
+from collections.abc import Iterator
+
 from .. import ast
-from ..diagnostics import WARNING, Code
+from ..context import Context
+from ..diagnostics import WARNING, Code, Diagnostic
 
 RULE = Code("W306", "token-without-fallback", WARNING)
 
@@ -29,7 +32,7 @@ RULE = Code("W306", "token-without-fallback", WARNING)
 _ALWAYS_KNOWN = frozenset({"email"})
 
 
-def check(ctx):
+def check(ctx: Context) -> Iterator[Diagnostic]:
     properties = ctx.property_types
     for _, part, text in ctx.template_texts:
         if part == "task":

@@ -23,14 +23,17 @@ on meeting_outcome where outcome == no_show enroll in "Reschedule" as alice
 on deal_stage_changed where amount > 10000 enroll in "Onboarding" as alice
 ```
 """
-from ..diagnostics import TYPE_MISMATCH
+from collections.abc import Iterator
+
+from ..context import Context
+from ..diagnostics import TYPE_MISMATCH, Diagnostic
 from ..schema import SEATS
 from ..suggest import did_you_mean
 
 RULE = TYPE_MISMATCH
 
 
-def check(ctx):
+def check(ctx: Context) -> Iterator[Diagnostic]:
     yield from ctx.typing_diagnostics(RULE)
     for user in ctx.symbols.users.values():
         if user.seat is not None and user.seat.name not in SEATS:

@@ -21,22 +21,25 @@ on form_submited enroll in "Demo" as alice
 on form_submitted enroll in "Demo" as alice
 ```
 """
+from collections.abc import Iterator
+
 from .. import ast
-from ..diagnostics import ERROR, Code
+from ..context import Context
+from ..diagnostics import ERROR, Code, Diagnostic
 from ..schema import CONTACT_ACCOUNT_EVENTS, EVENTS, TRIGGER_EVENTS
 from ..suggest import did_you_mean
 
 RULE = Code("E104", "unknown-event", ERROR)
 
 
-def check(ctx):
+def check(ctx: Context) -> Iterator[Diagnostic]:
     for w in ctx.symbols.workflows:
         name = w.event.name
         if name in TRIGGER_EVENTS:
             continue
         if name in EVENTS:
             message = f"`{name}` is an account event and cannot trigger a workflow"
-            help = ("workflows start on: " + ", ".join(TRIGGER_EVENTS),)
+            help: tuple[str, ...] = ("workflows start on: " + ", ".join(TRIGGER_EVENTS),)
         else:
             message = f"unknown event type `{name}`"
             help = did_you_mean(name, TRIGGER_EVENTS) or ("workflows start on: " + ", ".join(TRIGGER_EVENTS),)

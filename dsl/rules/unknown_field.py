@@ -27,19 +27,23 @@ on form_submitted where form == "Demo request" enroll in "Demo" as alice
 sequence "Demo" { email "Intro" subject "Hi" body "Hi {{contact.firstname | there}}" }
 ```
 """
+from collections.abc import Collection, Iterator, Mapping
+
 from .. import ast
-from ..diagnostics import UNKNOWN_FIELD
-from ..schema import EVENTS, SENDER_FIELDS
+from ..context import Context
+from ..diagnostics import UNKNOWN_FIELD, Diagnostic
+from ..schema import EVENTS, SENDER_FIELDS, Type
 from ..suggest import did_you_mean
 
 RULE = UNKNOWN_FIELD
 
 
-def _test_fields(ctx, properties):
+def _test_fields(ctx: Context, properties: Mapping[str, Type]) -> Iterator[Diagnostic]:
     """Unknown fields of events and unknown properties in test steps."""
     for step in ctx.test_steps:
+        known: Collection[str]
         if isinstance(step, ast.TestContact):
-            known, what, where = properties, "contact property", ""
+            known, what, where = properties.keys(), "contact property", ""
         elif isinstance(step, (ast.TestEmit, ast.TestAccount)) and step.event.name in EVENTS:
             known, what = [f.name for f in EVENTS[step.event.name].fields], "field"
             where = f" of `{step.event.name}`"
@@ -52,7 +56,7 @@ def _test_fields(ctx, properties):
                                  help=did_you_mean(f.name.name, known) or (("known: " + ", ".join(known)),))
 
 
-def check(ctx):
+def check(ctx: Context) -> Iterator[Diagnostic]:
     yield from ctx.typing_diagnostics(RULE)
     properties = ctx.property_types
     yield from _test_fields(ctx, properties)
@@ -72,7 +76,7 @@ def check(ctx):
             )
 
 
-def _misplaced_unsubscribe(ctx):
+def _misplaced_unsubscribe(ctx: Context) -> Iterator[Diagnostic]:
     for _, part, text in ctx.template_texts:
         if part in ("subject", "task"):
             for token in text.tokens:

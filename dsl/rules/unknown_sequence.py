@@ -20,14 +20,17 @@ on form_submitted enroll in "Demo call" as alice
 on form_submitted enroll in "Demo" as alice
 ```
 """
+from collections.abc import Iterator
+
 from .. import ast
-from ..diagnostics import ERROR, Code
+from ..context import Context
+from ..diagnostics import ERROR, Code, Diagnostic
 from ..suggest import did_you_mean
 
 RULE = Code("E101", "unknown-sequence", ERROR)
 
 
-def check(ctx):
+def check(ctx: Context) -> Iterator[Diagnostic]:
     sequences = ctx.symbols.sequences
     named = [a.sequence for _, a in ctx.actions if isinstance(a, (ast.Enroll, ast.Unenroll))]
     named += [s.sequence for s in ctx.test_steps if isinstance(s, ast.Expect) and s.sequence is not None]

@@ -20,14 +20,17 @@ on form_submitted enroll in "Demo" as alcie
 on form_submitted enroll in "Demo" as alice
 ```
 """
+from collections.abc import Iterator
+
 from .. import ast
-from ..diagnostics import ERROR, Code
+from ..context import Context
+from ..diagnostics import ERROR, Code, Diagnostic
 from ..suggest import did_you_mean
 
 RULE = Code("E102", "unknown-user", ERROR)
 
 
-def check(ctx):
+def check(ctx: Context) -> Iterator[Diagnostic]:
     users = ctx.symbols.users
     named = [a.user for _, a in ctx.enrolls]
     named += [s.user for s in ctx.test_steps if isinstance(s, ast.Expect) and s.user is not None]

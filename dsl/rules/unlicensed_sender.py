@@ -21,13 +21,16 @@ user bob seat sales_enterprise inbox bob@x
 on form_submitted enroll in "Demo" as bob
 ```
 """
-from ..diagnostics import ERROR, Code, Note
+from collections.abc import Iterator
+
+from ..context import Context
+from ..diagnostics import ERROR, Code, Diagnostic, Note
 from ..schema import SEATS, SENDER_SEATS
 
 RULE = Code("E201", "unlicensed-sender", ERROR)
 
 
-def check(ctx):
+def check(ctx: Context) -> Iterator[Diagnostic]:
     users = ctx.symbols.users
     # Those who could send instead: an eligible seat and a connected inbox.
     eligible = [n for n, u in users.items()

@@ -21,13 +21,17 @@ Remove the declaration, or suppress the warning where it is kept on purpose:
 user dave seat sales_enterprise inbox dave@x   # flowc: ignore[W305]
 ```
 """
+from collections.abc import Iterator
+
 from .. import ast
-from ..diagnostics import WARNING, Code
+from ..context import Context
+from ..diagnostics import WARNING, Code, Diagnostic
+from ..source import Span
 
 RULE = Code("W305", "unused-declaration", WARNING)
 
 
-def check(ctx):
+def check(ctx: Context) -> Iterator[Diagnostic]:
     s = ctx.symbols
     used_sequences = {a.sequence.value for _, a in ctx.actions if isinstance(a, (ast.Enroll, ast.Unenroll))}
     used_props = {n.name for _, n in ctx.condition_nodes if isinstance(n, ast.PathRef) and n.scope == "contact"}
@@ -35,14 +39,14 @@ def check(ctx):
     for name, decl in s.users.items():
         if name not in ctx.sequence_users:
             yield _unused("user", f"`{name}`", decl.name.span)
-    for name, decl in s.sequences.items():
+    for name, seq in s.sequences.items():
         if name not in used_sequences:
-            yield _unused("sequence", f'"{name}"', decl.name.span)
-    for name, decl in s.properties.items():
+            yield _unused("sequence", f'"{name}"', seq.name.span)
+    for name, prop in s.properties.items():
         if name not in used_props:
-            yield _unused("property", f"`{name}`", decl.name.span)
+            yield _unused("property", f"`{name}`", prop.name.span)
 
 
-def _unused(kind: str, shown: str, span):
+def _unused(kind: str, shown: str, span: Span) -> Diagnostic:
     return RULE.report(f"{kind} {shown} is declared but never used", span,
                        label="never used", help=(f"remove the {kind}, or use it",))

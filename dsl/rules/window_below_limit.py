@@ -21,13 +21,16 @@ user alice seat sales_enterprise inbox alice@x hours 09:00-12:00 throttle 1 minu
 user alice seat sales_enterprise inbox alice@x hours 09:00-12:00 throttle 1 minute limit 180
 ```
 """
-from ..diagnostics import WARNING, Code
+from collections.abc import Iterator
+
+from ..context import Context
+from ..diagnostics import WARNING, Code, Diagnostic
 from ..schema import MAX_DAILY_LIMIT, MAX_THROTTLE, throttle_seconds
 
 RULE = Code("W308", "window-below-limit", WARNING)
 
 
-def check(ctx):
+def check(ctx: Context) -> Iterator[Diagnostic]:
     for user in ctx.symbols.users.values():
         if user.throttle is None or not 0 < throttle_seconds(user.throttle) <= MAX_THROTTLE:
             continue  # no throttle, or E109

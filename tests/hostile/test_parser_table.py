@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from flowc import dsl
-from flowc.dsl import ast, parse_table, parser
+from flowc.dsl import ast, grammar_queries, parse_table, parser
 
 from ..conftest import EXAMPLES, FIXTURES
 
@@ -69,7 +69,7 @@ def test_each_state_lexes_as_lark_s_own_contextual_lexer_would():
     makes for all states up front: the same terminals, in the same order."""
     from lark.lexer import ContextualLexer
 
-    loaded = parser.lark_parser()
+    loaded = grammar_queries.lark_parser()
     lexer = loaded.parser.lexer
     states = {s: list(actions) for s, actions in loaded.parser.parser._parse_table.states.items()}
     eager = ContextualLexer(loaded.lexer_conf, states)
@@ -98,9 +98,8 @@ def _parsed(text: str):
 
 def test_the_table_parses_as_the_grammar_does(monkeypatch):
     from_table = [_parsed(t) for t in _corpus()]
-    compiled = parse_table.compile_grammar(transformer=parser._Builder(),
-                                           lexer_callbacks={"COMMENT": parser._on_comment})
-    monkeypatch.setattr(parser, "_parser", compiled)
+    compiled = parse_table.compile_grammar(**grammar_queries.callbacks())
+    monkeypatch.setattr(grammar_queries, "_parser", compiled)
     assert [_parsed(t) for t in _corpus()] == from_table
 
 
