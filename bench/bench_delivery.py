@@ -12,6 +12,7 @@ these machines are noisy):
 
     python bench/bench_delivery.py [MESSAGES] [EVENTS]
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,12 +27,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.generate import event_stream, stream_script  # noqa: E402
-from flowc import dsl  # noqa: E402
 from flowc.interpreter.api import Runner, open_store  # noqa: E402
 from flowc.interpreter.delivery.deliverer import Deliverer  # noqa: E402
-from flowc.interpreter.stores.sqlite import SqliteStore  # noqa: E402
 from flowc.interpreter.delivery.transports import InboxSettings, SmtpTransport  # noqa: E402
+from flowc.interpreter.stores.sqlite import SqliteStore  # noqa: E402
+
+from bench.generate import event_stream, stream_script  # noqa: E402
+from flowc import dsl  # noqa: E402
 
 INBOXES = ("ann@acme.example", "ben@acme.example")
 PASSWORD = "bench-password"
@@ -56,20 +58,22 @@ def _serve(reply_delay: float) -> None:
 
 def _outbox(path: str, n: int) -> None:
     program = dsl.check_sources([("o.flow", OUTBOX_SCRIPT)]).program
-    lines = [f'{{"id": "e{i}", "type": "form_submitted", "at": "2026-01-05T09:00:00Z", '
-             f'"contact": "c{i}@client.example", "form": "{"AB"[i % 2]}"}}' for i in range(n)]
+    lines = [
+        f'{{"id": "e{i}", "type": "form_submitted", "at": "2026-01-05T09:00:00Z", '
+        f'"contact": "c{i}@client.example", "form": "{"AB"[i % 2]}"}}'
+        for i in range(n)
+    ]
     store = open_store(f"sqlite:///{path}")
     Runner(program, store).process(lines)
     store.close()
 
 
 def _deliver(path: str, port: int, connections: int) -> float:
-    inboxes = {a: InboxSettings(a, "127.0.0.1", port, "none", a, "BENCH_PW", 10.0, connections)
-               for a in INBOXES}
+    inboxes = {a: InboxSettings(a, "127.0.0.1", port, "none", a, "BENCH_PW", 10.0, connections) for a in INBOXES}
     store = open_store(f"sqlite:///{path}")
     deliverer = Deliverer(store, SmtpTransport(inboxes, environ={"BENCH_PW": PASSWORD}))
     t = time.perf_counter()
-    entries = deliverer.deliver_due(dt.datetime(2026, 1, 6, tzinfo=dt.timezone.utc))
+    entries = deliverer.deliver_due(dt.datetime(2026, 1, 6, tzinfo=dt.UTC))
     elapsed = time.perf_counter() - t
     deliverer.close()
     store.close()
@@ -82,8 +86,13 @@ def smtp_throughput(n: int) -> None:
         filled = f"{d}/filled.db"
         _outbox(filled, n)
         for delay in (0.0, 0.005):
-            server = subprocess.Popen([sys.executable, __file__, "--serve", str(delay)], stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, text=True, cwd=ROOT)
+            server = subprocess.Popen(
+                [sys.executable, __file__, "--serve", str(delay)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                cwd=ROOT,
+            )
             port = int(server.stdout.readline())
             rates = {}
             for connections in (1, 4):
@@ -94,9 +103,11 @@ def smtp_throughput(n: int) -> None:
             received, logins = map(int, server.stdout.readline().split())
             server.wait()
             assert received == 2 * n, received
-            print(f"SMTP, server answers after {delay * 1000:.0f} ms: 1 connection per inbox "
-                  f"{rates[1]:7.0f} messages/s, 4 connections {rates[4]:7.0f} messages/s "
-                  f"({rates[4] / rates[1]:.2f}x); {logins} logins for {received} messages")
+            print(
+                f"SMTP, server answers after {delay * 1000:.0f} ms: 1 connection per inbox "
+                f"{rates[1]:7.0f} messages/s, 4 connections {rates[4]:7.0f} messages/s "
+                f"({rates[4] / rates[1]:.2f}x); {logins} logins for {received} messages"
+            )
 
 
 class NoOutboxSqlite(SqliteStore):
@@ -124,9 +135,11 @@ def outbox_overhead(events: int, rounds: int = 3) -> None:
                 store.close()
                 os.remove(path)
     best = {k: min(v) for k, v in times.items()}
-    print(f"flowc run --deliver none, {events} events on SQLite ({summary.outcomes['email_sent']} emails): "
-          f"{events / best['without']:.0f} events/s without the outbox, {events / best['with']:.0f} with it: "
-          f"{best['with'] / best['without']:.3f}x the time (target <= 1.10; best of {rounds})")
+    print(
+        f"flowc run --deliver none, {events} events on SQLite ({summary.outcomes['email_sent']} emails): "
+        f"{events / best['without']:.0f} events/s without the outbox, {events / best['with']:.0f} with it: "
+        f"{best['with'] / best['without']:.3f}x the time (target <= 1.10; best of {rounds})"
+    )
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ Prints lines/s for each and the ratio to plain Lark (below 1.0 is faster),
 then microseconds per line at each size and their ratio to the smallest
 size's (1.0 everywhere is linear), and check time over Lark's at each size
 (the same everywhere is linear too, and less hit by the machine's noise)."""
+
 from __future__ import annotations
 
 import gc
@@ -22,11 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lark import Lark  # noqa: E402
+from flowc.dsl.grammar_queries import lark_parser
+from lark import Lark
 
-from flowc import dsl  # noqa: E402
-from bench.generate import script  # noqa: E402
-from flowc.dsl.grammar_queries import lark_parser  # noqa: E402
+from bench.generate import script
+from flowc import dsl
 
 
 def timed(fn, repeats: int) -> float:
@@ -111,12 +112,18 @@ def linearity(plain: Lark, sizes: list[int], repeats: int) -> None:
                 runs[name].append(timed(make(text), 1))
         per_line[n] = {name: statistics.median(v) / n * 1e6 for name, v in runs.items()}
     first = per_line[min(per_line)]
-    print(f"\ntime per line in microseconds, median of {repeats} runs "
-          f"(in brackets: over the {min(per_line)}-line script's; 1.00 all down a column is linear)")
+    print(
+        f"\ntime per line in microseconds, median of {repeats} runs "
+        f"(in brackets: over the {min(per_line)}-line script's; 1.00 all down a column is linear)"
+    )
     print(f"{'lines':>8}" + "".join(f"{name:>22}" for name in series) + "   check / Lark (gc on, off)")
     for n, t in per_line.items():
-        print(f"{n:>8}" + "".join(f"{t[name]:13.1f} ({t[name] / first[name]:.2f})" for name in series)
-              + f"   {t['check, gc on'] / t['Lark, gc on']:6.2f} {t['check, gc off'] / t['Lark, gc off']:6.2f}")
+        print(
+            f"{n:>8}"
+            + "".join(f"{t[name]:13.1f} ({t[name] / first[name]:.2f})" for name in series)
+            + f"   {t['check, gc on'] / t['Lark, gc on']:6.2f} {t['check, gc off'] / t['Lark, gc off']:6.2f}"
+        )
+
 
 if __name__ == "__main__":
     main()

@@ -13,6 +13,7 @@ machines are noisy):
 
     python bench/bench_inbox.py [MESSAGES]
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -41,8 +42,22 @@ def watch_rate(n: int) -> tuple[float, float]:
     with answered_inbox(folder, n):
         env = {**os.environ, PASSWORD_ENV: PASSWORD}
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "flowc", "watch", "team.flow", "--store",
-                        f"sqlite:///{folder / 'base.db'}", "--once", "--quiet"], cwd=folder, env=env, check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "flowc",
+                "watch",
+                "team.flow",
+                "--store",
+                f"sqlite:///{folder / 'base.db'}",
+                "--once",
+                "--quiet",
+            ],
+            cwd=folder,
+            env=env,
+            check=True,
+        )
         whole = time.perf_counter() - started
         started = time.perf_counter()
         # the same read again: every message fetched, parsed and found read before, no start-up in the figure
@@ -53,8 +68,22 @@ def watch_rate(n: int) -> tuple[float, float]:
             for key in list(store.inbox_positions()):
                 store.set_inbox_position(*key, 0, 0)
         store.close()
-        subprocess.run([sys.executable, "-m", "flowc", "watch", "team.flow", "--store",
-                        f"sqlite:///{folder / 'base.db'}", "--once", "--quiet"], cwd=folder, env=env, check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "flowc",
+                "watch",
+                "team.flow",
+                "--store",
+                f"sqlite:///{folder / 'base.db'}",
+                "--once",
+                "--quiet",
+            ],
+            cwd=folder,
+            env=env,
+            check=True,
+        )
         again = time.perf_counter() - started
         started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "flowc", "--version"], check=True, capture_output=True)
@@ -72,8 +101,13 @@ def corpus() -> tuple[int, int, float]:
     raws = {name: (mail / name).read_bytes() for name in expected["messages"]}
     for name, want in expected["messages"].items():
         v = classify(read(raws[name]), received, want.get("in_thread", True))
-        got = {"class": v.kind.value, "recipients": list(v.recipients), "status": v.status,
-               "until": v.until.isoformat() if v.until else None, "left_company": v.left_company}
+        got = {
+            "class": v.kind.value,
+            "recipients": list(v.recipients),
+            "status": v.status,
+            "until": v.until.isoformat() if v.until else None,
+            "left_company": v.left_company,
+        }
         right += all(got[k] == want[k] for k in want if k in got)
     rounds = 50
     started = time.perf_counter()
@@ -92,9 +126,11 @@ def main() -> None:
         print("Dovecot is not installed: no watch figure (apt-get install -y dovecot-imapd)")
         return
     whole, read_only = watch_rate(n)
-    print(f"flowc watch --once from Dovecot, {n} messages: {whole:,.0f} messages/s from start to exit; "
-          f"a second read of the folder (fetch, parse, classify, find read before) without the start-up: "
-          f"{read_only:,.0f} messages/s")
+    print(
+        f"flowc watch --once from Dovecot, {n} messages: {whole:,.0f} messages/s from start to exit; "
+        f"a second read of the folder (fetch, parse, classify, find read before) without the start-up: "
+        f"{read_only:,.0f} messages/s"
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ a sender's name (`as rep3` -> `as Xep3`, an E102), and a keyword (`as` ->
 
 Prints the median and the slowest round in milliseconds for each; the
 target is 200 ms for 2,000 lines on a 2-core machine."""
+
 from __future__ import annotations
 
 import asyncio
@@ -21,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lsprotocol import types  # noqa: E402
-from pygls.lsp.client import LanguageClient  # noqa: E402
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
 
-from bench.generate import script  # noqa: E402
+from bench.generate import script
 
 
 async def measure(lines: int, rounds: int) -> dict[str, list[float]]:
@@ -45,23 +46,32 @@ async def measure(lines: int, rounds: int) -> dict[str, list[float]]:
     client.initialized(types.InitializedParams())
     with tempfile.TemporaryDirectory() as folder:
         uri = (Path(folder) / "big.flow").as_uri()
-        client.text_document_did_open(types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(uri=uri, language_id="flow", version=0, text=text)))
+        client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(uri=uri, language_id="flow", version=0, text=text)
+            )
+        )
         _, _, base = await arrived.get()
         times: dict[str, list[float]] = {"name": [], "syntax": []}
         version = 0
-        for kind, at, broken, mended, count_broken in (("name", column, "X", "r", base + 1),
-                                                      ("syntax", column - 2, "z", "s", 1)):
+        for kind, at, broken, mended, count_broken in (
+            ("name", column, "X", "r", base + 1),
+            ("syntax", column - 2, "z", "s", 1),
+        ):
             for i in range(rounds):
                 version += 1
                 new = broken if i % 2 == 0 else mended
                 start = types.Position(line=row, character=at)
                 end = types.Position(line=row, character=at + 1)
                 sent = time.perf_counter()
-                client.text_document_did_change(types.DidChangeTextDocumentParams(
-                    text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
-                    content_changes=[types.TextDocumentContentChangePartial(
-                        range=types.Range(start=start, end=end), text=new)]))
+                client.text_document_did_change(
+                    types.DidChangeTextDocumentParams(
+                        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                        content_changes=[
+                            types.TextDocumentContentChangePartial(range=types.Range(start=start, end=end), text=new)
+                        ],
+                    )
+                )
                 while True:
                     arrived_at, got, count = await arrived.get()
                     if got == version:
@@ -80,8 +90,11 @@ def main() -> None:
     times = asyncio.run(measure(lines, rounds))
     for kind, label in (("name", "a name edited"), ("syntax", "a syntax error made and mended")):
         t = times[kind]
-        print(f"{lines} lines, {rounds} changes, {label}: diagnostics after "
-              f"median {statistics.median(t):.0f} ms, slowest {max(t):.0f} ms (target 200 ms)")
+        print(
+            f"{lines} lines, {rounds} changes, {label}: diagnostics after "
+            f"median {statistics.median(t):.0f} ms, slowest {max(t):.0f} ms (target 200 ms)"
+        )
+
 
 if __name__ == "__main__":
     main()

@@ -10,6 +10,7 @@ request through the ASGI app, in process), a contact's timeline; and the
 engine's events/s on SQLite with and without the counters (same run,
 alternated, best of 5, CPU time). Targets: 100 ms a page or report, 20 ms a timeline,
 counters under 5% of events/s."""
+
 from __future__ import annotations
 
 import argparse
@@ -27,18 +28,27 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flowc.interpreter.api import Runner, open_store
-from flowc.interpreter.stores.sql import SqlStore, counted
-from flowc.interpreter.timeutil import to_text
+from flowc.interpreter.api import Runner, open_store  # noqa: E402 (after the path is set)
+from flowc.interpreter.stores.sql import SqlStore, counted  # noqa: E402 (after the path is set)
+from flowc.interpreter.timeutil import to_text  # noqa: E402 (after the path is set)
 
-from bench.generate import event_stream, stream_script
-from flowc import dsl
+from bench.generate import event_stream, stream_script  # noqa: E402 (after the path is set)
+from flowc import dsl  # noqa: E402 (after the path is set)
 
 SEQUENCES = ("Intro", "Nurture", "Renewal", "Events")
 USERS = ("ann", "ben", "cat", "dan")
-OUTCOMES = [("enrolled", None), ("email_sent", None), ("email_sent", None), ("delivered", None),
-            ("skipped", "daily_limit_exceeded"), ("ended", "replied"), ("ended", "bounced"), ("finished", None),
-            ("task_created", None), ("rejected", "invalid_event")]
+OUTCOMES = [
+    ("enrolled", None),
+    ("email_sent", None),
+    ("email_sent", None),
+    ("delivered", None),
+    ("skipped", "daily_limit_exceeded"),
+    ("ended", "replied"),
+    ("ended", "bounced"),
+    ("finished", None),
+    ("task_created", None),
+    ("rejected", "invalid_event"),
+]
 START = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
 
@@ -48,8 +58,11 @@ def build(store, entries: int, contacts: int, seed: int = 1) -> None:
     step = 365 * 86400 / entries
     with store.transaction():
         for u in USERS:
-            store._exec("INSERT INTO flow_users (name, seat, inbox, aliases, send_limit, declared) "
-                        "VALUES (?, 'sales_enterprise', ?, '[]', 200, '')", (u, f"{u}@acme.example"))
+            store._exec(
+                "INSERT INTO flow_users (name, seat, inbox, aliases, send_limit, declared) "
+                "VALUES (?, 'sales_enterprise', ?, '[]', 200, '')",
+                (u, f"{u}@acme.example"),
+            )
         for s in SEQUENCES:
             store._exec("INSERT INTO flow_sequences (name, declared, deleted) VALUES (?, '', 0)", (s,))
         store.set_clock(START + dt.timedelta(days=365))
@@ -57,15 +70,30 @@ def build(store, entries: int, contacts: int, seed: int = 1) -> None:
     for first in range(0, contacts, chunk):
         with store.transaction():
             cur = store._conn.cursor()
-            cur.executemany(store._q("INSERT INTO flow_contacts (email, properties, opted_out) VALUES (?, ?, NULL)"),
-                            [(f"c{i}@client.example", json.dumps({"firstname": f"C{i}"}))
-                             for i in range(first, min(first + chunk, contacts))])
-            cur.executemany(store._q(
-                "INSERT INTO flow_enrollments (contact, sequence, user_name, sender, step, status, started, "
-                "workflow, held) VALUES (?, ?, ?, ?, 1, ?, ?, 'W', 0)"),
-                [(f"c{i}@client.example", SEQUENCES[i % 4], USERS[i % 4], f"{USERS[i % 4]}@acme.example",
-                  "active" if i % 10 == 0 else "finished", to_text(START)) for i in range(first, min(first + chunk,
-                                                                                                      contacts))])
+            cur.executemany(
+                store._q("INSERT INTO flow_contacts (email, properties, opted_out) VALUES (?, ?, NULL)"),
+                [
+                    (f"c{i}@client.example", json.dumps({"firstname": f"C{i}"}))
+                    for i in range(first, min(first + chunk, contacts))
+                ],
+            )
+            cur.executemany(
+                store._q(
+                    "INSERT INTO flow_enrollments (contact, sequence, user_name, sender, step, status, started, "
+                    "workflow, held) VALUES (?, ?, ?, ?, 1, ?, ?, 'W', 0)"
+                ),
+                [
+                    (
+                        f"c{i}@client.example",
+                        SEQUENCES[i % 4],
+                        USERS[i % 4],
+                        f"{USERS[i % 4]}@acme.example",
+                        "active" if i % 10 == 0 else "finished",
+                        to_text(START),
+                    )
+                    for i in range(first, min(first + chunk, contacts))
+                ],
+            )
     for first in range(0, entries, chunk):
         rows = []
         for i in range(first, min(first + chunk, entries)):
@@ -73,12 +101,30 @@ def build(store, entries: int, contacts: int, seed: int = 1) -> None:
             c = rnd.randrange(contacts)
             at = START + dt.timedelta(seconds=i * step)
             detail = f"step {rnd.randint(1, 3)}: Hello" if outcome in ("email_sent", "task_created") else None
-            rows.append((to_text(at), f"e{i}", "W", f"c{c}@client.example", SEQUENCES[c % 4], USERS[c % 4], outcome,
-                         reason, detail, None, None, 0))
+            rows.append(
+                (
+                    to_text(at),
+                    f"e{i}",
+                    "W",
+                    f"c{c}@client.example",
+                    SEQUENCES[c % 4],
+                    USERS[c % 4],
+                    outcome,
+                    reason,
+                    detail,
+                    None,
+                    None,
+                    0,
+                )
+            )
         with store.transaction():
-            store._conn.cursor().executemany(store._q(
-                "INSERT INTO flow_audit (at, event, workflow, contact, sequence, user_name, outcome, reason, detail, "
-                "line, message, late) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), rows)
+            store._conn.cursor().executemany(
+                store._q(
+                    "INSERT INTO flow_audit (at, event, workflow, contact, sequence, user_name, outcome, reason, detail, "
+                    "line, message, late) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                ),
+                rows,
+            )
             store._add_counts(counted(rows))
 
 
@@ -118,6 +164,7 @@ def measure(url: str, label: str) -> None:
     def timeline():
         with store.transaction():
             store.contact_audit("c4242@client.example", 500)
+
     print(f"{label}: a contact's timeline {_median_ms(timeline):.2f} ms")
     store.close()
 
@@ -142,8 +189,10 @@ def engine_cost(events: int) -> None:
             best[counting] = max(best[counting], events / (time.process_time() - t))
             store.close()
     sql.counted, SqlStore._add_counted = real
-    print(f"engine on SQLite: {best[True]:,.0f} events/s with the counters, {best[False]:,.0f} without "
-          f"({100 * (1 - best[True] / best[False]):.1f}% cost)")
+    print(
+        f"engine on SQLite: {best[True]:,.0f} events/s with the counters, {best[False]:,.0f} without "
+        f"({100 * (1 - best[True] / best[False]):.1f}% cost)"
+    )
 
 
 def main() -> None:
@@ -159,8 +208,10 @@ def main() -> None:
         store = open_store(url)
         build(store, args.entries, args.contacts)
         store.close()
-        print(f"SQLite store of {args.entries:,} entries, {args.contacts:,} contacts built in "
-              f"{time.perf_counter() - t:.0f} s")
+        print(
+            f"SQLite store of {args.entries:,} entries, {args.contacts:,} contacts built in "
+            f"{time.perf_counter() - t:.0f} s"
+        )
         measure(url, "SQLite")
     pg = os.environ.get("FLOWC_TEST_PG_URL")
     if pg and not args.no_pg:

@@ -22,6 +22,7 @@ process, best of --repeat runs, each measured next to its anchor):
 
 (`--only P2` measures P2 alone.)
 """
+
 from __future__ import annotations
 
 import io
@@ -36,11 +37,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flowc import dsl  # noqa: E402
-from bench import dict_engine  # noqa: E402
-from bench.generate import event_stream, iter_events, stream_script  # noqa: E402
 from flowc.interpreter.api import Runner, open_store  # noqa: E402
 from flowc.interpreter.stores.sqlite import SqliteStore  # noqa: E402
+
+from bench import dict_engine  # noqa: E402
+from bench.generate import event_stream, iter_events, stream_script  # noqa: E402
+from flowc import dsl  # noqa: E402
 from flowc.output import writer  # noqa: E402
 
 
@@ -137,11 +139,21 @@ def peak_rss_kb(n: int, contacts: int, store: str = "sqlite") -> tuple[int, floa
     with tempfile.TemporaryDirectory() as d:
         script = Path(d) / "s.flow"
         script.write_text(stream_script())
-        cmd = [sys.executable, "-m", "flowc", "run", str(script), "--events", "-",
-               "--store", f"sqlite:///{d}/f.db" if store == "sqlite" else "memory:", "--format", "json"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "flowc",
+            "run",
+            str(script),
+            "--events",
+            "-",
+            "--store",
+            f"sqlite:///{d}/f.db" if store == "sqlite" else "memory:",
+            "--format",
+            "json",
+        ]
         t = time.perf_counter()
-        p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             cwd=ROOT)
+        p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
         peak = 0
         for i, line in enumerate(iter_events(n, contacts=contacts, seed=1)):
             p.stdin.write(line.encode() + b"\n")
@@ -161,20 +173,27 @@ SQLITE_TARGET = 25_000
 MEMORY_TARGET_MIB = 200
 
 #: Every user keeps office hours: a zone, a send window and a throttle.
-OFFICE = ('timezone "Europe/Berlin" hours 08:00-20:00 throttle 30 seconds',
-          'timezone "America/New_York" hours 09:00-17:30 throttle 1 minute',
-          'timezone "Asia/Kolkata" hours 09:30-18:00 throttle 20 seconds')
+OFFICE = (
+    'timezone "Europe/Berlin" hours 08:00-20:00 throttle 30 seconds',
+    'timezone "America/New_York" hours 09:00-17:30 throttle 1 minute',
+    'timezone "Asia/Kolkata" hours 09:30-18:00 throttle 20 seconds',
+)
 
 
 def office_cost(n: int, lines: list[str], plain, repeat: int) -> None:
     """The engine on `memory:` with OFFICE against the plain script, run in
     turn, best of `repeat` each."""
     program = dsl.check_sources([("o.flow", stream_script(users=OFFICE))], ignore=("W308",)).program
-    (t_office, t_plain), (summary, _) = best(repeat, lambda: Runner(program, open_store("memory:")).process(lines),
-                                             lambda: Runner(plain, open_store("memory:")).process(lines))
+    (t_office, t_plain), (summary, _) = best(
+        repeat,
+        lambda: Runner(program, open_store("memory:")).process(lines),
+        lambda: Runner(plain, open_store("memory:")).process(lines),
+    )
     moved = sum(summary.rescheduled.values())
-    print(f"office hours on memory:      {n / t_office:9.0f} events/s   {t_office / t_plain:.2f}x the plain script's "
-          f"time ({moved} steps rescheduled)")
+    print(
+        f"office hours on memory:      {n / t_office:9.0f} events/s   {t_office / t_plain:.2f}x the plain script's "
+        f"time ({moved} steps rescheduled)"
+    )
 
 
 def main() -> None:
@@ -206,8 +225,10 @@ def main() -> None:
     (t_dict, t_mem), ((base_out, base_counts), (mem_out, mem_counts)) = best(repeat, baseline, engine)
     assert base_out == mem_out, "the baseline and the engine wrote different audit lines"
     assert base_counts == mem_counts, (base_counts, mem_counts)
-    print(f"P2  dict baseline            {n / t_dict:9.0f} events/s   ({base_out.count(chr(10))} audit lines, "
-          "the same bytes)")
+    print(
+        f"P2  dict baseline            {n / t_dict:9.0f} events/s   ({base_out.count(chr(10))} audit lines, "
+        "the same bytes)"
+    )
     print(f"    engine on memory:        {n / t_mem:9.0f} events/s   {t_dict / t_mem:.2f}x the baseline's speed")
     if only == "P2":
         return
@@ -224,15 +245,20 @@ def main() -> None:
             repeat,
             lambda: Runner(program, SqliteStore(fresh("one"))).process(lines),
             lambda: replay(calls, fresh("raw")),
-            group)
+            group,
+        )
         commits = sum(1 for m, sql, _ in calls if sql == "COMMIT")
         per_tx = (len(calls) - 2 * commits) / commits
         selects = sum(1 for m, sql, _ in calls if sql.lstrip().startswith("SELECT")) / commits
-    print(f"P3  raw sqlite3 replay       {n / t_raw:9.0f} events/s   ({per_tx:.1f} statements per transaction, "
-          f"{selects:.1f} of them reads)")
+    print(
+        f"P3  raw sqlite3 replay       {n / t_raw:9.0f} events/s   ({per_tx:.1f} statements per transaction, "
+        f"{selects:.1f} of them reads)"
+    )
     print(f"    engine on SQLite:        {n / t_sql:9.0f} events/s   {t_raw / t_sql:.2f}x the replay's speed")
-    print(f"P3b SQLite, 100 per commit:  {n / t_group:9.0f} events/s   {t_sql / t_group:.2f}x a commit per event; "
-          f"{n / WALL[group]:.0f} events/s in wall time")
+    print(
+        f"P3b SQLite, 100 per commit:  {n / t_group:9.0f} events/s   {t_sql / t_group:.2f}x a commit per event; "
+        f"{n / WALL[group]:.0f} events/s in wall time"
+    )
     print(f"    against the dict floor:   {t_dict / t_group:.3f}x   (target >= 0.2x and {SQLITE_TARGET:,} events/s)")
 
     if "--office" in sys.argv:
@@ -243,8 +269,10 @@ def main() -> None:
             small, t_small = peak_rss_kb(100_000, 20_000, store)
             big, t_big = peak_rss_kb(1_000_000, 20_000, store)
             print(f"peak RSS on {store}, 100,000 events:   {small / 1024:7.1f} MiB ({100_000 / t_small:.0f} events/s)")
-            print(f"peak RSS on {store}, 1,000,000 events: {big / 1024:7.1f} MiB ({1_000_000 / t_big:.0f} events/s)"
-                  f"   ratio {big / small:.2f}" + (f"   target <= {MEMORY_TARGET_MIB} MiB" if store == "memory" else ""))
+            print(
+                f"peak RSS on {store}, 1,000,000 events: {big / 1024:7.1f} MiB ({1_000_000 / t_big:.0f} events/s)"
+                f"   ratio {big / small:.2f}" + (f"   target <= {MEMORY_TARGET_MIB} MiB" if store == "memory" else "")
+            )
 
 
 if __name__ == "__main__":

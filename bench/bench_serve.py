@@ -22,6 +22,7 @@ was logged twice.
     python bench/bench_serve.py --batches [EVENTS] [--clients 32] [--batch 100] [--no-pg]
 
 PostgreSQL runs when FLOWC_TEST_PG_URL names a server."""
+
 from __future__ import annotations
 
 import asyncio
@@ -38,9 +39,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+from flowc.interpreter.api import open_store  # noqa: E402
 
 from bench.generate import iter_events, stream_script  # noqa: E402
-from flowc.interpreter.api import open_store  # noqa: E402
 from tests.serve_client import Server, signed_headers  # noqa: E402
 
 #: Connections the open-loop generator may hold open at once: a request
@@ -55,8 +56,9 @@ def _arg(name: str, default: str) -> str:
 # ---- open loop ----------------------------------------------------------------
 def _request(port: int, body: bytes) -> bytes:
     head = "".join(f"{k}: {v}\r\n" for k, v in signed_headers(body).items())
-    return (f"POST /events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{head}"
-            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    return (
+        f"POST /events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{head}Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
 
 
 async def _answer(reader: asyncio.StreamReader) -> int:
@@ -140,10 +142,13 @@ def open_loop(name: str, store_url, rates: list[int], seconds: float, tmp: Path)
         q = statistics.quantiles(latencies, n=100)
         stored = _queued(url) if url.startswith("postgresql") else _stored(url)
         ok = statuses[200] == n and stored == n
-        print(f"  {rate:>6}/s  p50 {q[49] * 1000:7.1f}  p90 {q[89] * 1000:7.1f}  p99 {q[98] * 1000:7.1f}  "
-              f"max {max(latencies) * 1000:7.1f} ms   service CPU {cpu / n * 1e6:5.0f} µs/event   "
-              f"{statuses[200]}/{n} answered 200, {stored} in the store"
-              f"{'' if ok else '   FAILED'}", flush=True)
+        print(
+            f"  {rate:>6}/s  p50 {q[49] * 1000:7.1f}  p90 {q[89] * 1000:7.1f}  p99 {q[98] * 1000:7.1f}  "
+            f"max {max(latencies) * 1000:7.1f} ms   service CPU {cpu / n * 1e6:5.0f} µs/event   "
+            f"{statuses[200]}/{n} answered 200, {stored} in the store"
+            f"{'' if ok else '   FAILED'}",
+            flush=True,
+        )
 
 
 # ---- closed loop, batches -------------------------------------------------------
@@ -182,8 +187,11 @@ def _check(url: str, ids: set[str], accepted: set[str]) -> str:
     try:
         with store.transaction():
             seen = store.seen_ids()
-            counts = Counter((e.event, e.outcome, e.contact, e.sequence, e.step if hasattr(e, "step") else None,
-                              e.at) for e in store.audit() if e.event)
+            counts = Counter(
+                (e.event, e.outcome, e.contact, e.sequence, e.step if hasattr(e, "step") else None, e.at)
+                for e in store.audit()
+                if e.event
+            )
     finally:
         store.close()
     lost = accepted - seen
@@ -192,9 +200,8 @@ def _check(url: str, ids: set[str], accepted: set[str]) -> str:
     return f"{'ok' if ok else 'FAILED'}: {len(accepted)} accepted, {len(lost)} lost, {len(twice)} decisions twice"
 
 
-def batches(name: str, store_url: str, extra: list[str], lines: list[str], clients: int, batch: int,
-            tmp: Path) -> None:
-    bodies = ["".join(line + "\n" for line in lines[i:i + batch]).encode() for i in range(0, len(lines), batch)]
+def batches(name: str, store_url: str, extra: list[str], lines: list[str], clients: int, batch: int, tmp: Path) -> None:
+    bodies = ["".join(line + "\n" for line in lines[i : i + batch]).encode() for i in range(0, len(lines), batch)]
     server = Server(["s.flow", "--store", store_url, "--clock", "events", *extra], cwd=tmp)
     try:
         started = time.perf_counter()
@@ -205,8 +212,10 @@ def batches(name: str, store_url: str, extra: list[str], lines: list[str], clien
     finally:
         server.stop()
     q = statistics.quantiles(latencies, n=100)
-    print(f"{name:<22} {len(lines) / elapsed:8.0f} events/s   p50 {q[49] * 1000:6.1f} ms   "
-          f"p99 {q[98] * 1000:6.1f} ms   {_check(store_url, {json.loads(x)['id'] for x in lines}, accepted)}")
+    print(
+        f"{name:<22} {len(lines) / elapsed:8.0f} events/s   p50 {q[49] * 1000:6.1f} ms   "
+        f"p99 {q[98] * 1000:6.1f} ms   {_check(store_url, {json.loads(x)['id'] for x in lines}, accepted)}"
+    )
 
 
 def main() -> None:

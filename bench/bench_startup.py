@@ -23,11 +23,12 @@ over the runs): importing lark and click, importing the command line (and
 with it the front end), loading the parse table, the first parse (the
 lexer's regular expressions are compiled as it meets each parser state),
 and the rest of the command."""
+
 from __future__ import annotations
 
+import json
 import os
 import statistics
-import json
 import subprocess
 import sys
 import tempfile
@@ -117,8 +118,10 @@ def main() -> None:
     for name, _ in rows:
         med, best = statistics.median(times[name]), min(times[name])
         print(f"{name:<30} {med * 1000:7.1f}ms {best * 1000:7.1f}ms   {med / base_median:.2f} / {best / base_best:.2f}")
-    print("\nflowc check in phases, inside one process: median, and over the median wall time of\n"
-          "`import lark, click` (what each phase after it adds to flowc check's ratio)")
+    print(
+        "\nflowc check in phases, inside one process: median, and over the median wall time of\n"
+        "`import lark, click` (what each phase after it adds to flowc check's ratio)"
+    )
     for name in phases[0]:
         t = statistics.median(p[name] for p in phases)
         print(f"  {name:<28} {t * 1000:7.1f}ms   {t / base_median:.2f}")

@@ -19,6 +19,7 @@ workers' rusage, the backends' /proc/PID/stat, so the server must run on
 this machine), and what the backends were doing, sampled from
 pg_stat_activity — running a statement, waiting for the worker's next one
 (ClientRead), or waiting for a lock another worker holds (Lock)."""
+
 from __future__ import annotations
 
 import collections
@@ -35,10 +36,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
-
-from flowc import dsl  # noqa: E402
-from bench.generate import event_stream, stream_script  # noqa: E402
 from flowc.interpreter.api import Runner, open_store, publish  # noqa: E402
+
+from bench.generate import event_stream, stream_script  # noqa: E402
+from flowc import dsl  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -75,8 +76,10 @@ class Backends(threading.Thread):
     def run(self) -> None:
         with psycopg.connect(self.base, autocommit=True) as conn:
             while not self.done.wait(0.02):
-                rows = conn.execute("SELECT pid, state, wait_event_type, wait_event FROM pg_stat_activity "
-                                    "WHERE application_name = %s", (self.name,)).fetchall()
+                rows = conn.execute(
+                    "SELECT pid, state, wait_event_type, wait_event FROM pg_stat_activity WHERE application_name = %s",
+                    (self.name,),
+                ).fetchall()
                 for pid, state, kind, event in rows:
                     used = _cpu(pid)
                     if used is not None:
@@ -106,9 +109,11 @@ def main() -> None:
     result = dsl.check_sources([("w.flow", stream_script((30, 20, 40)))])
     lines = event_stream(n, contacts=n // 7, seed=11)
     print(f"{n} events, {n // 7} contacts, {os.cpu_count()} cores")
-    print("CPU: µs per event, of the workers and of their backends. Backends: % of samples running a statement,"
-          " waiting for their worker's next one in a transaction, waiting for a lock, between transactions."
-          " Cores: how many were busy with this run's processes, with anything else, or idle")
+    print(
+        "CPU: µs per event, of the workers and of their backends. Backends: % of samples running a statement,"
+        " waiting for their worker's next one in a transaction, waiting for a lock, between transactions."
+        " Cores: how many were busy with this run's processes, with anything else, or idle"
+    )
     counts = [int(a) for a in sys.argv[2:]] or [1, 2, 4]
     base_rate = None
     for workers in counts:
@@ -124,9 +129,15 @@ def main() -> None:
             backends = Backends(base, schema)
             backends.start()
             t, machine = time.perf_counter(), _machine()
-            procs = [(subprocess.Popen([sys.executable, "-m", "flowc", "worker", "--store", url, "--quiet"],
-                                       stderr=err, cwd=ROOT), err)
-                     for err in (tempfile.TemporaryFile() for _ in range(workers))]
+            procs = [
+                (
+                    subprocess.Popen(
+                        [sys.executable, "-m", "flowc", "worker", "--store", url, "--quiet"], stderr=err, cwd=ROOT
+                    ),
+                    err,
+                )
+                for err in (tempfile.TemporaryFile() for _ in range(workers))  # noqa: SIM115 (closed below)
+            ]
             worker_cpu = 0.0
             for p, err in procs:
                 _, status, usage = os.wait4(p.pid, 0)
@@ -135,7 +146,7 @@ def main() -> None:
                 assert p.returncode == 0, err.read().decode()[-3000:]
                 worker_cpu += usage.ru_utime + usage.ru_stime
             elapsed = time.perf_counter() - t
-            busy, total = (b - a for a, b in zip(machine, _machine()))
+            busy, total = (b - a for a, b in zip(machine, _machine(), strict=False))
             backends.stop()
         finally:
             with psycopg.connect(base, autocommit=True) as conn:
@@ -148,13 +159,15 @@ def main() -> None:
         ours = worker_cpu + sum(backends.cpu.values())
         seen = sum(backends.states.values()) or 1
         share = {k: 100 * backends.states[k] / seen for k in ("running", "ClientRead", "Lock", "idle")}
-        print(f"{workers} worker{'s' if workers > 1 else ' '}  {rate:8.0f} events/s   "
-              f"{rate / base_rate:.2f}x the first line   after start {steady:6.0f} events/s   "
-              f"CPU: workers {worker_cpu / n * 1e6:4.0f}, "
-              f"backends {sum(backends.cpu.values()) / n * 1e6:4.0f}   backends: {share['running']:2.0f}% running, "
-              f"{share['ClientRead']:2.0f}% worker, {share['Lock']:2.0f}% lock, {share['idle']:2.0f}% between   "
-              f"cores: this run {ours / elapsed:.2f}, others {max(busy - ours, 0) / elapsed:.2f}, "
-              f"idle {(total - busy) / elapsed:.2f}")
+        print(
+            f"{workers} worker{'s' if workers > 1 else ' '}  {rate:8.0f} events/s   "
+            f"{rate / base_rate:.2f}x the first line   after start {steady:6.0f} events/s   "
+            f"CPU: workers {worker_cpu / n * 1e6:4.0f}, "
+            f"backends {sum(backends.cpu.values()) / n * 1e6:4.0f}   backends: {share['running']:2.0f}% running, "
+            f"{share['ClientRead']:2.0f}% worker, {share['Lock']:2.0f}% lock, {share['idle']:2.0f}% between   "
+            f"cores: this run {ours / elapsed:.2f}, others {max(busy - ours, 0) / elapsed:.2f}, "
+            f"idle {(total - busy) / elapsed:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ benchmark compares the two outputs), counts what the run's summary shows,
 and composes the same outbox messages (Message-ID, reply threading). What it leaves out is what only
 guards against input the benchmark's stream never has: late and invalid
 events, office hours, `hold` tasks, and account events for unknown users."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -75,14 +76,39 @@ def run(program: p.Program, lines, write) -> tuple[list, Counter]:
     flows = {w.name: w for w in program.workflows}
     clock = None
 
-    def entry(out, at, event, outcome, workflow=None, contact=None, sequence=None, user=None, reason=None,
-              detail=None, message=None):
+    def entry(
+        out,
+        at,
+        event,
+        outcome,
+        workflow=None,
+        contact=None,
+        sequence=None,
+        user=None,
+        reason=None,
+        detail=None,
+        message=None,
+    ):
         counts[outcome] += 1
         if outcome in ("skipped", "ended"):
             counts[f"{outcome}:{reason}"] += 1
-        out.append(_json({"at": _time(at), "event": event, "workflow": workflow, "contact": contact,
-                          "sequence": sequence, "user": user, "outcome": outcome, "reason": reason,
-                          "detail": detail, "line": None, "message": message}))
+        out.append(
+            _json(
+                {
+                    "at": _time(at),
+                    "event": event,
+                    "workflow": workflow,
+                    "contact": contact,
+                    "sequence": sequence,
+                    "user": user,
+                    "outcome": outcome,
+                    "reason": reason,
+                    "detail": detail,
+                    "line": None,
+                    "message": message,
+                }
+            )
+        )
 
     def window(user, at):
         s = sends.get(user, ())
@@ -122,8 +148,19 @@ def run(program: p.Program, lines, write) -> tuple[list, Counter]:
                 outbox.append((e[0], e[4], e[2], u[1], e[3], contact, subject, body, mid, reply_to, refs, at))
                 s = sends.setdefault(e[2], [])
                 s.append(at)
-                entry(out, at, event, "email_sent", e[5], contact, e[1], e[2], None, f"step {e[4] + 1}: {step.name}",
-                      {"from": e[3], "to": contact, "subject": subject, "body": body})
+                entry(
+                    out,
+                    at,
+                    event,
+                    "email_sent",
+                    e[5],
+                    contact,
+                    e[1],
+                    e[2],
+                    None,
+                    f"step {e[4] + 1}: {step.name}",
+                    {"from": e[3], "to": contact, "subject": subject, "body": body},
+                )
             elif type(step) is p.TaskStep:
                 text = render(step.text, props[contact], dict(names[e[2]], email=e[3]), kinds)
                 entry(out, at, event, "task_created", e[5], contact, e[1], e[2], None, f"step {e[4] + 1}: {text}")
@@ -185,8 +222,15 @@ def run(program: p.Program, lines, write) -> tuple[list, Counter]:
         event = d["id"]
         at = dt.datetime.fromisoformat(d["at"])
         if event in seen:
-            entry(out, clock or at, event, "duplicate", contact=d.get("contact"), reason="duplicate_event",
-                  detail=f"event id {event!r} was processed before")
+            entry(
+                out,
+                clock or at,
+                event,
+                "duplicate",
+                contact=d.get("contact"),
+                reason="duplicate_event",
+                detail=f"event id {event!r} was processed before",
+            )
             write("\n".join(out) + "\n")
             continue
         seen.add(event)
@@ -231,12 +275,28 @@ def run(program: p.Program, lines, write) -> tuple[list, Counter]:
                 r = runs.get((w.name, contact))
                 if r is not None:
                     if r[0] == "waiting":
-                        entry(out, at, event, "skipped", w.name, contact, reason="workflow_waiting",
-                              detail="an earlier run of this workflow is waiting")
+                        entry(
+                            out,
+                            at,
+                            event,
+                            "skipped",
+                            w.name,
+                            contact,
+                            reason="workflow_waiting",
+                            detail="an earlier run of this workflow is waiting",
+                        )
                         continue
                     if not w.reenroll:
-                        entry(out, at, event, "skipped", w.name, contact, reason="workflow_already_run",
-                              detail="the contact went through this workflow before (it has no `reenroll`)")
+                        entry(
+                            out,
+                            at,
+                            event,
+                            "skipped",
+                            w.name,
+                            contact,
+                            reason="workflow_already_run",
+                            detail="the contact went through this workflow before (it has no `reenroll`)",
+                        )
                         continue
                 execute(out, at, event, w, contact, fields, 0)
         if out:

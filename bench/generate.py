@@ -1,5 +1,6 @@
 """Generates a realistic Flow script of about N lines (users, sequences,
 workflows of every form), valid and clean, for the benchmarks."""
+
 from __future__ import annotations
 
 import sys
@@ -93,7 +94,7 @@ def iter_events(n: int, contacts: int = 500, seed: int = 1, office: bool = False
     import random
 
     rng = random.Random(seed)
-    t = start or dt.datetime(2026, 1, 5, 8, tzinfo=dt.timezone.utc)
+    t = start or dt.datetime(2026, 1, 5, 8, tzinfo=dt.UTC)
     for i in range(n):
         t += dt.timedelta(seconds=rng.randint(1, 240))
         k = rng.randrange(contacts)
@@ -102,14 +103,23 @@ def iter_events(n: int, contacts: int = 500, seed: int = 1, office: bool = False
         r = rng.random()
         base = {"id": f"e{i}", "at": at}
         if r < 0.40:
-            ev = {"type": "form_submitted", "contact": c, "form": rng.choice("AB"),
-                  "properties": {"firstname": f"N{i % 97}", "tier": rng.choice(["gold", "silver"])}}
+            ev = {
+                "type": "form_submitted",
+                "contact": c,
+                "form": rng.choice("AB"),
+                "properties": {"firstname": f"N{i % 97}", "tier": rng.choice(["gold", "silver"])},
+            }
             if office:
                 ev["properties"]["company"] = rng.choice(["Acme", " acme", "Globex", None])
         elif r < 0.52:
             ev = {"type": "meeting_outcome", "contact": c, "outcome": rng.choice(["no_show", "completed"])}
         elif r < 0.62:
-            ev = {"type": "deal_stage_changed", "contact": c, "deal": f"d{i}", "stage": rng.choice(["closedwon", "closedlost"])}
+            ev = {
+                "type": "deal_stage_changed",
+                "contact": c,
+                "deal": f"d{i}",
+                "stage": rng.choice(["closedwon", "closedlost"]),
+            }
         elif r < 0.70:
             ev = {"type": "email_replied", "contact": c}
         elif r < 0.76:
@@ -119,12 +129,19 @@ def iter_events(n: int, contacts: int = 500, seed: int = 1, office: bool = False
         elif r < 0.81:
             ev = {"type": "email_bounced", "contact": c}
         elif r < 0.83:
-            ev = {"type": "seat_changed", "user": rng.choice(["ann", "ben", "cat"]),
-                  "seat": rng.choice(["sales_enterprise", "service_enterprise", "sales_pro"])}
+            ev = {
+                "type": "seat_changed",
+                "user": rng.choice(["ann", "ben", "cat"]),
+                "seat": rng.choice(["sales_enterprise", "service_enterprise", "sales_pro"]),
+            }
         elif r < 0.85:
             user = rng.choice(["ann", "ben", "cat"])
-            ev = rng.choice([{"type": "inbox_disconnected", "user": user},
-                             {"type": "inbox_connected", "user": user, "address": f"{user}@acme.example"}])
+            ev = rng.choice(
+                [
+                    {"type": "inbox_disconnected", "user": user},
+                    {"type": "inbox_connected", "user": user, "address": f"{user}@acme.example"},
+                ]
+            )
         elif office and r < 0.93:
             ev = {"type": "task_completed", "contact": c, "sequence": "Long"}
         else:

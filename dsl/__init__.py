@@ -5,14 +5,15 @@ The façade the command line, the REPL and the tests use:
 and folders, `check_sources` texts held in memory. Nothing here raises on
 bad Flow text: every problem is a `Diagnostic`. Only naming no script, or
 one that cannot be read, raises (`UsageError` from `load`)."""
+
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable
 
+from .ast import Module
 from .checker import CheckResult, run_rules
 from .diagnostics import Diagnostic
-from .ast import Module
 from .loader import Loader, ParseText, Read, flow_files, project_root
 from .parser import parse as _parse
 
@@ -61,11 +62,16 @@ def load(paths: Iterable[str | os.PathLike[str]], ignore: Iterable[str] = ()) ->
     try:
         return check_paths(paths, ignore=ignore)
     except OSError as e:
-        raise UsageError(f"cannot read {e.filename}: {e.strerror}")
+        raise UsageError(f"cannot read {e.filename}: {e.strerror}") from None
 
 
-def check_sources(sources: Iterable[tuple[str, str]], ignore: Iterable[str] = (), read: Read | None = None,
-                  parse_text: ParseText | None = None, program: bool = True) -> CheckResult:
+def check_sources(
+    sources: Iterable[tuple[str, str]],
+    ignore: Iterable[str] = (),
+    read: Read | None = None,
+    parse_text: ParseText | None = None,
+    program: bool = True,
+) -> CheckResult:
     """Check in-memory texts, given as (path, text) pairs, as one unit.
     `read` reads included files (default: from disk), `parse_text` parses
     (default: the parser; an editor passes incremental.py's); with `program`

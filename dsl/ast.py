@@ -5,6 +5,7 @@ makes them quickly at import) that the parser creates and nobody mutates
 afterwards. Every node carries the span of the source it came from; `dump`
 gives a JSON-ready form of any subtree.
 """
+
 from __future__ import annotations
 
 from dataclasses import field, fields
@@ -23,7 +24,7 @@ class Node:
     span: Span
     CHILDREN: ClassVar[tuple[str, ...]] = ()
 
-    def children(self) -> list["Node"]:
+    def children(self) -> list[Node]:
         """The direct child nodes, in source order."""
         out = []
         for name in self.CHILDREN:
@@ -34,7 +35,7 @@ class Node:
                 out.extend(item for item in value if isinstance(item, Node))
         return out
 
-    def walk(self) -> list["Node"]:
+    def walk(self) -> list[Node]:
         """This node and every node below it, depth first, in source order.
         (A list built with a stack: checking walks every condition, and
         nested generators cost more than the walk itself.)"""
@@ -62,6 +63,7 @@ def dump(value: object) -> object:
 
 
 # ---- names, literals and strings -------------------------------------------
+
 
 @slotted
 class Ident(Node):
@@ -156,6 +158,7 @@ class Date(Node):
 
 # ---- declarations ----------------------------------------------------------
 
+
 @slotted
 class UserDecl(Node):
     """`user NAME name "Display Name" seat SEAT inbox ADDRESS alias ADDRESS... limit N
@@ -165,17 +168,16 @@ class UserDecl(Node):
     seat: Ident | None
     inbox: Address | None
     aliases: list[Address]
-    limit: "NumberLit | None"
+    limit: NumberLit | None
     #: The display name (`name "Alice Example"`), for From: and sender tokens.
-    display_name: "Text | None" = None
+    display_name: Text | None = None
     timezone: Text | None = None
     hours: Hours | None = None
     throttle: Duration | None = None
     #: Appended to every email body the user sends.
-    footer: "Footer | None" = None
+    footer: Footer | None = None
 
-    CHILDREN = ("name", "seat", "inbox", "aliases", "limit", "display_name", "timezone", "hours", "throttle",
-                "footer")
+    CHILDREN = ("name", "seat", "inbox", "aliases", "limit", "display_name", "timezone", "hours", "throttle", "footer")
 
 
 @slotted
@@ -288,6 +290,7 @@ class Holidays(Node):
 
 
 # ---- expressions -----------------------------------------------------------
+
 
 @slotted
 class FieldRef(Node):
@@ -417,6 +420,7 @@ class Truthy(Node):
 
 # ---- workflows -------------------------------------------------------------
 
+
 @slotted
 class Enroll(Node):
     """`enroll in SEQUENCE as USER from ADDRESS` (`sender` None: the user's inbox)."""
@@ -471,6 +475,7 @@ class Workflow(Node):
 
 
 # ---- tests (flowc test) ---------------------------------------------------
+
 
 @slotted
 class TimeLit(Node):

@@ -1,6 +1,7 @@
 """Runs every rule over a loaded unit. Rules read a shared `Context`
 (dsl/context.py); the result carries it, and the program when the unit has
 no errors."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ def run_rules(unit: Unit, ignore: frozenset[str] = frozenset()) -> CheckResult:
     ctx = Context(unit)
     found: list[Diagnostic] = []
     for rule in RULES:
-        if rule.code in ignore and not rule.severity == "error":
+        if rule.code in ignore and rule.severity != "error":
             continue  # errors cannot be ignored: the program would be broken
         found.extend(rule.check(ctx))
     if unit.syntax:  # some statements did not parse: what they may explain is left out

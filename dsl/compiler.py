@@ -1,5 +1,6 @@
 """Checked AST and typed conditions -> `program.Program`, the form the
 interpreter runs."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,8 +33,11 @@ def build_program(s: Symbols, typing: Typing, properties: Mapping[str, Type]) ->
         code: list[p.Op | None] = []
         sites: list[p.IfSite] = []
         _emit(w.actions, code, users, iter(typed.ifs), sites)
-        workflows.append(p.Workflow(name, w.event.name, w.reenroll, typed.where, _patched(code), w.span.path,
-                                    w.span.line, tuple(sites)))
+        workflows.append(
+            p.Workflow(
+                name, w.event.name, w.reenroll, typed.where, _patched(code), w.span.path, w.span.line, tuple(sites)
+            )
+        )
     holidays = (dt.date.fromisoformat(d.value) for h in s.holidays for d in h.dates)
     tests = [_test(decl) for decl in s.tests.values()]
     return p.Program.build(users, sequences, properties, workflows, holidays, tests)
@@ -65,8 +69,14 @@ def _sequence(decl: ast.SequenceDecl) -> p.Sequence:
         out_of_office = p.OutOfOffice()
     else:
         out_of_office = p.OutOfOffice(ooo.mode, ooo.days.amount if ooo.days else DEFAULT_PAUSE_DAYS)
-    return p.Sequence(decl.name.value, tuple(_step(st) for st in decl.steps), decl.weekdays, decl.company_unenroll,
-                      out_of_office, *_footer(decl.footer))
+    return p.Sequence(
+        decl.name.value,
+        tuple(_step(st) for st in decl.steps),
+        decl.weekdays,
+        decl.company_unenroll,
+        out_of_office,
+        *_footer(decl.footer),
+    )
 
 
 def _footer(footer: ast.Footer | None) -> tuple[str | None, p.Template | None]:
@@ -123,8 +133,13 @@ def _patched(code: list[p.Op | None]) -> tuple[p.Op, ...]:
     return tuple(op for op in code if op is not None)
 
 
-def _emit(actions: list[ast.Node], code: list[p.Op | None], users: Mapping[str, p.User],
-          ifs: Iterator[p.Cond | None], sites: list[p.IfSite]) -> None:
+def _emit(
+    actions: list[ast.Node],
+    code: list[p.Op | None],
+    users: Mapping[str, p.User],
+    ifs: Iterator[p.Cond | None],
+    sites: list[p.IfSite],
+) -> None:
     """Appends the operations of `actions`; an `if` becomes a conditional
     jump over its `then` block and, with an `else`, a jump over that. `ifs`
     gives the typed conditions of the `if`s in source order; `sites` gets
@@ -163,18 +178,31 @@ def _test_step(st: ast.Node) -> p.TestStep:
     if isinstance(st, ast.TestContact):
         return p.SetContact(st.span, st.contact.value.lower(), _test_fields(st.fields))
     if isinstance(st, ast.TestEmit):
-        return p.Emit(st.span, st.event.name, st.contact.value if st.contact else None, _test_fields(st.fields),
-                      st.at.value if st.at else None)
+        return p.Emit(
+            st.span,
+            st.event.name,
+            st.contact.value if st.contact else None,
+            _test_fields(st.fields),
+            st.at.value if st.at else None,
+        )
     if isinstance(st, ast.TestAccount):
         return p.Emit(st.span, st.event.name, None, _test_fields(st.fields), None)
     if isinstance(st, ast.TestAdvance):
         return p.Advance(st.span, delay(st.duration) if st.duration else None, st.to.value if st.to else None)
     assert isinstance(st, ast.Expect), st
-    return p.Expect(st.span, st.kind, st.contact.value.lower() if st.contact else None,
-                    st.sequence.value if st.sequence else None, st.user.name if st.user else None,
-                    st.sender.value if st.sender else None, st.reason.name if st.reason else None,
-                    st.text.value if st.text else None, st.part, st.contains.value if st.contains else None,
-                    int(st.count.value) if st.count else None)
+    return p.Expect(
+        st.span,
+        st.kind,
+        st.contact.value.lower() if st.contact else None,
+        st.sequence.value if st.sequence else None,
+        st.user.name if st.user else None,
+        st.sender.value if st.sender else None,
+        st.reason.name if st.reason else None,
+        st.text.value if st.text else None,
+        st.part,
+        st.contains.value if st.contains else None,
+        int(st.count.value) if st.count else None,
+    )
 
 
 def _test_fields(fields: list[ast.TestField]) -> tuple[tuple[str, p.Value], ...]:

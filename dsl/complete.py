@@ -9,6 +9,7 @@ names: after `on` the trigger events, after `where` that event's fields and
 the left side, after `as` the users who may send, after `from` that user's
 addresses, inside `{{` the tokens. Pure: text, offset and symbols in,
 candidates out."""
+
 from __future__ import annotations
 
 import copy
@@ -42,11 +43,13 @@ class Completions:
     items: tuple[Item, ...]
 
 
-_STATEMENT_START = re.compile(r"^[ \t]*(?:%s)\b" % "|".join(STATEMENT_KEYWORDS), re.M)
+_STATEMENT_START = re.compile(r"^[ \t]*(?:{})\b".format("|".join(STATEMENT_KEYWORDS)), re.M)
 #: Words before the cursor, for context: strings, addresses, names, numbers,
 #: operators and punctuation; comments are dropped.
-_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-.]+|[A-Za-z_]\w*'
-                    r'|-?\d+(?:\.\d+)?|==|!=|<=|>=|[<>{}()\[\],.:;]')
+_TOKEN = re.compile(
+    r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-.]+|[A-Za-z_]\w*'
+    r"|-?\d+(?:\.\d+)?|==|!=|<=|>=|[<>{}()\[\],.:;]"
+)
 _NAME_TAIL = re.compile(r"[A-Za-z_]\w*$")
 _SCOPED_TAIL = re.compile(r"([A-Za-z_]\w*)\.(\w*)$")
 _ADDRESS_TAIL = re.compile(r"[A-Za-z0-9._%+\-@]*$")
@@ -55,8 +58,22 @@ _OPERAND_AFTER = {"where", "and", "or", "not", "(", "if"}
 _COMPARISONS = {"==", "!=", "<", "<=", ">", ">="}
 _LITERALS = {"true", "false", "today"}
 #: Tokens after which a new name is declared: nothing to offer but keywords.
-_DECLARING = {"user", "property", "sequence", "workflow", "include", "email", "task", "inbox", "alias", "limit",
-              "subject", "body", "enum", "footer"}
+_DECLARING = {
+    "user",
+    "property",
+    "sequence",
+    "workflow",
+    "include",
+    "email",
+    "task",
+    "inbox",
+    "alias",
+    "limit",
+    "subject",
+    "body",
+    "enum",
+    "footer",
+}
 #: What the clauses of mail that is heard back (v1.3) do, shown beside them.
 KEYWORD_DETAILS = {
     "footer": "text appended to every email body (a sequence's wins over its user's)",
@@ -104,7 +121,7 @@ def _open_string(before: str, line_start: int) -> tuple[int | None, bool]:
 
 
 def _in_string(before: str, quote: int, symbols: Symbols | None) -> Completions:
-    content = before[quote + 1:]
+    content = before[quote + 1 :]
     opened = content.rfind("{{")
     if opened != -1 and content.rfind("}}") < opened:
         return _in_token(before, len(before) - len(content) + opened + 2, symbols)
@@ -119,8 +136,11 @@ def _in_token(before: str, inner: int, symbols: Symbols | None) -> Completions:
     text = before[inner:]
     scoped = re.fullmatch(r"\s*(contact|sender)\.(\w*)", text)
     if scoped:
-        names = _properties(symbols) if scoped.group(1) == "contact" else [
-            Item(f, "field", "of the sending user") for f in SENDER_FIELDS]
+        names = (
+            _properties(symbols)
+            if scoped.group(1) == "contact"
+            else [Item(f, "field", "of the sending user") for f in SENDER_FIELDS]
+        )
         return _filtered(len(before) - len(scoped.group(2)), before, names)
     bare = re.fullmatch(r"(\s*)([\w.]*)", text)
     if not bare:
@@ -177,16 +197,19 @@ class _Context:
         if previous == "as":
             return self._senders()
         if previous == "seat":
-            return [Item(s, "seat", "may send sequence email" if s in SENDER_SEATS else "cannot send sequence email")
-                    for s in SEATS]
-        if previous == "in" and w[-2:-1] == ["enroll"] or previous == "from" and w[-2:-1] == ["unenroll"]:
+            return [
+                Item(s, "seat", "may send sequence email" if s in SENDER_SEATS else "cannot send sequence email")
+                for s in SEATS
+            ]
+        if (previous == "in" and w[-2:-1] == ["enroll"]) or (previous == "from" and w[-2:-1] == ["unenroll"]):
             return _sequences(self.symbols)
         if previous == "from" and w[-3:-2] == ["as"]:
             return self._addresses(w[-2])
         if previous in _OPERAND_AFTER and "on" in w and (accepted is None or "NAME" in accepted):
             fields = self._event_fields()
             return [Item(f.name, "field", _field_detail(f)) for f in fields] + [
-                Item("contact.", "scope", "a contact property")]
+                Item("contact.", "scope", "a contact property")
+            ]
         if previous in _COMPARISONS:
             t = self._operand_type(w[:-1])
             return _values(t) if t is not None else []
@@ -221,8 +244,11 @@ class _Context:
 
     def _senders(self) -> list[Item]:
         users = self.symbols.users.values() if self.symbols else ()
-        return [Item(u.name.name, "user", f"seat {u.seat.name}, inbox {u.inbox.value}")
-                for u in users if u.seat and u.seat.name in SENDER_SEATS and u.inbox]
+        return [
+            Item(u.name.name, "user", f"seat {u.seat.name}, inbox {u.inbox.value}")
+            for u in users
+            if u.seat and u.seat.name in SENDER_SEATS and u.inbox
+        ]
 
     def _addresses(self, user: str) -> list[Item]:
         decl = self.symbols.users.get(user) if self.symbols else None
@@ -291,11 +317,8 @@ def _is_word(text: str) -> bool:
 def _keywords(accepted: set[str] | None, previous: str) -> list[Item]:
     if previous in _DECLARING and accepted is not None and accepted & {"NAME", "STRING", "ADDRESS", "NUMBER"}:
         return []  # a new name or a value of the writer's own comes here
-    if accepted is None:
-        # The statement does not parse so far: every keyword may help.
-        names = [t.name for t in lark_parser().terminals]
-    else:
-        names = sorted(accepted)
+    # (The statement does not parse so far: every keyword may help.)
+    names = [t.name for t in lark_parser().terminals] if accepted is None else sorted(accepted)
     out: list[Item] = []
     seen = set()
     for name in names:
@@ -303,8 +326,11 @@ def _keywords(accepted: set[str] | None, previous: str) -> list[Item]:
             if word not in seen:
                 seen.add(word)
                 kind = "operator" if not _is_word(word) else "unit" if name in ("TIME_UNIT", "DAY_UNIT") else "keyword"
-                detail = OUT_OF_OFFICE_UNENROLL if word == "unenroll" and previous == "out_of_office" else \
-                    KEYWORD_DETAILS.get(word, "")
+                detail = (
+                    OUT_OF_OFFICE_UNENROLL
+                    if word == "unenroll" and previous == "out_of_office"
+                    else KEYWORD_DETAILS.get(word, "")
+                )
                 out.append(Item(word, kind, detail))
     # Statement keywords last: the current statement's own words come first.
     return sorted(out, key=lambda i: (i.label in STATEMENT_KEYWORDS, i.kind != "unit", i.label))

@@ -2,6 +2,7 @@
 the tools that show a workflow's `where` or `if`), with only the parentheses
 the precedence needs. Built with an explicit stack: conditions may nest as
 deep as the parser allows."""
+
 from __future__ import annotations
 
 from . import ast

@@ -7,6 +7,7 @@ Typing finds two kinds of problem, reported by their rules: unknown names
 (E105) and type mismatches (E106). Each problem is recorded once, at the
 smallest span (the field name, the literal), and a comparison with a problem
 is not looked at further, so one mistake gives one diagnostic."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -73,8 +74,13 @@ class ConditionTyper:
         assert isinstance(e, ast.Truthy)
         value, t = self._typed(e.operand)
         if t.kind != "bool":
-            self._fail(TYPE_MISMATCH, e.operand.span, f"`{_show(e.operand)}` is {t}, not a condition",
-                       label=f"{t}", help=(f"compare it, for example `{_show(e.operand)} is known`",))
+            self._fail(
+                TYPE_MISMATCH,
+                e.operand.span,
+                f"`{_show(e.operand)}` is {t}, not a condition",
+                label=f"{t}",
+                help=(f"compare it, for example `{_show(e.operand)} is known`",),
+            )
         return p.Truth(value)
 
     def _both(self, a: ast.Node, b: ast.Node) -> tuple[p.Cond, p.Cond]:
@@ -95,24 +101,42 @@ class ConditionTyper:
                 fields = [x.name for x in self.event.fields]
                 help = did_you_mean(node.name, fields)
                 if not help:
-                    help = (f"`{self.event.name}` has the fields: {', '.join(fields) or 'none'}; "
-                            "contact properties are read as `contact.NAME`",)
-                self._fail(UNKNOWN_FIELD, node.span, f"`{self.event.name}` has no field `{node.name}`",
-                           label="unknown field", help=help)
+                    help = (
+                        f"`{self.event.name}` has the fields: {', '.join(fields) or 'none'}; "
+                        "contact properties are read as `contact.NAME`",
+                    )
+                self._fail(
+                    UNKNOWN_FIELD,
+                    node.span,
+                    f"`{self.event.name}` has no field `{node.name}`",
+                    label="unknown field",
+                    help=help,
+                )
             return p.Field(node.name), f.type
         if isinstance(node, ast.PathRef):
             if node.scope != "contact":
-                self._fail(UNKNOWN_FIELD, node.span, f"unknown name `{node.scope}.{node.name}`",
-                           help=("conditions read event fields (`form`) and contact properties (`contact.firstname`)",))
+                self._fail(
+                    UNKNOWN_FIELD,
+                    node.span,
+                    f"unknown name `{node.scope}.{node.name}`",
+                    help=("conditions read event fields (`form`) and contact properties (`contact.firstname`)",),
+                )
             t = self.properties.get(node.name)
             if t is None:
-                self._fail(UNKNOWN_FIELD, node.name_span, f"unknown contact property `{node.name}`",
-                           label="unknown property",
-                           help=did_you_mean(node.name, self.properties) or
-                           (f"declare it: `property {node.name}: text`",))
+                self._fail(
+                    UNKNOWN_FIELD,
+                    node.name_span,
+                    f"unknown contact property `{node.name}`",
+                    label="unknown property",
+                    help=did_you_mean(node.name, self.properties) or (f"declare it: `property {node.name}: text`",),
+                )
             return p.Prop(node.name), t
-        self._fail(TYPE_MISMATCH, node.span, f"`{_show(node)}` is a literal, not a field or property",
-                   help=("test a field or a property, for example `contact.firstname is known`",))
+        self._fail(
+            TYPE_MISMATCH,
+            node.span,
+            f"`{_show(node)}` is a literal, not a field or property",
+            help=("test a field or a property, for example `contact.firstname is known`",),
+        )
 
     def _is_operand_literal(self, node: ast.Node) -> bool:
         """A literal, or a bare name that is not a field (an enum value)."""
@@ -127,9 +151,13 @@ class ConditionTyper:
                 name = node.name if isinstance(node, ast.FieldRef) else node.value
                 if name in t.values:
                     return name
-                self._fail(TYPE_MISMATCH, node.span, f"`{name}` is not a value of {subject}",
-                           label=f"not in {t}",
-                           help=did_you_mean(name, t.values) or (f"the values are: {', '.join(t.values)}",))
+                self._fail(
+                    TYPE_MISMATCH,
+                    node.span,
+                    f"`{name}` is not a value of {subject}",
+                    label=f"not in {t}",
+                    help=did_you_mean(name, t.values) or (f"the values are: {', '.join(t.values)}",),
+                )
             self._mismatch(node, t, subject)
         if t.kind == "text" and isinstance(node, ast.StringLit):
             return node.value
@@ -153,8 +181,13 @@ class ConditionTyper:
             help = (f'a bare name stands for an enum value; write text in quotes: "{node.name}"',)
         elif t.kind == "date":
             help = ('compare a date with `today` or with a date such as "2026-01-31"',)
-        self._fail(TYPE_MISMATCH, node.span, f"{subject} is {t}, but `{_show(node)}` is {_kind_of(node)}",
-                   label=f"expected {t.kind}", help=help)
+        self._fail(
+            TYPE_MISMATCH,
+            node.span,
+            f"{subject} is {t}, but `{_show(node)}` is {_kind_of(node)}",
+            label=f"expected {t.kind}",
+            help=help,
+        )
 
     # -- comparisons
     def _compare(self, e: ast.Compare) -> p.Cmp:
@@ -170,11 +203,20 @@ class ConditionTyper:
         else:
             rvalue, rt = self._typed(right)
             if rt != t:
-                self._fail(TYPE_MISMATCH, e.span, f"cannot compare {subject} ({t}) with `{_show(right)}` ({rt})",
-                           label="different types")
+                self._fail(
+                    TYPE_MISMATCH,
+                    e.span,
+                    f"cannot compare {subject} ({t}) with `{_show(right)}` ({rt})",
+                    label="different types",
+                )
         if op not in ("==", "!=") and t.kind not in _ORDERED:
-            self._fail(TYPE_MISMATCH, e.span, f"`{op}` does not apply to {subject}, which is {t}",
-                       label=f"{t.kind} is not ordered", help=("compare it with `==` or `!=`",))
+            self._fail(
+                TYPE_MISMATCH,
+                e.span,
+                f"`{op}` does not apply to {subject}, which is {t}",
+                label=f"{t.kind} is not ordered",
+                help=("compare it with `==` or `!=`",),
+            )
         return p.Cmp(op, lvalue, rvalue, t.kind)
 
     def _in(self, e: ast.InList) -> p.In:
@@ -191,8 +233,13 @@ class ConditionTyper:
     def _contains(self, e: ast.Contains) -> p.Has:
         value, t = self._typed(e.left)
         if t.kind != "text":
-            self._fail(TYPE_MISMATCH, e.span, f"`contains` applies to text, but `{_show(e.left)}` is {t}",
-                       label=f"{t}", help=("compare it with `==` or `in [...]`",))
+            self._fail(
+                TYPE_MISMATCH,
+                e.span,
+                f"`contains` applies to text, but `{_show(e.left)}` is {t}",
+                label=f"{t}",
+                help=("compare it with `==` or `in [...]`",),
+            )
         if self._is_operand_literal(e.right):
             if not isinstance(e.right, ast.StringLit):
                 self._mismatch(e.right, t, f"`{_show(e.left)}`")
@@ -202,8 +249,9 @@ class ConditionTyper:
             self._mismatch(e.right, t, f"`{_show(e.left)}`")
         return p.Has(value, rvalue)
 
-    def _fail(self, code: Code, span: Span, message: str, label: str | None = None,
-              help: Iterable[str] = ()) -> NoReturn:
+    def _fail(
+        self, code: Code, span: Span, message: str, label: str | None = None, help: Iterable[str] = ()
+    ) -> NoReturn:
         self.problems.append(Problem(code, span, message, label, tuple(help)))
         raise _Bad
 

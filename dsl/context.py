@@ -2,6 +2,7 @@
 table, the workflows' actions and conditions, and the typing of the
 conditions (`Typing`), which the compiler takes with the symbols to build the
 program (dsl/compiler.py)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -128,8 +129,9 @@ class Context:
 
     def typing_diagnostics(self, code: Code) -> list[Diagnostic]:
         """The condition-typing problems reported under `code` (E105, E106)."""
-        return [code.report(p.message, p.span, label=p.label, help=p.help)
-                for p in self.typing.problems if p.code == code]
+        return [
+            code.report(p.message, p.span, label=p.label, help=p.help) for p in self.typing.problems if p.code == code
+        ]
 
     @cached_property
     def sequence_users(self) -> set[str]:

@@ -1,9 +1,11 @@
 """The one diagnostic type every stage reports with, and suppression comments."""
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import field
-from typing import Iterable, Literal
+from typing import Literal
 
 from .ast import Comment
 from .slotted import slotted
@@ -52,8 +54,15 @@ class Code:
     name: str
     severity: Severity
 
-    def report(self, message: str, span: Span, *, label: str | None = None, help: Iterable[str] = (),
-               notes: Iterable[Note] = ()) -> Diagnostic:
+    def report(
+        self,
+        message: str,
+        span: Span,
+        *,
+        label: str | None = None,
+        help: Iterable[str] = (),
+        notes: Iterable[Note] = (),
+    ) -> Diagnostic:
         return Diagnostic(self.code, self.severity, message, span, label, tuple(help), tuple(notes))
 
 

@@ -26,9 +26,11 @@ The rules:
 It works in one pass over a flat list of tokens, so nesting depth costs
 nothing (no recursion), and the result is checked: formatting that would
 change the program raises `FormatterBug` rather than return it."""
+
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from dataclasses import dataclass
 from functools import cache
 
@@ -43,8 +45,19 @@ WIDTH = 100
 INDENT = "  "
 
 #: Token types that start a line inside a block: steps, actions and test steps.
-_BLOCK_LINE_STARTS = {"EMAIL", "TASK", "WAIT", "ENROLL", "UNENROLL", "IF",
-                      "CONTACT", "EMIT", "ADVANCE", "ACCOUNT", "EXPECT"}
+_BLOCK_LINE_STARTS = {
+    "EMAIL",
+    "TASK",
+    "WAIT",
+    "ENROLL",
+    "UNENROLL",
+    "IF",
+    "CONTACT",
+    "EMIT",
+    "ADVANCE",
+    "ACCOUNT",
+    "EXPECT",
+}
 #: ... except after these (`else if`, `expect email`, `expect no email`).
 _GLUED_AFTER = {"ELSE", "EXPECT", "NO"}
 #: Lines that put their clauses on lines of their own when too wide.
@@ -96,11 +109,16 @@ def format_text(text: str, path: str = "<input>") -> str:
 
 # ---- tokens ----------------------------------------------------------------
 
+
 def _tokens(text: str, path: str) -> tuple[list[_Tok], list[ast.Comment]]:
     """The parser's tokens and comments of a text known to parse."""
     parsed, comments = tokens(text, path)
-    toks = [_Tok(t.type, _CANONICAL.get(t.type, str)(t.value), span.line, span.column)
-            for t in parsed if t.type not in ("SEMICOLON", "$END") for span in (token_span(path, t),)]
+    toks = [
+        _Tok(t.type, _CANONICAL.get(t.type, str)(t.value), span.line, span.column)
+        for t in parsed
+        if t.type not in ("SEMICOLON", "$END")
+        for span in (token_span(path, t),)
+    ]
     return toks, comments
 
 
@@ -112,8 +130,11 @@ _CANONICAL = {"CLOCK_RANGE": lambda value: "".join(value.split())}
 @cache
 def _words() -> dict[str, str]:
     """Terminal name -> the word it stands for, for every word terminal."""
-    return {t.name: t.pattern.value for t in lark_parser().terminals
-            if t.pattern.type == "str" and t.pattern.value[:1].isalpha()}
+    return {
+        t.name: t.pattern.value
+        for t in lark_parser().terminals
+        if t.pattern.type == "str" and t.pattern.value[:1].isalpha()
+    }
 
 
 def _is_keyword(tok: _Tok) -> bool:
@@ -188,12 +209,13 @@ def _space(a: _Tok, b: _Tok) -> str:
 
 def _join(toks: list[_Tok]) -> str:
     out = [toks[0].value]
-    for a, b in zip(toks, toks[1:]):
+    for a, b in itertools.pairwise(toks):
         out.append(_space(a, b) + b.value)
     return "".join(out)
 
 
 # ---- lines -----------------------------------------------------------------
+
 
 def _render(toks: list[_Tok], comments: list[ast.Comment]) -> str:
     lines: list[str] = []
@@ -261,6 +283,7 @@ def _render(toks: list[_Tok], comments: list[ast.Comment]) -> str:
 
 
 # ---- the check -------------------------------------------------------------
+
 
 def shape(module: ast.Module) -> list[tuple[str, tuple[tuple[object, ...], ...]]]:
     """The program of a parsed module without positions: each node's kind and

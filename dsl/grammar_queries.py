@@ -3,6 +3,7 @@ the process (loaded from the table made ahead of time, dsl/parse_table.py,
 with the tree builder inside it), the language's keywords, and the words and
 patterns of its terminals (the highlighter, the completer and the syntax
 error messages ask these)."""
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,25 @@ from .tree_builder import Builder, on_comment
 STATEMENT_KEYWORDS = ("user", "sequence", "property", "include", "holidays", "workflow", "on", "test")
 #: Words of test blocks: keywords only where a test step stands, so they stay
 #: free to name users, properties and enum values.
-TEST_WORDS = frozenset({"test", "contact", "emit", "advance", "account", "expect", "enrolled", "unenrolled",
-                        "skipped", "ended", "sent", "no", "to", "for", "at"})
+TEST_WORDS = frozenset(
+    {
+        "test",
+        "contact",
+        "emit",
+        "advance",
+        "account",
+        "expect",
+        "enrolled",
+        "unenrolled",
+        "skipped",
+        "ended",
+        "sent",
+        "no",
+        "to",
+        "for",
+        "at",
+    }
+)
 ACTION_KEYWORDS = ("enroll", "unenroll", "if", "wait")
 
 _parser: Lark | None = None

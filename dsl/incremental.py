@@ -16,6 +16,7 @@ one after it. When the error is not inside the piece (a statement that runs
 on into the next piece: `as` at the end of a line, then a line starting
 `user`, reads `user` as the sender's name), the text from that piece on is
 parsed as the parser would read it."""
+
 from __future__ import annotations
 
 import re
@@ -28,7 +29,7 @@ from .parser import MAX_SYNTAX_ERRORS
 from .parser import parse as _parse
 from .source import Span
 
-_STATEMENT_START = re.compile(r"^[ \t]*(?:%s)\b" % "|".join(STATEMENT_KEYWORDS), re.M)
+_STATEMENT_START = re.compile(r"^[ \t]*(?:{})\b".format("|".join(STATEMENT_KEYWORDS)), re.M)
 
 
 #: A clean piece's statements and comments.
@@ -55,7 +56,7 @@ class ParseCache:
                 module, problems = _parse("\n" * (line - 1) + piece, path)
                 parsed = None if problems else (module.statements, module.comments)
             found.append(parsed)
-        self._by_path[path] = {key: parsed for key, parsed in zip(keys, found) if parsed is not None}
+        self._by_path[path] = {key: parsed for key, parsed in zip(keys, found, strict=False) if parsed is not None}
         statements: list[ast.Node] = []
         comments: list[ast.Comment] = []
         diagnostics: list[Diagnostic] = []
@@ -85,8 +86,9 @@ def _first_error(keys: list[_Piece], k: int, path: str) -> Diagnostic | None:
     return diagnostics[0]
 
 
-def _parse_rest(text: str, path: str, keys: list[_Piece], found: list[_Parsed | None]
-                ) -> tuple[ast.Module, list[Diagnostic]]:
+def _parse_rest(
+    text: str, path: str, keys: list[_Piece], found: list[_Parsed | None]
+) -> tuple[ast.Module, list[Diagnostic]]:
     """The clean pieces before the first bad one, then the rest of the text
     parsed as the whole text's parse reads it."""
     bad = found.index(None)
@@ -94,7 +96,7 @@ def _parse_rest(text: str, path: str, keys: list[_Piece], found: list[_Parsed | 
     statements = [s for parsed in clean for s in parsed[0]]
     comments = [c for parsed in clean for c in parsed[1]]
     line = keys[bad][0]
-    module, diagnostics = _parse("\n" * (line - 1) + text[sum(len(piece) for _, piece in keys[:bad]):], path)
+    module, diagnostics = _parse("\n" * (line - 1) + text[sum(len(piece) for _, piece in keys[:bad]) :], path)
     # The parser gives up on a file with too many errors: nothing of it is kept.
     statements = [] if len(diagnostics) >= MAX_SYNTAX_ERRORS else statements + module.statements
     return _module(path, statements, comments + module.comments), diagnostics
@@ -113,7 +115,7 @@ def _pieces(text: str) -> Iterator[_Piece]:
     starts = [m.start() for m in _STATEMENT_START.finditer(text) if m.start() > 0]
     line = 1
     previous = 0
-    for start in starts + [len(text)]:
+    for start in [*starts, len(text)]:
         piece = text[previous:start]
         yield line, piece
         line += piece.count("\n")

@@ -1,5 +1,6 @@
 """REPL line reading: whether the lines typed so far make a whole statement,
 fed to the parser one line at a time."""
+
 from __future__ import annotations
 
 from lark.exceptions import UnexpectedInput

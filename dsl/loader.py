@@ -6,6 +6,7 @@ the nearest pyproject.toml or flow.toml above the script named, else the
 script's own folder. Every read is bounded and opens nothing but regular
 files, so that a script cannot make Flow read a device, hang on a FIFO, or
 quote a file it should never have opened."""
+
 from __future__ import annotations
 
 import os
@@ -159,11 +160,14 @@ class Loader:
             # Reported at the first byte that is not UTF-8, in a text that
             # shows it as U+FFFD; the file counts as one checked.
             text = e.object.decode("utf-8", "replace")
-            before = e.object[:e.start].decode("utf-8")
+            before = e.object[: e.start].decode("utf-8")
             line, column = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
             self.unit.sources.add(path, text)
-            self.unit.syntax.append(SYNTAX_ERROR.report(f"`{path}` is not UTF-8 text ({e.reason})",
-                                                        Span(path, line, column, line, column + 1)))
+            self.unit.syntax.append(
+                SYNTAX_ERROR.report(
+                    f"`{path}` is not UTF-8 text ({e.reason})", Span(path, line, column, line, column + 1)
+                )
+            )
             self.unit.modules.append(ast.Module(Span(path, 1, 1, 1, 1), []))
             return
         self._parse(path, text, root or self._root or project_root(os.path.dirname(path)))
@@ -195,8 +199,9 @@ class Loader:
             self._stack.pop()
         return module
 
-    def _problem(self, kind: str, stmt: ast.Include, target: str, reason: str = "",
-                 chain: tuple[str, ...] = ()) -> None:
+    def _problem(
+        self, kind: str, stmt: ast.Include, target: str, reason: str = "", chain: tuple[str, ...] = ()
+    ) -> None:
         self.unit.include_problems.append(IncludeProblem(kind, stmt.path.span, target, chain, reason))
 
     def _include(self, including: str, stmt: ast.Include, root: str) -> None:
@@ -211,7 +216,7 @@ class Loader:
             return self._problem("refused", stmt, raw, f"outside the root folder {os.path.relpath(root)}")
         if real in self._stack:
             start = self._stack.index(real)
-            chain = tuple(os.path.relpath(p) for p in self._stack[start:]) + (os.path.relpath(real),)
+            chain = (*tuple(os.path.relpath(p) for p in self._stack[start:]), os.path.relpath(real))
             return self._problem("cycle", stmt, target, chain=chain)
         if real in self._loaded:
             return

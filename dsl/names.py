@@ -2,6 +2,7 @@
 properties are declared and used, which files are included, which events and
 event fields conditions read. The language server answers hover, go to
 definition and find references from it."""
+
 from __future__ import annotations
 
 import os
@@ -40,8 +41,9 @@ def occurrences(modules: list[ast.Module]) -> list[Occurrence]:
                 ooo = stmt.out_of_office
                 if ooo is not None:
                     out.append(Occurrence("clause", f"out_of_office {ooo.mode}", ooo.span))
-                texts = [stmt.footer.text if stmt.footer else None] + [getattr(step, part, None) for step in stmt.steps
-                                         for part in ("subject", "body", "text")]
+                texts = [stmt.footer.text if stmt.footer else None] + [
+                    getattr(step, part, None) for step in stmt.steps for part in ("subject", "body", "text")
+                ]
                 out.extend(_texts(texts))
                 out.extend(_footer(stmt.footer))
             elif isinstance(stmt, ast.PropertyDecl):

@@ -19,6 +19,7 @@ is a list of arrays, and the table's actions are flat lists of integers.
 The parser states' lexers are made when the parser first reaches each state
 (`_ContextualLexer`). The code reading the form runs only with the Lark
 version that wrote it (the digest)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -34,8 +35,8 @@ from lark import Lark
 from lark.common import LexerConf
 from lark.grammar import NonTerminal, Rule, RuleOptions, Symbol, Terminal
 from lark.lexer import AbstractBasicLexer, BasicLexer, ContextualLexer, PatternRE, PatternStr, TerminalDef
-from lark.parsers.lalr_analysis import IntParseTable, Reduce, Shift
 from lark.parsers import lalr_parser
+from lark.parsers.lalr_analysis import IntParseTable, Reduce, Shift
 from lark.parsers.lalr_parser import LALR_Parser
 
 #: How the table is built; part of the digest.
@@ -72,6 +73,7 @@ def compile_grammar(**callbacks: Any) -> Lark:
 
 # -- writing: Lark's serialised form, made compact
 
+
 def _memo_entry(obj: dict[str, Any]) -> list[Any]:
     """A terminal ["T", name, "str" or "re", value, flags, raw, width, priority]
     or a rule ["R", origin, expansion, order, alias, options] (an expansion's
@@ -81,10 +83,14 @@ def _memo_entry(obj: dict[str, Any]) -> list[Any]:
         kind = "re" if p["__type__"] == "PatternRE" else "str"
         return ["T", obj["name"], kind, p["value"], list(p["flags"]), p["raw"], p.get("_width"), obj["priority"]]
     o = obj["options"]
-    return ["R", obj["origin"]["name"],
-            [[s["name"], s["filter_out"]] if s["__type__"] == "Terminal" else s["name"] for s in obj["expansion"]],
-            obj["order"], obj["alias"],
-            [o["keep_all_tokens"], o["expand1"], o["priority"], o["template_source"], list(o["empty_indices"])]]
+    return [
+        "R",
+        obj["origin"]["name"],
+        [[s["name"], s["filter_out"]] if s["__type__"] == "Terminal" else s["name"] for s in obj["expansion"]],
+        obj["order"],
+        obj["alias"],
+        [o["keep_all_tokens"], o["expand1"], o["priority"], o["template_source"], list(o["empty_indices"])],
+    ]
 
 
 def _actions(actions: dict[int, tuple[int, Any]]) -> list[int]:
@@ -102,13 +108,15 @@ def table_json(parser: Lark) -> str:
     tokens, states = table["tokens"], table["states"]
     table["tokens"] = [tokens[i] for i in range(len(tokens))]
     table["states"] = [_actions(states[i]) for i in range(len(states))]
-    body = json.dumps({"data": data, "memo": [_memo_entry(memo[i]) for i in range(len(memo))]},
-                      separators=(",", ":"), sort_keys=True)
+    body = json.dumps(
+        {"data": data, "memo": [_memo_entry(memo[i]) for i in range(len(memo))]}, separators=(",", ":"), sort_keys=True
+    )
     head = json.dumps({"digest": digest(grammar_text()), "sha256": _sha256(body)}, sort_keys=True)
     return f"{head}\n{body}\n"
 
 
 # -- reading
+
 
 def _memo(entries: list[list[Any]]) -> dict[int, TerminalDef | Rule]:
     symbols: dict[object, Symbol] = {}  # one symbol object per name and kind, as Lark shares them
@@ -133,8 +141,13 @@ def _memo(entries: list[list[Any]]) -> dict[int, TerminalDef | Rule]:
             origin, expansion, order, alias, (keep, expand1, priority, template, empty) = f
             rule_of = symbol(origin)
             assert isinstance(rule_of, NonTerminal)  # a rule's origin is named by a string
-            memo[i] = Rule(rule_of, [symbol(s) for s in expansion], order, alias,
-                           RuleOptions(keep, expand1, priority, template, tuple(empty)))
+            memo[i] = Rule(
+                rule_of,
+                [symbol(s) for s in expansion],
+                order,
+                alias,
+                RuleOptions(keep, expand1, priority, template, tuple(empty)),
+            )
     return memo
 
 
@@ -142,8 +155,13 @@ class _LALR(LALR_Parser):
     """Lark's LALR parser, read from the table's flat lists of actions."""
 
     @classmethod
-    def deserialize(cls, data: dict[str, Any], memo: dict[int, Any],  # type: ignore[override]  # lark's plugin passes callbacks
-                    callbacks: dict[str, Any], debug: bool = False) -> _LALR:
+    def deserialize(
+        cls,
+        data: dict[str, Any],
+        memo: dict[int, Any],  # type: ignore[override]  # lark's plugin passes callbacks
+        callbacks: dict[str, Any],
+        debug: bool = False,
+    ) -> _LALR:
         tokens = data["tokens"]
         states: dict[int, dict[str, tuple[Any, Any]]] = {}
         for state, flat in enumerate(data["states"]):
@@ -153,7 +171,8 @@ class _LALR(LALR_Parser):
                 actions[tokens[flat[i]]] = (Shift, what) if what >= 0 else (Reduce, memo[~what])
         inst = cls.__new__(cls)
         inst._parse_table = IntParseTable(  # type: ignore[no-untyped-call, assignment]  # lark: untyped, not declared a ParseTable
-            states, data["start_states"], data["end_states"])
+            states, data["start_states"], data["end_states"]
+        )
         # (Lark's private class, looked up here: this runs only with the Lark
         # version that wrote the table, and another may not have it.)
         inst.parser = lalr_parser._Parser(inst._parse_table, callbacks, debug)
@@ -178,7 +197,9 @@ class _ContextualLexer(ContextualLexer):
     state rather than all of them at start-up: a small file meets a third.
     (As when Lark loads a table, the terminals are not validated again.)"""
 
-    def __init__(self, conf: LexerConf, states: dict[int, Collection[str]], always_accept: Collection[str] = ()) -> None:
+    def __init__(
+        self, conf: LexerConf, states: dict[int, Collection[str]], always_accept: Collection[str] = ()
+    ) -> None:
         self._conf, self._states = conf, states
         self._extra = set(conf.ignore) | set(always_accept)
         self._by_accepts: dict[frozenset[str], BasicLexer] = {}
@@ -209,7 +230,11 @@ def _table() -> dict[str, Any] | None:
     except (FileNotFoundError, UnicodeDecodeError, ValueError):
         return None
     body = body.rstrip("\n")
-    if not isinstance(head, dict) or head.get("digest") != digest(grammar_text()) or head.get("sha256") != _sha256(body):
+    if (
+        not isinstance(head, dict)
+        or head.get("digest") != digest(grammar_text())
+        or head.get("sha256") != _sha256(body)
+    ):
         return None
     table: dict[str, Any] = json.loads(body)
     return table
@@ -222,7 +247,11 @@ def load(**callbacks: Any) -> Lark:
     if table is None:
         return compile_grammar(**callbacks)
     parser: Lark = Lark._load_from_dict(  # type: ignore[no-untyped-call]  # lark leaves it untyped
-        table["data"], _memo(table["memo"]), **callbacks, _plugins={"LALR_Parser": _LALR, "ContextualLexer": _ContextualLexer})
+        table["data"],
+        _memo(table["memo"]),
+        **callbacks,
+        _plugins={"LALR_Parser": _LALR, "ContextualLexer": _ContextualLexer},
+    )
     return parser
 
 

@@ -3,6 +3,7 @@ builder finds, becomes an E001 diagnostic (`parse`). The jobs around it live
 beside it: the tree builder (tree_builder), the parser and its grammar's
 words (grammar_queries), the messages (syntax_errors) and the REPL's line
 reading (line_reader)."""
+
 from __future__ import annotations
 
 import re
@@ -21,7 +22,7 @@ from .tree_builder import BuildError, ParseState, parse_state
 #: Syntax errors reported per file before giving up on it.
 MAX_SYNTAX_ERRORS = 20
 
-_STATEMENT_START = re.compile(r"^[ \t]*(?:%s)\b" % "|".join(STATEMENT_KEYWORDS), re.M)
+_STATEMENT_START = re.compile(r"^[ \t]*(?:{})\b".format("|".join(STATEMENT_KEYWORDS)), re.M)
 
 
 def tokens(text: str, path: str = "<input>") -> tuple[list[Token], list[ast.Comment]]:

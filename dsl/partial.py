@@ -8,10 +8,11 @@ name it declared looks undeclared (`E101` unknown sequence, `E102` unknown
 user, `E105` unknown field, and the types of its properties, `E106`) and a
 name it used looks unused (`W305`). Such a diagnostic is kept only when its
 name appears nowhere in the text the parser could not read."""
+
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from .diagnostics import Diagnostic
 from .loader import Unit
@@ -33,8 +34,11 @@ def unparsed_text(unit: Unit) -> dict[str, str]:
         covered: set[int] = set()
         for stmt in module.statements:
             covered.update(range(stmt.span.line, stmt.span.end_line + 1))
-        out[path] = "\n".join(line for n, line in enumerate(text.split("\n"), 1)
-                              if n not in covered and line.strip() and not line.lstrip().startswith("#"))
+        out[path] = "\n".join(
+            line
+            for n, line in enumerate(text.split("\n"), 1)
+            if n not in covered and line.strip() and not line.lstrip().startswith("#")
+        )
     return out
 
 
@@ -52,4 +56,4 @@ def _named(d: Diagnostic, unit: Unit) -> set[str]:
     if span is None or span.line != span.end_line:
         return set()
     line = unit.sources.line(span.path, span.line) or ""
-    return set(_WORD.findall(line[span.column - 1:span.end_column - 1]))
+    return set(_WORD.findall(line[span.column - 1 : span.end_column - 1]))

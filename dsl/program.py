@@ -5,6 +5,7 @@ Names are bound to declarations, enum literals normalised, the default `from`
 filled in, conditions typed, workflow actions compiled to a flat list of
 operations (so a workflow suspended in a `wait` resumes at an index), and
 workflows indexed by event type."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,8 +18,8 @@ from .schema import DEFAULT_PAUSE_DAYS, Type
 from .slotted import slotted
 from .source import Span
 
-
 # ---- values and conditions ------------------------------------------------
+
 
 @slotted(frozen=True)
 class Field:
@@ -87,25 +88,26 @@ class Truth:
 
 @slotted(frozen=True)
 class All:
-    left: "Cond"
-    right: "Cond"
+    left: Cond
+    right: Cond
 
 
 @slotted(frozen=True)
 class Any:
-    left: "Cond"
-    right: "Cond"
+    left: Cond
+    right: Cond
 
 
 @slotted(frozen=True)
 class Neg:
-    operand: "Cond"
+    operand: Cond
 
 
 Cond = Union[Cmp, In, Has, Known, Truth, All, Any, Neg]
 
 
 # ---- sequences -------------------------------------------------------------
+
 
 @slotted(frozen=True)
 class Delay:
@@ -204,6 +206,7 @@ class User:
 
 # ---- workflows -------------------------------------------------------------
 
+
 @slotted(frozen=True)
 class EnrollOp:
     sequence: str
@@ -267,6 +270,7 @@ class Workflow:
 # A step keeps its span: a failing test points at it. Field values are a
 # Const (names and paths as their text, as an event would carry them) or
 # Today (the test clock's date when the step runs).
+
 
 @slotted(frozen=True)
 class SetContact:
@@ -342,8 +346,14 @@ class Program:
     tests: tuple[Test, ...] = ()
 
     @staticmethod
-    def build(users: Mapping[str, User], sequences: Mapping[str, Sequence], properties: Mapping[str, Type],
-              workflows: Iterable[Workflow], holidays: Iterable[dt.date] = (), tests: Iterable[Test] = ()) -> "Program":
+    def build(
+        users: Mapping[str, User],
+        sequences: Mapping[str, Sequence],
+        properties: Mapping[str, Type],
+        workflows: Iterable[Workflow],
+        holidays: Iterable[dt.date] = (),
+        tests: Iterable[Test] = (),
+    ) -> Program:
         by_event: dict[str, list[Workflow]] = {}
         for w in workflows:
             by_event.setdefault(w.event, []).append(w)

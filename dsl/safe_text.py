@@ -1,6 +1,7 @@
 """Text from scripts and events made safe to print on a terminal: control
 characters (ESC starts terminal commands) are shown as escapes, and long text
 is cut to a bounded length."""
+
 from __future__ import annotations
 
 import re

@@ -4,6 +4,7 @@ fields, and built-in contact properties.
 The checker types conditions against it and the interpreter builds its event
 models from it, so a field added here is known to both.
 """
+
 from __future__ import annotations
 
 from . import ast
@@ -84,6 +85,7 @@ def throttle_seconds(duration: ast.Duration) -> int:
     """A `throttle` duration (seconds, minutes or hours) in seconds."""
     return duration.amount * _THROTTLE_UNITS[duration.unit]
 
+
 DEAL_STAGES = enum(
     "appointmentscheduled",
     "qualifiedtobuy",
@@ -123,8 +125,10 @@ _TRIGGERS = (
     ),
     EventType("meeting_booked", (Field("meeting", TEXT, False),)),
     EventType("email_replied", (Field("sequence", TEXT, False), Field("step", NUMBER, False))),
-    EventType("email_auto_replied",
-              (Field("sequence", TEXT, False), Field("until", DATE, False), Field("left_company", BOOL, False))),
+    EventType(
+        "email_auto_replied",
+        (Field("sequence", TEXT, False), Field("until", DATE, False), Field("left_company", BOOL, False)),
+    ),
     EventType("list_added", (Field("list", TEXT), Field("size", NUMBER, False))),
     EventType("contact_created", (Field("source", CONTACT_SOURCES, False),)),
     EventType("property_changed", (Field("property", TEXT), Field("value", TEXT, False))),

@@ -15,13 +15,15 @@ signature.
 
 Fields may have a default or a default factory; `init=False`, `kw_only`,
 `InitVar` and `__post_init__` are refused (nothing here needs them)."""
+
 from __future__ import annotations
 
 import inspect
 import reprlib
+from collections.abc import Callable
 from dataclasses import MISSING, Field, FrozenInstanceError, dataclass, field, fields
 from operator import attrgetter
-from typing import Any, Callable, TypeVar, dataclass_transform, overload
+from typing import Any, TypeVar, dataclass_transform, overload
 
 _C = TypeVar("_C", bound=type)
 
@@ -87,13 +89,14 @@ def _methods(cls: type[Any], frozen: bool) -> dict[str, Any]:
         return [getattr(self, n) for n in names]
 
     def __setstate__(self: Any, state: list[object]) -> None:
-        for name, value in zip(names, state):
+        for name, value in zip(names, state, strict=False):
             object.__setattr__(self, name, value)
 
     made: dict[str, Any] = {"__repr__": __repr__, "__eq__": __eq__, "__hash__": __hash__ if frozen else None}
     if frozen:
-        made.update(__setattr__=__setattr__, __delattr__=__delattr__, __getstate__=__getstate__,
-                    __setstate__=__setstate__)
+        made.update(
+            __setattr__=__setattr__, __delattr__=__delattr__, __getstate__=__getstate__, __setstate__=__setstate__
+        )
     for name, fn in made.items():
         if fn is not None:
             fn.__qualname__ = f"{cls.__qualname__}.{name}"
@@ -150,8 +153,9 @@ def _refuse(cls: type[Any], frozen: bool) -> None:
     `_init` does not write."""
     for base in cls.__mro__[1:-1]:
         if "__dataclass_fields__" in base.__dict__ and (base in _frozen) != frozen:
-            raise TypeError(f"cannot inherit {'' if frozen else 'non-'}frozen dataclass from a "
-                            f"{'non-' if frozen else ''}frozen one")
+            raise TypeError(
+                f"cannot inherit {'' if frozen else 'non-'}frozen dataclass from a {'non-' if frozen else ''}frozen one"
+            )
     if frozen and ("__setattr__" in cls.__dict__ or "__delattr__" in cls.__dict__):
         raise TypeError(f"Cannot overwrite attribute __setattr__ in class {cls.__name__}")
     if hasattr(cls, "__post_init__"):
@@ -180,9 +184,16 @@ def _default(f: Field[Any]) -> object:
 
 def _signature(cls: type[Any]) -> str:
     """What dataclass puts in the docstring of a class without one."""
-    return str(inspect.Signature([
-        inspect.Parameter(f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=f.type, default=_default(f))
-        for f in fields(cls)]))
+    return str(
+        inspect.Signature(
+            [
+                inspect.Parameter(
+                    f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=f.type, default=_default(f)
+                )
+                for f in fields(cls)
+            ]
+        )
+    )
 
 
 @overload
@@ -200,8 +211,9 @@ def slotted(cls=None, /, *, frozen: bool = False):  # type: ignore[no-untyped-de
     def make(cls: type[Any]) -> type[Any]:
         _refuse(cls, frozen)
         # What the class body defines itself, dataclass leaves alone: so do we.
-        own = {name for name in ("__init__", "__repr__", "__eq__", "__getstate__", "__setstate__")
-               if name in cls.__dict__}
+        own = {
+            name for name in ("__init__", "__repr__", "__eq__", "__getstate__", "__setstate__") if name in cls.__dict__
+        }
         explicit_hash = cls.__dict__.get("__hash__", MISSING)
         if explicit_hash is not MISSING and not (explicit_hash is None and "__eq__" in cls.__dict__):
             own.add("__hash__")

@@ -1,4 +1,5 @@
 """Source text and positions: the one place that knows what a span is."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -20,7 +21,7 @@ class Span:
     end_line: int
     end_column: int
 
-    def to(self, other: "Span") -> "Span":
+    def to(self, other: Span) -> Span:
         """The span from the start of this one to the end of `other`."""
         return Span(self.path, self.line, self.column, other.end_line, other.end_column)
 
@@ -61,6 +62,7 @@ class SourceMap:
 def token_span(path: str, tok: Token) -> Span:
     """Where a token of the lexer is (the lexer sets every position; Lark's
     types allow None for tokens made by hand)."""
-    assert tok.line is not None and tok.column is not None and tok.end_line is not None \
-        and tok.end_column is not None, tok
+    assert (
+        tok.line is not None and tok.column is not None and tok.end_line is not None and tok.end_column is not None
+    ), tok
     return Span(path, tok.line, tok.column, tok.end_line, tok.end_column)

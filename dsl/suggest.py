@@ -1,4 +1,5 @@
 """Did-you-mean suggestions for misspelt names."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -1,12 +1,13 @@
 """The symbol table shared by every file of one check: users, sequences,
 properties and workflows, first declaration wins, later ones are duplicates."""
+
 from __future__ import annotations
 
 from dataclasses import field
 from typing import TypeVar
 
 from . import ast
-from .schema import BUILTIN_PROPERTIES, Type, BOOL, DATE, NUMBER, TEXT, enum
+from .schema import BOOL, BUILTIN_PROPERTIES, DATE, NUMBER, TEXT, Type, enum
 from .slotted import slotted
 from .source import Span
 
@@ -65,8 +66,9 @@ def collect(modules: list[ast.Module]) -> Symbols:
 _Decl = TypeVar("_Decl", ast.UserDecl, ast.SequenceDecl, ast.PropertyDecl, ast.TestDecl, ast.Workflow)
 
 
-def _declare(s: Symbols, table: dict[str, _Decl], kind: str, name: str, node: _Decl,
-             name_node: ast.Ident | ast.Text) -> None:
+def _declare(
+    s: Symbols, table: dict[str, _Decl], kind: str, name: str, node: _Decl, name_node: ast.Ident | ast.Text
+) -> None:
     first = table.get(name)
     if first is None:
         table[name] = node

@@ -1,6 +1,7 @@
 """Syntax-error messages: a Lark error turned into an E001 diagnostic in the
 words of the language (what was expected, what was found, where the unclosed
 `{` is, a keyword misspelt)."""
+
 from __future__ import annotations
 
 import re
@@ -131,7 +132,9 @@ def describe(e: UnexpectedInput, text: str, path: str) -> tuple[Diagnostic, int]
         elif tok.type != "$END" and re.fullmatch(r"[A-Za-z_]\w*", tok.value) and "NAME" not in expected:
             helps.extend(did_you_mean(tok.value, _expected_keywords(expected)))
         if expected <= {"TIME_UNIT", "BUSINESS"}:
-            message = f"bad duration: expected a unit (minutes, hours, days, weeks or business days){after}, found {found}"
+            message = (
+                f"bad duration: expected a unit (minutes, hours, days, weeks or business days){after}, found {found}"
+            )
         elif "ADDRESS" in expected and "NAME" not in expected and tok.type != "$END":
             word = _word_at(text, offset)
             span = Span(path, tok.line, tok.column, tok.line, tok.column + len(word))
@@ -150,8 +153,8 @@ def describe(e: UnexpectedInput, text: str, path: str) -> tuple[Diagnostic, int]
         end = text.find("\n", offset)
         end = len(text) if end == -1 else end
         span = Span(path, e.line, e.column, e.line, e.column + (end - offset))
-        message = "unterminated string: a string closes with `\"` on the line it opens"
-        helps.append('write a line break inside a string as \\n')
+        message = 'unterminated string: a string closes with `"` on the line it opens'
+        helps.append("write a line break inside a string as \\n")
     elif "ADDRESS" in expected:
         word = _word_at(text, offset)
         span = Span(path, e.line, e.column, e.line, e.column + len(word))

@@ -1,6 +1,7 @@
 """Strings and the tokens inside them: escapes, `{{contact.x | fallback}}`,
 `{{sender.x}}`, `{{placeholder: text}}` and `{{unsubscribe_url}}`, each
 token with its own span."""
+
 from __future__ import annotations
 
 import re
@@ -65,7 +66,7 @@ def parse_string(path: str, tok: Token, template: bool) -> ast.Text:
     pos = 0
     for m in _TOKEN.finditer(raw):
         if m.start() > pos:
-            parts.append(unescape(raw[pos:m.start()], 1 + pos))
+            parts.append(unescape(raw[pos : m.start()], 1 + pos))
         pos = m.end()
         start = col + 1 + m.start()
         tspan = Span(path, line, start, line, col + 1 + m.end())

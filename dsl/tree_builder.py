@@ -3,15 +3,16 @@
 the grammar lets through but the language does not (bad escapes, bad dates,
 options given twice, nesting too deep) with a BuildError that `parser.parse`
 turns into a diagnostic."""
+
 from __future__ import annotations
 
 import datetime as dt
 import math
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar
 from contextvars import ContextVar
 from dataclasses import field
+from typing import Any, TypeVar
 
 from lark import Token, Transformer
 
@@ -85,8 +86,12 @@ class Builder(Transformer[Token, Any]):
         depths = parse_state.get().depth
         level = 1 + max((depths.get(id(n), 0) for n in inner), default=0)
         if level > MAX_NESTING:
-            raise BuildError(node.span, f"nested more than {MAX_NESTING} levels deep",
-                          "split the condition, or use `in [...]` instead of a long chain of `or`", OUT_OF_RANGE)
+            raise BuildError(
+                node.span,
+                f"nested more than {MAX_NESTING} levels deep",
+                "split the condition, or use `in [...]` instead of a long chain of `or`",
+                OUT_OF_RANGE,
+            )
         depths[id(node)] = level
         return node
 
@@ -102,14 +107,17 @@ class Builder(Transformer[Token, Any]):
         except TextError as e:
             at = self._span(tok)
             col = at.column + e.offset
-            raise BuildError(Span(self.path, at.line, col, at.line, col + e.length), e.message, e.help)
+            raise BuildError(Span(self.path, at.line, col, at.line, col + e.length), e.message, e.help) from None
 
     def _declared_name(self, tok: Token, what: str) -> ast.Ident:
         # The contextual lexer reads a keyword as a NAME where only a name
         # can stand; the language reserves keywords all the same.
         if tok.value in self._reserved():
-            raise BuildError(self._span(tok), f"`{tok.value}` is a keyword and cannot name {what}",
-                          f"choose another name for the {what.split()[-1]}")
+            raise BuildError(
+                self._span(tok),
+                f"`{tok.value}` is a keyword and cannot name {what}",
+                f"choose another name for the {what.split()[-1]}",
+            )
         return self._ident(tok)
 
     def _number(self, tok: Token) -> ast.NumberLit:
@@ -137,9 +145,19 @@ class Builder(Transformer[Token, Any]):
                 )
             given[kind] = node
         end = opts[-1][1].span if opts else self._span(name)
-        return ast.UserDecl(self._span(kw).to(end), self._declared_name(name, "a user"), given.get("seat"),
-                            given.get("inbox"), aliases, given.get("limit"), given.get("name"),
-                            given.get("timezone"), given.get("hours"), given.get("throttle"), given.get("footer"))
+        return ast.UserDecl(
+            self._span(kw).to(end),
+            self._declared_name(name, "a user"),
+            given.get("seat"),
+            given.get("inbox"),
+            aliases,
+            given.get("limit"),
+            given.get("name"),
+            given.get("timezone"),
+            given.get("hours"),
+            given.get("throttle"),
+            given.get("footer"),
+        )
 
     def seat(self, items: _Items) -> tuple[Any, ...]:
         return ("seat", self._ident(items[0]))
@@ -171,8 +189,11 @@ class Builder(Transformer[Token, Any]):
         """Minutes after midnight of `HH:MM`; 24:00 only where `last_hour` is 24."""
         h, m = (int(x) for x in text.split(":"))
         if h > last_hour or m > 59 or (h == 24 and m):
-            raise BuildError(self._span(tok), f"bad time `{text}` in `hours {tok.value}`",
-                          "times run from 00:00 to 23:59; a window may end at 24:00")
+            raise BuildError(
+                self._span(tok),
+                f"bad time `{text}` in `hours {tok.value}`",
+                "times run from 00:00 to 23:59; a window may end at 24:00",
+            )
         return h * 60 + m
 
     def throttle(self, items: _Items) -> tuple[Any, ...]:
@@ -206,24 +227,33 @@ class Builder(Transformer[Token, Any]):
         kw, name, *rest = items
         # Options: flags (weekdays, company_unenroll) as tokens, clauses with
         # a value (footer, out_of_office) as (kind, node, keyword span).
-        options = [(t.value, None, self._span(t)) if isinstance(t, Token) else t
-                   for t in rest if isinstance(t, (Token, tuple))]
+        options = [
+            (t.value, None, self._span(t)) if isinstance(t, Token) else t for t in rest if isinstance(t, (Token, tuple))
+        ]
         steps = [n for n in rest if isinstance(n, (ast.EmailStep, ast.TaskStep, ast.WaitStep))]
         given: dict[str, Any] = {}
         for kind, node, span in options:
             if kind in given:
-                raise BuildError(span, f"`{kind}` given twice for sequence {name.value}",
-                              "write each option of a sequence once")
+                raise BuildError(
+                    span, f"`{kind}` given twice for sequence {name.value}", "write each option of a sequence once"
+                )
             given[kind] = node
         if steps:
             end = steps[-1].span
         elif options:
-            last, node, span = options[-1]
+            _last, node, span = options[-1]
             end = node.span if node is not None else span
         else:
             end = self._span(name)
-        return ast.SequenceDecl(self._span(kw).to(end), self._text(name), steps, "weekdays" in given,
-                                "company_unenroll" in given, given.get("out_of_office"), given.get("footer"))
+        return ast.SequenceDecl(
+            self._span(kw).to(end),
+            self._text(name),
+            steps,
+            "weekdays" in given,
+            "company_unenroll" in given,
+            given.get("out_of_office"),
+            given.get("footer"),
+        )
 
     def email_step(self, items: _Items) -> ast.EmailStep:
         kw, name, subject, body = items
@@ -246,10 +276,13 @@ class Builder(Transformer[Token, Any]):
         span = self._span(num).to(self._span(unit))
         value = float(num.value)
         if math.isfinite(value) and (not value.is_integer() or value < 0):
-            raise BuildError(self._span(num), f"bad duration `{printable(num.value[:40])}`: a duration takes a whole number",
-                          "write `wait 36 hours` rather than `wait 1.5 days`")
+            raise BuildError(
+                self._span(num),
+                f"bad duration `{printable(num.value[:40])}`: a duration takes a whole number",
+                "write `wait 36 hours` rather than `wait 1.5 days`",
+            )
         # Too long to ever run, whatever its exact value: E108 says so.
-        amount = int(value) if math.isfinite(value) else 10 ** 18
+        amount = int(value) if math.isfinite(value) else 10**18
         return ast.Duration(span, amount, _UNITS[unit.value.rstrip("s")], business)
 
     def duration(self, items: _Items) -> ast.Duration:
@@ -280,7 +313,9 @@ class Builder(Transformer[Token, Any]):
         try:
             dt.date.fromisoformat(tok.value)
         except ValueError:
-            raise BuildError(self._span(tok), f"bad date `{tok.value}`", "a date is YYYY-MM-DD, such as 2026-12-24")
+            raise BuildError(
+                self._span(tok), f"bad date `{tok.value}`", "a date is YYYY-MM-DD, such as 2026-12-24"
+            ) from None
         return ast.Date(self._span(tok), tok.value)
 
     # -- workflows
@@ -288,8 +323,9 @@ class Builder(Transformer[Token, Any]):
         kw, name, reenroll, event, where, body = items
         actions = body if isinstance(body, list) else [body]
         end = actions[-1].span if actions else (where.span if where else self._span(event))
-        return ast.Workflow(self._span(kw).to(end), self._text(name), reenroll is not None,
-                            self._ident(event), where, actions)
+        return ast.Workflow(
+            self._span(kw).to(end), self._text(name), reenroll is not None, self._ident(event), where, actions
+        )
 
     def short_workflow(self, items: _Items) -> ast.Workflow:
         kw, event, where, body = items
@@ -359,19 +395,21 @@ class Builder(Transformer[Token, Any]):
 
     def test_account(self, items: _Items) -> ast.TestAccount:
         kw, event, *fields = items
-        return ast.TestAccount(self._span(kw).to((fields[-1] if fields else self._ident(event)).span),
-                               self._ident(event), fields)
+        return ast.TestAccount(
+            self._span(kw).to((fields[-1] if fields else self._ident(event)).span), self._ident(event), fields
+        )
 
     def _expect(self, kw: Token, last: ast.Node | Token, kind: str, **fields: Any) -> ast.Expect:
         end = last.span if isinstance(last, ast.Node) else self._span(last)
         return ast.Expect(self._span(kw).to(end), kind, **fields)
 
     def expect_enrolled(self, items: _Items) -> ast.Expect:
-        kw, contact, word, seq, user, sender = items
+        kw, contact, _word, seq, user, sender = items
         user = self._ident(user) if user is not None else None
         seq = self._text(seq)
-        return self._expect(kw, sender or user or seq, "enrolled", contact=contact, sequence=seq, user=user,
-                            sender=sender)
+        return self._expect(
+            kw, sender or user or seq, "enrolled", contact=contact, sequence=seq, user=user, sender=sender
+        )
 
     def expect_not_enrolled(self, items: _Items) -> ast.Expect:
         kw, contact, _not, word, seq = items
@@ -384,7 +422,7 @@ class Builder(Transformer[Token, Any]):
         return self._expect(kw, reason or word, "skipped", contact=contact, reason=reason)
 
     def expect_unenrolled(self, items: _Items) -> ast.Expect:
-        kw, contact, word, seq = items
+        kw, contact, _word, seq = items
         seq = self._text(seq)
         return self._expect(kw, seq, "unenrolled", contact=contact, sequence=seq)
 
@@ -394,23 +432,31 @@ class Builder(Transformer[Token, Any]):
         return self._expect(kw, reason or word, "ended", contact=contact, reason=reason)
 
     def expect_email(self, items: _Items) -> ast.Expect:
-        kw, word, step, contact, sender, *rest = items
+        kw, _word, step, contact, sender, *rest = items
         # An absent `subject|body contains` leaves one placeholder, not two.
         part, contains = rest if len(rest) == 2 else (None, None)
         contains = self._text(contains) if contains is not None else None
-        return self._expect(kw, contains or sender or contact, "email", contact=contact, text=self._text(step),
-                            sender=sender, part=part.value if part is not None else None, contains=contains)
+        return self._expect(
+            kw,
+            contains or sender or contact,
+            "email",
+            contact=contact,
+            text=self._text(step),
+            sender=sender,
+            part=part.value if part is not None else None,
+            contains=contains,
+        )
 
     def expect_no_email(self, items: _Items) -> ast.Expect:
-        kw, _no, word, contact = items
+        kw, _no, _word, contact = items
         return self._expect(kw, contact, "no_email", contact=contact)
 
     def expect_task(self, items: _Items) -> ast.Expect:
-        kw, word, text, contact = items
+        kw, _word, text, contact = items
         return self._expect(kw, contact, "task", contact=contact, text=self._text(text))
 
     def expect_sent(self, items: _Items) -> ast.Expect:
-        kw, user, word, count = items
+        kw, user, _word, count = items
         count = self._number(count)
         return self._expect(kw, count, "sent", user=self._ident(user), count=count)
 

@@ -1,5 +1,6 @@
 """The `flowc` command. Each command imports only what it needs, so that
 `flowc check` does not pay for the interpreter or the REPL."""
+
 from __future__ import annotations
 
 import os
@@ -9,10 +10,11 @@ import sys
 import click
 
 from . import __version__
+from .deliver_cmd import deliver_options, make_deliverer, outbox_line, outbox_status
+from .deliver_cmd import register as register_delivery
 from .formats import CHECK_FORMATS, ENTRY_FORMATS
 from .help import examples
 from .scripts import checked_or_exit, checking, use_color
-from .deliver_cmd import deliver_options, make_deliverer, outbox_line, outbox_status, register as register_delivery
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
 #: Events per transaction of `flowc run` from a file: the file is the durable
@@ -41,15 +43,14 @@ class _Command(click.Command):
         try:
             return super().invoke(ctx)
         except UsageError as e:
-            raise click.UsageError(str(e), ctx)
+            raise click.UsageError(str(e), ctx) from None
         except Exception as e:
             # A StoreError comes only from a store module already loaded;
             # importing it here would cost `flowc check` the interpreter.
             stores = sys.modules.get("flowc.interpreter.stores.base")
             if stores is not None and isinstance(e, stores.StoreError):
-                raise _StoreProblem(str(e))
+                raise _StoreProblem(str(e)) from None
             raise
-
 
 
 class _Commands(dict):
@@ -80,7 +81,7 @@ class _Commands(dict):
         return super().__getitem__(name)
 
     def get(self, name, default=None):
-        return self[name] if name in self else default
+        return self.get(name, default)
 
     def values(self):
         return [self[name] for name in self]
@@ -97,12 +98,16 @@ class _Group(click.Group):
         self.commands = _Commands()
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=examples(
-    ("flowc check", "check every *.flow below the current folder"),
-    ("flowc run examples/ --events examples/events.jsonl", "run the example's events"),
-    ("flowc docs", "the documentation, topic by topic"),
-    ("flowc COMMAND --help", "a command's options, exit statuses and examples"),
-))
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=examples(
+        ("flowc check", "check every *.flow below the current folder"),
+        ("flowc run examples/ --events examples/events.jsonl", "run the example's events"),
+        ("flowc docs", "the documentation, topic by topic"),
+        ("flowc COMMAND --help", "a command's options, exit statuses and examples"),
+    ),
+)
 @click.version_option(__version__, prog_name="flowc")
 def main() -> None:
     """Flow: sales-engagement automation as code.
@@ -136,15 +141,18 @@ def _choice(value, choices, key: str):
     return value
 
 
-@main.command(epilog=examples(
-    ("flowc check", "every *.flow below the current folder"),
-    ("flowc check team.flow --strict", "warnings fail the check too"),
-    ("flowc check . --format sarif > flow.sarif", "for code scanning"),
-    ("flowc check . --ignore W305", "without unused-declaration warnings"),
-))
+@main.command(
+    epilog=examples(
+        ("flowc check", "every *.flow below the current folder"),
+        ("flowc check team.flow --strict", "warnings fail the check too"),
+        ("flowc check . --format sarif > flow.sarif", "for code scanning"),
+        ("flowc check . --ignore W305", "without unused-declaration warnings"),
+    )
+)
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
-@click.option("--format", "fmt", type=click.Choice(CHECK_FORMATS), default="text",
-              show_default=True, help="Output format.")
+@click.option(
+    "--format", "fmt", type=click.Choice(CHECK_FORMATS), default="text", show_default=True, help="Output format."
+)
 @click.option("--strict", is_flag=True, help="Warnings fail the check too.")
 @click.option("--ignore", metavar="CODE,...", help="Codes (or rule names) not to report.")
 def check(paths, fmt, strict, ignore) -> None:
@@ -182,11 +190,13 @@ def check(paths, fmt, strict, ignore) -> None:
     sys.exit(EXIT_INPUT if failed else EXIT_OK)
 
 
-@main.command(epilog=examples(
-    ("flowc explain E201", "why E201 is reported and what to write instead"),
-    ("flowc explain unlicensed-sender", "the same rule, by name"),
-    ("flowc explain --list", "every code with its summary"),
-))
+@main.command(
+    epilog=examples(
+        ("flowc explain E201", "why E201 is reported and what to write instead"),
+        ("flowc explain unlicensed-sender", "the same rule, by name"),
+        ("flowc explain --list", "every code with its summary"),
+    )
+)
 @click.argument("code", required=False)
 @click.option("--list", "list_all", is_flag=True, help="List every code with its one-line summary.")
 def explain(code, list_all) -> None:
@@ -208,6 +218,7 @@ def explain(code, list_all) -> None:
 
 # ---- running ---------------------------------------------------------------
 
+
 def _echo_entries(fmt: str, live: bool = False):
     """A function that prints audit entries on standard output (`live`: each
     call's at once, for processes that wait for their input)."""
@@ -224,37 +235,78 @@ def _until(value):
     try:
         return parse_time(value)
     except TimeRangeError as e:
-        raise click.BadParameter(f"{value!r} is out of range: give {e}", param_hint="--until")
+        raise click.BadParameter(f"{value!r} is out of range: give {e}", param_hint="--until") from None
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO 8601 time such as 2026-01-31T09:00:00Z",
-                                 param_hint="--until")
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 time such as 2026-01-31T09:00:00Z", param_hint="--until"
+        ) from None
 
 
-@main.command(epilog=examples(
-    ("flowc run examples/ --events examples/events.jsonl", "the example's events, into sqlite:///flow.db"),
-    ("flowc run team.flow --events - --store memory: < events.jsonl", "events from standard input"),
-    ("flowc run examples/ --events examples/events.jsonl --until 2026-01-20T00:00:00Z",
-     "and then what falls due until the 20th"),
-    ("flowc run examples/ --events examples/events.jsonl --deliver maildir:preview", "write the emails to a Maildir"),
-))
+@main.command(
+    epilog=examples(
+        ("flowc run examples/ --events examples/events.jsonl", "the example's events, into sqlite:///flow.db"),
+        ("flowc run team.flow --events - --store memory: < events.jsonl", "events from standard input"),
+        (
+            "flowc run examples/ --events examples/events.jsonl --until 2026-01-20T00:00:00Z",
+            "and then what falls due until the 20th",
+        ),
+        (
+            "flowc run examples/ --events examples/events.jsonl --deliver maildir:preview",
+            "write the emails to a Maildir",
+        ),
+    )
+)
 @click.argument("scripts", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--events", "events_path", required=True, type=click.Path(exists=True, dir_okay=False, allow_dash=True),
-              help="Events as JSON lines, or one JSON array of them; - reads standard input.")
-@click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True,
-              help="memory:, sqlite:///PATH or postgresql://...")
+@click.option(
+    "--events",
+    "events_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+    help="Events as JSON lines, or one JSON array of them; - reads standard input.",
+)
+@click.option(
+    "--store",
+    "store_url",
+    default="sqlite:///flow.db",
+    show_default=True,
+    help="memory:, sqlite:///PATH or postgresql://...",
+)
 @click.option("--until", help="Run the clock on to this time after the last event.")
-@click.option("--format", "fmt", type=click.Choice(ENTRY_FORMATS), default="text", show_default=True,
-              help="Audit entries as aligned text, or as one JSON object per line.")
-@click.option("--workers", type=click.IntRange(min=1),
-              help="Process with N worker processes sharing a postgresql:// store.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(ENTRY_FORMATS),
+    default="text",
+    show_default=True,
+    help="Audit entries as aligned text, or as one JSON object per line.",
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), help="Process with N worker processes sharing a postgresql:// store."
+)
 @click.option("--strict", is_flag=True, help="Refuse to run when the check has warnings.")
 @click.option("--quiet", is_flag=True, help="No progress display on the terminal.")
-@click.option("--commit-every", type=click.IntRange(min=1, max=MAX_GROUP), metavar="N",
-              help="Commit N events at a time (each still all-or-nothing). "
-                   f"Default: {GROUP_COMMIT} from a file into memory: or sqlite:, else 1.")
+@click.option(
+    "--commit-every",
+    type=click.IntRange(min=1, max=MAX_GROUP),
+    metavar="N",
+    help="Commit N events at a time (each still all-or-nothing). "
+    f"Default: {GROUP_COMMIT} from a file into memory: or sqlite:, else 1.",
+)
 @deliver_options(default="none")
-def run(scripts, events_path, store_url, until, fmt, workers, strict, quiet, commit_every, deliver_spec, config_path,
-        public_url) -> None:
+def run(
+    scripts,
+    events_path,
+    store_url,
+    until,
+    fmt,
+    workers,
+    strict,
+    quiet,
+    commit_every,
+    deliver_spec,
+    config_path,
+    public_url,
+) -> None:
     """Check SCRIPTS, then process events and print the audit log.
 
     The check's errors and warnings are printed on stderr first. Exit
@@ -271,9 +323,11 @@ def run(scripts, events_path, store_url, until, fmt, workers, strict, quiet, com
     # A pipe, a terminal or a FIFO cannot be read again after a crash, as a file can.
     replayable = events_path != "-" and stat.S_ISREG(os.stat(events_path).st_mode)
     if commit_every is not None and commit_every > 1 and (not replayable or deliver_spec != "none" or postgres):
-        raise click.UsageError("--commit-every above 1 needs events from a regular file, --deliver none and a memory: or "
-                               "sqlite: store: a crash would lose events that cannot be read again or take back "
-                               "decisions already sent, and PostgreSQL reports a failed write only later")
+        raise click.UsageError(
+            "--commit-every above 1 needs events from a regular file, --deliver none and a memory: or "
+            "sqlite: store: a crash would lose events that cannot be read again or take back "
+            "decisions already sent, and PostgreSQL reports a failed write only later"
+        )
     if workers and commit_every not in (None, 1):
         raise click.UsageError("--commit-every is for single runs: each worker commits each piece of work")
     if commit_every is None:
@@ -287,8 +341,16 @@ def run(scripts, events_path, store_url, until, fmt, workers, strict, quiet, com
             click.echo(str(e), err=True)
             sys.exit(EXIT_USAGE)
     else:
-        summary = _run_here(result.program, events_path, store_url, until_at, _echo_entries(fmt, not replayable),
-                            (deliver_spec, config_path, public_url), quiet, commit_every)
+        summary = _run_here(
+            result.program,
+            events_path,
+            store_url,
+            until_at,
+            _echo_entries(fmt, not replayable),
+            (deliver_spec, config_path, public_url),
+            quiet,
+            commit_every,
+        )
     print_summary(summary, fmt)
     sys.exit(EXIT_INPUT if summary.rejected else EXIT_OK)
 
@@ -333,8 +395,10 @@ def _advance_until(runner, store, until_at, emit) -> None:
 
     clock = store.clock()
     if clock is not None and until_at < clock:
-        click.echo(f"warning: --until {show(until_at)} is before the store's clock ({show(clock)}): "
-                   "nothing more falls due", err=True)
+        click.echo(
+            f"warning: --until {show(until_at)} is before the store's clock ({show(clock)}): nothing more falls due",
+            err=True,
+        )
         return
     emit(runner.advance(until_at))
 
@@ -350,14 +414,27 @@ def print_summary(summary, fmt: str) -> None:
             click.echo(line)
 
 
-@main.command(epilog=examples(
-    ("flowc status", "what sqlite:///flow.db holds"),
-    ("flowc status --store sqlite:///preview.db --format json", "as one JSON object"),
-))
-@click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True,
-              help="The store to read: sqlite:///PATH or postgresql://...")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="Aligned text, or one JSON object.")
+@main.command(
+    epilog=examples(
+        ("flowc status", "what sqlite:///flow.db holds"),
+        ("flowc status --store sqlite:///preview.db --format json", "as one JSON object"),
+    )
+)
+@click.option(
+    "--store",
+    "store_url",
+    default="sqlite:///flow.db",
+    show_default=True,
+    help="The store to read: sqlite:///PATH or postgresql://...",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Aligned text, or one JSON object.",
+)
 def status(store_url, fmt) -> None:
     """What a store holds: enrollments, sends, the outbox.
 
@@ -386,30 +463,49 @@ def status(store_url, fmt) -> None:
     say(f"clock: {report['clock'] or 'not started (no event processed yet)'}")
     say(f"active enrollments: {len(report['active'])}")
     for e in report["active"]:
-        say(f"  {e['contact']:<28} {e['sequence']:<20} step {e['step']:<3} as {e['user']} from {e['sender']}"
-            f"  since {e['since']}")
+        say(
+            f"  {e['contact']:<28} {e['sequence']:<20} step {e['step']:<3} as {e['user']} from {e['sender']}"
+            f"  since {e['since']}"
+        )
     say("sends in the last 24 hours:")
     for u in report["senders"]:
-        say(f"  {u['user']:<16} {u['sends_24h']:>5} / {u['limit']:<5} seat {u['seat']}, "
-            f"inbox {u['inbox'] or 'disconnected'}")
+        say(
+            f"  {u['user']:<16} {u['sends_24h']:>5} / {u['limit']:<5} seat {u['seat']}, "
+            f"inbox {u['inbox'] or 'disconnected'}"
+        )
     if report["deleted_sequences"]:
         say("deleted sequences: " + ", ".join(report["deleted_sequences"]))
     for address, i in report["inboxes"].items():
         counts = ", ".join(f"{k} {v}" for k, v in i.get("counts", {}).items()) or "nothing read"
-        say(f"inbox {address}: {i.get('state', 'not read')} at {i.get('at')}; {counts}"
-            + (f"; error: {i['error']}" if i.get("error") else ""))
+        say(
+            f"inbox {address}: {i.get('state', 'not read')} at {i.get('at')}; {counts}"
+            + (f"; error: {i['error']}" if i.get("error") else "")
+        )
     say(outbox)
 
 
-@main.command(epilog=examples(
-    ("flowc log --last 20", "the last 20 entries of sqlite:///flow.db"),
-    ("flowc log --store sqlite:///preview.db --format json", "one JSON object per entry"),
-))
-@click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True,
-              help="The store to read: sqlite:///PATH or postgresql://...")
-@click.option("--last", type=click.IntRange(min=1, max=10 ** 9), help="Only the last N entries.")
-@click.option("--format", "fmt", type=click.Choice(ENTRY_FORMATS), default="text", show_default=True,
-              help="Audit entries as aligned text, or as one JSON object per line.")
+@main.command(
+    epilog=examples(
+        ("flowc log --last 20", "the last 20 entries of sqlite:///flow.db"),
+        ("flowc log --store sqlite:///preview.db --format json", "one JSON object per entry"),
+    )
+)
+@click.option(
+    "--store",
+    "store_url",
+    default="sqlite:///flow.db",
+    show_default=True,
+    help="The store to read: sqlite:///PATH or postgresql://...",
+)
+@click.option("--last", type=click.IntRange(min=1, max=10**9), help="Only the last N entries.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(ENTRY_FORMATS),
+    default="text",
+    show_default=True,
+    help="Audit entries as aligned text, or as one JSON object per line.",
+)
 def log(store_url, last, fmt) -> None:
     """The audit log kept in a store.
 
@@ -423,16 +519,20 @@ def log(store_url, last, fmt) -> None:
         store.close()
 
 
-@main.command(epilog=examples(
-    ("flowc repl", "an empty session on a memory: store"),
-    ("flowc repl team.flow", "start from a script's declarations"),
-    ("flowc repl team.flow < session.txt", "run a session's lines without a terminal"),
-))
+@main.command(
+    epilog=examples(
+        ("flowc repl", "an empty session on a memory: store"),
+        ("flowc repl team.flow", "start from a script's declarations"),
+        ("flowc repl team.flow < session.txt", "run a session's lines without a terminal"),
+    )
+)
 @click.argument("scripts", nargs=-1, type=click.Path(exists=True, dir_okay=False))
-@click.option("--store", "store_url", default="memory:", show_default=True,
-              help="memory:, sqlite:///PATH or postgresql://...")
-@click.option("--history", type=click.Path(dir_okay=False),
-              help="History file (default $FLOWC_HISTORY or ~/.flowc_history).")
+@click.option(
+    "--store", "store_url", default="memory:", show_default=True, help="memory:, sqlite:///PATH or postgresql://..."
+)
+@click.option(
+    "--history", type=click.Path(dir_okay=False), help="History file (default $FLOWC_HISTORY or ~/.flowc_history)."
+)
 @click.option("--strict", is_flag=True, help="Refuse to load scripts whose check has warnings.")
 def repl(scripts, store_url, history, strict) -> None:
     """An interactive session: type Flow statements and :commands.
@@ -448,9 +548,11 @@ def repl(scripts, store_url, history, strict) -> None:
     repl_main(scripts, store_url, history, strict)
 
 
-@main.command(epilog=examples(
-    ("flowc lsp", "what an editor starts: see `flowc docs editors`"),
-))
+@main.command(
+    epilog=examples(
+        ("flowc lsp", "what an editor starts: see `flowc docs editors`"),
+    )
+)
 def lsp() -> None:
     """The language server for editors, over standard input and output.
 
@@ -461,21 +563,30 @@ def lsp() -> None:
     try:
         import pygls  # noqa: F401
     except ImportError:
-        raise click.UsageError("the language server needs pygls: pip install 'flowc[lsp]'")
+        raise click.UsageError("the language server needs pygls: pip install 'flowc[lsp]'") from None
     from .lsp import main as lsp_main
 
     lsp_main()
 
 
-@main.command(epilog=examples(
-    ("flowc ingest events.jsonl --store postgresql://flow@db/flow --script team.flow",
-     "publish the scripts and queue the events"),
-    ("flowc ingest - --store postgresql://flow@db/flow < events.jsonl", "from standard input"),
-))
+@main.command(
+    epilog=examples(
+        (
+            "flowc ingest events.jsonl --store postgresql://flow@db/flow --script team.flow",
+            "publish the scripts and queue the events",
+        ),
+        ("flowc ingest - --store postgresql://flow@db/flow < events.jsonl", "from standard input"),
+    )
+)
 @click.argument("events_path", metavar="FILE", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("--store", "store_url", required=True, help="postgresql://...")
-@click.option("--script", "scripts", multiple=True, type=click.Path(exists=True),
-              help="Check and publish these scripts for the workers first (repeatable).")
+@click.option(
+    "--script",
+    "scripts",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Check and publish these scripts for the workers first (repeatable).",
+)
 @click.option("--until", help="Let the workers run due work up to this time.")
 def ingest(events_path, store_url, scripts, until) -> None:
     """Append events to a store's shared queue, for `flowc worker`s.
@@ -490,10 +601,12 @@ def ingest(events_path, store_url, scripts, until) -> None:
     sys.exit(EXIT_INPUT if rejected else EXIT_OK)
 
 
-@main.command(epilog=examples(
-    ("flowc worker --store postgresql://flow@db/flow", "work until the queue is empty"),
-    ("flowc worker --store postgresql://flow@db/flow --wait --quiet", "keep working, as a service"),
-))
+@main.command(
+    epilog=examples(
+        ("flowc worker --store postgresql://flow@db/flow", "work until the queue is empty"),
+        ("flowc worker --store postgresql://flow@db/flow --wait --quiet", "keep working, as a service"),
+    )
+)
 @click.option("--store", "store_url", required=True, help="postgresql://...")
 @click.argument("scripts", nargs=-1, type=click.Path(exists=True))
 @click.option("--wait", is_flag=True, help="Keep waiting for new events instead of stopping when the queue is empty.")
@@ -513,10 +626,12 @@ def worker(store_url, scripts, wait, quiet) -> None:
     sys.exit(EXIT_OK)
 
 
-@main.command(epilog=examples(
-    ("flowc schema events > events.schema.json", "validate event lines in other tools"),
-    ("flowc schema audit", "what `run --format json` prints per entry"),
-))
+@main.command(
+    epilog=examples(
+        ("flowc schema events > events.schema.json", "validate event lines in other tools"),
+        ("flowc schema audit", "what `run --format json` prints per entry"),
+    )
+)
 @click.argument("what", type=click.Choice(["events", "audit", "check"]))
 def schema(what) -> None:
     """The JSON schema of event lines, audit entries or check reports.
@@ -542,8 +657,14 @@ def schema(what) -> None:
 
 
 # ---- authoring tools (each in its own module, imported when looked up) ------
-for _name, _where in (("fmt", ".fmt:fmt"), ("graph", ".graph:graph"), ("test", ".flowtest:test"),
-                      ("plan", ".plan:plan"), ("docs", ".docs_cmd:docs"), ("report", ".report_cmd:report")):
+for _name, _where in (
+    ("fmt", ".fmt:fmt"),
+    ("graph", ".graph:graph"),
+    ("test", ".flowtest:test"),
+    ("plan", ".plan:plan"),
+    ("docs", ".docs_cmd:docs"),
+    ("report", ".report_cmd:report"),
+):
     main.commands.add_lazy(_name, _where)
 
 register_delivery(main)

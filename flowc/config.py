@@ -3,6 +3,7 @@
 Keys: `format` ("text", "json", "sarif", "github"), `strict` (bool) and
 `ignore` (a list of codes, or a comma-separated string). Options given on the
 command line win."""
+
 from __future__ import annotations
 
 import os
@@ -30,12 +31,13 @@ def load(start: str) -> dict:
         with open(path, "rb") as f:
             data = tomllib.load(f)
     except (OSError, tomllib.TOMLDecodeError) as e:
-        raise click.UsageError(f"cannot read {path}: {e}")
+        raise click.UsageError(f"cannot read {path}: {e}") from None
     section = data.get("tool", {}).get("flowc", {})
     unknown = set(section) - KEYS
     if unknown:
-        raise click.UsageError(f"{path}: unknown key(s) in [tool.flowc]: {', '.join(sorted(unknown))}"
-                               f" (known: {', '.join(sorted(KEYS))})")
+        raise click.UsageError(
+            f"{path}: unknown key(s) in [tool.flowc]: {', '.join(sorted(unknown))} (known: {', '.join(sorted(KEYS))})"
+        )
     out = dict(section)
     if "format" in out:
         out["fmt"] = out.pop("format")  # the option's parameter name

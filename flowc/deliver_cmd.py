@@ -1,5 +1,6 @@
 """Sending the outbox: the `--deliver` options of `flowc run` (and `serve`),
 and the commands `flowc deliver` and `flowc outbox` (docs/delivery.md)."""
+
 from __future__ import annotations
 
 import json
@@ -7,12 +8,14 @@ import threading
 
 import click
 
-from .help import examples
-
 from flowc.dsl import UsageError
 
-DELIVER_HELP = ("Where messages go: none (kept in the outbox), maildir:PATH (files any mail client reads) or "
-                "smtp (each sender's inbox, set up in the config).")
+from .help import examples
+
+DELIVER_HELP = (
+    "Where messages go: none (kept in the outbox), maildir:PATH (files any mail client reads) or "
+    "smtp (each sender's inbox, set up in the config)."
+)
 
 
 def _deliver_spec(ctx, param, value: str) -> str:
@@ -34,14 +37,30 @@ def _public_url(ctx, param, value: str | None) -> str | None:
 
 def deliver_options(default: str):
     """--deliver, --config and --public-url, for the commands that deliver."""
+
     def decorate(f):
-        f = click.option("--public-url", callback=_public_url,
-                         help="The address the service is reached at; with it, messages carry a "
-                              "one-click List-Unsubscribe link (needs $FLOWC_SECRET).")(f)
-        f = click.option("--config", "config_path", type=click.Path(dir_okay=False),
-                         help="Inbox and service settings (default: flow.toml here, if there is one).")(f)
-        return click.option("--deliver", "deliver_spec", default=default, show_default=True, callback=_deliver_spec,
-                            metavar="none|maildir:PATH|smtp", help=DELIVER_HELP)(f)
+        f = click.option(
+            "--public-url",
+            callback=_public_url,
+            help="The address the service is reached at; with it, messages carry a "
+            "one-click List-Unsubscribe link (needs $FLOWC_SECRET).",
+        )(f)
+        f = click.option(
+            "--config",
+            "config_path",
+            type=click.Path(dir_okay=False),
+            help="Inbox and service settings (default: flow.toml here, if there is one).",
+        )(f)
+        return click.option(
+            "--deliver",
+            "deliver_spec",
+            default=default,
+            show_default=True,
+            callback=_deliver_spec,
+            metavar="none|maildir:PATH|smtp",
+            help=DELIVER_HELP,
+        )(f)
+
     return decorate
 
 
@@ -78,13 +97,15 @@ def make_deliverer(store, spec: str, config_path: str | None, public_url: str | 
 
         def mailto(msg):
             return unsubscribe_mailto(msg.inbox, secret, msg.to) if msg.inbox in read else None
+
     if spec == "smtp":
         if not config.inboxes:
-            raise UsageError("--deliver smtp needs the inboxes' SMTP settings: [inboxes.\"ADDRESS\"] in "
-                             f"{config.path or 'flow.toml'}")
+            raise UsageError(
+                f'--deliver smtp needs the inboxes\' SMTP settings: [inboxes."ADDRESS"] in {config.path or "flow.toml"}'
+            )
         transport = SmtpTransport(config.inboxes)
     else:
-        path = spec[len("maildir:"):]
+        path = spec[len("maildir:") :]
         try:
             transport = MaildirTransport(path)
         except OSError as e:
@@ -106,15 +127,27 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
-@click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True,
-              help="sqlite:///PATH or postgresql://...")
+@click.option(
+    "--store", "store_url", default="sqlite:///flow.db", show_default=True, help="sqlite:///PATH or postgresql://..."
+)
 @deliver_options(default="smtp")
 @click.option("--once", is_flag=True, help="Send what is due now, then stop (the default).")
 @click.option("--wait", is_flag=True, help="Keep sending as messages and retries fall due, until stopped.")
-@click.option("--lease", type=click.IntRange(1, 3600), default=60, show_default=True,
-              help="Seconds a claimed message is this deliverer's before another may send it.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="Audit entries as aligned text, or as one JSON object per line.")
+@click.option(
+    "--lease",
+    type=click.IntRange(1, 3600),
+    default=60,
+    show_default=True,
+    help="Seconds a claimed message is this deliverer's before another may send it.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Audit entries as aligned text, or as one JSON object per line.",
+)
 def deliver(store_url, deliver_spec, config_path, public_url, once, wait, lease, fmt) -> None:
     """Send a store's outbox, on the wall clock: a deliverer process.
 
@@ -162,8 +195,10 @@ def deliver(store_url, deliver_spec, config_path, public_url, once, wait, lease,
     if fmt == "json":
         click.echo(json.dumps({"summary": summary}), err=True)
     else:
-        click.echo(f"delivered: {counts['delivered']}   send failed: {counts['send_failed']}   outbox: "
-                   + ", ".join(f"{n} {s}" for s, n in state.items()))
+        click.echo(
+            f"delivered: {counts['delivered']}   send failed: {counts['send_failed']}   outbox: "
+            + ", ".join(f"{n} {s}" for s, n in state.items())
+        )
 
 
 def _poll_interval(store, now) -> float:
@@ -179,19 +214,47 @@ def _poll_interval(store, now) -> float:
 def _message_dict(m) -> dict:
     from flowc.interpreter.timeutil import show
 
-    return {"id": m.id, "state": m.state, "attempts": m.attempts, "created": show(m.created),
-            "next_attempt": show(m.next_attempt), "user": m.user, "from": m.sender, "from_name": m.sender_name,
-            "to": m.to, "subject": m.subject, "message_id": m.message_id, "in_reply_to": m.in_reply_to,
-            "response": m.response, "lease_holder": m.lease_holder, "enrollment": m.enrollment, "step": m.step + 1,
-            "body": m.body}
+    return {
+        "id": m.id,
+        "state": m.state,
+        "attempts": m.attempts,
+        "created": show(m.created),
+        "next_attempt": show(m.next_attempt),
+        "user": m.user,
+        "from": m.sender,
+        "from_name": m.sender_name,
+        "to": m.to,
+        "subject": m.subject,
+        "message_id": m.message_id,
+        "in_reply_to": m.in_reply_to,
+        "response": m.response,
+        "lease_holder": m.lease_holder,
+        "enrollment": m.enrollment,
+        "step": m.step + 1,
+        "body": m.body,
+    }
 
 
-@click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True,
-              help="The store to read: sqlite:///PATH or postgresql://...")
-@click.option("--state", type=click.Choice(["pending", "sending", "delivered", "failed", "canceled"]),
-              help="Only messages in this state.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="One line per message, or one JSON object per line.")
+@click.option(
+    "--store",
+    "store_url",
+    default="sqlite:///flow.db",
+    show_default=True,
+    help="The store to read: sqlite:///PATH or postgresql://...",
+)
+@click.option(
+    "--state",
+    type=click.Choice(["pending", "sending", "delivered", "failed", "canceled"]),
+    help="Only messages in this state.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="One line per message, or one JSON object per line.",
+)
 def outbox(store_url, state, fmt) -> None:
     """The messages in a store's outbox, oldest first.
 
@@ -210,8 +273,10 @@ def outbox(store_url, state, fmt) -> None:
             click.echo(json.dumps(_message_dict(m)))
         else:
             tail = f"  [{m.response}]" if m.response else ""
-            click.echo(f"{m.id:>6} {m.state:<9} {m.attempts:>2} {show(m.created)}  {m.sender} -> {m.to}  "
-                       f"{m.subject or '(no subject)'}{tail}")
+            click.echo(
+                f"{m.id:>6} {m.state:<9} {m.attempts:>2} {show(m.created)}  {m.sender} -> {m.to}  "
+                f"{m.subject or '(no subject)'}{tail}"
+            )
 
 
 def outbox_status(store) -> dict:
@@ -245,12 +310,18 @@ def _age(delta) -> str:
 def register(main: click.Group) -> None:
     """Add the commands to `main` (as its own, so that they report usage
     errors from below as every command does)."""
-    main.command("deliver", epilog=examples(
-        ("flowc deliver --config flow.toml", "send what is due now, then stop"),
-        ("flowc deliver --wait --store sqlite:///service.db", "keep sending, as a service"),
-        ("flowc deliver --deliver maildir:preview", "write the messages to a Maildir instead"),
-    ))(deliver)
-    main.command("outbox", epilog=examples(
-        ("flowc outbox --state failed", "what the servers refused"),
-        ("flowc outbox --store sqlite:///preview.db --format json", "one JSON object per message"),
-    ))(outbox)
+    main.command(
+        "deliver",
+        epilog=examples(
+            ("flowc deliver --config flow.toml", "send what is due now, then stop"),
+            ("flowc deliver --wait --store sqlite:///service.db", "keep sending, as a service"),
+            ("flowc deliver --deliver maildir:preview", "write the messages to a Maildir instead"),
+        ),
+    )(deliver)
+    main.command(
+        "outbox",
+        epilog=examples(
+            ("flowc outbox --state failed", "what the servers refused"),
+            ("flowc outbox --store sqlite:///preview.db --format json", "one JSON object per message"),
+        ),
+    )(outbox)

@@ -2,6 +2,7 @@
 for users who installed a wheel and have neither the repository nor the
 built site. A page prints as the site shows it: its generated tables (event
 fields, codes, options) are filled in from this installation's code."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -53,11 +54,14 @@ def _rendered(folder: Path, text: str) -> str:
     return hook.render(text)
 
 
-@click.command("docs", epilog=examples(
-    ("flowc docs", "list the topics"),
-    ("flowc docs tutorial", "print the tutorial"),
-    ("flowc docs editors | less", "set up an editor, page by page"),
-))
+@click.command(
+    "docs",
+    epilog=examples(
+        ("flowc docs", "list the topics"),
+        ("flowc docs tutorial", "print the tutorial"),
+        ("flowc docs editors | less", "set up an editor, page by page"),
+    ),
+)
 @click.argument("topic", required=False)
 def docs(topic) -> None:
     """Print a documentation page, or list the topics.
@@ -79,6 +83,7 @@ def docs(topic) -> None:
     if name not in pages:
         shown = topic if len(topic) <= 100 else topic[:100] + "…"
         hint = " ".join(did_you_mean(shown, pages))
-        raise click.BadParameter(f"no topic {shown!r}{'; ' + hint if hint else ''} (`flowc docs` lists them)",
-                                 param_hint="TOPIC")
+        raise click.BadParameter(
+            f"no topic {shown!r}{'; ' + hint if hint else ''} (`flowc docs` lists them)", param_hint="TOPIC"
+        )
     click.echo(_rendered(folder, (folder / f"{name}.md").read_text(encoding="utf-8")), nl=False)

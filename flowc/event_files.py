@@ -1,6 +1,7 @@
 """Where `run --events` and `ingest` read event lines from: a regular file,
 a FIFO or standard input, read in bounded lines (interpreter/lines.py), or
 holding one JSON array of events, as `flowc serve` takes them."""
+
 from __future__ import annotations
 
 import io
@@ -28,15 +29,18 @@ def _events(stream):
         return read_lines(stream)
     data = stream.read(MAX_ARRAY_BYTES + 1)
     if len(data) > MAX_ARRAY_BYTES:
-        raise UsageError(f"a JSON array of events is read whole, and this one is over "
-                         f"{MAX_ARRAY_BYTES >> 20} MiB: write the events as JSON lines instead")
+        raise UsageError(
+            f"a JSON array of events is read whole, and this one is over "
+            f"{MAX_ARRAY_BYTES >> 20} MiB: write the events as JSON lines instead"
+        )
     try:
         items = json.loads(data)
     except json.JSONDecodeError as e:
-        raise UsageError(f"the events start with `[` but are not a JSON array: {e.msg} at line {e.lineno}, "
-                         f"column {e.colno}")
+        raise UsageError(
+            f"the events start with `[` but are not a JSON array: {e.msg} at line {e.lineno}, column {e.colno}"
+        ) from None
     except (ValueError, RecursionError):  # not UTF-8, or nested past what the parser can follow
-        raise UsageError("the events start with `[` but are not a JSON array of events")
+        raise UsageError("the events start with `[` but are not a JSON array of events") from None
     if not isinstance(items, list):
         raise UsageError("the events start with `[` but are not a JSON array of events")
     return (json.dumps(item) for item in items)
@@ -53,13 +57,12 @@ def event_lines(path: str):
     try:
         info = os.stat(path)
     except (OSError, ValueError) as e:
-        raise UsageError(f"cannot read {path}: {getattr(e, 'strerror', None) or e}")
-    if not (stat.S_ISREG(info.st_mode) or stat.S_ISFIFO(info.st_mode)
-            or os.path.realpath(path) == os.devnull):
+        raise UsageError(f"cannot read {path}: {getattr(e, 'strerror', None) or e}") from None
+    if not (stat.S_ISREG(info.st_mode) or stat.S_ISFIFO(info.st_mode) or os.path.realpath(path) == os.devnull):
         raise UsageError(f"cannot read events from {path}: not a regular file or a pipe")
     try:
-        f = open(path, "rb")
+        f = open(path, "rb")  # noqa: SIM115 (the caller reads it, then closes it)
     except OSError as e:
-        raise UsageError(f"cannot read {path}: {e.strerror}")
+        raise UsageError(f"cannot read {path}: {e.strerror}") from None
     with f:
         yield _events(f)

@@ -27,6 +27,7 @@ server, and the public URL and secret of the service.
 The file is hostile input like any other: bounded, every key and type
 checked, and an error names the key, never a value (a value might be a
 secret pasted in the wrong place)."""
+
 from __future__ import annotations
 
 import os
@@ -100,12 +101,20 @@ def public_url(value: str, where: str) -> str:
     deliver and serve alike: https:// (RFC 8058's one-click links must be),
     or http:// to a loopback address, for trying things out on one machine.
     ASCII only, as a header carries it whole."""
-    if (not isinstance(value, str) or len(value) > 2048 or not value.isascii() or not value.isprintable()
-            or " " in value or not re.match(r"https?://[^/?#]+", value)):
+    if (
+        not isinstance(value, str)
+        or len(value) > 2048
+        or not value.isascii()
+        or not value.isprintable()
+        or " " in value
+        or not re.match(r"https?://[^/?#]+", value)
+    ):
         raise UsageError(f"{where} must be an https:// URL (in ASCII: the host in punycode, the path percent-encoded)")
     if value.startswith("http://") and not _loopback(value):
-        raise UsageError(f"{where} must be https:// (one-click unsubscribe links must be); "
-                         "http:// is for a loopback address only, such as http://127.0.0.1:8000")
+        raise UsageError(
+            f"{where} must be https:// (one-click unsubscribe links must be); "
+            "http:// is for a loopback address only, such as http://127.0.0.1:8000"
+        )
     return value.rstrip("/")
 
 
@@ -135,7 +144,7 @@ def _parse(path: str, table: dict) -> FlowConfig:
     inboxes, imap = {}, {}
     for address, settings in inboxes_table.items():
         if len(address) > 254 or not _ADDRESS.fullmatch(address):
-            raise UsageError(f"{path}: [inboxes] keys are email addresses, as in [inboxes.\"alice@example.com\"]")
+            raise UsageError(f'{path}: [inboxes] keys are email addresses, as in [inboxes."alice@example.com"]')
         if address.lower() in inboxes or address.lower() in imap:
             raise UsageError(f"{path}: inbox {address} is configured twice")
         if isinstance(settings, dict) and "imap" in settings:
@@ -147,8 +156,10 @@ def _parse(path: str, table: dict) -> FlowConfig:
     serve = _table(path, table, "serve")
     unknown = set(serve) - _SERVE_KEYS
     if unknown:
-        raise UsageError(f"{path}: unknown key(s) in [serve]: {', '.join(sorted(map(repr, unknown)))}"
-                         f" (known: {', '.join(sorted(_SERVE_KEYS))})")
+        raise UsageError(
+            f"{path}: unknown key(s) in [serve]: {', '.join(sorted(map(repr, unknown)))}"
+            f" (known: {', '.join(sorted(_SERVE_KEYS))})"
+        )
     url = public_url(serve["public_url"], f"{path}: [serve] public_url") if "public_url" in serve else None
     secret_env = serve.get("secret_env", DEFAULT_SECRET_ENV)
     if not isinstance(secret_env, str) or not _ENV_NAME.fullmatch(secret_env):
@@ -169,12 +180,15 @@ def _getter(where: str, s, known: set[str]):
     if not isinstance(s, dict):
         raise UsageError(f"{where} must be a table")
     if "password" in s:
-        raise UsageError(f"{where}: no passwords in the file: put it in an environment variable and name that "
-                         "variable with password_env")
+        raise UsageError(
+            f"{where}: no passwords in the file: put it in an environment variable and name that "
+            "variable with password_env"
+        )
     unknown = set(s) - known
     if unknown:
-        raise UsageError(f"{where}: unknown key(s) {', '.join(sorted(map(repr, unknown)))}"
-                         f" (known: {', '.join(sorted(known))})")
+        raise UsageError(
+            f"{where}: unknown key(s) {', '.join(sorted(map(repr, unknown)))} (known: {', '.join(sorted(known))})"
+        )
 
     def get(key, kind, default=None, check=lambda v: True, what=""):
         if key not in s:
@@ -192,21 +206,30 @@ def _server(where: str, get, secure_port: int, plain_port: int) -> tuple[str, st
     host = get("host", str, None, lambda v: bool(_HOST.fullmatch(v)), "a host name or IP address")
     if host is None:
         raise UsageError(f"{where}: host is missing")
-    security = get("security", str, "starttls", lambda v: v in ("starttls", "tls", "none"),
-                   '"starttls", "tls" or "none"')
+    security = get(
+        "security", str, "starttls", lambda v: v in ("starttls", "tls", "none"), '"starttls", "tls" or "none"'
+    )
     if security == "none" and host not in LOOPBACK:
-        raise UsageError(f'{where}: security = "none" sends passwords and mail in the clear: only for a server '
-                         "on this machine (127.0.0.1)")
-    port = get("port", int, secure_port if security == "tls" else plain_port, lambda v: 1 <= v <= 65535,
-               "a port (1-65535)")
+        raise UsageError(
+            f'{where}: security = "none" sends passwords and mail in the clear: only for a server '
+            "on this machine (127.0.0.1)"
+        )
+    port = get(
+        "port", int, secure_port if security == "tls" else plain_port, lambda v: 1 <= v <= 65535, "a port (1-65535)"
+    )
     return host, security, port
 
 
 def _login(get) -> tuple[str | None, str | None, float, str | None]:
     """username, password_env, timeout and ca_file, checked."""
     username = get("username", str, None, lambda v: 0 < len(v) <= 256 and v.isprintable(), "text (the login)")
-    password_env = get("password_env", str, None, lambda v: bool(_ENV_NAME.fullmatch(v)),
-                       "the name of an environment variable (letters, digits, _)")
+    password_env = get(
+        "password_env",
+        str,
+        None,
+        lambda v: bool(_ENV_NAME.fullmatch(v)),
+        "the name of an environment variable (letters, digits, _)",
+    )
     timeout = get("timeout", (int, float), 30, lambda v: 0 < v <= 300, "seconds, more than 0 and at most 300")
     ca_file = get("ca_file", str, None, lambda v: 0 < len(v) <= 4096 and v.isprintable(), "a file path")
     return username, password_env, float(timeout), ca_file
@@ -219,13 +242,28 @@ def _imap(path: str, address: str, s) -> ImapSettings:
     username, password_env, timeout, ca_file = _login(get)
     if not username or not password_env:
         raise UsageError(f"{where}: username and password_env (the variable that holds its password) are needed")
-    folders = get("folders", list, ["INBOX"],
-                  lambda v: 0 < len(v) <= MAX_FOLDERS and all(isinstance(f, str) and 0 < len(f) <= 200
-                                                              and f.isprintable() for f in v),
-                  f"a list of 1 to {MAX_FOLDERS} folder names")
+    folders = get(
+        "folders",
+        list,
+        ["INBOX"],
+        lambda v: (
+            0 < len(v) <= MAX_FOLDERS and all(isinstance(f, str) and 0 < len(f) <= 200 and f.isprintable() for f in v)
+        ),
+        f"a list of 1 to {MAX_FOLDERS} folder names",
+    )
     poll = get("poll_seconds", (int, float), 60, lambda v: 1 <= v <= 3600, "seconds, from 1 to 3600")
-    return ImapSettings(address.lower(), host, port, security, username, password_env, tuple(dict.fromkeys(folders)),
-                        float(poll), ca_file, timeout)
+    return ImapSettings(
+        address.lower(),
+        host,
+        port,
+        security,
+        username,
+        password_env,
+        tuple(dict.fromkeys(folders)),
+        float(poll),
+        ca_file,
+        timeout,
+    )
 
 
 def _inbox(path: str, address: str, s) -> InboxSettings:
@@ -236,5 +274,4 @@ def _inbox(path: str, address: str, s) -> InboxSettings:
     if username and not password_env:
         raise UsageError(f"{where}: a username needs password_env, the variable that holds its password")
     connections = get("connections", int, 1, lambda v: 1 <= v <= 16, "a number from 1 to 16")
-    return InboxSettings(address.lower(), host, port, security, username, password_env, timeout, connections,
-                         ca_file)
+    return InboxSettings(address.lower(), host, port, security, username, password_env, timeout, connections, ca_file)

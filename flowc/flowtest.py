@@ -1,6 +1,7 @@
 """`flowc test`: run the `test` blocks of scripts, print PASS/FAIL per test
 (a failing `expect` at its line, with the audit entries it saw), as text,
 JSON or JUnit XML, and what they covered."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,11 @@ def _failure_text(r, sources) -> str:
     from .output import entry_line
 
     # FAIL is no checker rule: there is nothing for `flowc explain` to say.
-    out = [render_diagnostic(Diagnostic("FAIL", ERROR, _step_text(r, sources), r.step.span, label=r.message),
-                             sources, explained=False)]
+    out = [
+        render_diagnostic(
+            Diagnostic("FAIL", ERROR, _step_text(r, sources), r.step.span, label=r.message), sources, explained=False
+        )
+    ]
     if r.saw:
         out.append("  saw since the previous expect:")
         out.extend("    " + entry_line(e) for e in r.saw)
@@ -38,6 +42,7 @@ def _failure_text(r, sources) -> str:
 
 def _text(results, sources, verbose: bool, cov) -> str:
     from flowc.dsl.render.text import _plural
+
     out = []
     for t in results:
         out.append(f"{'PASS' if t.passed else 'FAIL'}  {t.name}  ({t.path}:{t.line})")
@@ -74,9 +79,15 @@ def _json(results, sources, cov) -> str:
         f = t.failure
         if f is not None:
             s = f.step.span
-            item["failure"] = {"line": s.line, "column": s.column, "end_line": s.end_line,
-                               "end_column": s.end_column, "step": _step_text(f, sources),
-                               "message": f.message, "saw": [e.as_json() for e in f.saw]}
+            item["failure"] = {
+                "line": s.line,
+                "column": s.column,
+                "end_line": s.end_line,
+                "end_column": s.end_column,
+                "step": _step_text(f, sources),
+                "message": f.message,
+                "saw": [e.as_json() for e in f.saw],
+            }
         data["tests"].append(item)
     failed = sum(1 for t in results if not t.passed)
     data["summary"] = {"tests": len(results), "passed": len(results) - failed, "failed": failed}
@@ -93,26 +104,37 @@ def _junit(results, sources) -> str:
         f = t.failure
         if f is not None:
             s = f.step.span
-            fail = ET.SubElement(case, "failure", message=f"{s.path}:{s.line}:{s.column}: {f.message}",
-                                 type="expect")
+            fail = ET.SubElement(case, "failure", message=f"{s.path}:{s.line}:{s.column}: {f.message}", type="expect")
             fail.text = _failure_text(f, sources)
     ET.indent(suite)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode")
 
 
-@click.command("test", epilog=examples(
-    ("flowc test", "the tests of every *.flow below the current folder"),
-    ("flowc test examples/ --run 'no.show' -v", "the matching tests, every expect shown"),
-    ("flowc test examples/ --coverage", "and what they reached"),
-    ("flowc test . --format junit > report.xml", "for a CI's test report"),
-))
+@click.command(
+    "test",
+    epilog=examples(
+        ("flowc test", "the tests of every *.flow below the current folder"),
+        ("flowc test examples/ --run 'no.show' -v", "the matching tests, every expect shown"),
+        ("flowc test examples/ --coverage", "and what they reached"),
+        ("flowc test . --format junit > report.xml", "for a CI's test report"),
+    ),
+)
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @click.option("-v", "--verbose", is_flag=True, help="Show every expect, not only failing ones.")
 @click.option("--run", "pattern", metavar="REGEX", help="Only the tests whose names match.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True,
-              help="PASS/FAIL lines, one JSON object, or JUnit XML.")
-@click.option("--coverage", is_flag=True, help="Report which workflows, if arms, sequence steps and skip reasons "
-                                               "the tests reached.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "junit"]),
+    default="text",
+    show_default=True,
+    help="PASS/FAIL lines, one JSON object, or JUnit XML.",
+)
+@click.option(
+    "--coverage",
+    is_flag=True,
+    help="Report which workflows, if arms, sequence steps and skip reasons the tests reached.",
+)
 def test(paths, verbose, pattern, fmt, coverage) -> None:
     """Run the scripts' test blocks, each on a fresh memory: store.
 
@@ -122,7 +144,8 @@ def test(paths, verbose, pattern, fmt, coverage) -> None:
 
     Exit status: 0 every test passed, 1 a test failed, no test ran, or the
     scripts have check errors, 2 usage error."""
-    from flowc.interpreter.scenarios import Trace, coverage as measure, run_tests
+    from flowc.interpreter.scenarios import Trace, run_tests
+    from flowc.interpreter.scenarios import coverage as measure
 
     from .scripts import checked_or_exit
 
@@ -130,7 +153,7 @@ def test(paths, verbose, pattern, fmt, coverage) -> None:
         try:
             re.compile(pattern)
         except re.error as e:
-            raise click.BadParameter(f"not a regular expression: {e}", param_hint="--run")
+            raise click.BadParameter(f"not a regular expression: {e}", param_hint="--run") from None
     result = checked_or_exit(paths or (".",))
     trace = Trace()
     results = run_tests(result.program, pattern, trace)

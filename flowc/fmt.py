@@ -1,4 +1,5 @@
 """`flowc fmt`: rewrite .flow files in the one canonical layout."""
+
 from __future__ import annotations
 
 import difflib
@@ -44,11 +45,14 @@ def _write(path: str, text: str) -> None:
         raise
 
 
-@click.command("fmt", epilog=examples(
-    ("flowc fmt", "rewrite every *.flow below the current folder"),
-    ("flowc fmt --check .", "in CI: list the files that would change"),
-    ("flowc fmt - < team.flow", "print the formatted text of standard input"),
-))
+@click.command(
+    "fmt",
+    epilog=examples(
+        ("flowc fmt", "rewrite every *.flow below the current folder"),
+        ("flowc fmt --check .", "in CI: list the files that would change"),
+        ("flowc fmt - < team.flow", "print the formatted text of standard input"),
+    ),
+)
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, allow_dash=True))
 @click.option("--check", is_flag=True, help="Write nothing; list the files that would change (exit 1 if any).")
 @click.option("--diff", "show_diff", is_flag=True, help="Write nothing; print what would change as a unified diff.")
@@ -72,7 +76,7 @@ def fmt(paths, check, show_diff) -> None:
             text = _read(path)
             out = format_text(text, shown)
         except OSError as e:
-            raise click.UsageError(f"cannot read {path}: {e.strerror}")
+            raise click.UsageError(f"cannot read {path}: {e.strerror}") from None
         except ValueError as e:
             click.echo(f"{shown}: not formatted: {e}", err=True)
             failed += 1
@@ -94,8 +98,12 @@ def fmt(paths, check, show_diff) -> None:
             continue
         changed += 1
         if show_diff:
-            click.echo("".join(difflib.unified_diff(text.splitlines(True), out.splitlines(True),
-                                                    shown, shown + " (formatted)")), nl=False)
+            click.echo(
+                "".join(
+                    difflib.unified_diff(text.splitlines(True), out.splitlines(True), shown, shown + " (formatted)")
+                ),
+                nl=False,
+            )
         if check:
             click.echo(shown if not show_diff else f"would reformat {shown}", err=show_diff)
         elif not show_diff:

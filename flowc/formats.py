@@ -2,6 +2,8 @@
 for `[tool.flowc] format` (kept apart so that naming them loads nothing)."""
 
 #: How `flowc check` reports diagnostics (dsl/render).
+from __future__ import annotations
+
 CHECK_FORMATS = ("text", "json", "sarif", "github")
 #: How `flowc run` and `flowc log` show audit entries (flowc/output.py).
 ENTRY_FORMATS = ("text", "json")

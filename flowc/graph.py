@@ -3,6 +3,7 @@ trigger (the edge says `where`), workflows to the sequences they enroll in or
 unenroll from (the edge says under which `if` and after which `wait`), each
 sequence is a box of its steps (waits on the edges between them), and users
 point at the sequences they send."""
+
 from __future__ import annotations
 
 import sys
@@ -62,7 +63,7 @@ def build(result) -> Graph:
             steps.append((f"{sid}_{len(steps) + 1}", _cut(label)))
         g.sequences.append((sid, name, steps, waits))
     events, senders = {}, {}
-    for i, (decl, compiled) in enumerate(zip(symbols.workflows, program.workflows), 1):
+    for i, (decl, compiled) in enumerate(zip(symbols.workflows, program.workflows, strict=False), 1):
         wid = f"wf{i}"
         g.nodes.append((wid, compiled.name, "workflow"))
         event = decl.event.name
@@ -78,19 +79,18 @@ def build(result) -> Graph:
                 continue
             action = actions[index]
             if isinstance(action, ast.WaitAction):
-                stack.append((actions, index + 1, path + ("after " + duration_text(action.duration),)))
+                stack.append((actions, index + 1, (*path, "after " + duration_text(action.duration))))
                 continue
             stack.append((actions, index + 1, path))
             if isinstance(action, ast.If):
                 cond = condition_text(action.condition)
                 if action.orelse:
-                    stack.append((action.orelse, 0, path + (f"unless {cond}",)))
-                stack.append((action.then, 0, path + (f"if {cond}",)))
+                    stack.append((action.orelse, 0, (*path, f"unless {cond}")))
+                stack.append((action.then, 0, (*path, f"if {cond}")))
             elif isinstance(action, ast.Enroll):
                 user = action.user.name
                 sender = action.sender.value if action.sender else program.users[user].inbox
-                g.edges.append((wid, seq_ids[action.sequence.value], _action_label(f"enroll as {user}", path),
-                                "solid"))
+                g.edges.append((wid, seq_ids[action.sequence.value], _action_label(f"enroll as {user}", path), "solid"))
                 senders.setdefault((user, action.sequence.value, sender), None)
             else:
                 g.edges.append((wid, seq_ids[action.sequence.value], _action_label("unenroll", path), "dotted"))
@@ -103,6 +103,7 @@ def build(result) -> Graph:
 
 
 # ---- Mermaid -----------------------------------------------------------------
+
 
 def _mq(text: str) -> str:
     """A Mermaid quoted label: entity codes for what Mermaid would read."""
@@ -124,7 +125,7 @@ def mermaid(g: Graph) -> str:
         out.append("    direction TB")
         for step_id, label in steps:
             out.append(f"    {step_id}[{_mq(label)}]")
-        for (a, _), (b, _), wait in zip(steps, steps[1:], waits):
+        for (a, _), (b, _), wait in zip(steps, steps[1:], waits, strict=False):
             out.append(f"    {a} -->|{_mq(wait)}| {b}" if wait else f"    {a} --> {b}")
         out.append("  end")
     for a, b, label, style in g.edges:
@@ -135,6 +136,7 @@ def mermaid(g: Graph) -> str:
 
 # ---- DOT -----------------------------------------------------------------------
 
+
 def _dq(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -143,8 +145,13 @@ _DOT_SHAPES = {"event": "ellipse", "workflow": "hexagon", "user": "parallelogram
 
 
 def dot(g: Graph) -> str:
-    out = ["digraph flow {", "  rankdir=LR;", "  node [fontname=Helvetica];", "  edge [fontname=Helvetica];",
-           "  compound=true;"]
+    out = [
+        "digraph flow {",
+        "  rankdir=LR;",
+        "  node [fontname=Helvetica];",
+        "  edge [fontname=Helvetica];",
+        "  compound=true;",
+    ]
     for nid, label, kind in g.nodes:
         out.append(f"  {nid} [label={_dq(label)}, shape={_DOT_SHAPES[kind]}];")
     # An edge to a sequence points at its first step and is clipped at the box.
@@ -156,7 +163,7 @@ def dot(g: Graph) -> str:
             steps = [(f"{sid}_empty", "(no steps)")]
         for step_id, label in steps:
             out.append(f"    {step_id} [label={_dq(label)}, shape=box];")
-        for (a, _), (b, _), wait in zip(steps, steps[1:], waits):
+        for (a, _), (b, _), wait in zip(steps, steps[1:], waits, strict=False):
             out.append(f"    {a} -> {b}" + (f" [label={_dq(wait)}];" if wait else ";"))
         out.append("  }")
         entry[sid] = steps[0][0]
@@ -174,13 +181,22 @@ def dot(g: Graph) -> str:
     return "\n".join(out) + "\n"
 
 
-@click.command("graph", epilog=examples(
-    ("flowc graph examples/ > flow.mmd", "a Mermaid flowchart"),
-    ("flowc graph examples/ --format dot | dot -Tsvg > flow.svg", "drawn by Graphviz"),
-))
+@click.command(
+    "graph",
+    epilog=examples(
+        ("flowc graph examples/ > flow.mmd", "a Mermaid flowchart"),
+        ("flowc graph examples/ --format dot | dot -Tsvg > flow.svg", "drawn by Graphviz"),
+    ),
+)
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
-@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True,
-              help="Mermaid (GitHub and MkDocs render it) or DOT (Graphviz).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mermaid", "dot"]),
+    default="mermaid",
+    show_default=True,
+    help="Mermaid (GitHub and MkDocs render it) or DOT (Graphviz).",
+)
 def graph(paths, fmt) -> None:
     """Draw the scripts: events -> workflows -> sequences and their steps,
     and who sends them. Mermaid (GitHub and MkDocs render it) or DOT

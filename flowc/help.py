@@ -4,6 +4,7 @@ as git, ruff and gh show one. Give each command its own:
     @click.command(epilog=examples(("flowc check .", "check every script below here"), ...))
 
 tests/test_cli_help.py fails for a command without one."""
+
 from __future__ import annotations
 
 

@@ -1,5 +1,6 @@
 """A Pygments lexer for Flow: the REPL highlights with it, and documentation
 tools can use it (it is registered as the `flow` lexer)."""
+
 from __future__ import annotations
 
 from pygments.lexer import RegexLexer, bygroups, words
@@ -12,8 +13,9 @@ from flowc.dsl.schema import EVENTS, SEATS
 CONSTANTS = ("true", "false", "today")
 TYPES = ("text", "number", "bool", "date", "enum")
 KEYWORDS = tuple(sorted(keywords() - set(CONSTANTS) - set(TYPES))) + terminal_words("KNOWN")
-UNITS = tuple(dict.fromkeys(w + s for unit in ("TIME_UNIT", "THROTTLE_UNIT") for w in terminal_words(unit)
-                            for s in ("", "s")))
+UNITS = tuple(
+    dict.fromkeys(w + s for unit in ("TIME_UNIT", "THROTTLE_UNIT") for w in terminal_words(unit) for s in ("", "s"))
+)
 
 
 class FlowLexer(RegexLexer):
@@ -42,7 +44,7 @@ class FlowLexer(RegexLexer):
         ],
         "string": [
             (r"\{\{.*?\}\}", String.Interpol),
-            (r'\\.', String.Escape),
+            (r"\\.", String.Escape),
             (r'"', String.Double, "#pop"),
             (r'[^"\\{\n]+', String.Double),
             (r"\{", String.Double),

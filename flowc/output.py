@@ -1,6 +1,7 @@
 """How `flowc run`, `log` and the REPL show audit entries: one aligned text
 line each under a header, or one JSON object per line (keys as in
 docs/runtime.md)."""
+
 from __future__ import annotations
 
 import re
@@ -28,7 +29,7 @@ def _fit(value: str, width: int) -> str:
     if at and local and len(domain) + 2 < width:
         return local[: width - len(domain) - 2] + "…@" + domain
     head = (width - 1) // 2
-    return value[:head] + "…" + value[len(value) - (width - 1 - head):]
+    return value[:head] + "…" + value[len(value) - (width - 1 - head) :]
 
 
 def entry_line(e) -> str:
@@ -43,7 +44,7 @@ def entry_line(e) -> str:
     detail, late = e.detail, None
     found = _LATE.search(detail) if e.late and detail else None
     if found:
-        detail, late = detail[:found.start()] or None, found.group(1)
+        detail, late = detail[: found.start()] or None, found.group(1)
     tail = []
     if e.reason:
         tail.append(e.reason)

@@ -1,6 +1,7 @@
 """The command-line side of several workers: the program workers run,
 starting worker processes for `flowc run --workers` and counting what
 they did."""
+
 from __future__ import annotations
 
 import subprocess
@@ -65,8 +66,10 @@ def run_with_workers(result, events_path, store_url, until, workers, emit) -> Su
         with event_lines(events_path) as lines:
             queued, rejected = runner.ingest(lines, until=until)
         # The workers' stderr is the user's: it says what each did, or why it failed.
-        procs = [subprocess.Popen([sys.executable, "-m", "flowc", "worker", "--store", store_url, "--quiet"])
-                 for _ in range(workers)]
+        procs = [
+            subprocess.Popen([sys.executable, "-m", "flowc", "worker", "--store", store_url, "--quiet"])
+            for _ in range(workers)
+        ]
         codes = [p.wait() for p in procs]
         if any(codes):
             raise WorkerFailed(f"a worker failed (exit codes {codes})")

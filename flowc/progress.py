@@ -1,5 +1,6 @@
 """A sign of life for long runs: events done, events per second and lines
 rejected so far, on stderr while `flowc run` goes (tqdm draws it)."""
+
 from __future__ import annotations
 
 import sys

@@ -1,5 +1,6 @@
 """`flowc repl`: a prompt_toolkit session on a terminal, or plain line-by-line
 reading when input is piped (scriptable and testable)."""
+
 from __future__ import annotations
 
 import os
@@ -38,10 +39,7 @@ def run_piped(session: Session, stream, out=click.echo) -> None:
     parts: list[str] = []
     pending = StatementLines()
     for line in stream:
-        if not parts and (line.lstrip().startswith(":") or not line.strip()):
-            complete = True
-        else:
-            complete = pending.add(line)
+        complete = True if not parts and (line.lstrip().startswith(":") or not line.strip()) else pending.add(line)
         parts.append(line)
         if not complete:
             continue
@@ -72,7 +70,7 @@ class FlowCompleter(Completer):
 
         result = self.session.result
         found = complete(before, len(before), result.context.symbols if result else None)
-        typed = before[found.start:]
+        typed = before[found.start :]
         for item in found.items:
             if item.label != typed:
                 yield Completion(item.label, start_position=-len(typed), display_meta=item.detail)

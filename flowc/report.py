@@ -4,21 +4,41 @@ one dict, computed here for both, from the store's counters
 
 The keys of the dict are a contract: docs/reports.md lists them, and
 tests/test_report.py holds the list and the page equal."""
+
 from __future__ import annotations
 
 import datetime as dt
 
 #: The reasons an enrollment ends, each always in `ended` (0 when none);
 #: a reason a later version adds is counted after them.
-ENDED_REASONS = ("replied", "meeting_booked", "unsubscribed", "bounced", "out_of_office", "left_company",
-                 "send_failure", "send_timeout", "unenrolled", "sequence_deleted", "company_replied",
-                 "sender_not_licensed", "inbox_disconnected")
+ENDED_REASONS = (
+    "replied",
+    "meeting_booked",
+    "unsubscribed",
+    "bounced",
+    "out_of_office",
+    "left_company",
+    "send_failure",
+    "send_timeout",
+    "unenrolled",
+    "sequence_deleted",
+    "company_replied",
+    "sender_not_licensed",
+    "inbox_disconnected",
+)
 #: The reasons an enrollment is skipped, each always in `skipped`.
-SKIP_REASONS = ("daily_limit_exceeded", "already_enrolled", "sender_not_licensed", "inbox_disconnected",
-                "contact_unsubscribed", "sequence_deleted")
+SKIP_REASONS = (
+    "daily_limit_exceeded",
+    "already_enrolled",
+    "sender_not_licensed",
+    "inbox_disconnected",
+    "contact_unsubscribed",
+    "sequence_deleted",
+)
 #: Skips that are not of an enrollment (an `unenroll`, a workflow, an account event).
-_NOT_ENROLLMENT_SKIPS = frozenset({"not_enrolled", "workflow_waiting", "workflow_already_run", "workflow_removed",
-                                   "unknown_user"})
+_NOT_ENROLLMENT_SKIPS = frozenset(
+    {"not_enrolled", "workflow_waiting", "workflow_already_run", "workflow_removed", "unknown_user"}
+)
 #: A step's numbers: the name of each and the (outcome, reason) of the audit
 #: entries it counts (None: any reason). Outcomes a later version adds
 #: (canceled messages, auto-replies read from the inboxes) are counted as
@@ -84,8 +104,9 @@ def _source(template) -> str:
     return "".join(out)
 
 
-def report(store, program=None, since: str | None = None, until: str | None = None,
-           sequence: str | None = None) -> dict:
+def report(
+    store, program=None, since: str | None = None, until: str | None = None, sequence: str | None = None
+) -> dict:
     """The report of the days from `since` to `until` (YYYY-MM-DD, both
     included; None: from the first, to the last), for every sequence or the
     one named: JSON-ready."""
@@ -121,21 +142,41 @@ def report(store, program=None, since: str | None = None, until: str | None = No
     sequences = []
     for name in names:
         active = ever.get((name, "enrolled"), 0) - sum(ever.get((name, o), 0) for o in _ENDS)
-        sequences.append(_sequence(by_sequence.get(name, []), program, name, max(active, 0),
-                                   paused.get((name, "paused"), 0), per_day.get(name, {})))
+        sequences.append(
+            _sequence(
+                by_sequence.get(name, []),
+                program,
+                name,
+                max(active, 0),
+                paused.get((name, "paused"), 0),
+                per_day.get(name, {}),
+            )
+        )
     return {
         "clock": show(clock) if clock else None,
         "since": since,
         "until": until,
         "sequences": sequences,
-        "senders": [{"user": u.name, "sends_24h": sends.get(u.name, 0), "limit": u.limit,
-                     "sends_per_day": sent_per_day.get(u.name, {}), "limit_skips": limit_skips.get((u.name,), 0),
-                     "seat": u.seat, "inbox": u.inbox, "connected": u.inbox is not None} for u in users],
-        "outbox": {**{state: int(counts.get(state, 0)) for state in OUTBOX_STATES},
-                   **{str(state): int(n) for state, n in counts.items() if str(state) not in OUTBOX_STATES},
-                   "retrying": retrying,
-                   "oldest_retrying": show(oldest_retry) if oldest_retry else None,
-                   "oldest_retrying_age_seconds": _age(clock, oldest_retry)},
+        "senders": [
+            {
+                "user": u.name,
+                "sends_24h": sends.get(u.name, 0),
+                "limit": u.limit,
+                "sends_per_day": sent_per_day.get(u.name, {}),
+                "limit_skips": limit_skips.get((u.name,), 0),
+                "seat": u.seat,
+                "inbox": u.inbox,
+                "connected": u.inbox is not None,
+            }
+            for u in users
+        ],
+        "outbox": {
+            **{state: int(counts.get(state, 0)) for state in OUTBOX_STATES},
+            **{str(state): int(n) for state, n in counts.items() if str(state) not in OUTBOX_STATES},
+            "retrying": retrying,
+            "oldest_retrying": show(oldest_retry) if oldest_retry else None,
+            "oldest_retrying_age_seconds": _age(clock, oldest_retry),
+        },
     }
 
 
@@ -166,8 +207,9 @@ def _sequence(rows: list, program, name: str, active: int, paused: int, enrolled
     step_rows = []
     for i in sorted(steps, key=lambda i: (i == 0, i)):
         kind, title = declared.get(i, (None, None))
-        step_rows.append({"step": i or None, "kind": kind, "name": title,
-                          **{what: steps[i].get(what, 0) for what in STEP_COUNTS}})
+        step_rows.append(
+            {"step": i or None, "kind": kind, "name": title, **{what: steps[i].get(what, 0) for what in STEP_COUNTS}}
+        )
     sent_steps = [row for row in step_rows if row["sent"] and row["step"]]
     emailed = sent_steps[0]["sent"] if sent_steps else 0
     replies = sum(row["replies"] for row in step_rows)

@@ -1,5 +1,6 @@
 """`flowc report`: what the sequences did, from the store's counters
 (flowc/report.py computes the numbers, flowc/report_format.py writes them)."""
+
 from __future__ import annotations
 
 import json
@@ -10,21 +11,40 @@ from .help import examples
 from .report_format import TABLES
 
 
-@click.command("report", epilog=examples(
-    ("flowc report", "every sequence, sender and the outbox of ./flow.db"),
-    ('flowc report examples/ --sequence "Book a meeting" --since 2026-01-01', "one sequence from a day on"),
-    ("flowc report --format csv --table steps > steps.csv", "the per-step table for a spreadsheet"),
-))
+@click.command(
+    "report",
+    epilog=examples(
+        ("flowc report", "every sequence, sender and the outbox of ./flow.db"),
+        ('flowc report examples/ --sequence "Book a meeting" --since 2026-01-01', "one sequence from a day on"),
+        ("flowc report --format csv --table steps > steps.csv", "the per-step table for a spreadsheet"),
+    ),
+)
 @click.argument("scripts", nargs=-1, type=click.Path(exists=True))
-@click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True,
-              help="memory:, sqlite:///PATH or postgresql://...")
+@click.option(
+    "--store",
+    "store_url",
+    default="sqlite:///flow.db",
+    show_default=True,
+    help="memory:, sqlite:///PATH or postgresql://...",
+)
 @click.option("--since", metavar="DAY", help="From this day (a date or a time: its UTC day), included.")
 @click.option("--until", metavar="DAY", help="To this day (a date or a time: its UTC day), included.")
 @click.option("--sequence", help="Only this sequence.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True,
-              help="Aligned tables, one JSON object (its keys are stable), or CSV of one --table.")
-@click.option("--table", type=click.Choice(sorted(TABLES)), default="sequences", show_default=True,
-              help="The table --format csv writes.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "csv"]),
+    default="text",
+    show_default=True,
+    help="Aligned tables, one JSON object (its keys are stable), or CSV of one --table.",
+)
+@click.option(
+    "--table",
+    type=click.Choice(sorted(TABLES)),
+    default="sequences",
+    show_default=True,
+    help="The table --format csv writes.",
+)
 @click.option("--rebuild", is_flag=True, help="Add the counters up again from the audit log first.")
 def report(scripts, store_url, since, until, sequence, fmt, table, rebuild) -> None:
     """Funnels, replies per step, senders against their limits and the outbox.
@@ -44,7 +64,7 @@ def report(scripts, store_url, since, until, sequence, fmt, table, rebuild) -> N
     try:
         first, last = day_of(since), day_of(until)
     except ValueError as e:
-        raise click.UsageError(f"--since/--until: not a date or time ({e})")
+        raise click.UsageError(f"--since/--until: not a date or time ({e})") from None
     program = checked_or_exit(scripts).program if scripts else None
     store = open_store(store_url, create=False)
     try:

@@ -1,5 +1,6 @@
 """`flowc report`'s text and CSV: the report dict (flowc/report.py) as a few
 aligned tables, or one of them as CSV (`--table`)."""
+
 from __future__ import annotations
 
 import csv
@@ -7,14 +8,37 @@ import io
 
 
 def _sequences(r: dict):
-    head = ["sequence", "enrolled", "active", "paused", "finished", "emailed", "replies", "auto_replies",
-            "reply_rate", "bounce_rate", "unsubscribe_rate"]
+    head = [
+        "sequence",
+        "enrolled",
+        "active",
+        "paused",
+        "finished",
+        "emailed",
+        "replies",
+        "auto_replies",
+        "reply_rate",
+        "bounce_rate",
+        "unsubscribe_rate",
+    ]
     return head, [[s["name"], *(s[k] for k in head[1:])] for s in r["sequences"]]
 
 
 def _steps(r: dict):
-    head = ["sequence", "step", "kind", "name", "sent", "tasks", "delivered", "failed", "canceled", "replies",
-            "auto_replies", "bounces"]
+    head = [
+        "sequence",
+        "step",
+        "kind",
+        "name",
+        "sent",
+        "tasks",
+        "delivered",
+        "failed",
+        "canceled",
+        "replies",
+        "auto_replies",
+        "bounces",
+    ]
     return head, [[s["name"], *(row[k] for k in head[1:])] for s in r["sequences"] for row in s["steps"]]
 
 
@@ -23,8 +47,9 @@ def _ended(r: dict):
 
 
 def _skipped(r: dict):
-    return ["sequence", "reason", "skipped"], [[s["name"], k, n] for s in r["sequences"]
-                                              for k, n in s["skipped"].items()]
+    return ["sequence", "reason", "skipped"], [
+        [s["name"], k, n] for s in r["sequences"] for k, n in s["skipped"].items()
+    ]
 
 
 def _senders(r: dict):
@@ -41,8 +66,15 @@ def _outbox(r: dict):
 
 
 #: The tables `--table` names, each a function of the report to its header and rows.
-TABLES = {"sequences": _sequences, "steps": _steps, "ended": _ended, "skipped": _skipped, "senders": _senders,
-          "sends_per_day": _sends_per_day, "outbox": _outbox}
+TABLES = {
+    "sequences": _sequences,
+    "steps": _steps,
+    "ended": _ended,
+    "skipped": _skipped,
+    "senders": _senders,
+    "sends_per_day": _sends_per_day,
+    "outbox": _outbox,
+}
 
 
 def as_csv(r: dict, table: str) -> str:
@@ -52,8 +84,14 @@ def as_csv(r: dict, table: str) -> str:
     w.writerow(head)
     for row in rows:
         # A cell a spreadsheet would run as a formula is written as text.
-        w.writerow(["'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else
-                    ("" if v is None else v) for v in row])
+        w.writerow(
+            [
+                "'" + v
+                if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r")
+                else ("" if v is None else v)
+                for v in row
+            ]
+        )
     return out.getvalue()
 
 
@@ -68,8 +106,8 @@ def _cell(v) -> str:
 def _table(head: list[str], rows: list[list]) -> list[str]:
     cells = [[_cell(v) for v in row] for row in rows]
     widths = [max([len(h)] + [len(row[i]) for row in cells]) for i, h in enumerate(head)]
-    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(head, widths)).rstrip()]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(head, widths, strict=False)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip() for row in cells]
     return lines
 
 
@@ -85,9 +123,12 @@ def as_text(r: dict) -> str:
         ends = ", ".join(f"{k} {n}" for k, n in s["ended"].items() if n)
         skips = ", ".join(f"{k} {n}" for k, n in s["skipped"].items() if n)
         lines.append(f"  ended: {ends or 'none'}; skipped: {skips or 'none'}")
-    lines += [""] + _table(*_senders(r))
+    lines += ["", *_table(*_senders(r))]
     o = r["outbox"]
-    lines += ["", "outbox: " + ", ".join(f"{n} {k}" for k, n in o.items() if k not in
-                                         ("oldest_retrying", "oldest_retrying_age_seconds"))
-              + (f"; oldest retrying since {o['oldest_retrying']}" if o["oldest_retrying"] else "")]
+    lines += [
+        "",
+        "outbox: "
+        + ", ".join(f"{n} {k}" for k, n in o.items() if k not in ("oldest_retrying", "oldest_retrying_age_seconds"))
+        + (f"; oldest retrying since {o['oldest_retrying']}" if o["oldest_retrying"] else ""),
+    ]
     return "\n".join(lines) + "\n"

@@ -1,5 +1,6 @@
 """Scripts named on a command line, checked: shared by the commands that
 run or show them (`run`, `graph`, `test`, `plan`)."""
+
 from __future__ import annotations
 
 import os
@@ -31,7 +32,7 @@ def checked_or_exit(scripts, *, warnings: bool = False, strict: bool = False):
         with checking():
             result = load(scripts)
     except UsageError as e:
-        raise click.UsageError(str(e))
+        raise click.UsageError(str(e)) from None
     if result.errors or (warnings and result.diagnostics):
         color = use_color(sys.stderr)
         click.echo(render("text", result, color=color), err=True, color=color)

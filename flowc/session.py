@@ -1,6 +1,7 @@
 """A REPL session without the terminal: statements accepted so far, the
 store, the engine, and the `:commands`. `flowc repl` drives it from a
 prompt or from piped lines; tests drive it directly."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,12 +14,13 @@ from dataclasses import dataclass, field
 import click
 
 from flowc import dsl
-from flowc.dsl.syntax_errors import INCOMPLETE
-from flowc.dsl.render.text import _plural as plural, render_diagnostic
+from flowc.dsl.render.text import _plural as plural
+from flowc.dsl.render.text import render_diagnostic
 from flowc.dsl.rules import unused_declaration
 from flowc.dsl.safe_text import visible
 from flowc.dsl.schema import EVENTS
 from flowc.dsl.suggest import closest
+from flowc.dsl.syntax_errors import INCOMPLETE
 
 from .output import HEADER, entry_line
 
@@ -52,6 +54,7 @@ Statements: user NAME seat sales_enterprise inbox NAME@example.com
 Events:     :emit form_submitted contact=bob@x form="Demo" contact.firstname=Bob
             :emit {"type": "meeting_booked", "contact": "bob@x"}
 A statement continues over several lines while its braces are open."""
+
 
 class Quit(Exception):
     pass
@@ -164,14 +167,14 @@ class Session:
             try:
                 data = json.loads(rest)
             except (ValueError, RecursionError) as e:
-                raise click.ClickException(f"not valid JSON: {e}")
+                raise click.ClickException(f"not valid JSON: {e}") from None
             if not isinstance(data, dict):
                 raise click.ClickException("an event is a JSON object")
             return data
         try:
             words = shlex.split(rest)
         except ValueError as e:
-            raise click.ClickException(str(e))
+            raise click.ClickException(str(e)) from None
         if not words:
             raise click.ClickException("usage: :emit TYPE field=value ...  (:help)")
         etype, *pairs = words
@@ -188,14 +191,14 @@ class Session:
             if not eq:
                 raise click.ClickException(f"expected field=value, got {pair!r}")
             if key.startswith("contact."):
-                props[key[len("contact."):]] = value
+                props[key[len("contact.") :]] = value
                 continue
             f = event.field(key)
             if f is not None and f.type.kind == "number":
                 try:
                     number = float(value)
                 except ValueError:
-                    raise click.ClickException(f"`{key}` is a number, got {value!r}")
+                    raise click.ClickException(f"`{key}` is a number, got {value!r}") from None
                 # As JSON writes it: 3, not 3.0 (a reply's `step` is a whole number).
                 data[key] = int(number) if number.is_integer() else number
             elif f is not None and f.type.kind == "bool" and value in ("true", "false"):
@@ -212,7 +215,7 @@ class Session:
         self._need_program()
         data = self._event_data(rest)
         if "at" not in data:
-            clock = self.store.clock() or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+            clock = self.store.clock() or dt.datetime.now(dt.UTC).replace(microsecond=0)
             data["at"] = clock.isoformat()
         if "id" not in data:
             self._ids += 1
@@ -220,7 +223,7 @@ class Session:
         try:
             entries = self.runner.event(data)
         except EventError as e:
-            raise click.ClickException(f"rejected: {e}")
+            raise click.ClickException(f"rejected: {e}") from None
         return "\n".join(entry_line(e) for e in entries) or "(no audit entries: the event changed state only)"
 
     def cmd_advance(self, rest: str) -> str:
@@ -232,7 +235,7 @@ class Session:
             raise click.ClickException("usage: :advance N minutes|hours|days|weeks|business days")
         from flowc.interpreter.timeutil import LATEST
 
-        clock = self.store.clock() or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        clock = self.store.clock() or dt.datetime.now(dt.UTC).replace(microsecond=0)
         # The clock stays within the times events may have (up to 9999-01-01).
         try:
             until = after(clock, delay)
@@ -244,7 +247,7 @@ class Session:
         from flowc.interpreter.timeutil import show
 
         lines = [entry_line(e) for e in entries]
-        return "\n".join(lines + [f"clock: {show(until)}"])
+        return "\n".join([*lines, f"clock: {show(until)}"])
 
     def cmd_enrollments(self, _):
         from flowc.interpreter.timeutil import show
@@ -253,12 +256,17 @@ class Session:
         if not active:
             return "no active enrollments"
         clock = self.store.clock()
-        return "\n".join(f"{e.contact:<24} {e.sequence:<18} "
-                         + (f"held after step {e.step} (waits for task_completed)" if e.held
-                            else f"next step {e.step + 1}")
-                         + (f", paused until {show(e.paused_until)}"
-                            if e.paused_until is not None and (clock is None or clock < e.paused_until) else "")
-                         + f" as {e.user} from {e.sender} since {show(e.started)}" for e in active)
+        return "\n".join(
+            f"{e.contact:<24} {e.sequence:<18} "
+            + (f"held after step {e.step} (waits for task_completed)" if e.held else f"next step {e.step + 1}")
+            + (
+                f", paused until {show(e.paused_until)}"
+                if e.paused_until is not None and (clock is None or clock < e.paused_until)
+                else ""
+            )
+            + f" as {e.user} from {e.sender} since {show(e.started)}"
+            for e in active
+        )
 
     def cmd_log(self, rest: str) -> str:
         n = min(int(rest), 1_000_000) if re.fullmatch(r"[0-9]{1,12}", rest) else 10
@@ -269,8 +277,11 @@ class Session:
         users = self.store.users()
         if not users:
             return "no users"
-        return "\n".join(f"{u.name:<14} seat {u.seat:<19} inbox {u.inbox or 'disconnected':<24} "
-                         f"aliases {', '.join(u.aliases) or '-'}  limit {u.limit}" for u in users)
+        return "\n".join(
+            f"{u.name:<14} seat {u.seat:<19} inbox {u.inbox or 'disconnected':<24} "
+            f"aliases {', '.join(u.aliases) or '-'}  limit {u.limit}"
+            for u in users
+        )
 
     def cmd_sequences(self, _):
         if self.result is None or self.result.program is None:
@@ -285,8 +296,7 @@ class Session:
     def cmd_workflows(self, _):
         if self.result is None or self.result.program is None:
             return "no program"
-        out = [f"{w.event:<20} {w.name}{' (reenroll)' if w.reenroll else ''}"
-               for w in self.result.program.workflows]
+        out = [f"{w.event:<20} {w.name}{' (reenroll)' if w.reenroll else ''}" for w in self.result.program.workflows]
         return "\n".join(out) or "no workflows"
 
     def cmd_check(self, _):
@@ -328,12 +338,12 @@ class Session:
         try:  # laid out as `flowc fmt` would, so that the file passes `flowc fmt --check`
             text = format_text("\n".join(includes + self.statements) + "\n", path)
         except FormatError as e:
-            raise click.ClickException(f"cannot format the session: {e}")
+            raise click.ClickException(f"cannot format the session: {e}") from None
         try:
             with open(path, "w", encoding="utf-8") as f:
                 f.write(text)
         except (OSError, ValueError) as e:  # ValueError: a NUL in the path
-            raise click.ClickException(f"cannot write {visible(path)}: {getattr(e, 'strerror', None) or e}")
+            raise click.ClickException(f"cannot write {visible(path)}: {getattr(e, 'strerror', None) or e}") from None
         return f"saved {plural(len(self.statements), 'statement')} to {path}"
 
     def cmd_reset(self, _):
@@ -383,7 +393,7 @@ def _read(path: str) -> str:
     try:
         return read_source(path, MAX_SCRIPT_BYTES)
     except FileNotFoundError:
-        raise click.ClickException(f"no such file: {visible(path)}")
+        raise click.ClickException(f"no such file: {visible(path)}") from None
     except (OSError, ValueError) as e:  # ValueError: a NUL in the path, or not UTF-8
         reason = getattr(e, "strerror", None) or ("not UTF-8 text" if isinstance(e, UnicodeDecodeError) else e)
-        raise click.ClickException(f"cannot read {visible(path)}: {reason}")
+        raise click.ClickException(f"cannot read {visible(path)}: {reason}") from None

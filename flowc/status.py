@@ -1,5 +1,6 @@
 """What `flowc status` and the service's `GET /status` report: one dict,
 so that the two cannot drift."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -23,15 +24,30 @@ def status_report(store) -> dict:
     outbox = outbox_status(store)
     return {
         "clock": show(clock) if clock else None,
-        "active": [{"contact": e.contact, "sequence": e.sequence, "step": e.step + 1, "user": e.user,
-                    "sender": e.sender, "since": show(e.started)} for e in active],
+        "active": [
+            {
+                "contact": e.contact,
+                "sequence": e.sequence,
+                "step": e.step + 1,
+                "user": e.user,
+                "sender": e.sender,
+                "since": show(e.started),
+            }
+            for e in active
+        ],
         "active_per_sequence": dict(sorted(Counter(e.sequence for e in active).items())),
-        "senders": [{"user": u.name, "sends_24h": sends.get(u.name, 0), "limit": u.limit, "seat": u.seat,
-                     "inbox": u.inbox} for u in users],
+        "senders": [
+            {"user": u.name, "sends_24h": sends.get(u.name, 0), "limit": u.limit, "seat": u.seat, "inbox": u.inbox}
+            for u in users
+        ],
         "deleted_sequences": deleted,
         # each inbox's reading (docs/inbox.md): state, error, counts by class, reader and lease
-        "inboxes": {address: {**state, "lease_until": show(state["lease_until"]) if state["lease_until"] else None}
-                    for address, state in inboxes.items()},
-        "outbox": {**outbox["counts"], "oldest_pending": show(outbox["oldest_pending"])
-                   if outbox["oldest_pending"] else None},
+        "inboxes": {
+            address: {**state, "lease_until": show(state["lease_until"]) if state["lease_until"] else None}
+            for address, state in inboxes.items()
+        },
+        "outbox": {
+            **outbox["counts"],
+            "oldest_pending": show(outbox["oldest_pending"]) if outbox["oldest_pending"] else None,
+        },
     }

@@ -1,6 +1,7 @@
 """`flowc watch`: read the senders' inboxes and turn replies, auto-replies
 and bounces into events (docs/inbox.md). `flowc serve --watch` starts the
 same readers (interpreter/inbox/watcher.py) beside the service."""
+
 from __future__ import annotations
 
 import logging
@@ -45,21 +46,36 @@ class WatchContext:
         self.store.close()
 
 
-@click.command("watch", epilog=examples(
-    ("flowc watch team.flow --store sqlite:///flow.db --once", "read what is new in every inbox, then stop"),
-    ("flowc watch team.flow --store postgresql://flow@db/flow", "read the inboxes until stopped (IDLE or polling)"),
-    ("flowc watch team.flow --store sqlite:///flow.db --source maildir:backup --inbox alice@acme.example",
-     "read a Maildir as alice's inbox (a backfill)"),
-))
+@click.command(
+    "watch",
+    epilog=examples(
+        ("flowc watch team.flow --store sqlite:///flow.db --once", "read what is new in every inbox, then stop"),
+        ("flowc watch team.flow --store postgresql://flow@db/flow", "read the inboxes until stopped (IDLE or polling)"),
+        (
+            "flowc watch team.flow --store sqlite:///flow.db --source maildir:backup --inbox alice@acme.example",
+            "read a Maildir as alice's inbox (a backfill)",
+        ),
+    ),
+)
 @click.argument("scripts", nargs=-1, type=click.Path(exists=True))
 @click.option("--store", "store_url", required=True, help="memory:, sqlite:///PATH or postgresql://...")
 @click.option("--once", is_flag=True, help="Read what is new in each inbox, then stop.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False),
-              help="Inbox settings (default: flow.toml here, if there is one).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Inbox settings (default: flow.toml here, if there is one).",
+)
 @click.option("--source", metavar="maildir:PATH", help="Read this Maildir once instead of the IMAP inboxes.")
 @click.option("--inbox", "inbox", metavar="ADDR", help="With --source: the inbox the Maildir stands for.")
-@click.option("--format", "fmt", type=click.Choice(ENTRY_FORMATS), default="text", show_default=True,
-              help="How the audit entries are printed.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(ENTRY_FORMATS),
+    default="text",
+    show_default=True,
+    help="How the audit entries are printed.",
+)
 @click.option("--quiet", is_flag=True, help="Do not print the audit entries.")
 def watch(scripts, store_url, once, config_path, source, inbox, fmt, quiet) -> None:
     """Read the senders' inboxes: replies, out-of-office answers and bounces
@@ -94,8 +110,10 @@ def _run(scripts, store_url, once, config_path, source, inbox, fmt, quiet) -> in
     if inbox is not None:
         raise UsageError("--inbox goes with --source maildir:PATH")
     if not config.imap:
-        raise UsageError('no inbox to read: give one an [inboxes."ADDR".imap] section in flow.toml '
-                         "(docs/inbox.md), or read a Maildir with --source")
+        raise UsageError(
+            'no inbox to read: give one an [inboxes."ADDR".imap] section in flow.toml '
+            "(docs/inbox.md), or read a Maildir with --source"
+        )
     return _watch(result.program, store_url, config, once, emit)
 
 
@@ -106,7 +124,7 @@ def _maildir(program, store_url: str, source: str, inbox: str | None, secret, em
     from flowc.interpreter.inbox import maildir
     from flowc.interpreter.inbox.reader import InboxReader, reader_name
 
-    if not source.startswith("maildir:") or not source[len("maildir:"):]:
+    if not source.startswith("maildir:") or not source[len("maildir:") :]:
         raise UsageError("--source is maildir:PATH")
     if not inbox or inbox.count("@") != 1 or len(inbox) > 254:
         raise UsageError("--source needs --inbox ADDR, the address the Maildir stands for")
@@ -115,15 +133,15 @@ def _maildir(program, store_url: str, source: str, inbox: str | None, secret, em
         reader = InboxReader(ctx.runner, inbox.lower(), reader_name(), secret, emit=emit)
         batch = []
         try:
-            for item in maildir.messages(source[len("maildir:"):]):
+            for item in maildir.messages(source[len("maildir:") :]):
                 batch.append(item)
                 if len(batch) >= 100:
-                    reader.take_messages(batch, dt.datetime.now(dt.timezone.utc), positions=False)
+                    reader.take_messages(batch, dt.datetime.now(dt.UTC), positions=False)
                     batch = []
         except OSError as e:
             raise UsageError(str(e)) from None
-        reader.take_messages(batch, dt.datetime.now(dt.timezone.utc), positions=False)
-        reader.report("read", None, dt.datetime.now(dt.timezone.utc))
+        reader.take_messages(batch, dt.datetime.now(dt.UTC), positions=False)
+        reader.report("read", None, dt.datetime.now(dt.UTC))
     finally:
         ctx.close()
 

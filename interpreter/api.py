@@ -16,14 +16,16 @@ when there are no errors, the program. Check errors are not raised.
 Problems with what the user gave (no scripts, an unreadable file, a bad
 store URL, a store used the wrong way) raise `UsageError` or `StoreError`:
 both are usage errors (exit 2) to a command line. Nothing here prints."""
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
-from flowc import dsl
 from flowc.dsl import CheckResult, UsageError, load
 from flowc.dsl.program import Program
+
+from flowc import dsl
 
 from .delivery.addresses import check_senders
 from .due_queue import SharedQueue
@@ -34,8 +36,20 @@ from .runner import LineResult, Summary, run_stream
 from .stores.base import Store, StoreError, WorkQueue
 from .stores.url import open_store as _open_url
 
-__all__ = ["CheckResult", "EventError", "LineResult", "Outcome", "Runner", "StoreError", "Summary", "UsageError",
-           "load", "load_published", "open_store", "publish"]
+__all__ = [
+    "CheckResult",
+    "EventError",
+    "LineResult",
+    "Outcome",
+    "Runner",
+    "StoreError",
+    "Summary",
+    "UsageError",
+    "load",
+    "load_published",
+    "open_store",
+    "publish",
+]
 
 Emit = Callable[[list[AuditEntry]], None]
 
@@ -45,6 +59,7 @@ def _ignore(entries: list[AuditEntry]) -> None:
 
 
 # ---- scripts -------------------------------------------------------------------
+
 
 def publish(store: Store, result: CheckResult) -> None:
     """Store the checked scripts' texts for workers that are given none."""
@@ -59,8 +74,9 @@ def load_published(store: Store) -> CheckResult:
     UsageError; check errors are in the result."""
     sources = store.published()
     if not sources:
-        raise UsageError("no scripts published to this store: give them to `flowc worker SCRIPT...` "
-                         "or `flowc ingest --script`")
+        raise UsageError(
+            "no scripts published to this store: give them to `flowc worker SCRIPT...` or `flowc ingest --script`"
+        )
 
     def read(path):
         if path not in sources:
@@ -71,6 +87,7 @@ def load_published(store: Store) -> CheckResult:
 
 
 # ---- stores --------------------------------------------------------------------
+
 
 def open_store(url: str, create: bool = True, workers: bool | None = None) -> Store:
     """The store at `url`: `memory:`, `sqlite:///PATH` or `postgresql://...`.
@@ -91,10 +108,11 @@ def open_store(url: str, create: bool = True, workers: bool | None = None) -> St
                 wrong = store.used_by_single_runs() if workers else store.shared_by_workers()
             if wrong:
                 raise StoreError(
-                    "this store is shared by workers: use `flowc run --workers N`, or `flowc ingest` and "
-                    "`flowc worker`" if not workers else
-                    "this store is used by single runs (`flowc run` without --workers); give workers a store "
-                    "of their own")
+                    "this store is shared by workers: use `flowc run --workers N`, or `flowc ingest` and `flowc worker`"
+                    if not workers
+                    else "this store is used by single runs (`flowc run` without --workers); give workers a store "
+                    "of their own"
+                )
     except StoreError:
         store.close()
         raise
@@ -102,6 +120,7 @@ def open_store(url: str, create: bool = True, workers: bool | None = None) -> St
 
 
 # ---- running -------------------------------------------------------------------
+
 
 class Runner:
     """Runs a checked program over events against a store.
@@ -133,8 +152,9 @@ class Runner:
             self.engine = InlineDelivery(self.engine, deliverer)
         self.summary = Summary()
 
-    def process(self, lines: Iterable[str], emit: Emit = _ignore,
-                results: list[LineResult] | None = None, commit_every: int = 1) -> Summary:
+    def process(
+        self, lines: Iterable[str], emit: Emit = _ignore, results: list[LineResult] | None = None, commit_every: int = 1
+    ) -> Summary:
         """Process JSON event lines in order, each in its own transaction.
         A bad line is rejected (an audit entry with its line number) and the
         rest still run. `emit` gets each event's audit entries as they are
@@ -144,8 +164,10 @@ class Runner:
         for input that can be read again, and never with a deliverer (a
         message must not go out before its decision is committed)."""
         if commit_every > 1 and self.delivering:
-            raise UsageError("delivering runs commit each event: group commit would send emails whose decisions "
-                             "a crash could take back")
+            raise UsageError(
+                "delivering runs commit each event: group commit would send emails whose decisions "
+                "a crash could take back"
+            )
         return run_stream(self.engine, lines, emit, self.summary, results, commit_every)
 
     def event(self, data: dict) -> list[AuditEntry]:
@@ -167,8 +189,13 @@ class Runner:
         self.summary.count(entries)
         return entries
 
-    def ingest(self, lines: Iterable[str], emit: Emit = _ignore, until: dt.datetime | None = None,
-               results: list[LineResult] | None = None) -> tuple[int, int]:
+    def ingest(
+        self,
+        lines: Iterable[str],
+        emit: Emit = _ignore,
+        until: dt.datetime | None = None,
+        results: list[LineResult] | None = None,
+    ) -> tuple[int, int]:
         """Workers: queue the events of `lines` for `work` (bad lines are
         rejected with their line numbers); `until`, let the workers run due
         work up to then. Returns (queued, rejected); with `results` (a

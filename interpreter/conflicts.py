@@ -20,6 +20,7 @@ event type triggers whose `where` may hold, judged on the event's own fields
 its sequence's steps, sent by any user that enrolls in it; a reply or booked
 meeting ends, with `company_unenroll`, every other contact of its company,
 which only the store knows: it conflicts with everything."""
+
 from __future__ import annotations
 
 from flowc.dsl import program as p
@@ -64,8 +65,9 @@ class Conflicts:
                 if isinstance(op, p.EnrollOp):
                     self._senders.setdefault(op.sequence, set()).add("u:" + op.user)
         #: With `company_unenroll`, the events that end every colleague's enrollment.
-        self._company_wide = frozenset(AUTO_ENDS) if any(s.company_unenroll for s in program.sequences.values()) \
-            else frozenset()
+        self._company_wide = (
+            frozenset(AUTO_ENDS) if any(s.company_unenroll for s in program.sequences.values()) else frozenset()
+        )
 
     @staticmethod
     def _workflow_keys(w: p.Workflow) -> frozenset[str]:

@@ -5,10 +5,12 @@ the shared queue of several workers (`SharedQueue`, interpreter/workers.py).
 The engine asks its scheduler three things: the clock an event is compared
 with, what to do before an event runs, and where to put work that falls due
 later. Everything else it does the same way under both."""
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from flowc.dsl.program import Program
 

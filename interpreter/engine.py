@@ -5,6 +5,7 @@ it, its workflows and every audit entry are committed together. The order
 of the enrollment rules, the reasons and the outcomes are those of
 docs/runtime.md (a test keeps its list of the rules in this order); the
 outcomes and reasons themselves are the enums of records.py."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,8 +20,21 @@ from .delivery.outbox import compose, footer, with_footer
 from .due_queue import DueList, Scheduler
 from .evaluate import as_date, condition, render
 from .events import shown_value
-from .records import (AUTO_ENDS, AuditEntry, Contact, Due, DueKind, Enrollment, EnrollmentStatus, Outcome, Reason,
-                      Run, RunStatus, SequenceState, UserState)
+from .records import (
+    AUTO_ENDS,
+    AuditEntry,
+    Contact,
+    Due,
+    DueKind,
+    Enrollment,
+    EnrollmentStatus,
+    Outcome,
+    Reason,
+    Run,
+    RunStatus,
+    SequenceState,
+    UserState,
+)
 from .stores.base import Retry, StoreError
 
 #: Account events that end a contact's active enrollment, and the reason.
@@ -103,13 +117,17 @@ class Engine:
         #: Each condition of the program made once into a function: each
         #: `if` by the id of its operation, and each event type's workflows
         #: in order, each with its `where` (None: it has none).
-        self._tests = {id(op): condition(op.condition) for w in program.workflows for op in w.code
-                       if isinstance(op, p.JumpUnless)}
-        self._triggered = {t: tuple((w, None if w.where is None else condition(w.where)) for w in ws)
-                           for t, ws in program.by_event.items()}
+        self._tests = {
+            id(op): condition(op.condition) for w in program.workflows for op in w.code if isinstance(op, p.JumpUnless)
+        }
+        self._triggered = {
+            t: tuple((w, None if w.where is None else condition(w.where)) for w in ws)
+            for t, ws in program.by_event.items()
+        }
         #: Office hours by user, for users that have any (interpreter/office.py).
-        self._office_hours = {u.name: r for u in program.users.values()
-                       if (r := office.rules_for(u, program.holidays)) is not None}
+        self._office_hours = {
+            u.name: r for u in program.users.values() if (r := office.rules_for(u, program.holidays)) is not None
+        }
         self._company_wide = tuple(s.name for s in program.sequences.values() if s.company_unenroll)
         #: Events processed at the clock's time because they were older.
         self.late = 0
@@ -158,8 +176,13 @@ class Engine:
             ev = _Event(event.id, event.type, self.store.clock() or event.at)
             self.store.mark_event(event.id)
             what = f"{type(error).__name__}: {error}"
-            self._log(ev, Outcome.REJECTED, contact=getattr(event, "contact", None), reason=Reason.INTERNAL_ERROR,
-                      detail=_storable(f"processing failed and changed nothing ({what[:200]})"))
+            self._log(
+                ev,
+                Outcome.REJECTED,
+                contact=getattr(event, "contact", None),
+                reason=Reason.INTERNAL_ERROR,
+                detail=_storable(f"processing failed and changed nothing ({what[:200]})"),
+            )
             return self._commit(ev)
 
     def _process(self, event, at: dt.datetime | None) -> list[AuditEntry]:
@@ -167,18 +190,25 @@ class Engine:
             clock = self.scheduler.clock(at)
             if not self.store.mark_event(event.id):
                 ev = _Event(event.id, event.type, clock or event.at)
-                self._log(ev, Outcome.DUPLICATE, contact=getattr(event, "contact", None),
-                          reason=Reason.DUPLICATE_EVENT, detail=f"event id {event.id!r} was processed before")
+                self._log(
+                    ev,
+                    Outcome.DUPLICATE,
+                    contact=getattr(event, "contact", None),
+                    reason=Reason.DUPLICATE_EVENT,
+                    detail=f"event id {event.id!r} was processed before",
+                )
                 return self._commit(ev)
             ev = _Event(event.id, event.type, event.at)
             if clock is not None and event.at < clock:
                 ev.at = clock
-                ev.late = (f"event time {timeutil.show(event.at)} is before the clock; "
-                           f"processed at {timeutil.show(clock)}")
+                ev.late = (
+                    f"event time {timeutil.show(event.at)} is before the clock; processed at {timeutil.show(clock)}"
+                )
                 self.late += 1
             # Due work is not caused by this event: its entries carry no event id.
             self.scheduler.before_event(
-                ev.at, lambda due: self._run_one(due, _Event(None, None, due.at, entries=ev.entries)))
+                ev.at, lambda due: self._run_one(due, _Event(None, None, due.at, entries=ev.entries))
+            )
             if event.type in _OPT_OUTS or not event.trigger:
                 self._account_event(event, ev)
             else:
@@ -234,14 +264,40 @@ class Engine:
             self.store.append_audit(ev.entries)
         return ev.entries
 
-    def _log(self, ev: _Event, outcome: Outcome, *, at=None, workflow=None, contact=None, sequence=None, user=None,
-             reason=None, detail=None, line=None, message=None) -> None:
+    def _log(
+        self,
+        ev: _Event,
+        outcome: Outcome,
+        *,
+        at=None,
+        workflow=None,
+        contact=None,
+        sequence=None,
+        user=None,
+        reason=None,
+        detail=None,
+        line=None,
+        message=None,
+    ) -> None:
         late = ev.late
         if late:
             detail = f"{detail}; {late}" if detail else late
-        ev.entries.append(AuditEntry(at=at or ev.at, event=ev.id, workflow=workflow, contact=contact, sequence=sequence,
-                                     user=user, outcome=outcome, reason=reason, detail=detail, line=line,
-                                     message=message, late=late is not None))
+        ev.entries.append(
+            AuditEntry(
+                at=at or ev.at,
+                event=ev.id,
+                workflow=workflow,
+                contact=contact,
+                sequence=sequence,
+                user=user,
+                outcome=outcome,
+                reason=reason,
+                detail=detail,
+                line=line,
+                message=message,
+                late=late is not None,
+            )
+        )
 
     def _run_one(self, due: Due, ev: _Event) -> None:
         if due.kind != DueKind.RESUME:
@@ -258,17 +314,26 @@ class Engine:
             return
         if workflow is None:
             self.store.put_run(replace(run, status=RunStatus.DONE))
-            self._log(ev, Outcome.SKIPPED, workflow=due.workflow, contact=due.contact, reason=Reason.WORKFLOW_REMOVED,
-                      detail="the workflow is no longer in the scripts; its waiting run ends")
+            self._log(
+                ev,
+                Outcome.SKIPPED,
+                workflow=due.workflow,
+                contact=due.contact,
+                reason=Reason.WORKFLOW_REMOVED,
+                detail="the workflow is no longer in the scripts; its waiting run ends",
+            )
             return
-        self._execute(workflow, due.contact, run.fields, run.pc, due.at,
-                      run.event, ev)
+        self._execute(workflow, due.contact, run.fields, run.pc, due.at, run.event, ev)
 
     def _account_event(self, event, ev: _Event) -> None:
         t = event.type
         if t in _OPT_OUTS:
-            self._suppress(event.contact, _OPT_OUTS[t], ev,
-                           _bounce_text(event.status, event.diagnostic) if t == "email_bounced" else None)
+            self._suppress(
+                event.contact,
+                _OPT_OUTS[t],
+                ev,
+                _bounce_text(event.status, event.diagnostic) if t == "email_bounced" else None,
+            )
         elif t == "sequence_deleted":
             if self._unknown_sequence(event.sequence, ev):
                 return
@@ -279,8 +344,13 @@ class Engine:
         else:
             user = self.store.get_user(event.user)
             if user is None:
-                self._log(ev, Outcome.SKIPPED, user=event.user, reason=Reason.UNKNOWN_USER,
-                          detail=f"{t} for a user no script declares")
+                self._log(
+                    ev,
+                    Outcome.SKIPPED,
+                    user=event.user,
+                    reason=Reason.UNKNOWN_USER,
+                    detail=f"{t} for a user no script declares",
+                )
                 return
             if t == "seat_changed":
                 self.store.put_user(replace(user, seat=event.seat))
@@ -316,20 +386,40 @@ class Engine:
             run = self.store.get_run(w.name, email)
             if run is not None:
                 if run.status == RunStatus.WAITING:
-                    self._log(ev, Outcome.SKIPPED, workflow=w.name, contact=email, reason=Reason.WORKFLOW_WAITING,
-                              detail="an earlier run of this workflow is waiting")
+                    self._log(
+                        ev,
+                        Outcome.SKIPPED,
+                        workflow=w.name,
+                        contact=email,
+                        reason=Reason.WORKFLOW_WAITING,
+                        detail="an earlier run of this workflow is waiting",
+                    )
                     continue
                 if not w.reenroll:
-                    self._log(ev, Outcome.SKIPPED, workflow=w.name, contact=email, reason=Reason.WORKFLOW_ALREADY_RUN,
-                              detail="the contact went through this workflow before (it has no `reenroll`)")
+                    self._log(
+                        ev,
+                        Outcome.SKIPPED,
+                        workflow=w.name,
+                        contact=email,
+                        reason=Reason.WORKFLOW_ALREADY_RUN,
+                        detail="the contact went through this workflow before (it has no `reenroll`)",
+                    )
                     continue
             if self.trace:
                 self.trace("workflow", w.name, None)
-            self._execute(w, email, fields, 0, ev.at, event.id, ev,
-                          contact)
+            self._execute(w, email, fields, 0, ev.at, event.id, ev, contact)
 
-    def _execute(self, w: p.Workflow, email: str, fields: dict, pc: int, at: dt.datetime, started_by: str | None,
-                 ev: _Event, contact: Contact | None = None) -> None:
+    def _execute(
+        self,
+        w: p.Workflow,
+        email: str,
+        fields: dict,
+        pc: int,
+        at: dt.datetime,
+        started_by: str | None,
+        ev: _Event,
+        contact: Contact | None = None,
+    ) -> None:
         """Run workflow `w` for a contact from operation `pc`, a run the event
         `started_by` started with its `fields`; `contact` is the record as it
         is now (read afresh when a waiting run resumes)."""
@@ -353,11 +443,25 @@ class Engine:
         email = run.contact.email
         active = self.store.active_enrollment(email)
         if active is not None and active.sequence == op.sequence:
-            self._end(active, EnrollmentStatus.UNENROLLED, Reason.UNENROLLED, run.ev, at=run.at,
-                      outcome=Outcome.UNENROLLED, workflow=run.workflow.name)
+            self._end(
+                active,
+                EnrollmentStatus.UNENROLLED,
+                Reason.UNENROLLED,
+                run.ev,
+                at=run.at,
+                outcome=Outcome.UNENROLLED,
+                workflow=run.workflow.name,
+            )
         else:
-            self._log(run.ev, Outcome.SKIPPED, at=run.at, workflow=run.workflow.name, contact=email,
-                      sequence=op.sequence, reason=Reason.NOT_ENROLLED)
+            self._log(
+                run.ev,
+                Outcome.SKIPPED,
+                at=run.at,
+                workflow=run.workflow.name,
+                contact=email,
+                sequence=op.sequence,
+                reason=Reason.NOT_ENROLLED,
+            )
         return pc + 1
 
     def _op_wait(self, op: p.WaitOp, pc: int, run: _Run) -> int | None:
@@ -380,16 +484,33 @@ class Engine:
         sender = enrollment.default_sender(op, user)
         reason = enrollment.enroll_blocker(self.store, op.sequence, contact, user, sender, at)
         if reason is not None:
-            self._log(ev, Outcome.SKIPPED, at=at, workflow=w.name, contact=contact.email, sequence=op.sequence,
-                      user=op.user, reason=reason)
+            self._log(
+                ev,
+                Outcome.SKIPPED,
+                at=at,
+                workflow=w.name,
+                contact=contact.email,
+                sequence=op.sequence,
+                user=op.user,
+                reason=reason,
+            )
             return
         e = enrollment.start(self.store, w.name, op, contact, sender, at)
-        self._log(ev, Outcome.ENROLLED, at=at, workflow=w.name, contact=contact.email, sequence=op.sequence,
-                  user=op.user, detail=f"from {sender}")
+        self._log(
+            ev,
+            Outcome.ENROLLED,
+            at=at,
+            workflow=w.name,
+            contact=contact.email,
+            sequence=op.sequence,
+            user=op.user,
+            detail=f"from {sender}",
+        )
         self._run_steps(e, at, ev, user, contact)
 
-    def _run_steps(self, e: Enrollment, at: dt.datetime, ev: _Event, user: UserState | None = None,
-                   contact: Contact | None = None) -> None:
+    def _run_steps(
+        self, e: Enrollment, at: dt.datetime, ev: _Event, user: UserState | None = None, contact: Contact | None = None
+    ) -> None:
         """Run the enrollment's steps from `e.step` at time `at` until a wait,
         a `hold`, a step that office hours move, the sender's daily limit, or
         the end of the sequence. `user` and `contact` are the records as they
@@ -401,8 +522,17 @@ class Engine:
         weekdays = seq is not None and seq.weekdays
         if weekdays and hours is None:
             hours = office.UTC_RULES
-        walk = _Walk(e, seq, at, ev, user or self.store.get_user(e.user), contact,
-                     enrollment.sender_of(self.program, e), hours, dict(at=at, workflow=e.workflow, contact=e.contact, sequence=e.sequence, user=e.user))
+        walk = _Walk(
+            e,
+            seq,
+            at,
+            ev,
+            user or self.store.get_user(e.user),
+            contact,
+            enrollment.sender_of(self.program, e),
+            hours,
+            dict(at=at, workflow=e.workflow, contact=e.contact, sequence=e.sequence, user=e.user),
+        )
         while e.step < len(steps):
             step = steps[e.step]
             if type(step) is not p.WaitStep and (self._paused(step, walk) or self._moved(step, walk, weekdays)):
@@ -430,9 +560,14 @@ class Engine:
         if e.paused_until is None:
             return False
         if walk.at < e.paused_until:
-            self._log(walk.ev, Outcome.RESCHEDULED, **walk.base, reason=Reason.OUT_OF_OFFICE,
-                      detail=f"step {e.step + 1}: {self._step_name(step, walk)} moved to "
-                             f"{office.local_text(e.paused_until, walk.hours or office.UTC_RULES)} (out_of_office)")
+            self._log(
+                walk.ev,
+                Outcome.RESCHEDULED,
+                **walk.base,
+                reason=Reason.OUT_OF_OFFICE,
+                detail=f"step {e.step + 1}: {self._step_name(step, walk)} moved to "
+                f"{office.local_text(e.paused_until, walk.hours or office.UTC_RULES)} (out_of_office)",
+            )
             self.store.put_enrollment(e)
             # Not `moved`: that frees a throttle booking at its time, and this holds none.
             self.scheduler.schedule(Due.next_step(e.paused_until, e), e)
@@ -447,13 +582,19 @@ class Engine:
             return False
         email = type(step) is p.EmailStep
         throttled = email and hours.throttle is not None
-        when, reasons = office.place(walk.at, hours, email, weekdays and e.step > 0,
-                                     self._bookings(e.user) if throttled else None)
+        when, reasons = office.place(
+            walk.at, hours, email, weekdays and e.step > 0, self._bookings(e.user) if throttled else None
+        )
         if not reasons:
             return False
-        self._log(walk.ev, Outcome.RESCHEDULED, **walk.base, reason=reasons[0],
-                  detail=f"step {e.step + 1}: {self._step_name(step, walk)} moved to "
-                         f"{office.local_text(when, hours)} ({', '.join(reasons)})")
+        self._log(
+            walk.ev,
+            Outcome.RESCHEDULED,
+            **walk.base,
+            reason=reasons[0],
+            detail=f"step {e.step + 1}: {self._step_name(step, walk)} moved to "
+            f"{office.local_text(when, hours)} ({', '.join(reasons)})",
+        )
         if throttled:
             self.store.book_send(e.user, when)
         self.store.put_enrollment(e)
@@ -474,15 +615,21 @@ class Engine:
             return True
         kinds = self.program.properties
         subject = render(step.subject, walk.contact.properties, walk.sender, kinds)
-        body = with_footer(render(step.body, walk.contact.properties, walk.sender, kinds),
-                           render(footer(walk.seq, self.program.users.get(e.user)), walk.contact.properties,
-                                  walk.sender, kinds))
+        body = with_footer(
+            render(step.body, walk.contact.properties, walk.sender, kinds),
+            render(footer(walk.seq, self.program.users.get(e.user)), walk.contact.properties, walk.sender, kinds),
+        )
         self.store.add_send(user.name, at)
         # The message to send, written with the decision (docs/delivery.md).
         msg = compose(self.store, e, user.inbox, enrollment.display_name(self.program, e.user), subject, body, at)
         self.store.add_outbox(msg)
-        self._log(walk.ev, Outcome.EMAIL_SENT, **walk.base, detail=f"step {e.step + 1}: {step.name}",
-                  message={"from": e.sender, "to": e.contact, "subject": msg.subject, "body": msg.body})
+        self._log(
+            walk.ev,
+            Outcome.EMAIL_SENT,
+            **walk.base,
+            detail=f"step {e.step + 1}: {step.name}",
+            message={"from": e.sender, "to": e.contact, "subject": msg.subject, "body": msg.body},
+        )
         return False
 
     def _step_task(self, step: p.TaskStep, walk: _Walk) -> bool:
@@ -535,8 +682,14 @@ class Engine:
         if name in self.program.sequences or self.store.get_sequence(name) is not None:
             return False
         hint = did_you_mean(name, self.program.sequences, quote='"')
-        self._log(ev, Outcome.SKIPPED, contact=contact, sequence=name, reason=Reason.UNKNOWN_SEQUENCE,
-                  detail="; ".join((f"{ev.type} for a sequence no script declares", *hint)))
+        self._log(
+            ev,
+            Outcome.SKIPPED,
+            contact=contact,
+            sequence=name,
+            reason=Reason.UNKNOWN_SEQUENCE,
+            detail="; ".join((f"{ev.type} for a sequence no script declares", *hint)),
+        )
         return True
 
     def _end_company(self, contact: Contact, event_type: str, ev: _Event) -> None:
@@ -547,8 +700,13 @@ class Engine:
             for e in sorted(self.store.active_in_sequence(name), key=lambda e: e.id):
                 other = self.store.get_contact(e.contact) if e.contact != contact.email else None
                 if other is not None and office.same_company(contact, other):
-                    self._end(e, EnrollmentStatus.ENDED, Reason.COMPANY_REPLIED, ev,
-                              detail=f"{contact.email} at the same company {did}")
+                    self._end(
+                        e,
+                        EnrollmentStatus.ENDED,
+                        Reason.COMPANY_REPLIED,
+                        ev,
+                        detail=f"{contact.email} at the same company {did}",
+                    )
 
     def _end_active(self, email: str, reason: str, ev: _Event, detail: str | None = None) -> None:
         active = self.store.active_enrollment(email)
@@ -582,20 +740,51 @@ class Engine:
         hours = self._office_hours.get(e.user)
         e.paused_until, why = _resume_time(ev.at, event.until, days, hours)
         self.store.put_enrollment(e)
-        self._log(ev, Outcome.PAUSED, workflow=e.workflow, contact=e.contact, sequence=e.sequence, user=e.user,
-                  reason=Reason.OUT_OF_OFFICE,
-                  detail=f"until {office.local_text(e.paused_until, hours or office.UTC_RULES)} ({why})")
+        self._log(
+            ev,
+            Outcome.PAUSED,
+            workflow=e.workflow,
+            contact=e.contact,
+            sequence=e.sequence,
+            user=e.user,
+            reason=Reason.OUT_OF_OFFICE,
+            detail=f"until {office.local_text(e.paused_until, hours or office.UTC_RULES)} ({why})",
+        )
 
-    def _end(self, e: Enrollment, status: EnrollmentStatus, reason: Reason, ev: _Event, *, at=None,
-             outcome=Outcome.ENDED, workflow=None, detail=None) -> None:
+    def _end(
+        self,
+        e: Enrollment,
+        status: EnrollmentStatus,
+        reason: Reason,
+        ev: _Event,
+        *,
+        at=None,
+        outcome=Outcome.ENDED,
+        workflow=None,
+        detail=None,
+    ) -> None:
         enrollment.end(self.store, e, status)
-        self._log(ev, outcome, at=at, workflow=workflow or e.workflow, contact=e.contact, sequence=e.sequence,
-                  user=e.user, reason=reason, detail=detail)
+        self._log(
+            ev,
+            outcome,
+            at=at,
+            workflow=workflow or e.workflow,
+            contact=e.contact,
+            sequence=e.sequence,
+            user=e.user,
+            reason=reason,
+            detail=detail,
+        )
 
 
 #: What runs each workflow operation and each sequence step, by type.
-_OPS = {p.EnrollOp: Engine._op_enroll, p.UnenrollOp: Engine._op_unenroll, p.WaitOp: Engine._op_wait,
-        p.JumpUnless: Engine._op_jump_unless, p.Jump: Engine._op_jump}
+_OPS = {
+    p.EnrollOp: Engine._op_enroll,
+    p.UnenrollOp: Engine._op_unenroll,
+    p.WaitOp: Engine._op_wait,
+    p.JumpUnless: Engine._op_jump_unless,
+    p.Jump: Engine._op_jump,
+}
 _STEPS = {p.EmailStep: Engine._step_email, p.TaskStep: Engine._step_task, p.WaitStep: Engine._step_wait}
 
 

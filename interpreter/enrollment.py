@@ -9,6 +9,7 @@ The engine decides with these as events and due work come in; the deliverer
 enrollment a bounce ends is ended exactly as one an `email_bounced` event
 ends. Recording what happened (the audit entries) stays with the caller:
 only it knows the event, and whether the event came late."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,6 +31,7 @@ def new_contact(email: str) -> Contact:
 
 # ---- eligibility ---------------------------------------------------------------
 
+
 def send_blocker(user: UserState | None, sender: str | None) -> Reason | None:
     """Why sequence email may not go from `sender` for `user` now, or None:
     the user holds no sending seat, or `sender` is not one of its connected
@@ -49,8 +51,9 @@ def limit_frees_at(store, user: UserState, at: dt.datetime) -> dt.datetime | Non
     return oldest + timeutil.WINDOW if count >= user.limit else None
 
 
-def enroll_blocker(store, sequence: str, contact: Contact, user: UserState | None, sender: str | None,
-                   at: dt.datetime) -> Reason | None:
+def enroll_blocker(
+    store, sequence: str, contact: Contact, user: UserState | None, sender: str | None, at: dt.datetime
+) -> Reason | None:
     """Why `contact` may not be enrolled in `sequence` by `user` from
     `sender` at `at`, or None; the first rule that fails, in the order
     docs/runtime.md lists them."""
@@ -69,6 +72,7 @@ def enroll_blocker(store, sequence: str, contact: Contact, user: UserState | Non
 
 
 # ---- starting and advancing ------------------------------------------------------
+
 
 def start(store, workflow: str, op: p.EnrollOp, contact: Contact, sender: str | None, at: dt.datetime) -> Enrollment:
     """A new active enrollment at its first step, stored."""
@@ -95,6 +99,7 @@ def sender_of(program: p.Program, e: Enrollment) -> dict:
 
 # ---- ending --------------------------------------------------------------------
 
+
 def end(store, e: Enrollment, status: EnrollmentStatus) -> None:
     """End `e` with `status` (ended or unenrolled): an ended enrollment is
     neither held nor paused, and takes no more steps."""
@@ -120,6 +125,7 @@ def unsent_reason(e: Enrollment | None, contact: Contact | None) -> Reason | Non
 
 
 # ---- suppression and inboxes ---------------------------------------------------
+
 
 def suppress(store, email: str, reason: Reason) -> None:
     """No more sequence email to the contact (an unsubscribe, a bounce, an

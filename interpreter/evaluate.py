@@ -1,13 +1,14 @@
 """Makes a program's conditions into functions of an event and a contact,
 and renders templates. A field or property with no value makes a comparison false
 (test for it with `is unknown`)."""
+
 from __future__ import annotations
 
 import datetime as dt
 import math
 import operator
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Callable, Mapping
 
 from flowc.dsl import program as p
 from flowc.dsl.schema import Type
@@ -96,6 +97,7 @@ def condition(c) -> Test:
         def member(fields, props, now):
             v = convert(read(fields, props, now))
             return v is not None and (v in values) != negated
+
         return member
     if isinstance(c, p.Has):
         left, right = _reader(c.left), _reader(c.right)
@@ -103,6 +105,7 @@ def condition(c) -> Test:
         def has(fields, props, now):
             a, b = left(fields, props, now), right(fields, props, now)
             return a is not None and b is not None and str(b) in str(a)
+
         return has
     if isinstance(c, p.Known):
         read, known = _reader(c.operand), c.known
@@ -124,6 +127,7 @@ def _comparison(c: p.Cmp) -> Test:
         def against_constant(fields, props, now):
             a = convert(left(fields, props, now))
             return a is not None and op(a, b)
+
         return against_constant
     right = _reader(c.right)
 
@@ -133,6 +137,7 @@ def _comparison(c: p.Cmp) -> Test:
             return False
         b = convert(right(fields, props, now))
         return b is not None and op(a, b)
+
     return compare
 
 

@@ -5,20 +5,34 @@ event type, read as a discriminated union on `type`.
 the REPL's `:emit`, and later `test` blocks all use it); `read_events`
 reads JSON lines and turns every bad line into a `Rejected` with its line
 number and reason, so that one bad line never stops the rest."""
+
 from __future__ import annotations
 
 import datetime as dt
 import json
 import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Annotated, Callable, Iterable, Iterator, Literal, Optional, Union
-
-from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt,
-                      StrictStr, StringConstraints, TypeAdapter, ValidationError, create_model)
+from typing import Annotated, Literal, Optional, Union
 
 from flowc.dsl.schema import CONTACT_ACCOUNT_EVENTS, EVENTS, Type
 from flowc.dsl.suggest import did_you_mean
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+)
 
 from .delivery.addresses import mailbox_problem
 from .lines import BadLine
@@ -33,7 +47,6 @@ _NO_CONTROLS = rf"^[^{_CONTROLS}]*$"
 _ADDRESS = rf"^[^{_CONTROLS}@]*@[^{_CONTROLS}@]*$"
 
 
-
 def _mailbox(address: str) -> str:
     """An RFC 5321 mailbox, kept as given (what SMTP's envelope gets is
     exactly this, never a rewrite of it: `x:victim@p.example` is refused,
@@ -46,11 +59,15 @@ def _mailbox(address: str) -> str:
 
 #: A contact is its address, compared case-insensitively as every CRM does:
 #: the lower-cased form is the one stored and logged.
-ContactAddress = Annotated[StrictStr, StringConstraints(min_length=1, max_length=254, pattern=_ADDRESS, to_lower=True),
-                           AfterValidator(_mailbox)]
+ContactAddress = Annotated[
+    StrictStr,
+    StringConstraints(min_length=1, max_length=254, pattern=_ADDRESS, to_lower=True),
+    AfterValidator(_mailbox),
+]
 #: The address an `inbox_connected` event connects: the user sends from it.
-SenderAddress = Annotated[StrictStr, StringConstraints(min_length=1, max_length=254, pattern=_ADDRESS),
-                          AfterValidator(_mailbox)]
+SenderAddress = Annotated[
+    StrictStr, StringConstraints(min_length=1, max_length=254, pattern=_ADDRESS), AfterValidator(_mailbox)
+]
 EventId = Annotated[StrictStr, StringConstraints(min_length=1, max_length=256, pattern=_NO_CONTROLS)]
 
 
@@ -124,14 +141,20 @@ MAX_STEP = 100_000
 #: beyond their schema type: (event type, field) -> (type, default).
 _BOUNDED = {
     ("email_replied", "step"): (Annotated[StrictInt, Field(ge=1, le=MAX_STEP)] | None, None),
-    ("email_auto_replied", "until"): (Annotated[StrictStr, AfterValidator(_a_date),
-                                                Field(json_schema_extra={"format": "date"})] | None, None),
+    ("email_auto_replied", "until"): (
+        Annotated[StrictStr, AfterValidator(_a_date), Field(json_schema_extra={"format": "date"})] | None,
+        None,
+    ),
     ("email_auto_replied", "left_company"): (StrictBool, False),
     # An RFC 3463 enhanced status code: class.subject.detail.
-    ("email_bounced", "status"): (Annotated[StrictStr, StringConstraints(
-        pattern=r"^[245]\.[0-9]{1,3}\.[0-9]{1,3}$")] | None, None),
-    ("email_bounced", "diagnostic"): (Annotated[StrictStr, StringConstraints(
-        max_length=MAX_DIAGNOSTIC, pattern=_NO_CONTROLS)] | None, None),
+    ("email_bounced", "status"): (
+        Annotated[StrictStr, StringConstraints(pattern=r"^[245]\.[0-9]{1,3}\.[0-9]{1,3}$")] | None,
+        None,
+    ),
+    ("email_bounced", "diagnostic"): (
+        Annotated[StrictStr, StringConstraints(max_length=MAX_DIAGNOSTIC, pattern=_NO_CONTROLS)] | None,
+        None,
+    ),
 }
 
 
@@ -173,7 +196,7 @@ def _model(name: str):
 @lru_cache(maxsize=1)
 def _adapter() -> TypeAdapter:
     models = tuple(_model(name) for name in EVENTS)
-    return TypeAdapter(Annotated[Union[models], Field(discriminator="type")])  # type: ignore[valid-type]
+    return TypeAdapter(Annotated[models, Field(discriminator="type")])  # type: ignore[valid-type]
 
 
 @lru_cache(maxsize=1)
@@ -199,8 +222,13 @@ class EventError(ValueError):
 
 _AT_FORM = "a time in ISO 8601 with a UTC offset, such as 2026-01-05T09:00:00Z"
 #: What each kind of value is, in Flow's words, by the validation error type.
-_KINDS = {"string_type": "text", "float_type": "a number", "int_type": "a whole number", "bool_type": "true or false",
-          "dict_type": "an object"}
+_KINDS = {
+    "string_type": "text",
+    "float_type": "a number",
+    "int_type": "a whole number",
+    "bool_type": "true or false",
+    "dict_type": "an object",
+}
 
 
 def shown_value(value) -> str:
@@ -339,8 +367,9 @@ def event_from_dict(data: dict):
     return parse_event(text)
 
 
-def read_events(lines: Iterable[str | BadLine],
-                check: Callable[[object], str | None] | None = None) -> Iterator[tuple[int, object]]:
+def read_events(
+    lines: Iterable[str | BadLine], check: Callable[[object], str | None] | None = None
+) -> Iterator[tuple[int, object]]:
     """(line number, event or Rejected) for each non-blank line; `lines` may
     hold BadLines (interpreter/lines.py), which are rejected as they are.
     `check`, when given, is a further check of each valid event: the reason

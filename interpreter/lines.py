@@ -1,10 +1,12 @@
 """Event lines read with bounds: no line is held past MAX_LINE_BYTES (the
 rest of a longer line is skipped, not read into memory), and a line that is
 not UTF-8 is refused, not repaired (docs/runtime.md)."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 #: The longest event line read; a longer one is rejected and the run goes on.
 MAX_LINE_BYTES = 1 << 20

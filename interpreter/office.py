@@ -12,12 +12,13 @@ applies, and the calendar is checked again.
 Local times come from zoneinfo. A local time that does not exist (the hour
 skipped when clocks go forward) moves forward to the first valid instant; one
 that exists twice (when clocks go back) takes the first."""
+
 from __future__ import annotations
 
 import datetime as dt
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 from zoneinfo import ZoneInfo
 
 from flowc.dsl import program as p
@@ -107,8 +108,9 @@ def resolve(day: dt.date, time: dt.time, zone: dt.tzinfo) -> dt.datetime:
     return dt.datetime.fromtimestamp(hi, UTC)
 
 
-def place(due: dt.datetime, rules: Rules, email: bool, weekend: bool,
-          bookings: Callable[[dt.datetime], list] | None = None) -> tuple[dt.datetime, list[str]]:
+def place(
+    due: dt.datetime, rules: Rules, email: bool, weekend: bool, bookings: Callable[[dt.datetime], list] | None = None
+) -> tuple[dt.datetime, list[str]]:
     """The send time of a step due at `due`, and the rules that moved it
     (in REASONS order; empty when it runs at `due`). `weekend`: the step
     is a follow-up of a `weekdays` sequence. `bookings(since)`: the sorted

@@ -1,6 +1,7 @@
 """What a change to the scripts would do to past traffic: the same events
 replayed through the engine against both script sets, each on a throwaway
 `memory:` store, and the two audit logs compared."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -46,21 +47,36 @@ def _pairs(old: Counter, new: Counter) -> dict:
 
 def compare(old: Replay, new: Replay, old_program, new_program, first: int = 10) -> dict:
     """The difference between two replays, as plain data (the JSON report)."""
+
     def count(r: Replay, outcome, key):
         return Counter(key(e) for e in r.entries if e.outcome == outcome)
 
-    enrolled = _pairs(count(old, Outcome.ENROLLED, lambda e: e.sequence),
-                      count(new, Outcome.ENROLLED, lambda e: e.sequence))
-    skipped = _pairs(count(old, Outcome.SKIPPED, lambda e: str(e.reason)),
-                     count(new, Outcome.SKIPPED, lambda e: str(e.reason)))
-    sends = _pairs(count(old, Outcome.EMAIL_SENT, lambda e: (e.user, e.at.date().isoformat())),
-                   count(new, Outcome.EMAIL_SENT, lambda e: (e.user, e.at.date().isoformat())))
+    enrolled = _pairs(
+        count(old, Outcome.ENROLLED, lambda e: e.sequence), count(new, Outcome.ENROLLED, lambda e: e.sequence)
+    )
+    skipped = _pairs(
+        count(old, Outcome.SKIPPED, lambda e: str(e.reason)), count(new, Outcome.SKIPPED, lambda e: str(e.reason))
+    )
+    sends = _pairs(
+        count(old, Outcome.EMAIL_SENT, lambda e: (e.user, e.at.date().isoformat())),
+        count(new, Outcome.EMAIL_SENT, lambda e: (e.user, e.at.date().isoformat())),
+    )
     emails = []
     for (user, day), n in sends.items():
-        limits = {side: (p.users[user].limit if user in p.users else None)
-                  for side, p in (("old", old_program), ("new", new_program))}
-        emails.append({"user": user, "day": day, "old": n["old"], "new": n["new"],
-                       "limit_old": limits["old"], "limit_new": limits["new"]})
+        limits = {
+            side: (p.users[user].limit if user in p.users else None)
+            for side, p in (("old", old_program), ("new", new_program))
+        }
+        emails.append(
+            {
+                "user": user,
+                "day": day,
+                "old": n["old"],
+                "new": n["new"],
+                "limit_old": limits["old"],
+                "limit_new": limits["new"],
+            }
+        )
 
     def journeys(r: Replay) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -75,8 +91,14 @@ def compare(old: Replay, new: Replay, old_program, new_program, first: int = 10)
     shown = []
     for c in changed[:first]:
         diff = [line for line in difflib.ndiff(jo.get(c, []), jn.get(c, [])) if line[:1] in "-+"]
-        shown.append({"contact": c, "removed": [d[2:] for d in diff if d[0] == "-"],
-                      "added": [d[2:] for d in diff if d[0] == "+"], "diff": diff})
+        shown.append(
+            {
+                "contact": c,
+                "removed": [d[2:] for d in diff if d[0] == "-"],
+                "added": [d[2:] for d in diff if d[0] == "+"],
+                "diff": diff,
+            }
+        )
     return {
         "events": {"old": old.events, "new": new.events},
         "rejected": {"old": old.rejected, "new": new.rejected},

@@ -1,5 +1,6 @@
 """What the store holds: plain slotted records for the engine's hot path,
 the audit entry among them."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -141,7 +142,7 @@ class UserState:
     def addresses(self) -> tuple[str, ...]:
         """The addresses it may send from now: aliases are send-as addresses
         of the connected inbox, so without an inbox there are none."""
-        return (self.inbox,) + self.aliases if self.inbox else ()
+        return (self.inbox, *self.aliases) if self.inbox else ()
 
 
 @_copyable
@@ -322,9 +323,19 @@ class AuditEntry:
 
     def as_json(self) -> dict:
         """The entry as its JSON object (keys in the documented order)."""
-        return {"at": _json_time(self.at), "event": self.event, "workflow": self.workflow, "contact": self.contact,
-                "sequence": self.sequence, "user": self.user, "outcome": self.outcome, "reason": self.reason,
-                "detail": self.detail, "line": self.line, "message": self.message}
+        return {
+            "at": _json_time(self.at),
+            "event": self.event,
+            "workflow": self.workflow,
+            "contact": self.contact,
+            "sequence": self.sequence,
+            "user": self.user,
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "detail": self.detail,
+            "line": self.line,
+            "message": self.message,
+        }
 
     def to_json(self) -> str:
         """One line of `flowc run --format json`: `as_json` written compact,
@@ -338,16 +349,18 @@ class AuditEntry:
         else:
             at = at.isoformat()
             at = f'"{at[:-6]}Z"' if at.endswith("+00:00") else f'"{at}"'
-        return (f'{{"at":{at},'
-                f'"event":{"null" if self.event is None else q(self.event)},'
-                f'"workflow":{"null" if self.workflow is None else q(self.workflow)},'
-                f'"contact":{"null" if self.contact is None else q(self.contact)},'
-                f'"sequence":{"null" if self.sequence is None else q(self.sequence)},'
-                f'"user":{"null" if self.user is None else q(self.user)},"outcome":{q(self.outcome)},'
-                f'"reason":{"null" if self.reason is None else q(self.reason)},'
-                f'"detail":{"null" if self.detail is None else q(self.detail)},'
-                f'"line":{"null" if self.line is None else int(self.line)},'
-                f'"message":{"null" if self.message is None else _encode(self.message)}}}')
+        return (
+            f'{{"at":{at},'
+            f'"event":{"null" if self.event is None else q(self.event)},'
+            f'"workflow":{"null" if self.workflow is None else q(self.workflow)},'
+            f'"contact":{"null" if self.contact is None else q(self.contact)},'
+            f'"sequence":{"null" if self.sequence is None else q(self.sequence)},'
+            f'"user":{"null" if self.user is None else q(self.user)},"outcome":{q(self.outcome)},'
+            f'"reason":{"null" if self.reason is None else q(self.reason)},'
+            f'"detail":{"null" if self.detail is None else q(self.detail)},'
+            f'"line":{"null" if self.line is None else int(self.line)},'
+            f'"message":{"null" if self.message is None else _encode(self.message)}}}'
+        )
 
     @staticmethod
     def json_schema() -> dict:

@@ -1,11 +1,12 @@
 """Runs an event stream through the engine: reads lines, rejects bad ones
 with their line number, processes the rest, and keeps the summary."""
+
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Callable, Iterable
 
 from .events import Rejected, read_events
 from .records import AuditEntry, Outcome
@@ -26,8 +27,11 @@ class Summary:
 
     def __post_init__(self) -> None:
         #: The outcomes counted by reason too, and where.
-        self._by_reason = {Outcome.SKIPPED: self.skipped, Outcome.ENDED: self.ended,
-                           Outcome.RESCHEDULED: self.rescheduled}
+        self._by_reason = {
+            Outcome.SKIPPED: self.skipped,
+            Outcome.ENDED: self.ended,
+            Outcome.RESCHEDULED: self.rescheduled,
+        }
 
     def count(self, entries: Iterable[AuditEntry]) -> bool:
         """Count the entries; whether one of them says `duplicate`."""
@@ -57,14 +61,19 @@ class Summary:
 
     def saved(self) -> tuple:
         """The counts as they are now, for `restore`."""
-        return (self.events, self.rejected, self.duplicates, self.late,
-                *(Counter(c) for c in (self.outcomes, self.skipped, self.ended, self.rescheduled)))
+        return (
+            self.events,
+            self.rejected,
+            self.duplicates,
+            self.late,
+            *(Counter(c) for c in (self.outcomes, self.skipped, self.ended, self.rescheduled)),
+        )
 
     def restore(self, saved: tuple) -> None:
         """Back to the counts `saved` returned (a group commit run again).
         In place: the progress display holds this summary."""
         self.events, self.rejected, self.duplicates, self.late, *counters = saved
-        for mine, was in zip((self.outcomes, self.skipped, self.ended, self.rescheduled), counters):
+        for mine, was in zip((self.outcomes, self.skipped, self.ended, self.rescheduled), counters, strict=False):
             mine.clear()
             mine.update(was)
 
@@ -90,8 +99,13 @@ class Summary:
 
     def as_dict(self) -> dict:
         return {
-            "events": self.events, "rejected": self.rejected, "duplicates": self.duplicates, "late": self.late,
-            "outcomes": dict(self.outcomes), "skipped": dict(self.skipped), "ended": dict(self.ended),
+            "events": self.events,
+            "rejected": self.rejected,
+            "duplicates": self.duplicates,
+            "late": self.late,
+            "outcomes": dict(self.outcomes),
+            "skipped": dict(self.skipped),
+            "ended": dict(self.ended),
             "rescheduled": dict(self.rescheduled),
         }
 
@@ -100,6 +114,7 @@ class Summary:
 class LineResult:
     """What became of one event line: `accepted` (processed, or queued for
     workers), `duplicate` (its id was processed before) or `rejected`."""
+
     line: int
     id: str | None
     result: str
@@ -112,9 +127,14 @@ def checked_events(engine, lines: Iterable[str]):
     return read_events(lines, engine.invalid_properties)
 
 
-def run_stream(engine, lines: Iterable[str], emit: Callable[[list[AuditEntry]], None],
-               summary: Summary | None = None, results: list[LineResult] | None = None,
-               commit_every: int = 1) -> Summary:
+def run_stream(
+    engine,
+    lines: Iterable[str],
+    emit: Callable[[list[AuditEntry]], None],
+    summary: Summary | None = None,
+    results: list[LineResult] | None = None,
+    commit_every: int = 1,
+) -> Summary:
     """Process each line in its own transaction, counting into `summary`;
     with `results`, append each line's LineResult to it.
 

@@ -7,6 +7,7 @@ An `expect` sees the audit entries of the steps since the last `expect`
 that came after another step: consecutive `expect`s look at the same
 entries. `enrolled`, `not enrolled` and `sent` read the store as it is
 (`enrolled` also holds for an enrollment made since, and already finished)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,10 +23,16 @@ from .events import EventError
 from .records import AuditEntry, Contact, Outcome
 
 #: A test's clock starts here unless its first `emit ... at` says otherwise.
-DEFAULT_START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
+DEFAULT_START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
 #: The reasons an enrollment or an unenrollment can be skipped for.
-ENROLL_SKIPS = ("sequence_deleted", "sender_not_licensed", "inbox_disconnected", "contact_unsubscribed",
-                "already_enrolled", "daily_limit_exceeded")
+ENROLL_SKIPS = (
+    "sequence_deleted",
+    "sender_not_licensed",
+    "inbox_disconnected",
+    "contact_unsubscribed",
+    "already_enrolled",
+    "daily_limit_exceeded",
+)
 UNENROLL_SKIPS = ("not_enrolled",)
 
 
@@ -73,9 +80,15 @@ class Coverage:
         groups: dict[str, list] = {"workflow": [], "arm": [], "step": [], "skip": []}
         for kind, label, reached in self.items:
             groups[kind].append({"name": label, "reached": reached})
-        return {"workflows": groups["workflow"], "if_arms": groups["arm"], "steps": groups["step"],
-                "skip_reasons": groups["skip"], "covered": self.covered, "total": len(self.items),
-                "percent": round(self.percent, 1)}
+        return {
+            "workflows": groups["workflow"],
+            "if_arms": groups["arm"],
+            "steps": groups["step"],
+            "skip_reasons": groups["skip"],
+            "covered": self.covered,
+            "total": len(self.items),
+            "percent": round(self.percent, 1),
+        }
 
 
 class Trace:
@@ -105,8 +118,9 @@ def _start(test: p.Test) -> dt.datetime:
 def run_tests(program: p.Program, pattern: str | None = None, trace: Trace | None = None) -> list[TestResult]:
     """Run the `test` blocks of a program whose names match `pattern` (a
     regular expression, searched), in source order."""
-    return [_run_one(program, test, trace) for test in program.tests
-            if pattern is None or re.search(pattern, test.name)]
+    return [
+        _run_one(program, test, trace) for test in program.tests if pattern is None or re.search(pattern, test.name)
+    ]
 
 
 def _run_one(program: p.Program, test: p.Test, trace: Trace | None) -> TestResult:
@@ -146,9 +160,13 @@ def _step(runner: Runner, store, step: p.TestStep, n: int, now: dt.datetime) -> 
     if isinstance(step, p.SetContact):
         with store.transaction():
             contact = store.get_contact(step.email) or Contact(step.email, {"email": step.email})
-            store.put_contact(Contact(step.email, {**contact.properties, **{name: _value(value, now)
-                                                                            for name, value in step.fields}},
-                                      contact.opted_out))
+            store.put_contact(
+                Contact(
+                    step.email,
+                    {**contact.properties, **{name: _value(value, now) for name, value in step.fields}},
+                    contact.opted_out,
+                )
+            )
         return [], now
     if isinstance(step, p.Advance):
         until = timeutil.after(now, step.delay) if step.delay else timeutil.parse_time(step.to)
@@ -158,8 +176,12 @@ def _step(runner: Runner, store, step: p.TestStep, n: int, now: dt.datetime) -> 
         return runner.advance(until), until
     assert isinstance(step, p.Emit)
     at = max(timeutil.parse_time(step.at), now) if step.at is not None else now
-    data = {"id": f"test-step-{n}", "type": step.event, "at": timeutil.show(at),
-            **{name: _value(value, at) for name, value in step.fields}}
+    data = {
+        "id": f"test-step-{n}",
+        "type": step.event,
+        "at": timeutil.show(at),
+        **{name: _value(value, at) for name, value in step.fields},
+    }
     if step.contact is not None:
         data["contact"] = step.contact
     return runner.event(data), at
@@ -178,13 +200,13 @@ def _expect(x: p.Expect, seen: list[AuditEntry], store, now: dt.datetime) -> tup
             return False, f'{contact} is enrolled in "{active.sequence}"'
 
         def fits(sequence, user, sender):
-            return (sequence == seq and (x.user is None or user == x.user)
-                    and (x.sender is None or sender == x.sender))
+            return sequence == seq and (x.user is None or user == x.user) and (x.sender is None or sender == x.sender)
 
         if active is not None and fits(active.sequence, active.user, active.sender):
             return True, ""
-        if any(e.outcome == Outcome.ENROLLED and fits(e.sequence, e.user, (e.detail or "")[len("from "):])
-               for e in mine):
+        if any(
+            e.outcome == Outcome.ENROLLED and fits(e.sequence, e.user, (e.detail or "")[len("from ") :]) for e in mine
+        ):
             return True, ""
         if active is not None:
             return False, f'{contact} is enrolled in "{active.sequence}" as {active.user} from {active.sender}'
@@ -194,8 +216,7 @@ def _expect(x: p.Expect, seen: list[AuditEntry], store, now: dt.datetime) -> tup
         if hits:
             return True, ""
         other = [str(e.reason) for e in mine if e.outcome == x.kind]
-        return False, (f"{contact} was {x.kind} for {', '.join(other)}" if other
-                       else f"{contact} was not {x.kind}")
+        return False, (f"{contact} was {x.kind} for {', '.join(other)}" if other else f"{contact} was not {x.kind}")
     if x.kind == "unenrolled":
         ok = any(e.outcome == Outcome.UNENROLLED and e.sequence == seq for e in mine)
         return ok, "" if ok else f'{contact} was not unenrolled from "{seq}"'
@@ -216,8 +237,9 @@ def _expect(x: p.Expect, seen: list[AuditEntry], store, now: dt.datetime) -> tup
     if x.kind == "task":
         texts = [(e.detail or "").split(": ", 1)[-1] for e in mine if e.outcome == Outcome.TASK_CREATED]
         ok = x.text in texts
-        return ok, "" if ok else (f"tasks for {contact}: " + "; ".join(map(repr, texts)) if texts
-                                  else f"no task for {contact}")
+        return ok, "" if ok else (
+            f"tasks for {contact}: " + "; ".join(map(repr, texts)) if texts else f"no task for {contact}"
+        )
     # sent: the user's sends in the 24 hours before now
     with store.transaction():
         count, _ = store.sends_window(x.user, now - timeutil.WINDOW)
@@ -239,12 +261,18 @@ def coverage(program: p.Program, trace: Trace) -> Coverage:
                 items.append(("arm", where + " (else)", ("branch", w.name, (site.pc, False)) in reached))
     for seq in program.sequences.values():
         for i, step in enumerate(seq.steps):
-            what = (f"email {step.name}" if isinstance(step, p.EmailStep) else
-                    "task" if isinstance(step, p.TaskStep) else "wait")
+            what = (
+                f"email {step.name}"
+                if isinstance(step, p.EmailStep)
+                else "task"
+                if isinstance(step, p.TaskStep)
+                else "wait"
+            )
             items.append(("step", f"{seq.name}: step {i + 1} ({what})", ("step", seq.name, i) in reached))
     ops = [op for w in program.workflows for op in w.code]
-    reasons = (ENROLL_SKIPS if any(isinstance(op, p.EnrollOp) for op in ops) else ()) + \
-        (UNENROLL_SKIPS if any(isinstance(op, p.UnenrollOp) for op in ops) else ())
+    reasons = (ENROLL_SKIPS if any(isinstance(op, p.EnrollOp) for op in ops) else ()) + (
+        UNENROLL_SKIPS if any(isinstance(op, p.UnenrollOp) for op in ops) else ()
+    )
     for reason in reasons:
         items.append(("skip", reason, reason in trace.skips))
     return Coverage(items)

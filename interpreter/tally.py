@@ -6,6 +6,7 @@ so that the two cannot differ.
 
 Every entry counts under its own outcome and reason, so outcomes and reasons
 that later versions add are counted without a change here."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,11 @@ Key = tuple
 
 #: The statuses an enrollment is in until it ends: active, and any this
 #: version adds (paused).
-LIVING = tuple(s.value for s in EnrollmentStatus
-               if s not in (EnrollmentStatus.FINISHED, EnrollmentStatus.ENDED, EnrollmentStatus.UNENROLLED))
+LIVING = tuple(
+    s.value
+    for s in EnrollmentStatus
+    if s not in (EnrollmentStatus.FINISHED, EnrollmentStatus.ENDED, EnrollmentStatus.UNENROLLED)
+)
 
 #: "step 3: Follow-up" -> 3: how the engine's entries name their step.
 _STEP = re.compile(r"step (\d{1,6})\b")
@@ -50,14 +54,19 @@ def step_of(detail: str | None, message) -> int:
 def key_of(at_text: str | None, sequence, user, outcome, reason, detail, message) -> Key:
     """The counter one audit entry adds to, from its values as stored
     (`at_text` as timeutil.to_text writes it)."""
-    return (at_text[:10] if at_text else "", sequence or "", user or "", str(outcome),
-            str(reason) if reason else "", step_of(detail, message))
+    return (
+        at_text[:10] if at_text else "",
+        sequence or "",
+        user or "",
+        str(outcome),
+        str(reason) if reason else "",
+        step_of(detail, message),
+    )
 
 
 def tally(entries) -> Counter:
     """What `entries` (AuditEntry) add to the counters."""
-    return Counter(key_of(to_text(e.at), e.sequence, e.user, e.outcome, e.reason, e.detail, e.message)
-                   for e in entries)
+    return Counter(key_of(to_text(e.at), e.sequence, e.user, e.outcome, e.reason, e.detail, e.message) for e in entries)
 
 
 #: A counter key's columns, by name, in order.

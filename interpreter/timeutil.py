@@ -1,10 +1,11 @@
 """Time for the engine: UTC datetimes, durations with business days, and
 the sortable text form stores keep."""
+
 from __future__ import annotations
 
 import datetime as dt
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DAY = dt.timedelta(days=1)
 WINDOW = dt.timedelta(hours=24)
 _UNITS = {"minute": dt.timedelta(minutes=1), "hour": dt.timedelta(hours=1), "day": DAY, "week": dt.timedelta(weeks=1)}

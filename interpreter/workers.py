@@ -9,6 +9,7 @@ them from the queue, each piece in a savepoint of its own (all or nothing),
 with one commit for all: a worker killed at any point leaves its claim to
 another. Work that conflicts runs in time order, so the result is the one a
 single worker would reach, however many run."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,8 +31,9 @@ CLAIM = 50
 LOOK = 200
 
 
-def ingest(engine, queue: SharedQueue, lines, emit, until: dt.datetime | None = None,
-           results: list[LineResult] | None = None) -> tuple[int, int]:
+def ingest(
+    engine, queue: SharedQueue, lines, emit, until: dt.datetime | None = None, results: list[LineResult] | None = None
+) -> tuple[int, int]:
     """Queue the events of `lines`; reject bad ones with their line numbers.
     Returns (queued, rejected); with `results`, appends each line's
     LineResult (`accepted` means queued: a duplicate id is found, and

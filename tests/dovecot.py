@@ -3,6 +3,7 @@ loopback ports with its own configuration, state and Maildir storage in a
 temporary folder, one passwd-file user per inbox, TLS with a certificate
 made for the test. Tests skip when Dovecot or openssl is missing
 (`apt-get install -y dovecot-imapd`)."""
+
 from __future__ import annotations
 
 import grp
@@ -97,9 +98,28 @@ class Dovecot:
         d = self.dir
         for sub in ("run", "state", "mail", "home"):
             (d / sub).mkdir(parents=True, exist_ok=True)
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-                        "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-                        "-keyout", d / "key.pem", "-out", d / "cert.pem"], check=True, capture_output=True)
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                "-keyout",
+                d / "key.pem",
+                "-out",
+                d / "cert.pem",
+            ],
+            check=True,
+            capture_output=True,
+        )
         (d / "passwd").write_text("".join(f"{u}:{{PLAIN}}{PASSWORD}::::::\n" for u in self.users))
         if os.getuid() == 0:  # Dovecot keeps mail as no user with uid 0: as nobody, in folders it owns
             login, mail = pwd.getpwnam("dovenull"), pwd.getpwnam("nobody")
@@ -109,18 +129,21 @@ class Dovecot:
         else:
             me = pwd.getpwuid(os.getuid())
             user, group, uid, gid = me.pw_name, grp.getgrgid(os.getgid()).gr_name, os.getuid(), os.getgid()
-        (d / "dovecot.conf").write_text(_CONF.format(d=d, user=user, group=group, uid=uid, gid=gid,
-                                                     imap=self.imap_port, imaps=self.imaps_port))
+        (d / "dovecot.conf").write_text(
+            _CONF.format(d=d, user=user, group=group, uid=uid, gid=gid, imap=self.imap_port, imaps=self.imaps_port)
+        )
         for sub in ("run", "state", "mail", "home"):
             os.chmod(d / sub, 0o755)
         os.chmod(d, 0o755)
-        self.proc = subprocess.Popen([DOVECOT, "-F", "-c", str(d / "dovecot.conf")], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [DOVECOT, "-F", "-c", str(d / "dovecot.conf")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"dovecot exited: {self.proc.stdout.read().decode(errors='replace')[-2000:]} "
-                                   f"{self.log()[-2000:]}")
+                raise RuntimeError(
+                    f"dovecot exited: {self.proc.stdout.read().decode(errors='replace')[-2000:]} {self.log()[-2000:]}"
+                )
             try:
                 socket.create_connection(("127.0.0.1", self.imap_port), timeout=1).close()
                 socket.create_connection(("127.0.0.1", self.imaps_port), timeout=1).close()
@@ -158,9 +181,15 @@ class Dovecot:
     def toml(self, user: str, security: str = "none", folders=("INBOX",), **extra) -> str:
         """The `[inboxes."USER".imap]` section reaching this server."""
         port = {"none": self.imap_port, "starttls": self.imap_port, "tls": self.imaps_port}[security]
-        lines = [f'[inboxes."{user}".imap]', 'host = "127.0.0.1"', f"port = {port}", f'security = "{security}"',
-                 f'username = "{user}"', 'password_env = "FLOWC_TEST_IMAP_PASSWORD"',
-                 "folders = [" + ", ".join(f'"{f}"' for f in folders) + "]"]
+        lines = [
+            f'[inboxes."{user}".imap]',
+            'host = "127.0.0.1"',
+            f"port = {port}",
+            f'security = "{security}"',
+            f'username = "{user}"',
+            'password_env = "FLOWC_TEST_IMAP_PASSWORD"',
+            "folders = [" + ", ".join(f'"{f}"' for f in folders) + "]",
+        ]
         if security != "none":
             lines.append(f'ca_file = "{self.cert}"')
         lines += [f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in extra.items()]

@@ -1,6 +1,7 @@
 """A small world for the inbox tests: alice sends a three-email sequence to
 contacts who filled in a form; what they (or their servers) answer is
 built here as real-shaped messages answering her actual Message-IDs."""
+
 from __future__ import annotations
 
 import email.utils
@@ -50,8 +51,18 @@ def enroll(store_url: str, contacts: list[str], until: str = "2026-12-03T12:00:0
     store = open_store(store_url)
     try:
         runner = Runner(result.program, store)
-        lines = [json.dumps({"id": f"form-{c}", "type": "form_submitted", "at": "2026-12-01T09:00:00Z",
-                             "contact": c, "form": "Demo"}) for c in contacts]
+        lines = [
+            json.dumps(
+                {
+                    "id": f"form-{c}",
+                    "type": "form_submitted",
+                    "at": "2026-12-01T09:00:00Z",
+                    "contact": c,
+                    "form": "Demo",
+                }
+            )
+            for c in contacts
+        ]
         runner.process(lines)
         runner.advance(parse_time(until))
         with store.transaction():
@@ -63,9 +74,17 @@ def enroll(store_url: str, contacts: list[str], until: str = "2026-12-03T12:00:0
         store.close()
 
 
-def message(sender: str, subject: str, body: str, *, to: str = INBOX, answers: str | None = None,
-            message_id: str | None = "auto", date: str = "Thu, 03 Dec 2026 10:00:00 +0000",
-            headers: dict | None = None) -> bytes:
+def message(
+    sender: str,
+    subject: str,
+    body: str,
+    *,
+    to: str = INBOX,
+    answers: str | None = None,
+    message_id: str | None = "auto",
+    date: str = "Thu, 03 Dec 2026 10:00:00 +0000",
+    headers: dict | None = None,
+) -> bytes:
     lines = [f"From: {sender}", f"To: {to}", f"Subject: {subject}", f"Date: {date}"]
     if message_id == "auto":
         message_id = email.utils.make_msgid(domain=sender.rpartition("@")[2].rstrip(">"))
@@ -93,12 +112,19 @@ def dsn(recipient: str, status: str, answers: str, action: str | None = None) ->
         f"Final-Recipient: rfc822; {recipient}\r\nAction: {action}\r\nStatus: {status}\r\n"
         f"Diagnostic-Code: smtp; {status[0]}50 {status} mailbox problem for {recipient}\r\n\r\n"
         "--R\r\nContent-Type: text/rfc822-headers\r\n\r\n"
-        f"From: {INBOX}\r\nTo: {recipient}\r\nMessage-ID: {answers}\r\n\r\n--R--\r\n").encode()
+        f"From: {INBOX}\r\nTo: {recipient}\r\nMessage-ID: {answers}\r\n\r\n--R--\r\n"
+    ).encode()
 
 
 def flowc(*args, cwd: Path, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flowc", *map(str, args)], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "flowc", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )
 
 
 def audit(store_url: str) -> list:
@@ -124,8 +150,15 @@ def answers(ids: dict[str, list[str]], people: list[str]) -> list[bytes]:
         if kind == 0:
             out.append(message(f"<{c}>", "Re: Your demo request", f"Reply {i}", answers=first))
         elif kind == 1:
-            out.append(message(f"<{c}>", "Out of office", "Back on 14 December.", answers=first,
-                               headers={"Auto-Submitted": "auto-replied"}))
+            out.append(
+                message(
+                    f"<{c}>",
+                    "Out of office",
+                    "Back on 14 December.",
+                    answers=first,
+                    headers={"Auto-Submitted": "auto-replied"},
+                )
+            )
         elif kind == 2:
             out.append(dsn(c, "5.1.1", first))
         elif kind == 3:

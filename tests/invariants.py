@@ -1,4 +1,5 @@
 """The runtime's invariants, read back from an audit log."""
+
 from __future__ import annotations
 
 import datetime as dt

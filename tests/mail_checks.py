@@ -2,6 +2,7 @@
 Python's strict parser, within the line limits of RFC 5322, 2045 and 2047,
 and one header per header however its values decode. And SpamAssassin,
 offline, as a mail filter sees it."""
+
 from __future__ import annotations
 
 import email
@@ -41,7 +42,7 @@ def problems(data: bytes) -> list[str]:
     for name, value in parsed.items():
         if re.search(r"[\x00\r\n]", str(value)):
             found.append(f"{name} decodes to a line break or NUL: {str(value)[:60]!r}")
-    names = [name.lower() for name in parsed.keys()]
+    names = [name.lower() for name in parsed]
     for once in ("from", "to", "subject", "date", "message-id", "content-type", "reply-to", "bcc"):
         if names.count(once) > 1:
             found.append(f"{once} appears {names.count(once)} times")
@@ -59,10 +60,17 @@ def problems(data: bytes) -> list[str]:
 def spamassassin(messages: list[bytes], home) -> list[tuple[float, list[str]]]:
     """(score, rules that fired) for each message, by Debian's SpamAssassin
     with network tests off (-L) and no Bayes, its state kept in `home`."""
-    mbox = b"".join(b"From flow@localhost Thu Jan  1 00:00:00 2026\n" + m.replace(b"\r\n", b"\n") + b"\n"
-                    for m in messages)
-    done = subprocess.run([shutil.which("spamassassin"), "-L", "-t", "--mbox", "--cf", "use_bayes 0"], input=mbox,
-                          capture_output=True, timeout=300, env={**os.environ, "HOME": str(home)}, check=True)
+    mbox = b"".join(
+        b"From flow@localhost Thu Jan  1 00:00:00 2026\n" + m.replace(b"\r\n", b"\n") + b"\n" for m in messages
+    )
+    done = subprocess.run(
+        [shutil.which("spamassassin"), "-L", "-t", "--mbox", "--cf", "use_bayes 0"],
+        input=mbox,
+        capture_output=True,
+        timeout=300,
+        env={**os.environ, "HOME": str(home)},
+        check=True,
+    )
     statuses = re.findall(rb"^X-Spam-Status: (.*(?:\n[ \t].*)*)", done.stdout, re.M)
     results = []
     for status in statuses:

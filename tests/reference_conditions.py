@@ -1,6 +1,7 @@
 """An independent reading of the conditions' rules, the oracle the engine's
 condition functions (interpreter/evaluate.py, made once per condition) are
 compared with: each condition walked as it stands, with no preparation."""
+
 from __future__ import annotations
 
 from flowc.dsl import program as p
@@ -34,8 +35,14 @@ def _as(kind, value):
     return str(value)
 
 
-_OPS = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
-        ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+_OPS = {
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
 
 
 def holds(c, fields, props, now) -> bool:

@@ -1,5 +1,6 @@
 """A `flowc serve` in a subprocess on 127.0.0.1 and a signing httpx client:
 what the service tests and bench/bench_serve.py drive."""
+
 from __future__ import annotations
 
 import os
@@ -34,10 +35,15 @@ class Server:
         args = [a.replace("{url}", self.url) for a in args]
         self.stderr_path = Path(cwd) / f"serve-{self.port}.log"
         environ = {**os.environ, "FLOWC_SECRET": SECRET, "FLOWC_TOKEN": TOKEN, **(env or {})}
-        self._stderr = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "flowc", "serve", *args, "--port", str(self.port)],
-                                     cwd=cwd, env=environ, stdout=self._stderr, stderr=subprocess.STDOUT,
-                                     preexec_fn=preexec_fn)
+        self._stderr = open(self.stderr_path, "wb")  # noqa: SIM115 (the server writes it until stop())
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "flowc", "serve", *args, "--port", str(self.port)],
+            cwd=cwd,
+            env=environ,
+            stdout=self._stderr,
+            stderr=subprocess.STDOUT,
+            preexec_fn=preexec_fn,
+        )
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 30) -> None:
@@ -69,8 +75,11 @@ class Server:
 
 def signed_headers(body: bytes, timestamp: int | None = None, secret: str = SECRET) -> dict:
     ts = str(int(time.time()) if timestamp is None else timestamp)
-    return {"Flow-Timestamp": ts, "Flow-Signature": signature(secret.encode(), ts, body),
-            "Content-Type": "application/x-ndjson"}
+    return {
+        "Flow-Timestamp": ts,
+        "Flow-Signature": signature(secret.encode(), ts, body),
+        "Content-Type": "application/x-ndjson",
+    }
 
 
 def post_events(client: httpx.Client, url: str, body: bytes, **kw) -> httpx.Response:

@@ -12,6 +12,7 @@ connection closed after the message's data, with no reply) and "stall"
 (no reply to the data for `stall_seconds`, then 250). With `reply_delay`,
 every accepted message waits that long for its 250. A login with a wrong
 password, or any login while `refuse_logins` is set, gets 535."""
+
 from __future__ import annotations
 
 import asyncio
@@ -32,7 +33,7 @@ logging.getLogger("mail.log").setLevel(logging.ERROR)
 
 
 class _Handler:
-    def __init__(self, server: "SmtpServer"):
+    def __init__(self, server: SmtpServer):
         self.server = server
 
     async def handle_RCPT(self, smtp, session, envelope, address, rcpt_options):
@@ -66,8 +67,15 @@ class _Handler:
 
 
 class SmtpServer:
-    def __init__(self, users: dict[str, str] | None = None, stall_seconds: float = 3.0, reply_delay: float = 0,
-                 tls=None, security: str = "none", smtputf8: bool = False):
+    def __init__(
+        self,
+        users: dict[str, str] | None = None,
+        stall_seconds: float = 3.0,
+        reply_delay: float = 0,
+        tls=None,
+        security: str = "none",
+        smtputf8: bool = False,
+    ):
         """`tls`: an ssl.SSLContext with the server's certificate, for
         `security` "starttls" (required before login) or "tls" (from the start).
         `smtputf8`: the server announces SMTPUTF8 (RFC 6531)."""
@@ -108,8 +116,11 @@ class SmtpServer:
             return queue.popleft() if queue else "ok"
 
     def _authenticate(self, smtp, session, envelope, mechanism, auth_data):
-        ok = (isinstance(auth_data, LoginPassword) and not self.refuse_logins
-              and self.users.get(auth_data.login.decode()) == auth_data.password.decode())
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and not self.refuse_logins
+            and self.users.get(auth_data.login.decode()) == auth_data.password.decode()
+        )
         if ok:
             with self._lock:
                 self.logins += 1
@@ -122,13 +133,19 @@ class SmtpServer:
             # AUTH without TLS: this server listens on 127.0.0.1 only.
             warnings.simplefilter("ignore")
             starttls = self.tls if self.security == "starttls" else None
-            return SMTP(_Handler(self), hostname="flow-test.invalid", authenticator=self._authenticate,
-                        auth_require_tls=starttls is not None, auth_required=bool(self.users),
-                        tls_context=starttls, require_starttls=starttls is not None,
-                        enable_SMTPUTF8=self.smtputf8)
+            return SMTP(
+                _Handler(self),
+                hostname="flow-test.invalid",
+                authenticator=self._authenticate,
+                auth_require_tls=starttls is not None,
+                auth_required=bool(self.users),
+                tls_context=starttls,
+                require_starttls=starttls is not None,
+                enable_SMTPUTF8=self.smtputf8,
+            )
 
     # -- life
-    def start(self) -> "SmtpServer":
+    def start(self) -> SmtpServer:
         self._thread.start()
 
         async def listen():
@@ -147,19 +164,32 @@ class SmtpServer:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
 
-    def __enter__(self) -> "SmtpServer":
+    def __enter__(self) -> SmtpServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def config(self, *inboxes: str, timeout: float = 5, connections: int = 1, password_env: str = "FLOW_TEST_SMTP_PW",
-               login: bool = True, ca_file=None) -> str:
+    def config(
+        self,
+        *inboxes: str,
+        timeout: float = 5,
+        connections: int = 1,
+        password_env: str = "FLOW_TEST_SMTP_PW",
+        login: bool = True,
+        ca_file=None,
+    ) -> str:
         """flow.toml text sending each of `inboxes` through this server."""
         blocks = []
         for inbox in inboxes:
-            block = [f'[inboxes."{inbox}"]', 'host = "127.0.0.1"', f"port = {self.port}",
-                     f'security = "{self.security}"', f"timeout = {timeout}", f"connections = {connections}"]
+            block = [
+                f'[inboxes."{inbox}"]',
+                'host = "127.0.0.1"',
+                f"port = {self.port}",
+                f'security = "{self.security}"',
+                f"timeout = {timeout}",
+                f"connections = {connections}",
+            ]
             if ca_file:
                 block.append(f'ca_file = "{ca_file}"')
             if login:
@@ -188,10 +218,17 @@ class RawSmtpServer:
     the server stops; `received` counts the messages whose final dot came."""
 
     _ANSWERS: ClassVar[dict[str, bytes]] = {
-        "greeting": b"220 raw.test ESMTP\r\n", "EHLO": b"250-raw.test\r\n250 8BITMIME\r\n",
-        "HELO": b"250 raw.test\r\n", "MAIL": b"250 2.1.0 ok\r\n", "RCPT": b"250 2.1.5 ok\r\n",
-        "DATA": b"354 go ahead\r\n", "end": b"250 2.0.0 queued\r\n", "RSET": b"250 ok\r\n",
-        "NOOP": b"250 ok\r\n", "QUIT": b"221 bye\r\n"}
+        "greeting": b"220 raw.test ESMTP\r\n",
+        "EHLO": b"250-raw.test\r\n250 8BITMIME\r\n",
+        "HELO": b"250 raw.test\r\n",
+        "MAIL": b"250 2.1.0 ok\r\n",
+        "RCPT": b"250 2.1.5 ok\r\n",
+        "DATA": b"354 go ahead\r\n",
+        "end": b"250 2.0.0 queued\r\n",
+        "RSET": b"250 ok\r\n",
+        "NOOP": b"250 ok\r\n",
+        "QUIT": b"221 bye\r\n",
+    }
 
     def __init__(self, point: str, misbehaviour: str | bytes, drip: float = 0.1):
         self.point, self.misbehaviour, self.drip = point, misbehaviour, drip
@@ -204,7 +241,7 @@ class RawSmtpServer:
         self.port = self._listener.getsockname()[1]
         self._threads: list[threading.Thread] = []
 
-    def __enter__(self) -> "RawSmtpServer":
+    def __enter__(self) -> RawSmtpServer:
         accept = threading.Thread(target=self._accept, daemon=True)
         accept.start()
         self._threads.append(accept)

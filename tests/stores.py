@@ -1,5 +1,6 @@
 """Store backends for the conformance suite, and a small harness that runs a
 script over events on one of them."""
+
 from __future__ import annotations
 
 import itertools
@@ -7,9 +8,9 @@ import os
 import uuid
 
 import pytest
+from flowc.interpreter.api import Runner
 
 from flowc import dsl
-from flowc.interpreter.api import Runner
 
 PG_URL = os.environ.get("FLOWC_TEST_PG_URL")
 PG_SKIP = "PostgreSQL tests need FLOWC_TEST_PG_URL (e.g. postgresql://postgres@127.0.0.1:5432/test); .ci/run sets it"

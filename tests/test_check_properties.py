@@ -1,18 +1,50 @@
 """Property tests of the front end: no input makes `check` raise, and the
 licensing and mailbox rules fire exactly when docs/language.md says."""
+
 from __future__ import annotations
 
+from flowc.dsl.schema import SEATS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flowc import dsl
-from flowc.dsl.schema import SEATS
 
 from .conftest import EXAMPLES
 
 EXAMPLE_TEXTS = [p.read_text() for p in sorted(EXAMPLES.glob("*.flow"))]
-SNIPPETS = ["{", "}", '"', "#", "\n", "{{", "}}", "@", "enroll", "in", "as", "==", "wait", "if", "else", ";",
-            "on", "user", "sequence", "(", ")", "[", "]", ",", "not", "1.5", "-", "\\", "\t", "é", "\x00"]
+SNIPPETS = [
+    "{",
+    "}",
+    '"',
+    "#",
+    "\n",
+    "{{",
+    "}}",
+    "@",
+    "enroll",
+    "in",
+    "as",
+    "==",
+    "wait",
+    "if",
+    "else",
+    ";",
+    "on",
+    "user",
+    "sequence",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    "not",
+    "1.5",
+    "-",
+    "\\",
+    "\t",
+    "é",
+    "\x00",
+]
 
 
 def _no_files(path):
@@ -43,9 +75,9 @@ def mutated_script(draw):
         if op == "insert":
             text = text[:pos] + piece + text[pos:]
         elif op == "delete":
-            text = text[:pos] + text[pos + draw(st.integers(1, 12)):]
+            text = text[:pos] + text[pos + draw(st.integers(1, 12)) :]
         else:
-            text = text[:pos] + piece + text[pos + len(piece):]
+            text = text[:pos] + piece + text[pos + len(piece) :]
     return text
 
 
@@ -57,12 +89,14 @@ def test_mutated_valid_scripts_never_raise(text):
 
 # ---- the licensing and mailbox oracle ----------------------------------------
 
-user_spec = st.fixed_dictionaries({
-    "seat": st.none() | st.sampled_from(SEATS),
-    "inbox": st.booleans(),
-    "aliases": st.integers(0, 2),
-    "limit": st.none() | st.integers(-5, 1500) | st.sampled_from([0, 1, 1000, 1001, 2.5]),
-})
+user_spec = st.fixed_dictionaries(
+    {
+        "seat": st.none() | st.sampled_from(SEATS),
+        "inbox": st.booleans(),
+        "aliases": st.integers(0, 2),
+        "limit": st.none() | st.integers(-5, 1500) | st.sampled_from([0, 1, 1000, 1001, 2.5]),
+    }
+)
 enroll_spec = st.tuples(st.integers(0, 3), st.sampled_from(["none", "inbox", "alias", "foreign"]))
 
 

@@ -1,5 +1,6 @@
 """`flowc check` and `flowc explain` through click's runner, and once through
 a real `flowc` process."""
+
 from __future__ import annotations
 
 import ast
@@ -64,7 +65,13 @@ def test_json_contract(in_fixtures):
     for key in ("path", "line", "column", "end_line", "end_column", "code", "severity", "message", "help"):
         assert key in d
     assert (d["path"], d["line"], d["column"], d["end_column"], d["code"], d["severity"]) == (
-        "err/E203.flow", 4, 50, 55, "E203", "error")
+        "err/E203.flow",
+        4,
+        50,
+        55,
+        "E203",
+        "error",
+    )
     assert "alice@x, sales@x" in d["help"]
     assert data["summary"] == {"files": 1, "errors": 1, "warnings": 0}
 
@@ -103,7 +110,7 @@ def test_pyproject_defaults_apply_and_options_win(tmp_path, monkeypatch):
     assert run("check", "--format", "text", "../w.flow").output.startswith("../w.flow:")
     (tmp_path / "pyproject.toml").write_text('[tool.flowc]\nignore = ["W302"]\n')
     assert run("check", "--strict", "../w.flow").exit_code == 0
-    (tmp_path / "pyproject.toml").write_text('[tool.flowc]\nstrictness = 1\n')
+    (tmp_path / "pyproject.toml").write_text("[tool.flowc]\nstrictness = 1\n")
     assert run("check", "../w.flow").exit_code == 2
     (tmp_path / "pyproject.toml").write_text('[tool.flowc]\nformat = "xml"\n')
     assert run("check", "../w.flow").exit_code == 2
@@ -114,7 +121,7 @@ def test_pyproject_defaults_apply_and_options_win(tmp_path, monkeypatch):
 def test_directory_means_every_flow_file_below(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "x.flow").write_text("user u seat sales_enterprise inbox u@x\n")
-    (tmp_path / "y.flow").write_text("on form_submited unenroll from \"S\"\n")
+    (tmp_path / "y.flow").write_text('on form_submited unenroll from "S"\n')
     r = run("check", "--format", "json", tmp_path)
     data = json.loads(r.output)
     assert data["summary"]["files"] == 2
@@ -145,25 +152,29 @@ def test_non_utf8_file_is_a_diagnostic(tmp_path):
 def test_real_process_version_and_check():
     exe = shutil.which("flowc")
     cmd = [exe] if exe else [sys.executable, "-m", "flowc"]
-    out = subprocess.run(cmd + ["--version"], capture_output=True, text=True)
+    out = subprocess.run([*cmd, "--version"], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.startswith("flowc, version ")
-    out = subprocess.run(cmd + ["check", str(BAD)], capture_output=True, text=True)
+    out = subprocess.run([*cmd, "check", str(BAD)], capture_output=True, text=True)
     assert out.returncode == 1
     assert "E201" in out.stdout and "Traceback" not in out.stderr
 
 
 def test_check_never_imports_the_language_server():
-    code = ("import sys\nfrom flowc.cli import main\n"
-            "try:\n    main(['check', sys.argv[1]])\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in ('pygls', 'lsprotocol', 'flowc.lsp') if m in sys.modules))")
+    code = (
+        "import sys\nfrom flowc.cli import main\n"
+        "try:\n    main(['check', sys.argv[1]])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('pygls', 'lsprotocol', 'flowc.lsp') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code, str(EXAMPLES)], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_every_text_diagnostic_ends_with_a_pointer_to_explain(tmp_path):
     f = tmp_path / "two.flow"
-    f.write_text('user bob seat sales_pro inbox bob@x\nsequence "S" { email "E" subject "Hi" body "{{placeholder: x}}" }\n'
-                 'on form_submitted enroll in "S" as bob\n')
+    f.write_text(
+        'user bob seat sales_pro inbox bob@x\nsequence "S" { email "E" subject "Hi" body "{{placeholder: x}}" }\n'
+        'on form_submitted enroll in "S" as bob\n'
+    )
     r = run("check", f)
     blocks = r.output.strip().split("\n\n")[:-1]  # the last is the summary line
     assert [b.splitlines()[0].split()[1] for b in blocks] == ["W301", "E201"]
@@ -178,10 +189,13 @@ def test_checking_a_file_imports_nothing_it_does_not_need(tmp_path):
     a few milliseconds of every start)."""
     script = tmp_path / "one.flow"
     script.write_text("user alice seat sales_enterprise inbox alice@acme.example\n")
-    code = ("import sys\nimport lark, click\nbefore = set(sys.modules)\nfrom flowc.cli import main\n"
-            "try:\n    main(['check', sys.argv[1]])\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in set(sys.modules) - before if not m.startswith('flowc')))")
-    out = subprocess.run([sys.executable, "-c", code, str(script)], capture_output=True, text=True, check=True,
-                         cwd=tmp_path)
+    code = (
+        "import sys\nimport lark, click\nbefore = set(sys.modules)\nfrom flowc.cli import main\n"
+        "try:\n    main(['check', sys.argv[1]])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in set(sys.modules) - before if not m.startswith('flowc')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(script)], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
     extra = set(ast.literal_eval(out.stdout.strip().splitlines()[-1]))
     assert not extra & {"pathlib", "urllib.parse", "ipaddress", "locale"}, extra

@@ -2,6 +2,7 @@
 same: an Examples section whose options exist, help for every option, the
 exit statuses, and summaries in `flowc --help` that are not cut inside a
 word or a code span."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -28,7 +29,9 @@ def _help(*args) -> str:
 @pytest.mark.parametrize("name", COMMANDS)
 def test_every_command_shows_examples_and_exit_statuses(name):
     text = _help(name)
-    assert re.search(r"^ *Examples:$", text, re.M), f"flowc {name} --help has no examples: use flowc.help.examples as its epilog"
+    assert re.search(r"^ *Examples:$", text, re.M), (
+        f"flowc {name} --help has no examples: use flowc.help.examples as its epilog"
+    )
     assert "Exit status:" in " ".join(text.split())
 
 

@@ -1,6 +1,7 @@
 """What a newcomer's mistakes get told: a store URL that is a file name, an
 --until the clock has passed, a late event's entries, a JSON array of
 events, a file that is not UTF-8, a store whose clock has not started."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,9 @@ def flowc(tmp_path, *args, input=None):
     return CliRunner().invoke(main, [str(a) for a in args], input=input, catch_exceptions=False)
 
 
-@pytest.mark.parametrize("typed, meant", [("flow.db", "sqlite:///flow.db"), ("memory", "memory:"),
-                                          ("sqlite://flow.db", "sqlite:///flow.db")])
+@pytest.mark.parametrize(
+    "typed, meant", [("flow.db", "sqlite:///flow.db"), ("memory", "memory:"), ("sqlite://flow.db", "sqlite:///flow.db")]
+)
 def test_a_store_url_mistake_shows_what_was_typed_and_what_was_meant(tmp_path, typed, meant):
     r = flowc(tmp_path, "status", "--store", typed)
     assert r.exit_code == 2
@@ -49,17 +51,37 @@ def test_status_of_a_store_without_events_says_its_clock_has_not_started(tmp_pat
 
 def test_until_before_the_clock_is_a_warning_and_the_events_still_count(tmp_path):
     events = event("a", "2026-01-05T09:00:00Z") + "\n"
-    r = flowc(tmp_path, "run", tmp_path / "s.flow", "--events", "-", "--store", "memory:",
-              "--until", "2026-01-01T00:00:00Z", input=events)
+    r = flowc(
+        tmp_path,
+        "run",
+        tmp_path / "s.flow",
+        "--events",
+        "-",
+        "--store",
+        "memory:",
+        "--until",
+        "2026-01-01T00:00:00Z",
+        input=events,
+    )
     assert r.exit_code == 0
-    assert ("warning: --until 2026-01-01T00:00:00Z is before the store's clock (2026-01-05T09:00:00Z): "
-            "nothing more falls due") in r.stderr
+    assert (
+        "warning: --until 2026-01-01T00:00:00Z is before the store's clock (2026-01-05T09:00:00Z): "
+        "nothing more falls due"
+    ) in r.stderr
     assert "events: 1 processed" in r.stdout
 
 
 def test_a_late_events_entries_say_what_happened_then_that_it_was_late(tmp_path):
-    events = "\n".join([event("a", "2026-01-06T09:00:00Z"), event("b", "2026-01-04T09:00:00Z"),
-                        event("r", "2026-01-04T09:00:00Z", type="email_replied", contact="a@x")]) + "\n"
+    events = (
+        "\n".join(
+            [
+                event("a", "2026-01-06T09:00:00Z"),
+                event("b", "2026-01-04T09:00:00Z"),
+                event("r", "2026-01-04T09:00:00Z", type="email_replied", contact="a@x"),
+            ]
+        )
+        + "\n"
+    )
     r = flowc(tmp_path, "run", tmp_path / "s.flow", "--events", "-", "--store", "memory:", input=events)
     assert r.exit_code == 0
     late = "event time 2026-01-04T09:00:00Z is before the clock; processed at 2026-01-06T09:00:00Z"
@@ -78,11 +100,15 @@ def test_run_takes_a_json_array_of_events_as_serve_does(tmp_path):
     assert piped.stdout == r.stdout
 
 
-@pytest.mark.parametrize("text, says", [
-    ('[{"id": "1",', "not a JSON array: Expecting property name enclosed in double quotes at line 1, column 13"),
-    ("[" * 100_000, "not a JSON array"),
-    ("[1, 2] 3", "not a JSON array: Extra data at line 1, column 8"),
-], ids=["cut short", "nested too deep", "more after it"])
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ('[{"id": "1",', "not a JSON array: Expecting property name enclosed in double quotes at line 1, column 13"),
+        ("[" * 100_000, "not a JSON array"),
+        ("[1, 2] 3", "not a JSON array: Extra data at line 1, column 8"),
+    ],
+    ids=["cut short", "nested too deep", "more after it"],
+)
 def test_a_broken_json_array_is_a_usage_error(tmp_path, text, says):
     r = flowc(tmp_path, "run", tmp_path / "s.flow", "--events", "-", "--store", "memory:", input=text)
     assert r.exit_code == 2 and says in r.output

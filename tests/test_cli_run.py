@@ -1,4 +1,5 @@
 """`flowc run`, `status` and `log` from the command line."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,17 @@ def test_example_runs_on_the_default_sqlite_store_in_the_current_directory(tmp_p
     for outcome in ("enrolled", "email_sent", "task_created", "finished", "unenrolled", "ended", "duplicate"):
         assert f" {outcome} " in out or f" {outcome}\n" in out
     # the example shows every reason an enrollment is skipped
-    for reason in ("sequence_deleted", "sender_not_licensed", "inbox_disconnected", "contact_unsubscribed",
-                   "already_enrolled", "daily_limit_exceeded", "not_enrolled", "replied", "bounced"):
+    for reason in (
+        "sequence_deleted",
+        "sender_not_licensed",
+        "inbox_disconnected",
+        "contact_unsubscribed",
+        "already_enrolled",
+        "daily_limit_exceeded",
+        "not_enrolled",
+        "replied",
+        "bounced",
+    ):
         assert reason in out
     assert "events: 24 processed, 0 rejected, 1 duplicate" in out
     status = run("status")
@@ -48,8 +58,11 @@ def test_example_runs_on_the_default_sqlite_store_in_the_current_directory(tmp_p
 
 
 def test_json_lines_on_stdout_and_summary_on_stderr(tmp_path):
-    r = CliRunner().invoke(main, ["run", str(script(tmp_path)), "--events", "-", "--store", "memory:",
-                                  "--format", "json"], input=GOOD + "\n")
+    r = CliRunner().invoke(
+        main,
+        ["run", str(script(tmp_path)), "--events", "-", "--store", "memory:", "--format", "json"],
+        input=GOOD + "\n",
+    )
     assert r.exit_code == 0
     lines = [json.loads(line) for line in r.stdout.splitlines()]
     assert [e["outcome"] for e in lines] == ["enrolled", "email_sent"]
@@ -60,14 +73,16 @@ def test_json_lines_on_stdout_and_summary_on_stderr(tmp_path):
 
 
 def test_rejected_lines_exit_1_after_processing_every_valid_one(tmp_path):
-    events = "\n".join([
-        "not json",
-        GOOD,
-        '{"id": "2", "type": "form_submitted", "at": "2026-01-05T10:00:00Z", "contact": "d@x"}',
-        '{"id": "3", "type": "form_submitted", "at": "2026-01-05T10:00:00", "contact": "d@x", "form": "f"}',
-        '{"id": "4", "type": "mystery", "at": "2026-01-05T10:00:00Z"}',
-        '{"id": "5", "type": "form_submitted", "at": "2026-01-05T11:00:00Z", "contact": "e@x", "form": "f"}',
-    ])
+    events = "\n".join(
+        [
+            "not json",
+            GOOD,
+            '{"id": "2", "type": "form_submitted", "at": "2026-01-05T10:00:00Z", "contact": "d@x"}',
+            '{"id": "3", "type": "form_submitted", "at": "2026-01-05T10:00:00", "contact": "d@x", "form": "f"}',
+            '{"id": "4", "type": "mystery", "at": "2026-01-05T10:00:00Z"}',
+            '{"id": "5", "type": "form_submitted", "at": "2026-01-05T11:00:00Z", "contact": "e@x", "form": "f"}',
+        ]
+    )
     r = run("run", script(tmp_path), "--events", "-", "--store", "memory:", input=events)
     assert r.exit_code == 1
     rejected = [line for line in r.output.splitlines() if " rejected " in line]
@@ -84,8 +99,15 @@ def test_until_runs_due_steps(tmp_path):
 
 
 def test_check_errors_stop_the_run(tmp_path):
-    r = run("run", script(tmp_path, SCRIPT.replace("as alice", "as alcie")), "--events", "-", "--store", "memory:",
-            input=GOOD)
+    r = run(
+        "run",
+        script(tmp_path, SCRIPT.replace("as alice", "as alcie")),
+        "--events",
+        "-",
+        "--store",
+        "memory:",
+        input=GOOD,
+    )
     assert r.exit_code == 1
     assert "E102" in r.stderr and "enrolled" not in r.stdout
 
@@ -122,10 +144,20 @@ def test_rerun_over_the_same_events_changes_nothing(tmp_path):
 
 
 def test_workers_need_postgresql(tmp_path):
-    r = CliRunner().invoke(main, ["run", str(EXAMPLES), "--events", str(EXAMPLES / "events.jsonl"),
-                                  "--store", f"sqlite:///{tmp_path}/x.db", "--workers", "2"])
+    r = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(EXAMPLES),
+            "--events",
+            str(EXAMPLES / "events.jsonl"),
+            "--store",
+            f"sqlite:///{tmp_path}/x.db",
+            "--workers",
+            "2",
+        ],
+    )
     assert r.exit_code == 2 and "postgresql" in r.output
-
 
 
 def test_schemas_validate_what_flowc_prints(tmp_path):
@@ -134,8 +166,9 @@ def test_schemas_validate_what_flowc_prints(tmp_path):
     jsonschema.validate(json.loads(GOOD), events)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"id": "1", "type": "form_submitted", "at": "2026-01-05T09:00:00Z"}, events)
-    r = CliRunner().invoke(main, ["run", str(script(tmp_path)), "--events", "-", "--store", "memory:",
-                                  "--format", "json"], input=GOOD)
+    r = CliRunner().invoke(
+        main, ["run", str(script(tmp_path)), "--events", "-", "--store", "memory:", "--format", "json"], input=GOOD
+    )
     audit = json.loads(run("schema", "audit").output)
     for line in r.stdout.splitlines():
         jsonschema.validate(json.loads(line), audit)
@@ -156,8 +189,7 @@ def test_run_prints_the_checks_warnings_on_stderr_before_running(tmp_path):
 
 def test_run_strict_refuses_to_run_with_warnings(tmp_path):
     db = tmp_path / "strict.db"
-    r = run("run", script(tmp_path, PLACEHOLDER), "--events", "-", "--store", f"sqlite:///{db}", "--strict",
-            input=GOOD)
+    r = run("run", script(tmp_path, PLACEHOLDER), "--events", "-", "--store", f"sqlite:///{db}", "--strict", input=GOOD)
     assert r.exit_code == 1
     assert "W301" in r.stderr and "--strict" in r.stderr
     assert r.stdout == "" and not db.exists()
@@ -172,10 +204,19 @@ def test_status_as_json(tmp_path):
     assert r.exit_code == 0
     data = json.loads(r.stdout)
     assert data["clock"] == "2026-01-05T09:00:00Z"
-    assert data["active"] == [{"contact": "c@x", "sequence": "Demo", "step": 3, "user": "alice", "sender": "alice@x",
-                               "since": "2026-01-05T09:00:00Z"}]
-    assert data["senders"] == [{"user": "alice", "sends_24h": 1, "limit": 1000, "seat": "sales_enterprise",
-                                "inbox": "alice@x"}]
+    assert data["active"] == [
+        {
+            "contact": "c@x",
+            "sequence": "Demo",
+            "step": 3,
+            "user": "alice",
+            "sender": "alice@x",
+            "since": "2026-01-05T09:00:00Z",
+        }
+    ]
+    assert data["senders"] == [
+        {"user": "alice", "sends_24h": 1, "limit": 1000, "seat": "sales_enterprise", "inbox": "alice@x"}
+    ]
     assert data["deleted_sequences"] == []
 
 
@@ -198,11 +239,11 @@ def test_text_audit_has_a_header_and_long_values_keep_the_columns(tmp_path):
     for column in ("OUTCOME", "CONTACT", "SEQUENCE", "WORKFLOW", "DETAIL"):
         start = header.index(column)
         for line in entries:
-            assert line[start - 2:start] == "  " and line[start] != " ", (column, line)
+            assert line[start - 2 : start] == "  " and line[start] != " ", (column, line)
     # a long address is shortened in the middle, its domain kept; JSON has it whole
     assert "…@sub.example.com" in entries[2] and long not in r.stdout
     log = run("log", "--store", db)
-    assert log.stdout.splitlines() == [header] + entries
+    assert log.stdout.splitlines() == [header, *entries]
 
 
 def _run_on_a_terminal(tmp_path, *extra):
@@ -215,10 +256,28 @@ def _run_on_a_terminal(tmp_path, *extra):
     pexpect = pytest.importorskip("pexpect")
     events = tmp_path / "events.jsonl"
     events.write_text(GOOD + "\nnot json\n" + GOOD.replace('"id": "1"', '"id": "2"').replace("c@x", "d@x") + "\n")
-    command = " ".join(shlex.quote(str(a)) for a in (sys.executable, "-m", "flowc", "run", script(tmp_path), "--events",
-                                                      events, "--store", "memory:", *extra))
-    child = pexpect.spawn("bash", ["-c", f"{command} > {shlex.quote(str(tmp_path / 'audit.txt'))}"],
-                          env={**os.environ, "TERM": "xterm"}, encoding="utf-8", timeout=30)
+    command = " ".join(
+        shlex.quote(str(a))
+        for a in (
+            sys.executable,
+            "-m",
+            "flowc",
+            "run",
+            script(tmp_path),
+            "--events",
+            events,
+            "--store",
+            "memory:",
+            *extra,
+        )
+    )
+    child = pexpect.spawn(
+        "bash",
+        ["-c", f"{command} > {shlex.quote(str(tmp_path / 'audit.txt'))}"],
+        env={**os.environ, "TERM": "xterm"},
+        encoding="utf-8",
+        timeout=30,
+    )
     child.expect(pexpect.EOF)
     child.close()
     return child.before, child.exitstatus
@@ -237,9 +296,9 @@ def test_progress_on_a_terminal_and_never_elsewhere(tmp_path):
 
 
 def test_group_commit_prints_and_stores_what_a_commit_per_event_does(tmp_path):
-    from bench.generate import event_stream, stream_script
-
     from flowc.interpreter.api import open_store
+
+    from bench.generate import event_stream, stream_script
 
     from .canonical import dump
 
@@ -249,8 +308,19 @@ def test_group_commit_prints_and_stores_what_a_commit_per_event_does(tmp_path):
     outputs, states = [], []
     for n, every in enumerate(([], ["--commit-every", "1"], ["--commit-every", "7"])):
         db = tmp_path / f"{n}.db"
-        r = run("run", path, "--events", events, "--store", f"sqlite:///{db}", "--until", "2026-02-01T00:00:00Z",
-                "--format", "json", *every)
+        r = run(
+            "run",
+            path,
+            "--events",
+            events,
+            "--store",
+            f"sqlite:///{db}",
+            "--until",
+            "2026-02-01T00:00:00Z",
+            "--format",
+            "json",
+            *every,
+        )
         assert r.exit_code == 0, r.output
         outputs.append(r.stdout)
         store = open_store(f"sqlite:///{db}")
@@ -260,8 +330,9 @@ def test_group_commit_prints_and_stores_what_a_commit_per_event_does(tmp_path):
     assert states[0] == states[1] == states[2]
 
 
-@pytest.mark.parametrize("where", [["--events", "-"], ["--deliver", "maildir:mail"],
-                                   ["--store", "postgresql://flow@localhost/x"]])
+@pytest.mark.parametrize(
+    "where", [["--events", "-"], ["--deliver", "maildir:mail"], ["--store", "postgresql://flow@localhost/x"]]
+)
 def test_group_commit_is_refused_where_a_crash_or_a_late_error_could_not_be_undone(tmp_path, where):
     events = tmp_path / "events.jsonl"
     events.write_text(GOOD + "\n")
@@ -270,7 +341,7 @@ def test_group_commit_is_refused_where_a_crash_or_a_late_error_could_not_be_undo
         if where[i] in args:
             args[args.index(where[i]) + 1] = where[i + 1]
         else:
-            args += where[i:i + 2]
+            args += where[i : i + 2]
     r = run(*args, "--commit-every", "5", input=GOOD + "\n")
     assert r.exit_code == 2
     assert "--commit-every above 1" in r.output

@@ -1,15 +1,19 @@
 """The completion engine the language server and the REPL share: at each
 cursor (`|`), what it offers first, and what it must not offer."""
+
 from __future__ import annotations
 
 import pytest
+from flowc.dsl.complete import complete
 
 from flowc import dsl
-from flowc.dsl.complete import complete
 from tests.conftest import EXAMPLES
 
-DECLARATIONS = (EXAMPLES / "team.flow").read_text() + (EXAMPLES / "sequences.flow").read_text() + \
-    "user bob seat sales_pro inbox bob@acme.example\nuser cy seat sales_enterprise\n"
+DECLARATIONS = (
+    (EXAMPLES / "team.flow").read_text()
+    + (EXAMPLES / "sequences.flow").read_text()
+    + "user bob seat sales_pro inbox bob@acme.example\nuser cy seat sales_enterprise\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +26,7 @@ def labels(text: str, symbols) -> tuple[str, list[str]]:
     at = text.index("|")
     text = text.replace("|", "")
     found = complete(text, at, symbols)
-    return text[found.start:at], [i.label for i in found.items]
+    return text[found.start : at], [i.label for i in found.items]
 
 
 CASES = [
@@ -39,8 +43,8 @@ CASES = [
     ("on form_submitted where contact.tier in [startup, |", "", ["startup", "midmarket", "enterprise"]),
     ("on form_submitted where contact.trial_active == |", "", ["true", "false"]),
     ('on form_submitted enroll in "B|', '"B', ['"Book a meeting"']),
-    ('on form_submitted unenroll from |', "", ['"Book a meeting"', '"Onboarding"']),
-    ('on form_submitted enroll in On|', "On", ['"Onboarding"']),
+    ("on form_submitted unenroll from |", "", ['"Book a meeting"', '"Onboarding"']),
+    ("on form_submitted enroll in On|", "On", ['"Onboarding"']),
     ('on form_submitted enroll in "Onboarding" as |', "", ["alice", "maria"]),
     ('on form_submitted enroll in "Onboarding" as alice from |', "", ["alice@acme.example", "sales@acme.example"]),
     ('on form_submitted enroll in "Onboarding" as alice from sales@|', "sales@", ["sales@acme.example"]),
@@ -56,10 +60,13 @@ CASES = [
     ("property size: |", "", ["bool", "date", "enum", "number", "text"]),
     ("on form_submitted wait 2 |", "", ["days", "hours", "minutes", "weeks", "business"]),
     ("on meeting_outcome where outcome is |", "", ["known", "unknown"]),
-    ('workflow "W" on meeting_outcome where outcome == no_show {\n  if contact.tier == |', "",
-     ["startup", "midmarket", "enterprise"]),
+    (
+        'workflow "W" on meeting_outcome where outcome == no_show {\n  if contact.tier == |',
+        "",
+        ["startup", "midmarket", "enterprise"],
+    ),
     # the statement under the cursor is unfinished and later text follows it
-    ('on form_submitted where fo|\nuser zed seat none\n', "fo", ["form"]),
+    ("on form_submitted where fo|\nuser zed seat none\n", "fo", ["form"]),
 ]
 
 
@@ -90,7 +97,7 @@ def test_nothing_in_comments_and_plain_strings(symbols):
 
 def test_new_names_are_not_completed(symbols):
     assert labels("user |", symbols)[1] == []
-    assert labels('sequence |', symbols)[1] == []
+    assert labels("sequence |", symbols)[1] == []
 
 
 def test_without_symbols_built_ins_still_come(symbols):

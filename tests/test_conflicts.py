@@ -1,9 +1,11 @@
 """Conflict keys of queued work: what two workers may not do at once."""
+
 from __future__ import annotations
 
-from flowc import dsl
 from flowc.interpreter.conflicts import Conflicts
 from flowc.interpreter.events import event_from_dict
+
+from flowc import dsl
 
 SCRIPT = """
 user ann seat sales_enterprise inbox ann@x

@@ -1,6 +1,7 @@
 """A `flowc run` killed with SIGKILL at any point and started again over the
 same events ends with the same store as one clean run: nothing lost, nothing
 doubled."""
+
 from __future__ import annotations
 
 import os
@@ -11,9 +12,9 @@ import sys
 import time
 
 import pytest
+from flowc.interpreter.api import open_store
 
 from bench.generate import event_stream, stream_script
-from flowc.interpreter.api import open_store
 
 from .canonical import dump
 
@@ -21,8 +22,21 @@ UNTIL = "2026-01-20T00:00:00Z"
 
 
 def _flowc(script, events, db, commit_every=None, **kw):
-    cmd = [sys.executable, "-m", "flowc", "run", str(script), "--events", str(events),
-           "--store", f"sqlite:///{db}", "--until", UNTIL, "--format", "json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "flowc",
+        "run",
+        str(script),
+        "--events",
+        str(events),
+        "--store",
+        f"sqlite:///{db}",
+        "--until",
+        UNTIL,
+        "--format",
+        "json",
+    ]
     if commit_every is not None:
         cmd += ["--commit-every", str(commit_every)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

@@ -2,24 +2,25 @@
 them back, the Maildir and a real SMTP server (aiosmtpd on 127.0.0.1) that
 answers 2xx, 4xx, 5xx and 535, drops the connection and stalls; and what
 each answer does to the sequence, on the engine's clock of `flowc run`."""
+
 from __future__ import annotations
 
 import datetime as dt
 import email
-import email.utils
 import email.policy
+import email.utils
 import json
 import mailbox
 import re
 
 import pytest
 from click.testing import CliRunner
-
-from flowc.cli import main
 from flowc.interpreter.api import open_store
 from flowc.interpreter.delivery.mail import build
-from flowc.interpreter.records import OutboxMessage
 from flowc.interpreter.delivery.unsubscribe import read_token
+from flowc.interpreter.records import OutboxMessage
+
+from flowc.cli import main
 
 from .smtp_server import SmtpServer
 
@@ -42,8 +43,17 @@ UNTIL = "2026-01-09T00:00:00Z"
 
 
 def event(n: int, contact: str, form: str = "alice", at: str = "2026-01-05T09:00:00Z", **fields) -> str:
-    return json.dumps({"id": f"e{n}", "type": "form_submitted", "at": at, "contact": contact, "form": form,
-                       "properties": {"firstname": contact.split("@")[0].title()}, **fields})
+    return json.dumps(
+        {
+            "id": f"e{n}",
+            "type": "form_submitted",
+            "at": at,
+            "contact": contact,
+            "form": form,
+            "properties": {"firstname": contact.split("@")[0].title()},
+            **fields,
+        }
+    )
 
 
 class Flow:
@@ -66,8 +76,21 @@ class Flow:
         return r.output
 
     def run(self, events: list[str], *options, until=UNTIL, code=0):
-        return self("run", "s.flow", "--events", "-", "--store", f"sqlite:///{self.db}", "--until", until,
-                    "--format", "json", *options, events="\n".join(events) + "\n", code=code)
+        return self(
+            "run",
+            "s.flow",
+            "--events",
+            "-",
+            "--store",
+            f"sqlite:///{self.db}",
+            "--until",
+            until,
+            "--format",
+            "json",
+            *options,
+            events="\n".join(events) + "\n",
+            code=code,
+        )
 
     def audit(self, outcome: str | None = None) -> list[dict]:
         store = open_store(f"sqlite:///{self.db}", create=False)
@@ -85,7 +108,7 @@ class Flow:
             store.close()
 
     def assert_no_secrets(self, *more: str) -> None:
-        for text in self.outputs + [json.dumps(self.audit())] + list(more):
+        for text in [*self.outputs, json.dumps(self.audit()), *list(more)]:
             assert PASSWORD not in text and SECRET not in text
 
 
@@ -102,11 +125,24 @@ def smtp():
 
 # ---- the message ---------------------------------------------------------------
 
+
 def _message(**kw) -> OutboxMessage:
-    base = dict(id=1, enrollment=7, step=2, user="alice", inbox="alice@x", sender="sales@x",
-                sender_name="Alice van Example", to="bob@y.example", subject="Re: Hi Bob", body="Thanks!\n",
-                message_id="<7.3.abc@x>", in_reply_to="<7.2.abc@x>", references="<7.1.abc@x> <7.2.abc@x>",
-                created=dt.datetime(2026, 1, 5, 9, tzinfo=dt.timezone.utc))
+    base = dict(
+        id=1,
+        enrollment=7,
+        step=2,
+        user="alice",
+        inbox="alice@x",
+        sender="sales@x",
+        sender_name="Alice van Example",
+        to="bob@y.example",
+        subject="Re: Hi Bob",
+        body="Thanks!\n",
+        message_id="<7.3.abc@x>",
+        in_reply_to="<7.2.abc@x>",
+        references="<7.1.abc@x> <7.2.abc@x>",
+        created=dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC),
+    )
     return OutboxMessage(**{**base, **kw})
 
 
@@ -120,15 +156,24 @@ def test_message_headers_read_back_by_the_standard_library():
     assert m["From"].addresses[0].addr_spec == "sales@x"
     assert (m["To"], m["Subject"], m["Message-ID"]) == ("bob@y.example", "Re: Hi Bob", "<7.3.abc@x>")
     assert m["In-Reply-To"] == "<7.2.abc@x>" and m["References"].split() == ["<7.1.abc@x>", "<7.2.abc@x>"]
-    assert m["Date"].datetime == dt.datetime(2026, 1, 5, 9, tzinfo=dt.timezone.utc)
+    assert m["Date"].datetime == dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
     assert m["List-Unsubscribe"] == "<https://flow.example/unsubscribe?c=T-bob@y.example>"
     assert m["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert m.get_content().splitlines() == ["Thanks!"]
 
 
 def test_no_threading_or_unsubscribe_headers_unless_they_apply_and_no_header_injection():
-    m = _parse(build(_message(subject="Hi\r\nBcc: everyone@x", in_reply_to=None, references=None,
-                              sender_name=None, body="Grüße " * 300)))
+    m = _parse(
+        build(
+            _message(
+                subject="Hi\r\nBcc: everyone@x",
+                in_reply_to=None,
+                references=None,
+                sender_name=None,
+                body="Grüße " * 300,
+            )
+        )
+    )
     assert m["Subject"] == "Hi Bcc: everyone@x" and m["Bcc"] is None
     assert m["In-Reply-To"] is None and m["References"] is None and m["List-Unsubscribe"] is None
     assert m["From"] == "sales@x"
@@ -152,12 +197,20 @@ def test_unsubscribe_tokens_name_one_contact_and_need_the_secret():
 
 # ---- maildir -------------------------------------------------------------------------
 
+
 def test_maildir_gets_every_message_threaded_and_the_audit_says_so(flow):
-    out = flow.run([event(1, "cy@y.example")], "--deliver", f"maildir:{flow.tmp / 'mail'}",
-                   "--public-url", "https://flow.example.com/")
+    out = flow.run(
+        [event(1, "cy@y.example")],
+        "--deliver",
+        f"maildir:{flow.tmp / 'mail'}",
+        "--public-url",
+        "https://flow.example.com/",
+    )
     box = mailbox.Maildir(flow.tmp / "mail", factory=None, create=False)
-    messages = sorted((email.message_from_bytes(box.get_bytes(k), policy=email.policy.default) for k in box.keys()),
-                      key=lambda m: m["Date"].datetime)
+    messages = sorted(
+        (email.message_from_bytes(box.get_bytes(k), policy=email.policy.default) for k in box),
+        key=lambda m: m["Date"].datetime,
+    )
     assert [m["Subject"] for m in messages] == ["Hi Cy", "Re: Hi Cy", "Re: Hi Cy"]
     first, second, third = messages
     assert str(first["From"]) == "Alice van Example <sales@x>"
@@ -165,7 +218,7 @@ def test_maildir_gets_every_message_threaded_and_the_audit_says_so(flow):
     assert second["In-Reply-To"] == first["Message-ID"] and third["In-Reply-To"] == second["Message-ID"]
     assert third["References"].split() == [first["Message-ID"], second["Message-ID"]]
     # the URL as it is, on one line: clients do not decode words in this header
-    raw = [box.get_bytes(k) for k in box.keys()]
+    raw = [box.get_bytes(k) for k in box]
     assert all(re.search(rb"\nList-Unsubscribe: <https://flow\.example\.com/unsubscribe\?c=[\w.-]+>\n", r) for r in raw)
     url = first["List-Unsubscribe"].strip("<>")
     assert url.startswith("https://flow.example.com/unsubscribe?c=")
@@ -181,21 +234,34 @@ def test_maildir_gets_every_message_threaded_and_the_audit_says_so(flow):
 def test_deliver_none_keeps_the_outbox_for_flowc_deliver(flow):
     flow.run([event(1, "cy@y.example")])
     assert [m.state for m in flow.outbox()] == ["pending"] * 3
-    assert "outbox: 3 pending, 0 sending, 0 delivered, 0 failed, 0 canceled" in flow("status", "--store", f"sqlite:///{flow.db}")
+    assert "outbox: 3 pending, 0 sending, 0 delivered, 0 failed, 0 canceled" in flow(
+        "status", "--store", f"sqlite:///{flow.db}"
+    )
     status = json.loads(flow("status", "--store", f"sqlite:///{flow.db}", "--format", "json"))
-    assert status["outbox"] == {"pending": 3, "sending": 0, "delivered": 0, "failed": 0, "canceled": 0,
-                                "oldest_pending": "2026-01-05T09:00:00Z"}
+    assert status["outbox"] == {
+        "pending": 3,
+        "sending": 0,
+        "delivered": 0,
+        "failed": 0,
+        "canceled": 0,
+        "oldest_pending": "2026-01-05T09:00:00Z",
+    }
     out = flow("deliver", "--store", f"sqlite:///{flow.db}", "--deliver", f"maildir:{flow.tmp / 'later'}", "--once")
     assert "delivered: 3   send failed: 0" in out
     assert len(list((flow.tmp / "later" / "new").iterdir())) == 3
-    listed = [json.loads(line) for line in flow("outbox", "--store", f"sqlite:///{flow.db}", "--format",
-                                                 "json").splitlines()]
+    listed = [
+        json.loads(line) for line in flow("outbox", "--store", f"sqlite:///{flow.db}", "--format", "json").splitlines()
+    ]
     assert [(m["state"], m["step"], m["subject"]) for m in listed] == [
-        ("delivered", 1, "Hi Cy"), ("delivered", 3, "Re: Hi Cy"), ("delivered", 5, "Re: Hi Cy")]
+        ("delivered", 1, "Hi Cy"),
+        ("delivered", 3, "Re: Hi Cy"),
+        ("delivered", 5, "Re: Hi Cy"),
+    ]
     assert flow("outbox", "--store", f"sqlite:///{flow.db}", "--state", "pending") == ""
 
 
 # ---- SMTP ----------------------------------------------------------------------------------
+
 
 def _smtp_run(flow, smtp, events, *options, config=None, until=UNTIL, code=0):
     (flow.tmp / "flow.toml").write_text(config if config is not None else smtp.config("alice@x", "bob@x"))
@@ -203,8 +269,15 @@ def _smtp_run(flow, smtp, events, *options, config=None, until=UNTIL, code=0):
 
 
 def test_smtp_delivers_through_each_inbox_and_logs_in_once(flow, smtp):
-    _smtp_run(flow, smtp, [event(1, "a@y.example"), event(2, "b@y.example", at="2026-01-05T09:01:00Z"),
-                           event(3, "c@y.example", form="bob", at="2026-01-05T09:02:00Z")])
+    _smtp_run(
+        flow,
+        smtp,
+        [
+            event(1, "a@y.example"),
+            event(2, "b@y.example", at="2026-01-05T09:01:00Z"),
+            event(3, "c@y.example", form="bob", at="2026-01-05T09:02:00Z"),
+        ],
+    )
     assert len(smtp.messages) == 9
     assert smtp.logins == 2 and smtp.connections == 2  # one per inbox, reused for every message
     assert sorted({f for f, _ in smtp.envelopes}) == ["bob@x", "sales@x"]  # the alias sends through alice's inbox
@@ -248,7 +321,10 @@ def test_5xx_fails_the_message_and_ends_the_enrollment_before_the_next_step(flow
     _smtp_run(flow, smtp, [event(1, "a@y.example"), event(2, "b@y.example")])
     (failed,) = flow.audit("send_failed")
     assert (failed["reason"], failed["contact"], failed["detail"]) == (
-        "send_failure", "a@y.example", "550 5.7.1 refused by policy")
+        "send_failure",
+        "a@y.example",
+        "550 5.7.1 refused by policy",
+    )
     assert failed["message"]["outbox"] == flow.outbox()[0].id
     assert [(e["contact"], e["reason"]) for e in flow.audit("ended")] == [("a@y.example", "send_failure")]
     # a@ got no follow-up; b@ got all three; the contact is not bounced for other sequences
@@ -260,8 +336,15 @@ def test_5xx_fails_the_message_and_ends_the_enrollment_before_the_next_step(flow
 def test_a_failed_send_ends_a_paused_enrollment_as_an_event_would_paused_no_more(flow, smtp):
     """The deliverer ends an enrollment by the same rule as the engine: an
     ended enrollment is neither held nor paused."""
-    auto_reply = json.dumps({"id": "a1", "type": "email_auto_replied", "at": "2026-01-05T10:00:00Z",
-                             "contact": "a@y.example", "until": "2026-01-07"})
+    auto_reply = json.dumps(
+        {
+            "id": "a1",
+            "type": "email_auto_replied",
+            "at": "2026-01-05T10:00:00Z",
+            "contact": "a@y.example",
+            "until": "2026-01-07",
+        }
+    )
     flow.run([event(1, "a@y.example"), auto_reply], until="2026-01-05T11:00:00Z")
     (flow.tmp / "flow.toml").write_text(smtp.config("alice@x", "bob@x"))
     smtp.script("a@y.example", "5xx")
@@ -277,11 +360,12 @@ def test_a_failed_send_ends_a_paused_enrollment_as_an_event_would_paused_no_more
 
 def test_535_disconnects_the_inbox_and_holds_its_messages_until_it_is_connected(flow, smtp):
     smtp.refuse_logins = True
-    _smtp_run(flow, smtp, [event(1, "a@y.example"), event(2, "c@y.example", form="bob")],
-              until="2026-01-05T12:00:00Z")
+    _smtp_run(flow, smtp, [event(1, "a@y.example"), event(2, "c@y.example", form="bob")], until="2026-01-05T12:00:00Z")
     failed = flow.audit("send_failed")
-    assert [(e["user"], e["reason"]) for e in failed] == [("alice", "inbox_disconnected"),
-                                                          ("bob", "inbox_disconnected")]
+    assert [(e["user"], e["reason"]) for e in failed] == [
+        ("alice", "inbox_disconnected"),
+        ("bob", "inbox_disconnected"),
+    ]
     assert failed[0]["detail"].startswith("535 ")
     assert [m.state for m in flow.outbox()] == ["pending", "pending"]
     status = flow("status", "--store", f"sqlite:///{flow.db}")
@@ -291,8 +375,9 @@ def test_535_disconnects_the_inbox_and_holds_its_messages_until_it_is_connected(
     assert sorted(e["reason"] for e in flow.audit("ended")) == ["inbox_disconnected", "inbox_disconnected"]
     # connected again: the held message goes out
     smtp.refuse_logins = False
-    connected = json.dumps({"id": "c1", "type": "inbox_connected", "at": "2026-01-07T09:00:00Z", "user": "alice",
-                            "address": "alice@x"})
+    connected = json.dumps(
+        {"id": "c1", "type": "inbox_connected", "at": "2026-01-07T09:00:00Z", "user": "alice", "address": "alice@x"}
+    )
     flow.run([connected], "--deliver", "smtp", until="2026-01-07T10:00:00Z")
     assert smtp.messages == []
     assert [m.state for m in flow.outbox()] == ["canceled", "pending"]
@@ -309,11 +394,18 @@ def test_a_message_waiting_for_its_retry_is_canceled_by_a_reply_or_an_unsubscrib
     smtp.script("a@y.example", "4xx")
     smtp.script("b@y.example", "4xx")
     smtp.script("c@y.example", "4xx")
-    ended = [json.dumps({"id": "r1", "type": "email_replied", "at": "2026-01-05T09:00:10Z", "contact": "a@y.example"}),
-             json.dumps({"id": "u1", "type": "contact_unsubscribed", "at": "2026-01-05T09:00:20Z",
-                         "contact": "b@y.example"})]
-    _smtp_run(flow, smtp, [event(1, "a@y.example"), event(2, "b@y.example"), event(3, "c@y.example"), *ended],
-              until="2026-01-05T10:00:00Z")
+    ended = [
+        json.dumps({"id": "r1", "type": "email_replied", "at": "2026-01-05T09:00:10Z", "contact": "a@y.example"}),
+        json.dumps(
+            {"id": "u1", "type": "contact_unsubscribed", "at": "2026-01-05T09:00:20Z", "contact": "b@y.example"}
+        ),
+    ]
+    _smtp_run(
+        flow,
+        smtp,
+        [event(1, "a@y.example"), event(2, "b@y.example"), event(3, "c@y.example"), *ended],
+        until="2026-01-05T10:00:00Z",
+    )
     # the first tries met a 451 at RCPT; the retries of a@ and b@ were canceled, c@'s went
     assert [email.utils.parseaddr(m["To"])[1] for m in smtp.messages] == ["c@y.example"]
     canceled = sorted((e["contact"], e["reason"]) for e in flow.audit("canceled"))
@@ -331,8 +423,9 @@ def test_no_credentials_is_a_disconnected_inbox(flow, smtp, monkeypatch):
 
 def test_a_stalled_server_times_out_and_the_message_is_retried(flow, smtp):
     smtp.script("a@y.example", "stall")
-    _smtp_run(flow, smtp, [event(1, "a@y.example")], config=smtp.config("alice@x", timeout=0.5),
-              until="2026-01-05T10:00:00Z")
+    _smtp_run(
+        flow, smtp, [event(1, "a@y.example")], config=smtp.config("alice@x", timeout=0.5), until="2026-01-05T10:00:00Z"
+    )
     first = flow.outbox()[0]
     assert first.state == "delivered" and first.attempts == 2
     # the stalled try may still have reached the server: at least once, same Message-ID
@@ -349,9 +442,28 @@ def certificate(tmp_path_factory):
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed to make a test certificate")
     d = tmp_path_factory.mktemp("tls")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", d / "key.pem",
-                    "-out", d / "cert.pem"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            d / "key.pem",
+            "-out",
+            d / "cert.pem",
+        ],
+        check=True,
+        capture_output=True,
+    )
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(d / "cert.pem", d / "key.pem")
     return d / "cert.pem", context
@@ -361,13 +473,23 @@ def certificate(tmp_path_factory):
 def test_starttls_and_tls_check_the_certificate_before_logging_in(flow, certificate, security):
     cert, context = certificate
     with SmtpServer(users={"alice@x": PASSWORD}, tls=context, security=security) as server:
-        _smtp_run(flow, server, [event(1, "a@y.example")], config=server.config("alice@x", ca_file=cert),
-                  until="2026-01-05T10:00:00Z")
+        _smtp_run(
+            flow,
+            server,
+            [event(1, "a@y.example")],
+            config=server.config("alice@x", ca_file=cert),
+            until="2026-01-05T10:00:00Z",
+        )
         assert [email.utils.parseaddr(m["To"])[1] for m in server.messages] == ["a@y.example"] and server.logins == 1
     # a server whose certificate we do not trust gets nothing, not even the login
     with SmtpServer(users={"alice@x": PASSWORD}, tls=context, security=security) as server:
-        _smtp_run(flow, server, [event(2, "b@y.example", at="2026-01-05T10:00:00Z")],
-                  config=server.config("alice@x"), until="2026-01-05T10:01:00Z")
+        _smtp_run(
+            flow,
+            server,
+            [event(2, "b@y.example", at="2026-01-05T10:00:00Z")],
+            config=server.config("alice@x"),
+            until="2026-01-05T10:01:00Z",
+        )
         assert server.messages == [] and server.logins == 0
     (retrying,) = [m for m in flow.outbox() if m.to == "b@y.example"]
     assert retrying.state == "pending" and "CERTIFICATE_VERIFY_FAILED" in retrying.response
@@ -376,24 +498,28 @@ def test_starttls_and_tls_check_the_certificate_before_logging_in(flow, certific
 
 # ---- hostile configuration -------------------------------------------------------------
 
-@pytest.mark.parametrize("text,words", [
-    ("[inboxes", "not valid TOML"),
-    ('[inboxes."alice@x"]\nhost = "h"\npassword = "hunter2-secret"\n', "no passwords in the file"),
-    ('[inboxes."alice@x"]\nhost = "mail.example"\nsecurity = "none"\n', "in the clear"),
-    ('[inboxes."alice@x"]\nhost = "h"\nport = 70000\n', "port must be"),
-    ('[inboxes."alice@x"]\nhost = "h"\nusername = "a"\n', "needs password_env"),
-    ('[inboxes."alice@x"]\nhost = "h"\npassword_env = "hunter2 secret"\n', "password_env must be"),
-    ('[inboxes."not an address"]\nhost = "h"\n', "email addresses"),
-    ('[inboxes."alice@x"]\nhost = "h"\ncolour = 1\n', "unknown key"),
-    ('[smtp]\nx = 1\n', "unknown table"),
-    ('[serve]\npublic_url = "ftp://x"\n', "public_url must be"),
-    ("x = '" + "a" * 300_000 + "'\n", "larger than"),
-    (b"\xff\xfe".decode("latin-1"), "not UTF-8"),
-    ("a = " + "[" * 20_000 + "]" * 20_000 + "\n", "nested too deeply"),
-    ("a = " + "{b = " * 5_000 + "1" + "}" * 5_000 + "\n", "nested too deeply"),
-])
+
+@pytest.mark.parametrize(
+    "text,words",
+    [
+        ("[inboxes", "not valid TOML"),
+        ('[inboxes."alice@x"]\nhost = "h"\npassword = "hunter2-secret"\n', "no passwords in the file"),
+        ('[inboxes."alice@x"]\nhost = "mail.example"\nsecurity = "none"\n', "in the clear"),
+        ('[inboxes."alice@x"]\nhost = "h"\nport = 70000\n', "port must be"),
+        ('[inboxes."alice@x"]\nhost = "h"\nusername = "a"\n', "needs password_env"),
+        ('[inboxes."alice@x"]\nhost = "h"\npassword_env = "hunter2 secret"\n', "password_env must be"),
+        ('[inboxes."not an address"]\nhost = "h"\n', "email addresses"),
+        ('[inboxes."alice@x"]\nhost = "h"\ncolour = 1\n', "unknown key"),
+        ("[smtp]\nx = 1\n", "unknown table"),
+        ('[serve]\npublic_url = "ftp://x"\n', "public_url must be"),
+        ("x = '" + "a" * 300_000 + "'\n", "larger than"),
+        (b"\xff\xfe".decode("latin-1"), "not UTF-8"),
+        ("a = " + "[" * 20_000 + "]" * 20_000 + "\n", "nested too deeply"),
+        ("a = " + "{b = " * 5_000 + "1" + "}" * 5_000 + "\n", "nested too deeply"),
+    ],
+)
 def test_a_bad_config_is_a_usage_error_that_never_shows_a_value(flow, text, words):
-    (flow.tmp / "flow.toml").write_bytes(text.encode("latin-1") if "not UTF-8" == words else text.encode())
+    (flow.tmp / "flow.toml").write_bytes(text.encode("latin-1") if words == "not UTF-8" else text.encode())
     out = flow.run([event(1, "a@y.example")], "--deliver", "smtp", code=2)
     assert words in out and "Traceback" not in out
     assert "hunter2" not in out

@@ -9,6 +9,7 @@ message twice (nobody is killed), no sender over its daily limit.
 The server answers each message after a short delay, with the message
 already taken: the window in which a kill makes a duplicate. The first kill
 of each schedule comes in that window, the others there or anywhere."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,7 +24,6 @@ import time
 from collections import Counter
 
 import pytest
-
 from flowc.interpreter.api import open_store
 
 from .smtp_server import SmtpServer
@@ -31,14 +31,19 @@ from .stores import PG_SKIP, PG_URL, PgSchema
 
 PASSWORD = "pw-crash-Qm3-never-printed"
 USERS = ("alice", "bob", "carol")
-SCRIPT = "\n".join(f"user {u} seat sales_enterprise inbox {u}@x limit {limit}"
-                   for u, limit in zip(USERS, (1000, 1000, 4))) + """
+SCRIPT = (
+    "\n".join(
+        f"user {u} seat sales_enterprise inbox {u}@x limit {limit}"
+        for u, limit in zip(USERS, (1000, 1000, 4), strict=False)
+    )
+    + """
 sequence "S" { email "One" subject "Hello {{contact.firstname | there}}" body "1"; wait 1 day
                email "Two" body "2"; wait 1 day; email "Three" body "3" }
 workflow "W" reenroll on form_submitted enroll in "S" as alice
 workflow "B" reenroll on list_added enroll in "S" as bob
 workflow "C" reenroll on contact_created enroll in "S" as carol  # flowc: ignore[W302]
 """
+)
 #: On CI a fixed set of kill schedules; locally more.
 SEEDS = range(3) if os.environ.get("CI") else range(8)
 KILLS_PER_SEED = 3
@@ -50,25 +55,47 @@ def _events(n: int) -> str:
     lines = []
     for i in range(n):
         kind = ("form_submitted", "list_added", "contact_created")[i % 3]
-        fields = {"form": "f"} if kind == "form_submitted" else {"list": "L", "size": 5} if kind == "list_added" \
-            else {}
-        lines.append(json.dumps({"id": f"e{i}", "type": kind, "at": f"2026-01-05T09:{i:02d}:00Z",
-                                 "contact": f"c{i}@y.example", **fields}))
+        fields = {"form": "f"} if kind == "form_submitted" else {"list": "L", "size": 5} if kind == "list_added" else {}
+        lines.append(
+            json.dumps(
+                {
+                    "id": f"e{i}",
+                    "type": kind,
+                    "at": f"2026-01-05T09:{i:02d}:00Z",
+                    "contact": f"c{i}@y.example",
+                    **fields,
+                }
+            )
+        )
     return "\n".join(lines) + "\n"
 
 
 def _flowc(*args, **kw):
     env = {**os.environ, "FLOW_TEST_SMTP_PW": PASSWORD, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "flowc", *map(str, args)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "flowc", *map(str, args)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
 
 
 def _fill(store_url: str, folder, events: int) -> None:
     (folder / "s.flow").write_text(SCRIPT)
     (folder / "events.jsonl").write_text(_events(events))
-    p = _flowc("run", folder / "s.flow", "--events", folder / "events.jsonl", "--store", store_url,
-               "--until", "2026-01-09T00:00:00Z")
-    out, err = p.communicate(timeout=120)
+    p = _flowc(
+        "run",
+        folder / "s.flow",
+        "--events",
+        folder / "events.jsonl",
+        "--store",
+        store_url,
+        "--until",
+        "2026-01-09T00:00:00Z",
+    )
+    _out, err = p.communicate(timeout=120)
     assert p.returncode == 0, err
 
 
@@ -82,8 +109,20 @@ def _outbox(store_url: str):
 
 
 def _deliverer(store_url: str, config):
-    return _flowc("deliver", "--store", store_url, "--deliver", "smtp", "--config", config, "--wait",
-                  "--lease", "1", "--format", "json")
+    return _flowc(
+        "deliver",
+        "--store",
+        store_url,
+        "--deliver",
+        "smtp",
+        "--config",
+        config,
+        "--wait",
+        "--lease",
+        "1",
+        "--format",
+        "json",
+    )
 
 
 def _until_delivered(store_url: str, timeout: float = 60) -> None:
@@ -153,8 +192,10 @@ def test_killed_deliverers_lose_nothing_and_duplicates_only_across_kills(filled,
     # one message in hand per inbox connection: at most one duplicate per inbox per kill
     assert sum(duplicates.values()) <= KILLS_PER_SEED * len(USERS)
     REPORT[seed] = (KILLS_PER_SEED, sum(duplicates.values()), len(received))
-    print(f"\nseed {seed}: {KILLS_PER_SEED} kills ({in_sends} during a send), "
-          f"{sum(duplicates.values())} duplicates of {len(expected)} messages")
+    print(
+        f"\nseed {seed}: {KILLS_PER_SEED} kills ({in_sends} during a send), "
+        f"{sum(duplicates.values())} duplicates of {len(expected)} messages"
+    )
     for text in outputs:
         assert PASSWORD not in text
 
@@ -186,8 +227,9 @@ def test_two_deliverers_on_postgresql_send_each_message_once_within_limits(tmp_p
             for i, start in enumerate(times):
                 assert sum(1 for t in times[i:] if t - start < dt.timedelta(hours=24)) <= limit, sender
         # both took part, each marking only what it sent
-        shares = [sum(1 for line in out.splitlines() if '"outcome":"delivered"' in line.replace(" ", ""))
-                  for out in outputs]
+        shares = [
+            sum(1 for line in out.splitlines() if '"outcome":"delivered"' in line.replace(" ", "")) for out in outputs
+        ]
         assert sum(shares) == len(outbox) and min(shares) > 0, shares
         for text in outputs:
             assert PASSWORD not in text

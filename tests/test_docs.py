@@ -14,22 +14,25 @@ declaration) is not expected of a fragment unless named. A block that
 includes a file of examples/ is checked as written, beside the examples. A block with a
 `title="file.flow"` is a file of a worked example instead: the page's
 ```console blocks check and run it (tests/test_docs_site.py)."""
+
 from __future__ import annotations
 
 import re
 
 import pytest
+from flowc.dsl.rules import RULES
 
 from flowc import dsl
-from flowc.dsl.rules import RULES
 
 from .conftest import EXAMPLES, ROOT
 
 #: What the explanations' snippets leave out, added unless a snippet declares it.
 PRELUDE = {
     ("user", "alice"): "user alice seat sales_enterprise inbox alice@x alias sales@x",
-    **{("sequence", s): f'sequence "{s}" {{ email "Hi" subject "Hi" body "Hello" }}'
-       for s in ("Demo", "Reschedule", "Onboarding", "Outreach", "Welcome")},
+    **{
+        ("sequence", s): f'sequence "{s}" {{ email "Hi" subject "Hi" body "Hello" }}'
+        for s in ("Demo", "Reschedule", "Onboarding", "Outreach", "Welcome")
+    },
 }
 FILES = {"team.flow": ""}
 _BLOCK = re.compile(r"```flow\n(.*?)```", re.S)
@@ -43,7 +46,7 @@ def _snippet_diagnostics(snippet: str):
     declared before it."""
     declared = set(re.findall(r'^\s*(user|sequence)\s+"?([\w ]+?)"?\s', snippet, re.M))
     missing = [text for key, text in PRELUDE.items() if key not in declared]
-    return [d for d in _check("\n".join(missing + [snippet])) if d.span.line > len(missing)]
+    return [d for d in _check("\n".join([*missing, snippet])) if d.span.line > len(missing)]
 
 
 def _check(text: str):
@@ -85,6 +88,7 @@ def _doc_blocks():
 
 def _beside_examples(block: str):
     """The diagnostics of a block that includes the examples, in their folder."""
+
     def read(path):
         return (EXAMPLES / path.rsplit("/", 1)[-1]).read_text()
 

@@ -2,6 +2,7 @@
 a section each, naming every field, with an example line that the schema
 and `flowc run` both accept. A new event type fails here until it is
 documented."""
+
 from __future__ import annotations
 
 import json
@@ -9,7 +10,6 @@ import re
 
 import jsonschema
 import pytest
-
 from flowc.interpreter.events import event_json_schema, parse_event
 
 from .conftest import ROOT

@@ -10,6 +10,7 @@ holds `$ flowc ...` commands, each followed by its exact output. The
 commands run in order, in that folder. To refresh the shown output after a
 deliberate change, run the tests with FLOWC_UPDATE_DOCS=1 and read the diff.
 """
+
 from __future__ import annotations
 
 import html
@@ -59,9 +60,14 @@ def site(tmp_path_factory):
     pytest.importorskip("mkdocs", reason="mkdocs is not installed (pip install -e '.[docs]')")
     pytest.importorskip("material", reason="mkdocs-material is not installed (pip install -e '.[docs]')")
     out = tmp_path_factory.mktemp("site")
-    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
     assert done.returncode == 0, done.stderr
     assert "WARNING" not in done.stderr, done.stderr
     pages = {}
@@ -111,10 +117,12 @@ def test_every_outcome_and_reason_has_its_meaning_written():
     from flowc.interpreter.records import Outcome, Reason
 
     hook = _hook()
-    assert sorted(hook.OUTCOME_MEANINGS) == sorted(map(str, Outcome)), \
+    assert sorted(hook.OUTCOME_MEANINGS) == sorted(map(str, Outcome)), (
         "write what the outcome means in OUTCOME_MEANINGS, docs/hooks/generated.py"
-    assert sorted(hook.REASON_MEANINGS) == sorted(map(str, Reason)), \
+    )
+    assert sorted(hook.REASON_MEANINGS) == sorted(map(str, Reason)), (
         "write what the reason means in REASON_MEANINGS, docs/hooks/generated.py"
+    )
 
 
 def _hook():
@@ -128,20 +136,22 @@ def _hook():
 
 def test_site_lists_every_command_option_and_keyword(site):
     import click
-
     from flowc.dsl.grammar_queries import keywords
+
     from flowc.session import COMMANDS
 
     cli = site["cli.md"]
     for name, cmd in main.commands.items():
         assert f"flowc {name}" in cli, f"command {name} missing from the docs"
-        _must_mention(cli, [o for p in cmd.params if isinstance(p, click.Option) for o in p.opts],
-                      f"options of flowc {name}")
+        _must_mention(
+            cli, [o for p in cmd.params if isinstance(p, click.Option) for o in p.opts], f"options of flowc {name}"
+        )
     _must_mention(cli, list(COMMANDS), "REPL commands")
     _must_mention(site["language.md"], sorted(keywords()), "keywords")
 
 
 # ---- hand-written tables, checked against the code ----------------------------
+
 
 def _table_keys(page: str, header: str) -> list[str]:
     """The first column of the markdown table whose header row starts with `header`."""
@@ -159,7 +169,8 @@ def test_account_event_effects_cover_every_account_event():
     from flowc.dsl.schema import EVENTS
 
     assert sorted(_table_keys("runtime.md", "| account event | effect |")) == sorted(
-        e.name for e in EVENTS.values() if not e.trigger)
+        e.name for e in EVENTS.values() if not e.trigger
+    )
 
 
 def test_exit_codes_table_matches_the_command_line():
@@ -179,17 +190,21 @@ def test_enroll_rules_are_listed_in_the_order_the_engine_decides_them():
     def reasons(rule) -> list[str]:
         # `return Reason.X` in order, a called rule's own in its place.
         found = re.findall(r"return Reason\.(\w+)|:= (send_blocker)\(", inspect.getsource(rule))
-        return [r for name, call in found
-                for r in (reasons(getattr(enrollment, call)) if call else [str(getattr(Reason, name))])]
+        return [
+            r
+            for name, call in found
+            for r in (reasons(getattr(enrollment, call)) if call else [str(getattr(Reason, name))])
+        ]
 
     code_order = reasons(enrollment.enroll_blocker)
     text = (DOCS / "runtime.md").read_text()
-    section = text[text.index("## Enrolling"):]
+    section = text[text.index("## Enrolling") :]
     docs_order = re.findall(r"^\d+\. `(\w+)`", section, re.M)
     assert docs_order == code_order
 
 
 # ---- worked examples -----------------------------------------------------------
+
 
 def _examples():
     for page in PAGES:
@@ -215,7 +230,7 @@ def test_worked_examples_run_as_shown(page, tmp_path, monkeypatch):
         shown = _run_console(body)
         if shown != body:
             wrong.append((body, shown))
-            updated.append(text[pos:m.start(3)] + shown)
+            updated.append(text[pos : m.start(3)] + shown)
             pos = m.end(3)
     if wrong and os.environ.get("FLOWC_UPDATE_DOCS"):
         path.write_text("".join(updated) + text[pos:])
@@ -240,9 +255,11 @@ def _run_console(body: str) -> str:
 
 # ---- nothing outside the repository ---------------------------------------------
 
+
 def _repository_files():
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                            capture_output=True, text=True)
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True
+    )
     if listed.returncode != 0:
         pytest.skip("not a git checkout")
     return [ROOT / f for f in listed.stdout.splitlines() if (ROOT / f).is_file()]
@@ -252,8 +269,16 @@ def test_no_file_refers_outside_the_repository():
     # The design notes the project started from are not part of it: no file
     # names them or their folder (the names are split so as not to name them here).
     notes = "|".join(n + ".md" for n in ["LANGUAGE", "RUNTIME", "CLI", "DELIVERY", "SERVICE", "STYLE"])
-    outside = re.compile("|".join([re.escape(".." + "/" + "shared"), re.escape("/work" + "/"),
-                                   r"\b(?:" + notes.replace(".", r"\.") + r")\b", "PERF" + "-NOTES"]))
+    outside = re.compile(
+        "|".join(
+            [
+                re.escape(".." + "/" + "shared"),
+                re.escape("/work" + "/"),
+                r"\b(?:" + notes.replace(".", r"\.") + r")\b",
+                "PERF" + "-NOTES",
+            ]
+        )
+    )
     found = []
     for f in _repository_files():
         if f.suffix in {".py", ".md", ".toml", ".yml", ".yaml", ".flow", ".lark", ".txt", ""}:
@@ -261,8 +286,7 @@ def test_no_file_refers_outside_the_repository():
                 text = f.read_text()
             except UnicodeDecodeError:
                 continue
-            found += [f"{f.relative_to(ROOT)}:{text.count(chr(10), 0, m.start()) + 1}"
-                      for m in outside.finditer(text)]
+            found += [f"{f.relative_to(ROOT)}:{text.count(chr(10), 0, m.start()) + 1}" for m in outside.finditer(text)]
     assert not found
 
 
@@ -278,7 +302,7 @@ def test_the_architecture_page_names_where_each_runtime_rule_lives_and_each_plac
     import importlib
 
     text = (DOCS / "architecture.md").read_text()
-    section = text[text.index("### Where each rule"):text.index("## Inside the front end")]
+    section = text[text.index("### Where each rule") : text.index("## Inside the front end")]
     places = re.findall(r"`([a-z_/]+)\.py`: ((?:`[^`]+`[^`|;]*)+)", section)
     assert len(places) >= 20
     for module, names in places:

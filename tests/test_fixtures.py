@@ -1,23 +1,44 @@
 """Fixture-driven checks: every code has a failing and a passing fixture,
 each failing fixture states its diagnostics in `# expect:` lines, and the
 rendered text of each is a snapshot."""
+
 from __future__ import annotations
 
 import re
 
 import pytest
-
-from flowc import dsl
 from flowc.dsl.render import render
 from flowc.dsl.rules import RULES
+
+from flowc import dsl
 
 from .conftest import EXAMPLES, FIXTURES
 
 #: The codes of the language's first version: the contract (docs/diagnostics.md).
 SPEC_CODES = [
-    "E001", "E101", "E102", "E103", "E104", "E105", "E106", "E107", "E108", "E109", "E110",
-    "E201", "E202", "E203", "E204", "W301", "W302", "W303", "W304", "W305",
-    "W306", "W307", "W308",
+    "E001",
+    "E101",
+    "E102",
+    "E103",
+    "E104",
+    "E105",
+    "E106",
+    "E107",
+    "E108",
+    "E109",
+    "E110",
+    "E201",
+    "E202",
+    "E203",
+    "E204",
+    "W301",
+    "W302",
+    "W303",
+    "W304",
+    "W305",
+    "W306",
+    "W307",
+    "W308",
 ]
 
 ERR = sorted(p.name for p in (FIXTURES / "err").glob("*.flow"))
@@ -76,7 +97,7 @@ def test_examples_check_clean():
 
 def test_suppression_comment_hides_only_the_named_code_on_its_line():
     src = (
-        'user alice seat sales_enterprise inbox alice@x\n'
+        "user alice seat sales_enterprise inbox alice@x\n"
         'sequence "Demo" { email "Intro" subject "Hi" body "Hi" }\n'
         'on contact_created enroll in "Demo" as alice   # flowc: ignore[W302, W999]\n'
         'on contact_created enroll in "Demo" as alice\n'
@@ -89,7 +110,7 @@ def test_suppression_comment_hides_only_the_named_code_on_its_line():
 def test_one_root_cause_one_diagnostic():
     src = (
         'sequence "Demo" { email "Intro" subject "Hi" body "Hi" }\n'
-        'user carol seat sales_enterprise\n'
+        "user carol seat sales_enterprise\n"
         'on form_submitted enroll in "Demo" as nobody from x@y\n'
         'on form_submitted enroll in "Demo" as carol\n'
         'on meeting_outcome where outcome == noshow and outcome != noshow enroll in "Demo" as carol\n'

@@ -1,10 +1,12 @@
 """`flowc test`: test blocks parsed, checked and run on fresh memory stores
 through the engine; PASS/FAIL, the failing expect at its line with what it
 saw; text, JSON and JUnit; coverage; the examples' tests."""
+
 from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from click.testing import CliRunner
@@ -63,8 +65,14 @@ def test_the_examples_pass_with_full_coverage():
     assert data["summary"]["failed"] == 0 and data["summary"]["passed"] >= 10
     assert data["coverage"]["percent"] >= 90
     assert {s["name"] for s in data["coverage"]["skip_reasons"] if s["reached"]} >= {
-        "sequence_deleted", "sender_not_licensed", "inbox_disconnected", "contact_unsubscribed",
-        "already_enrolled", "daily_limit_exceeded", "not_enrolled"}
+        "sequence_deleted",
+        "sender_not_licensed",
+        "inbox_disconnected",
+        "contact_unsubscribed",
+        "already_enrolled",
+        "daily_limit_exceeded",
+        "not_enrolled",
+    }
 
 
 def test_pass_and_fail_in_text(tmp_path):
@@ -74,7 +82,7 @@ def test_pass_and_fail_in_text(tmp_path):
     assert lines[0].startswith("PASS  a lead gets the demo sequence")
     assert lines[1].startswith("FAIL  the wrong expectation")
     # the failing expect at its line, with a caret and what it saw
-    assert f"{tmp_path / 's2.flow'}:4:3: FAIL expect bob@x enrolled in \"Demo\"" in r.output
+    assert f'{tmp_path / "s2.flow"}:4:3: FAIL expect bob@x enrolled in "Demo"' in r.output
     assert "  |   ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ bob@x is not enrolled" in r.output
     assert "  saw no audit entries since the previous expect" in r.output  # the `if` did not hold
     assert lines[-1] == "2 tests: 1 passed, 1 failed"
@@ -87,7 +95,9 @@ def test_one_test_is_one_test(tmp_path):
 
 
 def test_what_a_failing_expect_saw(tmp_path):
-    text = TEAM + """
+    text = (
+        TEAM
+        + """
 test "sees the skip" {
   contact bob@x lifecyclestage lead
   emit form_submitted bob@x form "Demo"
@@ -97,6 +107,7 @@ test "sees the skip" {
   expect cy@x enrolled in "Demo"
 }
 """
+    )
     r = flowc("test", scripts(tmp_path, text))
     assert r.exit_code == 1
     saw = r.output.split("saw since the previous expect:")[1]
@@ -107,7 +118,7 @@ def test_verbose_run_filter_and_usage(tmp_path):
     path = scripts(tmp_path, TEAM, PASSING, FAILING)
     r = flowc("test", path, "-v", "--run", "lead")
     assert r.exit_code == 0
-    assert "      ok   5: expect bob@x enrolled in \"Demo\" as alice from alice@x" in r.output
+    assert '      ok   5: expect bob@x enrolled in "Demo" as alice from alice@x' in r.output
     assert r.output.splitlines()[-1] == "1 test: 1 passed, 0 failed"
     assert flowc("test", path, "--run", "nothing matches").exit_code == 1
     assert CliRunner().invoke(main, ["test", str(path), "--run", "("]).exit_code == 2
@@ -132,7 +143,10 @@ def test_junit_and_json(tmp_path):
     cov = data["coverage"]
     assert {a["name"]: a["reached"] for a in cov["if_arms"]} == {"Demo request: if at s0.flow:9 (then)": True}
     assert {s["name"]: s["reached"] for s in cov["steps"]} == {
-        "Demo: step 1 (email Intro)": True, "Demo: step 2 (wait)": True, "Demo: step 3 (task)": True}
+        "Demo: step 1 (email Intro)": True,
+        "Demo: step 2 (wait)": True,
+        "Demo: step 3 (task)": True,
+    }
     assert cov["total"] == 1 + 1 + 3 + 6
 
 
@@ -143,7 +157,9 @@ def test_each_test_has_a_store_of_its_own(tmp_path):
 
 
 def test_check_rules_apply_to_test_blocks():
-    text = TEAM + """
+    text = (
+        TEAM
+        + """
 test "t" {
   contact bob@x firstnam "Bob"
   emit form_submited bob@x form "Demo"
@@ -154,21 +170,31 @@ test "t" {
 }
 test "t" { }
 """
+    )
     result = dsl.check_sources([("t.flow", text)])
     found = sorted((d.code, d.span.line) for d in result.diagnostics)
-    assert found == [("E101", 19), ("E102", 19), ("E102", 20), ("E103", 22), ("E104", 16), ("E104", 18),
-                     ("E105", 15), ("E105", 17)]
+    assert found == [
+        ("E101", 19),
+        ("E102", 19),
+        ("E102", 20),
+        ("E103", 22),
+        ("E104", 16),
+        ("E104", 18),
+        ("E105", 15),
+        ("E105", 17),
+    ]
 
 
 def test_run_ignores_test_blocks(tmp_path):
     events = tmp_path / "events.jsonl"
-    events.write_text('{"id": "1", "type": "form_submitted", "at": "2026-01-05T09:00:00Z", "contact": "c@x", '
-                      '"form": "Demo", "properties": {"lifecyclestage": "lead"}}\n')
+    events.write_text(
+        '{"id": "1", "type": "form_submitted", "at": "2026-01-05T09:00:00Z", "contact": "c@x", '
+        '"form": "Demo", "properties": {"lifecyclestage": "lead"}}\n'
+    )
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     without = flowc("run", scripts(tmp_path / "a", TEAM), "--events", events, "--store", "memory:")
-    with_tests = flowc("run", scripts(tmp_path / "b", TEAM, PASSING, FAILING), "--events", events,
-                       "--store", "memory:")
+    with_tests = flowc("run", scripts(tmp_path / "b", TEAM, PASSING, FAILING), "--events", events, "--store", "memory:")
     assert without.exit_code == with_tests.exit_code == 0
     assert without.output == with_tests.output
 
@@ -186,7 +212,9 @@ def test_test_blocks_are_compiled_into_the_program():
     from flowc.dsl import program as p
     from flowc.interpreter.scenarios import Trace, coverage, run_tests
 
-    text = TEAM + """
+    text = (
+        TEAM
+        + """
 test "compiled" {
   contact Bob@X lifecyclestage lead createdate today
   emit form_submitted bob@x form "Demo" page home.pricing
@@ -194,15 +222,21 @@ test "compiled" {
   expect bob@x not enrolled
 }
 """
+    )
     result = dsl.check_sources([("t.flow", text)])
     assert not result.errors, result.diagnostics
     (test,) = result.program.tests
     contact, emit, advance, expect = test.steps
     assert (test.name, test.span.line) == ("compiled", 14)
-    assert contact == p.SetContact(contact.span, "bob@x", (("lifecyclestage", p.Const("lead")),
-                                                           ("createdate", p.Today())))
+    assert contact == p.SetContact(
+        contact.span, "bob@x", (("lifecyclestage", p.Const("lead")), ("createdate", p.Today()))
+    )
     assert (emit.event, emit.contact, emit.fields, emit.at) == (
-        "form_submitted", "bob@x", (("form", p.Const("Demo")), ("page", p.Const("home.pricing"))), None)
+        "form_submitted",
+        "bob@x",
+        (("form", p.Const("Demo")), ("page", p.Const("home.pricing"))),
+        None,
+    )
     assert advance.delay == p.Delay(2, "day", True) and advance.to is None
     assert (expect.kind, expect.contact, expect.span.line) == ("not_enrolled", "bob@x", 18)
     (workflow,) = result.program.workflows
@@ -215,5 +249,5 @@ test "compiled" {
 def test_scenarios_run_compiled_tests_not_the_ast():
     from flowc.interpreter import scenarios
 
-    source = open(scenarios.__file__, encoding="utf-8").read()
+    source = Path(scenarios.__file__).read_text(encoding="utf-8")
     assert "flowc.dsl import ast" not in source and "checker" not in source

@@ -1,6 +1,7 @@
 """`flowc fmt`: one layout, idempotent, the program and every comment kept,
 on every fixture, on generated scripts and on deep nesting; the examples and
 the docs are in that layout; the command's modes and exit codes."""
+
 from __future__ import annotations
 
 import inspect
@@ -9,11 +10,10 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from flowc.dsl import ast, parse
 from flowc.dsl.format import FormatError, format_text, shape
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from .conftest import EXAMPLES, FIXTURES, ROOT
 
@@ -55,21 +55,33 @@ def test_every_node_kind_is_formatted():
     kinds = set()
     office = 'user a hours 09:00-17:30 throttle 30 seconds timezone "UTC"\nholidays 2026-12-24, 2026-12-25\n'
     heard = 'sequence "H" out_of_office pause 9 days footer "{{unsubscribe_url}}" { }\n'
-    for text in [(FIXTURES / "ok" / "base.flow").read_text(), extra, 'sequence "S" { task "{{placeholder: x}}" }',
-                 'include "x.flow"', TEST_BLOCK, office, heard]:
+    for text in [
+        (FIXTURES / "ok" / "base.flow").read_text(),
+        extra,
+        'sequence "S" { task "{{placeholder: x}}" }',
+        'include "x.flow"',
+        TEST_BLOCK,
+        office,
+        heard,
+    ]:
         module = parse(format_text(text))[0]
         kinds.update(type(node) for node in module.walk())
-    every = {cls for _, cls in inspect.getmembers(ast, inspect.isclass)
-             if issubclass(cls, ast.Node) and cls is not ast.Node and cls.__module__ == ast.__name__}
+    every = {
+        cls
+        for _, cls in inspect.getmembers(ast, inspect.isclass)
+        if issubclass(cls, ast.Node) and cls is not ast.Node and cls.__module__ == ast.__name__
+    }
     assert every - kinds == set()
 
 
-TEST_BLOCK = ('test "t" { contact bob@x firstname "Bob" tier gold; emit form_submitted bob@x form "x" '
-              'at 2026-01-05T09:00:00Z advance 2 business days advance to 2026-01-06T00:00:00Z '
-              'account seat_changed user alice seat sales_pro expect bob@x enrolled in "S" as alice from a@x '
-              'expect bob@x not enrolled expect bob@x skipped already_enrolled '
-              'expect email "x" to bob@x body contains "Hi" expect no email to bob@x expect task "Call" for bob@x '
-              'expect alice sent 1 expect bob@x ended expect bob@x unenrolled from "S" }')
+TEST_BLOCK = (
+    'test "t" { contact bob@x firstname "Bob" tier gold; emit form_submitted bob@x form "x" '
+    "at 2026-01-05T09:00:00Z advance 2 business days advance to 2026-01-06T00:00:00Z "
+    'account seat_changed user alice seat sales_pro expect bob@x enrolled in "S" as alice from a@x '
+    "expect bob@x not enrolled expect bob@x skipped already_enrolled "
+    'expect email "x" to bob@x body contains "Hi" expect no email to bob@x expect task "Call" for bob@x '
+    'expect alice sent 1 expect bob@x ended expect bob@x unenrolled from "S" }'
+)
 
 
 def test_test_blocks_one_step_a_line():
@@ -78,47 +90,51 @@ def test_test_blocks_one_step_a_line():
         'test "t" {',
         '  contact bob@x firstname "Bob" tier gold',
         '  emit form_submitted bob@x form "x" at 2026-01-05T09:00:00Z',
-        '  advance 2 business days',
-        '  advance to 2026-01-06T00:00:00Z',
-        '  account seat_changed user alice seat sales_pro',
+        "  advance 2 business days",
+        "  advance to 2026-01-06T00:00:00Z",
+        "  account seat_changed user alice seat sales_pro",
         '  expect bob@x enrolled in "S" as alice from a@x',
-        '  expect bob@x not enrolled',
-        '  expect bob@x skipped already_enrolled',
+        "  expect bob@x not enrolled",
+        "  expect bob@x skipped already_enrolled",
         '  expect email "x" to bob@x body contains "Hi"',
-        '  expect no email to bob@x',
+        "  expect no email to bob@x",
         '  expect task "Call" for bob@x',
-        '  expect alice sent 1',
-        '  expect bob@x ended',
+        "  expect alice sent 1",
+        "  expect bob@x ended",
         '  expect bob@x unenrolled from "S"',
-        '}']
+        "}",
+    ]
 
 
 def test_layout():
-    text = ('user   a seat sales_enterprise inbox a@x;user b seat sales_enterprise inbox b@x\n\n\n\n'
-            'property t : enum ( x , y )\nsequence "S" { email "E" subject "s" body "b" ; wait 2 business days }\n'
-            'workflow "W" reenroll on form_submitted where ( form == "x" or page is known ) and contact.t in [ x,y ] '
-            '{ if not contact.t == x { enroll in "S" as a from a@x } else if true { wait 1 day } else '
-            '{ unenroll from "S" } }\n'
-            'on form_submitted enroll in "S" as b\n')
+    text = (
+        "user   a seat sales_enterprise inbox a@x;user b seat sales_enterprise inbox b@x\n\n\n\n"
+        'property t : enum ( x , y )\nsequence "S" { email "E" subject "s" body "b" ; wait 2 business days }\n'
+        'workflow "W" reenroll on form_submitted where ( form == "x" or page is known ) and contact.t in [ x,y ] '
+        '{ if not contact.t == x { enroll in "S" as a from a@x } else if true { wait 1 day } else '
+        '{ unenroll from "S" } }\n'
+        'on form_submitted enroll in "S" as b\n'
+    )
     assert assert_formats_well(text) == (
-        'user a seat sales_enterprise inbox a@x\n'
-        'user b seat sales_enterprise inbox b@x\n'
-        '\n'
-        'property t: enum(x, y)\n'
+        "user a seat sales_enterprise inbox a@x\n"
+        "user b seat sales_enterprise inbox b@x\n"
+        "\n"
+        "property t: enum(x, y)\n"
         'sequence "S" {\n'
         '  email "E" subject "s" body "b"\n'
-        '  wait 2 business days\n'
-        '}\n'
+        "  wait 2 business days\n"
+        "}\n"
         'workflow "W" reenroll on form_submitted where (form == "x" or page is known) and contact.t in [x, y] {\n'
-        '  if not contact.t == x {\n'
+        "  if not contact.t == x {\n"
         '    enroll in "S" as a from a@x\n'
-        '  } else if true {\n'
-        '    wait 1 day\n'
-        '  } else {\n'
+        "  } else if true {\n"
+        "    wait 1 day\n"
+        "  } else {\n"
         '    unenroll from "S"\n'
-        '  }\n'
-        '}\n'
-        'on form_submitted enroll in "S" as b\n')
+        "  }\n"
+        "}\n"
+        'on form_submitted enroll in "S" as b\n'
+    )
 
 
 def test_wide_lines_put_clauses_on_lines_of_their_own():
@@ -128,39 +144,46 @@ def test_wide_lines_put_clauses_on_lines_of_their_own():
 
 
 def test_comments_stay_where_they_were():
-    text = ('# head\n\n'
-            'user a  # after a\n'
-            '  seat sales_enterprise\n'
-            '  # between clauses\n'
-            '  inbox a@x\n'
-            'sequence "S" {  # open\n'
-            '\n'
-            '  # first step\n'
-            '  email "E"\n'
-            '\n'
-            '  # before the brace\n'
-            '}  # closed\n'
-            '# tail\n')
-    assert assert_formats_well(text) == (
-        '# head\n\n'
-        'user a # after a\n'
-        '  seat sales_enterprise\n'
-        '  # between clauses\n'
-        '  inbox a@x\n'
-        'sequence "S" { # open\n'
-        '  # first step\n'
+    text = (
+        "# head\n\n"
+        "user a  # after a\n"
+        "  seat sales_enterprise\n"
+        "  # between clauses\n"
+        "  inbox a@x\n"
+        'sequence "S" {  # open\n'
+        "\n"
+        "  # first step\n"
         '  email "E"\n'
-        '\n'
-        '  # before the brace\n'
-        '} # closed\n'
-        '# tail\n')
+        "\n"
+        "  # before the brace\n"
+        "}  # closed\n"
+        "# tail\n"
+    )
+    assert assert_formats_well(text) == (
+        "# head\n\n"
+        "user a # after a\n"
+        "  seat sales_enterprise\n"
+        "  # between clauses\n"
+        "  inbox a@x\n"
+        'sequence "S" { # open\n'
+        "  # first step\n"
+        '  email "E"\n'
+        "\n"
+        "  # before the brace\n"
+        "} # closed\n"
+        "# tail\n"
+    )
 
 
 def test_keywords_used_as_fields_stay_on_their_line():
-    text = 'on email_replied where sequence == "S" unenroll from "S" on property_changed where property == "x" wait 1 day'
+    text = (
+        'on email_replied where sequence == "S" unenroll from "S" on property_changed where property == "x" wait 1 day'
+    )
     out = assert_formats_well(text)
-    assert out.splitlines() == ['on email_replied where sequence == "S" unenroll from "S"',
-                                'on property_changed where property == "x" wait 1 day']
+    assert out.splitlines() == [
+        'on email_replied where sequence == "S" unenroll from "S"',
+        'on property_changed where property == "x" wait 1 day',
+    ]
 
 
 def test_deep_nesting_formats_without_recursion():
@@ -170,13 +193,17 @@ def test_deep_nesting_formats_without_recursion():
     cond = "(" * depth + 'form == "x"' + ")" * depth
     nots = "not " * 64 + 'form == "x"'
     ifs = "if true { " * 64 + 'unenroll from "S"' + " }" * 64
-    for text in (f'on form_submitted where {cond} unenroll from "S"',
-                 f'on form_submitted where {nots} unenroll from "S"',
-                 f'on form_submitted {{ {ifs} }}'):
+    for text in (
+        f'on form_submitted where {cond} unenroll from "S"',
+        f'on form_submitted where {nots} unenroll from "S"',
+        f"on form_submitted {{ {ifs} }}",
+    ):
         out = format_text(text)
         assert format_text(out) == out
-    for text in (f'on form_submitted where {"not " * depth}form == "x" unenroll from "S"',
-                 f'on form_submitted {{ {"if true { " * depth}unenroll from "S"{" }" * depth} }}'):
+    for text in (
+        f'on form_submitted where {"not " * depth}form == "x" unenroll from "S"',
+        f'on form_submitted {{ {"if true { " * depth}unenroll from "S"{" }" * depth} }}',
+    ):
         with pytest.raises(FormatError) as e:
             format_text(text)
         assert [d.code for d in e.value.diagnostics] == ["E108"]
@@ -202,8 +229,16 @@ def test_examples_and_docs_are_in_canonical_form():
 # ---- generated scripts ---------------------------------------------------------
 
 names = st.sampled_from(["alice", "bob", "x", "tier", "_a1"])
-strings = st.sampled_from(['"S"', '"Demo"', '"a \\"b\\""', '"Hi {{contact.firstname | there}}"', '""',
-                           '"Acme, 1 Main St. {{ unsubscribe_url }}"'])
+strings = st.sampled_from(
+    [
+        '"S"',
+        '"Demo"',
+        '"a \\"b\\""',
+        '"Hi {{contact.firstname | there}}"',
+        '""',
+        '"Acme, 1 Main St. {{ unsubscribe_url }}"',
+    ]
+)
 addresses = st.sampled_from(["a@x", "a.b+c@corp.example", '"q@x"'])
 durations = st.sampled_from(["1 day", "2 business days", "3 hours", "90 minutes", "2 weeks"])
 operands = st.sampled_from(["form", "contact.tier", '"x"', "12", "1.5", "true", "today", "sequence", "property"])
@@ -214,20 +249,26 @@ def _expr(depth: int):
         st.tuples(operands, st.sampled_from(["==", "!=", "<", ">=", "contains"]), operands).map(" ".join),
         st.tuples(operands, st.sampled_from(["is known", "is unknown"])).map(" ".join),
         st.tuples(operands, st.sampled_from(["in", "not in"]), st.lists(operands, max_size=3)).map(
-            lambda t: f"{t[0]} {t[1]} [{', '.join(t[2])}]"),
+            lambda t: f"{t[0]} {t[1]} [{', '.join(t[2])}]"
+        ),
         operands,
     )
     if depth == 0:
         return leaf
     sub = _expr(depth - 1)
-    return st.one_of(leaf, st.tuples(sub, st.sampled_from(["and", "or"]), sub).map(" ".join),
-                     sub.map(lambda e: f"not {e}"), sub.map(lambda e: f"( {e} )"))
+    return st.one_of(
+        leaf,
+        st.tuples(sub, st.sampled_from(["and", "or"]), sub).map(" ".join),
+        sub.map(lambda e: f"not {e}"),
+        sub.map(lambda e: f"( {e} )"),
+    )
 
 
 def _actions(depth: int):
     simple = st.one_of(
         st.tuples(strings, names, st.one_of(st.none(), addresses)).map(
-            lambda t: f"enroll in {t[0]} as {t[1]}" + (f" from {t[2]}" if t[2] else "")),
+            lambda t: f"enroll in {t[0]} as {t[1]}" + (f" from {t[2]}" if t[2] else "")
+        ),
         strings.map(lambda s: f"unenroll from {s}"),
         durations.map(lambda d: f"wait {d}"),
     )
@@ -235,29 +276,58 @@ def _actions(depth: int):
         return st.lists(simple, min_size=1, max_size=3)
     inner = _actions(depth - 1)
     branch = st.tuples(_expr(1), inner, st.one_of(st.none(), inner)).map(
-        lambda t: f"if {t[0]} {{ {' '.join(t[1])} }}" + (f" else {{ {' '.join(t[2])} }}" if t[2] else ""))
+        lambda t: f"if {t[0]} {{ {' '.join(t[1])} }}" + (f" else {{ {' '.join(t[2])} }}" if t[2] else "")
+    )
     return st.lists(st.one_of(simple, branch), min_size=0, max_size=3)
 
 
 statement = st.one_of(
-    st.tuples(names, st.lists(st.one_of(names.map(lambda n: f"seat {n}"), addresses.map(lambda a: f"alias {a}"),
-                                        st.integers(1, 999).map(lambda n: f"limit {n}"),
-                                        strings.map(lambda s: f"footer {s}")), max_size=3)).map(
-        lambda t: " ".join([f"user {t[0]}"] + t[1])),
-    st.tuples(strings, st.lists(st.one_of(
-        st.tuples(strings, st.one_of(st.none(), strings), st.one_of(st.none(), strings)).map(
-            lambda t: f"email {t[0]}" + (f" subject {t[1]}" if t[1] else "") + (f" body {t[2]}" if t[2] else "")),
-        strings.map(lambda s: f"task {s}"), durations.map(lambda d: f"wait {d}")), max_size=4),
-        st.lists(st.one_of(st.sampled_from(["weekdays", "company_unenroll"]), strings.map(lambda s: f"footer {s}"),
-                           st.sampled_from(["pause", "pause 10 days", "pause 1 day", "continue", "unenroll"]).map(
-                               lambda m: f"out_of_office {m}")), max_size=2)).map(
-        lambda t: f"sequence {t[0]} {' '.join(t[2])} {{ {' '.join(t[1])} }}"),
+    st.tuples(
+        names,
+        st.lists(
+            st.one_of(
+                names.map(lambda n: f"seat {n}"),
+                addresses.map(lambda a: f"alias {a}"),
+                st.integers(1, 999).map(lambda n: f"limit {n}"),
+                strings.map(lambda s: f"footer {s}"),
+            ),
+            max_size=3,
+        ),
+    ).map(lambda t: " ".join([f"user {t[0]}"] + t[1])),
+    st.tuples(
+        strings,
+        st.lists(
+            st.one_of(
+                st.tuples(strings, st.one_of(st.none(), strings), st.one_of(st.none(), strings)).map(
+                    lambda t: f"email {t[0]}" + (f" subject {t[1]}" if t[1] else "") + (f" body {t[2]}" if t[2] else "")
+                ),
+                strings.map(lambda s: f"task {s}"),
+                durations.map(lambda d: f"wait {d}"),
+            ),
+            max_size=4,
+        ),
+        st.lists(
+            st.one_of(
+                st.sampled_from(["weekdays", "company_unenroll"]),
+                strings.map(lambda s: f"footer {s}"),
+                st.sampled_from(["pause", "pause 10 days", "pause 1 day", "continue", "unenroll"]).map(
+                    lambda m: f"out_of_office {m}"
+                ),
+            ),
+            max_size=2,
+        ),
+    ).map(lambda t: f"sequence {t[0]} {' '.join(t[2])} {{ {' '.join(t[1])} }}"),
     names.map(lambda n: f"property {n}: enum(a, b)"),
     st.tuples(strings, st.booleans(), names, st.one_of(st.none(), _expr(2)), _actions(2)).map(
-        lambda t: f"workflow {t[0]} {'reenroll ' if t[1] else ''}on {t[2]}"
-                  + (f" where {t[3]}" if t[3] else "") + f" {{ {' '.join(t[4])} }}"),
+        lambda t: (
+            f"workflow {t[0]} {'reenroll ' if t[1] else ''}on {t[2]}"
+            + (f" where {t[3]}" if t[3] else "")
+            + f" {{ {' '.join(t[4])} }}"
+        )
+    ),
     st.tuples(names, st.one_of(st.none(), _expr(2)), _actions(0)).map(
-        lambda t: f"on {t[0]}" + (f" where {t[1]}" if t[1] else "") + " " + t[2][0]),
+        lambda t: f"on {t[0]}" + (f" where {t[1]}" if t[1] else "") + " " + t[2][0]
+    ),
 )
 separators = st.sampled_from([" ", " ", "\n", "\n\n\n", "\t", "  # note \n", "\n# own line\n", "\r\n"])
 
@@ -286,16 +356,18 @@ def test_generated_scripts_format_well(text):
 
 # ---- the command ---------------------------------------------------------------
 
+
 def _flowc(*args, cwd=None, input=None):
-    return subprocess.run([sys.executable, "-m", "flowc", *args], cwd=cwd, input=input, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "flowc", *args], cwd=cwd, input=input, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_fmt_check_diff_and_rewrite(tmp_path):
     messy = tmp_path / "a.flow"
-    messy.write_text('user a seat sales_enterprise   inbox a@x  # the sender\n')
+    messy.write_text("user a seat sales_enterprise   inbox a@x  # the sender\n")
     clean = tmp_path / "b.flow"
-    clean.write_text('user b seat sales_enterprise inbox b@x\n')
+    clean.write_text("user b seat sales_enterprise inbox b@x\n")
     r = _flowc("fmt", "--check", str(tmp_path))
     assert r.returncode == 1 and r.stdout.split() == [str(messy)]
     r = _flowc("fmt", "--diff", str(tmp_path))
@@ -329,38 +401,44 @@ def test_fmt_standard_input_and_bad_bytes(tmp_path):
 
 
 def test_office_hours_clauses():
-    text = ('user alice timezone "Europe/Berlin" seat sales_enterprise hours 09:00 - 17:30 inbox alice@x '
-            'throttle 2 hours limit 9\nholidays 2026-12-24 ,2026-12-25\n'
-            'sequence "Demo" weekdays company_unenroll { task "Call" hold ; wait 3 days }\n')
+    text = (
+        'user alice timezone "Europe/Berlin" seat sales_enterprise hours 09:00 - 17:30 inbox alice@x '
+        "throttle 2 hours limit 9\nholidays 2026-12-24 ,2026-12-25\n"
+        'sequence "Demo" weekdays company_unenroll { task "Call" hold ; wait 3 days }\n'
+    )
     assert assert_formats_well(text) == (
-        'user alice\n'
+        "user alice\n"
         '  timezone "Europe/Berlin"\n'
-        '  seat sales_enterprise\n'
-        '  hours 09:00-17:30\n'
-        '  inbox alice@x\n'
-        '  throttle 2 hours\n'  # the unit is not a clause, though spelt like the keyword
-        '  limit 9\n'
-        'holidays 2026-12-24, 2026-12-25\n'
+        "  seat sales_enterprise\n"
+        "  hours 09:00-17:30\n"
+        "  inbox alice@x\n"
+        "  throttle 2 hours\n"  # the unit is not a clause, though spelt like the keyword
+        "  limit 9\n"
+        "holidays 2026-12-24, 2026-12-25\n"
         'sequence "Demo" weekdays company_unenroll {\n'
         '  task "Call" hold\n'
-        '  wait 3 days\n'
-        '}\n')
+        "  wait 3 days\n"
+        "}\n"
+    )
 
 
 def test_footer_and_out_of_office_clauses():
-    text = ('user alice name "Alice Example" seat sales_enterprise inbox alice@acme.example\n'
-            '     footer "Acme GmbH, Hauptstr. 1, 10115 Berlin. Not interested? {{ unsubscribe_url }}"\n'
-            'sequence "Demo"   out_of_office   pause 10\n days footer "Bye" { email "Intro" subject "Hi" }\n'
-            'user bob footer "x"\nsequence "T" out_of_office unenroll { }\n')
+    text = (
+        'user alice name "Alice Example" seat sales_enterprise inbox alice@acme.example\n'
+        '     footer "Acme GmbH, Hauptstr. 1, 10115 Berlin. Not interested? {{ unsubscribe_url }}"\n'
+        'sequence "Demo"   out_of_office   pause 10\n days footer "Bye" { email "Intro" subject "Hi" }\n'
+        'user bob footer "x"\nsequence "T" out_of_office unenroll { }\n'
+    )
     assert assert_formats_well(text) == (
-        'user alice\n'
+        "user alice\n"
         '  name "Alice Example"\n'
-        '  seat sales_enterprise\n'
-        '  inbox alice@acme.example\n'
+        "  seat sales_enterprise\n"
+        "  inbox alice@acme.example\n"
         '  footer "Acme GmbH, Hauptstr. 1, 10115 Berlin. Not interested? {{ unsubscribe_url }}"\n'
         'sequence "Demo" out_of_office pause 10 days footer "Bye" {\n'
         '  email "Intro" subject "Hi"\n'
-        '}\n'
+        "}\n"
         'user bob footer "x"\n'
         'sequence "T" out_of_office unenroll {\n'
-        '}\n')
+        "}\n"
+    )

@@ -1,17 +1,18 @@
 """`flowc graph`: the structure of the picture (events -> workflows ->
 sequences -> steps, users as senders) in Mermaid and DOT, and conditions
 written back as Flow text."""
+
 from __future__ import annotations
 
 import re
 
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
-
-from flowc.cli import main
 from flowc.dsl import parse
 from flowc.dsl.condition_text import condition_text
 from flowc.dsl.format import shape
+from hypothesis import HealthCheck, given, settings
+
+from flowc.cli import main
 
 from .conftest import EXAMPLES
 from .test_format import _expr
@@ -48,9 +49,12 @@ def test_example_graph_in_mermaid():
     seqs = {label: sid for sid, (label, _) in subgraphs.items()}
     assert set(seqs) == {"Book a meeting", "Onboarding", "Reschedule"}
     # steps in order, the waits on the edges between them
-    book, steps = subgraphs[seqs["Book a meeting"]]
+    _book, steps = subgraphs[seqs["Book a meeting"]]
     assert [nodes[s] for s in steps] == [
-        "email: Intro", "email: Follow-up", "task: Call {{contact.firstname}} at {{contact.company}} about the demo"]
+        "email: Intro",
+        "email: Follow-up",
+        "task: Call {{contact.firstname}} at {{contact.company}} about the demo",
+    ]
     assert (steps[0], steps[1], "wait 2 business days", "-->") in edges
     assert (steps[1], steps[2], "wait 3 days", "-->") in edges
     # events -> workflows, with their where
@@ -58,10 +62,18 @@ def test_example_graph_in_mermaid():
     assert (by_label["form_submitted"], demo, "where form == #quot;Sales qualified#quot;", "-->") in edges
     assert (by_label["meeting_outcome"], by_label["No-show"], "where outcome == no_show", "-->") in edges
     # workflows -> sequences, under their if and after their wait
-    assert (demo, seqs["Book a meeting"], "enroll as alice, if contact.tier == enterprise or contact.trial_active",
-            "-->") in edges
-    assert (demo, seqs["Book a meeting"],
-            "enroll as alice, unless contact.tier == enterprise or contact.trial_active", "-->") in edges
+    assert (
+        demo,
+        seqs["Book a meeting"],
+        "enroll as alice, if contact.tier == enterprise or contact.trial_active",
+        "-->",
+    ) in edges
+    assert (
+        demo,
+        seqs["Book a meeting"],
+        "enroll as alice, unless contact.tier == enterprise or contact.trial_active",
+        "-->",
+    ) in edges
     assert (by_label["No-show"], seqs["Reschedule"], "enroll as alice, after 2 hours", "-->") in edges
     assert (by_label["line 19"], seqs["Book a meeting"], "unenroll", "-.->") in edges
     # users as senders, from each address they send from
@@ -87,9 +99,10 @@ def test_example_graph_in_dot():
 
 def test_labels_are_escaped_and_cut(tmp_path):
     (tmp_path / "s.flow").write_text(
-        'user a seat sales_enterprise inbox a@x\n'
+        "user a seat sales_enterprise inbox a@x\n"
         'sequence "Say \\"hi\\" <b> #1" { task "' + "x" * 200 + '" }\n'
-        'on form_submitted where form == "a#b" enroll in "Say \\"hi\\" <b> #1" as a\n')
+        'on form_submitted where form == "a#b" enroll in "Say \\"hi\\" <b> #1" as a\n'
+    )
     r = graph(tmp_path)
     assert r.exit_code == 0
     assert 'subgraph seq1["Say #quot;hi#quot; #lt;b#gt; #35;1"]' in r.output
@@ -108,15 +121,15 @@ def test_check_errors_are_not_drawn(tmp_path):
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_expr(3))
 def test_conditions_written_back_parse_to_the_same_condition(expr):
-    module, errors = parse(f'on e where {expr} wait 1 day')
+    module, errors = parse(f"on e where {expr} wait 1 day")
     assert not errors
     where = module.statements[0].where
-    again = parse(f'on e where {condition_text(where)} wait 1 day')[0].statements[0].where
+    again = parse(f"on e where {condition_text(where)} wait 1 day")[0].statements[0].where
     assert shape(again) == shape(where)
 
 
 def test_deep_conditions_are_written_without_recursion():
-    where = parse('on e where ' + "(" * 3000 + "not a" + ")" * 3000 + ' wait 1 day')[0].statements[0].where
+    where = parse("on e where " + "(" * 3000 + "not a" + ")" * 3000 + " wait 1 day")[0].statements[0].where
     assert condition_text(where) == "not a"
 
 

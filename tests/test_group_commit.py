@@ -3,6 +3,7 @@ events run with no savepoint each; when one fails, the group is rolled back
 and runs again, each event in a savepoint, so that the failing one alone is
 rejected (`internal_error`). What such a run prints, counts, lists and
 stores is what a run committing each event does."""
+
 from __future__ import annotations
 
 import json
@@ -11,14 +12,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from flowc.interpreter.api import Runner, StoreError
+from flowc.interpreter.stores.sqlite import SqliteStore
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.generate import event_stream, stream_script
 from flowc import dsl
 from flowc.cli import main
-from flowc.interpreter.api import Runner, StoreError, open_store
-from flowc.interpreter.stores.sqlite import SqliteStore
 
 from .canonical import dump
 
@@ -65,7 +66,7 @@ def _same_as_committing_each(tmp_path, lines, every, names=FAILING, program=PROG
     the two agree, and return the group run's `_run`."""
     each = _run(tmp_path / "each.db", lines, 1, names, program)
     grouped = _run(tmp_path / f"grouped{every}.db", lines, every, names, program)
-    for what, a, b in zip(("log", "summary", "results", "state"), each, grouped):
+    for what, a, b in zip(("log", "summary", "results", "state"), each, grouped, strict=False):
         assert a == b, what
     return grouped
 
@@ -73,8 +74,16 @@ def _same_as_committing_each(tmp_path, lines, every, names=FAILING, program=PROG
 def _form(i: int, tier="gold") -> str:
     """Line i + 1 of `event_stream(30, contacts=5, seed=2)`: a form that
     fails (first name N13)."""
-    return json.dumps({"id": f"e{i}", "at": "2026-01-05T08:50:00Z", "type": "form_submitted", "form": "A",
-                       "contact": "x@y", "properties": {"firstname": "N13", "tier": tier}})
+    return json.dumps(
+        {
+            "id": f"e{i}",
+            "at": "2026-01-05T08:50:00Z",
+            "type": "form_submitted",
+            "form": "A",
+            "contact": "x@y",
+            "properties": {"firstname": "N13", "tier": tier},
+        }
+    )
 
 
 @pytest.mark.parametrize("every", [7, 100])
@@ -89,7 +98,7 @@ def test_a_failing_event_in_a_group_is_rejected_once_and_the_rest_processed_once
     # Only the groups holding a failing event ran again, each event of them
     # in a savepoint; the others made none.
     redone = {i // every for i in failing}
-    assert statements.count("SAVEPOINT flow_nested") == sum(len(lines[g * every:(g + 1) * every]) for g in redone)
+    assert statements.count("SAVEPOINT flow_nested") == sum(len(lines[g * every : (g + 1) * every]) for g in redone)
 
 
 def test_a_duplicate_id_and_a_rejected_line_in_a_group_that_runs_again(tmp_path):
@@ -101,11 +110,18 @@ def test_a_duplicate_id_and_a_rejected_line_in_a_group_that_runs_again(tmp_path)
     lines[26] = _form(26, tier=7)  # a property of the wrong type
     log, summary, results, _, _ = _same_as_committing_each(tmp_path, lines, 50)
     odd = [(e["event"], e["outcome"], e["reason"], e["line"]) for e in log if e["outcome"] in ("rejected", "duplicate")]
-    assert odd == [("e20", "rejected", "internal_error", None), ("e4", "duplicate", "duplicate_event", None),
-                   (None, "rejected", "invalid_event", 25), ("e26", "rejected", "invalid_event", 27)]
+    assert odd == [
+        ("e20", "rejected", "internal_error", None),
+        ("e4", "duplicate", "duplicate_event", None),
+        (None, "rejected", "invalid_event", 25),
+        ("e26", "rejected", "invalid_event", 27),
+    ]
     assert (summary["events"], summary["rejected"], summary["duplicates"], summary["late"]) == (27, 2, 1, 1)
-    assert [(r.line, r.result) for r in results if r.result != "accepted"] \
-        == [(23, "duplicate"), (25, "rejected"), (27, "rejected")]
+    assert [(r.line, r.result) for r in results if r.result != "accepted"] == [
+        (23, "duplicate"),
+        (25, "rejected"),
+        (27, "rejected"),
+    ]
     assert [r.line for r in results] == list(range(1, 31))
 
 
@@ -143,19 +159,29 @@ def test_flowc_run_and_status_after_a_failing_event_in_a_group_are_those_of_comm
     for n, every in enumerate(([], ["--commit-every", "1"])):
         db = f"sqlite:///{tmp_path / f'{n}.db'}"
         invoke = CliRunner().invoke
-        r = invoke(main, ["run", str(script), "--events", str(events), "--store", db, "--format", "json", *every],
-                   catch_exceptions=False)
+        r = invoke(
+            main,
+            ["run", str(script), "--events", str(events), "--store", db, "--format", "json", *every],
+            catch_exceptions=False,
+        )
         assert r.exit_code == 0, r.output
         assert '"internal_error"' in r.stdout
-        status = [invoke(main, ["status", "--store", db, *f], catch_exceptions=False).output
-                  for f in ([], ["--format", "json"])]
+        status = [
+            invoke(main, ["status", "--store", db, *f], catch_exceptions=False).output
+            for f in ([], ["--format", "json"])
+        ]
         outputs.append((r.output, status))
     assert outputs[0] == outputs[1]
 
 
 @settings(max_examples=15, deadline=None)
-@given(seed=st.integers(0, 10_000), n=st.integers(20, 250), contacts=st.integers(3, 40),
-       every=st.integers(2, 60), names=st.sets(st.sampled_from([f"N{i}" for i in range(97)]), max_size=4))
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(20, 250),
+    contacts=st.integers(3, 40),
+    every=st.integers(2, 60),
+    names=st.sets(st.sampled_from([f"N{i}" for i in range(97)]), max_size=4),
+)
 def test_group_commit_with_failing_events_equals_commit_each(seed, n, contacts, every, names):
     with tempfile.TemporaryDirectory() as d:
         _same_as_committing_each(Path(d), event_stream(n, contacts=contacts, seed=seed), every, tuple(names))

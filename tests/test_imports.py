@@ -4,6 +4,7 @@ pyproject.toml (flowc's own modules > interpreter > dsl, no import cycles).
 It runs on a copy of the package in its installed layout: the editable
 install maps the repository's dsl/, interpreter/ and grammar/ folders into
 `flowc`, which import-linter's walk of the package's folder does not see."""
+
 from __future__ import annotations
 
 import shutil
@@ -27,8 +28,13 @@ def _installed_layout(tmp_path):
 
 def _lint(cwd):
     # The copy is found first: the working directory leads sys.path.
-    return subprocess.run([sys.executable, "-c", LINT, str(ROOT / "pyproject.toml"), "--no-cache"],
-                          cwd=cwd, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", LINT, str(ROOT / "pyproject.toml"), "--no-cache"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_the_import_contracts_hold(tmp_path):
@@ -53,6 +59,9 @@ def test_an_upward_import_and_a_cycle_break_them(tmp_path):
 def test_the_contract_names_every_module_above_the_interpreter():
     contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
     (forbidden,) = [c for c in contracts if c["type"] == "forbidden"]
-    above = {f"flowc.{p.stem}" for p in (ROOT / "flowc").iterdir()
-             if p.suffix == ".py" and p.stem != "__init__" or (p / "__init__.py").is_file()}
+    above = {
+        f"flowc.{p.stem}"
+        for p in (ROOT / "flowc").iterdir()
+        if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file()
+    }
     assert set(forbidden["forbidden_modules"]) == above

@@ -1,6 +1,7 @@
 """The classifier (interpreter/inbox/classify.py) on the corpus of
 real-shaped messages in tests/data/mail/ (expected.json gives each its
 class and fields), return dates in six languages, and hostile messages."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,8 +21,13 @@ RECEIVED = dt.date.fromisoformat(EXPECTED["received"])
 
 
 def verdict_fields(v) -> dict:
-    return {"class": v.kind.value, "recipients": list(v.recipients), "status": v.status,
-            "until": v.until.isoformat() if v.until else None, "left_company": v.left_company}
+    return {
+        "class": v.kind.value,
+        "recipients": list(v.recipients),
+        "status": v.status,
+        "until": v.until.isoformat() if v.until else None,
+        "left_company": v.left_company,
+    }
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED["messages"]))
@@ -49,27 +55,31 @@ def test_an_out_of_office_subject_counts_only_in_a_thread_of_ours():
     assert classify(message, RECEIVED, False).kind == Kind.MESSAGE
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("I'm back on Monday, 14 December 2026.", "2026-12-14"),
-    ("Out until December 14th", "2026-12-14"),
-    ("Away until 12/14/2026", "2026-12-14"),
-    ("Back 2027-01-04", "2027-01-04"),
-    ("Ich bin bis zum 18. Dezember nicht im Büro.", "2026-12-18"),
-    ("Abwesend vom 1.12. bis 3.1.", "2027-01-03"),
-    ("Je serai de retour le 4 janvier 2027.", "2027-01-04"),
-    ("Estoy fuera hasta el 9 de diciembre.", "2026-12-09"),
-    ("Rientro il 10 gennaio.", "2027-01-10"),
-    ("Ik ben terug op 5 januari.", "2027-01-05"),
-    ("No dates here at all.", None),
-    ("Back on 31 February.", None),
-    ("Back on 3 March 2020 (long ago).", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("I'm back on Monday, 14 December 2026.", "2026-12-14"),
+        ("Out until December 14th", "2026-12-14"),
+        ("Away until 12/14/2026", "2026-12-14"),
+        ("Back 2027-01-04", "2027-01-04"),
+        ("Ich bin bis zum 18. Dezember nicht im Büro.", "2026-12-18"),
+        ("Abwesend vom 1.12. bis 3.1.", "2027-01-03"),
+        ("Je serai de retour le 4 janvier 2027.", "2027-01-04"),
+        ("Estoy fuera hasta el 9 de diciembre.", "2026-12-09"),
+        ("Rientro il 10 gennaio.", "2027-01-10"),
+        ("Ik ben terug op 5 januari.", "2027-01-05"),
+        ("No dates here at all.", None),
+        ("Back on 31 February.", None),
+        ("Back on 3 March 2020 (long ago).", None),
+    ],
+)
 def test_return_dates_in_six_languages(text, expected):
     got = return_date(text.lower(), RECEIVED)
     assert (got.isoformat() if got else None) == expected
 
 
 # ---- hostile messages ----------------------------------------------------------
+
 
 def test_a_20_mib_message_is_read_to_1_mib_and_still_classified():
     head = (MAIL / "ooo-en-exchange.eml").read_bytes()
@@ -100,9 +110,11 @@ def test_ten_thousand_parts_are_read_within_bounds():
 
 
 def test_attachments_are_never_decoded():
-    raw = (b'From: bob@globex.example\nContent-Type: multipart/mixed; boundary="m"\n\n--m\n'
-           b"Content-Type: text/plain\n\nsee attached\n--m\nContent-Type: text/plain\n"
-           b"Content-Disposition: attachment; filename=x.txt\n\nout of office until 2 January\n--m--\n")
+    raw = (
+        b'From: bob@globex.example\nContent-Type: multipart/mixed; boundary="m"\n\n--m\n'
+        b"Content-Type: text/plain\n\nsee attached\n--m\nContent-Type: text/plain\n"
+        b"Content-Disposition: attachment; filename=x.txt\n\nout of office until 2 January\n--m--\n"
+    )
     assert read(raw).text.strip() == "see attached"
 
 

@@ -5,6 +5,7 @@ nothing.
 The engine's reactions to the new events (a pause until the return date,
 `left_company` ending and suppressing) come with the engine's side of
 hearing back: those assertions run once Outcome has PAUSED."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,8 +37,16 @@ RECEIVED = dt.datetime(2026, 12, 3, 11, 30, tzinfo=dt.timezone(dt.timedelta(hour
 ENGINE_REACTIONS = hasattr(Outcome, "PAUSED")
 ENGINE_SKIP = "the engine's reactions to auto-replies come with the inboxengine branch"
 
-CONTACTS = ["bob@globex.example", "dave@initech.example", "erik@firma.example", "fiona@hooli.example",
-            "gina@gone.example", "hank@slow.example", "ivy@umbrella.example", "kim@wayne.example"]
+CONTACTS = [
+    "bob@globex.example",
+    "dave@initech.example",
+    "erik@firma.example",
+    "fiona@hooli.example",
+    "gina@gone.example",
+    "hank@slow.example",
+    "ivy@umbrella.example",
+    "kim@wayne.example",
+]
 
 
 @pytest.fixture(scope="module")
@@ -52,26 +61,50 @@ def world(tmp_path_factory):
         second = {c: ids[c][1] for c in CONTACTS}  # step 3: Follow-up
         mails = [
             # reply in thread, to the follow-up
-            message("Bob <bob@globex.example>", "Re: Your demo request", "Yes, Thursday works.",
-                    answers=second["bob@globex.example"]),
+            message(
+                "Bob <bob@globex.example>",
+                "Re: Your demo request",
+                "Yes, Thursday works.",
+                answers=second["bob@globex.example"],
+            ),
             # a reply from another address of a contact, in the thread of kim's first email
-            message("Kim Private <kim.private@gmail.example>", "Re: Your demo request", "Send the pricing.",
-                    answers=first["kim@wayne.example"]),
+            message(
+                "Kim Private <kim.private@gmail.example>",
+                "Re: Your demo request",
+                "Send the pricing.",
+                answers=first["kim@wayne.example"],
+            ),
             # a fresh email from a contact, outside the thread
             message("Dave <dave@initech.example>", "Pricing?", "Could you send your prices?"),
-            message("Erik <erik@firma.example>", "Abwesenheitsnotiz: Your demo request",
-                    "Ich bin bis zum 18.12.2026 nicht im Büro.", answers=first["erik@firma.example"],
-                    headers={"Auto-Submitted": "auto-replied"}),
-            message("Fiona <fiona@hooli.example>", "Automatic reply: Your demo request",
-                    "I am out of the office until December 14th.", answers=first["fiona@hooli.example"],
-                    headers={"X-Auto-Response-Suppress": "All", "Auto-Submitted": "auto-generated"}),
+            message(
+                "Erik <erik@firma.example>",
+                "Abwesenheitsnotiz: Your demo request",
+                "Ich bin bis zum 18.12.2026 nicht im Büro.",
+                answers=first["erik@firma.example"],
+                headers={"Auto-Submitted": "auto-replied"},
+            ),
+            message(
+                "Fiona <fiona@hooli.example>",
+                "Automatic reply: Your demo request",
+                "I am out of the office until December 14th.",
+                answers=first["fiona@hooli.example"],
+                headers={"X-Auto-Response-Suppress": "All", "Auto-Submitted": "auto-generated"},
+            ),
             dsn("gina@gone.example", "5.1.1", first["gina@gone.example"]),
             dsn("hank@slow.example", "4.4.1", first["hank@slow.example"]),
-            message("Digest <news@digest.example>", "Your weekly digest", "Out of office tips, until 2 January.",
-                    headers={"Precedence": "bulk"}),
-            message("Ivy <ivy@umbrella.example>", "Automatic reply: Your demo request",
-                    "Ivy is no longer with Umbrella.", answers=first["ivy@umbrella.example"],
-                    headers={"Auto-Submitted": "auto-replied"}),
+            message(
+                "Digest <news@digest.example>",
+                "Your weekly digest",
+                "Out of office tips, until 2 January.",
+                headers={"Precedence": "bulk"},
+            ),
+            message(
+                "Ivy <ivy@umbrella.example>",
+                "Automatic reply: Your demo request",
+                "Ivy is no longer with Umbrella.",
+                answers=first["ivy@umbrella.example"],
+                headers={"Auto-Submitted": "auto-replied"},
+            ),
         ]
         for raw in mails:
             imap.append(INBOX, raw, when=RECEIVED)
@@ -80,12 +113,21 @@ def world(tmp_path_factory):
         env = {PASSWORD_ENV: PASSWORD}
         before = audit(store)
         run = flowc("watch", script, "--store", store, "--once", "--format", "json", cwd=d, env=env)
-        yield {"dir": d, "imap": imap, "store": store, "run": run, "before": len(before), "script": script,
-               "env": env, "count": len(mails), "second": second}
+        yield {
+            "dir": d,
+            "imap": imap,
+            "store": store,
+            "run": run,
+            "before": len(before),
+            "script": script,
+            "env": env,
+            "count": len(mails),
+            "second": second,
+        }
 
 
 def _new(world) -> list:
-    return audit(world["store"])[world["before"]:]
+    return audit(world["store"])[world["before"] :]
 
 
 def _received(world) -> dict:
@@ -99,9 +141,15 @@ def test_watch_once_reads_every_inbox_and_exits_0(world):
 
 def test_each_message_of_ours_is_recorded_once_with_its_class(world):
     assert _received(world) == {
-        "bob@globex.example": "reply", "kim@wayne.example": "reply", "dave@initech.example": "reply",
-        "erik@firma.example": "auto_reply", "fiona@hooli.example": "auto_reply", "gina@gone.example": "bounce",
-        "hank@slow.example": "bounce_delayed", "ivy@umbrella.example": "auto_reply"}
+        "bob@globex.example": "reply",
+        "kim@wayne.example": "reply",
+        "dave@initech.example": "reply",
+        "erik@firma.example": "auto_reply",
+        "fiona@hooli.example": "auto_reply",
+        "gina@gone.example": "bounce",
+        "hank@slow.example": "bounce_delayed",
+        "ivy@umbrella.example": "auto_reply",
+    }
     entries = [e for e in _new(world) if e.outcome == "mail_received"]
     assert len(entries) == 8  # the newsletter is not recorded
     assert all(e.detail.startswith(f"inbox {INBOX}, Message-ID <") for e in entries)
@@ -180,16 +228,19 @@ def test_new_mail_is_read_as_it_arrives_with_idle_not_at_the_next_poll(tmp_path)
     script = write_script(tmp_path)
     with Dovecot([INBOX]) as imap:
         (tmp_path / "flow.toml").write_text(imap.toml(INBOX, poll_seconds=3600))  # no poll within the test
-        log = open(tmp_path / "watch.log", "wb")
-        proc = subprocess.Popen([sys.executable, "-m", "flowc", "watch", str(script), "--store", store, "--quiet"],
-                                cwd=tmp_path, env={**os.environ, PASSWORD_ENV: PASSWORD},
-                                stdout=subprocess.DEVNULL, stderr=log)
+        log = open(tmp_path / "watch.log", "wb")  # noqa: SIM115 (the watcher writes it while it runs)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "flowc", "watch", str(script), "--store", store, "--quiet"],
+            cwd=tmp_path,
+            env={**os.environ, PASSWORD_ENV: PASSWORD},
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
         try:
             deadline = time.monotonic() + 30
             while not _state_is_idle(store) and time.monotonic() < deadline:  # the first read is done
                 time.sleep(0.1)
-            imap.append(INBOX, message("<bob@globex.example>", "Re: hi", "Yes.",
-                                       answers=ids["bob@globex.example"][0]))
+            imap.append(INBOX, message("<bob@globex.example>", "Re: hi", "Yes.", answers=ids["bob@globex.example"][0]))
             while time.monotonic() < deadline and not any(e.outcome == "mail_received" for e in audit(store)):
                 time.sleep(0.1)
             assert [e.reason for e in audit(store) if e.outcome == "mail_received"] == ["reply"]

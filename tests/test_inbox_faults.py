@@ -2,8 +2,10 @@
 connection dropped in the middle of a FETCH, a 20 MiB message, MIME bombs,
 a malformed report, a message without a Message-ID. Each is recorded or
 skipped with a reason, and the other inboxes are read all the same."""
+
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -90,10 +92,8 @@ class Dropping:
         except OSError:
             pass
         for s in (src, dst):
-            try:
+            with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             s.close()
 
     def close(self):
@@ -120,14 +120,25 @@ def world(tmp_path_factory):
     write_script(d)
     with Dovecot([INBOX, OTHER]) as imap:
         bob, carl, dina = (ids[c][0] for c in CONTACTS[:3])
-        imap.append(INBOX, message("<bob@globex.example>", "Automatic reply", "Away until 14 December." + "x" * (
-            20 * 1024 * 1024), answers=bob, headers={"Auto-Submitted": "auto-replied"}))
+        imap.append(
+            INBOX,
+            message(
+                "<bob@globex.example>",
+                "Automatic reply",
+                "Away until 14 December." + "x" * (20 * 1024 * 1024),
+                answers=bob,
+                headers={"Auto-Submitted": "auto-replied"},
+            ),
+        )
         imap.append(INBOX, _nested(10_000, "<carl@initech.example>", carl))
         imap.append(INBOX, _many_parts(10_000, "<dina@hooli.example>"))
-        imap.append(INBOX, b"From: MAILER-DAEMON@mx.acme.example\r\nSubject: Undelivered\r\n"
-                           b"Content-Type: multipart/report; report-type=delivery-status; boundary=X\r\n\r\n"
-                           b"--X\r\nContent-Type: message/delivery-status\r\n\r\nFinal-Recipient: ???\r\n"
-                           b"Action: ??\r\n--X--\r\n")
+        imap.append(
+            INBOX,
+            b"From: MAILER-DAEMON@mx.acme.example\r\nSubject: Undelivered\r\n"
+            b"Content-Type: multipart/report; report-type=delivery-status; boundary=X\r\n\r\n"
+            b"--X\r\nContent-Type: message/delivery-status\r\n\r\nFinal-Recipient: ???\r\n"
+            b"Action: ??\r\n--X--\r\n",
+        )
         imap.append(INBOX, message("<emil@wayne.example>", "Hi", "No Message-ID here.", message_id=None))
         imap.append(INBOX, b"\x00\x01\x02 not an email at all")
         imap.append(OTHER, message("<dina@hooli.example>", "Re: Your demo request", "Yes please.", answers=dina))
@@ -144,13 +155,26 @@ def _toml(world, *sections: str) -> None:
 
 def test_a_refused_login_and_a_stalled_server_are_named_and_the_other_inbox_is_read(world):
     imap = world["imap"]
-    _toml(world,
-          imap.toml(INBOX),
-          imap.toml(OTHER).replace(PASSWORD_ENV, "WRONG_PASSWORD"),
-          '[inboxes."stall@acme.example".imap]\nhost = "127.0.0.1"\nport = %d\nsecurity = "none"\n'
-          'username = "x"\npassword_env = "FLOWC_TEST_IMAP_PASSWORD"\ntimeout = 1\n' % world["stalled"].port)
-    run = flowc("watch", "team.flow", "--store", world["store"], "--once", "--format", "json", cwd=world["dir"],
-                env={PASSWORD_ENV: PASSWORD, "WRONG_PASSWORD": "not-it"}, timeout=60)
+    _toml(
+        world,
+        imap.toml(INBOX),
+        imap.toml(OTHER).replace(PASSWORD_ENV, "WRONG_PASSWORD"),
+        '[inboxes."stall@acme.example".imap]\nhost = "127.0.0.1"\n'
+        f'port = {world["stalled"].port}\nsecurity = "none"\n'
+        'username = "x"\npassword_env = "FLOWC_TEST_IMAP_PASSWORD"\ntimeout = 1\n',
+    )
+    run = flowc(
+        "watch",
+        "team.flow",
+        "--store",
+        world["store"],
+        "--once",
+        "--format",
+        "json",
+        cwd=world["dir"],
+        env={PASSWORD_ENV: PASSWORD, "WRONG_PASSWORD": "not-it"},
+        timeout=60,
+    )
     assert run.returncode == 1
     assert f"inbox {OTHER} could not be read: 127.0.0.1:{imap.imap_port} refused the login of {OTHER}" in run.stderr
     assert "inbox stall@acme.example could not be read: " in run.stderr and "timed out" in run.stderr
@@ -159,8 +183,12 @@ def test_a_refused_login_and_a_stalled_server_are_named_and_the_other_inbox_is_r
     # the 20 MiB answer read to 1 MiB; the nested bomb read by its headers (a reply in the thread); the
     # 10,000 parts from a contact; the message without Message-ID; the malformed report and the
     # non-email are skipped
-    assert received == {"bob@globex.example": "auto_reply", "carl@initech.example": "reply",
-                        "dina@hooli.example": "reply", "emil@wayne.example": "reply"}
+    assert received == {
+        "bob@globex.example": "auto_reply",
+        "carl@initech.example": "reply",
+        "dina@hooli.example": "reply",
+        "emil@wayne.example": "reply",
+    }
     assert "skipped" in run.stderr  # with its reason, never its text
 
 
@@ -169,15 +197,39 @@ def test_a_connection_dropped_mid_fetch_is_retried_and_nothing_is_lost_or_double
     proxy = Dropping(imap.imap_port)
     try:
         _toml(world, imap.toml(OTHER).replace(f"port = {imap.imap_port}", f"port = {proxy.port}"))
-        run = flowc("watch", "team.flow", "--store", world["store"], "--once", cwd=world["dir"],
-                    env={PASSWORD_ENV: PASSWORD}, timeout=60)
+        run = flowc(
+            "watch",
+            "team.flow",
+            "--store",
+            world["store"],
+            "--once",
+            cwd=world["dir"],
+            env={PASSWORD_ENV: PASSWORD},
+            timeout=60,
+        )
         assert run.returncode == 1 and proxy.dropped and f"inbox {OTHER} could not be read" in run.stderr
         proxy.armed = False
-        run = flowc("watch", "team.flow", "--store", world["store"], "--once", cwd=world["dir"],
-                    env={PASSWORD_ENV: PASSWORD}, timeout=60)
+        run = flowc(
+            "watch",
+            "team.flow",
+            "--store",
+            world["store"],
+            "--once",
+            cwd=world["dir"],
+            env={PASSWORD_ENV: PASSWORD},
+            timeout=60,
+        )
         assert run.returncode == 0, run.stderr
-        run = flowc("watch", "team.flow", "--store", world["store"], "--once", cwd=world["dir"],
-                    env={PASSWORD_ENV: PASSWORD}, timeout=60)
+        run = flowc(
+            "watch",
+            "team.flow",
+            "--store",
+            world["store"],
+            "--once",
+            cwd=world["dir"],
+            env={PASSWORD_ENV: PASSWORD},
+            timeout=60,
+        )
     finally:
         proxy.close()
     entries = [e for e in audit(world["store"]) if e.outcome == "mail_received" and OTHER in e.detail]
@@ -189,10 +241,26 @@ def test_certificates_are_verified(world, security):
     imap = world["imap"]
     trusted = imap.toml(OTHER, security=security)
     _toml(world, trusted)
-    ok = flowc("watch", "team.flow", "--store", world["store"], "--once", cwd=world["dir"],
-               env={PASSWORD_ENV: PASSWORD}, timeout=60)
+    ok = flowc(
+        "watch",
+        "team.flow",
+        "--store",
+        world["store"],
+        "--once",
+        cwd=world["dir"],
+        env={PASSWORD_ENV: PASSWORD},
+        timeout=60,
+    )
     assert ok.returncode == 0, ok.stderr
     _toml(world, "\n".join(line for line in trusted.splitlines() if not line.startswith("ca_file")))
-    refused = flowc("watch", "team.flow", "--store", world["store"], "--once", cwd=world["dir"],
-                    env={PASSWORD_ENV: PASSWORD}, timeout=60)
+    refused = flowc(
+        "watch",
+        "team.flow",
+        "--store",
+        world["store"],
+        "--once",
+        cwd=world["dir"],
+        env={PASSWORD_ENV: PASSWORD},
+        timeout=60,
+    )
     assert refused.returncode == 1 and "CERTIFICATE_VERIFY_FAILED" in refused.stderr

@@ -3,15 +3,16 @@ of replies, out-of-office answers and bounces with a sequence's steps, no
 email goes to a contact after it replied or bounced, and none while its
 enrollment is paused — read back from the audit log, with the pause's end
 worked out here from docs/runtime.md's rule."""
+
 from __future__ import annotations
 
 import datetime as dt
 
+from flowc.interpreter.api import Runner, open_store
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flowc import dsl
-from flowc.interpreter.api import Runner, open_store
 
 UTC = dt.UTC
 START = dt.datetime(2026, 1, 5, 8, tzinfo=UTC)
@@ -34,8 +35,17 @@ ENDS = ("email_replied", "email_bounced", "left_company")
 
 _event = st.tuples(
     st.integers(1, 60),  # hours after the event before it
-    st.sampled_from(["form_submitted", "form_submitted", "email_replied", "email_auto_replied",
-                     "email_auto_replied", "email_bounced", "left_company"]),
+    st.sampled_from(
+        [
+            "form_submitted",
+            "form_submitted",
+            "email_replied",
+            "email_auto_replied",
+            "email_auto_replied",
+            "email_bounced",
+            "left_company",
+        ]
+    ),
     st.integers(0, 2),  # which contact
     st.one_of(st.none(), st.integers(-5, 100)),  # return date, in days after the answer
 )
@@ -60,8 +70,11 @@ def _resume(t: dt.datetime, until: str | None) -> dt.datetime:
     """docs/runtime.md: the day after a believable return date, else 14 days on; at midnight (no office hours)."""
     today = t.date()
     back = dt.date.fromisoformat(until) if until else None
-    day = back + dt.timedelta(days=1) if back and today <= back <= today + dt.timedelta(days=90) \
+    day = (
+        back + dt.timedelta(days=1)
+        if back and today <= back <= today + dt.timedelta(days=90)
         else today + dt.timedelta(days=14)
+    )
     return dt.datetime.combine(day, dt.time(0), UTC)
 
 
@@ -91,8 +104,11 @@ def test_no_email_after_a_reply_or_bounce_nor_during_a_pause(drawn):
         # A bounce stops all email; a reply ends the enrollment it answers
         # (one before the contact was enrolled answers none). Due work at an
         # event's time runs before the event.
-        ends = [t for t, kind, ev in events if ev["contact"] == contact and kind in ENDS
-                and (kind != "email_replied" or active[contact][0] < t)]
+        ends = [
+            t
+            for t, kind, ev in events
+            if ev["contact"] == contact and kind in ENDS and (kind != "email_replied" or active[contact][0] < t)
+        ]
         assert not ends or max(times) <= min(ends), (contact, times, ends)
     answers = [(t, ev) for t, kind, ev in events if kind == "email_auto_replied"]
     paused_by = {e.event for e in log if e.outcome == "paused"}
@@ -104,6 +120,6 @@ def test_no_email_after_a_reply_or_bounce_nor_during_a_pause(drawn):
             continue
         assert ev["id"] in paused_by
         # A later answer while paused sets the pause anew.
-        later = [u for u, other in answers[i + 1:] if other["contact"] == contact]
-        end = min([_resume(t, ev.get("until"))] + later[:1])
+        later = [u for u, other in answers[i + 1 :] if other["contact"] == contact]
+        end = min([_resume(t, ev.get("until")), *later[:1]])
         assert not [s for s in sent.get(contact, ()) if t < s < end], (contact, t, end, sent[contact])

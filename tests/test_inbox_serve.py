@@ -1,5 +1,6 @@
 """`flowc serve --watch`: the service reads the inboxes beside taking
 events, and /metrics counts messages by class and read errors."""
+
 from __future__ import annotations
 
 import time
@@ -35,9 +36,11 @@ def test_serve_watch_reads_new_mail_and_counts_it(tmp_path):
     with Dovecot([INBOX, "gone@acme.example"]) as imap:
         (tmp_path / "flow.toml").write_text(
             imap.toml(INBOX, poll_seconds=1)
-            + imap.toml("gone@acme.example", poll_seconds=1).replace(PASSWORD_ENV, "NOT_SET_ANYWHERE"))
-        server = Server([str(script), "--store", store, "--clock", "events", "--watch"], tmp_path,
-                        env={PASSWORD_ENV: PASSWORD})
+            + imap.toml("gone@acme.example", poll_seconds=1).replace(PASSWORD_ENV, "NOT_SET_ANYWHERE")
+        )
+        server = Server(
+            [str(script), "--store", store, "--clock", "events", "--watch"], tmp_path, env={PASSWORD_ENV: PASSWORD}
+        )
         try:
             imap.append(INBOX, message("<bob@globex.example>", "Re: hi", "Yes.", answers=ids["bob@globex.example"][0]))
             reply = 'flowc_inbox_messages_total{class="reply",inbox="alice@acme.example"}'

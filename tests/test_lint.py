@@ -2,6 +2,7 @@
 [tool.mypy]) reports nothing on flowc.dsl, checked as installed (dsl,
 interpreter and grammar inside flowc), which the repository's layout is not:
 the test lays the package out with symbolic links."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -32,7 +33,20 @@ def _installed_layout(where: Path) -> Path:
 def test_mypy_strict_reports_nothing_on_the_front_end(tmp_path):
     layout = _installed_layout(tmp_path / "layout")
     out = subprocess.run(
-        [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"),
-         "--cache-dir", str(tmp_path / "cache"), "-p", "flowc.dsl"],
-        cwd=layout, capture_output=True, text=True, env={**os.environ, "MYPYPATH": ""})
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--config-file",
+            str(ROOT / "pyproject.toml"),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "-p",
+            "flowc.dsl",
+        ],
+        cwd=layout,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MYPYPATH": ""},
+    )
     assert out.returncode == 0, out.stdout + out.stderr

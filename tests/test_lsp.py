@@ -1,5 +1,6 @@
 """`flowc lsp` end to end: a real LSP client (pytest-lsp) drives the server
 over stdio, one server for the module."""
+
 from __future__ import annotations
 
 import sys
@@ -33,28 +34,44 @@ def workspace(tmp_path_factory):
 
 @pytest_lsp.fixture(scope="module", config=ClientServerConfig(server_command=[sys.executable, "-m", "flowc", "lsp"]))
 async def client(lsp_client: LanguageClient, workspace):
-    await lsp_client.initialize_session(types.InitializeParams(
-        capabilities=types.ClientCapabilities(), root_uri=workspace.as_uri(),
-        workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="ws")]))
+    await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=types.ClientCapabilities(),
+            root_uri=workspace.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="ws")],
+        )
+    )
     yield
     await lsp_client.shutdown_session()
 
 
 async def open_doc(client: LanguageClient, path, text: str) -> str:
     uri = path.as_uri()
-    client.text_document_did_open(types.DidOpenTextDocumentParams(
-        text_document=types.TextDocumentItem(uri=uri, language_id="flow", version=1, text=text)))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id="flow", version=1, text=text)
+        )
+    )
     await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     return uri
 
 
 async def change(client: LanguageClient, uri: str, version: int, start, end, text: str) -> None:
     """One incremental change, then wait for its diagnostics."""
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
-        content_changes=[types.TextDocumentContentChangePartial(
-            range=types.Range(start=types.Position(line=start[0], character=start[1]),
-                              end=types.Position(line=end[0], character=end[1])), text=text)]))
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(
+                        start=types.Position(line=start[0], character=start[1]),
+                        end=types.Position(line=end[0], character=end[1]),
+                    ),
+                    text=text,
+                )
+            ],
+        )
+    )
     await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
 
 
@@ -109,7 +126,9 @@ async def doc(client: LanguageClient, workspace):
 
 
 async def hover_text(client, uri, line, character) -> str:
-    h = await client.text_document_hover_async(types.HoverParams(text_document=doc_id(uri), position=pos(line, character)))
+    h = await client.text_document_hover_async(
+        types.HoverParams(text_document=doc_id(uri), position=pos(line, character))
+    )
     return h.contents.value if h else ""
 
 
@@ -126,8 +145,11 @@ async def test_hover(client: LanguageClient, doc):
 
 
 async def test_hover_on_a_diagnostic_explains_its_code(client: LanguageClient, workspace):
-    uri = await open_doc(client, workspace / "w306.flow",
-                         'sequence "S" { email "E" subject "Hi {{contact.company}}" }  # flowc: ignore[W305]\n')
+    uri = await open_doc(
+        client,
+        workspace / "w306.flow",
+        'sequence "S" { email "E" subject "Hi {{contact.company}}" }  # flowc: ignore[W305]\n',
+    )
     text = await hover_text(client, uri, 0, 40)
     assert "**W306 token-without-fallback**" in text and "## Why is this bad?" in text
     assert "**W305 unused-declaration**" in await hover_text(client, uri, 0, 77)
@@ -158,23 +180,31 @@ async def test_hover_explains_the_clauses_of_mail_heard_back(client: LanguageCli
 async def test_definition_and_references(client: LanguageClient, doc, workspace):
     team = (workspace / "team.flow").as_uri()
     [loc] = await client.text_document_definition_async(
-        types.DefinitionParams(text_document=doc_id(doc), position=pos(2, 33)))
+        types.DefinitionParams(text_document=doc_id(doc), position=pos(2, 33))
+    )
     assert loc.uri == team and (loc.range.start.line, loc.range.start.character) == (0, 5)
     [loc] = await client.text_document_definition_async(
-        types.DefinitionParams(text_document=doc_id(doc), position=pos(0, 12)))
+        types.DefinitionParams(text_document=doc_id(doc), position=pos(0, 12))
+    )
     assert loc.uri == team  # the included file
-    refs = await client.text_document_references_async(types.ReferenceParams(
-        text_document=doc_id(doc), position=pos(4, 65),
-        context=types.ReferenceContext(include_declaration=True)))
+    refs = await client.text_document_references_async(
+        types.ReferenceParams(
+            text_document=doc_id(doc), position=pos(4, 65), context=types.ReferenceContext(include_declaration=True)
+        )
+    )
     assert sorted((r.uri == team, r.range.start.line) for r in refs) == [(False, 2), (False, 4), (True, 3)]
-    refs = await client.text_document_references_async(types.ReferenceParams(
-        text_document=doc_id(doc), position=pos(4, 34), context=types.ReferenceContext(include_declaration=False)))
+    refs = await client.text_document_references_async(
+        types.ReferenceParams(
+            text_document=doc_id(doc), position=pos(4, 34), context=types.ReferenceContext(include_declaration=False)
+        )
+    )
     assert [(r.uri, r.range.start.line) for r in refs] == [(doc, 4)]
 
 
 async def complete_at(client, uri, line, character) -> list[str]:
     found = await client.text_document_completion_async(
-        types.CompletionParams(text_document=doc_id(uri), position=pos(line, character)))
+        types.CompletionParams(text_document=doc_id(uri), position=pos(line, character))
+    )
     return [i.label for i in found.items]
 
 
@@ -182,15 +212,15 @@ UNFINISHED = """\
 include "team.flow"
 on deal_stage_changed where st
 on form_submitted where contact.
-on meeting_outcome where outcome == 
-on form_submitted enroll in "Book a meeting" as 
-on form_submitted enroll in "Book a meeting" as alice from 
+on meeting_outcome where outcome ==
+on form_submitted enroll in "Book a meeting" as
+on form_submitted enroll in "Book a meeting" as alice from
 sequence "T" { email "E" body "Hi {{contact.fi
-on 
-user carol seat 
-on form_submitted where contact.tier in [startup, 
+on
+user carol seat
+on form_submitted where contact.tier in [startup,
 on form_submitted enroll in "
-on form_submitted wait 3 
+on form_submitted wait 3
 """
 
 
@@ -215,57 +245,75 @@ async def test_completion_at_the_cursor(client: LanguageClient, workspace):
         got = await complete_at(client, uri, line, character)
         assert got[: len(first)] == first, (line, character, got)
     found = await client.text_document_completion_async(
-        types.CompletionParams(text_document=doc_id(uri), position=pos(10, 29)))
+        types.CompletionParams(text_document=doc_id(uri), position=pos(10, 29))
+    )
     edit = found.items[0].text_edit
     assert (edit.range.start.character, edit.range.end.character) == (28, 29)  # replaces the typed quote
 
 
 async def test_code_actions_apply_the_suggestion(client: LanguageClient, workspace):
-    text = 'include "team.flow"\non form_submitted where from == "x" enroll in "Book a meting" as alice\n' \
-           'sequence "S" { email "E" subject "Hi {{contact.company}}" }\non meeting_booked enroll in "S" as alice\n'
+    text = (
+        'include "team.flow"\non form_submitted where from == "x" enroll in "Book a meting" as alice\n'
+        'sequence "S" { email "E" subject "Hi {{contact.company}}" }\non meeting_booked enroll in "S" as alice\n'
+    )
     uri = await open_doc(client, workspace / "fixes.flow", text)
-    actions = await client.text_document_code_action_async(types.CodeActionParams(
-        text_document=doc_id(uri), range=types.Range(start=pos(1, 0), end=pos(2, 70)),
-        context=types.CodeActionContext(diagnostics=client.diagnostics[uri])))
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=doc_id(uri),
+            range=types.Range(start=pos(1, 0), end=pos(2, 70)),
+            context=types.CodeActionContext(diagnostics=client.diagnostics[uri]),
+        )
+    )
     edits = {a.title: a.edit.changes[uri][0] for a in actions}
     assert set(edits) == {"Replace with form", 'Replace with "Book a meeting"', 'Add the fallback "your team"'}
     lines = text.split("\n")
     for e in sorted(edits.values(), key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
         r = e.range
         line = lines[r.start.line]
-        lines[r.start.line] = line[:r.start.character] + e.new_text + line[r.end.character:]
+        lines[r.start.line] = line[: r.start.character] + e.new_text + line[r.end.character :]
     fixed = "\n".join(lines)
     assert "{{contact.company | your team}}" in fixed
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
-        content_changes=[types.TextDocumentContentChangeWholeDocument(text=fixed)]))
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=fixed)],
+        )
+    )
     await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     assert list(client.diagnostics[uri]) == []
 
 
 async def test_formatting(client: LanguageClient, workspace):
-    uri = await open_doc(client, workspace / "fmt.flow", 'user   dee seat none\nsequence "S" { task "T" ; wait 1 day }\n')
-    [edit] = await client.text_document_formatting_async(types.DocumentFormattingParams(
-        text_document=doc_id(uri), options=types.FormattingOptions(tab_size=2, insert_spaces=True)))
+    uri = await open_doc(
+        client, workspace / "fmt.flow", 'user   dee seat none\nsequence "S" { task "T" ; wait 1 day }\n'
+    )
+    [edit] = await client.text_document_formatting_async(
+        types.DocumentFormattingParams(
+            text_document=doc_id(uri), options=types.FormattingOptions(tab_size=2, insert_spaces=True)
+        )
+    )
     assert edit.new_text == 'user dee seat none\nsequence "S" {\n  task "T"\n  wait 1 day\n}\n'
     assert (edit.range.start.line, edit.range.end.line) == (0, 2)
 
 
 async def test_document_symbols(client: LanguageClient, doc):
-    symbols = await client.text_document_document_symbol_async(
-        types.DocumentSymbolParams(text_document=doc_id(doc)))
+    symbols = await client.text_document_document_symbol_async(types.DocumentSymbolParams(text_document=doc_id(doc)))
     assert [(s.name, s.kind) for s in symbols] == [
-        ("team.flow", types.SymbolKind.File), ("Demo", types.SymbolKind.Event),
-        ("on form_submitted", types.SymbolKind.Event)]
+        ("team.flow", types.SymbolKind.File),
+        ("Demo", types.SymbolKind.Event),
+        ("on form_submitted", types.SymbolKind.Event),
+    ]
 
 
 async def test_a_request_for_a_document_never_opened_is_answered_empty_and_the_server_goes_on(
-        client: LanguageClient, doc, workspace):
+    client: LanguageClient, doc, workspace
+):
     # (it used to read the file from disk: /dev/zero or a FIFO held the server; tests/hostile/test_lsp_bounds.py)
     missing = (workspace / "never-opened.flow").as_uri()
     (workspace / "never-opened.flow").write_text(TEAM)
-    assert await client.text_document_hover_async(types.HoverParams(text_document=doc_id(missing),
-                                                                    position=pos(0, 0))) is None
+    assert (
+        await client.text_document_hover_async(types.HoverParams(text_document=doc_id(missing), position=pos(0, 0)))
+        is None
+    )
     assert "**user alice**" in await hover_text(client, doc, 2, 34)
     assert not any(m.type == types.MessageType.Error for m in client.log_messages)
-

@@ -3,6 +3,7 @@ messages" and "Deliverability"): every message of the examples and of a
 generated set within the RFC limits and one header per header on every
 supported Python, scored by SpamAssassin, and delivered to a real SMTP
 server byte for byte as built."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,7 +27,7 @@ from flowc.cli import main
 from .mail_checks import problems, spamassassin
 
 ROOT = Path(__file__).resolve().parent.parent
-AT = dt.datetime(2026, 1, 5, 9, tzinfo=dt.timezone.utc)
+AT = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
 URL = "https://flow.example.com/unsubscribe?c=Ym9iQGNsaWVudC5leGFtcGxl.2mXH0nq3aGVsbG8gd29ybGQgdGhpcyBpcyBhIG1hYw"
 #: Values that decode to a line break, with a header or a body behind it.
 INJECTIONS = [
@@ -39,8 +40,22 @@ INJECTIONS = [
 
 
 def message(subject=None, body="Hi", sender_name="Alice Example", to="bob@client.example", **kw) -> OutboxMessage:
-    return OutboxMessage(1, 1, 0, "alice", "alice@acme.example", "alice@acme.example", sender_name, to, subject, body,
-                         "<1.1.0123456789ab@acme.example>", kw.get("in_reply_to"), kw.get("references"), AT)
+    return OutboxMessage(
+        1,
+        1,
+        0,
+        "alice",
+        "alice@acme.example",
+        "alice@acme.example",
+        sender_name,
+        to,
+        subject,
+        body,
+        "<1.1.0123456789ab@acme.example>",
+        kw.get("in_reply_to"),
+        kw.get("references"),
+        AT,
+    )
 
 
 def built(msg: OutboxMessage, to_name=None) -> bytes:
@@ -50,24 +65,44 @@ def built(msg: OutboxMessage, to_name=None) -> bytes:
 # ---- a generated set ------------------------------------------------------------
 
 _text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=120)
-_value = st.one_of(_text, st.sampled_from(INJECTIONS),
-                   st.builds("".join, st.lists(st.sampled_from(["日本語", "Jürgen", "Ωμέγα", " ", "\r\n", "=?", "?=",
-                                                                "\"", "<a@b>", ",", "x" * 90]), max_size=12)))
-_body = st.builds("\n".join, st.lists(st.one_of(
-    _text, st.just("お問い合わせいただきありがとうございます。" * 20), st.just("long " * 400),
-    st.just("https://docs.acme.example/" + "p" * 2000), st.sampled_from(INJECTIONS)), max_size=6))
+_value = st.one_of(
+    _text,
+    st.sampled_from(INJECTIONS),
+    st.builds(
+        "".join,
+        st.lists(
+            st.sampled_from(["日本語", "Jürgen", "Ωμέγα", " ", "\r\n", "=?", "?=", '"', "<a@b>", ",", "x" * 90]),
+            max_size=12,
+        ),
+    ),
+)
+_body = st.builds(
+    "\n".join,
+    st.lists(
+        st.one_of(
+            _text,
+            st.just("お問い合わせいただきありがとうございます。" * 20),
+            st.just("long " * 400),
+            st.just("https://docs.acme.example/" + "p" * 2000),
+            st.sampled_from(INJECTIONS),
+        ),
+        max_size=6,
+    ),
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(subject=st.one_of(st.none(), _value), body=_body, sender_name=_value, to_name=_value)
-def test_every_generated_message_is_within_the_limits_and_one_header_per_header(subject, body, sender_name,
-                                                                                  to_name):
+def test_every_generated_message_is_within_the_limits_and_one_header_per_header(subject, body, sender_name, to_name):
     data = built(message(subject, body, sender_name), to_name)
     assert problems(data) == []
     parsed = email.message_from_bytes(data, policy=email.policy.default)
     assert parsed["List-Unsubscribe"] == f"<{URL}>"
     # the body's text as written, its lines ended by CRLF on the way
-    assert parsed.get_content().replace("\r\n", "\n") == b"\n".join(body.encode("utf-8").splitlines()).decode("utf-8") + "\n"
+    assert (
+        parsed.get_content().replace("\r\n", "\n")
+        == b"\n".join(body.encode("utf-8").splitlines()).decode("utf-8") + "\n"
+    )
 
 
 @pytest.mark.parametrize("payload", INJECTIONS)
@@ -112,8 +147,7 @@ def test_date_is_the_hand_over_and_the_message_id_stays():
 _OTHER_PYTHONS = sorted(Path("/root/.pyenv/versions").glob("3.1[23]*/bin/python"))
 
 
-@pytest.mark.parametrize("python", _OTHER_PYTHONS or [None],
-                         ids=lambda p: p.parent.parent.name if p else "none")
+@pytest.mark.parametrize("python", _OTHER_PYTHONS or [None], ids=lambda p: p.parent.parent.name if p else "none")
 def test_no_injection_on_the_other_supported_pythons(python, tmp_path):
     """3.11 and 3.12 write what an encoded word decodes to, 3.13 does not:
     the built bytes are checked under each Python installed here."""
@@ -139,16 +173,31 @@ print(sys.version_info[:2], "ok")
 
 # ---- the examples --------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def example_messages(tmp_path_factory) -> list[bytes]:
     """Every message the examples send, through a Maildir."""
     tmp = tmp_path_factory.mktemp("examples")
     scripts = sorted(str(p) for p in (ROOT / "examples").glob("*.flow") if not p.name.endswith("_test.flow"))
     env = {"FLOWC_SECRET": "an-example-secret-of-some-length"}
-    r = CliRunner(env=env).invoke(main, ["run", *scripts, "--events", str(ROOT / "examples" / "events.jsonl"),
-                                         "--store", "memory:", "--deliver", f"maildir:{tmp / 'box'}",
-                                         "--public-url", "https://flow.example.com", "--until",
-                                         "2026-03-01T00:00:00Z"], catch_exceptions=False)
+    r = CliRunner(env=env).invoke(
+        main,
+        [
+            "run",
+            *scripts,
+            "--events",
+            str(ROOT / "examples" / "events.jsonl"),
+            "--store",
+            "memory:",
+            "--deliver",
+            f"maildir:{tmp / 'box'}",
+            "--public-url",
+            "https://flow.example.com",
+            "--until",
+            "2026-03-01T00:00:00Z",
+        ],
+        catch_exceptions=False,
+    )
     assert r.exit_code == 0, r.output
     files = sorted((tmp / "box" / "new").iterdir())
     assert len(files) >= 5
@@ -159,29 +208,34 @@ def test_every_example_message_is_within_the_limits(example_messages):
     for data in example_messages:
         assert problems(data) == []
         assert email.message_from_bytes(data, policy=email.policy.default)["List-Unsubscribe"].startswith(
-            "<https://flow.example.com/unsubscribe?c=")
+            "<https://flow.example.com/unsubscribe?c="
+        )
 
 
 #: Rules about the form of a message that no message of Flow may set off.
 FORM_RULES = ("MIME_", "BASE64_", "DATE_IN_", "MISSING_")
 
 
-@pytest.mark.skipif(shutil.which("spamassassin") is None,
-                    reason="spamassassin is not installed (Debian: apt-get install spamassassin)")
+@pytest.mark.skipif(
+    shutil.which("spamassassin") is None, reason="spamassassin is not installed (Debian: apt-get install spamassassin)"
+)
 def test_spamassassin_scores_every_example_message_at_most_zero(example_messages, tmp_path):
     for score, rules in spamassassin(example_messages, tmp_path):
         assert score <= 0 and not [r for r in rules if r.startswith(FORM_RULES)], (score, rules)
 
 
-@pytest.mark.skipif(shutil.which("spamassassin") is None,
-                    reason="spamassassin is not installed (Debian: apt-get install spamassassin)")
+@pytest.mark.skipif(
+    shutil.which("spamassassin") is None, reason="spamassassin is not installed (Debian: apt-get install spamassassin)"
+)
 def test_spamassassin_finds_nothing_in_the_form_of_long_and_non_ascii_messages(tmp_path):
     """A Japanese body went out base64 in 998-character lines (+1.4,
     BASE64_LENGTH_79_INF), long lines quoted-printable the same
     (MIME_QP_LONG_LINE)."""
     messages = [
-        message("お問い合わせありがとうございます",
-                "山田様\n\n" + "お問い合わせいただきありがとうございます。" * 12 + "\n\nアリス"),
+        message(
+            "お問い合わせありがとうございます",
+            "山田様\n\n" + "お問い合わせいただきありがとうございます。" * 12 + "\n\nアリス",
+        ),
         message("Quick question about Müller GmbH", "Hi Jürgen,\n\n" + "A long line about our plans " * 60),
         message("Links", "See https://docs.acme.example/" + "a" * 300 + "\n\nAlice"),
     ]
@@ -190,6 +244,7 @@ def test_spamassassin_finds_nothing_in_the_form_of_long_and_non_ascii_messages(t
 
 
 # ---- delivered as built ---------------------------------------------------------
+
 
 def test_a_message_reaches_the_smtp_server_byte_for_byte_as_built(tmp_path):
     from flowc.interpreter.api import open_store
@@ -209,15 +264,30 @@ def test_a_message_reaches_the_smtp_server_byte_for_byte_as_built(tmp_path):
             return super().send(msg, mail)
 
     store = open_store(f"sqlite:///{tmp_path / 'flow.db'}")
-    h = Harness(store, 'user alice name "Ålice Ëxample" seat sales_enterprise inbox alice@acme.example\n'
-                       'sequence "S" { email "A" subject "Grüße, {{contact.firstname}}" body "'
-                       + "こんにちは。" * 40 + '\\n.\\n.. a line with dots\\nFrom here on" }\n'
-                       'workflow "W" on form_submitted enroll in "S" as alice\n')
-    h.emit("form_submitted", "2026-01-05T09:00:00Z", contact="bob@client.example", form="f",
-           properties={"firstname": "Björn", "lastname": "Ängström"})
+    h = Harness(
+        store,
+        'user alice name "Ålice Ëxample" seat sales_enterprise inbox alice@acme.example\n'
+        'sequence "S" { email "A" subject "Grüße, {{contact.firstname}}" body "'
+        + "こんにちは。"
+        * 40
+        + '\\n.\\n.. a line with dots\\nFrom here on" }\n'
+        'workflow "W" on form_submitted enroll in "S" as alice\n',
+    )
+    h.emit(
+        "form_submitted",
+        "2026-01-05T09:00:00Z",
+        contact="bob@client.example",
+        form="f",
+        properties={"firstname": "Björn", "lastname": "Ängström"},
+    )
     with SmtpServer() as server:
-        transport = Recording({"alice@acme.example": InboxSettings("alice@acme.example", "127.0.0.1", server.port,
-                                                                    security="none", timeout=10)})
+        transport = Recording(
+            {
+                "alice@acme.example": InboxSettings(
+                    "alice@acme.example", "127.0.0.1", server.port, security="none", timeout=10
+                )
+            }
+        )
         deliverer = Deliverer(store, transport, unsubscribe=lambda contact: URL)
         try:
             (entry,) = deliverer.deliver_due(AT)

@@ -2,6 +2,7 @@
 what later events read and drops the audit log and the outbox messages
 nobody can read any more, yet a run prints what a store keeping everything
 prints (threads still reply to their previous message)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,14 +10,14 @@ import io
 import re
 
 import pytest
+from flowc.interpreter.api import Runner
+from flowc.interpreter.delivery.deliverer import Deliverer
+from flowc.interpreter.delivery.transports import MaildirTransport
+from flowc.interpreter.records import EnrollmentStatus, OutboxMessage, OutboxState
+from flowc.interpreter.stores.memory import MemoryStore
 
 from bench.generate import event_stream, stream_script
 from flowc import dsl
-from flowc.interpreter.api import Runner
-from flowc.interpreter.delivery.deliverer import Deliverer
-from flowc.interpreter.records import EnrollmentStatus, OutboxMessage, OutboxState
-from flowc.interpreter.stores.memory import MemoryStore
-from flowc.interpreter.delivery.transports import MaildirTransport
 from flowc.output import writer
 
 PROGRAM = dsl.check_sources([("s.flow", stream_script())]).program
@@ -56,9 +57,24 @@ def test_with_deliveries_open_messages_stay_and_sent_ones_go(tmp_path):
 
 
 def _message(enrollment: int, subject: str) -> OutboxMessage:
-    at = dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc)
-    return OutboxMessage(0, enrollment, 0, "ann", "ann@acme.example", "ann@acme.example", None, "c@x.example",
-                         subject, "body", f"<{subject}@acme.example>", None, None, at, next_attempt=at)
+    at = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
+    return OutboxMessage(
+        0,
+        enrollment,
+        0,
+        "ann",
+        "ann@acme.example",
+        "ann@acme.example",
+        None,
+        "c@x.example",
+        subject,
+        "body",
+        f"<{subject}@acme.example>",
+        None,
+        None,
+        at,
+        next_attempt=at,
+    )
 
 
 def test_a_rolled_back_transaction_brings_dropped_messages_back():

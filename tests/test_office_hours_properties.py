@@ -3,27 +3,31 @@ random event streams, read back from the audit log, no email goes out outside
 its sender's window, no email or task on a holiday or (a follow-up of a
 `weekdays` sequence) on a weekend in the sender's zone, no two emails of a
 sender closer than its throttle, and no sender over its limit in any 24 hours."""
+
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from zoneinfo import ZoneInfo
 
+from flowc.interpreter.api import Runner, open_store
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.generate import event_stream, stream_script
 from flowc import dsl
-from flowc.interpreter.api import Runner, open_store
 
 from .invariants import assert_invariants
 
 #: Zones with summer time both ways, none, and a half-hour offset.
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Sydney"]
 #: Stream starts a few days before the spring and autumn changes.
-STARTS = [dt.datetime(2026, 1, 5, 8, tzinfo=dt.timezone.utc), dt.datetime(2026, 3, 6, 20, tzinfo=dt.timezone.utc),
-          dt.datetime(2026, 3, 27, 22, tzinfo=dt.timezone.utc), dt.datetime(2026, 10, 30, 3, tzinfo=dt.timezone.utc),
-          dt.datetime(2026, 4, 3, 12, tzinfo=dt.timezone.utc)]  # a Friday
+STARTS = [
+    dt.datetime(2026, 1, 5, 8, tzinfo=dt.UTC),
+    dt.datetime(2026, 3, 6, 20, tzinfo=dt.UTC),
+    dt.datetime(2026, 3, 27, 22, tzinfo=dt.UTC),
+    dt.datetime(2026, 10, 30, 3, tzinfo=dt.UTC),
+    dt.datetime(2026, 4, 3, 12, tzinfo=dt.UTC),
+]  # a Friday
 
 
 @st.composite
@@ -49,7 +53,10 @@ def scenario(draw):
     script = stream_script(
         limits=draw(st.tuples(*[st.integers(1, 8)] * 3)),
         users=draw(st.tuples(user_clauses(), user_clauses(), user_clauses())),
-        holidays=holidays, sequence=" ".join(options), hold=draw(st.booleans()))
+        holidays=holidays,
+        sequence=" ".join(options),
+        hold=draw(st.booleans()),
+    )
     return script, start, draw(st.integers(0, 10_000)), draw(st.integers(60, 300)), draw(st.integers(3, 40))
 
 
@@ -86,9 +93,17 @@ def _check(script, start, seed, n, contacts):
 
 def test_the_scenarios_reach_every_rule():
     """The property below means something only if the rules do move steps."""
-    script = stream_script(limits=(3, 3, 3), users=('timezone "Europe/Berlin" hours 09:00-17:30 throttle 5 minutes',
-                                                     'hours 10:00-11:00', 'throttle 90 seconds'),
-                           holidays=["2026-04-06"], sequence="weekdays company_unenroll", hold=True)
+    script = stream_script(
+        limits=(3, 3, 3),
+        users=(
+            'timezone "Europe/Berlin" hours 09:00-17:30 throttle 5 minutes',
+            "hours 10:00-11:00",
+            "throttle 90 seconds",
+        ),
+        holidays=["2026-04-06"],
+        sequence="weekdays company_unenroll",
+        hold=True,
+    )
     log = _check(script, STARTS[-1], 1, 400, 40)  # from a Friday; the Monday after is a holiday
     named = {r for e in log if e.outcome == "rescheduled" for r in e.detail.rsplit("(", 1)[1].rstrip(")").split(", ")}
     assert named == {"weekend", "holiday", "outside_hours", "throttle"}

@@ -1,6 +1,7 @@
 """How Flow installs and starts: one import namespace (beside a package named
 `grammar`), `python -m flowc`, PostgreSQL as an extra, `flowc check` loading
 only what it needs, and the pre-commit hook."""
+
 from __future__ import annotations
 
 import json
@@ -19,13 +20,22 @@ from flowc import __version__
 from .conftest import EXAMPLES, FIXTURES, ROOT
 
 #: Modules `flowc check` must never load: extras, the REPL, the interpreter.
-NOT_FOR_CHECK = ("psycopg", "prompt_toolkit", "starlette", "uvicorn", "pygls", "flowc.interpreter",
-                 "flowc.repl", "flowc.session")
+NOT_FOR_CHECK = (
+    "psycopg",
+    "prompt_toolkit",
+    "starlette",
+    "uvicorn",
+    "pygls",
+    "flowc.interpreter",
+    "flowc.repl",
+    "flowc.session",
+)
 
 
 def _python(code: str, *args, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,
-                          timeout=120, **kw)
+    return subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, timeout=120, **kw
+    )
 
 
 def test_python_m_flowc_runs_the_command():
@@ -69,11 +79,26 @@ def test_check_loads_no_extra_and_reads_no_package_metadata(fmt):
 #: (bench/bench_startup.py times it): the reports' pydantic models, package
 #: metadata, the other commands' modules and libraries, and what only some
 #: scripts or some projects need (a time zone, a suggestion, a pyproject.toml).
-NOT_FOR_A_TEXT_CHECK = NOT_FOR_CHECK + (
-    "pydantic", "importlib.metadata", "importlib.resources", "tomllib", "zoneinfo", "difflib", "xml", "subprocess",
+NOT_FOR_A_TEXT_CHECK = (
+    *NOT_FOR_CHECK,
+    "pydantic",
+    "importlib.metadata",
+    "importlib.resources",
+    "tomllib",
+    "zoneinfo",
+    "difflib",
+    "xml",
+    "subprocess",
     "signal",
-    "flowc.fmt", "flowc.flowtest", "flowc.graph", "flowc.plan", "flowc.serve", "flowc.output", "flowc.dsl.format",
-    "flowc.dsl.complete", "flowc.dsl.incremental",
+    "flowc.fmt",
+    "flowc.flowtest",
+    "flowc.graph",
+    "flowc.plan",
+    "flowc.serve",
+    "flowc.output",
+    "flowc.dsl.format",
+    "flowc.dsl.complete",
+    "flowc.dsl.incremental",
 )
 
 
@@ -113,11 +138,14 @@ main(sys.argv[1:])
 """
 
 
-@pytest.mark.parametrize("args", [
-    ["status", "--store", "postgresql://flow@127.0.0.1:9/none"],
-    ["run", EXAMPLES, "--events", EXAMPLES / "events.jsonl", "--store", "postgresql://flow@127.0.0.1:9/none"],
-    ["worker", "--store", "postgres://flow@127.0.0.1:9/none"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["status", "--store", "postgresql://flow@127.0.0.1:9/none"],
+        ["run", EXAMPLES, "--events", EXAMPLES / "events.jsonl", "--store", "postgresql://flow@127.0.0.1:9/none"],
+        ["worker", "--store", "postgres://flow@127.0.0.1:9/none"],
+    ],
+)
 def test_postgresql_without_the_extra_is_a_usage_error_naming_it(args):
     out = _python(_WITHOUT_PSYCOPG, *args)
     assert out.returncode == 2, out.stderr
@@ -152,8 +180,9 @@ def _venv_with_these_packages(env_dir: pathlib.Path) -> pathlib.Path:
     .pth files are not run: an editable flowc there stays out of sight."""
     venv.create(env_dir)
     py = env_dir / "bin" / "python"
-    purelib = subprocess.run([py, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    purelib = subprocess.run(
+        [py, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     (pathlib.Path(purelib) / "flowc-tests-packages.pth").write_text("".join(d + "\n" for d in _site_dirs()))
     return pathlib.Path(purelib)
 
@@ -170,12 +199,20 @@ def installed(tmp_path_factory):
     project = tmp_path / "flowc-src"
     project.mkdir()
     _copy_project(project)
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", tmp_path / "dist", project],
-                           capture_output=True, text=True, timeout=300)
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", tmp_path / "dist", project],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert built.returncode == 0, built.stderr
     (wheel,) = (tmp_path / "dist").glob("flowc-*.whl")
-    done = subprocess.run([sys.executable, "-m", "pip", "--python", env_dir / "bin" / "python", "install", "-q",
-                           "--no-deps", wheel], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", env_dir / "bin" / "python", "install", "-q", "--no-deps", wheel],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     return env_dir
 
@@ -194,8 +231,10 @@ def test_pip_install_beside_a_package_named_grammar(installed, tmp_path):
     import."""
     env_dir = installed
     py = env_dir / "bin" / "python"
-    code = ("import grammar, flowc.grammar, flowc.dsl, flowc.interpreter.engine, flowc.cli;"
-            "print(grammar.WHO, flowc.grammar.__file__, flowc.dsl.__file__)")
+    code = (
+        "import grammar, flowc.grammar, flowc.dsl, flowc.interpreter.engine, flowc.cli;"
+        "print(grammar.WHO, flowc.grammar.__file__, flowc.dsl.__file__)"
+    )
     out = subprocess.run([py, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     who, grammar_file, dsl_file = out.stdout.strip().rsplit(" ", 2)
@@ -203,20 +242,22 @@ def test_pip_install_beside_a_package_named_grammar(installed, tmp_path):
     assert str(env_dir) in grammar_file and str(env_dir) in dsl_file
 
     # Flow's distribution owns `flowc` and its metadata only.
-    record = subprocess.run([sys.executable, "-m", "pip", "--python", py, "show", "-f", "flowc"], capture_output=True, text=True).stdout
+    record = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", py, "show", "-f", "flowc"], capture_output=True, text=True
+    ).stdout
     files = [line.strip() for line in record.split("Files:", 1)[1].splitlines() if line.strip()]
     tops = {f.split("/", 1)[0] for f in files if not f.startswith("..")}
     assert {t for t in tops if not t.startswith("flowc-")} == {"flowc"}, tops
     assert any(f.endswith("flowc/grammar/flow.lark") for f in files)
 
-    check = subprocess.run([env_dir / "bin" / "flowc", "check", EXAMPLES], capture_output=True, text=True,
-                           cwd=tmp_path)
+    check = subprocess.run([env_dir / "bin" / "flowc", "check", EXAMPLES], capture_output=True, text=True, cwd=tmp_path)
     assert check.returncode == 0, check.stdout + check.stderr
 
 
 def test_the_installed_wheel_carries_the_docs(installed, tmp_path):
     """An installed user has no docs/ folder: `flowc docs` prints the pages
     from the wheel, their generated tables filled in."""
+
     def flowc(*args):
         return subprocess.run([installed / "bin" / "flowc", *args], capture_output=True, text=True, cwd=tmp_path)
 
@@ -241,7 +282,7 @@ def test_pre_commit_hook_checks_the_repository(tmp_path):
     assert hook["pass_filenames"] is False
     command = hook["entry"].split() + hook.get("args", [])
     shutil.copytree(EXAMPLES, tmp_path / "flows")
-    flowc = [sys.executable, "-m", "flowc"] + command[1:]
+    flowc = [sys.executable, "-m", "flowc", *command[1:]]
     assert command[0] == "flowc"
     assert subprocess.run(flowc, cwd=tmp_path, capture_output=True).returncode == 0
     shutil.copy(FIXTURES / "err" / "E201.flow", tmp_path / "flows" / "bad.flow")

@@ -1,34 +1,36 @@
 """The parser: every construct to an AST (snapshots of the JSON dump), and
 syntax errors as E001 at exact positions, several per file."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
-
 from flowc.dsl import ast, parse
 
 CONSTRUCTS = {
-    "user": "user alice seat sales_enterprise inbox alice@x alias sales@x alias \"a.b+c@corp.example\" limit 500",
+    "user": 'user alice seat sales_enterprise inbox alice@x alias sales@x alias "a.b+c@corp.example" limit 500',
     "user_minimal": "user bob",
     "user_display_name": 'user alice name "Alice van Example" seat sales_enterprise inbox alice@x',
     "sequence": 'sequence "Demo" {\n  email "Intro" subject "Hi {{contact.firstname}}" body "{{contact.company | you}} {{sender.email}} {{placeholder: note}}"\n  wait 2 days\n  wait 3 business days\n  task "Call {{contact.firstname}}"\n}',
     "email_step_bare": 'sequence "S" { email "Only a name"; wait 1 minute; wait 5 hours; wait 1 week }',
     "property_types": "property a: text\nproperty b: number\nproperty c: bool\nproperty d: date\nproperty e: enum(x, y, z)",
     "include": 'include "team.flow"',
-    "one_line": "on form_submitted enroll in \"Demo\" as alice from alice@x",
+    "one_line": 'on form_submitted enroll in "Demo" as alice from alice@x',
     "named_reenroll": 'workflow "W" reenroll on meeting_outcome where outcome == no_show { wait 2 hours; enroll in "Demo" as alice }',
     "named_one_action": 'workflow "N" on form_submitted unenroll from "Demo"',
     "short_block": 'on form_submitted where form == "x" { unenroll from "Demo" }',
     "if_else_if": 'on form_submitted { if contact.vip { enroll in "A" as a } else if contact.score > 3 { wait 1 day } else { unenroll from "A" } }',
-    "precedence": "on form_submitted where not a == 1 and b != 2 or c < 3 and (d <= 4 or e >= 5) unenroll from \"A\"",
+    "precedence": 'on form_submitted where not a == 1 and b != 2 or c < 3 and (d <= 4 or e >= 5) unenroll from "A"',
     "list_ops": 'on list_added where list in ["a", "b"] and size not in [1, 2.5] and list contains "x" unenroll from "A"',
-    "known": "on meeting_booked where meeting is known and contact.phone is unknown unenroll from \"A\"",
+    "known": 'on meeting_booked where meeting is known and contact.phone is unknown unenroll from "A"',
     "literals": 'on form_submitted where x == true and y == false and contact.createdate < today and z == -3 unenroll from "A"',
-    "footers_and_out_of_office": ('user alice footer "Acme, 1 Main St. {{unsubscribe_url}}"\n'
-                                  'sequence "P" out_of_office pause 10 days footer "Bye {{ unsubscribe_url }}" { }\n'
-                                  'sequence "Q" footer "" out_of_office pause weekdays { }\n'
-                                  'sequence "C" out_of_office continue { }\nsequence "U" out_of_office unenroll { }'),
+    "footers_and_out_of_office": (
+        'user alice footer "Acme, 1 Main St. {{unsubscribe_url}}"\n'
+        'sequence "P" out_of_office pause 10 days footer "Bye {{ unsubscribe_url }}" { }\n'
+        'sequence "Q" footer "" out_of_office pause weekdays { }\n'
+        'sequence "C" out_of_office continue { }\nsequence "U" out_of_office unenroll { }'
+    ),
     "keyword_fields": 'on email_replied where sequence == "Demo" unenroll from "Demo"\non list_added where list == "L" unenroll from "Demo"',
 }
 
@@ -56,8 +58,8 @@ def test_tokens_inside_strings_have_their_own_positions():
     (token,) = module.statements[0].steps[0].body.tokens
     assert isinstance(token, ast.ContactToken)
     assert token.fallback == "there"
-    assert src[token.span.column - 1: token.span.end_column - 1] == "{{ contact.firstname | there }}"
-    assert src[token.prop_span.column - 1: token.prop_span.end_column - 1] == "firstname"
+    assert src[token.span.column - 1 : token.span.end_column - 1] == "{{ contact.firstname | there }}"
+    assert src[token.prop_span.column - 1 : token.prop_span.end_column - 1] == "firstname"
 
 
 def test_comments_are_collected_with_positions():
@@ -79,7 +81,7 @@ SYNTAX_ERRORS = [
     ('sequence "S" { task "{{contact.}}" }', 1, 22, "bad token"),
     ('sequence "S" { task "{{contact.x" }', 1, 22, "unterminated token"),
     ("on form_submitted $ enroll", 1, 19, "unexpected character `$`"),
-    ("on e where a = 1 unenroll from \"x\"", 1, 14, "unexpected character `=`"),
+    ('on e where a = 1 unenroll from "x"', 1, 14, "unexpected character `=`"),
     ('workflow "x" on e {', 1, 20, "the end of the file"),
     ("user sequence", 1, 6, "`sequence` is a keyword and cannot name a user"),
     ("user alice inbox a@x inbox b@x", 1, 28, "`inbox` given twice"),
@@ -160,12 +162,15 @@ def test_is_with_a_value_suggests_comparing():
     assert d.help == ("to compare, write `==`",)
 
 
-@pytest.mark.parametrize("src,word", [
-    ('on form_submitted enrol in "S" as a', "enroll"),
-    ('sequnce "S" { email "E" }', "sequence"),
-    ('on form_submitted where form == "x" unenrol from "S"', "unenroll"),
-    ('sequence "S" { emial "E" }', "email"),
-])
+@pytest.mark.parametrize(
+    "src,word",
+    [
+        ('on form_submitted enrol in "S" as a', "enroll"),
+        ('sequnce "S" { email "E" }', "sequence"),
+        ('on form_submitted where form == "x" unenrol from "S"', "unenroll"),
+        ('sequence "S" { emial "E" }', "email"),
+    ],
+)
 def test_a_misspelt_keyword_gets_a_did_you_mean(src, word):
     _, diagnostics = parse(src, "x.flow")
     assert f"did you mean `{word}`?" in diagnostics[0].help

@@ -1,5 +1,6 @@
 """`flowc plan`: the same events replayed against the current and the
 changed scripts; a changed `where` moves contacts between sequences."""
+
 from __future__ import annotations
 
 import json
@@ -15,14 +16,20 @@ user alice seat sales_enterprise inbox alice@x limit 10
 sequence "Demo" { email "Intro" subject "Hi" body "Hi" }
 sequence "Nurture" { email "Welcome" subject "Hi" body "Hello"; wait 1 day; email "Tips" body "Tips" }
 """
-OLD = TEAM + """
+OLD = (
+    TEAM
+    + """
 on form_submitted where form == "Demo" enroll in "Demo" as alice
 on form_submitted where form != "Demo" enroll in "Nurture" as alice
 """
-NEW = TEAM + """
+)
+NEW = (
+    TEAM
+    + """
 on form_submitted where form == "Demo" or form == "Pricing" enroll in "Demo" as alice
 on form_submitted where form != "Demo" and form != "Pricing" enroll in "Nurture" as alice
 """
+)
 EVENTS = [("a@x", "Demo"), ("b@x", "Pricing"), ("c@x", "Pricing"), ("d@x", "Newsletter")]
 
 
@@ -31,11 +38,20 @@ def _setup(tmp_path):
     (tmp_path / "new").mkdir()
     (tmp_path / "old" / "s.flow").write_text(OLD)
     (tmp_path / "new" / "s.flow").write_text(NEW)
-    lines = [json.dumps({"id": str(i), "type": "form_submitted", "at": f"2026-01-05T09:0{i}:00Z",
-                         "contact": c, "form": f}) for i, (c, f) in enumerate(EVENTS)]
+    lines = [
+        json.dumps({"id": str(i), "type": "form_submitted", "at": f"2026-01-05T09:0{i}:00Z", "contact": c, "form": f})
+        for i, (c, f) in enumerate(EVENTS)
+    ]
     (tmp_path / "events.jsonl").write_text("\n".join(lines) + "\n")
-    return [tmp_path / "old", "--new", tmp_path / "new", "--events", tmp_path / "events.jsonl",
-            "--until", "2026-01-07T00:00:00Z"]
+    return [
+        tmp_path / "old",
+        "--new",
+        tmp_path / "new",
+        "--events",
+        tmp_path / "events.jsonl",
+        "--until",
+        "2026-01-07T00:00:00Z",
+    ]
 
 
 def plan(*args):

@@ -1,4 +1,5 @@
 """The README's first two commands are the contract with a new user and with CI."""
+
 from __future__ import annotations
 
 import re

@@ -1,5 +1,6 @@
 """`flowc repl`: sessions driven through piped stdin, through prompt_toolkit's
 pipe input (completion, multi-line), and once in a real pseudo-terminal."""
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,13 @@ def repl(text: str, *args):
 
 
 def test_piped_session_accepts_checks_and_runs():
-    r = repl(TEAM + SEQ + 'on form_submitted where form == "Sales qualified"\n  enroll in "Book a meeting" as alice\n'
-             + EMIT + ":enrollments\n:advance 2 days\n")
+    r = repl(
+        TEAM
+        + SEQ
+        + 'on form_submitted where form == "Sales qualified"\n  enroll in "Book a meeting" as alice\n'
+        + EMIT
+        + ":enrollments\n:advance 2 days\n"
+    )
     assert r.exit_code == 0
     lines = r.output.splitlines()
     assert lines[:3] == ["ok", "ok", "ok"]
@@ -36,8 +42,12 @@ def test_piped_session_accepts_checks_and_runs():
 
 
 def test_statement_with_errors_is_rejected_and_state_unchanged():
-    r = repl(TEAM + "user bob seat sales_pro inbox bob@x\n" + SEQ
-             + 'on form_submitted enroll in "Book a meeting" as bob\n:workflows\n:check\n')
+    r = repl(
+        TEAM
+        + "user bob seat sales_pro inbox bob@x\n"
+        + SEQ
+        + 'on form_submitted enroll in "Book a meeting" as bob\n:workflows\n:check\n'
+    )
     assert r.exit_code == 1  # piped: a rejected statement fails the session
     assert "<input>:1:49: E201 sender `bob`" in r.output
     assert "(not accepted)" in r.output
@@ -101,8 +111,24 @@ def test_load_rejects_a_file_with_errors(tmp_path):
 
 
 def test_bad_input_never_ends_in_a_traceback():
-    junk = "\n".join([":emit", ":emit nope", ":emit {", ":emit [1]", ":emit form_submitted form", ":advance soon",
-                      ":log x", ":load /no/such", ":save", ":bogus", "}}}", '"unterminated', "\x00", ":emit form_submitted"])
+    junk = "\n".join(
+        [
+            ":emit",
+            ":emit nope",
+            ":emit {",
+            ":emit [1]",
+            ":emit form_submitted form",
+            ":advance soon",
+            ":log x",
+            ":load /no/such",
+            ":save",
+            ":bogus",
+            "}}}",
+            '"unterminated',
+            "\x00",
+            ":emit form_submitted",
+        ]
+    )
     r = repl(junk + "\n")
     assert r.exit_code == 1
     assert r.exception is None or isinstance(r.exception, SystemExit)
@@ -117,13 +143,16 @@ def test_unclosed_statement_at_end_of_input_is_reported():
 
 def test_sqlite_store_is_shown_and_changed(tmp_path):
     db = tmp_path / "s.db"
-    r = repl(TEAM + SEQ + 'on form_submitted enroll in "Book a meeting" as alice\n' + EMIT, "--store", f"sqlite:///{db}")
+    r = repl(
+        TEAM + SEQ + 'on form_submitted enroll in "Book a meeting" as alice\n' + EMIT, "--store", f"sqlite:///{db}"
+    )
     assert " enrolled " in r.output
     status = CliRunner().invoke(main, ["status", "--store", f"sqlite:///{db}"])
     assert "active enrollments: 1" in status.output
 
 
 # ---- prompt_toolkit, through its pipe input ---------------------------------
+
 
 def _prompt(session, keys: str, tmp_path, then: str = ""):
     """Type `keys` at a prompt (and `then`, once completion has had its turn)."""
@@ -173,7 +202,7 @@ def test_completer_offers_names_commands_events_and_fields():
         return [x.text for x in c.get_completions(Document(before), None)]
 
     assert texts(":en") == [":enrollments"]
-    assert "alice" in texts("on x enroll in \"S\" as al")
+    assert "alice" in texts('on x enroll in "S" as al')
     assert "meeting_outcome" in texts("on meet")
     assert "outcome=no_show" in texts(":emit meeting_outcome outcome=n")
     assert "sales_enterprise" in texts("user z seat sales_e")
@@ -212,13 +241,21 @@ def test_flow_lexer_highlights_keywords_strings_and_tokens():
 
 # ---- a real terminal ----------------------------------------------------------
 
+
 @pytest.mark.skipif(not shutil.which("flowc") and sys.platform == "win32", reason="needs a pty")
 def test_real_terminal_session(tmp_path):
     pexpect = pytest.importorskip("pexpect")
-    env = {**os.environ, "HOME": str(tmp_path), "TERM": "xterm", "NO_COLOR": "1", "FLOWC_HISTORY": str(tmp_path / "h"),
-           "PROMPT_TOOLKIT_NO_CPR": "1"}
-    child = pexpect.spawn(sys.executable, ["-m", "flowc", "repl"], env=env, encoding="utf-8", timeout=20,
-                          dimensions=(40, 200))
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        "TERM": "xterm",
+        "NO_COLOR": "1",
+        "FLOWC_HISTORY": str(tmp_path / "h"),
+        "PROMPT_TOOLKIT_NO_CPR": "1",
+    }
+    child = pexpect.spawn(
+        sys.executable, ["-m", "flowc", "repl"], env=env, encoding="utf-8", timeout=20, dimensions=(40, 200)
+    )
     try:
         child.expect("flow>")
         ok = "ok\r\n"  # the answer, not the "ok" inside the echo of "Book"
@@ -258,11 +295,32 @@ def test_real_terminal_session(tmp_path):
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-PIECES = [TEAM.strip(), SEQ, 'on form_submitted enroll in "Book a meeting" as alice', EMIT.strip(),
-          ":advance 1 day", ":advance", ":log", ":log 2", ":enrollments", ":users", ":sequences", ":workflows",
-          ":check", ":reset", ":emit", ":emit meeting_booked contact=x", ":emit {\"type\": 1}", ":load",
-          "}", "{", '"', "user", ":emit deal_stage_changed contact=a@x deal=d stage=closedwon amount=abc",
-          ":emit list_added contact=a@x list=L size=5 contact.tier=gold"]
+PIECES = [
+    TEAM.strip(),
+    SEQ,
+    'on form_submitted enroll in "Book a meeting" as alice',
+    EMIT.strip(),
+    ":advance 1 day",
+    ":advance",
+    ":log",
+    ":log 2",
+    ":enrollments",
+    ":users",
+    ":sequences",
+    ":workflows",
+    ":check",
+    ":reset",
+    ":emit",
+    ":emit meeting_booked contact=x",
+    ':emit {"type": 1}',
+    ":load",
+    "}",
+    "{",
+    '"',
+    "user",
+    ":emit deal_stage_changed contact=a@x deal=d stage=closedwon amount=abc",
+    ":emit list_added contact=a@x list=L size=5 contact.tier=gold",
+]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -281,8 +339,13 @@ def test_any_input_gives_messages_not_tracebacks(lines):
 
 def test_piped_session_exits_1_when_a_statement_or_command_failed():
     assert repl(TEAM + SEQ + ":workflows\n").exit_code == 0
-    for failing in ('on form_submitted enroll in "Nope" as alice\n', ":bogus\n", ":emit mystery\n",
-                    ":load /no/such.flow\n", ":advance soon\n"):
+    for failing in (
+        'on form_submitted enroll in "Nope" as alice\n',
+        ":bogus\n",
+        ":emit mystery\n",
+        ":load /no/such.flow\n",
+        ":advance soon\n",
+    ):
         r = repl(TEAM + SEQ + failing + ":users\n")
         assert r.exit_code == 1, failing
         assert r.output.splitlines()[-1].startswith("alice")  # the session went on after the failure
@@ -290,8 +353,11 @@ def test_piped_session_exits_1_when_a_statement_or_command_failed():
 
 def test_load_shows_the_files_warnings_and_strict_refuses_them(tmp_path):
     warned = tmp_path / "warned.flow"
-    warned.write_text(TEAM + SEQ.replace('body "Hello"', 'body "Hello {{placeholder: case study}}"')
-                      + 'on form_submitted enroll in "Book a meeting" as alice\n')
+    warned.write_text(
+        TEAM
+        + SEQ.replace('body "Hello"', 'body "Hello {{placeholder: case study}}"')
+        + 'on form_submitted enroll in "Book a meeting" as alice\n'
+    )
     r = repl(f":load {warned}\n:workflows\n")
     assert r.exit_code == 0
     assert "W301" in r.output and f"loaded {warned}" in r.output
@@ -306,19 +372,29 @@ def test_load_shows_the_files_warnings_and_strict_refuses_them(tmp_path):
 def test_emit_writes_whole_numbers_and_true_or_false_as_json_does():
     """A reply's `step` is a whole number and `left_company` is true or false:
     typed at the REPL, they are not rejected as text or as 2.0."""
-    r = repl(TEAM + SEQ + 'on form_submitted enroll in "Book a meeting" as alice\n' + EMIT
-             + ":emit email_replied contact=bob@x step=1 at=2026-01-05T10:00:00Z\n"
-             + ":emit email_auto_replied contact=eve@x left_company=true at=2026-01-05T11:00:00Z\n"
-             + ':emit form_submitted contact=eve@x form=f at=2026-01-05T12:00:00Z\n')
+    r = repl(
+        TEAM
+        + SEQ
+        + 'on form_submitted enroll in "Book a meeting" as alice\n'
+        + EMIT
+        + ":emit email_replied contact=bob@x step=1 at=2026-01-05T10:00:00Z\n"
+        + ":emit email_auto_replied contact=eve@x left_company=true at=2026-01-05T11:00:00Z\n"
+        + ":emit form_submitted contact=eve@x form=f at=2026-01-05T12:00:00Z\n"
+    )
     assert r.exit_code == 0, r.output
     assert "step 1 answered" in r.output
     assert "contact_unsubscribed" in r.output.splitlines()[-1]
 
 
 def test_enrollments_show_a_pause_until_it_ends():
-    r = repl(TEAM + SEQ + 'on form_submitted enroll in "Book a meeting" as alice\n' + EMIT
-             + ":emit email_auto_replied contact=bob@x until=2026-01-05 at=2026-01-05T10:00:00Z\n:enrollments\n"
-             + ":advance 19 hours\n:enrollments\n")  # the pause is over; the task is due at 09:00
+    r = repl(
+        TEAM
+        + SEQ
+        + 'on form_submitted enroll in "Book a meeting" as alice\n'
+        + EMIT
+        + ":emit email_auto_replied contact=bob@x until=2026-01-05 at=2026-01-05T10:00:00Z\n:enrollments\n"
+        + ":advance 19 hours\n:enrollments\n"
+    )  # the pause is over; the task is due at 09:00
     assert r.exit_code == 0, r.output
     shown = [line for line in r.output.splitlines() if line.startswith("bob@x")]
     assert "next step 3, paused until 2026-01-06T00:00:00Z as alice" in shown[0]

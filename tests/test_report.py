@@ -1,5 +1,6 @@
 """`flowc report` over the examples: its formats, its options, and the JSON
 keys docs/reports.md lists (a contract)."""
+
 from __future__ import annotations
 
 import csv
@@ -20,8 +21,19 @@ EXAMPLES = ROOT / "examples"
 @pytest.fixture(scope="module")
 def url(tmp_path_factory):
     url = f"sqlite:///{tmp_path_factory.mktemp('r') / 'flow.db'}"
-    r = CliRunner().invoke(main, ["run", str(EXAMPLES), "--events", str(EXAMPLES / "events.jsonl"), "--store", url,
-                                  "--until", "2026-01-20T00:00:00Z"])
+    r = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(EXAMPLES),
+            "--events",
+            str(EXAMPLES / "events.jsonl"),
+            "--store",
+            url,
+            "--until",
+            "2026-01-20T00:00:00Z",
+        ],
+    )
     assert r.exit_code in (0, 1), r.output
     return url
 
@@ -33,7 +45,7 @@ def _report(url, *args):
 def _documented(heading: str) -> set[str]:
     """The keys in the first column of the table after `heading` in docs/reports.md."""
     text = (ROOT / "docs" / "reports.md").read_text()
-    table = text[text.index(heading):].split("\n\n")[1]
+    table = text[text.index(heading) :].split("\n\n")[1]
     keys = set()
     for line in table.splitlines()[2:]:
         keys |= set(re.findall(r"`([a-z_]+)(?:\[\])?`", line.split("|")[1]))
@@ -64,8 +76,9 @@ def test_the_numbers_of_the_examples(url):
 def test_the_period_selects_whole_days(url):
     none = json.loads(_report(url, "--format", "json", "--until", "2026-01-04").output)
     assert all(s["enrolled"] == 0 for s in none["sequences"])
-    first = json.loads(_report(url, "--format", "json", "--since", "2026-01-05T23:00:00Z",
-                               "--until", "2026-01-05").output)
+    first = json.loads(
+        _report(url, "--format", "json", "--since", "2026-01-05T23:00:00Z", "--until", "2026-01-05").output
+    )
     assert first["since"] == first["until"] == "2026-01-05"
     assert sum(s["enrolled"] for s in first["sequences"]) > 0
 
@@ -82,7 +95,7 @@ def test_text_csv_and_mistakes(url):
 def test_a_csv_cell_is_never_a_formula():
     from flowc.report_format import as_csv
 
-    r = {"sequences": [{"name": "=HYPERLINK(\"x\")", "ended": {"replied": 1}}]}
+    r = {"sequences": [{"name": '=HYPERLINK("x")', "ended": {"replied": 1}}]}
     assert as_csv(r, "ended").splitlines()[1].startswith("\"'=HYPERLINK")
 
 

@@ -1,6 +1,7 @@
 """The report counters (interpreter/tally.py) are kept as the engine writes,
 in the same transaction, on every store; `flowc report --rebuild` adds them
 up again from the audit log and must give the same numbers."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -41,10 +42,12 @@ def _program(limits=(3, 2, 4)):
 
 @pytest.mark.parametrize("kind", BACKENDS)
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seed=st.integers(0, 10_000), n=st.integers(20, 200), contacts=st.integers(3, 40),
-       group=st.sampled_from([1, 7, 100]))
-def test_counters_kept_as_the_engine_writes_equal_the_rebuild(kind, tmp_path_factory, request, seed, n, contacts,
-                                                              group):
+@given(
+    seed=st.integers(0, 10_000), n=st.integers(20, 200), contacts=st.integers(3, 40), group=st.sampled_from([1, 7, 100])
+)
+def test_counters_kept_as_the_engine_writes_equal_the_rebuild(
+    kind, tmp_path_factory, request, seed, n, contacts, group
+):
     url = store_url(kind, tmp_path_factory.mktemp("s"), request)
     store = open_store(url)
     try:
@@ -70,16 +73,23 @@ def test_counters_kept_as_the_engine_writes_equal_the_rebuild(kind, tmp_path_fac
 _TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
 _ENTRY = st.builds(
     lambda at, seq, user, outcome, reason, step, where: AuditEntry(
-        at=at, event=None, sequence=seq, user=user, outcome=outcome, reason=reason,
+        at=at,
+        event=None,
+        sequence=seq,
+        user=user,
+        outcome=outcome,
+        reason=reason,
         detail=f"step {step}: x" if step and where == "detail" else ("step x" if where == "junk" else None),
-        message={"step": step, "subject": "s"} if step and where == "message" else None),
+        message={"step": step, "subject": "s"} if step and where == "message" else None,
+    ),
     at=st.one_of(st.none(), st.datetimes(dt.datetime(2020, 1, 1), dt.datetime(2030, 1, 1), timezones=st.just(UTC))),
     seq=st.one_of(st.none(), st.sampled_from(["A", "B"]), _TEXT),
     user=st.one_of(st.none(), st.sampled_from(["alice", "bob"])),
     outcome=st.one_of(st.sampled_from(list(Outcome)), st.sampled_from(["paused", "mail_received", "canceled"])),
     reason=st.one_of(st.none(), st.sampled_from(list(Reason)), st.sampled_from(["auto_reply", "left_company"])),
     step=st.integers(0, 5),
-    where=st.sampled_from(["detail", "message", "junk", None]))
+    where=st.sampled_from(["detail", "message", "junk", None]),
+)
 
 
 @pytest.mark.parametrize("kind", BACKENDS)
@@ -117,8 +127,12 @@ def test_workers_batched_counters_equal_the_rebuild(request):
     publish(store, result)
     queued, _ = Runner(result.program, store, workers=True).ingest(event_stream(600, contacts=80, seed=5))
     store.close()
-    procs = [subprocess.Popen([sys.executable, "-m", "flowc", "worker", "--store", schema.url, "--quiet"],
-                              stderr=subprocess.PIPE) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "flowc", "worker", "--store", schema.url, "--quiet"], stderr=subprocess.PIPE
+        )
+        for _ in range(2)
+    ]
     for p in procs:
         assert p.wait(timeout=300) == 0, p.stderr.read()
     store = open_store(schema.url)

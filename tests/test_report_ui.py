@@ -4,8 +4,10 @@ numbers shown are those of `flowc report --format json`, the links lead
 overview -> sequence -> contact, nothing fails, no script runs (a hostile
 contact's values are text), the serious accessibility rules hold; and the
 screenshots docs/reports.md shows are taken here."""
+
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -20,14 +22,22 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 SHOTS = ROOT / "docs" / "img"
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 HOSTILE = "<script>window.pwned=1</script>"
 
 
 def _flowc(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "flowc", *map(str, args)], capture_output=True, text=True,
-                          timeout=120, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "flowc", *map(str, args)], capture_output=True, text=True, timeout=120, env=env
+    )
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +45,14 @@ def store(tmp_path_factory):
     """The examples' store, with a contact whose properties are markup."""
     tmp = tmp_path_factory.mktemp("ui")
     events = tmp / "events.jsonl"
-    hostile = {"id": "x1", "type": "form_submitted", "at": "2026-01-06T09:00:00Z", "contact": "eve@evil.example",
-               "form": "Sales qualified", "properties": {"firstname": HOSTILE, "company": "<img src=x onerror=pwned=2>"}}
+    hostile = {
+        "id": "x1",
+        "type": "form_submitted",
+        "at": "2026-01-06T09:00:00Z",
+        "contact": "eve@evil.example",
+        "form": "Sales qualified",
+        "properties": {"firstname": HOSTILE, "company": "<img src=x onerror=pwned=2>"},
+    }
     events.write_text((EXAMPLES / "events.jsonl").read_text() + json.dumps(hostile) + "\n")
     url = f"sqlite:///{tmp / 'flow.db'}"
     r = _flowc("run", EXAMPLES, "--events", events, "--store", url, "--until", "2026-01-20T00:00:00Z")
@@ -59,8 +75,16 @@ def _report(url: str) -> dict:
 
 
 def test_no_password_and_a_network_address_refuses_to_start(tmp_path):
-    r = _flowc("serve", EXAMPLES, "--store", f"sqlite:///{tmp_path / 'f.db'}", "--ui", "--host", "0.0.0.0",
-               env={"PATH": "/usr/bin:/bin", "FLOWC_SECRET": "s"})
+    r = _flowc(
+        "serve",
+        EXAMPLES,
+        "--store",
+        f"sqlite:///{tmp_path / 'f.db'}",
+        "--ui",
+        "--host",
+        "0.0.0.0",
+        env={"PATH": "/usr/bin:/bin", "FLOWC_SECRET": "s"},
+    )
     assert r.returncode == 2
     assert "FLOWC_UI_PASSWORD" in r.stderr
 
@@ -101,8 +125,10 @@ def test_the_pages_in_a_browser(served, store):
 
         page.goto(served.url + "/ui/")
         rows = page.locator("tbody tr").filter(has=page.locator("td[data-key=enrolled]"))
-        shown = {rows.nth(i).locator("td").first.inner_text(): rows.nth(i).locator("td[data-key=enrolled]").inner_text()
-                 for i in range(rows.count())}
+        shown = {
+            rows.nth(i).locator("td").first.inner_text(): rows.nth(i).locator("td[data-key=enrolled]").inner_text()
+            for i in range(rows.count())
+        }
         assert shown == {s["name"]: str(s["enrolled"]) for s in expected["sequences"]}
         for state in ("pending", "delivered", "failed"):
             assert page.locator(f"td[data-key='outbox.{state}']").inner_text() == str(expected["outbox"][state])
@@ -150,10 +176,12 @@ def _accessible(page) -> None:
     assert page.evaluate("document.documentElement.lang") == "en"
     levels = page.evaluate("[...document.querySelectorAll('h1,h2,h3,h4')].map(h => +h.tagName[1])")
     assert levels[0] == 1 and levels.count(1) == 1
-    assert all(b - a <= 1 for a, b in zip(levels, levels[1:]))
+    assert all(b - a <= 1 for a, b in itertools.pairwise(levels))
     assert page.locator("main").count() == 1 and page.locator("nav").count() == 1
-    assert page.evaluate("[...document.querySelectorAll('svg')].every(s => s.getAttribute('role') === 'img'"
-                         " && s.querySelector('title') && s.querySelector('title').textContent.trim())")
+    assert page.evaluate(
+        "[...document.querySelectorAll('svg')].every(s => s.getAttribute('role') === 'img'"
+        " && s.querySelector('title') && s.querySelector('title').textContent.trim())"
+    )
     assert page.evaluate("[...document.querySelectorAll('input')].every(i => i.labels && i.labels.length)")
     assert page.evaluate("[...document.querySelectorAll('a')].every(a => a.textContent.trim())")
 
@@ -163,11 +191,9 @@ def test_the_palette_has_enough_contrast():
     from flowc.ui import charts
 
     def luminance(hex_colour: str) -> float:
-        channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
         lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
         return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
 
     for colour in (charts.INK, charts.BAR, charts.WARN):
         assert (1.05) / (luminance(colour) + 0.05) >= 4.5, colour
-
-

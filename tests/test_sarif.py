@@ -2,6 +2,7 @@
 standard's own JSON schema (tests/data/sarif-schema-2.1.0.json, the OASIS
 SARIF TC's published schema), for the report on every error fixture and on
 clean examples."""
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """`flowc serve` over real HTTP: the service under uvicorn in a subprocess on
 127.0.0.1, driven by httpx (tests/serve_client.py)."""
+
 from __future__ import annotations
 
 import json
@@ -8,7 +9,6 @@ import time
 
 import httpx
 import pytest
-
 from flowc.interpreter.delivery.unsubscribe import make_token
 
 from .serve_client import SECRET, TOKEN, Server, post_events, signed_headers
@@ -36,8 +36,10 @@ def lines(*events: dict) -> bytes:
 @pytest.fixture
 def server(tmp_path):
     (tmp_path / "team.flow").write_text(SCRIPT)
-    s = Server(["team.flow", "--store", f"sqlite:///{tmp_path / 'flow.db'}", "--clock", "events",
-                "--max-body", "100000"], cwd=tmp_path)
+    s = Server(
+        ["team.flow", "--store", f"sqlite:///{tmp_path / 'flow.db'}", "--clock", "events", "--max-body", "100000"],
+        cwd=tmp_path,
+    )
     yield s
     s.stop(signal.SIGKILL)
 
@@ -98,16 +100,26 @@ def test_signatures_refused_expired_and_replayed(server, client):
 
 
 def test_per_line_results_and_bad_bodies(server, client):
-    body = (json.dumps(event(1, "bob@x.example")).encode() + b"\n"
-            + b"{not json\n\n"
-            + json.dumps({**event(2, "cleo@x.example"), "type": "form_submited"}).encode() + b"\n"
-            + json.dumps(event(1, "bob@x.example")).encode() + b"\n"
-            + b'{"id": "e9", "type": "form_submitted", "contact": "\xff@x"}\n')
+    body = (
+        json.dumps(event(1, "bob@x.example")).encode()
+        + b"\n"
+        + b"{not json\n\n"
+        + json.dumps({**event(2, "cleo@x.example"), "type": "form_submited"}).encode()
+        + b"\n"
+        + json.dumps(event(1, "bob@x.example")).encode()
+        + b"\n"
+        + b'{"id": "e9", "type": "form_submitted", "contact": "\xff@x"}\n'
+    )
     r = post_events(client, server.url, body)
     assert r.status_code == 200
     results = r.json()["results"]
     assert [(x["line"], x["result"]) for x in results] == [
-        (1, "accepted"), (2, "rejected"), (4, "rejected"), (5, "duplicate"), (6, "rejected")]
+        (1, "accepted"),
+        (2, "rejected"),
+        (4, "rejected"),
+        (5, "duplicate"),
+        (6, "rejected"),
+    ]
     assert "form_submitted" in results[2]["reason"]  # did you mean
     array = json.dumps([event(3, "dan@x.example"), event(4, "eve@x.example")]).encode()
     r = post_events(client, server.url, array)
@@ -142,7 +154,7 @@ def test_an_unsubscribe_token_is_for_one_contact(server, client):
         r = client.post(server.url + "/unsubscribe", params={"c": bad})
         assert r.status_code == 400
     page = client.get(server.url + "/unsubscribe", params={"c": bob})
-    assert page.status_code == 200 and "<form method=\"post\"" in page.text
+    assert page.status_code == 200 and '<form method="post"' in page.text
     assert not [e for e in audit(client, server) if e["outcome"] == "ended"]  # GET changes nothing
     done = client.post(server.url + "/unsubscribe", params={"c": bob})  # one click: no cookie, no session
     assert done.status_code == 200
@@ -168,11 +180,23 @@ def test_no_secret_refuses_to_start_unless_insecure_on_loopback(tmp_path):
 
     (tmp_path / "team.flow").write_text(SCRIPT)
     env = {k: v for k, v in __import__("os").environ.items() if k not in ("FLOWC_SECRET",)}
-    r = subprocess.run([sys.executable, "-m", "flowc", "serve", "team.flow", "--store", "memory:"],
-                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "flowc", "serve", "team.flow", "--store", "memory:"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2 and "FLOWC_SECRET" in r.stderr
-    r = subprocess.run([sys.executable, "-m", "flowc", "serve", "team.flow", "--store", "memory:", "--insecure",
-                        "--host", "0.0.0.0"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "flowc", "serve", "team.flow", "--store", "memory:", "--insecure", "--host", "0.0.0.0"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2
     # --insecure was given: the message names the address, not the option
     assert "--host 0.0.0.0 is not one" in r.stderr and "pass --insecure" not in r.stderr
@@ -187,12 +211,25 @@ def test_end_to_end_smtp_delivery_and_one_click_unsubscribe(tmp_path, client):
     (tmp_path / "team.flow").write_text(SCRIPT.replace("user alice ", 'user alice name "Alice Example" '))
     with SmtpServer(users={"alice@x.example": "smtp-pw"}) as smtp:
         (tmp_path / "flow.toml").write_text(smtp.config("alice@x.example"))
-        server = Server(["team.flow", "--store", f"sqlite:///{tmp_path / 'flow.db'}", "--clock", "events",
-                         "--deliver", "smtp", "--public-url", "{url}"], cwd=tmp_path,
-                        env={"FLOW_TEST_SMTP_PW": "smtp-pw"})
+        server = Server(
+            [
+                "team.flow",
+                "--store",
+                f"sqlite:///{tmp_path / 'flow.db'}",
+                "--clock",
+                "events",
+                "--deliver",
+                "smtp",
+                "--public-url",
+                "{url}",
+            ],
+            cwd=tmp_path,
+            env={"FLOW_TEST_SMTP_PW": "smtp-pw"},
+        )
         try:
-            r = post_events(client, server.url, lines(event(1, "bob@client.example")
-                                                      | {"properties": {"firstname": "Bob"}}))
+            r = post_events(
+                client, server.url, lines(event(1, "bob@client.example") | {"properties": {"firstname": "Bob"}})
+            )
             assert r.json()["accepted"] == 1
             [intro] = smtp.messages
             assert intro["To"] == "Bob <bob@client.example>" and intro["Subject"] == "Quick question"
@@ -207,7 +244,9 @@ def test_end_to_end_smtp_delivery_and_one_click_unsubscribe(tmp_path, client):
             later = event(2, "carol@x.example", at="2026-01-08T09:00:00Z")
             assert post_events(client, server.url, lines(later)).json()["accepted"] == 1
             assert [(m["To"], m["Subject"]) for m in smtp.messages] == [
-                ("Bob <bob@client.example>", "Quick question"), ("carol@x.example", "Quick question")]
+                ("Bob <bob@client.example>", "Quick question"),
+                ("carol@x.example", "Quick question"),
+            ]
             ended = [(e["contact"], e["reason"]) for e in audit(client, server) if e["outcome"] == "ended"]
             assert ended == [("bob@client.example", "unsubscribed")]
         finally:

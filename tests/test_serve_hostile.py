@@ -3,6 +3,7 @@ HTTP (uvicorn in a subprocess, httpx and raw sockets): only POST
 unsubscribes, malformed headers are 400 and never a traceback, clients that
 never finish a request are closed, a port in use is one line, and a store
 that fails mid-batch answers what was done and what to send again."""
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,6 @@ import time
 
 import httpx
 import pytest
-
 from flowc.interpreter.delivery.unsubscribe import make_token
 
 from .serve_client import SECRET, Server, post_events, signed_headers
@@ -32,8 +32,9 @@ def client():
 
 def _serve(tmp_path, *extra: str, **kw) -> Server:
     (tmp_path / "team.flow").write_text(SCRIPT)
-    return Server(["team.flow", "--store", f"sqlite:///{tmp_path / 'flow.db'}", "--clock", "events", *extra],
-                  cwd=tmp_path, **kw)
+    return Server(
+        ["team.flow", "--store", f"sqlite:///{tmp_path / 'flow.db'}", "--clock", "events", *extra], cwd=tmp_path, **kw
+    )
 
 
 @pytest.fixture
@@ -62,10 +63,16 @@ def test_malformed_headers_and_queries_are_400_with_a_reason(server, client):
     body = lines(event(1, "bob@x.example"))
     good = signed_headers(body)
     # b"\xb9" is "¹" as Latin-1 header text: str.isdigit() takes it, int() does not.
-    for ts, sig in ((b"\xb9", good["Flow-Signature"]), (good["Flow-Timestamp"], "sha256=" + "\u00b2" * 64),
-                    (good["Flow-Timestamp"], "md5=abc")):
-        headers = {**good, "Flow-Timestamp": ts, "Flow-Signature": sig.encode("latin-1")
-                   if isinstance(sig, str) else sig}
+    for ts, sig in (
+        (b"\xb9", good["Flow-Signature"]),
+        (good["Flow-Timestamp"], "sha256=" + "\u00b2" * 64),
+        (good["Flow-Timestamp"], "md5=abc"),
+    ):
+        headers = {
+            **good,
+            "Flow-Timestamp": ts,
+            "Flow-Signature": sig.encode("latin-1") if isinstance(sig, str) else sig,
+        }
         r = client.post(server.url + "/events", content=body, headers=headers)
         assert r.status_code == 400 and r.json()["reason"], r.text
     for limit in ("%C2%B2", "%EF%BC%91", "-1", "1e3"):  # ², a fullwidth 1
@@ -88,8 +95,9 @@ def _head(server, body_length: int, signed: bool = True) -> bytes:
     ts = str(int(time.time()))
     sig = "sha256=" + "0" * 64
     auth = f"Flow-Timestamp: {ts}\r\nFlow-Signature: {sig}\r\n" if signed else ""
-    return (f"POST /events HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n{auth}"
-            f"Content-Length: {body_length}\r\n\r\n").encode()
+    return (
+        f"POST /events HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n{auth}Content-Length: {body_length}\r\n\r\n"
+    ).encode()
 
 
 def test_a_client_closing_mid_body_leaves_no_traceback(server, client):
@@ -153,9 +161,24 @@ def test_a_port_in_use_is_one_line_and_exit_2(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        r = subprocess.run([sys.executable, "-m", "flowc", "serve", "team.flow", "--store", "memory:",
-                            "--insecure", "--port", str(port)], cwd=tmp_path, capture_output=True, text=True,
-                           timeout=60)
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "flowc",
+                "serve",
+                "team.flow",
+                "--store",
+                "memory:",
+                "--insecure",
+                "--port",
+                str(port),
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert r.returncode == 2, r.stderr
     assert "listening" not in r.stdout + r.stderr
     [line] = r.stderr.strip().splitlines()
@@ -165,9 +188,11 @@ def test_a_port_in_use_is_one_line_and_exit_2(tmp_path):
 def _disk_of(size: int):
     """A child whose files may grow to `size` bytes until the test raises
     the limit (a full disk, then freed): writes past it fail (EFBIG)."""
+
     def apply() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (size, resource.RLIM_INFINITY))
+
     return apply
 
 
@@ -184,8 +209,9 @@ def test_a_full_disk_answers_what_was_done_and_a_resend_in_order_gives_the_clean
     answer is 503 with a result per line, the lines done and then the rest
     `not_processed`. Once there is room, the client sends the `not_processed` lines again, then
     the rest: the store is the same as one clean run's."""
-    from bench.generate import event_stream, stream_script
     from flowc.interpreter.api import Runner, load, open_store
+
+    from bench.generate import event_stream, stream_script
 
     from .canonical import dump
 
@@ -202,11 +228,14 @@ def test_a_full_disk_answers_what_was_done_and_a_resend_in_order_gives_the_clean
     # made) and a few batches more.
     open_store(f"sqlite:///{tmp_path / 'empty.db'}").close()
     room = (tmp_path / "empty.db").stat().st_size + (32 << 10)
-    server = Server(["s.flow", "--store", f"sqlite:///{tmp_path / 'flow.db'}", "--clock", "events"],
-                    cwd=tmp_path, preexec_fn=_disk_of(room))
+    server = Server(
+        ["s.flow", "--store", f"sqlite:///{tmp_path / 'flow.db'}", "--clock", "events"],
+        cwd=tmp_path,
+        preexec_fn=_disk_of(room),
+    )
     failed = []
     try:
-        batches = [events[i:i + 25] for i in range(0, len(events), 25)]
+        batches = [events[i : i + 25] for i in range(0, len(events), 25)]
         for batch in batches:
             body = "".join(line + "\n" for line in batch).encode()
             r = post_events(client, server.url, body)
@@ -216,8 +245,9 @@ def test_a_full_disk_answers_what_was_done_and_a_resend_in_order_gives_the_clean
                 assert "not_processed" in answer["error"]
                 tail = _in_order(answer["results"])
                 failed.append(r)
-                resource.prlimit(server.proc.pid, resource.RLIMIT_FSIZE,
-                                 (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+                resource.prlimit(
+                    server.proc.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY)
+                )
                 resend = "".join(batch[n - 1] + "\n" for n in tail).encode()
                 r = post_events(client, server.url, resend)
             assert r.status_code == 200, r.text
@@ -240,7 +270,6 @@ def pg_database():
     """A database of its own on the test server (its connections can be
     refused without touching anyone else's); its URL. Dropped afterwards."""
     import uuid
-
     from urllib.parse import urlsplit, urlunsplit
 
     import psycopg
@@ -261,8 +290,9 @@ def _refuse_connections(name: str, refuse: bool, terminate: bool = False) -> int
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         conn.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS {'false' if refuse else 'true'}")
         if terminate:
-            return conn.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                "WHERE application_name = %s", (name,)).fetchone()[0]
+            return conn.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = %s", (name,)
+            ).fetchone()[0]
     return 0
 
 
@@ -363,8 +393,19 @@ def test_bodies_held_at_once_are_bounded(tmp_path):
 
     program = dsl.check_sources([("s.flow", "")]).program
     metrics = Metrics()
-    writer = Writer(lambda: Service(program, "memory:", workers=False, deliver="none", config_path=None,
-                                    public_url=None, metrics=metrics, clock=None), clock=None)
+    writer = Writer(
+        lambda: Service(
+            program,
+            "memory:",
+            workers=False,
+            deliver="none",
+            config_path=None,
+            public_url=None,
+            metrics=metrics,
+            clock=None,
+        ),
+        clock=None,
+    )
     writer.start()
     app = create_app(writer, Verifier(b"secret", None), metrics, max_body=1000, body_budget=1500)
     port = free_port()
@@ -375,8 +416,10 @@ def test_bodies_held_at_once_are_bounded(tmp_path):
         while not server.started:
             time.sleep(0.05)
         head = signed_headers(b"x", secret="secret")
-        request = (f"POST /events HTTP/1.1\r\nHost: x\r\nFlow-Timestamp: {head['Flow-Timestamp']}\r\n"
-                   f"Flow-Signature: {head['Flow-Signature']}\r\nContent-Length: 1000\r\n\r\n").encode()
+        request = (
+            f"POST /events HTTP/1.1\r\nHost: x\r\nFlow-Timestamp: {head['Flow-Timestamp']}\r\n"
+            f"Flow-Signature: {head['Flow-Signature']}\r\nContent-Length: 1000\r\n\r\n"
+        ).encode()
         holder = socket.create_connection(("127.0.0.1", port), timeout=30)
         holder.sendall(request + b" " * 900)  # 900 of the 1,500 bytes, held
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:

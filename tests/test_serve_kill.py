@@ -1,6 +1,7 @@
 """SIGKILL `flowc serve` while batches are being posted, restart it on the
 same store, post every batch again: the final state equals one clean run,
 and every event that got `accepted` was processed exactly once."""
+
 from __future__ import annotations
 
 import json
@@ -12,9 +13,9 @@ import time
 
 import httpx
 import pytest
+from flowc.interpreter.api import Runner, load, open_store
 
 from bench.generate import event_stream, stream_script
-from flowc.interpreter.api import Runner, load, open_store
 
 from .canonical import dump
 from .serve_client import Server, post_events
@@ -30,8 +31,9 @@ def _state(store) -> dict:
 
 def _decisions(store) -> list[tuple]:
     """The audit log without the entries a resend adds (duplicates)."""
-    return [(e.at, e.event, e.outcome, e.contact, e.sequence, e.reason) for e in store.audit()
-            if e.outcome != "duplicate"]
+    return [
+        (e.at, e.event, e.outcome, e.contact, e.sequence, e.reason) for e in store.audit() if e.outcome != "duplicate"
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +56,7 @@ def test_killed_service_loses_and_doubles_nothing(tmp_path, clean, seed):
     lines, clean_state, clean_decisions = clean
     (tmp_path / "s.flow").write_text(stream_script())
     args = ["s.flow", "--store", f"sqlite:///{tmp_path / 'flow.db'}", "--clock", "events"]
-    batches = ["".join(line + "\n" for line in lines[i:i + BATCH]).encode() for i in range(0, len(lines), BATCH)]
+    batches = ["".join(line + "\n" for line in lines[i : i + BATCH]).encode() for i in range(0, len(lines), BATCH)]
     accepted: set[str] = set()
     server = Server(args, cwd=tmp_path)
     rng = random.Random(seed)

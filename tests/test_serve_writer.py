@@ -4,13 +4,14 @@ behind it are not run (so no line overtakes a failed batch's tail), and the
 store is opened again for the next job, with a pause while that fails.
 Event jobs waiting together run as one group (one commit), each answered
 with its own result."""
+
 from __future__ import annotations
 
 import threading
 
 import pytest
-
 from flowc.interpreter.stores.base import StoreError
+
 from flowc.serve import writer as writer_module
 from flowc.serve.service import BatchFailed, GroupFailed
 from flowc.serve.writer import GROUP_LINES, StoreUnavailable, Writer
@@ -81,6 +82,7 @@ def test_a_store_that_cannot_be_opened_again_is_tried_after_a_pause(monkeypatch)
     writer = Writer(open_context, clock=None)
     writer.start()
     try:
+
         def lost(ctx):
             raise StoreError("the connection was lost")
 
@@ -93,7 +95,6 @@ def test_a_store_that_cannot_be_opened_again_is_tried_after_a_pause(monkeypatch)
         assert attempts.count("refused") == 1
     finally:
         writer.stop()
-
 
 
 def _held(writer: Writer) -> threading.Event:
@@ -134,16 +135,19 @@ def test_a_store_failure_in_a_group_answers_each_body_its_own_and_refuses_the_jo
     writer = Writer(lambda: Context(opened), clock=None)
     writer.start()
     try:
-        per_job = [BatchFailed("disk is full", [{"line": 1, "result": "not_processed"}]),
-                   BatchFailed("disk is full", [{"line": 1, "result": "not_processed"},
-                                                {"line": 2, "result": "not_processed"}])]
+        per_job = [
+            BatchFailed("disk is full", [{"line": 1, "result": "not_processed"}]),
+            BatchFailed(
+                "disk is full", [{"line": 1, "result": "not_processed"}, {"line": 2, "result": "not_processed"}]
+            ),
+        ]
         opened[0].failure = GroupFailed("disk is full", per_job)
         gate = _held(writer)
         group = [writer.submit_events(["a"]), writer.submit_events(["b", "c"])]
         read = writer.submit(lambda ctx: ctx)
         waiting = writer.submit_events(["d"])  # behind the failed group: not run
         gate.set()
-        for fut, failed in zip(group, per_job):
+        for fut, failed in zip(group, per_job, strict=False):
             with pytest.raises(BatchFailed) as e:
                 fut.result(30)
             assert e.value is failed

@@ -1,5 +1,6 @@
 """`@slotted` classes behave as `@dataclass(slots=True)` ones do: the same
 repr, equality, hashing, immutability, fields and pattern matching."""
+
 from __future__ import annotations
 
 import copy
@@ -9,7 +10,6 @@ import pickle
 from dataclasses import dataclass, field
 
 import pytest
-
 from flowc.dsl import ast
 from flowc.dsl.slotted import slotted
 from flowc.dsl.source import Span
@@ -35,8 +35,7 @@ def _pair(frozen: bool):
 
         return Base, Leaf
 
-    return (make(dataclass(slots=True, frozen=frozen)),
-            make(slotted(frozen=True) if frozen else slotted))
+    return (make(dataclass(slots=True, frozen=frozen)), make(slotted(frozen=True) if frozen else slotted))
 
 
 @pytest.mark.parametrize("frozen", [False, True])

@@ -2,17 +2,17 @@
 in process and are written as the transaction commits. What waits is read
 back before the file, is gone with a rollback, and a row that does not fit
 at the commit fails the transaction as a Retry (run again a piece at a time)."""
+
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
-
 from flowc.interpreter.records import AuditEntry, Contact, Outcome, Run, RunStatus
 from flowc.interpreter.stores.base import Retry
 from flowc.interpreter.stores.sqlite import SqliteStore
 
-T0 = dt.datetime(2026, 1, 5, 8, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 1, 5, 8, tzinfo=dt.UTC)
 
 
 def _rows(path, table: str) -> int:
@@ -59,7 +59,7 @@ def test_a_row_that_does_not_fit_at_the_commit_is_a_retry(tmp_path):
     store = SqliteStore(path)
     with pytest.raises(Retry), store.transaction(unsaved=True):
         store.put_contact(Contact("c@x"))
-        store.append_audit([AuditEntry(at=T0, event="e1", outcome=Outcome.ENROLLED, line=2 ** 70)])  # no SQLite integer
+        store.append_audit([AuditEntry(at=T0, event="e1", outcome=Outcome.ENROLLED, line=2**70)])  # no SQLite integer
     assert _rows(path, "flow_contacts") == _rows(path, "flow_audit") == 0
     with store.transaction():  # and the store goes on
         store.append_audit([AuditEntry(at=T0, event="e2", outcome=Outcome.ENROLLED)])

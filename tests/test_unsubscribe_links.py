@@ -3,6 +3,7 @@
 of `List-Unsubscribe`, made when the message is built; a footer follows
 the body after one blank line; with nothing for the link to point at, the
 run is refused naming the step."""
+
 from __future__ import annotations
 
 import email
@@ -34,8 +35,13 @@ sequence "S" {
 }
 workflow "W" on form_submitted enroll in "S" as alice
 """
-EVENT = {"type": "form_submitted", "at": "2026-01-05T09:00:00Z", "contact": "bob@client.example", "form": "f",
-         "properties": {"firstname": "Bob"}}
+EVENT = {
+    "type": "form_submitted",
+    "at": "2026-01-05T09:00:00Z",
+    "contact": "bob@client.example",
+    "form": "f",
+    "properties": {"firstname": "Bob"},
+}
 #: `Not interested? {{unsubscribe_url}}` as the compiler makes it.
 LINKED = Template(parts=("Hello. Not interested? ", ("unsubscribe_url", "{{unsubscribe_url}}")))
 
@@ -56,8 +62,11 @@ def _linked(program, step: int):
 
 def _deliver(program, tmp_path, until="2026-01-07T00:00:00Z"):
     store = open_store("memory:")
-    deliverer = Deliverer(store, MaildirTransport(str(tmp_path / "box")),
-                          unsubscribe=lambda contact: unsubscribe_url(PUBLIC, SECRET, contact))
+    deliverer = Deliverer(
+        store,
+        MaildirTransport(str(tmp_path / "box")),
+        unsubscribe=lambda contact: unsubscribe_url(PUBLIC, SECRET, contact),
+    )
     try:
         runner = Runner(program, store, deliverer=deliverer)
         runner.event({"id": "e1", **EVENT})
@@ -69,8 +78,7 @@ def _deliver(program, tmp_path, until="2026-01-07T00:00:00Z"):
 
 def _box(path) -> list[email.message.EmailMessage]:
     """The messages of a Maildir as their files hold them, oldest first."""
-    messages = [email.message_from_bytes(f.read_bytes(), policy=email.policy.default)
-                for f in (path / "new").iterdir()]
+    messages = [email.message_from_bytes(f.read_bytes(), policy=email.policy.default) for f in (path / "new").iterdir()]
     return sorted(messages, key=lambda m: m["Message-ID"])
 
 
@@ -102,12 +110,22 @@ def test_deliver_refuses_an_outbox_that_links_with_no_public_url(tmp_path, monke
     store = open_store(f"sqlite:///{tmp_path / 'flow.db'}")
     Runner(_linked(_program(), step=0), store).event({"id": "e1", **EVENT})  # kept: --deliver none
     store.close()
-    r = CliRunner().invoke(main, ["deliver", "--store", f"sqlite:///{tmp_path / 'flow.db'}", "--deliver",
-                                  f"maildir:{tmp_path / 'box'}"])
+    r = CliRunner().invoke(
+        main, ["deliver", "--store", f"sqlite:///{tmp_path / 'flow.db'}", "--deliver", f"maildir:{tmp_path / 'box'}"]
+    )
     assert r.exit_code == 2 and "outbox message 1 links {{unsubscribe_url}}: set --public-url" in r.output
     r = CliRunner(env={"FLOWC_SECRET": SECRET.decode()}).invoke(
-        main, ["deliver", "--store", f"sqlite:///{tmp_path / 'flow.db'}", "--deliver", f"maildir:{tmp_path / 'box'}",
-               "--public-url", PUBLIC])
+        main,
+        [
+            "deliver",
+            "--store",
+            f"sqlite:///{tmp_path / 'flow.db'}",
+            "--deliver",
+            f"maildir:{tmp_path / 'box'}",
+            "--public-url",
+            PUBLIC,
+        ],
+    )
     assert r.exit_code == 0, r.output
     (sent,) = _box(tmp_path / "box")
     assert sent.get_content() == f"Hello. Not interested? {sent['List-Unsubscribe'].strip('<>')}\n"
@@ -124,17 +142,22 @@ def test_the_sequences_footer_wins_and_follows_one_blank_line():
 
 
 def test_footers_are_appended_with_the_tokens_of_a_body(tmp_path):
-    script = SCRIPT.replace('inbox alice@acme.example', 'inbox alice@acme.example footer "Acme, {{sender.email}}"')
+    script = SCRIPT.replace("inbox alice@acme.example", 'inbox alice@acme.example footer "Acme, {{sender.email}}"')
     script = script.replace("on form_submitted enroll", 'on form_submitted where form == "f" enroll')
-    script += ('sequence "T" footer "Not interested, {{contact.firstname}}? {{unsubscribe_url}}" '
-               '{ email "One" subject "s" body "Body" }\n'
-               'workflow "V" on form_submitted where form == "t" enroll in "T" as alice\n')
+    script += (
+        'sequence "T" footer "Not interested, {{contact.firstname}}? {{unsubscribe_url}}" '
+        '{ email "One" subject "s" body "Body" }\n'
+        'workflow "V" on form_submitted where form == "t" enroll in "T" as alice\n'
+    )
     (intro,) = _deliver(_program(script), tmp_path, until="2026-01-05T10:00:00Z")
     assert intro.get_content() == "Hello\n\nAcme, alice@acme.example\n"
     (tmp_path / "box").rename(tmp_path / "first")
     store = open_store("memory:")
-    deliverer = Deliverer(store, MaildirTransport(str(tmp_path / "box")),
-                          unsubscribe=lambda contact: unsubscribe_url(PUBLIC, SECRET, contact))
+    deliverer = Deliverer(
+        store,
+        MaildirTransport(str(tmp_path / "box")),
+        unsubscribe=lambda contact: unsubscribe_url(PUBLIC, SECRET, contact),
+    )
     Runner(_program(script), store, deliverer=deliverer).event({"id": "e2", **EVENT, "form": "t"})
     deliverer.close()
     (parsed,) = _box(tmp_path / "box")
@@ -144,6 +167,18 @@ def test_footers_are_appended_with_the_tokens_of_a_body(tmp_path):
 def test_a_run_whose_footer_links_with_no_public_url_is_a_usage_error(tmp_path):
     script = SCRIPT.replace('sequence "S" {', 'sequence "S" footer "Opt out: {{unsubscribe_url}}" {')
     (tmp_path / "s.flow").write_text(script)
-    r = CliRunner().invoke(main, ["run", str(tmp_path / "s.flow"), "--events", "-", "--store", "memory:",
-                                  "--deliver", f"maildir:{tmp_path / 'box'}"], input="")
+    r = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(tmp_path / "s.flow"),
+            "--events",
+            "-",
+            "--store",
+            "memory:",
+            "--deliver",
+            f"maildir:{tmp_path / 'box'}",
+        ],
+        input="",
+    )
     assert r.exit_code == 2 and 'step 1 "Intro" of sequence "S" links {{unsubscribe_url}}' in r.output

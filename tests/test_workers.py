@@ -1,6 +1,7 @@
 """Several workers on one PostgreSQL store: every event processed exactly
 once, each contact's events in order, the invariants kept, and the final
 state that of a single worker — also when a worker is killed mid-run."""
+
 from __future__ import annotations
 
 import json
@@ -11,10 +12,10 @@ import sys
 import time
 
 import pytest
-
-from flowc import dsl
-from bench.generate import event_stream, stream_script
 from flowc.interpreter.api import Runner, open_store, publish
+
+from bench.generate import event_stream, stream_script
+from flowc import dsl
 
 from .canonical import dump
 from .invariants import assert_invariants
@@ -60,8 +61,14 @@ def _queue(url, program_result, lines):
 
 
 def _workers(url, n):
-    return [subprocess.Popen([sys.executable, "-m", "flowc", "worker", "--store", url, "--quiet"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(n)]
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "flowc", "worker", "--store", url, "--quiet"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(n)
+    ]
 
 
 def _final(url, program):
@@ -109,10 +116,24 @@ def test_office_hours_on_workers_reach_the_single_worker_state(schema):
     """Office hours through the queue: rescheduled steps, booked send times,
     held tasks resumed by task_completed, company-wide ends (whose events
     conflict with everything) come out as one worker's."""
-    result = dsl.check_sources([("o.flow", stream_script(
-        LIMITS, users=('timezone "Europe/Berlin" hours 09:00-17:30 throttle 2 minutes',
-                       'timezone "America/New_York" hours 08:00-18:00', 'throttle 45 seconds'),
-        holidays=["2026-01-07"], sequence="weekdays company_unenroll", hold=True))])
+    result = dsl.check_sources(
+        [
+            (
+                "o.flow",
+                stream_script(
+                    LIMITS,
+                    users=(
+                        'timezone "Europe/Berlin" hours 09:00-17:30 throttle 2 minutes',
+                        'timezone "America/New_York" hours 08:00-18:00',
+                        "throttle 45 seconds",
+                    ),
+                    holidays=["2026-01-07"],
+                    sequence="weekdays company_unenroll",
+                    hold=True,
+                ),
+            )
+        ]
+    )
     assert not result.errors
     lines = event_stream(3_000, contacts=400, seed=3, office=True)
     state, log = _three_workers(schema.url, result, lines)
@@ -147,8 +168,14 @@ def test_out_of_office_pauses_on_workers_reach_the_single_worker_state(schema):
     """Answers from the inbox go through the same queue and conflict keys:
     pauses, steps moved to the resume time and contacts who left come out
     as one worker's."""
-    result = dsl.check_sources([("o.flow", stream_script(
-        LIMITS, users=('timezone "Europe/Berlin" hours 09:00-17:30', "", "throttle 45 seconds")))])
+    result = dsl.check_sources(
+        [
+            (
+                "o.flow",
+                stream_script(LIMITS, users=('timezone "Europe/Berlin" hours 09:00-17:30', "", "throttle 45 seconds")),
+            )
+        ]
+    )
     assert not result.errors
     lines = _with_answers(event_stream(3_000, contacts=300, seed=4), seed=4)
     state, log = _three_workers(schema.url, result, lines)
@@ -160,11 +187,28 @@ def test_out_of_office_pauses_on_workers_reach_the_single_worker_state(schema):
 
 
 def test_each_contacts_events_are_processed_in_order(schema):
-    result = dsl.check_sources([("o.flow", 'user u seat sales_enterprise inbox u@x\n'
-                                          'sequence "S" { email "E" subject "Hi" body "x" }\n'
-                                          'workflow "W" reenroll on form_submitted unenroll from "S"')])
-    lines = [json.dumps({"id": f"e{i}", "type": "form_submitted", "at": f"2026-01-05T09:{i // 60:02d}:{i % 60:02d}Z",
-                         "contact": f"c{i % 5}@x", "form": str(i)}) for i in range(600)]
+    result = dsl.check_sources(
+        [
+            (
+                "o.flow",
+                "user u seat sales_enterprise inbox u@x\n"
+                'sequence "S" { email "E" subject "Hi" body "x" }\n'
+                'workflow "W" reenroll on form_submitted unenroll from "S"',
+            )
+        ]
+    )
+    lines = [
+        json.dumps(
+            {
+                "id": f"e{i}",
+                "type": "form_submitted",
+                "at": f"2026-01-05T09:{i // 60:02d}:{i % 60:02d}Z",
+                "contact": f"c{i % 5}@x",
+                "form": str(i),
+            }
+        )
+        for i in range(600)
+    ]
     _queue(schema.url, result, lines)
     for p in _workers(schema.url, 4):
         err = p.communicate(timeout=300)[1].decode()
@@ -239,18 +283,32 @@ def test_due_work_queued_inside_a_claim_runs_before_the_claimed_work_it_precedes
     that conflict with it (here: a run resumed a minute later, before the
     next form of any contact, which may enroll as the same sender): those
     go back to the queue, in their places, and the result is a single run's."""
-    from flowc.interpreter.stores.postgres import PostgresStore
 
-    result = dsl.check_sources([("d.flow", 'user u seat sales_enterprise inbox u@x limit 5\n'
-                                          'sequence "S" { email "E" subject "Hi" body "x"; wait 1 hour; email "F" body "y" }\n'
-                                          'workflow "W" reenroll on form_submitted {\n'
-                                          '  wait 1 minute; enroll in "S" as u }\n'
-                                          'on deal_stage_changed unenroll from "S"')])
+    result = dsl.check_sources(
+        [
+            (
+                "d.flow",
+                "user u seat sales_enterprise inbox u@x limit 5\n"
+                'sequence "S" { email "E" subject "Hi" body "x"; wait 1 hour; email "F" body "y" }\n'
+                'workflow "W" reenroll on form_submitted {\n'
+                '  wait 1 minute; enroll in "S" as u }\n'
+                'on deal_stage_changed unenroll from "S"',
+            )
+        ]
+    )
     assert not result.errors
-    lines = [json.dumps({"id": f"e{i}", "type": "form_submitted" if i % 4 else "deal_stage_changed",
-                         "at": f"2026-01-05T09:{i // 3:02d}:{i % 3 * 20:02d}Z", "contact": f"c{i % 7}@x",
-                         **({"form": "F"} if i % 4 else {"deal": f"d{i}", "stage": "closedwon"})})
-             for i in range(150)]
+    lines = [
+        json.dumps(
+            {
+                "id": f"e{i}",
+                "type": "form_submitted" if i % 4 else "deal_stage_changed",
+                "at": f"2026-01-05T09:{i // 3:02d}:{i % 3 * 20:02d}Z",
+                "contact": f"c{i % 7}@x",
+                **({"form": "F"} if i % 4 else {"deal": f"d{i}", "stage": "closedwon"}),
+            }
+        )
+        for i in range(150)
+    ]
     _queue(schema.url, result, lines)
     store = open_store(schema.url, workers=True)
     put_back = []
@@ -310,17 +368,19 @@ def test_beside_other_workers_a_claim_takes_the_work_of_half_the_senders(schema)
 
 def test_a_store_made_by_an_earlier_version_gets_this_claim_function(schema):
     import psycopg
-
     from flowc.interpreter.stores.postgres import CLAIM_BODY
 
     open_store(schema.url, workers=True).close()
     with psycopg.connect(schema.url, autocommit=True) as conn:
-        conn.execute("CREATE OR REPLACE FUNCTION flow_claim(most INTEGER, look INTEGER) RETURNS SETOF flow_queue "
-                     "LANGUAGE plpgsql AS $$ BEGIN END $$")
+        conn.execute(
+            "CREATE OR REPLACE FUNCTION flow_claim(most INTEGER, look INTEGER) RETURNS SETOF flow_queue "
+            "LANGUAGE plpgsql AS $$ BEGIN END $$"
+        )
     open_store(schema.url, workers=True).close()
     with psycopg.connect(schema.url, autocommit=True) as conn:
-        assert conn.execute("SELECT prosrc FROM pg_proc WHERE proname = 'flow_claim' "
-                            "AND pronamespace = current_schema()::regnamespace").fetchall() == [(CLAIM_BODY,)]
+        assert conn.execute(
+            "SELECT prosrc FROM pg_proc WHERE proname = 'flow_claim' AND pronamespace = current_schema()::regnamespace"
+        ).fetchall() == [(CLAIM_BODY,)]
 
 
 def test_a_piece_that_fails_in_a_claim_fails_alone(schema, monkeypatch):
@@ -362,11 +422,35 @@ def test_run_with_workers_prints_the_log_and_summary(schema):
 
     from .conftest import EXAMPLES
 
-    r = CliRunner().invoke(main, ["run", str(EXAMPLES), "--events", str(EXAMPLES / "events.jsonl"),
-                                  "--store", schema.url, "--workers", "2", "--until", "2026-01-20T00:00:00Z"])
+    r = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(EXAMPLES),
+            "--events",
+            str(EXAMPLES / "events.jsonl"),
+            "--store",
+            schema.url,
+            "--workers",
+            "2",
+            "--until",
+            "2026-01-20T00:00:00Z",
+        ],
+    )
     assert r.exit_code == 0
-    single = CliRunner().invoke(main, ["run", str(EXAMPLES), "--events", str(EXAMPLES / "events.jsonl"),
-                                       "--store", "memory:", "--until", "2026-01-20T00:00:00Z"])
+    single = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(EXAMPLES),
+            "--events",
+            str(EXAMPLES / "events.jsonl"),
+            "--store",
+            "memory:",
+            "--until",
+            "2026-01-20T00:00:00Z",
+        ],
+    )
     summary = r.output.splitlines()[-4:]
     assert summary == single.output.splitlines()[-4:]
     assert summary[0] == "events: 24 processed, 0 rejected, 1 duplicate"
@@ -380,7 +464,7 @@ def test_a_store_is_for_workers_or_for_single_runs_not_both(schema, tmp_path):
     from .conftest import EXAMPLES
 
     args = ["run", str(EXAMPLES), "--events", str(EXAMPLES / "events.jsonl"), "--store", schema.url]
-    assert CliRunner().invoke(main, args + ["--workers", "1"]).exit_code == 0
+    assert CliRunner().invoke(main, [*args, "--workers", "1"]).exit_code == 0
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 2 and "shared by workers" in r.output
     r = CliRunner().invoke(main, ["repl", "--store", schema.url], input=":users\n")

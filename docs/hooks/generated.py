@@ -9,6 +9,7 @@ table, so on a line of its own; `keywords`, `sender-tokens` and
 `audit-keys` are inline lists). A name that does not exist stops the build. tests/test_docs.py builds the site
 and checks that every code, event, field, seat, outcome and reason is in it.
 """
+
 from __future__ import annotations
 
 import re
@@ -88,10 +89,10 @@ def keywords() -> str:
 #: `Outcome`; tests/test_docs_site.py fails when one has no meaning here.
 OUTCOME_MEANINGS = {
     "canceled": "An outbox message was not sent: before it left, the contact unsubscribed or bounced (`reason` "
-                "`unsubscribed`, `bounced`), or its enrollment ended (`enrollment_ended`) or was unenrolled "
-                "(`unenrolled`) (docs/delivery.md).",
+    "`unsubscribed`, `bounced`), or its enrollment ended (`enrollment_ended`) or was unenrolled "
+    "(`unenrolled`) (docs/delivery.md).",
     "rescheduled": "Office hours moved a due step to a later time; `reason` is the first rule that moved it, "
-                   "`detail` the new local time and every rule (docs/scheduling.md).",
+    "`detail` the new local time and every rule (docs/scheduling.md).",
     "enrolled": "The contact was enrolled in the sequence; `detail` names the send-from address.",
     "skipped": "An action, or a whole workflow run, did not happen; `reason` says why.",
     "unenrolled": "An `unenroll` action ended the contact's active enrollment.",
@@ -100,22 +101,22 @@ OUTCOME_MEANINGS = {
     "finished": "The enrollment ran its last step.",
     "ended": "The enrollment ended by itself; `reason` says why.",
     "paused": "An out-of-office answer paused the enrollment (`reason` `out_of_office`); `detail` holds the time "
-              "it resumes, in the sender's zone, and why then. Steps due before it are `rescheduled` to it.",
+    "it resumes, in the sender's zone, and why then. Steps due before it are `rescheduled` to it.",
     "rejected": "An event line was not a valid event; `line` and `detail` say where and why. Nothing changed.",
     "duplicate": "An event whose id was processed before. Nothing changed.",
     "delivered": "The mail server accepted an outbox message; `detail` holds its reply.",
     "send_failed": "An outbox message could not be sent; `reason` says why (`send_failure`, `send_timeout` or "
-                   "`inbox_disconnected`).",
+    "`inbox_disconnected`).",
     "mail_received": "A message read from a sender's inbox concerns a contact; `reason` says what it was "
-                     "(`reply`, `auto_reply`, `bounce`, `bounce_delayed`, or `unsubscribed` for a `mailto:` "
-                     "unsubscribe), `detail` names the inbox and the message's Message-ID (docs/inbox.md). The "
-                     "entries of the event it became follow.",
+    "(`reply`, `auto_reply`, `bounce`, `bounce_delayed`, or `unsubscribed` for a `mailto:` "
+    "unsubscribe), `detail` names the inbox and the message's Message-ID (docs/inbox.md). The "
+    "entries of the event it became follow.",
 }
 
 #: What each reason means (every member of `Reason`, as above).
 REASON_MEANINGS = {
     "enrollment_ended": "The message's enrollment ended (a reply, an unsubscribe, a bounce, a disconnected inbox, "
-                        "...) before the message left: it is `canceled`, never sent.",
+    "...) before the message left: it is `canceled`, never sent.",
     "company_replied": "Another contact of the same company replied or booked a meeting (`company_unenroll`).",
     "weekend": "A follow-up of a `weekdays` sequence fell on a Saturday or Sunday in the sender's zone.",
     "holiday": "The step fell on one of the `holidays` in the sender's zone.",
@@ -124,7 +125,7 @@ REASON_MEANINGS = {
     "sequence_deleted": "The sequence has been deleted (`sequence_deleted` event).",
     "sender_not_licensed": "The sender has no paid Sales Hub or Service Hub Enterprise seat now.",
     "inbox_disconnected": "The sender has no connected inbox now, or the send-from address is not one of "
-                          "its addresses.",
+    "its addresses.",
     "contact_unsubscribed": "The contact has unsubscribed, bounced or left the company.",
     "already_enrolled": "The contact is active in a sequence already (one at a time).",
     "daily_limit_exceeded": "The sender has sent its limit of sequence emails in the last 24 hours.",
@@ -134,28 +135,27 @@ REASON_MEANINGS = {
     "not_enrolled": "`unenroll` for a contact not active in that sequence.",
     "unknown_user": "An account event names a user no script declares.",
     "unknown_sequence": "An event names a sequence no script declares (a typo, most likely: the detail names "
-                        "the closest one); it changes nothing.",
+    "the closest one); it changes nothing.",
     "unsubscribed": "The contact unsubscribed (`contact_unsubscribed`).",
     "bounced": "An email to the contact bounced (`email_bounced`); `detail` holds its status and the remote "
-               "server's words when known.",
+    "server's words when known.",
     "replied": "The contact replied (`email_replied`); `detail` names the step answered when known.",
     "out_of_office": "An out-of-office answer: the sequence's `out_of_office unenroll` ended the enrollment, it "
-                     "paused the enrollment, or the pause moved a step to its resume time.",
+    "paused the enrollment, or the pause moved a step to its resume time.",
     "left_company": "An automatic answer said the contact left the company: the enrollment ends and no more "
-                    "sequence email goes to the contact.",
+    "sequence email goes to the contact.",
     "meeting_booked": "The contact booked a meeting (`meeting_booked`).",
     "unenrolled": "An `unenroll` action ended the enrollment.",
     "send_failure": "The mail server refused the message for good (a 5xx reply); the enrollment ends.",
     "send_timeout": "The message could not be sent within 24 hours of its first try; the enrollment ends.",
     "reply": "The message read answers an email of a sequence, or comes from a contact (`email_replied`).",
-    "auto_reply": "The message read is an automatic answer: out of office, or left the company "
-                  "(`email_auto_replied`).",
+    "auto_reply": "The message read is an automatic answer: out of office, or left the company (`email_auto_replied`).",
     "bounce": "The message read reports that an email could not be delivered, for good (`email_bounced`).",
     "bounce_delayed": "The message read reports that an email is delayed; nothing changes.",
     "duplicate_event": "The event id was processed before.",
     "invalid_event": "The line is not a valid event (bad JSON, a missing or unknown field, a wrong type).",
     "internal_error": "Processing a valid event failed unexpectedly; its changes were rolled back and the "
-                      "run went on (the id is kept, so a rerun does not try it again).",
+    "run went on (the id is kept, so a rerun does not try it again).",
 }
 
 
@@ -294,6 +294,7 @@ TABLES = {
 
 def render(markdown: str) -> str:
     """The page with every marker replaced by its generated markdown."""
+
     def replace(m: re.Match) -> str:
         name = m.group(1)
         if name not in TABLES:

@@ -1,5 +1,6 @@
 """Diagnostics as GitHub Actions workflow commands (`::error file=...::msg`),
 which annotate the lines of a pull request."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

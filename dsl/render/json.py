@@ -3,6 +3,7 @@
 message, help}], "summary": {files, errors, warnings}}; lines and columns are
 1-based and end_column is exclusive. `notes` (secondary locations) and
 `name` (the rule's name) are extra keys."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
@@ -54,12 +55,20 @@ def report(result: CheckResult) -> Report:
     return Report(
         diagnostics=[
             DiagnosticOut(
-                path=d.span.path, line=d.span.line, column=d.span.column,
-                end_line=d.span.end_line, end_column=d.span.end_column,
-                code=d.code, name=BY_CODE[d.code].name, severity=d.severity, message=d.message,
+                path=d.span.path,
+                line=d.span.line,
+                column=d.span.column,
+                end_line=d.span.end_line,
+                end_column=d.span.end_column,
+                code=d.code,
+                name=BY_CODE[d.code].name,
+                severity=d.severity,
+                message=d.message,
                 help="\n".join(d.help) or None,
-                notes=[NoteOut(message=n.message, path=n.span.path, line=n.span.line, column=n.span.column)
-                       for n in d.notes],
+                notes=[
+                    NoteOut(message=n.message, path=n.span.path, line=n.span.line, column=n.span.column)
+                    for n in d.notes
+                ],
             )
             for d in result.diagnostics
         ],

@@ -2,6 +2,7 @@
 objects Flow fills in, as pydantic models (the JSON report's machinery), so
 that no SARIF library has to be installed. tests/test_sarif.py validates the
 output against the standard's JSON schema."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
@@ -97,8 +98,9 @@ def _location(span: Span, message: str | None = None) -> Location:
     return Location(
         physical_location=PhysicalLocation(
             artifact_location=ArtifactLocation(uri=span.path.replace("\\", "/")),
-            region=Region(start_line=span.line, start_column=span.column,
-                          end_line=span.end_line, end_column=span.end_column),
+            region=Region(
+                start_line=span.line, start_column=span.column, end_line=span.end_line, end_column=span.end_column
+            ),
         ),
         message=Message(text=message) if message else None,
     )

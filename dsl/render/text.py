@@ -1,6 +1,7 @@
 """Diagnostics as text for people: a machine-readable first line
 (`path:line:col: CODE message`), the source line with a caret under the
 span, notes pointing at declarations, `= help:` lines, and a summary."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -44,8 +45,9 @@ class _Style:
         return click.style(text, **kw) if self.color else text
 
 
-def _excerpt(out: list[str], sources: SourceMap, span: Span, width: int, mark: str, label: str | None,
-             style: _Style, color: str) -> None:
+def _excerpt(
+    out: list[str], sources: SourceMap, span: Span, width: int, mark: str, label: str | None, style: _Style, color: str
+) -> None:
     source = sources.line(span.path, span.line)
     bar = style(" " * width + " |", fg="blue", bold=True)
     if source is None:
@@ -56,7 +58,7 @@ def _excerpt(out: list[str], sources: SourceMap, span: Span, width: int, mark: s
     if len(source) > LONG_LINE:
         lo, hi = max(c0 - WINDOW, 0), min(max(c1, c0) + WINDOW, len(source))
     head = ("…" if lo else "") + source[lo:c0]
-    tail = source[max(c1, c0):hi] + ("…" if hi < len(source) else "")
+    tail = source[max(c1, c0) : hi] + ("…" if hi < len(source) else "")
     # Columns count characters; a tab before the span widens it to 4, a
     # control character is shown as its escape.
     start = len(_shown(head))
@@ -79,7 +81,11 @@ def render_diagnostic(d: Diagnostic, sources: SourceMap, color: bool = False, ex
     tone = _SEVERITY_COLOR[d.severity]
     width = len(str(max([d.span.line] + [n.span.line for n in d.notes])))
     out = [
-        style(f"{d.span}:", bold=True) + " " + style(d.code, fg=tone, bold=True) + " " + style(visible(d.message, 1000), bold=True)
+        style(f"{d.span}:", bold=True)
+        + " "
+        + style(d.code, fg=tone, bold=True)
+        + " "
+        + style(visible(d.message, 1000), bold=True)
     ]
     _excerpt(out, sources, d.span, width, "^", d.label, style, tone)
     for note in d.notes:

@@ -2,6 +2,7 @@
 explanation `flowc explain` prints (What it does / Why is this bad? /
 Example / Use instead); it declares `RULE = Code(code, name, severity)` (its
 code, once) and `check(ctx)`, which yields `RULE.report(message, span, ...)`."""
+
 from __future__ import annotations
 
 import importlib

@@ -27,6 +27,9 @@ include "teams.flow"   # the file is team.flow
 include "team.flow"
 ```
 """
+
+from __future__ import annotations
+
 import os
 from collections.abc import Iterator
 
@@ -40,19 +43,30 @@ RULE = Code("E107", "bad-include", ERROR)
 def check(ctx: Context) -> Iterator[Diagnostic]:
     for p in ctx.unit.include_problems:
         if p.kind == "cycle":
-            yield RULE.report("include cycle: " + " -> ".join(p.chain), p.span,
-                              label="includes a file that includes this one",
-                              help=("move the shared declarations into a file that includes nothing",))
+            yield RULE.report(
+                "include cycle: " + " -> ".join(p.chain),
+                p.span,
+                label="includes a file that includes this one",
+                help=("move the shared declarations into a file that includes nothing",),
+            )
         elif p.kind == "refused":
-            yield RULE.report(f"cannot include {_quoted(p.target)}: {p.reason}", p.span,
-                              label="refused",
-                              help=("include files of the project by a path relative to the including file; "
-                                    "the root is the folder of the nearest pyproject.toml or flow.toml",))
+            yield RULE.report(
+                f"cannot include {_quoted(p.target)}: {p.reason}",
+                p.span,
+                label="refused",
+                help=(
+                    "include files of the project by a path relative to the including file; "
+                    "the root is the folder of the nearest pyproject.toml or flow.toml",
+                ),
+            )
         elif p.kind in ("missing", "unreadable"):
             reason = "no such file" if p.kind == "missing" else "not a readable UTF-8 file"
-            yield RULE.report(f"cannot include {_quoted(p.target)}: {reason}", p.span,
-                              label=reason,
-                              help=(f"paths are relative to the including file's folder, {os.path.dirname(p.span.path) or '.'}",))
+            yield RULE.report(
+                f"cannot include {_quoted(p.target)}: {reason}",
+                p.span,
+                label=reason,
+                help=(f"paths are relative to the including file's folder, {os.path.dirname(p.span.path) or '.'}",),
+            )
 
 
 def _quoted(path: str) -> str:

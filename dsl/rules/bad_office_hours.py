@@ -23,6 +23,9 @@ user alice seat sales_enterprise inbox alice@x timezone "Europe/Berlinn" hours 1
 user alice seat sales_enterprise inbox alice@x timezone "Europe/Berlin" hours 09:00-17:30
 ```
 """
+
+from __future__ import annotations
+
 import re
 from collections.abc import Iterator
 
@@ -59,7 +62,8 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
         name = user.name.name
         if user.timezone is not None and not known_zone(user.timezone.value):
             yield RULE.report(
-                f"unknown time zone {user.timezone.value!r} for user `{name}`", user.timezone.span,
+                f"unknown time zone {user.timezone.value!r} for user `{name}`",
+                user.timezone.span,
                 label="not an IANA time zone",
                 help=('name a zone as the IANA database does, such as "Europe/Berlin", "America/New_York" or "UTC"',),
             )
@@ -68,12 +72,14 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
             what = "empty" if hours.end == hours.start else "reversed"
             yield RULE.report(
                 f"the send window of `{name}` is {what}: {clock(hours.start)}-{clock(hours.end)} has no time in it",
-                hours.span, label=f"{what} window",
+                hours.span,
+                label=f"{what} window",
                 help=("a window ends after it starts, on the same day, such as 09:00-17:30",),
             )
         if user.throttle is not None and throttle_seconds(user.throttle) > MAX_THROTTLE:
             yield RULE.report(
-                f"the throttle of `{name}` is longer than 24 hours", user.throttle.span,
+                f"the throttle of `{name}` is longer than 24 hours",
+                user.throttle.span,
                 label="over 24 hours",
                 help=("a throttle spaces emails by seconds or minutes, such as `throttle 30 seconds`",),
             )

@@ -22,6 +22,9 @@ on contact_created where source == import enroll in "Outreach" as alice
 on list_added where list == "Webinar attendees" and size < 100 enroll in "Outreach" as alice
 ```
 """
+
+from __future__ import annotations
+
 from collections.abc import Iterator
 
 from .. import ast
@@ -50,13 +53,10 @@ def _keeps_small(e: ast.Node) -> bool:
         if not (isinstance(left, ast.FieldRef) and left.name == "size"):
             return False
         n = _number(right)
-        return n is not None and (
-            (op == "<" and n <= BULK_SIZE) or (op in ("<=", "==") and n < BULK_SIZE)
-        )
-    if isinstance(e, ast.InList) and not e.negated:
-        if isinstance(e.operand, ast.FieldRef) and e.operand.name == "size":
-            ns = [_number(i) for i in e.items]
-            return bool(ns) and all(n is not None and n < BULK_SIZE for n in ns)
+        return n is not None and ((op == "<" and n <= BULK_SIZE) or (op in ("<=", "==") and n < BULK_SIZE))
+    if isinstance(e, ast.InList) and not e.negated and isinstance(e.operand, ast.FieldRef) and e.operand.name == "size":
+        ns = [_number(i) for i in e.items]
+        return bool(ns) and all(n is not None and n < BULK_SIZE for n in ns)
     return False
 
 
@@ -67,14 +67,17 @@ def _selects_import(e: ast.Node) -> Iterator[ast.Node]:
         yield from _selects_import(e.right)
     elif isinstance(e, ast.Compare) and e.op == "==":
         names = {getattr(s, "name", None) for s in (e.left, e.right)} | {
-            getattr(s, "value", None) for s in (e.left, e.right) if isinstance(s, ast.StringLit)}
+            getattr(s, "value", None) for s in (e.left, e.right) if isinstance(s, ast.StringLit)
+        }
         if {"source", "import"} <= names:
             yield e
-    elif isinstance(e, ast.InList) and not e.negated:
-        if getattr(e.operand, "name", None) == "source" and any(
-            getattr(i, "name", getattr(i, "value", None)) == "import" for i in e.items
-        ):
-            yield e
+    elif (
+        isinstance(e, ast.InList)
+        and not e.negated
+        and getattr(e.operand, "name", None) == "source"
+        and any(getattr(i, "name", getattr(i, "value", None)) == "import" for i in e.items)
+    ):
+        yield e
 
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
@@ -84,7 +87,8 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
             continue
         if w.event.name == "list_added" and (w.where is None or not _keeps_small(w.where)):
             yield RULE.report(
-                "bulk enrollment: adding a list enrolls all of it", w.event.span,
+                "bulk enrollment: adding a list enrolls all of it",
+                w.event.span,
                 label="any list size",
                 help=(f"keep it to small lists: where size < {BULK_SIZE}",),
             )
@@ -92,6 +96,7 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
             for node in _selects_import(w.where):
                 yield RULE.report(
                     "cold-lead enrollment: imported contacts have not asked to hear from you",
-                    node.span, label="imported contacts",
+                    node.span,
+                    label="imported contacts",
                     help=("enroll contacts on a signal of interest, such as form_submitted",),
                 )

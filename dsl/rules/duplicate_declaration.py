@@ -22,6 +22,9 @@ user alice seat sales_pro
 user alice seat sales_enterprise inbox alice@x
 ```
 """
+
+from __future__ import annotations
+
 from collections.abc import Iterator
 
 from .. import ast
@@ -36,14 +39,16 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
         name = node.name if isinstance(node, ast.Ident) else node.value
         if first is None:
             yield RULE.report(
-                f"`{name}` is a built-in contact property", node.span,
+                f"`{name}` is a built-in contact property",
+                node.span,
                 label="already declared by Flow",
                 help=("use `contact." + name + "` as it is, or choose another name",),
             )
             continue
         shown = f'"{name}"' if kind in ("sequence", "workflow", "test") else f"`{name}`"
         yield RULE.report(
-            f"duplicate {kind} {shown}", node.span,
+            f"duplicate {kind} {shown}",
+            node.span,
             label="declared again",
             notes=(Note("first declared here", first),),
             help=(f"rename one, or remove this {kind}",),

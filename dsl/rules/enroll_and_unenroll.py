@@ -26,6 +26,9 @@ on form_submitted {
 }
 ```
 """
+
+from __future__ import annotations
+
 from collections.abc import Iterator
 
 from .. import ast
@@ -38,8 +41,9 @@ RULE = Code("W304", "enroll-and-unenroll", WARNING)
 _Seen = dict[str, ast.Enroll | ast.Unenroll]
 
 
-def _paths(actions: list[ast.Node], enrolled: _Seen, unenrolled: _Seen, found: list[tuple[ast.Enroll | ast.Unenroll, ast.Node]]
-           ) -> tuple[_Seen, _Seen]:
+def _paths(
+    actions: list[ast.Node], enrolled: _Seen, unenrolled: _Seen, found: list[tuple[ast.Enroll | ast.Unenroll, ast.Node]]
+) -> tuple[_Seen, _Seen]:
     """Walks `actions` with the enrolls and unenrolls that may precede them on
     some path (sequence -> first action); returns those after the block.
 

@@ -23,6 +23,9 @@ sequence "Demo" { email "Intro" subject "Hi" body "Hi" }
 on form_submitted enroll in "Demo" as alice
 ```
 """
+
+from __future__ import annotations
+
 from collections.abc import Iterator
 
 from ..context import Context
@@ -40,7 +43,9 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
                 if not code.startswith("E"):
                     continue
                 column = comment.column + offset
-                yield RULE.report(f"`{code}` is an error: a suppression comment cannot hide it",
-                                  Span(path, comment.line, column, comment.line, column + len(code)),
-                                  label="suppresses nothing",
-                                  help=("fix the error instead; only warnings (W...) can be suppressed",))
+                yield RULE.report(
+                    f"`{code}` is an error: a suppression comment cannot hide it",
+                    Span(path, comment.line, column, comment.line, column + len(code)),
+                    label="suppresses nothing",
+                    help=("fix the error instead; only warnings (W...) can be suppressed",),
+                )

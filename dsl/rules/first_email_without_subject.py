@@ -25,6 +25,9 @@ sequence "Demo" { email "Intro" subject "Quick question" body "Hi, shall we book
 on form_submitted enroll in "Demo" as alice
 ```
 """
+
+from __future__ import annotations
+
 from collections.abc import Iterator
 
 from .. import ast
@@ -40,6 +43,8 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
         if first is not None and first.subject is None:
             yield RULE.report(
                 f'the first email of sequence "{seq.name.value}" has no subject: it would go out with no '
-                "Subject header", first.name.span, label="no subject",
+                "Subject header",
+                first.name.span,
+                label="no subject",
                 help=(f'give it one: email "{first.name.value}" subject "..."; later emails reply in its thread',),
             )

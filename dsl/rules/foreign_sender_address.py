@@ -19,6 +19,9 @@ on form_submitted enroll in "Demo" as alice from bob@x
 on form_submitted enroll in "Demo" as alice from sales@x
 ```
 """
+
+from __future__ import annotations
+
 from collections.abc import Iterator
 
 from ..context import Context
@@ -38,7 +41,8 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
             continue
         name = user.name.name
         yield RULE.report(
-            f"`{action.sender.value}` is not an address of `{name}`", action.sender.span,
+            f"`{action.sender.value}` is not an address of `{name}`",
+            action.sender.span,
             label="not the sender's",
             help=(f"`{name}` can send from: " + ", ".join(addresses),),
             notes=(Note(f"`{name}` declared here", user.name.span),),

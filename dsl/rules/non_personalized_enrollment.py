@@ -20,6 +20,9 @@ on contact_created enroll in "Welcome" as alice
 on form_submitted where form == "Contact sales" enroll in "Welcome" as alice
 ```
 """
+
+from __future__ import annotations
+
 from collections.abc import Iterator
 
 from .. import ast
@@ -43,14 +46,16 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
     for w in ctx.symbols.workflows:
         if id(w) in enrolling and w.event.name == "contact_created":
             yield RULE.report(
-                "enrollment on contact creation is not personalized", w.event.span,
+                "enrollment on contact creation is not personalized",
+                w.event.span,
                 label="every new contact",
                 help=("trigger on something the contact did, such as form_submitted or meeting_outcome",),
             )
     for w, node in ctx.condition_nodes:
         if id(w) in enrolling and w.event.name != "contact_created" and _createdate_vs_today(node):
             yield RULE.report(
-                "enrollment by creation date is not personalized", node.span,
+                "enrollment by creation date is not personalized",
+                node.span,
                 label="selects contacts by age",
                 help=("select contacts by something they did or are, not by when they were created",),
             )

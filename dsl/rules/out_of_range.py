@@ -29,6 +29,9 @@ sequence "Demo" { email "Intro" subject "Hi" body "Hi"; wait 2 weeks; email "Bum
 on form_submitted enroll in "Demo" as alice
 ```
 """
+
+from __future__ import annotations
+
 from collections.abc import Iterator
 
 from .. import ast
@@ -41,7 +44,7 @@ RULE = OUT_OF_RANGE
 
 MAX_WAIT_DAYS = 3650
 #: Numbers are doubles: exact integers up to 2**53.
-MAX_EXACT = 2 ** 53
+MAX_EXACT = 2**53
 _DAYS = {"minute": 1 / 1440, "hour": 1 / 24, "day": 1, "week": 7}
 
 
@@ -51,8 +54,12 @@ def days(d: ast.Duration) -> float:
 
 def _wait(d: ast.Duration) -> Diagnostic | None:
     if days(d) > MAX_WAIT_DAYS:
-        return RULE.report(f"a wait longer than {MAX_WAIT_DAYS:,} days", d.span,
-                           label="too long", help=("a wait is at most ten years",))
+        return RULE.report(
+            f"a wait longer than {MAX_WAIT_DAYS:,} days",
+            d.span,
+            label="too long",
+            help=("a wait is at most ten years",),
+        )
     return None
 
 
@@ -60,9 +67,12 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
     yield from ctx.unit.too_deep
     for p in ctx.unit.include_problems:
         if p.kind == "deep":
-            yield RULE.report(f"more than {MAX_INCLUDE_DEPTH} files include one another in a chain",
-                              p.span, label="one include too many",
-                              help=("include the shared files from one file instead of from each other",))
+            yield RULE.report(
+                f"more than {MAX_INCLUDE_DEPTH} files include one another in a chain",
+                p.span,
+                label="one include too many",
+                help=("include the shared files from one file instead of from each other",),
+            )
     waits = [s.duration for seq in ctx.symbols.sequences.values() for s in seq.steps if isinstance(s, ast.WaitStep)]
     waits += [a.duration for _, a in ctx.actions if isinstance(a, ast.WaitAction)]
     for d in waits:
@@ -72,15 +82,17 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
     for seq in ctx.symbols.sequences.values():
         days = seq.out_of_office.days if seq.out_of_office else None
         if days is not None and not 1 <= days.amount <= MAX_PAUSE_DAYS:
-            yield RULE.report(f"an out-of-office pause of {_count(days.amount)} days: it is 1 to {MAX_PAUSE_DAYS} days",
-                              days.span, label="out of range",
-                              help=(f"pause for 1 to {MAX_PAUSE_DAYS} days, or write `out_of_office unenroll`",))
+            yield RULE.report(
+                f"an out-of-office pause of {_count(days.amount)} days: it is 1 to {MAX_PAUSE_DAYS} days",
+                days.span,
+                label="out of range",
+                help=(f"pause for 1 to {MAX_PAUSE_DAYS} days, or write `out_of_office unenroll`",),
+            )
     for _, node in ctx.condition_nodes:
         if isinstance(node, ast.NumberLit) and not abs(node.value) <= MAX_EXACT:
-            yield RULE.report(f"number too large: numbers are exact up to {MAX_EXACT:,}", node.span,
-                              label="too large")
+            yield RULE.report(f"number too large: numbers are exact up to {MAX_EXACT:,}", node.span, label="too large")
 
 
 def _count(n: int) -> str:
     """A day count as written, or a short form of an absurd one."""
-    return f"{n:,}" if n < 10 ** 9 else "more than a billion"
+    return f"{n:,}" if n < 10**9 else "more than a billion"

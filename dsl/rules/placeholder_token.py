@@ -19,6 +19,9 @@ sequence "Demo" { email "Intro" subject "Hi" body "Hi {{contact.firstname}}, {{p
 sequence "Demo" { email "Intro" subject "Hi" body "Hi {{contact.firstname | there}}, thanks for your interest in {{contact.company | your team}}." }
 ```
 """
+
+from __future__ import annotations
+
 from collections.abc import Iterator
 
 from .. import ast
@@ -31,12 +34,17 @@ RULE = Code("W301", "placeholder-token", WARNING)
 def check(ctx: Context) -> Iterator[Diagnostic]:
     for decl, token in ctx.template_tokens:
         if isinstance(token, ast.PlaceholderToken):
-            owner = (f"the footer of user `{decl.name.name}`" if isinstance(decl, ast.UserDecl)
-                     else f'sequence "{decl.name.value}"')
+            owner = (
+                f"the footer of user `{decl.name.name}`"
+                if isinstance(decl, ast.UserDecl)
+                else f'sequence "{decl.name.value}"'
+            )
             yield RULE.report(
                 f"{owner} has a placeholder token: automated enrollment sends it as written",
                 token.span,
                 label="sent as written",
-                help=("write the text for every contact, or use a personalization token such as "
-                      "{{contact.company | your team}}",),
+                help=(
+                    "write the text for every contact, or use a personalization token such as "
+                    "{{contact.company | your team}}",
+                ),
             )

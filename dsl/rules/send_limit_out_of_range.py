@@ -18,6 +18,9 @@ user alice seat sales_enterprise inbox alice@x limit 5000
 user alice seat sales_enterprise inbox alice@x limit 1000
 ```
 """
+
+from __future__ import annotations
+
 from collections.abc import Iterator
 
 from ..context import Context
@@ -35,7 +38,8 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
         if isinstance(limit.value, int) and 1 <= limit.value <= MAX_DAILY_LIMIT:
             continue
         yield RULE.report(
-            f"limit of `{user.name.name}` must be a whole number from 1 to {MAX_DAILY_LIMIT:,}", limit.span,
+            f"limit of `{user.name.name}` must be a whole number from 1 to {MAX_DAILY_LIMIT:,}",
+            limit.span,
             label=f"{limit.value}",
             help=(f"the most a user may send in 24 hours is {MAX_DAILY_LIMIT:,}, the default",),
         )

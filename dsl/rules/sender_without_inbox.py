@@ -19,6 +19,9 @@ user carol seat sales_enterprise inbox carol@x
 on form_submitted enroll in "Demo" as carol
 ```
 """
+
+from __future__ import annotations
+
 from collections.abc import Iterator
 
 from ..context import Context
@@ -35,7 +38,8 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
             continue
         name = user.name.name
         yield RULE.report(
-            f"sender `{name}` has no connected personal inbox", action.user.span,
+            f"sender `{name}` has no connected personal inbox",
+            action.user.span,
             label="no inbox",
             help=(f"connect one: user {name} ... inbox {name}@example.com",),
             notes=(Note(f"`{name}` declared here without an inbox", user.name.span),),

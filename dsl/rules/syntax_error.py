@@ -21,6 +21,9 @@ wait 2 dayz
 on form_submitted enroll in "Demo" as alice
 ```
 """
+
+from __future__ import annotations
+
 from ..context import Context
 from ..diagnostics import SYNTAX_ERROR, Diagnostic
 

@@ -20,6 +20,9 @@ sequence "Demo" { email "Intro" subject "Hi" body "Hi {{contact.firstname}}, sha
 sequence "Demo" { email "Intro" subject "Hi" body "Hi {{contact.firstname | there}}, shall we book a demo?" }
 ```
 """
+
+from __future__ import annotations
+
 from collections.abc import Iterator
 
 from .. import ast
@@ -38,8 +41,12 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
         if part == "task":
             continue  # a task is for the sender, who can see what is missing
         for token in text.tokens:
-            if (not isinstance(token, ast.ContactToken) or token.fallback is not None
-                    or token.prop in _ALWAYS_KNOWN or token.prop not in properties):
+            if (
+                not isinstance(token, ast.ContactToken)
+                or token.fallback is not None
+                or token.prop in _ALWAYS_KNOWN
+                or token.prop not in properties
+            ):
                 continue  # an unknown property is E105
             yield RULE.report(
                 f"token `{{{{contact.{token.prop}}}}}` has no fallback: for a contact without "
@@ -51,12 +58,16 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
 
 
 #: Fallbacks worth suggesting as they are.
-_FALLBACKS = {"firstname": "there", "company": "your team", "jobtitle": "your role", "city": "your city",
-              "country": "your country"}
+_FALLBACKS = {
+    "firstname": "there",
+    "company": "your team",
+    "jobtitle": "your role",
+    "city": "your city",
+    "country": "your country",
+}
 
 
 def _help(prop: str) -> str:
     if prop in _FALLBACKS:
         return f"give it a fallback: {{{{contact.{prop} | {_FALLBACKS[prop]}}}}}"
-    return (f"give it a fallback, the words to use when `{prop}` is empty, as in "
-            f"{{{{contact.firstname | there}}}}")
+    return f"give it a fallback, the words to use when `{prop}` is empty, as in {{{{contact.firstname | there}}}}"

@@ -23,6 +23,9 @@ on meeting_outcome where outcome == no_show enroll in "Reschedule" as alice
 on deal_stage_changed where amount > 10000 enroll in "Onboarding" as alice
 ```
 """
+
+from __future__ import annotations
+
 from collections.abc import Iterator
 
 from ..context import Context
@@ -38,7 +41,8 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
     for user in ctx.symbols.users.values():
         if user.seat is not None and user.seat.name not in SEATS:
             yield RULE.report(
-                f"`{user.seat.name}` is not a seat", user.seat.span,
+                f"`{user.seat.name}` is not a seat",
+                user.seat.span,
                 label="unknown seat",
                 help=did_you_mean(user.seat.name, SEATS) or ("the seats are: " + ", ".join(SEATS),),
             )

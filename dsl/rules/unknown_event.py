@@ -21,6 +21,9 @@ on form_submited enroll in "Demo" as alice
 on form_submitted enroll in "Demo" as alice
 ```
 """
+
+from __future__ import annotations
+
 from collections.abc import Iterator
 
 from .. import ast
@@ -49,12 +52,17 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
     account_events = [e for e in EVENTS if e not in TRIGGER_EVENTS and e not in CONTACT_ACCOUNT_EVENTS]
     for step in ctx.test_steps:
         if isinstance(step, ast.TestEmit) and step.event.name not in contact_events:
-            yield RULE.report(f"`emit` of unknown or account event `{step.event.name}`",
-                             step.event.span, label="not an event of a contact",
-                             help=did_you_mean(step.event.name, contact_events)
-                             or ("`account EVENT ...` sends " + ", ".join(account_events),))
+            yield RULE.report(
+                f"`emit` of unknown or account event `{step.event.name}`",
+                step.event.span,
+                label="not an event of a contact",
+                help=did_you_mean(step.event.name, contact_events)
+                or ("`account EVENT ...` sends " + ", ".join(account_events),),
+            )
         elif isinstance(step, ast.TestAccount) and step.event.name not in account_events:
-            yield RULE.report(f"unknown account event `{step.event.name}`", step.event.span,
-                             label="not an account event",
-                             help=did_you_mean(step.event.name, account_events)
-                             or ("account events: " + ", ".join(account_events),))
+            yield RULE.report(
+                f"unknown account event `{step.event.name}`",
+                step.event.span,
+                label="not an account event",
+                help=did_you_mean(step.event.name, account_events) or ("account events: " + ", ".join(account_events),),
+            )

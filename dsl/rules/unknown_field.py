@@ -27,6 +27,9 @@ on form_submitted where form == "Demo request" enroll in "Demo" as alice
 sequence "Demo" { email "Intro" subject "Hi" body "Hi {{contact.firstname | there}}" }
 ```
 """
+
+from __future__ import annotations
+
 from collections.abc import Collection, Iterator, Mapping
 
 from .. import ast
@@ -51,9 +54,12 @@ def _test_fields(ctx: Context, properties: Mapping[str, Type]) -> Iterator[Diagn
             continue
         for f in step.fields:
             if f.name.name not in known:
-                yield RULE.report(f"unknown {what} `{f.name.name}`{where}", f.name.span,
-                                 label="unknown " + what.split()[-1],
-                                 help=did_you_mean(f.name.name, known) or (("known: " + ", ".join(known)),))
+                yield RULE.report(
+                    f"unknown {what} `{f.name.name}`{where}",
+                    f.name.span,
+                    label="unknown " + what.split()[-1],
+                    help=did_you_mean(f.name.name, known) or (("known: " + ", ".join(known)),),
+                )
 
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
@@ -64,13 +70,15 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
     for _, token in ctx.template_tokens:
         if isinstance(token, ast.ContactToken) and token.prop not in properties:
             yield RULE.report(
-                f"unknown contact property `{token.prop}` in token", token.prop_span,
+                f"unknown contact property `{token.prop}` in token",
+                token.prop_span,
                 label="unknown property",
                 help=did_you_mean(token.prop, properties) or (f"declare it: `property {token.prop}: text`",),
             )
         elif isinstance(token, ast.SenderToken) and token.field not in SENDER_FIELDS:
             yield RULE.report(
-                f"unknown sender field `{token.field}` in token", token.field_span,
+                f"unknown sender field `{token.field}` in token",
+                token.field_span,
                 label="unknown sender field",
                 help=did_you_mean(token.field, SENDER_FIELDS) or ("a sender has: " + ", ".join(SENDER_FIELDS),),
             )
@@ -83,6 +91,7 @@ def _misplaced_unsubscribe(ctx: Context) -> Iterator[Diagnostic]:
                 if isinstance(token, ast.UnsubscribeToken):
                     yield RULE.report(
                         f"`{{{{unsubscribe_url}}}}` in a {part}: the link belongs in an email body or footer",
-                        token.span, label=f"not allowed in a {part}",
+                        token.span,
+                        label=f"not allowed in a {part}",
                         help=("put it in the `body`, or in a `footer` of the user or sequence",),
                     )

@@ -20,6 +20,9 @@ on form_submitted enroll in "Demo call" as alice
 on form_submitted enroll in "Demo" as alice
 ```
 """
+
+from __future__ import annotations
+
 from collections.abc import Iterator
 
 from .. import ast
@@ -38,9 +41,13 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
         if text.value not in sequences:
             name = text.value
             yield RULE.report(
-                f'unknown sequence "{name}"', text.span,
+                f'unknown sequence "{name}"',
+                text.span,
                 label="no sequence of this name",
-                help=did_you_mean(name, sequences, quote='"') or
-                (("declared sequences: " + ", ".join(f'"{s}"' for s in sequences)) if sequences
-                 else f'declare it: sequence "{name}" {{ ... }}',),
+                help=did_you_mean(name, sequences, quote='"')
+                or (
+                    ("declared sequences: " + ", ".join(f'"{s}"' for s in sequences))
+                    if sequences
+                    else f'declare it: sequence "{name}" {{ ... }}',
+                ),
             )

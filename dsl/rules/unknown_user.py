@@ -20,6 +20,9 @@ on form_submitted enroll in "Demo" as alcie
 on form_submitted enroll in "Demo" as alice
 ```
 """
+
+from __future__ import annotations
+
 from collections.abc import Iterator
 
 from .. import ast
@@ -38,7 +41,9 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
         name = ident.name
         if name not in users:
             yield RULE.report(
-                f"unknown user `{name}`", ident.span,
+                f"unknown user `{name}`",
+                ident.span,
                 label="not declared",
-                help=did_you_mean(name, users) or (f"declare it: user {name} seat sales_enterprise inbox {name}@example.com",),
+                help=did_you_mean(name, users)
+                or (f"declare it: user {name} seat sales_enterprise inbox {name}@example.com",),
             )

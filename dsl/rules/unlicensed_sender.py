@@ -21,6 +21,9 @@ user bob seat sales_enterprise inbox bob@x
 on form_submitted enroll in "Demo" as bob
 ```
 """
+
+from __future__ import annotations
+
 from collections.abc import Iterator
 
 from ..context import Context
@@ -33,8 +36,9 @@ RULE = Code("E201", "unlicensed-sender", ERROR)
 def check(ctx: Context) -> Iterator[Diagnostic]:
     users = ctx.symbols.users
     # Those who could send instead: an eligible seat and a connected inbox.
-    eligible = [n for n, u in users.items()
-                if u.seat is not None and u.seat.name in SENDER_SEATS and u.inbox is not None]
+    eligible = [
+        n for n, u in users.items() if u.seat is not None and u.seat.name in SENDER_SEATS and u.inbox is not None
+    ]
     for _, action in ctx.enrolls:
         user = users.get(action.user.name)
         if user is None:
@@ -47,7 +51,10 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
             f"sender `{user.name.name}` has no paid Sales Hub Enterprise or Service Hub Enterprise seat",
             action.user.span,
             label=f"seat is {seat}" if user.seat else "no seat",
-            help=(("senders with an eligible seat: " + ", ".join(eligible)) if eligible
-                  else f"give `{user.name.name}` seat sales_enterprise or service_enterprise",),
+            help=(
+                ("senders with an eligible seat: " + ", ".join(eligible))
+                if eligible
+                else f"give `{user.name.name}` seat sales_enterprise or service_enterprise",
+            ),
             notes=(Note(f"`{user.name.name}` declared here with {described}", user.name.span),),
         )

@@ -21,6 +21,9 @@ Remove the declaration, or suppress the warning where it is kept on purpose:
 user dave seat sales_enterprise inbox dave@x   # flowc: ignore[W305]
 ```
 """
+
+from __future__ import annotations
+
 from collections.abc import Iterator
 
 from .. import ast
@@ -48,5 +51,6 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
 
 
 def _unused(kind: str, shown: str, span: Span) -> Diagnostic:
-    return RULE.report(f"{kind} {shown} is declared but never used", span,
-                       label="never used", help=(f"remove the {kind}, or use it",))
+    return RULE.report(
+        f"{kind} {shown} is declared but never used", span, label="never used", help=(f"remove the {kind}, or use it",)
+    )

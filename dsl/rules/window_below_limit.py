@@ -21,6 +21,9 @@ user alice seat sales_enterprise inbox alice@x hours 09:00-12:00 throttle 1 minu
 user alice seat sales_enterprise inbox alice@x hours 09:00-12:00 throttle 1 minute limit 180
 ```
 """
+
+from __future__ import annotations
+
 from collections.abc import Iterator
 
 from ..context import Context
@@ -47,6 +50,7 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
         yield RULE.report(
             f"`{user.name.name}` can send at most {fits:,} emails a day{where} at its throttle, "
             f"fewer than its limit of {limit:,}",
-            (hours or user.throttle).span, label=f"at most {fits:,} a day",
+            (hours or user.throttle).span,
+            label=f"at most {fits:,} a day",
             help=("widen `hours`, shorten `throttle`, or lower `limit` to what fits",),
         )

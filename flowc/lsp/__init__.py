@@ -5,6 +5,7 @@ and pygls is needed only with the `flowc[lsp]` extra. `server` holds the
 protocol (one function per LSP feature), `analysis` the checking of open
 documents, `features` the answers, `positions` the conversion between Flow's
 spans and LSP positions."""
+
 from __future__ import annotations
 
 

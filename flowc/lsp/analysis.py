@@ -4,6 +4,7 @@ A document is checked as `flowc check FILE` checks it: with the files it
 includes, which are read from the editor when open there (unsaved text
 included) and from disk otherwise. An analysis keeps the text it was made
 from, so that answers and positions always agree with each other."""
+
 from __future__ import annotations
 
 import os
@@ -59,8 +60,14 @@ class Analysis:
         return LineIndex(text, self.encoding) if text is not None else None
 
 
-def analyze(path: str, text: str, version: int | None, open_texts: dict[str, str],
-            encoding: str = "utf-16", cache: ParseCache | None = None) -> Analysis:
+def analyze(
+    path: str,
+    text: str,
+    version: int | None,
+    open_texts: dict[str, str],
+    encoding: str = "utf-16",
+    cache: ParseCache | None = None,
+) -> Analysis:
     """Check `text` as file `path`; `open_texts` maps real paths of documents
     open in the editor to their text; `cache` keeps the statements of earlier
     parses that an edit did not touch."""
@@ -72,7 +79,6 @@ def analyze(path: str, text: str, version: int | None, open_texts: dict[str, str
         return read_source(included)
 
     path = os.path.normpath(path)
-    result = dsl.check_sources([(path, text)], read=read, parse_text=cache.parse if cache else None,
-                               program=False)
+    result = dsl.check_sources([(path, text)], read=read, parse_text=cache.parse if cache else None, program=False)
     paths = frozenset(os.path.realpath(p) for p in result.unit.sources.paths())
     return Analysis(path, text, version, result, encoding, paths)

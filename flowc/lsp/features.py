@@ -1,6 +1,7 @@
 """The answers of the language server, each a function of an analysis (and a
 position): diagnostics, hover, definitions, references, document symbols,
 completion, code actions and formatting, as LSP types."""
+
 from __future__ import annotations
 
 import re
@@ -34,16 +35,26 @@ def _location(a: Analysis, uri: str, span) -> types.Location | None:
 
 # ---- diagnostics ---------------------------------------------------------------
 
+
 def diagnostics(a: Analysis, uri: str) -> list[types.Diagnostic]:
     out = []
     for d in a.diagnostics():
         message = d.message + "".join(f"\nhelp: {h}" for h in d.help)
-        related = [types.DiagnosticRelatedInformation(location=loc, message=n.message)
-                   for n in d.notes if (loc := _location(a, uri, n.span)) is not None]
-        out.append(types.Diagnostic(
-            range=a.index.range(d.span), message=message, code=d.code, source=SOURCE,
-            severity=types.DiagnosticSeverity.Error if d.is_error else types.DiagnosticSeverity.Warning,
-            related_information=related or None))
+        related = [
+            types.DiagnosticRelatedInformation(location=loc, message=n.message)
+            for n in d.notes
+            if (loc := _location(a, uri, n.span)) is not None
+        ]
+        out.append(
+            types.Diagnostic(
+                range=a.index.range(d.span),
+                message=message,
+                code=d.code,
+                source=SOURCE,
+                severity=types.DiagnosticSeverity.Error if d.is_error else types.DiagnosticSeverity.Warning,
+                related_information=related or None,
+            )
+        )
     return out
 
 
@@ -98,10 +109,13 @@ def _describe(a: Analysis, kind: str, name: str) -> str:
     if kind == "user" and name in s.users:
         u = s.users[name]
         seat = u.seat.name if u.seat else "none"
-        lines = [f"**user {name}**", "",
-                 f"- seat: `{seat}`" + (" (may send sequence email)" if seat in SENDER_SEATS
-                                          else " (cannot send sequence email)"),
-                 f"- inbox: {u.inbox.value if u.inbox else 'none connected'}"]
+        lines = [
+            f"**user {name}**",
+            "",
+            f"- seat: `{seat}`"
+            + (" (may send sequence email)" if seat in SENDER_SEATS else " (cannot send sequence email)"),
+            f"- inbox: {u.inbox.value if u.inbox else 'none connected'}",
+        ]
         if u.aliases:
             lines.append("- aliases: " + ", ".join(x.value for x in u.aliases))
         limit = u.limit.value if u.limit else MAX_DAILY_LIMIT
@@ -116,15 +130,15 @@ def _describe(a: Analysis, kind: str, name: str) -> str:
         if name in BUILTIN_PROPERTIES:
             return f"**property {name}**: `{BUILTIN_PROPERTIES[name]}` (built in)"
     if kind == "event" and name in TRIGGER_EVENTS:
-        fields = [f"- `{f.name}`: `{f.type}`" + ("" if f.required else " (optional)")
-                  for f in TRIGGER_EVENTS[name].fields]
+        fields = [
+            f"- `{f.name}`: `{f.type}`" + ("" if f.required else " (optional)") for f in TRIGGER_EVENTS[name].fields
+        ]
         return f"**event {name}**\n\n" + ("\n".join(fields) or "no fields")
     if kind == "field":
         event, field = name.split(".", 1)
         f = TRIGGER_EVENTS[event].field(field)
         values = f"\n\nvalues: {', '.join(f.type.values)}" if f.type.kind == "enum" else ""
-        return (f"**{field}**: `{f.type.kind}`, a field of `{event}`" + ("" if f.required else " (optional)")
-                + values)
+        return f"**{field}**: `{f.type.kind}`, a field of `{event}`" + ("" if f.required else " (optional)") + values
     if kind == "include":
         return f"includes `{name}`"
     if kind in ("clause", "token"):
@@ -135,18 +149,18 @@ def _describe(a: Analysis, kind: str, name: str) -> str:
 #: Hover texts of the clauses and the token of mail that is heard back.
 _CLAUSES = {
     "footer": "**footer**: appended to every email body after one blank line, with the same tokens as a "
-              "body; a sequence's footer wins over its user's. For the postal address and opt-out line "
-              "commercial email law asks for.",
+    "body; a sequence's footer wins over its user's. For the postal address and opt-out line "
+    "commercial email law asks for.",
     "out_of_office pause": "**out_of_office pause**: an out-of-office answer pauses the enrollment until the "
-                           "return date it names, or else for the days the clause gives "
-                           f"({DEFAULT_PAUSE_DAYS} when it gives none, as for a sequence without the clause); "
-                           "the steps due meanwhile move.",
+    "return date it names, or else for the days the clause gives "
+    f"({DEFAULT_PAUSE_DAYS} when it gives none, as for a sequence without the clause); "
+    "the steps due meanwhile move.",
     "out_of_office continue": "**out_of_office continue**: an out-of-office answer changes nothing; the "
-                              "sequence goes on.",
+    "sequence goes on.",
     "out_of_office unenroll": "**out_of_office unenroll**: an out-of-office answer ends the enrollment.",
     "unsubscribe_url": "**{{unsubscribe_url}}**: the contact's one-click unsubscribe link, the same as the "
-                       "`List-Unsubscribe` header's; filled in when the email is sent (needs `--public-url`). "
-                       "In bodies and footers only.",
+    "`List-Unsubscribe` header's; filled in when the email is sent (needs `--public-url`). "
+    "In bodies and footers only.",
 }
 
 
@@ -163,6 +177,7 @@ def _step(step) -> str:
 
 
 # ---- definitions and references -------------------------------------------------
+
 
 def definition(a: Analysis, uri: str, position: types.Position) -> list[types.Location]:
     line, column = a.index.line_column(position)
@@ -199,6 +214,7 @@ def references(a: Analysis, uri: str, position: types.Position, include_declarat
 
 # ---- document symbols ----------------------------------------------------------
 
+
 def document_symbols(a: Analysis) -> list[types.DocumentSymbol]:
     module = a.module
     out = []
@@ -213,8 +229,14 @@ def _symbol(index: LineIndex, stmt) -> types.DocumentSymbol | None:
     K = types.SymbolKind
 
     def make(name, kind, node, name_node, detail=None, children=None):
-        return types.DocumentSymbol(name=name, kind=kind, range=index.range(node.span),
-                                    selection_range=index.range(name_node.span), detail=detail, children=children)
+        return types.DocumentSymbol(
+            name=name,
+            kind=kind,
+            range=index.range(node.span),
+            selection_range=index.range(name_node.span),
+            detail=detail,
+            children=children,
+        )
 
     if isinstance(stmt, ast.UserDecl):
         return make(stmt.name.name, K.Object, stmt, stmt.name, f"seat {stmt.seat.name if stmt.seat else 'none'}")
@@ -234,12 +256,18 @@ def _symbol(index: LineIndex, stmt) -> types.DocumentSymbol | None:
 # ---- completion ------------------------------------------------------------------
 
 _KINDS = {
-    "keyword": types.CompletionItemKind.Keyword, "event": types.CompletionItemKind.Event,
-    "field": types.CompletionItemKind.Field, "property": types.CompletionItemKind.Property,
-    "value": types.CompletionItemKind.EnumMember, "user": types.CompletionItemKind.Variable,
-    "sequence": types.CompletionItemKind.Module, "address": types.CompletionItemKind.Text,
-    "seat": types.CompletionItemKind.EnumMember, "unit": types.CompletionItemKind.Unit,
-    "operator": types.CompletionItemKind.Operator, "token": types.CompletionItemKind.Variable,
+    "keyword": types.CompletionItemKind.Keyword,
+    "event": types.CompletionItemKind.Event,
+    "field": types.CompletionItemKind.Field,
+    "property": types.CompletionItemKind.Property,
+    "value": types.CompletionItemKind.EnumMember,
+    "user": types.CompletionItemKind.Variable,
+    "sequence": types.CompletionItemKind.Module,
+    "address": types.CompletionItemKind.Text,
+    "seat": types.CompletionItemKind.EnumMember,
+    "unit": types.CompletionItemKind.Unit,
+    "operator": types.CompletionItemKind.Operator,
+    "token": types.CompletionItemKind.Variable,
     "scope": types.CompletionItemKind.Module,
 }
 
@@ -251,10 +279,17 @@ def completion(a: Analysis | None, text: str, encoding: str, position: types.Pos
     offset = index.offset(position)
     found = complete(text, offset, a.symbols if a is not None else None)
     edit_range = types.Range(start=index.position_at(found.start), end=index.position_at(offset))
-    items = [types.CompletionItem(label=item.label, kind=_KINDS.get(item.kind), detail=item.detail or None,
-                                  sort_text=f"{i:04d}", filter_text=item.label,
-                                  text_edit=types.TextEdit(range=edit_range, new_text=item.label))
-             for i, item in enumerate(found.items)]
+    items = [
+        types.CompletionItem(
+            label=item.label,
+            kind=_KINDS.get(item.kind),
+            detail=item.detail or None,
+            sort_text=f"{i:04d}",
+            filter_text=item.label,
+            text_edit=types.TextEdit(range=edit_range, new_text=item.label),
+        )
+        for i, item in enumerate(found.items)
+    ]
     return types.CompletionList(is_incomplete=False, items=items)
 
 
@@ -268,18 +303,23 @@ DEFAULT_FALLBACK = "there"
 
 def code_actions(a: Analysis, uri: str, wanted: types.Range) -> list[types.CodeAction]:
     out = []
-    for d, shown in zip(a.diagnostics(), diagnostics(a, uri)):
+    for d, shown in zip(a.diagnostics(), diagnostics(a, uri), strict=False):
         r = shown.range
-        if (r.end.line, r.end.character) < (wanted.start.line, wanted.start.character) or \
-                (r.start.line, r.start.character) > (wanted.end.line, wanted.end.character):
+        if (r.end.line, r.end.character) < (wanted.start.line, wanted.start.character) or (
+            r.start.line,
+            r.start.character,
+        ) > (wanted.end.line, wanted.end.character):
             continue
         fix = _fix(a, d)
         if fix is None:
             continue
         title, new_text = fix
         edit = types.WorkspaceEdit(changes={uri: [types.TextEdit(range=r, new_text=new_text)]})
-        out.append(types.CodeAction(title=title, kind=types.CodeActionKind.QuickFix, diagnostics=[shown],
-                                    edit=edit, is_preferred=True))
+        out.append(
+            types.CodeAction(
+                title=title, kind=types.CodeActionKind.QuickFix, diagnostics=[shown], edit=edit, is_preferred=True
+            )
+        )
     return out
 
 
@@ -308,6 +348,7 @@ def _fix(a: Analysis, d) -> tuple[str, str] | None:
 
 
 # ---- formatting ------------------------------------------------------------------
+
 
 def formatting(a: Analysis) -> list[types.TextEdit] | None:
     """The whole document in the canonical layout, or None when it does not

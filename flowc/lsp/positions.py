@@ -1,6 +1,7 @@
 """Flow spans (1-based lines and columns counted in characters, end column
 exclusive) to LSP positions (0-based lines, columns counted in the units the
 client and server agreed on: UTF-16 unless told otherwise), and back."""
+
 from __future__ import annotations
 
 from bisect import bisect_right
@@ -24,8 +25,9 @@ class LineIndex:
     def _units(self, chars: str) -> int:
         if chars.isascii():
             return len(chars)
-        return len(chars.encode(self.encoding + ("-le" if self.encoding != "utf-8" else ""))) // _UNIT_BYTES[
-            self.encoding]
+        return (
+            len(chars.encode(self.encoding + ("-le" if self.encoding != "utf-8" else ""))) // _UNIT_BYTES[self.encoding]
+        )
 
     def position(self, line: int, column: int) -> types.Position:
         """The LSP position of 1-based `line`, `column` (clamped to the text)."""
@@ -40,8 +42,9 @@ class LineIndex:
         return self.position(row + 1, offset - self.starts[row] + 1)
 
     def range(self, span) -> types.Range:
-        return types.Range(start=self.position(span.line, span.column),
-                           end=self.position(span.end_line, span.end_column))
+        return types.Range(
+            start=self.position(span.line, span.column), end=self.position(span.end_line, span.end_column)
+        )
 
     def offset(self, position: types.Position) -> int:
         """The character offset of an LSP position (clamped to the text)."""

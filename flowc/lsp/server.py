@@ -13,6 +13,7 @@ Only documents the client opened are answered for: a request naming any
 other URI gets an empty answer (pygls would read the path from disk, and a
 path can name /dev/zero or a FIFO). A document larger than `flowc check`
 reads (16 MiB) gets one diagnostic saying so and is not checked."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,10 +23,10 @@ import traceback
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
-from . import features
 from flowc.dsl.incremental import ParseCache
 from flowc.dsl.loader import MAX_SCRIPT_BYTES
 
+from . import features
 from .analysis import Analysis, analyze
 
 #: How long typing must pause before a changed document is checked again.
@@ -43,8 +44,10 @@ class FlowServer(LanguageServer):
 
     # -- errors go to the client's log
     def report_server_error(self, error: Exception, source) -> None:
-        self.log(types.MessageType.Error,
-                 "".join(traceback.format_exception(type(error), error, error.__traceback__)).rstrip())
+        self.log(
+            types.MessageType.Error,
+            "".join(traceback.format_exception(type(error), error, error.__traceback__)).rstrip(),
+        )
 
     def log(self, level: types.MessageType, message: str) -> None:
         self.window_log_message(types.LogMessageParams(type=level, message=message))
@@ -55,7 +58,7 @@ class FlowServer(LanguageServer):
 
     def _open_texts(self) -> dict[str, str]:
         out = {}
-        for uri, doc in self.workspace.text_documents.items():
+        for _uri, doc in self.workspace.text_documents.items():
             if doc.path and not _too_large(doc.source):
                 out[os.path.realpath(doc.path)] = doc.source
         return out
@@ -76,8 +79,9 @@ class FlowServer(LanguageServer):
         doc = self.workspace.text_documents[uri]
         a = self.analyses.get(uri)
         if a is None or a.text != doc.source:
-            a = self.analyses[uri] = analyze(doc.path or uri, doc.source, doc.version, self._open_texts(),
-                                             self._encoding(), self.parse_cache)
+            a = self.analyses[uri] = analyze(
+                doc.path or uri, doc.source, doc.version, self._open_texts(), self._encoding(), self.parse_cache
+            )
         return a
 
     def publish(self, uri: str) -> None:
@@ -88,11 +92,13 @@ class FlowServer(LanguageServer):
             return
         a = self.analysis(uri)
         if a is None:
-            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
-                uri=uri, version=doc.version, diagnostics=[_TOO_LARGE]))
+            self.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, version=doc.version, diagnostics=[_TOO_LARGE])
+            )
             return
-        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
-            uri=uri, version=a.version, diagnostics=features.diagnostics(a, uri)))
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, version=a.version, diagnostics=features.diagnostics(a, uri))
+        )
         changed = os.path.realpath(a.path)
         for other, b in list(self.analyses.items()):
             if other != uri and changed in b.paths and other in self.workspace.text_documents:
@@ -100,8 +106,11 @@ class FlowServer(LanguageServer):
                 b = self.analysis(other)
                 if b is None:
                     continue
-                self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
-                    uri=other, version=b.version, diagnostics=features.diagnostics(b, other)))
+                self.text_document_publish_diagnostics(
+                    types.PublishDiagnosticsParams(
+                        uri=other, version=b.version, diagnostics=features.diagnostics(b, other)
+                    )
+                )
 
     def schedule(self, uri: str) -> None:
         handle = self._pending.pop(uri, None)
@@ -126,7 +135,10 @@ def _too_large(text: str) -> bool:
 _TOO_LARGE = types.Diagnostic(
     range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)),
     message=f"this document is larger than {MAX_SCRIPT_BYTES >> 20} MiB, the most `flowc check` reads: "
-            "it is not checked", severity=types.DiagnosticSeverity.Error, source="flowc")
+    "it is not checked",
+    severity=types.DiagnosticSeverity.Error,
+    source="flowc",
+)
 
 
 def make_server() -> FlowServer:
@@ -168,16 +180,16 @@ def make_server() -> FlowServer:
     def references(ls: FlowServer, params: types.ReferenceParams):
         uri = params.text_document.uri
         a = ls.analysis(uri)
-        return [] if a is None else features.references(a, uri, params.position,
-                                                          params.context.include_declaration)
+        return [] if a is None else features.references(a, uri, params.position, params.context.include_declaration)
 
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     def document_symbols(ls: FlowServer, params: types.DocumentSymbolParams):
         a = ls.analysis(params.text_document.uri)
         return [] if a is None else features.document_symbols(a)
 
-    @server.feature(types.TEXT_DOCUMENT_COMPLETION,
-                    types.CompletionOptions(trigger_characters=[".", "{", '"', " ", "="]))
+    @server.feature(
+        types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[".", "{", '"', " ", "="])
+    )
     def completion(ls: FlowServer, params: types.CompletionParams):
         uri = params.text_document.uri
         text = ls.text(uri)
@@ -187,8 +199,9 @@ def make_server() -> FlowServer:
         # from the text as it is now (typing runs ahead of the checks).
         return features.completion(ls.analyses.get(uri), text, ls._encoding(), params.position)
 
-    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
-                    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix])
+    )
     def code_action(ls: FlowServer, params: types.CodeActionParams):
         uri = params.text_document.uri
         a = ls.analysis(uri)

@@ -5,6 +5,7 @@ client could make it hold a line or a body of any size (`Content-Length:
 `MAX_HEADER` bytes at a time (a longer one reads as several lines, which
 pygls ignores as headers it does not know), and a body over `MAX_MESSAGE`
 ends the session with a message on standard error instead of being read."""
+
 from __future__ import annotations
 
 import sys
@@ -31,7 +32,9 @@ class BoundedStdin:
     def read(self, n: int) -> bytes:
         if n > MAX_MESSAGE:
             self.refused = n
-            print(f"flowc lsp: a message of {n} bytes is over the limit of {MAX_MESSAGE} bytes: "
-                  "ending the session", file=sys.stderr)
+            print(
+                f"flowc lsp: a message of {n} bytes is over the limit of {MAX_MESSAGE} bytes: ending the session",
+                file=sys.stderr,
+            )
             return b""  # pygls stops reading on an empty body
         return self.raw.read(n)

@@ -2,6 +2,7 @@
 as `flowc run`, the outbox delivered continuously, one-click unsubscribe,
 health and metrics. Needs the `serve` extra (starlette, uvicorn,
 prometheus_client), imported only when the command runs."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,7 +32,7 @@ class CannotStart(click.ClickException):
 
 def _clock(value: str):
     if value == "wall":
-        return lambda: dt.datetime.now(dt.timezone.utc)
+        return lambda: dt.datetime.now(dt.UTC)
     return None
 
 
@@ -42,34 +43,86 @@ def _loopback(host: str) -> bool:
         return host == "localhost"
 
 
-@click.command("serve", epilog=examples(
-    ("flowc serve examples/ --store sqlite:///service.db", "signed webhooks, secret in $FLOWC_SECRET"),
-    ("flowc serve examples/ --insecure --deliver maildir:mail", "try it on this machine, unsigned"),
-))
+@click.command(
+    "serve",
+    epilog=examples(
+        ("flowc serve examples/ --store sqlite:///service.db", "signed webhooks, secret in $FLOWC_SECRET"),
+        ("flowc serve examples/ --insecure --deliver maildir:mail", "try it on this machine, unsigned"),
+    ),
+)
 @click.argument("scripts", nargs=-1, type=click.Path(exists=True))
-@click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True,
-              help="memory:, sqlite:///PATH or postgresql://... (events queued for workers)")
+@click.option(
+    "--store",
+    "store_url",
+    default="sqlite:///flow.db",
+    show_default=True,
+    help="memory:, sqlite:///PATH or postgresql://... (events queued for workers)",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="The port to listen on.")
 @deliver_options(default="none")
-@click.option("--workers", type=click.IntRange(0, 64), default=0, show_default=True,
-              help="With a postgresql:// store: run this many `flowc worker` processes alongside.")
-@click.option("--clock", "clock_name", type=click.Choice(["wall", "events"]), default="wall", show_default=True,
-              help="wall: due work and deliveries run on the wall clock; events: only as events' times move "
-                   "the clock (for tests and replays).")
-@click.option("--max-body", type=click.IntRange(1, 64 * 1024 * 1024), default=1024 * 1024, show_default=True,
-              help="The largest POST /events body, in bytes (larger: 413).")
-@click.option("--read-timeout", type=click.FloatRange(0.1, 3600), default=10.0, show_default=True,
-              help="Seconds a client has to send a request's headers, and then its body (slower: closed, 408).")
-@click.option("--insecure", is_flag=True,
-              help="Run without a secret (no signatures checked); only on a loopback address.")
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 64),
+    default=0,
+    show_default=True,
+    help="With a postgresql:// store: run this many `flowc worker` processes alongside.",
+)
+@click.option(
+    "--clock",
+    "clock_name",
+    type=click.Choice(["wall", "events"]),
+    default="wall",
+    show_default=True,
+    help="wall: due work and deliveries run on the wall clock; events: only as events' times move "
+    "the clock (for tests and replays).",
+)
+@click.option(
+    "--max-body",
+    type=click.IntRange(1, 64 * 1024 * 1024),
+    default=1024 * 1024,
+    show_default=True,
+    help="The largest POST /events body, in bytes (larger: 413).",
+)
+@click.option(
+    "--read-timeout",
+    type=click.FloatRange(0.1, 3600),
+    default=10.0,
+    show_default=True,
+    help="Seconds a client has to send a request's headers, and then its body (slower: closed, 408).",
+)
+@click.option(
+    "--insecure", is_flag=True, help="Run without a secret (no signatures checked); only on a loopback address."
+)
 @click.option("--strict", is_flag=True, help="Refuse to start when the check has warnings.")
-@click.option("--watch", "watch_inboxes", is_flag=True,
-              help="Also read the inboxes that have IMAP settings in flow.toml, as `flowc watch` does.")
-@click.option("--ui", is_flag=True, help="Serve the read-only report pages under /ui/ (needs the ui extra; "
-                                        "$FLOWC_UI_PASSWORD, or a loopback address).")
-def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url, workers, clock_name, max_body,
-          read_timeout, insecure, strict, watch_inboxes, ui) -> None:
+@click.option(
+    "--watch",
+    "watch_inboxes",
+    is_flag=True,
+    help="Also read the inboxes that have IMAP settings in flow.toml, as `flowc watch` does.",
+)
+@click.option(
+    "--ui",
+    is_flag=True,
+    help="Serve the read-only report pages under /ui/ (needs the ui extra; $FLOWC_UI_PASSWORD, or a loopback address).",
+)
+def serve(
+    scripts,
+    store_url,
+    host,
+    port,
+    deliver_spec,
+    config_path,
+    public_url,
+    workers,
+    clock_name,
+    max_body,
+    read_timeout,
+    insecure,
+    strict,
+    watch_inboxes,
+    ui,
+) -> None:
     """Take events over HTTP (POST /events) and run them as they come.
 
     Requests are signed with the secret in $FLOWC_SECRET (or the variable
@@ -87,7 +140,9 @@ def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url,
         from .service import Service
         from .writer import Writer
     except ImportError as e:
-        raise click.UsageError(f"flowc serve needs the serve extra: pip install 'flowc[serve]' ({e.name} missing)")
+        raise click.UsageError(
+            f"flowc serve needs the serve extra: pip install 'flowc[serve]' ({e.name} missing)"
+        ) from None
     from flowc.interpreter.api import publish
     from flowc.interpreter.stores.base import redact
 
@@ -99,11 +154,14 @@ def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url,
     config = load_config(config_path)
     secret = config.secret()
     if secret is None and insecure and not _loopback(host):
-        raise click.UsageError(f"--insecure only serves on a loopback address, and --host {host} is not one: set the "
-                               "service secret in $FLOWC_SECRET to serve there")
+        raise click.UsageError(
+            f"--insecure only serves on a loopback address, and --host {host} is not one: set the "
+            "service secret in $FLOWC_SECRET to serve there"
+        )
     if secret is None and not insecure:
-        raise click.UsageError("set the service secret in $FLOWC_SECRET (or pass --insecure, which only binds "
-                               "to a loopback address)")
+        raise click.UsageError(
+            "set the service secret in $FLOWC_SECRET (or pass --insecure, which only binds to a loopback address)"
+        )
     ui_password = os.environ.get("FLOWC_UI_PASSWORD") or None
     if ui:
         _ui_allowed(host, ui_password)
@@ -113,8 +171,16 @@ def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url,
     clock = _clock(clock_name)
 
     def open_service():
-        service = Service(result.program, store_url, workers=pg, deliver=deliver_spec, config_path=config_path,
-                          public_url=public_url, metrics=metrics, clock=clock)
+        service = Service(
+            result.program,
+            store_url,
+            workers=pg,
+            deliver=deliver_spec,
+            config_path=config_path,
+            public_url=public_url,
+            metrics=metrics,
+            clock=clock,
+        )
         if pg:
             publish(service.store, result)
         return service
@@ -130,18 +196,35 @@ def serve(scripts, store_url, host, port, deliver_spec, config_path, public_url,
         sock.close()
         raise CannotStart(str(e)) from None
     watching = _watch(config, writer.submit, metrics) if watch_inboxes else None
-    procs = [subprocess.Popen([sys.executable, "-m", "flowc", "worker", "--store", store_url, "--quiet"])
-             for _ in range(workers)]
-    app = create_app(writer, Verifier(secret, os.environ.get(TOKEN_ENV) or None), metrics, max_body=max_body,
-                     read_timeout=read_timeout, ui=ui, ui_password=ui_password)
-    logging.getLogger("flowc.serve").info(json.dumps({"event": "listening", "host": host,
-                                                      "port": sock.getsockname()[1],
-                                                      "store": redact(store_url)}))
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "flowc", "worker", "--store", store_url, "--quiet"])
+        for _ in range(workers)
+    ]
+    app = create_app(
+        writer,
+        Verifier(secret, os.environ.get(TOKEN_ENV) or None),
+        metrics,
+        max_body=max_body,
+        read_timeout=read_timeout,
+        ui=ui,
+        ui_password=ui_password,
+    )
+    logging.getLogger("flowc.serve").info(
+        json.dumps({"event": "listening", "host": host, "port": sock.getsockname()[1], "store": redact(store_url)})
+    )
     # Kept-alive connections idle past the read timeout are closed; requests
     # past the connection cap are answered 503 (connections.py closes more).
-    server_config = uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning",
-                            timeout_graceful_shutdown=30, http=bounded_protocol(read_timeout),
-                            timeout_keep_alive=max(1, round(read_timeout)), limit_concurrency=MAX_CONNECTIONS)
+    server_config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=30,
+        http=bounded_protocol(read_timeout),
+        timeout_keep_alive=max(1, round(read_timeout)),
+        limit_concurrency=MAX_CONNECTIONS,
+    )
     try:
         _graceful_server()(server_config).run(sockets=[sock])
     finally:
@@ -169,9 +252,10 @@ def _listen(host: str, port: int):
         sock.bind(address)
     except OSError as e:
         sock.close()
-        raise CannotStart(f"cannot listen on {host}:{port}: {e.strerror or e}"
-                          + (" (another process is using it; pick another --port)"
-                             if e.errno == errno.EADDRINUSE else "")) from None
+        raise CannotStart(
+            f"cannot listen on {host}:{port}: {e.strerror or e}"
+            + (" (another process is using it; pick another --port)" if e.errno == errno.EADDRINUSE else "")
+        ) from None
     return sock
 
 
@@ -185,8 +269,9 @@ def _watch(config, submit, metrics):
     if not config.imap:
         raise click.UsageError('--watch: no inbox has an [inboxes."ADDR".imap] section in flow.toml')
     stop = threading.Event()
-    watchers = start_watchers(config.imap, submit, stop, once=False, secret=config.secret(), emit=metrics.count,
-                              counted=metrics.inbox_counted)
+    watchers = start_watchers(
+        config.imap, submit, stop, once=False, secret=config.secret(), emit=metrics.count, counted=metrics.inbox_counted
+    )
 
     def stopping() -> None:
         stop.set()
@@ -228,4 +313,3 @@ def _graceful_server():
                     signal.signal(sig, handler)
 
     return GracefulServer
-

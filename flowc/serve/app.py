@@ -1,6 +1,7 @@
 """The HTTP layer of `flowc serve`: Starlette routes that check who is
 asking, read bounded bodies, and submit jobs to the writer thread. No Flow
 logic lives here; the routes say what the service's API is."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,9 +16,9 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from flowc.interpreter.delivery.unsubscribe import read_token
 from flowc.interpreter.events import BOM_REASON
 from flowc.interpreter.stores.base import StoreError
-from flowc.interpreter.delivery.unsubscribe import read_token
 
 from .auth import Malformed, Verifier
 from .service import MAX_AUDIT, BatchFailed, not_processed
@@ -108,9 +109,17 @@ def split_body(body: bytes) -> list[str | None] | None:
     return lines if json_seen else None
 
 
-def create_app(writer, verifier: Verifier, metrics, *, max_body: int = MAX_BODY,
-               read_timeout: float = READ_TIMEOUT, body_budget: int = BODY_BUDGET, ui: bool = False,
-               ui_password: str | None = None) -> Starlette:
+def create_app(
+    writer,
+    verifier: Verifier,
+    metrics,
+    *,
+    max_body: int = MAX_BODY,
+    read_timeout: float = READ_TIMEOUT,
+    body_budget: int = BODY_BUDGET,
+    ui: bool = False,
+    ui_password: str | None = None,
+) -> Starlette:
     """The service's routes over a started `writer` (flowc/serve/writer.py);
     with `ui`, the read-only pages under /ui (flowc/ui)."""
     state = {"stopping": False}
@@ -163,8 +172,7 @@ def create_app(writer, verifier: Verifier, metrics, *, max_body: int = MAX_BODY,
         except ValueError as e:
             return JSONResponse({"error": str(e)}, status_code=400)
         if lines is None:
-            return JSONResponse({"error": "the body is neither JSON lines nor a JSON array of events"},
-                                status_code=400)
+            return JSONResponse({"error": "the body is neither JSON lines nor a JSON array of events"}, status_code=400)
         try:
             results = await asyncio.wrap_future(writer.submit_events(lines))
         except BatchFailed as e:
@@ -201,15 +209,17 @@ def create_app(writer, verifier: Verifier, metrics, *, max_body: int = MAX_BODY,
         if contact is None:
             return HTMLResponse(_page("This unsubscribe link is not valid."), status_code=400)
         if request.method != "POST":  # RFC 8058: only a POST unsubscribes (link scanners send HEAD, GET)
-            return HTMLResponse(_page(
-                f"Stop the emails to {html.escape(contact)}?",
-                f'<form method="post" action="/unsubscribe?c={html.escape(token)}">'
-                '<button type="submit">Unsubscribe</button></form>'))
+            return HTMLResponse(
+                _page(
+                    f"Stop the emails to {html.escape(contact)}?",
+                    f'<form method="post" action="/unsubscribe?c={html.escape(token)}">'
+                    '<button type="submit">Unsubscribe</button></form>',
+                )
+            )
         try:
             await run(lambda s: s.unsubscribe(contact))
         except StoreError:
-            return HTMLResponse(_page("The service cannot record this now; please try again later."),
-                                status_code=503)
+            return HTMLResponse(_page("The service cannot record this now; please try again later."), status_code=503)
         return HTMLResponse(_page(f"{html.escape(contact)} will get no more emails from these sequences."))
 
     async def healthz(request: Request) -> Response:
@@ -227,14 +237,18 @@ def create_app(writer, verifier: Verifier, metrics, *, max_body: int = MAX_BODY,
         yield
         state["stopping"] = True
 
-    app = Starlette(routes=[
-        Route("/events", post_events, methods=["POST"]),
-        Route("/status", get_status, methods=["GET"]),
-        Route("/audit", get_audit, methods=["GET"]),
-        Route("/unsubscribe", unsubscribe, methods=["GET", "POST"]),
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/metrics", get_metrics, methods=["GET"]),
-    ], lifespan=lifespan, exception_handlers={StoreError: store_failed})
+    app = Starlette(
+        routes=[
+            Route("/events", post_events, methods=["POST"]),
+            Route("/status", get_status, methods=["GET"]),
+            Route("/audit", get_audit, methods=["GET"]),
+            Route("/unsubscribe", unsubscribe, methods=["GET", "POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", get_metrics, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+        exception_handlers={StoreError: store_failed},
+    )
     if ui:
         from flowc.ui import ui_mount
 
@@ -264,8 +278,16 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            log.info(json.dumps({"method": scope["method"], "path": scope["path"], "status": status["code"],
-                                 "ms": round((time.perf_counter() - started) * 1000, 2)}))
+            log.info(
+                json.dumps(
+                    {
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status["code"],
+                        "ms": round((time.perf_counter() - started) * 1000, 2),
+                    }
+                )
+            )
 
 
 def _batch_answer(results: list[dict], status: int, error: str | None = None) -> JSONResponse:
@@ -282,5 +304,7 @@ async def store_failed(request: Request, exc: StoreError) -> JSONResponse:
 
 
 def _page(message: str, extra: str = "") -> str:
-    return (f"<!doctype html><html><head><meta charset=utf-8><title>Unsubscribe</title></head>"
-            f"<body><p>{message}</p>{extra}</body></html>")
+    return (
+        f"<!doctype html><html><head><meta charset=utf-8><title>Unsubscribe</title></head>"
+        f"<body><p>{message}</p>{extra}</body></html>"
+    )

@@ -6,6 +6,7 @@ HMAC-SHA256 of `"<timestamp>.<raw body>"` under the shared secret. A
 signature is accepted once, within five minutes of its timestamp: an older
 one is expired, a repeated one replayed. Reasons given to the caller never
 contain the expected value."""
+
 from __future__ import annotations
 
 import hashlib
@@ -92,7 +93,7 @@ class Verifier:
     def check_read(self, authorization: str | None, timestamp: str | None, sig: str | None) -> str | None:
         """Reads take a bearer token, or a signature over an empty body."""
         if self.token and authorization and authorization.startswith("Bearer "):
-            given = authorization[len("Bearer "):].encode("utf-8", "replace")
+            given = authorization[len("Bearer ") :].encode("utf-8", "replace")
             if hmac.compare_digest(given, self.token.encode("utf-8")):
                 return None
             return "bearer token does not match"

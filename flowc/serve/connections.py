@@ -7,6 +7,7 @@ thousand, every file descriptor) for good. Here a connection must send a
 request's headers within the read timeout of connecting or of its last
 answer, or it is closed; past the most connections, a new one is closed as
 it is accepted. The body has its own deadline in the app (app.py)."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,6 +1,7 @@
 """The service's state on the writer thread: the runner over the store, the
 deliverer, and what each endpoint asks of them. Everything here runs on the
 writer thread (flowc/serve/writer.py); the HTTP layer only submits jobs."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,8 +45,11 @@ def not_processed(lines: list[str | None], done: list[dict]) -> list[dict]:
     """`done` and a `not_processed` result for every other non-blank line,
     in line order."""
     answered = {r["line"] for r in done}
-    rest = [{"line": n, "id": None, "result": "not_processed", "reason": None}
-            for n, line in enumerate(lines, 1) if n not in answered and (line is None or line.strip())]
+    rest = [
+        {"line": n, "id": None, "result": "not_processed", "reason": None}
+        for n, line in enumerate(lines, 1)
+        if n not in answered and (line is None or line.strip())
+    ]
     return sorted(done + rest, key=lambda r: r["line"])
 
 
@@ -53,8 +57,9 @@ class Service:
     """Opened on the writer thread; `workers` means a PostgreSQL store whose
     events are queued for `flowc worker` processes, as `flowc ingest` does."""
 
-    def __init__(self, program, store_url: str, *, workers: bool, deliver: str, config_path, public_url,
-                 metrics, clock):
+    def __init__(
+        self, program, store_url: str, *, workers: bool, deliver: str, config_path, public_url, metrics, clock
+    ):
         self.metrics = metrics
         self.clock = clock
         #: A store failure after a job's own work was done (its delivery):
@@ -95,8 +100,14 @@ class Service:
                     if line is None:
                         entries = self.runner.engine.reject(number, "the line is not valid UTF-8 text")
                         self.metrics.count(entries)
-                        results[body].append({"line": number, "id": None, "result": "rejected",
-                                              "reason": "the line is not valid UTF-8 text"})
+                        results[body].append(
+                            {
+                                "line": number,
+                                "id": None,
+                                "result": "rejected",
+                                "reason": "the line is not valid UTF-8 text",
+                            }
+                        )
                     elif line.strip():
                         good.append(line)
                         where.append((body, number))
@@ -113,7 +124,10 @@ class Service:
             # Nothing of the group may be committed (its transaction rolled
             # back, or the queue's commit failed): every line is to be sent
             # again, and one that was committed after all is then a duplicate.
-            failed = [BatchFailed(one_line(e), not_processed(lines, done)) for lines, done in zip(bodies, results)]
+            failed = [
+                BatchFailed(one_line(e), not_processed(lines, done))
+                for lines, done in zip(bodies, results, strict=False)
+            ]
             raise GroupFailed(one_line(e), failed) from e
         self._results(processed, where, results)
         if self.clock is None:  # events clock: deliver what the events made due, now
@@ -141,10 +155,11 @@ class Service:
     def unsubscribe(self, contact: str) -> dict:
         """Record `contact_unsubscribed` for `contact`; its result. The id is
         the contact's own, so following a link twice changes nothing more."""
-        at = self.clock() if self.clock else (self.store.clock() or dt.datetime.now(dt.timezone.utc))
+        at = self.clock() if self.clock else (self.store.clock() or dt.datetime.now(dt.UTC))
         digest = hashlib.sha256(contact.encode("utf-8")).hexdigest()[:32]
-        line = json.dumps({"id": f"unsubscribe-{digest}", "type": "contact_unsubscribed", "contact": contact,
-                           "at": show(at)})
+        line = json.dumps(
+            {"id": f"unsubscribe-{digest}", "type": "contact_unsubscribed", "contact": contact, "at": show(at)}
+        )
         return self.events([line])[0]
 
     def status(self) -> dict:

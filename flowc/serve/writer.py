@@ -19,6 +19,7 @@ the thread takes the event job it is given and every event job waiting
 behind it, up to GROUP_LINES lines, runs them in one transaction and then
 answers each, so that concurrent requests share one commit (one fsync)
 while each is still answered only once its lines are committed."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,8 +29,9 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Callable, Protocol
+from typing import Protocol
 
 from flowc.interpreter.stores.base import StoreError
 
@@ -83,8 +85,7 @@ class Writer:
     that thread (a SQLite connection belongs to the thread that made it) and
     returns an object with `housekeep(now)` and `close()`."""
 
-    def __init__(self, open_context: Callable[[], Context], clock: Callable[[], dt.datetime] | None,
-                 tick: float = 1.0):
+    def __init__(self, open_context: Callable[[], Context], clock: Callable[[], dt.datetime] | None, tick: float = 1.0):
         self._open = open_context
         self._clock = clock
         self._tick = tick
@@ -204,7 +205,7 @@ class Writer:
             if store_failure(e) and not isinstance(e, StoreUnavailable):
                 self._failed(e)
             outcomes = getattr(e, "per_job", None) or [e] * len(jobs)
-        for (fut, *_), outcome in zip(jobs, outcomes):
+        for (fut, *_), outcome in zip(jobs, outcomes, strict=False):
             if isinstance(outcome, BaseException):
                 fut.set_exception(outcome)
             else:
@@ -221,8 +222,15 @@ class Writer:
         except Exception as e:
             self._retry_at = time.monotonic() + self._pause
             self._pause = min(self._pause * 2, LAST_PAUSE)
-            log.warning(json.dumps({"event": "store_unavailable", "reason": one_line(e),
-                                    "retry_in_seconds": round(self._retry_at - time.monotonic(), 1)}))
+            log.warning(
+                json.dumps(
+                    {
+                        "event": "store_unavailable",
+                        "reason": one_line(e),
+                        "retry_in_seconds": round(self._retry_at - time.monotonic(), 1),
+                    }
+                )
+            )
             raise StoreUnavailable(f"the store is unavailable: {one_line(e)}") from None
         self._pause = FIRST_PAUSE
         log.warning(json.dumps({"event": "store_reopened"}))

@@ -1,6 +1,7 @@
 """`flowc serve --ui`: read-only pages under /ui/ (docs/reports.md), drawn
 on the server from the numbers `flowc report` gives (flowc/report.py).
 Needs the `ui` extra (Jinja2), imported only when the pages are served."""
+
 from __future__ import annotations
 
 import base64
@@ -23,7 +24,7 @@ ENDS = 50
 #: Sent with every page: no script at all, styles only from the stylesheet.
 HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-                               "frame-ancestors 'none'; base-uri 'none'",
+    "frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
@@ -35,8 +36,9 @@ _HERE = Path(__file__).parent
 def _environment():
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(_HERE / "templates"), autoescape=True,
-                             undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined
+    )
     env.filters["pct"] = lambda v: "-" if v is None else f"{v:.1%}"
     env.globals.update(funnel=charts.funnel, sparkline=charts.sparkline, gauge=charts.gauge, bars=charts.bars)
     return env
@@ -77,17 +79,21 @@ class Guard:
         async def with_headers(message):
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + [(k.lower().encode(), v.encode())
-                                                                 for k, v in HEADERS.items()]
+                message["headers"] = list(message["headers"]) + [
+                    (k.lower().encode(), v.encode()) for k, v in HEADERS.items()
+                ]
             await send(message)
 
         if scope["method"] not in ("GET", "HEAD"):
-            response: Response = PlainTextResponse("the pages change nothing: GET only", status_code=405,
-                                                   headers={"Allow": "GET, HEAD"})
+            response: Response = PlainTextResponse(
+                "the pages change nothing: GET only", status_code=405, headers={"Allow": "GET, HEAD"}
+            )
         elif not self._allowed(scope):
-            response = PlainTextResponse("unauthorized", status_code=401,
-                                         headers={"WWW-Authenticate": 'Basic realm="flowc", charset="UTF-8"'}
-                                         if self.password else None)
+            response = PlainTextResponse(
+                "unauthorized",
+                status_code=401,
+                headers={"WWW-Authenticate": 'Basic realm="flowc", charset="UTF-8"'} if self.password else None,
+            )
         else:
             return await self.app(scope, receive, with_headers)
         await response(scope, receive, with_headers)
@@ -113,31 +119,55 @@ def ui_mount(run, password: str | None) -> Mount:
         name = request.query_params.get("name", "")[:500]
         data, s, ends = await run(lambda store, program: pages.sequence(store, program, name, ENDS))
         if s is None:
-            return page("missing.html", 404, title="No such sequence", report=data,
-                        message=f"There is no sequence {name!r} in this store.")
-        return page("sequence.html", title=f"Sequence {name}", report=data, s=s, ends=ends,
-                    columns=["sent", "tasks", "delivered", "failed", "canceled", "replies", "auto_replies", "bounces"])
+            return page(
+                "missing.html",
+                404,
+                title="No such sequence",
+                report=data,
+                message=f"There is no sequence {name!r} in this store.",
+            )
+        return page(
+            "sequence.html",
+            title=f"Sequence {name}",
+            report=data,
+            s=s,
+            ends=ends,
+            columns=["sent", "tasks", "delivered", "failed", "canceled", "replies", "auto_replies", "bounces"],
+        )
 
     async def contact(request):
         address = request.query_params.get("address", "").strip().lower()[:320]
         data, found = await run(lambda store, program: pages.contact(store, program, address, TIMELINE))
-        return page("contact.html", title=f"Contact {address}" if address else "Contacts", report=data,
-                    address=address, limit=TIMELINE, **found)
+        return page(
+            "contact.html",
+            title=f"Contact {address}" if address else "Contacts",
+            report=data,
+            address=address,
+            limit=TIMELINE,
+            **found,
+        )
 
     async def sender(request):
         name = request.query_params.get("name", "")[:500]
         data = await run(pages.overview)
         u = next((u for u in data["senders"] if u["user"] == name), None)
         if u is None:
-            return page("missing.html", 404, title="No such sender", report=data,
-                        message=f"There is no sender {name!r} in this store.")
+            return page(
+                "missing.html",
+                404,
+                title="No such sender",
+                report=data,
+                message=f"There is no sender {name!r} in this store.",
+            )
         return page("sender.html", title=f"Sender {name}", report=data, u=u)
 
-    app = Starlette(routes=[
-        Route("/", overview, methods=["GET"]),
-        Route("/sequence", sequence, methods=["GET"]),
-        Route("/contact", contact, methods=["GET"]),
-        Route("/sender", sender, methods=["GET"]),
-        Mount("/static", StaticFiles(directory=_HERE / "static")),
-    ])
+    app = Starlette(
+        routes=[
+            Route("/", overview, methods=["GET"]),
+            Route("/sequence", sequence, methods=["GET"]),
+            Route("/contact", contact, methods=["GET"]),
+            Route("/sender", sender, methods=["GET"]),
+            Mount("/static", StaticFiles(directory=_HERE / "static")),
+        ]
+    )
     return Mount("/ui", app=Guard(app, password))

@@ -1,6 +1,7 @@
 """What each page reads of the store, in one transaction each: the numbers
 from flowc/report.py (the same as `flowc report`), and a contact's records
 by the indexes on the contact."""
+
 from __future__ import annotations
 
 from flowc.report import report
@@ -27,6 +28,10 @@ def contact(store, program, address: str, most: int):
     with store.transaction():
         clock = store.clock()
         if address:
-            found = {"contact": store.get_contact(address), "enrollments": store.contact_enrollments(address),
-                     "emails": store.contact_outbox(address, most), "timeline": store.contact_audit(address, most)}
+            found = {
+                "contact": store.get_contact(address),
+                "enrollments": store.contact_enrollments(address),
+                "emails": store.contact_outbox(address, most),
+                "timeline": store.contact_audit(address, most),
+            }
     return {"clock": show(clock) if clock else None}, found

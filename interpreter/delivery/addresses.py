@@ -2,6 +2,7 @@
 domain as IDNA), by `email-validator`, syntax only: nothing here looks a
 domain up. A contact, a send-from address and an alias are all checked
 here (docs/delivery.md, "Addresses")."""
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -6,14 +6,15 @@ its own, the send in none. A deliverer that dies between the server's
 "250 OK" and the mark leaves a lease that runs out; the message is then
 sent again with the same Message-ID. Delivery is at-least-once, and every
 duplicate is recognisable by its Message-ID."""
+
 from __future__ import annotations
 
 import datetime as dt
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 from .. import enrollment
 from ..records import AuditEntry, EnrollmentStatus, OutboxMessage, OutboxState, Outcome, Reason
@@ -25,7 +26,7 @@ LEASE = dt.timedelta(seconds=60)
 
 
 def wall_clock() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def holder_name() -> str:
@@ -41,8 +42,16 @@ class Deliverer:
     `unsubscribe(contact)` gives the List-Unsubscribe URL, when configured;
     `mailto(msg)` its `mailto:` address, when the inbox is read."""
 
-    def __init__(self, store, transport, *, unsubscribe: Callable[[str], str] | None = None,
-                 lease: dt.timedelta = LEASE, wall: Callable[[], dt.datetime] = wall_clock, mailto=None):
+    def __init__(
+        self,
+        store,
+        transport,
+        *,
+        unsubscribe: Callable[[str], str] | None = None,
+        lease: dt.timedelta = LEASE,
+        wall: Callable[[], dt.datetime] = wall_clock,
+        mailto=None,
+    ):
         self.store = store
         self.transport = transport
         self.unsubscribe = unsubscribe
@@ -69,7 +78,7 @@ class Deliverer:
                 return entries
             send = lambda item: self._send(item[0], item[1], now)  # noqa: E731
             sent = self._threads.map(send, claimed) if self._threads else map(send, claimed)
-            for (msg, _), verdict in zip(claimed, list(sent)):
+            for (msg, _), verdict in zip(claimed, list(sent), strict=False):
                 entries.extend(self._apply(msg, verdict, now))
 
     def _claim(self, now: dt.datetime) -> tuple[list[tuple[OutboxMessage, str | None]], list[AuditEntry]]:
@@ -89,11 +98,20 @@ class Deliverer:
                     continue
                 msg.state, msg.response = OutboxState.CANCELED, f"canceled before it left: {reason}"
                 if self.store.finish_outbox(msg, self.holder):
-                    canceled.append(AuditEntry(at=now, event=None, workflow=e and e.workflow, contact=msg.to,
-                                               sequence=e and e.sequence, user=msg.user, outcome=Outcome.CANCELED,
-                                               reason=reason, detail=f"step {msg.step + 1} not sent",
-                                               message={"outbox": msg.id, "message_id": msg.message_id,
-                                                        "subject": msg.subject}))
+                    canceled.append(
+                        AuditEntry(
+                            at=now,
+                            event=None,
+                            workflow=e and e.workflow,
+                            contact=msg.to,
+                            sequence=e and e.sequence,
+                            user=msg.user,
+                            outcome=Outcome.CANCELED,
+                            reason=reason,
+                            detail=f"step {msg.step + 1} not sent",
+                            message={"outbox": msg.id, "message_id": msg.message_id, "subject": msg.subject},
+                        )
+                    )
             if canceled:
                 self.store.append_audit(canceled)
         return claimed, canceled
@@ -140,11 +158,24 @@ class Deliverer:
             if kind == t.RETRY:
                 return []
             e = self.store.get_enrollment(msg.enrollment)
-            base = dict(at=now, event=None, workflow=e.workflow if e else None, contact=msg.to,
-                        sequence=e.sequence if e else None, user=msg.user)
+            base = dict(
+                at=now,
+                event=None,
+                workflow=e.workflow if e else None,
+                contact=msg.to,
+                sequence=e.sequence if e else None,
+                user=msg.user,
+            )
             message = {"outbox": msg.id, "message_id": msg.message_id, "subject": msg.subject}
-            entries = [AuditEntry(**base, outcome=Outcome.DELIVERED if kind == t.DELIVERED else Outcome.SEND_FAILED,
-                                  reason=reason, detail=verdict.response, message=message)]
+            entries = [
+                AuditEntry(
+                    **base,
+                    outcome=Outcome.DELIVERED if kind == t.DELIVERED else Outcome.SEND_FAILED,
+                    reason=reason,
+                    detail=verdict.response,
+                    message=message,
+                )
+            ]
             if kind == t.BOUNCED:
                 # What an `email_bounced` event does (docs/runtime.md): the
                 # contact is suppressed, and its enrollment ends below.

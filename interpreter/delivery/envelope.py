@@ -5,6 +5,7 @@ does (`x:victim@p.example` became `victim@p.example`).
 The one change made is the one SMTP needs: a domain in Unicode goes as its
 IDNA A-label (`bücher.example` -> `xn--bcher-kva.example`). A local part
 that is not ASCII needs the server's SMTPUTF8."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,9 +28,15 @@ def envelope_address(address: str) -> EnvelopeAddress:
     try:
         # The event rules decide which addresses Flow accepts (special-use
         # domains included, for tests); here only the syntax matters.
-        checked = validate_email(address, check_deliverability=False, globally_deliverable=False,
-                                 test_environment=True, allow_smtputf8=True, allow_quoted_local=True,
-                                 allow_domain_literal=True)
+        checked = validate_email(
+            address,
+            check_deliverability=False,
+            globally_deliverable=False,
+            test_environment=True,
+            allow_smtputf8=True,
+            allow_quoted_local=True,
+            allow_domain_literal=True,
+        )
     except EmailNotValidError as e:
         raise ValueError(f"{address!r} is not an address: {e}") from None
     local, domain = address.rsplit("@", 1)

@@ -6,6 +6,7 @@ what came back is applied (a transaction of its own) before the next event
 or due work; retries fall due on the engine's clock like sequence steps
 (steps first when both fall due at once). So a run is deterministic: a step
 refused with a 5xx ends its enrollment before the next step can fall due."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,15 +1,16 @@
 """An outbox message as an RFC 5322 email, built by the standard library
 (`email.message.EmailMessage`), never by pasting strings together
 (docs/delivery.md, "The messages")."""
+
 from __future__ import annotations
 
 import datetime as dt
 import email.policy
 import email.utils
 import re
+from collections.abc import Callable
 from email.headerregistry import Address
 from email.message import EmailMessage
-from typing import Callable
 
 from ..records import OutboxMessage
 from .addresses import mailbox
@@ -105,7 +106,7 @@ def _written(m: EmailMessage, name: str) -> bool:
 
 def _check_written(m: EmailMessage) -> None:
     """The last word on header injection, whatever the Python version."""
-    for name in m.keys():
+    for name in m:
         if not _written(m, name):
             raise ValueError(f"the {name} header would not be written as one header")
 
@@ -138,9 +139,14 @@ def body_text(msg: OutboxMessage, unsubscribe: Callable[[str], str] | None) -> s
     return msg.body.replace(UNSUBSCRIBE_TOKEN, unsubscribe(msg.to))
 
 
-def build(msg: OutboxMessage, unsubscribe: Callable[[str], str] | None = None, *, to_name: str | None = None,
-          date: dt.datetime | None = None,
-          mailto: Callable[[OutboxMessage], str | None] | None = None) -> EmailMessage:
+def build(
+    msg: OutboxMessage,
+    unsubscribe: Callable[[str], str] | None = None,
+    *,
+    to_name: str | None = None,
+    date: dt.datetime | None = None,
+    mailto: Callable[[OutboxMessage], str | None] | None = None,
+) -> EmailMessage:
     """The email for `msg`. `unsubscribe(contact)` gives the one-click URL
     (RFC 8058) when the service's public URL is configured; `mailto(msg)`
     a `mailto:` unsubscribe address, when the inbox is read (docs/inbox.md);

@@ -4,6 +4,7 @@ that could not be sent is tried again (docs/delivery.md).
 Everything here is a function of the store's state: a rerun after a crash
 writes the same message with the same Message-ID, and a retry falls due at
 the same time on every run."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,8 +40,15 @@ def message_digest(e: Enrollment) -> str:
     return hashlib.sha256(f"{e.contact}\n{e.sequence}\n{e.started.isoformat()}".encode()).hexdigest()[:12]
 
 
-def compose(store, e: Enrollment, inbox: str | None, sender_name: str | None, subject: str | None, body: str | None,
-            at: dt.datetime) -> OutboxMessage:
+def compose(
+    store,
+    e: Enrollment,
+    inbox: str | None,
+    sender_name: str | None,
+    subject: str | None,
+    body: str | None,
+    at: dt.datetime,
+) -> OutboxMessage:
     """The message for enrollment `e`'s current (email) step. A step without
     a subject replies in the thread of the enrollment's previous message."""
     in_reply_to = references = None
@@ -51,8 +59,23 @@ def compose(store, e: Enrollment, inbox: str | None, sender_name: str | None, su
                 subject = previous.subject if previous.subject.startswith("Re: ") else "Re: " + previous.subject
             in_reply_to = previous.message_id
             references = " ".join(filter(None, (previous.references, previous.message_id)))
-    return OutboxMessage(0, e.id, e.step, e.user, inbox, e.sender, sender_name, e.contact, subject, body or "",
-                         message_id(e, e.sender), in_reply_to, references, at, next_attempt=at)
+    return OutboxMessage(
+        0,
+        e.id,
+        e.step,
+        e.user,
+        inbox,
+        e.sender,
+        sender_name,
+        e.contact,
+        subject,
+        body or "",
+        message_id(e, e.sender),
+        in_reply_to,
+        references,
+        at,
+        next_attempt=at,
+    )
 
 
 def retry_delay(msg: OutboxMessage) -> dt.timedelta:

@@ -9,6 +9,7 @@ total; a reply longer than `MAX_REPLY_BYTES` or `MAX_REPLY_LINES`, or one
 that is not an SMTP reply at all (an SSH banner), is a `BrokenServer`.
 smtplib still speaks the protocol: only its socket reads and writes are
 replaced."""
+
 from __future__ import annotations
 
 import re
@@ -101,7 +102,7 @@ class BoundedSMTP(smtplib.SMTP):
         view = memoryview(s)
         while view:
             self.sock.settimeout(seconds_left(end))
-            view = view[self.sock.send(view[:_CHUNK]):]
+            view = view[self.sock.send(view[:_CHUNK]) :]
 
     def getreply(self) -> tuple[int, bytes]:
         end = self.deadline.wait_end()
@@ -143,8 +144,8 @@ class BoundedSMTP(smtplib.SMTP):
         while True:
             newline = self._buffer.find(b"\n", 0, limit)
             if newline >= 0:
-                line = bytes(self._buffer[:newline + 1])
-                del self._buffer[:newline + 1]
+                line = bytes(self._buffer[: newline + 1])
+                del self._buffer[: newline + 1]
                 return line
             if len(self._buffer) >= limit:
                 raise BrokenServer(f"a reply longer than {MAX_REPLY_BYTES // 1024} KiB")

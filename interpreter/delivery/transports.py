@@ -12,6 +12,7 @@ what came back, as one of five verdicts:
 
 `none` is no transport at all: nothing is claimed, the outbox keeps all.
 Secrets never appear in a verdict: only server replies and our own words."""
+
 from __future__ import annotations
 
 import errno
@@ -170,8 +171,9 @@ class _Pool:
         # A fixed HELO name: socket.getfqdn() may wait on DNS.
         helo = socket.gethostname() or "localhost"
         if s.security == "tls":
-            conn: BoundedSMTP = BoundedSMTPSSL(s.host, s.port, local_hostname=helo, timeout=s.timeout,
-                                               context=context, deadline=deadline)
+            conn: BoundedSMTP = BoundedSMTPSSL(
+                s.host, s.port, local_hostname=helo, timeout=s.timeout, context=context, deadline=deadline
+            )
         else:
             conn = BoundedSMTP(s.host, s.port, local_hostname=helo, timeout=s.timeout, deadline=deadline)
         try:
@@ -195,7 +197,7 @@ class _Pool:
             conn.deadline = Deadline(self.settings.timeout, self.settings.timeout)
             try:
                 conn.quit()
-            except Exception:  # noqa: BLE001 - a server that does not say goodbye is closed anyway
+            except Exception:
                 conn.close()
 
 
@@ -228,8 +230,10 @@ class SmtpTransport:
                     if not password:
                         # Not the variable's name: a password pasted as the
                         # name would be printed in the audit log.
-                        return Verdict(DISCONNECTED, f"no password for inbox {settings.address}: the variable "
-                                                     "its password_env names is not set")
+                        return Verdict(
+                            DISCONNECTED,
+                            f"no password for inbox {settings.address}: the variable its password_env names is not set",
+                        )
                 pool = self._pools[settings.address] = _Pool(settings, password)
             return pool
 
@@ -237,7 +241,7 @@ class SmtpTransport:
         inbox = (msg.inbox or msg.sender).lower()
         settings = self.inboxes.get(inbox)
         if settings is None:
-            return Verdict(DISCONNECTED, f"no SMTP settings for inbox {inbox} (add [inboxes.\"{inbox}\"] to the config)")
+            return Verdict(DISCONNECTED, f'no SMTP settings for inbox {inbox} (add [inboxes."{inbox}"] to the config)')
         try:
             sender, recipient = envelope_address(msg.sender), envelope_address(msg.to)
         except ValueError as e:
@@ -250,7 +254,7 @@ class SmtpTransport:
         for _ in range(2):
             try:
                 conn, reused = pool.acquire(deadline)
-            except Exception as e:  # noqa: BLE001 - every failure is a verdict
+            except Exception as e:
                 return _connect_verdict(e, where)
             broken = True
             try:
@@ -284,18 +288,31 @@ def _connect_verdict(e: Exception, where: str) -> Verdict:
 
 
 #: The waits of one message, named in the reasons.
-_MAIL, _RCPT, _DATA, _BODY, _ANSWER = ("MAIL FROM", "RCPT TO", "DATA", "the message's data",
-                                       "the answer to the message's data")
+_MAIL, _RCPT, _DATA, _BODY, _ANSWER = (
+    "MAIL FROM",
+    "RCPT TO",
+    "DATA",
+    "the message's data",
+    "the answer to the message's data",
+)
 
 
-def _transaction(conn: BoundedSMTP, reused: bool, sender: EnvelopeAddress, recipient: EnvelopeAddress,
-                 email: EmailMessage) -> tuple[Verdict, bool, bool]:
+def _transaction(
+    conn: BoundedSMTP, reused: bool, sender: EnvelopeAddress, recipient: EnvelopeAddress, email: EmailMessage
+) -> tuple[Verdict, bool, bool]:
     """(verdict, whether the connection is now unusable, whether to try
     once more on a new one: a reused connection the server had closed)."""
     international = sender.needs_utf8 or recipient.needs_utf8
     if international and not conn.has_extn("smtputf8"):
-        return Verdict(FAILED, f"not sent: the server does not offer SMTPUTF8, which the address "
-                               f"{(recipient if recipient.needs_utf8 else sender).address} needs"), False, False
+        return (
+            Verdict(
+                FAILED,
+                f"not sent: the server does not offer SMTPUTF8, which the address "
+                f"{(recipient if recipient.needs_utf8 else sender).address} needs",
+            ),
+            False,
+            False,
+        )
     options = " SMTPUTF8" + (" BODY=8BITMIME" if conn.has_extn("8bitmime") else "") if international else ""
     conn.command_encoding = "utf-8" if international else "ascii"
     phase = _MAIL
@@ -327,7 +344,7 @@ def _transaction(conn: BoundedSMTP, reused: bool, sender: EnvelopeAddress, recip
         # Dropped at MAIL FROM on a connection that sat idle: the server
         # closed it; the message was not sent, so a new one may try now.
         return Verdict(RETRY, f"{_describe(e)} at {phase}"), True, reused and phase == _MAIL
-    except Exception as e:  # noqa: BLE001 - every failure is a verdict
+    except Exception as e:
         return Verdict(RETRY, f"unexpected {type(e).__name__} at {phase}"), True, False
 
 
@@ -356,7 +373,7 @@ def _rset_fails(conn: BoundedSMTP) -> bool:
     stands."""
     try:
         conn.rset()
-    except Exception:  # noqa: BLE001 - only the connection is lost
+    except Exception:
         return True
     return False
 

@@ -5,6 +5,7 @@ A token is the contact's address and an HMAC-SHA256 of it under the
 service's secret, both base64url: the service learns whom to unsubscribe from
 the token alone, and nobody without the secret can make a token for someone
 else. Tokens do not expire: a message may be read months after it was sent."""
+
 from __future__ import annotations
 
 import base64
@@ -56,7 +57,6 @@ def unsubscribe_url(public_url: str, secret: bytes, contact: str) -> str:
     return f"{public_url.rstrip('/')}/unsubscribe?c={make_token(secret, contact)}"
 
 
-
 def linking_unsubscribe(program) -> str | None:
     """What in `program` renders `{{unsubscribe_url}}`, named for a message
     (`step 2 "Bump" of sequence "Demo"`, `the footer of user alice`), or
@@ -79,7 +79,6 @@ def linking_unsubscribe(program) -> str | None:
     return None
 
 
-
 def check_link_target(program, unsubscribe) -> None:
     """Only sending makes the link: a program that renders it, delivered
     with no public URL to point it at (`unsubscribe` None), is refused
@@ -88,8 +87,10 @@ def check_link_target(program, unsubscribe) -> None:
     if where is not None:
         from flowc.dsl import UsageError
 
-        raise UsageError(f"{where} links {{{{unsubscribe_url}}}}: set --public-url (or public_url under [serve] in "
-                         "flow.toml) for the link to point at")
+        raise UsageError(
+            f"{where} links {{{{unsubscribe_url}}}}: set --public-url (or public_url under [serve] in "
+            "flow.toml) for the link to point at"
+        )
 
 
 def check_outbox_links(store) -> None:
@@ -103,5 +104,7 @@ def check_outbox_links(store) -> None:
     if linking is not None:
         from flowc.dsl import UsageError
 
-        raise UsageError(f"outbox message {linking.id} links {{{{unsubscribe_url}}}}: set --public-url (or "
-                         "public_url under [serve] in flow.toml) for the link to point at")
+        raise UsageError(
+            f"outbox message {linking.id} links {{{{unsubscribe_url}}}}: set --public-url (or "
+            "public_url under [serve] in flow.toml) for the link to point at"
+        )

@@ -10,6 +10,7 @@ Gmail add), or, for a message in a thread of ours only, by an
 out-of-office subject: a person may well write "Out of office" to a
 colleague, but not in answer to our email. Whether a message is ours at
 all is not decided here (ours.py): this module sees the message alone."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -53,17 +54,28 @@ _LEFT = _phrases(LEFT_COMPANY)
 _STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]|\.\d)")
 _BASIC = re.compile(r"(?:^|said:|error:|\s)\s*([45][0-5]\d)(?:[ -]|$)", re.MULTILINE)
 _DAEMONS = ("mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon")
-_NDR_SUBJECT = re.compile(r"undeliverable|undelivered mail|delivery status notification|mail delivery failed|"
-                          r"returned mail|delivery failure|failure notice|unzustellbar|non remis|no entregado|"
-                          r"non recapitabile|onbestelbaar", re.IGNORECASE)
-_DELAYED = re.compile(r"warning only|not yet been delivered|has been delayed|delivery delayed|delivery is delayed|"
-                      r"will (?:keep|continue) trying|will retry", re.IGNORECASE)
-_FAILED = re.compile(r"could not be delivered|couldn't be delivered|wasn't delivered|was not delivered|"
-                     r"delivery has failed|permanent(?:ly)? (?:error|fatal|failure)|address not found|"
-                     r"undeliverable|failed permanently|user unknown|does not exist|doesn't exist", re.IGNORECASE)
+_NDR_SUBJECT = re.compile(
+    r"undeliverable|undelivered mail|delivery status notification|mail delivery failed|"
+    r"returned mail|delivery failure|failure notice|unzustellbar|non remis|no entregado|"
+    r"non recapitabile|onbestelbaar",
+    re.IGNORECASE,
+)
+_DELAYED = re.compile(
+    r"warning only|not yet been delivered|has been delayed|delivery delayed|delivery is delayed|"
+    r"will (?:keep|continue) trying|will retry",
+    re.IGNORECASE,
+)
+_FAILED = re.compile(
+    r"could not be delivered|couldn't be delivered|wasn't delivered|was not delivered|"
+    r"delivery has failed|permanent(?:ly)? (?:error|fatal|failure)|address not found|"
+    r"undeliverable|failed permanently|user unknown|does not exist|doesn't exist",
+    re.IGNORECASE,
+)
 _ADDRESS_IN_TEXT = re.compile(r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){1,8}")
-_QUOTED = re.compile(r"^-{2,}.{0,40}(?:copy of the message|original message|message headers|below this line)",
-                     re.IGNORECASE | re.MULTILINE)
+_QUOTED = re.compile(
+    r"^-{2,}.{0,40}(?:copy of the message|original message|message headers|below this line)",
+    re.IGNORECASE | re.MULTILINE,
+)
 _AUTO_HEADERS = ("x-autoreply", "x-autorespond", "x-auto-reply", "x-autoresponder", "x-ms-exchange-inbox-rules-loop")
 
 
@@ -73,10 +85,10 @@ def _status(text: str) -> str | None:
 
 
 def _diagnostic(text: str) -> str:
-    text = " ".join("".join(ch for ch in text[:MAX_DIAGNOSTIC * 4] if ch.isprintable() or ch.isspace()).split())
+    text = " ".join("".join(ch for ch in text[: MAX_DIAGNOSTIC * 4] if ch.isprintable() or ch.isspace()).split())
     for prefix in ("smtp;", "x-postfix;", "x-unix;"):
         if text.lower().startswith(prefix):
-            text = text[len(prefix):].strip()
+            text = text[len(prefix) :].strip()
     return text[:MAX_DIAGNOSTIC]
 
 
@@ -85,8 +97,9 @@ def _from_report(m: Received) -> Verdict | None:
     failed: list[tuple[str, str | None, str]] = []
     delayed: list[tuple[str, str | None, str]] = []
     for block in m.dsn:
-        recipient = addresses(block.get("final-recipient", "").partition(";")[2]
-                              or block.get("original-recipient", "").partition(";")[2])
+        recipient = addresses(
+            block.get("final-recipient", "").partition(";")[2] or block.get("original-recipient", "").partition(";")[2]
+        )
         if not recipient:
             continue
         action = block.get("action", "").strip().lower()
@@ -118,7 +131,7 @@ def _from_text(m: Received) -> Verdict | None:
         basic = _BASIC.search(text)
         if basic:
             status = f"{basic.group(1)[0]}.0.0"
-            line = text[basic.start(1):].splitlines()[0]
+            line = text[basic.start(1) :].splitlines()[0]
         elif _DELAYED.search(text):
             status = "4.0.0"
         elif _FAILED.search(text) or _NDR_SUBJECT.search(m.subject):
@@ -132,8 +145,11 @@ def _from_text(m: Received) -> Verdict | None:
     report = _QUOTED.split(text, maxsplit=1)[0]
     ours.update(m.recipients)
     written = [a.lower() for a in _ADDRESS_IN_TEXT.findall(report)[:50]]
-    named = [a for a in dict.fromkeys(written + list(addresses(m.returned.get("to", ""))))
-             if a not in ours and a.partition("@")[0] not in _DAEMONS]
+    named = [
+        a
+        for a in dict.fromkeys(written + list(addresses(m.returned.get("to", ""))))
+        if a not in ours and a.partition("@")[0] not in _DAEMONS
+    ]
     if not named:
         return None
     kind = Kind.BOUNCE if status.startswith("5") else Kind.BOUNCE_DELAYED

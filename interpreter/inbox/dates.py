@@ -10,6 +10,7 @@ Numeric dates are read day first (12.01. and 12/01 are the 12th of
 January), as every one of these languages writes them but American
 English; a first number above 12 can only be a day either way. A date
 without a year is the next such day after the message was received."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,9 +29,14 @@ _DATE = re.compile(
     rf"|(?<!\w)(?P<wd>\d{{1,2}})(?:st|nd|rd|th|er|e|º|°)?\.?\s*(?:de\s+)?(?P<wm>{_MONTH})\.?(?!\w)"
     rf"(?:\s*(?:de\s+|,\s*)?(?P<wy>\d{{4}}))?"  # 12 January 2027, 12. Januar, 12 de enero de 2027
     rf"|(?<!\w)(?P<mm>{_MONTH})\.?\s+(?P<md>\d{{1,2}})(?:st|nd|rd|th)?(?!\d)" + _YEAR.format("my"),  # January 12, 2027
-    re.IGNORECASE)
-_WORDS = re.compile(r"(?<!\w)(?:" + "|".join(sorted(map(re.escape, RETURN_WORDS), key=len, reverse=True))
-                    + r")\s*(?:(?:the|le|el|il|den|dem|de)\s+)?$", re.IGNORECASE)
+    re.IGNORECASE,
+)
+_WORDS = re.compile(
+    r"(?<!\w)(?:"
+    + "|".join(sorted(map(re.escape, RETURN_WORDS), key=len, reverse=True))
+    + r")\s*(?:(?:the|le|el|il|den|dem|de)\s+)?$",
+    re.IGNORECASE,
+)
 
 
 def _date(m: re.Match, received: dt.date) -> dt.date | None:
@@ -73,7 +79,7 @@ def return_date(text: str, received: dt.date) -> dt.date | None:
         day = _date(m, received)
         if day is None or day < received:
             continue
-        (after_word if _WORDS.search(text[max(0, m.start() - 40):m.start()]) else others).append(day)
+        (after_word if _WORDS.search(text[max(0, m.start() - 40) : m.start()]) else others).append(day)
     if after_word:
         return max(after_word)
     return max(others) if others else None

@@ -2,14 +2,15 @@
 folders opened read-only (EXAMINE) and messages fetched with BODY.PEEK,
 so that the mailbox never changes; at most MAX_BYTES of each message;
 every network wait under the inbox's `timeout`."""
+
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
-import socket
 import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from .message import MAX_BYTES
 from .reader import Fetched
@@ -57,8 +58,13 @@ class ImapConnection:
         if not password:
             raise ImapError(f"the environment variable {s.password_env} (password_env) is not set")
         try:
-            self.client = IMAPClient(s.host, port=s.port, ssl=s.security == "tls",
-                                     ssl_context=_context(s) if s.security == "tls" else None, timeout=s.timeout)
+            self.client = IMAPClient(
+                s.host,
+                port=s.port,
+                ssl=s.security == "tls",
+                ssl_context=_context(s) if s.security == "tls" else None,
+                timeout=s.timeout,
+            )
         except (OSError, IMAPClientError) as e:
             raise ImapError(f"cannot connect to {s.host}:{s.port}: {_why(e)}") from None
         # INTERNALDATE with its offset, not turned into this machine's local time without one.
@@ -85,7 +91,7 @@ class ImapConnection:
         order, in batches of BATCH."""
         uids = sorted(u for u in self._call(self.client.search, ["UID", f"{after + 1}:*"]) if u > after)
         for start in range(0, len(uids), BATCH):
-            batch = uids[start:start + BATCH]
+            batch = uids[start : start + BATCH]
             data = self._call(self.client.fetch, batch, [_BODY, "INTERNALDATE"])
             out = []
             for uid in batch:
@@ -93,7 +99,7 @@ class ImapConnection:
                 if row is None:  # expunged meanwhile
                     continue
                 raw = next((v for k, v in row.items() if k.startswith(b"BODY[]")), None) or b""
-                received = row.get(b"INTERNALDATE") or dt.datetime.now(dt.timezone.utc)
+                received = row.get(b"INTERNALDATE") or dt.datetime.now(dt.UTC)
                 out.append(Fetched(folder, uidvalidity, uid, received, raw))
             yield out
 
@@ -115,17 +121,15 @@ class ImapConnection:
 
         try:
             return fn(*args, **kwargs)
-        except (OSError, IMAPClientError, socket.timeout) as e:
+        except (TimeoutError, OSError, IMAPClientError) as e:
             raise ImapError(f"{self.settings.host}:{self.settings.port}: {_why(e)}") from None
 
     def close(self) -> None:
         try:
             self.client.logout()
         except Exception:  # already gone: closing is all that is left
-            try:
+            with contextlib.suppress(Exception):
                 self.client.shutdown()
-            except Exception:  # noqa: S110 - nothing more can be done with a dead socket
-                pass
 
 
 def _why(error: Exception) -> str:

@@ -7,6 +7,7 @@ its file's unique name (what comes before `:2,`), its time is its Date
 header (the file's time when it has none), and it keeps no position: a
 second read finds every message again, and their event ids make that
 harmless."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,8 +15,8 @@ import email.parser
 import email.utils
 import hashlib
 import os
+from collections.abc import Iterator
 from email.policy import compat32
-from typing import Iterator
 
 from .message import MAX_BYTES
 from .reader import Fetched
@@ -29,12 +30,12 @@ def _uid(name: str) -> int:
 
 def _received(raw: bytes, path: str) -> dt.datetime:
     try:
-        date = email.parser.BytesHeaderParser(policy=compat32).parsebytes(raw[:64 * 1024]).get("date")
+        date = email.parser.BytesHeaderParser(policy=compat32).parsebytes(raw[: 64 * 1024]).get("date")
         at = email.utils.parsedate_to_datetime(str(date)) if date else None
     except (TypeError, ValueError, IndexError):
         at = None
     if at is None or at.tzinfo is None:
-        at = dt.datetime.fromtimestamp(os.stat(path).st_mtime, dt.timezone.utc)
+        at = dt.datetime.fromtimestamp(os.stat(path).st_mtime, dt.UTC)
     return at
 
 

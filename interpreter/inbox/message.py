@@ -8,8 +8,10 @@ standard parser nests a frame per level, and deep nesting is the MIME bomb);
 at most MAX_PARTS parts are looked at and MAX_TEXT characters of text kept.
 Attachments are never decoded: only inline text parts, delivery-status
 blocks and the headers of a returned message are."""
+
 from __future__ import annotations
 
+import contextlib
 import email.header
 import email.parser
 import email.utils
@@ -65,11 +67,9 @@ class Received:
 def _decoded(value) -> str:
     """A header value as text: encoded words decoded, bytes that are not
     UTF-8 replaced, at most MAX_HEADER characters, on one line."""
-    text = str(value)[:MAX_HEADER * 2]
-    try:
+    text = str(value)[: MAX_HEADER * 2]
+    with contextlib.suppress(Exception):  # a malformed encoded word: keep the text as it came
         text = str(email.header.make_header(email.header.decode_header(text)))
-    except Exception:  # a malformed encoded word: keep the text as it came
-        pass
     text = text.encode("utf-8", "replace").decode("utf-8")
     return " ".join(text.split())[:MAX_HEADER]
 
@@ -114,9 +114,9 @@ def _text_of(part: Message) -> str:
         return ""
     charset = part.get_content_charset() or "utf-8"
     try:
-        text = payload[:MAX_TEXT * 4].decode(charset, "replace")
+        text = payload[: MAX_TEXT * 4].decode(charset, "replace")
     except (LookupError, ValueError):  # a charset Python does not know
-        text = payload[:MAX_TEXT * 4].decode("utf-8", "replace")
+        text = payload[: MAX_TEXT * 4].decode("utf-8", "replace")
     if part.get_content_subtype() == "html":
         text = _TAGS.sub(" ", text)
     return text
@@ -128,8 +128,11 @@ def _blocks(part: Message) -> list[dict[str, str]]:
     payload = part.get_payload()
     if isinstance(payload, str):
         text = payload[:MAX_TEXT]
-        payload = [email.parser.HeaderParser(policy=compat32).parsestr(block)
-                   for block in re.split(r"\r?\n\s*\r?\n", text) if block.strip()][:MAX_ADDRESSES]
+        payload = [
+            email.parser.HeaderParser(policy=compat32).parsestr(block)
+            for block in re.split(r"\r?\n\s*\r?\n", text)
+            if block.strip()
+        ][:MAX_ADDRESSES]
     return [_headers(block) for block in payload[:MAX_ADDRESSES] if isinstance(block, Message)]
 
 
@@ -154,7 +157,7 @@ def read(raw: bytes) -> Received:
         headers = _headers(msg)
     except Exception as e:  # the standard parser fails in ways it does not document
         raise MessageError(f"not readable as an email ({type(e).__name__})") from None
-    if not headers or "from" not in headers and "message-id" not in headers:
+    if not headers or ("from" not in headers and "message-id" not in headers):
         raise MessageError("not an email: no From and no Message-ID")
     texts: list[str] = []
     size = 0
@@ -170,10 +173,13 @@ def read(raw: bytes) -> Received:
                     dsn.extend(_blocks(part))
                 elif kind in ("message/rfc822", "text/rfc822-headers") and not returned:
                     returned = _returned(part)
-                elif (part.get_content_maintype() == "text" and size < MAX_TEXT
-                      and part.get_content_subtype() in ("plain", "html")
-                      and not str(part.get("content-disposition", "")).lower().startswith("attachment")
-                      and not (texts and part.get_content_subtype() == "html")):
+                elif (
+                    part.get_content_maintype() == "text"
+                    and size < MAX_TEXT
+                    and part.get_content_subtype() in ("plain", "html")
+                    and not str(part.get("content-disposition", "")).lower().startswith("attachment")
+                    and not (texts and part.get_content_subtype() == "html")
+                ):
                     text = _text_of(part)
                     texts.append(text)
                     size += len(text)

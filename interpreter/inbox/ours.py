@@ -6,6 +6,7 @@ A Message-ID of ours says which enrollment and step it was
 (`<ENROLLMENT.STEP.HASH@DOMAIN>`, interpreter/delivery/outbox.py); the hash is
 recomputed from the enrollment, so that an id that only looks like ours
 (another Flow store's, or a forged one) is not taken for ours."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,8 +22,12 @@ from .message import Received
 _OURS = re.compile(r"<(\d{1,18})\.(\d{1,6})\.([0-9a-f]{12})@[^<>\s]+>")
 #: The subject of a `mailto:` List-Unsubscribe message (interpreter/delivery/mail.py).
 _UNSUBSCRIBE = re.compile(r"\s*unsubscribe\s+(\S{1,1024})\s*", re.IGNORECASE)
-_REASONS = {Kind.BOUNCE: Reason.BOUNCE, Kind.BOUNCE_DELAYED: Reason.BOUNCE_DELAYED, Kind.AUTO_REPLY: Reason.AUTO_REPLY,
-            Kind.MESSAGE: Reason.REPLY}
+_REASONS = {
+    Kind.BOUNCE: Reason.BOUNCE,
+    Kind.BOUNCE_DELAYED: Reason.BOUNCE_DELAYED,
+    Kind.AUTO_REPLY: Reason.AUTO_REPLY,
+    Kind.MESSAGE: Reason.REPLY,
+}
 
 
 def unsubscribe_mailto(inbox: str, secret: bytes, contact: str) -> str:
@@ -98,8 +103,9 @@ def decide(store, m: Received, received: dt.date, secret: bytes | None = None) -
         event_type = "email_replied"
         if thread is not None:
             fields["step"] = thread.step
-    return Decision(_REASONS[verdict.kind], contact, sequence, event_type,
-                    {k: v for k, v in fields.items() if v is not None})
+    return Decision(
+        _REASONS[verdict.kind], contact, sequence, event_type, {k: v for k, v in fields.items() if v is not None}
+    )
 
 
 def _contact(store, m: Received, verdict: Verdict, thread: Thread | None) -> str | None:

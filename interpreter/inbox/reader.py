@@ -4,6 +4,7 @@ path as a posted event) and the folder's new position, so that a crash
 at any point leaves either all of it or none (docs/inbox.md, "Promises").
 
 Everything here runs on the thread that owns the store."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -98,7 +99,7 @@ def event_id(inbox: str, message_id: str | None, item: Fetched) -> str:
 
 
 def _utc(at: dt.datetime) -> dt.datetime:
-    return (at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc)
+    return (at if at.tzinfo else at.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
 
 
 class InboxReader:
@@ -150,8 +151,9 @@ class InboxReader:
             if self._counted is None:
                 self._counted = Counter(self.store.inbox_states().get(self.inbox, {}).get("counts", {}))
             counts = dict(sorted((self._counted + self.tally.counts).items()))
-            self.store.set_inbox_state(self.inbox, {"state": state, "error": error, "at": now.isoformat(),
-                                                    "counts": counts})
+            self.store.set_inbox_state(
+                self.inbox, {"state": state, "error": error, "at": now.isoformat(), "counts": counts}
+            )
 
     # -- messages
     def take_messages(self, items: list[Fetched], now: dt.datetime, positions: bool = True) -> list[AuditEntry]:
@@ -191,8 +193,13 @@ class InboxReader:
             return []
         event = None
         if decision.event_type is not None:
-            event = {"id": eid, "type": decision.event_type, "at": at.isoformat(), "contact": decision.contact,
-                     **decision.fields}
+            event = {
+                "id": eid,
+                "type": decision.event_type,
+                "at": at.isoformat(),
+                "contact": decision.contact,
+                **decision.fields,
+            }
             try:
                 event_from_dict(event)
             except EventError as e:  # a field the event cannot hold (text from a hostile message)
@@ -200,8 +207,15 @@ class InboxReader:
                 return []
         self.tally.count(str(decision.reason))
         detail = f"inbox {self.inbox}, Message-ID {m.message_id or '(none)'}"
-        received = AuditEntry(at=at, event=eid, contact=decision.contact, sequence=decision.sequence,
-                              outcome=Outcome.MAIL_RECEIVED, reason=decision.reason, detail=detail)
+        received = AuditEntry(
+            at=at,
+            event=eid,
+            contact=decision.contact,
+            sequence=decision.sequence,
+            outcome=Outcome.MAIL_RECEIVED,
+            reason=decision.reason,
+            detail=detail,
+        )
         self.store.append_audit([received])
         if event is None:  # recorded, nothing else: the id says it was read
             self.store.mark_event(eid)

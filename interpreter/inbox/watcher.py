@@ -8,13 +8,14 @@ looked at again every LEASE / 3, and taken once that reader stops renewing
 it. A refused login, a dropped connection or a stalled server (each IMAP
 wait has the inbox's timeout) is reported and tried again after a backoff
 that doubles up to MAX_BACKOFF."""
+
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import random
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from .imap import ImapConnection, ImapError, ImapSettings
 from .reader import LEASE, InboxReader, LeaseLost, reader_name
@@ -37,7 +38,7 @@ def backoff(failures: int) -> float:
     doubling from FIRST_BACKOFF up to MAX_BACKOFF, less up to a quarter,
     so that inboxes that failed together do not return together."""
     base = min(FIRST_BACKOFF * 2 ** min(failures - 1, 20), MAX_BACKOFF)
-    return base * (1 - random.random() / 4)  # noqa: S311 - a spread, not a secret
+    return base * (1 - random.random() / 4)
 
 
 def _first_line(error: Exception) -> str:
@@ -45,7 +46,7 @@ def _first_line(error: Exception) -> str:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class InboxWatcher(threading.Thread):
@@ -53,8 +54,15 @@ class InboxWatcher(threading.Thread):
     `submit(fn)` runs `fn(context)` on the store's thread and returns a
     Future; `reader(context)` gives the inbox's InboxReader there."""
 
-    def __init__(self, settings: ImapSettings, reader: Callable[[object], InboxReader],
-                 submit: Callable, stop: threading.Event, once: bool = False, environ=None):
+    def __init__(
+        self,
+        settings: ImapSettings,
+        reader: Callable[[object], InboxReader],
+        submit: Callable,
+        stop: threading.Event,
+        once: bool = False,
+        environ=None,
+    ):
         super().__init__(name=f"flowc-watch-{settings.inbox}", daemon=True)
         self.settings = settings
         self.reader = reader
@@ -94,7 +102,7 @@ class InboxWatcher(threading.Thread):
                     if self._store(lambda r: r.recover()):  # a store connection lost and made again: at once
                         log.warning("inbox %s: %s; the store is connected again", inbox, why)
                         continue
-                    self._store(lambda r: (r.tally.count("read_error"), r.report("error", why, _now())))
+                    self._store(lambda r, why=why: (r.tally.count("read_error"), r.report("error", why, _now())))
                 except Exception:  # the store itself is failing: the log line below still says why
                     log.debug("inbox %s: state not recorded", inbox)
                 if self.once:
@@ -154,8 +162,9 @@ class InboxWatcher(threading.Thread):
         return False
 
 
-def start_watchers(imap: dict, submit: Callable, stop: threading.Event, *, once: bool, secret: bytes | None,
-                   emit=None, counted=None) -> list[InboxWatcher]:
+def start_watchers(
+    imap: dict, submit: Callable, stop: threading.Event, *, once: bool, secret: bytes | None, emit=None, counted=None
+) -> list[InboxWatcher]:
     """A started InboxWatcher per inbox of `imap` (address -> ImapSettings),
     all under one reader name. `submit(fn)` runs `fn(context)` on the
     store's thread, where the context has `runner`; `emit` gets the audit
@@ -168,10 +177,12 @@ def start_watchers(imap: dict, submit: Callable, stop: threading.Event, *, once:
             if inbox not in readers:
                 readers[inbox] = InboxReader(ctx.runner, inbox, name, secret, emit=emit, counted=counted)
             return readers[inbox]
+
         return get
 
-    watchers = [InboxWatcher(settings, reader_for(inbox), submit, stop, once=once)
-                for inbox, settings in sorted(imap.items())]
+    watchers = [
+        InboxWatcher(settings, reader_for(inbox), submit, stop, once=once) for inbox, settings in sorted(imap.items())
+    ]
     for w in watchers:
         w.start()
     return watchers

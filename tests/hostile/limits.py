@@ -1,6 +1,7 @@
 """Runs `flowc` as a hostile user would meet it: in a child process under
 limits on memory (address space) and CPU time, with a wall-clock timeout,
 and checks that whatever happens it ends in a message, not a traceback."""
+
 from __future__ import annotations
 
 import os
@@ -36,17 +37,31 @@ def _limits(file_size: int | None = None):
             # A full disk: writes past the size fail (EFBIG) instead of killing the process.
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
             resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
+
     return apply
 
 
-def flowc(*args, input: str | bytes | None = None, cwd=None, env=None, timeout: float = WALL_SECONDS,
-          file_size: int | None = None) -> Outcome:
+def flowc(
+    *args,
+    input: str | bytes | None = None,
+    cwd=None,
+    env=None,
+    timeout: float = WALL_SECONDS,
+    file_size: int | None = None,
+) -> Outcome:
     """Run `flowc ARGS` limited; fail on a traceback, a kill by a limit, or
     a timeout. `file_size`: the most any file may grow to (a full disk)."""
     data = input.encode("utf-8") if isinstance(input, str) else input
     full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
-    p = subprocess.run([sys.executable, "-m", "flowc", *map(str, args)], input=data, capture_output=True,
-                       cwd=cwd, env=full_env, timeout=timeout, preexec_fn=_limits(file_size))
+    p = subprocess.run(
+        [sys.executable, "-m", "flowc", *map(str, args)],
+        input=data,
+        capture_output=True,
+        cwd=cwd,
+        env=full_env,
+        timeout=timeout,
+        preexec_fn=_limits(file_size),
+    )
     out = Outcome(p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace"))
     assert "Traceback" not in out.text, out.text[-3000:]
     assert p.returncode >= 0, f"killed by signal {-p.returncode} (a limit was hit)\n{out.text[-3000:]}"

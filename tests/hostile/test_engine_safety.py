@@ -3,22 +3,29 @@ unexpected error rolls that event back, records it `rejected` with reason
 `internal_error` and its id, and the run goes on; a rerun does not retry
 it. The failure is injected (no valid input is known to cause one), on
 every backend, in a single run and in a worker's queue."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
-
-from flowc import dsl
 from flowc.interpreter.api import Runner, open_store
 
-from ..stores import BACKENDS, PgSchema, PG_SKIP, PG_URL, store_url
+from flowc import dsl
 
-SCRIPT = ('user alice seat sales_enterprise inbox alice@x\n'
-          'sequence "S" { email "E" subject "Hi" body "Hi"; wait 1 day; task "Call" }\n'
-          'on form_submitted enroll in "S" as alice\n')
-LINES = [json.dumps({"id": f"e{i}", "type": "form_submitted", "at": f"2026-01-05T09:0{i}:00Z",
-                     "contact": f"{name}@x", "form": "f"}) for i, name in enumerate(["ann", "boom", "cid"], 1)]
+from ..stores import BACKENDS, PG_SKIP, PG_URL, PgSchema, store_url
+
+SCRIPT = (
+    "user alice seat sales_enterprise inbox alice@x\n"
+    'sequence "S" { email "E" subject "Hi" body "Hi"; wait 1 day; task "Call" }\n'
+    'on form_submitted enroll in "S" as alice\n'
+)
+LINES = [
+    json.dumps(
+        {"id": f"e{i}", "type": "form_submitted", "at": f"2026-01-05T09:0{i}:00Z", "contact": f"{name}@x", "form": "f"}
+    )
+    for i, name in enumerate(["ann", "boom", "cid"], 1)
+]
 
 
 def _failing(store):

@@ -1,6 +1,7 @@
 """Event lines as a hostile system would send them: every bad line is
 rejected with its line number and reason, the valid lines around it are
 processed, reads are bounded, and nothing stops a run (docs/runtime.md)."""
+
 from __future__ import annotations
 
 import json
@@ -11,14 +12,21 @@ import pytest
 
 from .limits import flowc
 
-SCRIPT = ('user alice seat sales_enterprise inbox alice@x\n'
-          'sequence "S" { email "E" subject "Hi" body "Hi {{contact.firstname | there}}"; wait 2 days; task "Call" }\n'
-          'on form_submitted enroll in "S" as alice\n')
+SCRIPT = (
+    "user alice seat sales_enterprise inbox alice@x\n"
+    'sequence "S" { email "E" subject "Hi" body "Hi {{contact.firstname | there}}"; wait 2 days; task "Call" }\n'
+    'on form_submitted enroll in "S" as alice\n'
+)
 
 
 def event(i: int, **over) -> str:
-    data = {"id": f"e{i}", "type": "form_submitted", "at": f"2026-01-05T09:{i % 60:02d}:00Z",
-            "contact": f"c{i}@x.example", "form": "f"}
+    data = {
+        "id": f"e{i}",
+        "type": "form_submitted",
+        "at": f"2026-01-05T09:{i % 60:02d}:00Z",
+        "contact": f"c{i}@x.example",
+        "form": "f",
+    }
     data.update(over)
     return json.dumps(data)
 
@@ -44,7 +52,9 @@ BAD = {
     "year 9999": event(1, at="9999-06-01T00:00:00Z"),
     "year 1": event(1, at="0001-01-01T00:00:00+01:00"),
     "before 1970": event(1, at="1969-12-31T23:59:59Z"),
-    "NaN": event(1, type="deal_stage_changed", deal="d", stage="closedwon").replace('"stage"', '"amount": NaN, "stage"'),
+    "NaN": event(1, type="deal_stage_changed", deal="d", stage="closedwon").replace(
+        '"stage"', '"amount": NaN, "stage"'
+    ),
     "Infinity": event(1, type="list_added", list="l").replace('"list"', '"size": Infinity, "list"'),
     "huge number": event(1, type="list_added", list="l").replace('"list"', '"size": 1e400, "list"'),
     "NaN property": event(1).replace('"form"', '"properties": {"score": NaN}, "form"'),
@@ -65,9 +75,11 @@ BAD = {
 
 @pytest.mark.parametrize("store", ["memory:", "sqlite"])
 def test_each_bad_line_is_rejected_with_a_reason_and_the_rest_run(tmp_path, store):
-    bad = list(BAD.values()) + [b'{"id": "u", "type": "form_submitted", "at": "2026-01-05T09:00:00Z", '
-                                b'"contact": "\xff@x", "form": "f"}']
-    lines = [event(100)] + bad + [event(200)]
+    bad = [
+        *list(BAD.values()),
+        b'{"id": "u", "type": "form_submitted", "at": "2026-01-05T09:00:00Z", "contact": "\xff@x", "form": "f"}',
+    ]
+    lines = [event(100), *bad, event(200)]
     out = run(tmp_path, lines, store="memory:" if store == "memory:" else f"sqlite:///{tmp_path / 'f.db'}")
     got = rejected(out)
     assert sorted(got) == list(range(2, len(bad) + 2)), out.text

@@ -3,6 +3,7 @@
 past it. Work due after the last time Flow keeps is due "never": it is not
 run, and no step fails with an OverflowError (was: `rejected internal_error`
 and, in `flowc test`, advancing to the end of time ran it)."""
+
 from __future__ import annotations
 
 import json

@@ -2,10 +2,10 @@
 acts on its own line, so the tokens of that line stay on it (was: a long
 line split into clauses left `} # flowc: ignore[W306]` alone on the last
 line, the W306 came back and `run --strict` failed)."""
+
 from __future__ import annotations
 
 import pytest
-
 from flowc.dsl import check_sources
 from flowc.dsl.format import format_text
 
@@ -14,12 +14,14 @@ TAIL = 'on form_submitted enroll in "S" as alice\n'
 LONG = "a long body text that goes on and on well past the width of one line"
 CASES = {
     "a one-line block": 'sequence "S" { email "Intro" subject "Hello" body "Hi {{contact.firstname}}, '
-                        + LONG + '" } # flowc: ignore[W306]\n',
+    + LONG
+    + '" } # flowc: ignore[W306]\n',
     "a wide email's subject": 'sequence "S" {\n  email "Intro" subject "Hi {{contact.firstname}}" body "'
-                              + LONG + '" # flowc: ignore[W306]\n}\n',
+    + LONG
+    + '" # flowc: ignore[W306]\n}\n',
     "two suppressed lines": 'sequence "S" { email "A" subject "Hi {{contact.firstname}}" body "x" } '
-                            '# flowc: ignore[W306]\n' 'sequence "T" { email "B" subject "x" body "'
-                            + LONG + ' {{contact.firstname}}" } # flowc: ignore[W306]\n',
+    "# flowc: ignore[W306]\n"
+    'sequence "T" { email "B" subject "x" body "' + LONG + ' {{contact.firstname}}" } # flowc: ignore[W306]\n',
 }
 
 

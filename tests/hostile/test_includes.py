@@ -1,5 +1,6 @@
 """`include` stays inside the root, reads only small regular files, and
 never prints a byte of a file it refused (docs/limits.md)."""
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,9 @@ def test_a_symlink_out_of_the_root_is_refused(tmp_path):
 
 def test_the_root_is_the_nearest_project_file(tmp_path):
     (tmp_path / "flow.toml").write_text("")
-    (tmp_path / "team.flow").write_text("user bob seat sales_enterprise inbox bob@x\n"
-                                        "on form_submitted enroll in \"S\" as bob\n")
+    (tmp_path / "team.flow").write_text(
+        'user bob seat sales_enterprise inbox bob@x\non form_submitted enroll in "S" as bob\n'
+    )
     out = check(tmp_path, "../team.flow")
     assert json.loads(out.out)["diagnostics"] == [] and out.code == 0
 

@@ -3,6 +3,7 @@ opened are answered empty without reading the path (pygls would read
 /dev/zero until memory ran out, and block on a FIFO for good), a document
 larger than `flowc check` reads is not checked, and a `Content-Length` past
 the bound ends the session with a message instead of a MemoryError."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,10 +13,9 @@ import sys
 
 import pytest
 import pytest_lsp
+from flowc.dsl.loader import MAX_SCRIPT_BYTES
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
-
-from flowc.dsl.loader import MAX_SCRIPT_BYTES
 
 ASYNC = pytest.mark.asyncio(loop_scope="module")
 SERVER = [sys.executable, "-m", "flowc", "lsp"]
@@ -44,11 +44,14 @@ async def test_requests_for_documents_never_opened_read_nothing(client: Language
     for uri in ("file:///dev/zero", fifo.as_uri()):
         hover = await asyncio.wait_for(client.text_document_hover_async(types.HoverParams(**_at(uri))), 20)
         assert hover is None
-        symbols = await asyncio.wait_for(client.text_document_document_symbol_async(
-            types.DocumentSymbolParams(text_document=types.TextDocumentIdentifier(uri=uri))), 20)
+        symbols = await asyncio.wait_for(
+            client.text_document_document_symbol_async(
+                types.DocumentSymbolParams(text_document=types.TextDocumentIdentifier(uri=uri))
+            ),
+            20,
+        )
         assert symbols == []
-        items = await asyncio.wait_for(client.text_document_completion_async(
-            types.CompletionParams(**_at(uri))), 20)
+        items = await asyncio.wait_for(client.text_document_completion_async(types.CompletionParams(**_at(uri))), 20)
         assert items is not None and not items.items
 
 
@@ -56,8 +59,11 @@ async def test_requests_for_documents_never_opened_read_nothing(client: Language
 async def test_a_document_over_the_check_limit_is_not_checked(client: LanguageClient, tmp_path):
     uri = (tmp_path / "huge.flow").as_uri()
     text = "# x\n" * (MAX_SCRIPT_BYTES // 4 + 1)
-    client.text_document_did_open(types.DidOpenTextDocumentParams(
-        text_document=types.TextDocumentItem(uri=uri, language_id="flow", version=1, text=text)))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id="flow", version=1, text=text)
+        )
+    )
     await asyncio.wait_for(client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS), 60)
     [diagnostic] = client.diagnostics[uri]
     assert "larger than 16 MiB" in diagnostic.message

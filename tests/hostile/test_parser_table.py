@@ -1,13 +1,15 @@
 """The parser loads a table made ahead of time: no grammar is compiled at
 start-up and nothing is unpickled from a shared, writable place (Lark's
 `cache=True` did both). The table shipped is the grammar's."""
+
 from __future__ import annotations
 
 import subprocess
 import sys
 
-from flowc import dsl
 from flowc.dsl import ast, grammar_queries, parse_table, parser
+
+from flowc import dsl
 
 from ..conftest import EXAMPLES, FIXTURES
 
@@ -24,12 +26,19 @@ main()
 
 def test_check_compiles_no_grammar_and_writes_no_cache(tmp_path):
     script = tmp_path / "s.flow"
-    script.write_text('user alice seat sales_enterprise inbox alice@x\n'
-                      'sequence "S" { email "E" subject "Hi" body "Hi" }\non form_submitted enroll in "S" as alice\n')
+    script.write_text(
+        "user alice seat sales_enterprise inbox alice@x\n"
+        'sequence "S" { email "E" subject "Hi" body "Hi" }\non form_submitted enroll in "S" as alice\n'
+    )
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    p = subprocess.run([sys.executable, "-c", _NO_COMPILE, str(script)], capture_output=True, text=True,
-                       env={"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp), "NO_COLOR": "1"}, cwd=tmp_path)
+    p = subprocess.run(
+        [sys.executable, "-c", _NO_COMPILE, str(script)],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp), "NO_COLOR": "1"},
+        cwd=tmp_path,
+    )
     assert p.returncode == 0, p.stderr
     assert "0 errors" in p.stdout
     assert list(tmp.iterdir()) == []
@@ -49,14 +58,21 @@ def _compiles(monkeypatch) -> list:
 def test_a_damaged_or_old_table_is_not_loaded(monkeypatch):
     text = parse_table._read(parse_table.TABLE)
     head, body = text.split("\n", 1)
-    damaged = [head + "\n" + body.replace("[", "[0,", 1),  # the body is not what was written
-               "not json\n" + body, "[]\n" + body, body.rstrip("\n"), "",
-               # the whole table on one line, as it once was
-               '{"digest": "%s", "data": {}}' % parse_table.digest(parse_table.grammar_text())]
+    damaged = [
+        head + "\n" + body.replace("[", "[0,", 1),  # the body is not what was written
+        "not json\n" + body,
+        "[]\n" + body,
+        body.rstrip("\n"),
+        "",
+        # the whole table on one line, as it once was
+        f'{{"digest": "{parse_table.digest(parse_table.grammar_text())}", "data": {{}}}}',
+    ]
     calls = _compiles(monkeypatch)
     read = parse_table._read
     for table in damaged:
-        monkeypatch.setattr(parse_table, "_read", lambda name, table=table: table if name == parse_table.TABLE else read(name))
+        monkeypatch.setattr(
+            parse_table, "_read", lambda name, table=table: table if name == parse_table.TABLE else read(name)
+        )
         assert parse_table.load() == "compiled"
         assert not parse_table.table_is_current()
     assert len(calls) == len(damaged)
@@ -76,7 +92,11 @@ def test_each_state_lexes_as_lark_s_own_contextual_lexer_would():
 
     def same(a, b):
         assert [t.name for t in a.terminals] == [t.name for t in b.terminals]
-        assert (a.newline_types, a.ignore_types, a.user_callbacks) == (b.newline_types, b.ignore_types, b.user_callbacks)
+        assert (a.newline_types, a.ignore_types, a.user_callbacks) == (
+            b.newline_types,
+            b.ignore_types,
+            b.user_callbacks,
+        )
 
     for s in states:
         same(lexer.lexers[s], eager.lexers[s])
@@ -86,8 +106,14 @@ def test_each_state_lexes_as_lark_s_own_contextual_lexer_would():
 def _corpus() -> list[str]:
     texts = [p.read_text() for p in sorted(EXAMPLES.glob("*.flow"))]
     texts += [p.read_text() for p in sorted(FIXTURES.rglob("*.flow"))]
-    texts += ['on form_submitted where (a or not b) and c in [1, "x"] { if x { wait 2 business days } else { } }',
-              'user "x"', "sequence", 'on x where a ==', "\x00", 'include "a" ; ; user b limit 1.5']
+    texts += [
+        'on form_submitted where (a or not b) and c in [1, "x"] { if x { wait 2 business days } else { } }',
+        'user "x"',
+        "sequence",
+        "on x where a ==",
+        "\x00",
+        'include "a" ; ; user b limit 1.5',
+    ]
     return texts
 
 

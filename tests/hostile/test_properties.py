@@ -6,6 +6,7 @@ sessions. None may raise.
 With CI set they run a fixed set of seeds, so that a run's verdict does not
 depend on the draw; locally each run draws new seeds and keeps exploring
 (the seed is in the failure message, to replay it with FLOWC_FUZZ_SEED)."""
+
 from __future__ import annotations
 
 import io
@@ -14,11 +15,11 @@ import os
 import random
 
 import pytest
-
-from flowc import dsl
 from flowc.dsl.render import render
 from flowc.interpreter.api import Runner, open_store
 from flowc.interpreter.lines import read_lines
+
+from flowc import dsl
 
 from ..conftest import EXAMPLES
 from ..invariants import assert_invariants
@@ -37,10 +38,53 @@ def _seed(name: str) -> int:
 
 
 EXAMPLE_TEXTS = [p.read_text() for p in sorted(EXAMPLES.glob("*.flow"))]
-PIECES = ["{", "}", '"', "#", "\n", "{{", "}}", "@", "enroll", "in", "as", "==", "wait", "if", "else", ";", "on",
-          "user", "sequence", "include", '"../x.flow"', "(", ")", "[", "]", ",", "not ", "and ", "or ", "1.5",
-          "99999999999999999999", "-", "\\", "\t", "é", "\x00", "\x1b[2J", "\u2028", "weeks", "business days",
-          "# flowc: ignore[E102]", "# flowc: ignore[W302]", "not " * 70, "(" * 200, "if true { " * 70]
+PIECES = [
+    "{",
+    "}",
+    '"',
+    "#",
+    "\n",
+    "{{",
+    "}}",
+    "@",
+    "enroll",
+    "in",
+    "as",
+    "==",
+    "wait",
+    "if",
+    "else",
+    ";",
+    "on",
+    "user",
+    "sequence",
+    "include",
+    '"../x.flow"',
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    "not ",
+    "and ",
+    "or ",
+    "1.5",
+    "99999999999999999999",
+    "-",
+    "\\",
+    "\t",
+    "é",
+    "\x00",
+    "\x1b[2J",
+    "\u2028",
+    "weeks",
+    "business days",
+    "# flowc: ignore[E102]",
+    "# flowc: ignore[W302]",
+    "not " * 70,
+    "(" * 200,
+    "if true { " * 70,
+]
 
 
 def mutate(rng: random.Random, text: str) -> str:
@@ -51,9 +95,9 @@ def mutate(rng: random.Random, text: str) -> str:
         if op < 0.4:
             text = text[:pos] + piece + text[pos:]
         elif op < 0.7:
-            text = text[:pos] + text[pos + rng.randint(1, 40):]
+            text = text[:pos] + text[pos + rng.randint(1, 40) :]
         elif op < 0.9:
-            text = text[:pos] + piece + text[pos + len(piece):]
+            text = text[:pos] + piece + text[pos + len(piece) :]
         else:  # duplicate a slice: repeated declarations, long lines
             end = min(len(text), pos + rng.randint(1, 200))
             text = text[:end] + text[pos:end] * rng.randint(1, 5) + text[end:]
@@ -79,34 +123,81 @@ def test_mutated_scripts_check_in_every_format():
             raise AssertionError(f"seed {seed}, script {i}: {type(e).__name__}: {e}\n{text!r}"[:4000]) from e
 
 
-SCRIPT = ('user alice seat sales_enterprise inbox alice@x alias sales@x limit 5\n'
-          'user bob seat service_enterprise inbox bob@x\n'
-          'property score: number\nproperty tier: enum(gold, silver)\n'
-          'sequence "S" { email "E" subject "Hi {{contact.firstname | there}}" body "{{contact.score | 0}}"; '
-          'wait 1 day; task "Call {{contact.tier | x}}"; wait 2 business days; email "F" body "Bye" }\n'
-          'on form_submitted where form == "f" and (contact.score > 3 or contact.tier == gold) '
-          'enroll in "S" as alice\n'
-          'workflow "W" reenroll on deal_stage_changed { if amount > 100 { wait 3 hours; unenroll from "S" } '
-          'else { enroll in "S" as alice from sales@x } }\n'
-          'on meeting_booked enroll in "S" as bob\n')
-VALUES = [None, True, 0, -1, 1.5, 1e308, "NaN", "x" * 300, "", "a@b", "A@X", "\x1b", "\x00", [], {}, {"a": {}},
-          "2026-01-05T09:00:00Z", "9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00", 1767600000, "gold",
-          "closedwon", "no_show", 10 ** 30, "é", "\ud800"]
+SCRIPT = (
+    "user alice seat sales_enterprise inbox alice@x alias sales@x limit 5\n"
+    "user bob seat service_enterprise inbox bob@x\n"
+    "property score: number\nproperty tier: enum(gold, silver)\n"
+    'sequence "S" { email "E" subject "Hi {{contact.firstname | there}}" body "{{contact.score | 0}}"; '
+    'wait 1 day; task "Call {{contact.tier | x}}"; wait 2 business days; email "F" body "Bye" }\n'
+    'on form_submitted where form == "f" and (contact.score > 3 or contact.tier == gold) '
+    'enroll in "S" as alice\n'
+    'workflow "W" reenroll on deal_stage_changed { if amount > 100 { wait 3 hours; unenroll from "S" } '
+    'else { enroll in "S" as alice from sales@x } }\n'
+    'on meeting_booked enroll in "S" as bob\n'
+)
+VALUES = [
+    None,
+    True,
+    0,
+    -1,
+    1.5,
+    1e308,
+    "NaN",
+    "x" * 300,
+    "",
+    "a@b",
+    "A@X",
+    "\x1b",
+    "\x00",
+    [],
+    {},
+    {"a": {}},
+    "2026-01-05T09:00:00Z",
+    "9999-12-31T23:59:59-01:00",
+    "0001-01-01T00:00:00+01:00",
+    1767600000,
+    "gold",
+    "closedwon",
+    "no_show",
+    10**30,
+    "é",
+    "\ud800",
+]
 
 
 def _valid(rng: random.Random, i: int) -> dict:
-    kind = rng.choice(["form_submitted", "deal_stage_changed", "meeting_booked", "contact_unsubscribed",
-                       "seat_changed", "inbox_disconnected", "sequence_deleted", "email_replied",
-                       "email_auto_replied", "email_bounced"])
-    data = {"id": f"e{rng.randint(0, EVENT_LINES)}", "type": kind, "at": f"2026-01-{5 + i // 600:02d}T"
-            f"{i // 25 % 24:02d}:{i % 60:02d}:00Z", "contact": f"c{rng.randint(0, 40)}@x"}
-    data.update({"form_submitted": {"form": "f", "properties": {"score": rng.randint(0, 9), "tier": "gold"}},
-                 "deal_stage_changed": {"deal": "d", "stage": "closedwon", "amount": rng.randint(0, 300)},
-                 "seat_changed": {"user": "alice", "seat": "sales_pro"}, "inbox_disconnected": {"user": "alice"},
-                 "sequence_deleted": {"sequence": "S"}, "email_replied": {"step": rng.randint(1, 3)},
-                 "email_auto_replied": {"until": f"2026-{rng.randint(1, 12):02d}-01",
-                                        "left_company": rng.random() < 0.1},
-                 "email_bounced": {"status": "5.1.1", "diagnostic": "550 no such user"}}.get(kind, {}))
+    kind = rng.choice(
+        [
+            "form_submitted",
+            "deal_stage_changed",
+            "meeting_booked",
+            "contact_unsubscribed",
+            "seat_changed",
+            "inbox_disconnected",
+            "sequence_deleted",
+            "email_replied",
+            "email_auto_replied",
+            "email_bounced",
+        ]
+    )
+    data = {
+        "id": f"e{rng.randint(0, EVENT_LINES)}",
+        "type": kind,
+        "at": f"2026-01-{5 + i // 600:02d}T{i // 25 % 24:02d}:{i % 60:02d}:00Z",
+        "contact": f"c{rng.randint(0, 40)}@x",
+    }
+    data.update(
+        {
+            "form_submitted": {"form": "f", "properties": {"score": rng.randint(0, 9), "tier": "gold"}},
+            "deal_stage_changed": {"deal": "d", "stage": "closedwon", "amount": rng.randint(0, 300)},
+            "seat_changed": {"user": "alice", "seat": "sales_pro"},
+            "inbox_disconnected": {"user": "alice"},
+            "sequence_deleted": {"sequence": "S"},
+            "email_replied": {"step": rng.randint(1, 3)},
+            "email_auto_replied": {"until": f"2026-{rng.randint(1, 12):02d}-01", "left_company": rng.random() < 0.1},
+            "email_bounced": {"status": "5.1.1", "diagnostic": "550 no such user"},
+        }.get(kind, {})
+    )
     return data
 
 
@@ -116,17 +207,17 @@ def _line(rng: random.Random, i: int) -> bytes:
     if r < 0.4:
         return json.dumps(data).encode()
     if r < 0.7:
-        key = rng.choice(list(data) + ["properties", "extra", "id", "at"])
+        key = rng.choice([*list(data), "properties", "extra", "id", "at"])
         value = rng.choice(VALUES)
         if key == "properties" and rng.random() < 0.5:
             value = {rng.choice(["score", "tier", "firstname", "\x1b"]): rng.choice(VALUES)}
         data[key] = value
-        text = json.dumps(data, allow_nan=True).replace('"NaN"', rng.choice(['NaN', 'Infinity', '"NaN"']))
+        text = json.dumps(data, allow_nan=True).replace('"NaN"', rng.choice(["NaN", "Infinity", '"NaN"']))
         return text.encode("utf-8", "surrogatepass")
     raw = bytearray(json.dumps(data).encode())
     for _ in range(rng.randint(1, 4)):
         pos = rng.randint(0, len(raw))
-        raw[pos:pos + rng.randint(0, 3)] = rng.choice([b"\xff", b"\xc3", b"{", b"}", b'"', b"\\", b"\x00", b","])
+        raw[pos : pos + rng.randint(0, 3)] = rng.choice([b"\xff", b"\xc3", b"{", b"}", b'"', b"\\", b"\x00", b","])
     return bytes(raw)
 
 
@@ -149,16 +240,46 @@ def test_mutated_event_lines_run(kind, tmp_path):
     assert_invariants([e for e in log if e.outcome not in ("rejected", "duplicate")], program)
 
 
-COMMANDS = [":emit form_submitted contact=bob@x form=f contact.score=5", ":emit meeting_booked contact=c@x",
-            ":emit deal_stage_changed contact=bob@x deal=d stage=closedwon amount=1e400",
-            ":emit form_submitted contact=bob@x form=f at=9999-12-31T00:00:00Z", ':emit {"type": 1}',
-            ":emit form_submitted contact=\x1b@x form=f", ":advance 2 days", ":advance 99999999999 weeks",
-            ":advance 3 business days", ":enrollments", ":log", ":log 99999999999999", ":users", ":sequences",
-            ":workflows", ":check", ":load /dev/zero", ":load /etc/passwd", ":load \x00", ":save /dev/full",
-            ":save a\x00b", ":reset", ":help", ":bogus", ":emit", ":emit nope x=y", ":advance",
-            'sequence "S" { email "E" subject "Hi" body "Hi"; wait 1 day }', "user alice seat sales_enterprise inbox alice@x",
-            'on form_submitted enroll in "S" as alice', "on form_submitted where " + "not " * 80 + "form == x",
-            "sequence {", "}", '"', "\x00", "# just a comment", "wait 1000000 weeks", "include \"/etc/passwd\""]
+COMMANDS = [
+    ":emit form_submitted contact=bob@x form=f contact.score=5",
+    ":emit meeting_booked contact=c@x",
+    ":emit deal_stage_changed contact=bob@x deal=d stage=closedwon amount=1e400",
+    ":emit form_submitted contact=bob@x form=f at=9999-12-31T00:00:00Z",
+    ':emit {"type": 1}',
+    ":emit form_submitted contact=\x1b@x form=f",
+    ":advance 2 days",
+    ":advance 99999999999 weeks",
+    ":advance 3 business days",
+    ":enrollments",
+    ":log",
+    ":log 99999999999999",
+    ":users",
+    ":sequences",
+    ":workflows",
+    ":check",
+    ":load /dev/zero",
+    ":load /etc/passwd",
+    ":load \x00",
+    ":save /dev/full",
+    ":save a\x00b",
+    ":reset",
+    ":help",
+    ":bogus",
+    ":emit",
+    ":emit nope x=y",
+    ":advance",
+    'sequence "S" { email "E" subject "Hi" body "Hi"; wait 1 day }',
+    "user alice seat sales_enterprise inbox alice@x",
+    'on form_submitted enroll in "S" as alice',
+    "on form_submitted where " + "not " * 80 + "form == x",
+    "sequence {",
+    "}",
+    '"',
+    "\x00",
+    "# just a comment",
+    "wait 1000000 weeks",
+    'include "/etc/passwd"',
+]
 
 
 def test_random_repl_sessions(tmp_path, monkeypatch):

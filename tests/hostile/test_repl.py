@@ -1,12 +1,15 @@
 """The REPL fed hostile input through a pipe, under the resource limits:
 every answer is a message, never a traceback, and an unclosed statement
 costs time linear in its length."""
+
 from __future__ import annotations
 
 from .limits import flowc
 
-HEAD = ('user alice seat sales_enterprise inbox alice@x\nsequence "S" { email "E" subject "Hi" body "Hi"; wait 1 day }\n'
-        'on form_submitted enroll in "S" as alice\n')
+HEAD = (
+    'user alice seat sales_enterprise inbox alice@x\nsequence "S" { email "E" subject "Hi" body "Hi"; wait 1 day }\n'
+    'on form_submitted enroll in "S" as alice\n'
+)
 
 
 def repl(text: str, *args, code: int = 1):
@@ -16,9 +19,11 @@ def repl(text: str, *args, code: int = 1):
 
 
 def test_time_overflow_is_a_message():
-    out = repl(HEAD + ":advance 99999999 weeks\n:advance 999999999999999999999999 weeks\n"
-               ":emit form_submitted contact=bob@x form=f at=9999-12-31T23:59:59-01:00\n"
-               ":emit form_submitted contact=bob@x form=f at=0001-01-01T00:00:00+01:00\n:log 99999999999999\n")
+    out = repl(
+        HEAD + ":advance 99999999 weeks\n:advance 999999999999999999999999 weeks\n"
+        ":emit form_submitted contact=bob@x form=f at=9999-12-31T23:59:59-01:00\n"
+        ":emit form_submitted contact=bob@x form=f at=0001-01-01T00:00:00+01:00\n:log 99999999999999\n"
+    )
     assert "cannot go past 9999-01-01" in out and out.count("rejected: ") == 2
 
 
@@ -30,8 +35,14 @@ def test_files_that_cannot_be_loaded_or_saved(tmp_path):
 
 
 def test_deep_nesting_is_e108():
-    out = repl(HEAD.split("on ")[0] + 'on form_submitted { ' + 'if form == "a" { ' * 1000 + 'enroll in "S" as alice'
-               + " }" * 1000 + " }\n:workflows\n")
+    out = repl(
+        HEAD.split("on ")[0]
+        + "on form_submitted { "
+        + 'if form == "a" { ' * 1000
+        + 'enroll in "S" as alice'
+        + " }" * 1000
+        + " }\n:workflows\n"
+    )
     assert "E108" in out and out.rstrip().endswith("no workflows")
 
 
@@ -43,6 +54,9 @@ def test_an_unclosed_statement_costs_linear_time():
 
 
 def test_a_statement_over_several_lines_still_waits_for_its_end():
-    out = repl('user alice seat sales_enterprise inbox alice@x\nsequence "S" {\n email "E" subject "Hi" body "Hi"\n}\n'
-               'on form_submitted where form == "f"\n  and form != "g"\n  enroll in "S" as alice\n:workflows\n', code=0)
+    out = repl(
+        'user alice seat sales_enterprise inbox alice@x\nsequence "S" {\n email "E" subject "Hi" body "Hi"\n}\n'
+        'on form_submitted where form == "f"\n  and form != "g"\n  enroll in "S" as alice\n:workflows\n',
+        code=0,
+    )
     assert out.splitlines()[:3] == ["ok", "ok", "ok"] and "form_submitted" in out.splitlines()[-1]

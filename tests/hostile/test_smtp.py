@@ -8,6 +8,7 @@ message's deadline, that memory stayed bounded, and that the inbox's
 connection slot was given back: the next message to a good server, and the
 next to the bad one, still go through. FLOWC_EXPLORE=1 adds a random
 exploration of broken replies."""
+
 from __future__ import annotations
 
 import contextlib
@@ -22,8 +23,8 @@ import httpx
 import pytest
 from flowc.interpreter.delivery import transports as t
 from flowc.interpreter.delivery.mail import build
-from flowc.interpreter.records import OutboxMessage
 from flowc.interpreter.delivery.transports import InboxSettings, SmtpTransport
+from flowc.interpreter.records import OutboxMessage
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -42,9 +43,22 @@ MEMORY = 8 << 20
 
 
 def _message(to: str = "bob@y.example", inbox: str = "bad@x", n: int = 1) -> OutboxMessage:
-    return OutboxMessage(id=n, enrollment=7, step=1, user="alice", inbox=inbox, sender=inbox, sender_name="Alice",
-                         to=to, subject="Hi", body="Hello\n", message_id=f"<7.{n}.abc@x>", in_reply_to=None,
-                         references=None, created=dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC))
+    return OutboxMessage(
+        id=n,
+        enrollment=7,
+        step=1,
+        user="alice",
+        inbox=inbox,
+        sender=inbox,
+        sender_name="Alice",
+        to=to,
+        subject="Hi",
+        body="Hello\n",
+        message_id=f"<7.{n}.abc@x>",
+        in_reply_to=None,
+        references=None,
+        created=dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC),
+    )
 
 
 @contextlib.contextmanager
@@ -52,9 +66,18 @@ def _transport(bad_port: int, good_port: int | None = None, **settings):
     """A transport with inbox bad@x (`settings`: its login) and good@x, closed after."""
     ports = {"bad@x": bad_port, "good@x": bad_port if good_port is None else good_port}
     environ = {"PW": settings.pop("password")} if "password" in settings else None
-    transport = SmtpTransport({address: InboxSettings(address, "127.0.0.1", port, **{
-        "security": "none", "timeout": TIMEOUT, **(settings if address == "bad@x" else {})})
-        for address, port in ports.items()}, environ=environ)
+    transport = SmtpTransport(
+        {
+            address: InboxSettings(
+                address,
+                "127.0.0.1",
+                port,
+                **{"security": "none", "timeout": TIMEOUT, **(settings if address == "bad@x" else {})},
+            )
+            for address, port in ports.items()
+        },
+        environ=environ,
+    )
     try:
         yield transport
     finally:
@@ -126,8 +149,7 @@ MATRIX = [
 ]
 
 
-@pytest.mark.parametrize("point,misbehaviour,kind,words", MATRIX,
-                         ids=[f"{p}-{m.split()[0]}" for p, m, *_ in MATRIX])
+@pytest.mark.parametrize("point,misbehaviour,kind,words", MATRIX, ids=[f"{p}-{m.split()[0]}" for p, m, *_ in MATRIX])
 def test_a_hostile_server_gets_a_verdict_in_time(good, point, misbehaviour, kind, words):
     with RawSmtpServer(point, misbehaviour) as bad, _transport(bad.port, good.port) as transport:
         verdict = _send(transport, _message())
@@ -153,7 +175,8 @@ def test_a_tls_handshake_that_never_ends_times_out(good):
 
 def test_a_refusal_carries_its_codes_and_only_5_1_x_for_the_recipient_bounces(good):
     assert t._classify(550, "5.1.1 no such user", recipient=True) == t.Verdict(
-        t.BOUNCED, "550 5.1.1 no such user", code=550, status="5.1.1")
+        t.BOUNCED, "550 5.1.1 no such user", code=550, status="5.1.1"
+    )
     # the same words at MAIL FROM, or about the sender (5.1.7, 5.1.8), are not the contact's fault
     assert t._classify(550, "5.1.1 no such user").kind == t.FAILED
     assert t._classify(553, "5.1.8 bad sender", recipient=True).kind == t.FAILED
@@ -183,14 +206,17 @@ def test_535_disconnects_the_inbox():
 
 
 def test_a_password_pasted_as_password_env_is_never_in_a_verdict():
-    with SmtpServer(users={"bad@x": "pw"}) as server, \
-            _transport(server.port, username="bad@x", password_env="Hunter2secret", password="") as transport:
+    with (
+        SmtpServer(users={"bad@x": "pw"}) as server,
+        _transport(server.port, username="bad@x", password_env="Hunter2secret", password="") as transport,
+    ):
         verdict = _send(transport, _message())
     assert verdict.kind == t.DISCONNECTED and "Hunter2secret" not in verdict.response
     assert "no password for inbox bad@x" in verdict.response
 
 
 # ---- addresses ---------------------------------------------------------------------------
+
 
 def test_a_non_ascii_local_part_needs_smtputf8_from_the_server():
     with SmtpServer() as server, _transport(server.port) as transport:
@@ -230,22 +256,47 @@ workflow "W" reenroll on form_submitted enroll in "Demo" as alice
 
 
 def _config(port: int, timeout: float = TIMEOUT) -> str:
-    return (f'[inboxes."alice@x"]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
-            f"timeout = {timeout}\n")
+    return f'[inboxes."alice@x"]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\ntimeout = {timeout}\n'
 
 
 def test_flowc_run_deliver_smtp_ends_against_a_hostile_server(tmp_path):
     (tmp_path / "s.flow").write_text(SCRIPT)
-    events = "".join(json.dumps({"id": f"e{i}", "type": "form_submitted", "at": "2026-01-05T09:00:00Z",
-                                 "contact": f"c{i}@y.example", "form": "f"}) + "\n" for i in range(2))
+    events = "".join(
+        json.dumps(
+            {
+                "id": f"e{i}",
+                "type": "form_submitted",
+                "at": "2026-01-05T09:00:00Z",
+                "contact": f"c{i}@y.example",
+                "form": "f",
+            }
+        )
+        + "\n"
+        for i in range(2)
+    )
     with RawSmtpServer("EHLO", "endless") as bad:
         (tmp_path / "flow.toml").write_text(_config(bad.port))
-        out = flowc("run", "s.flow", "--events", "-", "--store", f"sqlite:///{tmp_path / 'flow.db'}",
-                    "--until", "2026-01-05T09:10:00Z", "--deliver", "smtp", input=events, cwd=tmp_path)
+        out = flowc(
+            "run",
+            "s.flow",
+            "--events",
+            "-",
+            "--store",
+            f"sqlite:///{tmp_path / 'flow.db'}",
+            "--until",
+            "2026-01-05T09:10:00Z",
+            "--deliver",
+            "smtp",
+            input=events,
+            cwd=tmp_path,
+        )
     assert out.code == 0, out.text
     outbox = flowc("outbox", "--store", f"sqlite:///{tmp_path / 'flow.db'}", "--format", "json", cwd=tmp_path)
-    messages = [json.loads(line) for line in outbox.out.splitlines()] if outbox.out.lstrip()[:1] != "[" \
+    messages = (
+        [json.loads(line) for line in outbox.out.splitlines()]
+        if outbox.out.lstrip()[:1] != "["
         else json.loads(outbox.out)
+    )
     assert len(messages) == 2 and all(m["state"] == "pending" for m in messages), messages
     assert all("more than 100 lines" in m["response"] for m in messages), messages
 
@@ -254,14 +305,31 @@ def test_flowc_run_deliver_smtp_goes_on_after_a_non_ascii_address(tmp_path):
     """It stopped all delivery for good: smtplib raised outside the transport's
     `except` and the inbox's only connection slot was never given back."""
     (tmp_path / "s.flow").write_text(SCRIPT)
-    events = "".join(json.dumps({"id": f"e{i}", "type": "form_submitted", "at": f"2026-01-05T09:0{i}:00Z",
-                                 "contact": contact, "form": "f"}) + "\n"
-                     for i, contact in enumerate(["jürgen@y.example", "b@y.example"]))
+    events = "".join(
+        json.dumps(
+            {"id": f"e{i}", "type": "form_submitted", "at": f"2026-01-05T09:0{i}:00Z", "contact": contact, "form": "f"}
+        )
+        + "\n"
+        for i, contact in enumerate(["jürgen@y.example", "b@y.example"])
+    )
     with SmtpServer() as server:
         (tmp_path / "flow.toml").write_text(_config(server.port))
-        out = flowc("run", "s.flow", "--events", "-", "--store", f"sqlite:///{tmp_path / 'flow.db'}",
-                    "--until", "2026-01-05T10:00:00Z", "--deliver", "smtp", "--format", "json", input=events,
-                    cwd=tmp_path)
+        out = flowc(
+            "run",
+            "s.flow",
+            "--events",
+            "-",
+            "--store",
+            f"sqlite:///{tmp_path / 'flow.db'}",
+            "--until",
+            "2026-01-05T10:00:00Z",
+            "--deliver",
+            "smtp",
+            "--format",
+            "json",
+            input=events,
+            cwd=tmp_path,
+        )
         assert out.code == 0, out.text
         assert server.envelopes == [("alice@x", ["b@y.example"])]
     failed = [json.loads(line) for line in out.out.splitlines() if '"send_failed"' in line]
@@ -303,11 +371,23 @@ def test_serve_answers_healthz_and_stops_while_a_server_stalls(tmp_path):
     (tmp_path / "s.flow").write_text(SCRIPT)
     with RawSmtpServer("RCPT", "stall") as bad, httpx.Client(timeout=30) as client:
         (tmp_path / "flow.toml").write_text(_config(bad.port, timeout=1))
-        server = Server(["s.flow", "--store", f"sqlite:///{tmp_path / 'flow.db'}", "--clock", "events",
-                         "--deliver", "smtp"], cwd=tmp_path)
+        server = Server(
+            ["s.flow", "--store", f"sqlite:///{tmp_path / 'flow.db'}", "--clock", "events", "--deliver", "smtp"],
+            cwd=tmp_path,
+        )
         try:
-            body = json.dumps({"id": "e1", "type": "form_submitted", "at": "2026-01-05T09:00:00Z",
-                               "contact": "c@y.example", "form": "f"}).encode() + b"\n"
+            body = (
+                json.dumps(
+                    {
+                        "id": "e1",
+                        "type": "form_submitted",
+                        "at": "2026-01-05T09:00:00Z",
+                        "contact": "c@y.example",
+                        "form": "f",
+                    }
+                ).encode()
+                + b"\n"
+            )
             assert post_events(client, server.url, body).status_code == 200
             assert client.get(server.url + "/healthz").status_code == 200
             assert bad.connections >= 1
@@ -321,18 +401,28 @@ EXPLORE = os.environ.get("FLOWC_EXPLORE") == "1"
 _POINTS = ["greeting", "EHLO", "MAIL", "RCPT", "DATA", "end"]
 _LINE = st.one_of(
     st.binary(max_size=40),
-    st.builds(lambda code, sep, text: code + sep + text + b"\r\n",
-              st.sampled_from([b"220", b"250", b"354", b"421", b"451", b"500", b"535", b"550", b"999", b"2x0", b""]),
-              st.sampled_from([b" ", b"-", b"", b"\t"]), st.binary(max_size=30)),
+    st.builds(
+        lambda code, sep, text: code + sep + text + b"\r\n",
+        st.sampled_from([b"220", b"250", b"354", b"421", b"451", b"500", b"535", b"550", b"999", b"2x0", b""]),
+        st.sampled_from([b" ", b"-", b"", b"\t"]),
+        st.binary(max_size=30),
+    ),
 )
 _REPLY = st.lists(_LINE, max_size=6).map(b"".join)
-_MISBEHAVIOUR = st.one_of(_REPLY, st.sampled_from(["stall", "drip", "endless", "huge", "ssh", "close"]),
-                          st.sampled_from(["421 4.3.2 bye", "550 5.1.1 x", "554 5.7.1 no", "235 ok"]))
+_MISBEHAVIOUR = st.one_of(
+    _REPLY,
+    st.sampled_from(["stall", "drip", "endless", "huge", "ssh", "close"]),
+    st.sampled_from(["421 4.3.2 bye", "550 5.1.1 x", "554 5.7.1 no", "235 ok"]),
+)
 
 
 @pytest.mark.skipif(not EXPLORE, reason="the random exploration runs with FLOWC_EXPLORE=1")
-@settings(max_examples=int(os.environ.get("FLOWC_EXPLORE_EXAMPLES", "300")), deadline=None, database=None,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=int(os.environ.get("FLOWC_EXPLORE_EXAMPLES", "300")),
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 @given(point=st.sampled_from(_POINTS), misbehaviour=_MISBEHAVIOUR)
 def test_explore_random_hostile_replies(good, point, misbehaviour):
     with RawSmtpServer(point, misbehaviour) as bad, _transport(bad.port, good.port) as transport:

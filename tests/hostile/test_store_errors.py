@@ -2,6 +2,7 @@
 traceback: SQLite locked by another process or on a full disk, PostgreSQL
 with a missing schema or a killed connection. SQLite waits for a busy store
 before giving up; a worker reconnects after a lost connection."""
+
 from __future__ import annotations
 
 import json
@@ -13,23 +14,34 @@ import threading
 import time
 
 import pytest
-
-from flowc import dsl
 from flowc.interpreter.api import Runner, StoreError, open_store
 from flowc.interpreter.stores.sqlite import SqliteStore
+
+from flowc import dsl
 
 from ..stores import PG_SKIP, PG_URL, PgSchema, pg_schema_url
 from .limits import flowc
 
-SCRIPT = ('user alice seat sales_enterprise inbox alice@x limit 1000\n'
-          'sequence "S" { email "E" subject "Hi" body "Hi"; wait 1 day; task "Call" }\n'
-          'on form_submitted enroll in "S" as alice\n')
+SCRIPT = (
+    "user alice seat sales_enterprise inbox alice@x limit 1000\n"
+    'sequence "S" { email "E" subject "Hi" body "Hi"; wait 1 day; task "Call" }\n'
+    'on form_submitted enroll in "S" as alice\n'
+)
 
 
 def lines(n: int, start: int = 0) -> list[str]:
-    return [json.dumps({"id": f"e{i}", "type": "form_submitted", "contact": f"c{i}@x", "form": "f",
-                        "at": f"2026-01-{5 + i // 1440:02d}T{i // 60 % 24:02d}:{i % 60:02d}:00Z"})
-            for i in range(start, start + n)]
+    return [
+        json.dumps(
+            {
+                "id": f"e{i}",
+                "type": "form_submitted",
+                "contact": f"c{i}@x",
+                "form": "f",
+                "at": f"2026-01-{5 + i // 1440:02d}T{i // 60 % 24:02d}:{i % 60:02d}:00Z",
+            }
+        )
+        for i in range(start, start + n)
+    ]
 
 
 def _files(tmp_path, n):
@@ -85,8 +97,10 @@ def test_sqlite_on_a_full_disk_stops_with_one_line_and_a_rerun_completes(tmp_pat
 
     def counts(name):
         with sqlite3.connect(tmp_path / name) as db:
-            return [db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-                    for t in ("flow_events", "flow_enrollments", "flow_contacts", "flow_due")]
+            return [
+                db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+                for t in ("flow_events", "flow_enrollments", "flow_contacts", "flow_due")
+            ]
 
     assert counts("f.db") == counts("clean.db")
 
@@ -105,18 +119,24 @@ def test_postgres_connection_killed_mid_run(tmp_path):
     schema = PgSchema()
     try:
         script, _ = _files(tmp_path, 0)
-        p = subprocess.Popen([sys.executable, "-m", "flowc", "run", str(script), "--events", "-", "--store",
-                              schema.url], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env={**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"})
+        p = subprocess.Popen(
+            [sys.executable, "-m", "flowc", "run", str(script), "--events", "-", "--store", schema.url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"},
+        )
         p.stdin.write(("\n".join(lines(3)) + "\n").encode())
         p.stdin.flush()
         seen = b""
         while seen.count(b" enrolled ") < 3:
             seen += p.stdout.readline()
         with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                         "WHERE datname = current_database() AND pid <> pg_backend_pid()")
-        out, err = p.communicate(("\n".join(lines(3, 3)) + "\n").encode(), timeout=60)
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        _out, err = p.communicate(("\n".join(lines(3, 3)) + "\n").encode(), timeout=60)
         assert p.returncode == 2, err
         assert b"Traceback" not in err and len(err.decode().strip().splitlines()) == 1, err
     finally:
@@ -134,15 +154,20 @@ def test_a_worker_reconnects_after_a_lost_connection(tmp_path):
         first = tmp_path / "first.jsonl"
         first.write_text("\n".join(lines(3)) + "\n")
         assert flowc("ingest", first, "--store", schema.url, "--script", script).code == 0
-        worker = subprocess.Popen([sys.executable, "-m", "flowc", "worker", "--store", schema.url, "--wait"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  env={**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"})
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "flowc", "worker", "--store", schema.url, "--wait"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"},
+        )
         seen = b""
         while seen.count(b" enrolled ") < 3:
             seen += worker.stdout.readline()
         with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                         "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
         second = tmp_path / "second.jsonl"
         second.write_text("\n".join(lines(3, 3)) + "\n")
         assert flowc("ingest", second, "--store", schema.url).code == 0
