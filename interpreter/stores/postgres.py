@@ -22,87 +22,13 @@ from ..timeutil import from_text, to_text
 from .base import Retry, StoreError, WorkQueue, redact
 from .batch import BatchReads
 from .sql import SqlStore
+from .sqlfiles import read, statements
 
-QUEUE_TABLES = """;
-CREATE TABLE IF NOT EXISTS flow_queue (
-    id {serial}, t TEXT NOT NULL, rank INTEGER NOT NULL, keys TEXT[] NOT NULL, kind TEXT NOT NULL,
-    ref TEXT, workflow TEXT, body TEXT, line INTEGER);
-CREATE INDEX IF NOT EXISTS flow_queue_order ON flow_queue (t, rank, id)
-"""
-
-# Claims up to `most` pieces of work for one transaction, looking at the first
-# `look` queued in time order (up to the horizon). A piece is claimed when no
-# earlier piece still queued that this transaction did not claim conflicts
-# with it (interpreter/conflicts.py): the claimer runs its pieces in time
-# order, so conflicting pieces in one claim keep their order. A claimed piece
-# is deleted at once, but only for this transaction: to other workers it
-# stays queued, locked, so they skip it and what conflicts with it waits
-# until this transaction commits; if the transaction fails, it is back.
-# A piece locked by another worker blocks what conflicts with it; a piece
-# that conflicts with everything (`*`) blocks everything after it. Only the
-# pieces claimed are locked: a worker never holds back work it does not do.
-#
-# While other workers are at work on the store (each holds WORKING, from its
-# first claim on), a claim takes the work of at most half the senders (`u:`
-# keys) of the pieces it looks at, at least one: a sender's work runs in time
-# order (the daily limit), so a claim of every sender's next pieces would
-# leave the others only the work no sender is part of. Passing a piece over
-# is always safe (its keys are blocked for the rest of the walk), and the
-# first piece a claim can take is taken whatever its senders, so every piece
-# has its turn.
+# The advisory lock each worker holds from its first claim on (queries/claim.sql).
 WORKING = ("hashtext('flowc worker')", "hashtext(current_schema())")  # in pg_locks: classid, objid
-# The pieces a claim looks at. Beside other workers it is read twice, for
-# their senders and then piece by piece: read once into an array, all `look`
-# rows are read even when the claim fills after a few (measured alone: 0.82
-# against 0.71 ms a claim; the same beside another worker).
-LOOKED = ("SELECT {} FROM flow_queue WHERE t <= (SELECT value FROM flow_meta WHERE key = 'horizon') "
-          "ORDER BY t, rank, id LIMIT look")
-CLAIM_BODY = f"""
-DECLARE
-    r flow_queue;
-    blocked TEXT[] := '{{}}';
-    others TEXT[] := '{{}}';  -- senders of the pieces looked at, not yet of this claim
-    senders INTEGER := 0;  -- how many senders this claim takes work of
-    most_senders INTEGER := look;
-    mine TEXT[];
-    taken INTEGER := 0;
-BEGIN
-    IF (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2
-          AND classid = {WORKING[0]}::oid AND objid = {WORKING[1]}::oid
-          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) > 1 THEN
-        SELECT coalesce(array_agg(DISTINCT k), '{{}}') INTO others
-          FROM ({LOOKED.format("keys")}) w, unnest(w.keys) k
-         WHERE left(k, 2) = 'u:';
-        most_senders := greatest(1, cardinality(others) / 2);
-    END IF;
-    FOR r IN {LOOKED.format("*")} LOOP
-        EXIT WHEN '*' = ANY(r.keys) AND blocked <> '{{}}';
-        IF NOT (blocked && r.keys) THEN
-            mine := '{{}}';
-            IF r.keys && others THEN
-                mine := ARRAY(SELECT unnest(r.keys) INTERSECT SELECT unnest(others));
-            END IF;
-            IF senders = 0 OR senders + cardinality(mine) <= most_senders THEN
-                DELETE FROM flow_queue WHERE id = (SELECT id FROM flow_queue WHERE id = r.id FOR UPDATE SKIP LOCKED);
-                IF FOUND THEN
-                    RETURN NEXT r;
-                    IF mine <> '{{}}' THEN
-                        senders := senders + cardinality(mine);
-                        others := ARRAY(SELECT unnest(others) EXCEPT SELECT unnest(mine));
-                    END IF;
-                    taken := taken + 1;
-                    EXIT WHEN taken >= most;
-                    CONTINUE;
-                END IF;
-                EXIT WHEN '*' = ANY(r.keys);
-            END IF;
-        END IF;
-        blocked := blocked || r.keys;
-    END LOOP;
-END
-"""
-CLAIM_FUNCTION = ("CREATE OR REPLACE FUNCTION flow_claim(most INTEGER, look INTEGER) RETURNS SETOF flow_queue "
-                  f"LANGUAGE plpgsql AS $${CLAIM_BODY}$$")
+#: The claim function (queries/claim.sql), and its body as the server keeps it.
+(CLAIM_FUNCTION,) = statements(read("queries/claim.sql"), SqlStore.SERIAL)
+CLAIM_BODY = CLAIM_FUNCTION.split("$$")[1]
 
 
 # Whether the store has this version of the claim function and the index
@@ -151,7 +77,7 @@ class PostgresStore(BatchReads, SqlStore, WorkQueue):
     LOCK = " FOR UPDATE"
     SKIP_LOCKED = " FOR UPDATE SKIP LOCKED"
     CLAIM_LOCK = " FOR UPDATE OF o SKIP LOCKED"
-    EXTRA_TABLES = QUEUE_TABLES
+    SCHEMA = (*SqlStore.SCHEMA, "queries/queue.sql")
     HAS_TABLES = "SELECT 1 WHERE to_regclass('flow_meta') IS NOT NULL"
 
     def __init__(self, url: str):
