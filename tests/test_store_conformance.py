@@ -840,3 +840,69 @@ def test_a_sqlite_store_sees_what_another_process_committed(tmp_path):
     assert first.clock() == dt.datetime(2026, 4, 1, tzinfo=dt.timezone.utc)
     first.close()
     second.close()
+
+
+def _store_of_release_4(kind: str, url: str) -> None:
+    """At `url`, the store flowc d3de414 (schema version 4) left after
+    processing the first 15 events of examples/ (tests/data/store_v4.*):
+    its tables made by that release's SQL, its rows as it wrote them."""
+    import json
+    import sqlite3
+    from pathlib import Path
+
+    import psycopg
+
+    from flowc.interpreter.stores.sqlfiles import statements
+
+    data = Path(__file__).parent / "data"
+    tables = json.loads((data / "store_v4.json").read_text())["tables"]
+    if kind == "sqlite":
+        conn, serial, param = sqlite3.connect(url.removeprefix("sqlite:///")), "INTEGER PRIMARY KEY", "?"
+    else:
+        conn, serial, param = psycopg.connect(url), "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "%s"
+    with conn:
+        for statement in statements((data / "store_v4.sql").read_text(), serial):
+            conn.execute(statement)
+        for table, content in tables.items():
+            if content["rows"]:
+                marks = ", ".join([param] * len(content["columns"]))
+                conn.cursor().executemany(f"INSERT INTO {table} ({', '.join(content['columns'])}) VALUES ({marks})",
+                                          content["rows"])
+    conn.close()
+
+
+@pytest.mark.parametrize("kind", [b for b in BACKENDS if b != "memory"])
+def test_a_store_made_by_the_previous_release_is_upgraded_keeps_its_data_and_runs_on(kind, tmp_path, request):
+    import json
+    from pathlib import Path
+
+    from flowc.interpreter.stores.sqlfiles import schema_version
+
+    url = store_url(kind, tmp_path, request)
+    _store_of_release_4(kind, url)
+    rows = json.loads((Path(__file__).parent / "data" / "store_v4.json").read_text())["tables"]
+    store = open_store(url)
+    try:
+        assert store.meta("schema_version") == str(schema_version())
+        log = list(store.audit())
+        assert [(e.outcome, e.contact, e.sequence, e.detail) for e in log] == [
+            (r[6], r[3], r[4], r[8]) for r in rows["flow_audit"]["rows"]]
+        assert [(e.id, e.contact, e.step, e.status, e.held, e.paused_until) for e in store.enrollments()] == [
+            (i, r[0], r[4], r[5], bool(r[8]), None) for i, r in enumerate(rows["flow_enrollments"]["rows"], 1)]
+        assert [m.message_id for m in store.outbox()] == [r[9] for r in rows["flow_outbox"]["rows"]]
+        assert len(store.seen_ids()) == 15 and len(store.due_items()) == 5
+        # New work on it: the rest of the events, then the clock run on past every wait.
+        examples = Path(__file__).parent.parent / "examples"
+        result = dsl.load([examples / n for n in ("team.flow", "sequences.flow", "workflows.flow")])
+        assert not result.errors
+        runner = Runner(result.program, store)
+        lines = (Path(__file__).parent / "data" / "store_v4_events.jsonl").read_text().splitlines()
+        summary = runner.process(lines)
+        runner.advance(dt.datetime(2026, 3, 1, tzinfo=dt.UTC))
+        new = list(store.audit())[len(log):]
+        # e2 comes again: the old release processed it, and its id is still known.
+        assert (summary.events, summary.duplicates, summary.rejected) == (len(lines) - 1, 1, 0)
+        assert "email_sent" in {e.outcome for e in new} and "internal_error" not in {e.outcome for e in new}
+        assert max(e.id for e in store.enrollments()) > len(rows["flow_enrollments"]["rows"])  # keys go on
+    finally:
+        store.close()

@@ -22,25 +22,9 @@ from ..timeutil import from_text, to_text
 from .base import Retry, StoreError, WorkQueue, redact
 from .batch import BatchReads
 from .sql import SqlStore
-from .sqlfiles import read, statements
 
-# The advisory lock each worker holds from its first claim on (queries/claim.sql).
+# The advisory lock each worker holds from its first claim on (migrations/0006_claim.postgres.sql).
 WORKING = ("hashtext('flowc worker')", "hashtext(current_schema())")  # in pg_locks: classid, objid
-#: The claim function (queries/claim.sql), and its body as the server keeps it.
-(CLAIM_FUNCTION,) = statements(read("queries/claim.sql"), SqlStore.SERIAL)
-CLAIM_BODY = CLAIM_FUNCTION.split("$$")[1]
-
-
-# Whether the store has this version of the claim function and the index
-# below (one round trip).
-_HAS_CLAIM = ("SELECT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'flow_claim' "
-              "AND pronamespace = current_schema()::regnamespace AND prosrc = %s) "
-              "AND to_regclass('flow_runs_by_contact') IS NOT NULL")
-# A claim reads the runs of its contacts (stores/batch.py): without this
-# index, the primary key (workflow, contact) finds them by reading every run
-# of the workflows, a cost that grew with the store (measured: 6 ms a claim
-# at 5,000 runs).
-RUNS_BY_CONTACT = "CREATE INDEX IF NOT EXISTS flow_runs_by_contact ON flow_runs (contact)"
 
 
 def _first_line(error: Exception) -> str:
@@ -77,7 +61,7 @@ class PostgresStore(BatchReads, SqlStore, WorkQueue):
     LOCK = " FOR UPDATE"
     SKIP_LOCKED = " FOR UPDATE SKIP LOCKED"
     CLAIM_LOCK = " FOR UPDATE OF o SKIP LOCKED"
-    SCHEMA = (*SqlStore.SCHEMA, "queries/queue.sql")
+    BACKEND = "postgres"
     HAS_TABLES = "SELECT 1 WHERE to_regclass('flow_meta') IS NOT NULL"
 
     def __init__(self, url: str):
@@ -100,18 +84,6 @@ class PostgresStore(BatchReads, SqlStore, WorkQueue):
         except psycopg.Error as e:
             raise StoreError(f"cannot create the Flow tables in {self.url}: "
                              f"{_without(_first_line(e), url, password)}") from None
-
-    def _create_schema(self) -> None:
-        super()._create_schema()
-        # Stores made before workers claimed several pieces at once lack the
-        # function; CREATE FUNCTION locks no table, unlike the DDL above.
-        # The index is made once per store, under the same lock: it blocks
-        # writes to flow_runs while it is built.
-        with self.transaction():
-            if not self._one(_HAS_CLAIM, (CLAIM_BODY,))[0]:
-                self._schema_lock()
-                self._exec(CLAIM_FUNCTION)
-                self._exec(RUNS_BY_CONTACT)
 
     def _connect(self):
         # Not autocommit: a transaction begins with its first statement,

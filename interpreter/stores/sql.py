@@ -12,19 +12,7 @@ from ..records import (AuditEntry, Contact, Due, Enrollment, EnrollmentStatus, O
                        Reason, Run, RunStatus, SequenceState, UserState)
 from ..timeutil import WINDOW, from_text, to_text
 from .base import UNSAVED, StoreError
-from .sqlfiles import read, statements
-
-SCHEMA_VERSION = 6  # 2: flow_audit.late; 3: flow_outbox; 4: flow_enrollments.held, flow_booked;
-# 6: flow_enrollments.paused_until (5 is another change of the same release)
-
-#: What takes a store of the version before to this one, where creating the
-#: missing tables is not enough.
-UPGRADES = {
-    2: "ALTER TABLE flow_audit ADD COLUMN late INTEGER NOT NULL DEFAULT 0",
-    4: "ALTER TABLE flow_enrollments ADD COLUMN held INTEGER NOT NULL DEFAULT 0",
-    # An enrollment paused by an out-of-office answer, until when (NULL: not paused).
-    6: "ALTER TABLE flow_enrollments ADD COLUMN paused_until TEXT",
-}
+from .sqlfiles import migrations, schema_version
 
 _SORTED = json.JSONEncoder(sort_keys=True, check_circular=False)
 if json.encoder.c_make_encoder is not None:
@@ -218,8 +206,8 @@ class SqlStore:
     SKIP_LOCKED = ""
     #: Appended to the outbox claim's pick (alias `o`).
     CLAIM_LOCK = ""
-    #: The files of the tables (`.sql` files of this package).
-    SCHEMA = ("queries/schema.sql",)
+    #: Which migrations are this backend's (stores/sqlfiles.py).
+    BACKEND = "sqlite"
     #: A row when the Flow tables exist.
     HAS_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'flow_meta'"
     #: Whether `transaction(unsaved=True)` leaves out the savepoints asked
@@ -266,27 +254,23 @@ class SqlStore:
         return int(row[0]) if row else None
 
     def _create_schema(self) -> None:
-        from .base import StoreError
-
+        """Runs the migrations the store lacks, each version in a
+        transaction of its own that records it (flow_meta's schema_version)."""
+        known = schema_version()
         # DDL only when needed: CREATE INDEX IF NOT EXISTS still locks its
         # table, and would deadlock with workers already writing to it.
         with self.transaction():
-            version = self._schema_version()
-        if version == SCHEMA_VERSION:
-            return
-        with self.transaction():
-            self._schema_lock()
-            version = self._schema_version()  # another process may have been first
-            if version is None or version < SCHEMA_VERSION:
-                for name in self.SCHEMA:
-                    for statement in statements(read(name), self.SERIAL):
+            version = self._schema_version() or 0
+        for number, migration in migrations(self.BACKEND, self.SERIAL, min(version, known)):
+            with self.transaction():
+                self._schema_lock()
+                version = self._schema_version() or 0  # another process may have been first
+                if version < number:
+                    for statement in migration:
                         self._exec(statement)
-                for upgrade in range((version or SCHEMA_VERSION) + 1, SCHEMA_VERSION + 1):
-                    if upgrade in UPGRADES:
-                        self._exec(UPGRADES[upgrade])
-                self.set_meta("schema_version", str(SCHEMA_VERSION))
-            elif version > SCHEMA_VERSION:
-                raise StoreError(f"the store has schema version {version}; this flowc knows up to {SCHEMA_VERSION}")
+                    self.set_meta("schema_version", str(number))
+        if version > known:
+            raise StoreError(f"the store has schema version {version}; this flowc knows up to {known}")
 
     def _schema_lock(self) -> None:
         """Serialise schema creation where several processes may start at once."""

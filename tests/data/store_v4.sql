@@ -1,4 +1,4 @@
--- The Flow tables, on every SQL backend ({serial}: the backend's auto-numbered key).
+-- The tables of flowc at commit d3de414 (schema version 4), as it made them ({serial}: the backend's key).
 CREATE TABLE IF NOT EXISTS flow_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS flow_events (id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS flow_users (
@@ -9,7 +9,7 @@ CREATE TABLE IF NOT EXISTS flow_contacts (email TEXT PRIMARY KEY, properties TEX
 CREATE TABLE IF NOT EXISTS flow_enrollments (
     id {serial}, contact TEXT NOT NULL, sequence TEXT NOT NULL, user_name TEXT NOT NULL, sender TEXT NOT NULL,
     step INTEGER NOT NULL, status TEXT NOT NULL, started TEXT NOT NULL, workflow TEXT,
-    held INTEGER NOT NULL DEFAULT 0, paused_until TEXT);
+    held INTEGER NOT NULL DEFAULT 0);
 CREATE UNIQUE INDEX IF NOT EXISTS flow_one_active_per_contact ON flow_enrollments (contact) WHERE status = 'active';
 CREATE INDEX IF NOT EXISTS flow_active_by_sequence ON flow_enrollments (sequence) WHERE status = 'active';
 CREATE TABLE IF NOT EXISTS flow_runs (
