@@ -94,7 +94,12 @@ def _pg_url(params: dict) -> str:
     return out
 
 
-class Store(Protocol):
+# The store's roles: each caller names the one it needs (the engine the
+# whole Store; `flowc deliver` the outbox; `flowc status` the views). Every
+# backend implements them all.
+class Transactional(Protocol):
+    """What every role has: transactions, and the store's clock."""
+
     url: str
 
     def transaction(self, savepoint: bool = False, unsaved: bool = False) -> ContextManager[None]:
@@ -105,11 +110,14 @@ class Store(Protocol):
         fails the whole transaction (Retry), for the caller to run again
         with savepoints (a group commit, interpreter/runner.py)."""
     def close(self) -> None: ...
+    def clock(self) -> dt.datetime | None: ...
 
-    # events and the clock
+
+class EngineState(Transactional, Protocol):
+    """What the engine reads and writes as it runs an event or due work."""
+
     def mark_event(self, event_id: str) -> bool:
         """Record an event id; False if it was recorded before."""
-    def clock(self) -> dt.datetime | None: ...
     def set_clock(self, at: dt.datetime) -> None: ...
 
     # users and sequences
@@ -156,8 +164,13 @@ class Store(Protocol):
     def bookings(self, user: str, since: dt.datetime) -> list[dt.datetime]:
         """The user's sends and booked sends after `since`, in time order."""
 
-    # outbox (docs/delivery.md): written with the decision, then claimed, sent and
-    # marked by a deliverer, each in a transaction of its own
+
+
+class Outbox(Transactional, Protocol):
+    """The messages to send (docs/delivery.md): written with the decision,
+    then claimed, sent and marked by a deliverer, each in a transaction of
+    its own."""
+
     def add_outbox(self, msg: OutboxMessage) -> None:
         """Insert `msg`; the store gives it its id."""
     def last_outbox(self, enrollment: int) -> OutboxMessage | None:
@@ -177,15 +190,20 @@ class Store(Protocol):
     def next_outbox(self) -> dt.datetime | None:
         """When the earliest pending message that may be sent falls due."""
     def get_outbox(self, message_id: int) -> OutboxMessage | None: ...
-    def outbox(self, state: str | None = None) -> list[OutboxMessage]: ...
-    def outbox_counts(self) -> tuple[dict[str, int], dt.datetime | None]:
-        """Messages per state, and when the oldest pending one was written."""
 
-    # audit log
+
+
+class AuditLog(Transactional, Protocol):
+    """The log of every decision, appended in the transaction that made it."""
+
     def append_audit(self, entries: list[AuditEntry]) -> None: ...
     def audit(self, last: int | None = None) -> Iterator[AuditEntry]: ...
 
-    # views: plain reads, for status, the REPL and the tests' dump (tests/canonical.py)
+
+
+class Views(Transactional, Protocol):
+    """Plain reads, for status, the REPL and the tests' dump (tests/canonical.py)."""
+
     def enrollments(self, status: str | None = None) -> list[Enrollment]: ...
     def users(self) -> list[UserState]: ...
     def sequences(self) -> list[SequenceState]: ...
@@ -195,6 +213,13 @@ class Store(Protocol):
     def due_items(self) -> list[Due]: ...
     def booked_sends(self) -> list[tuple[str, dt.datetime]]: ...
     def seen_ids(self) -> set[str]: ...
+    def outbox(self, state: str | None = None) -> list[OutboxMessage]: ...
+    def outbox_counts(self) -> tuple[dict[str, int], dt.datetime | None]:
+        """Messages per state, and when the oldest pending one was written."""
+
+
+class Store(EngineState, Outbox, AuditLog, Views, Protocol):
+    """A whole store, every role: what stores/url.py opens."""
 
 
 @runtime_checkable
