@@ -847,19 +847,15 @@ def _store_of_release_4(kind: str, url: str) -> None:
     processing the first 15 events of examples/ (tests/data/store_v4.*):
     its tables made by that release's SQL, its rows as it wrote them."""
     import json
-    import sqlite3
     from pathlib import Path
-
-    import psycopg
 
     from flowc.interpreter.stores.sqlfiles import statements
 
     data = Path(__file__).parent / "data"
     tables = json.loads((data / "store_v4.json").read_text())["tables"]
-    if kind == "sqlite":
-        conn, serial, param = sqlite3.connect(url.removeprefix("sqlite:///")), "INTEGER PRIMARY KEY", "?"
-    else:
-        conn, serial, param = psycopg.connect(url), "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "%s"
+    conn = _raw(kind, url)
+    serial, param = (("INTEGER PRIMARY KEY", "?") if kind == "sqlite"
+                     else ("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "%s"))
     with conn:
         for statement in statements((data / "store_v4.sql").read_text(), serial):
             conn.execute(statement)
@@ -906,3 +902,41 @@ def test_a_store_made_by_the_previous_release_is_upgraded_keeps_its_data_and_run
         assert max(e.id for e in store.enrollments()) > len(rows["flow_enrollments"]["rows"])  # keys go on
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("kind", [b for b in BACKENDS if b != "memory"])
+def test_an_upgrade_that_fails_keeps_the_versions_it_finished_and_the_next_open_goes_on(kind, tmp_path, request):
+    from flowc.interpreter.api import StoreError
+    from flowc.interpreter.stores.sqlfiles import schema_version
+
+    url = store_url(kind, tmp_path, request)
+    store = open_store(url)
+    with store.transaction():  # version 1, but with a column a later version adds: that version fails
+        store._exec("ALTER TABLE flow_audit DROP COLUMN late")
+        store._exec("ALTER TABLE flow_enrollments DROP COLUMN held")
+        store._exec("DROP TABLE flow_booked")
+        store.set_meta("schema_version", "1")
+    store.close()
+    with pytest.raises(StoreError, match="paused_until"):
+        open_store(url)
+    conn = _raw(kind, url)
+    assert conn.execute("SELECT value FROM flow_meta WHERE key = 'schema_version'").fetchone()[0] == "4"
+    conn.execute("ALTER TABLE flow_enrollments DROP COLUMN paused_until")
+    conn.commit()
+    conn.close()
+    store = open_store(url)
+    try:
+        assert store.meta("schema_version") == str(schema_version())
+    finally:
+        store.close()
+
+
+def _raw(kind: str, url: str):
+    """A plain connection to the store at `url`, beside the store's own."""
+    if kind == "sqlite":
+        import sqlite3
+
+        return sqlite3.connect(url.removeprefix("sqlite:///"))
+    import psycopg
+
+    return psycopg.connect(url)
