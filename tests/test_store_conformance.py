@@ -534,6 +534,12 @@ def test_reopening_a_store_runs_no_ddl_and_refuses_a_newer_schema(kind, tmp_path
     store.close()
     with pytest.raises(StoreError, match="schema version 99"):
         open_store(url)
+    store = _raw(kind, url)
+    store.execute("UPDATE flow_meta SET value = 'x1' WHERE key = 'schema_version'")
+    store.commit()
+    store.close()
+    with pytest.raises(StoreError, match="schema version 'x1' is not a version"):
+        open_store(url)
 
 
 @pytest.mark.parametrize("kind", [b for b in BACKENDS if b != "memory"])

@@ -251,7 +251,11 @@ class SqlStore:
         if self._one(self.HAS_TABLES) is None:
             return None
         row = self._one("SELECT value FROM flow_meta WHERE key = 'schema_version'")
-        return int(row[0]) if row else None
+        if row is None:
+            return None
+        if not (row[0].isascii() and row[0].isdigit() and len(row[0]) < 10):
+            raise StoreError(f"store {self.url}: its schema version {row[0][:20]!r} is not a version of Flow's")
+        return int(row[0])
 
     def _create_schema(self) -> None:
         """Runs the migrations the store lacks, each version in a
