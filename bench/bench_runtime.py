@@ -105,12 +105,12 @@ def recorded_sqlite_run(program, lines, path, commit_every=1):
 def replay(calls, path) -> None:
     """The same calls through raw sqlite3 on a fresh file with our schema
     and pragmas; reads fetch their rows as the store does."""
-    from flowc.interpreter.stores.sql import TABLES
+    from flowc.interpreter.stores.sqlite import SqliteStore
 
+    SqliteStore(path).close()  # the schema
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
-    conn.executescript(TABLES.format(serial="INTEGER PRIMARY KEY"))
     for method, sql, args in calls:
         if method == "executemany":
             conn.executemany(sql, args)

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import threading
+from typing import TYPE_CHECKING
 
 import click
 
 from flowc.dsl import UsageError
 
 from .help import examples
+
+if TYPE_CHECKING:
+    from flowc.interpreter.stores.base import Outbox, Views
 
 DELIVER_HELP = (
     "Where messages go: none (kept in the outbox), maildir:PATH (files any mail client reads) or "
@@ -201,7 +205,7 @@ def deliver(store_url, deliver_spec, config_path, public_url, once, wait, lease,
         )
 
 
-def _poll_interval(store, now) -> float:
+def _poll_interval(store: Outbox, now) -> float:
     """Seconds to sleep: until the next retry falls due, at most one
     second (new messages may be written at any time)."""
     with store.transaction():
@@ -279,7 +283,7 @@ def outbox(store_url, state, fmt) -> None:
             )
 
 
-def outbox_status(store) -> dict:
+def outbox_status(store: Views) -> dict:
     """The outbox part of `flowc status`: messages per state, and when the
     oldest pending one was written."""
     with store.transaction():

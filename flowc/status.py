@@ -4,11 +4,15 @@ so that the two cannot drift."""
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from .deliver_cmd import outbox_status
 
+if TYPE_CHECKING:
+    from flowc.interpreter.stores.base import Views
 
-def status_report(store) -> dict:
+
+def status_report(store: Views) -> dict:
     """The clock, active enrollments (each, and per sequence), each sender's
     sends in the rolling 24 hours against its limit, deleted sequences and
     the outbox — JSON-ready."""

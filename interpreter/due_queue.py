@@ -16,7 +16,7 @@ from flowc.dsl.program import Program
 
 from .conflicts import Conflicts
 from .records import Due, Enrollment
-from .stores.base import Store, WorkQueue
+from .stores.base import EngineState, WorkQueue
 
 
 class Scheduler(Protocol):
@@ -39,7 +39,7 @@ class DueList:
     """This process owns the store's clock and due list: before each event,
     the work due by its time runs, in time order, and the clock moves on."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: EngineState):
         self.store = store
 
     def clock(self, at):

@@ -249,6 +249,15 @@ def test_pip_install_beside_a_package_named_grammar(installed, tmp_path):
     tops = {f.split("/", 1)[0] for f in files if not f.startswith("..")}
     assert {t for t in tops if not t.startswith("flowc-")} == {"flowc"}, tops
     assert any(f.endswith("flowc/grammar/flow.lark") for f in files)
+    # The stores' migrations ship with it, and make a store.
+    assert any(f.endswith("flowc/interpreter/stores/migrations/0001_initial.sql") for f in files)
+    made = subprocess.run(
+        [py, "-c", "from flowc.interpreter.api import open_store; open_store('sqlite:///s.db').close()"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert made.returncode == 0, made.stderr
 
     check = subprocess.run([env_dir / "bin" / "flowc", "check", EXAMPLES], capture_output=True, text=True, cwd=tmp_path)
     assert check.returncode == 0, check.stdout + check.stderr

@@ -368,19 +368,21 @@ def test_beside_other_workers_a_claim_takes_the_work_of_half_the_senders(schema)
 
 def test_a_store_made_by_an_earlier_version_gets_this_claim_function(schema):
     import psycopg
-    from flowc.interpreter.stores.postgres import CLAIM_BODY
+    from flowc.interpreter.stores.sqlfiles import read
 
     open_store(schema.url, workers=True).close()
-    with psycopg.connect(schema.url, autocommit=True) as conn:
+    with psycopg.connect(schema.url, autocommit=True) as conn:  # as version 5 left it
         conn.execute(
             "CREATE OR REPLACE FUNCTION flow_claim(most INTEGER, look INTEGER) RETURNS SETOF flow_queue "
             "LANGUAGE plpgsql AS $$ BEGIN END $$"
         )
+        conn.execute("ALTER TABLE flow_enrollments DROP COLUMN paused_until")
+        conn.execute("UPDATE flow_meta SET value = '5' WHERE key = 'schema_version'")
     open_store(schema.url, workers=True).close()
     with psycopg.connect(schema.url, autocommit=True) as conn:
         assert conn.execute(
             "SELECT prosrc FROM pg_proc WHERE proname = 'flow_claim' AND pronamespace = current_schema()::regnamespace"
-        ).fetchall() == [(CLAIM_BODY,)]
+        ).fetchall() == [(read("migrations/0006_claim.postgres.sql").split("$$")[1],)]
 
 
 def test_a_piece_that_fails_in_a_claim_fails_alone(schema, monkeypatch):

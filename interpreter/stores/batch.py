@@ -19,6 +19,7 @@ Nor does each piece get a savepoint, a statement of its own: a piece that
 fails rolls the whole transaction back (`Retry`), and the worker runs its
 claim again a piece at a time, each in a savepoint (interpreter/workers.py).
 What is kept is dropped when the transaction ends."""
+
 from __future__ import annotations
 
 import bisect
@@ -28,21 +29,45 @@ from dataclasses import dataclass, field
 from ..records import EnrollmentStatus
 from ..timeutil import WINDOW, from_text, to_text
 from .base import UNSAVED, window
-from .sql import (_AUDIT, _CONTACT, _ENROLLMENT, _NEW_OUTBOX, _OUTBOX, _RUN, _SEQUENCE, _UPSERT_CONTACT, _UPSERT_RUN,
-                  _USER, _audit_row, _contact, _contact_row, _enrollment, _outbox, _outbox_row, _run, _run_row,
-                  _sequence, _user, counted)
+from .sql import (
+    _AUDIT,
+    _CONTACT,
+    _ENROLLMENT,
+    _NEW_OUTBOX,
+    _OUTBOX,
+    _RUN,
+    _SEQUENCE,
+    _UPSERT_CONTACT,
+    _UPSERT_RUN,
+    _USER,
+    _audit_row,
+    _contact,
+    _contact_row,
+    _enrollment,
+    _outbox,
+    _outbox_row,
+    _run,
+    _run_row,
+    _sequence,
+    _user,
+    counted,
+)
 
 
-def _insert_many(table: str, columns: str, integers: tuple[int, ...] = (), upsert: str = "",
-                 ordered: bool = False) -> str:
+def _insert_many(
+    table: str, columns: str, integers: tuple[int, ...] = (), upsert: str = "", ordered: bool = False
+) -> str:
     """One INSERT of many rows, sent as one JSON array of rows (each an
     array of its column values; `integers`: the positions of the integer
     columns). JSON, as the C encoder writes it in a fraction of the time
     the driver takes to send the same values as arrays. `ordered`: the
     rows take their serial ids in the array's order."""
     values = ", ".join(f"(r->>{i})::bigint" if i in integers else f"r->>{i}" for i in range(columns.count(",") + 1))
-    rows = ("json_array_elements(%s::json) WITH ORDINALITY AS q(r, n) ORDER BY n" if ordered
-            else "json_array_elements(%s::json) AS r")
+    rows = (
+        "json_array_elements(%s::json) WITH ORDINALITY AS q(r, n) ORDER BY n"
+        if ordered
+        else "json_array_elements(%s::json) AS r"
+    )
     return f"INSERT INTO {table} ({columns}) SELECT {values} FROM {rows}{upsert}"
 
 
@@ -55,26 +80,42 @@ _INSERT_SENDS = _insert_many("flow_sends", "user_name, at")
 _INSERT_OUTBOX = _insert_many("flow_outbox", _NEW_OUTBOX, (0, 1, 14), ordered=True)
 # Each sender's sends up to the last cut-off its new sends made (as
 # `add_send` deletes them one send at a time: the engine's clock only goes on).
-_CUT_SENDS = ("DELETE FROM flow_sends s USING json_array_elements(%s::json) AS r "
-              "WHERE s.user_name = r->>0 AND s.at <= r->>1")
+_CUT_SENDS = (
+    "DELETE FROM flow_sends s USING json_array_elements(%s::json) AS r WHERE s.user_name = r->>0 AND s.at <= r->>1"
+)
 # Due work in the order it was queued: its ids order it among work of the same time.
-_QUEUE_DUE = ("INSERT INTO flow_queue (t, rank, keys, kind, ref, workflow) "
-              "SELECT r->>0, 0, ARRAY(SELECT json_array_elements_text(r->1)), r->>2, r->>3, r->>4 "
-              "FROM json_array_elements(%s::json) WITH ORDINALITY AS q(r, n) ORDER BY n")
-_PUT_ENROLLMENTS = ("UPDATE flow_enrollments e SET step = (r->>1)::integer, status = r->>2, held = (r->>3)::integer, "
-                    "paused_until = r->>4 FROM json_array_elements(%s::json) AS r WHERE e.id = (r->>0)::bigint")
+_QUEUE_DUE = (
+    "INSERT INTO flow_queue (t, rank, keys, kind, ref, workflow) "
+    "SELECT r->>0, 0, ARRAY(SELECT json_array_elements_text(r->1)), r->>2, r->>3, r->>4 "
+    "FROM json_array_elements(%s::json) WITH ORDINALITY AS q(r, n) ORDER BY n"
+)
+_PUT_ENROLLMENTS = (
+    "UPDATE flow_enrollments e SET step = (r->>1)::integer, status = r->>2, held = (r->>3)::integer, "
+    "paused_until = r->>4 FROM json_array_elements(%s::json) AS r WHERE e.id = (r->>0)::bigint"
+)
 # Added to the report counters (interpreter/tally.py), each worker to its part.
-_ADD_COUNTS = ("INSERT INTO flow_counts (day, sequence, user_name, outcome, reason, step, part, n) "
-               "SELECT r->>0, r->>1, r->>2, r->>3, r->>4, (r->>5)::integer, mod(pg_backend_pid(), 16), (r->>6)::bigint "
-               "FROM json_array_elements(%s::json) WITH ORDINALITY AS q(r, n) ORDER BY n "
-               "ON CONFLICT (day, sequence, user_name, outcome, reason, step, part) "
-               "DO UPDATE SET n = flow_counts.n + excluded.n")
+_ADD_COUNTS = (
+    "INSERT INTO flow_counts (day, sequence, user_name, outcome, reason, step, part, n) "
+    "SELECT r->>0, r->>1, r->>2, r->>3, r->>4, (r->>5)::integer, mod(pg_backend_pid(), 16), (r->>6)::bigint "
+    "FROM json_array_elements(%s::json) WITH ORDINALITY AS q(r, n) ORDER BY n "
+    "ON CONFLICT (day, sequence, user_name, outcome, reason, step, part) "
+    "DO UPDATE SET n = flow_counts.n + excluded.n"
+)
 
 #: What waits for the commit, by what it is kept under in `_Kept.waiting`,
 #: in the order it is written: the statement that writes it.
-_WAITING = {"events": _INSERT_EVENTS, "audit": _INSERT_AUDIT, "contacts": _PUT_CONTACTS, "runs": _PUT_RUNS,
-            "enrollments": _PUT_ENROLLMENTS, "sends": _INSERT_SENDS, "cut": _CUT_SENDS, "due": _QUEUE_DUE,
-            "outbox": _INSERT_OUTBOX, "counts": _ADD_COUNTS}
+_WAITING = {
+    "events": _INSERT_EVENTS,
+    "audit": _INSERT_AUDIT,
+    "contacts": _PUT_CONTACTS,
+    "runs": _PUT_RUNS,
+    "enrollments": _PUT_ENROLLMENTS,
+    "sends": _INSERT_SENDS,
+    "cut": _CUT_SENDS,
+    "due": _QUEUE_DUE,
+    "outbox": _INSERT_OUTBOX,
+    "counts": _ADD_COUNTS,
+}
 #: Kept by record, where a later write replaces an earlier one: contacts by
 #: email, runs by (workflow, contact), enrollment changes by id, each
 #: sender's cut-off by name. The others are kept in lists.
@@ -88,16 +129,16 @@ class _Kept:
     """Records by key; a key that is among the covered ones but absent has
     no record in the store."""
 
-    contacts: frozenset          # covered: these contacts' records, runs and active enrollments
-    workflows: frozenset         # covered: runs of these workflows
-    users: dict                  # name -> UserState, each locked
-    ids: frozenset               # covered: these event ids
-    seen: set                    # event ids recorded
-    contact: dict = field(default_factory=dict)   # email -> Contact
-    runs: dict = field(default_factory=dict)      # (workflow, contact) -> Run, or its row until asked for
-    active: dict = field(default_factory=dict)    # contact -> its active Enrollment
+    contacts: frozenset  # covered: these contacts' records, runs and active enrollments
+    workflows: frozenset  # covered: runs of these workflows
+    users: dict  # name -> UserState, each locked
+    ids: frozenset  # covered: these event ids
+    seen: set  # event ids recorded
+    contact: dict = field(default_factory=dict)  # email -> Contact
+    runs: dict = field(default_factory=dict)  # (workflow, contact) -> Run, or its row until asked for
+    active: dict = field(default_factory=dict)  # contact -> its active Enrollment
     sequences: dict = field(default_factory=dict)  # every sequence, by name
-    sends: dict = field(default_factory=dict)     # user -> send times in the window, oldest first
+    sends: dict = field(default_factory=dict)  # user -> send times in the window, oldest first
     # The last message of each of the contacts' active enrollments (its row
     # until asked for), None for one without any.
     threads: dict = field(default_factory=dict)
@@ -113,6 +154,7 @@ _KEYS = "ARRAY(SELECT json_array_elements_text(%s::json))"
 
 def _after_writing(method: str, *names: str):
     """BatchReads' `method`: the store's, after what waits under `names` is written."""
+
     def read(self, *args, **kwargs):
         self._write_kept(*names)
         return getattr(super(BatchReads, self), method)(*args, **kwargs)
@@ -143,16 +185,23 @@ class BatchReads:
             # By contact alone, through its index: with the workflows too, the
             # server also reads every run of them (the primary key's order).
             (f"SELECT {_RUN} FROM flow_runs WHERE contact = ANY({_KEYS})", (contacts_json,)),
-            (f"SELECT {_ENROLLMENT} FROM flow_enrollments WHERE contact = ANY({_KEYS}) AND status = 'active'",
-             (contacts_json,)),
+            (
+                f"SELECT {_ENROLLMENT} FROM flow_enrollments WHERE contact = ANY({_KEYS}) AND status = 'active'",
+                (contacts_json,),
+            ),
             (f"SELECT id FROM flow_events WHERE id = ANY({_KEYS})", (json.dumps(ids),)),
             (f"SELECT {_USER} FROM flow_users WHERE name = ANY({_KEYS}) ORDER BY name FOR UPDATE", (users_json,)),
-            (f"SELECT user_name, at FROM flow_sends WHERE user_name = ANY({_KEYS}) ORDER BY user_name, at",
-             (users_json,)),
+            (
+                f"SELECT user_name, at FROM flow_sends WHERE user_name = ANY({_KEYS}) ORDER BY user_name, at",
+                (users_json,),
+            ),
             (f"SELECT {_SEQUENCE} FROM flow_sequences", ()),
-            (f"SELECT DISTINCT ON (enrollment) {_OUTBOX} FROM flow_outbox WHERE enrollment IN "
-             f"(SELECT id FROM flow_enrollments WHERE contact = ANY({_KEYS}) AND status = 'active') "
-             "ORDER BY enrollment, id DESC", (contacts_json,)),
+            (
+                f"SELECT DISTINCT ON (enrollment) {_OUTBOX} FROM flow_outbox WHERE enrollment IN "
+                f"(SELECT id FROM flow_enrollments WHERE contact = ANY({_KEYS}) AND status = 'active') "
+                "ORDER BY enrollment, id DESC",
+                (contacts_json,),
+            ),
         ]
         cursors = []
         for sql, args in queries:  # all sent before the first result is awaited
@@ -166,7 +215,8 @@ class BatchReads:
             cursor.execute(sql, args, prepare=False)
             cursors.append(cursor)
         contact_rows, run_rows, active_rows, seen_rows, user_rows, send_rows, sequence_rows, thread_rows = (
-            c.fetchall() for c in cursors)
+            c.fetchall() for c in cursors
+        )
         kept = _Kept(frozenset(contacts), frozenset(workflows), {}, frozenset(ids), {r[0] for r in seen_rows})
         kept.contact = {r[0]: _contact(r) for r in contact_rows}
         # Rows, made into runs when asked for: most runs of a claim's contacts
@@ -195,8 +245,9 @@ class BatchReads:
             rows = kept.waiting[name]
             if rows:
                 # Counters in key order: workers whose parts are the same lock them in one order.
-                values = (sorted(rows.values()) if name == "counts" else list(rows.values())) if type(rows) is dict \
-                    else rows
+                values = (
+                    (sorted(rows.values()) if name == "counts" else list(rows.values())) if type(rows) is dict else rows
+                )
                 self._cursor.execute(_WAITING[name], (json.dumps(values),))
                 rows.clear()
 
@@ -342,7 +393,7 @@ class BatchReads:
         if kept is None or (sends := kept.sends.get(user)) is None:
             return super().add_send(user, at)
         cut = at - WINDOW
-        del sends[:bisect.bisect_right(sends, cut)]  # as the store deletes them
+        del sends[: bisect.bisect_right(sends, cut)]  # as the store deletes them
         bisect.insort(sends, at)
         kept.waiting["sends"].append((user, to_text(at)))
         kept.waiting["cut"][user] = (user, to_text(cut))

@@ -6,22 +6,14 @@ run out; and each inbox's reading state for `flowc status`.
 
 Mixins of the SQL and memory stores, kept apart from them: the engine
 never reads these."""
+
 from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Callable
+from collections.abc import Callable
 
 from ..timeutil import from_text, to_text
-
-#: Formatted with the store's DDL like sql.TABLES (so braces are doubled).
-TABLES = """
-CREATE TABLE IF NOT EXISTS flow_inbox_folders (
-    inbox TEXT NOT NULL, folder TEXT NOT NULL, uidvalidity BIGINT NOT NULL, last_uid BIGINT NOT NULL,
-    PRIMARY KEY (inbox, folder));
-CREATE TABLE IF NOT EXISTS flow_inbox_readers (
-    inbox TEXT PRIMARY KEY, reader TEXT, lease_until TEXT, state TEXT NOT NULL DEFAULT '{{}}');
-"""
 
 
 class SqlInboxes:
@@ -35,14 +27,18 @@ class SqlInboxes:
         return self._one("SELECT 1 FROM flow_events WHERE id = ?", (event_id,)) is not None
 
     def inbox_position(self, inbox: str, folder: str) -> tuple[int, int] | None:
-        row = self._one("SELECT uidvalidity, last_uid FROM flow_inbox_folders WHERE inbox = ? AND folder = ?",
-                        (inbox, folder))
+        row = self._one(
+            "SELECT uidvalidity, last_uid FROM flow_inbox_folders WHERE inbox = ? AND folder = ?", (inbox, folder)
+        )
         return (int(row[0]), int(row[1])) if row else None
 
     def set_inbox_position(self, inbox: str, folder: str, uidvalidity: int, last_uid: int) -> None:
-        self._exec("INSERT INTO flow_inbox_folders (inbox, folder, uidvalidity, last_uid) VALUES (?, ?, ?, ?) "
-                   "ON CONFLICT (inbox, folder) DO UPDATE SET uidvalidity = excluded.uidvalidity, "
-                   "last_uid = excluded.last_uid", (inbox, folder, uidvalidity, last_uid))
+        self._exec(
+            "INSERT INTO flow_inbox_folders (inbox, folder, uidvalidity, last_uid) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (inbox, folder) DO UPDATE SET uidvalidity = excluded.uidvalidity, "
+            "last_uid = excluded.last_uid",
+            (inbox, folder, uidvalidity, last_uid),
+        )
 
     def take_inbox(self, inbox: str, reader: str, now: dt.datetime, until: dt.datetime) -> bool:
         """Take or renew the lease on `inbox` until `until`: True when it is
@@ -51,13 +47,16 @@ class SqlInboxes:
             "INSERT INTO flow_inbox_readers (inbox, reader, lease_until) VALUES (?, ?, ?) "
             "ON CONFLICT (inbox) DO UPDATE SET reader = excluded.reader, lease_until = excluded.lease_until "
             "WHERE flow_inbox_readers.reader IS NULL OR flow_inbox_readers.reader = excluded.reader "
-            "OR flow_inbox_readers.lease_until < ? RETURNING inbox", (inbox, reader, to_text(until), to_text(now)))
+            "OR flow_inbox_readers.lease_until < ? RETURNING inbox",
+            (inbox, reader, to_text(until), to_text(now)),
+        )
         return row is not None
 
     def inbox_holder(self, inbox: str) -> tuple[str, dt.datetime] | None:
         """The reader holding `inbox`'s lease and until when, or None."""
-        row = self._one("SELECT reader, lease_until FROM flow_inbox_readers WHERE inbox = ? AND reader IS NOT NULL",
-                        (inbox,))
+        row = self._one(
+            "SELECT reader, lease_until FROM flow_inbox_readers WHERE inbox = ? AND reader IS NOT NULL", (inbox,)
+        )
         return (row[0], from_text(row[1])) if row else None
 
     def holds_inbox(self, inbox: str, reader: str, now: dt.datetime) -> bool:
@@ -68,12 +67,17 @@ class SqlInboxes:
         return row is not None and row[0] == reader and from_text(row[1]) >= now
 
     def release_inbox(self, inbox: str, reader: str) -> None:
-        self._exec("UPDATE flow_inbox_readers SET reader = NULL, lease_until = NULL WHERE inbox = ? AND reader = ?",
-                   (inbox, reader))
+        self._exec(
+            "UPDATE flow_inbox_readers SET reader = NULL, lease_until = NULL WHERE inbox = ? AND reader = ?",
+            (inbox, reader),
+        )
 
     def set_inbox_state(self, inbox: str, state: dict) -> None:
-        self._exec("INSERT INTO flow_inbox_readers (inbox, state) VALUES (?, ?) "
-                   "ON CONFLICT (inbox) DO UPDATE SET state = excluded.state", (inbox, json.dumps(state)))
+        self._exec(
+            "INSERT INTO flow_inbox_readers (inbox, state) VALUES (?, ?) "
+            "ON CONFLICT (inbox) DO UPDATE SET state = excluded.state",
+            (inbox, json.dumps(state)),
+        )
 
     def inbox_states(self) -> dict[str, dict]:
         """Each inbox's state, with its reader and lease (a view)."""
@@ -131,8 +135,10 @@ class MemoryInboxes:
         self._set(readers, inbox, {**row, "state": dict(state)})
 
     def inbox_states(self):
-        return {k: {**v["state"], "reader": v["reader"], "lease_until": v["lease_until"]}
-                for k, v in sorted(self._readers.items())}
+        return {
+            k: {**v["state"], "reader": v["reader"], "lease_until": v["lease_until"]}
+            for k, v in sorted(self._readers.items())
+        }
 
     def inbox_positions(self):
         return dict(self._folders)

@@ -14,6 +14,7 @@ events read: no audit log, and an outbox message only while it may still
 be sent (`deliveries`) or while it is the last of an active enrollment,
 whose next step replies in its thread. A million events then need little
 more memory than their contacts, enrollments and event ids."""
+
 from __future__ import annotations
 
 import bisect
@@ -21,8 +22,18 @@ import datetime as dt
 import heapq
 import itertools
 
-from ..records import (AuditEntry, Contact, Due, Enrollment, EnrollmentStatus, OutboxMessage, OutboxState, Run,
-                       SequenceState, UserState)
+from ..records import (
+    AuditEntry,
+    Contact,
+    Due,
+    Enrollment,
+    EnrollmentStatus,
+    OutboxMessage,
+    OutboxState,
+    Run,
+    SequenceState,
+    UserState,
+)
 from ..tally import LIVING, sums, tally
 from .base import window
 from .inboxes import MemoryInboxes
@@ -57,7 +68,7 @@ class _Transaction:
     opened per event). Nested in another it is part of it, or with
     `savepoint` it rolls back alone."""
 
-    __slots__ = ("store", "savepoint", "mark")
+    __slots__ = ("mark", "savepoint", "store")
 
     def __init__(self, store: MemoryStore, savepoint: bool):
         self.store, self.savepoint, self.mark = store, savepoint, None
@@ -224,8 +235,7 @@ class MemoryStore(MemoryInboxes):
         self._record(undo)
 
     def active_in_sequence(self, sequence):
-        return [e.__copy__() for eid in self._active.values()
-                if (e := self._enrollments[eid]).sequence == sequence]
+        return [e.__copy__() for eid in self._active.values() if (e := self._enrollments[eid]).sequence == sequence]
 
     # -- runs
     def get_run(self, workflow, contact):
@@ -294,18 +304,32 @@ class MemoryStore(MemoryInboxes):
     def _sendable(self):
         """Open messages whose user has a connected inbox, oldest due first."""
         users = self._users
-        return sorted((m for m in self._outbox.values()
-                       if m.state in (OutboxState.PENDING, OutboxState.SENDING) and (u := users.get(m.user)) is not None and u.inbox),
-                      key=lambda m: (m.next_attempt, m.id))
+        return sorted(
+            (
+                m
+                for m in self._outbox.values()
+                if m.state in (OutboxState.PENDING, OutboxState.SENDING)
+                and (u := users.get(m.user)) is not None
+                and u.inbox
+            ),
+            key=lambda m: (m.next_attempt, m.id),
+        )
 
     def claim_outbox(self, now, wall, holder, lease_until, limit):
         claimed = []
         for m in self._sendable():
             if len(claimed) == limit:
                 break
-            if (m.state == OutboxState.PENDING and m.next_attempt <= now) or (m.state == OutboxState.SENDING and m.lease_until <= wall):
+            if (m.state == OutboxState.PENDING and m.next_attempt <= now) or (
+                m.state == OutboxState.SENDING and m.lease_until <= wall
+            ):
                 m = m.__copy__()
-                m.state, m.lease_holder, m.lease_until, m.attempts = OutboxState.SENDING, holder, lease_until, m.attempts + 1
+                m.state, m.lease_holder, m.lease_until, m.attempts = (
+                    OutboxState.SENDING,
+                    holder,
+                    lease_until,
+                    m.attempts + 1,
+                )
                 self._set(self._outbox, m.id, m)
                 claimed.append(m.__copy__())
         return claimed
@@ -315,8 +339,12 @@ class MemoryStore(MemoryInboxes):
         if current is None or current.state != OutboxState.SENDING or current.lease_holder != holder:
             return False
         done = current.__copy__()
-        done.state, done.next_attempt, done.first_try, done.response = (msg.state, msg.next_attempt, msg.first_try,
-                                                                      msg.response)
+        done.state, done.next_attempt, done.first_try, done.response = (
+            msg.state,
+            msg.next_attempt,
+            msg.first_try,
+            msg.response,
+        )
         done.lease_holder = done.lease_until = None
         self._set(self._outbox, msg.id, done)
         if self._threads.get(done.enrollment) != msg.id and self._finished(msg.id):
@@ -355,7 +383,7 @@ class MemoryStore(MemoryInboxes):
 
     def bookings(self, user, since):
         sends, booked = self._sends.get(user, []), self._booked.get(user, [])
-        return sorted(sends[bisect.bisect_right(sends, since):] + booked[bisect.bisect_right(booked, since):])
+        return sorted(sends[bisect.bisect_right(sends, since) :] + booked[bisect.bisect_right(booked, since) :])
 
     # -- audit
     def append_audit(self, entries) -> None:
@@ -378,8 +406,11 @@ class MemoryStore(MemoryInboxes):
 
     # -- what the reports read (as stores/report_reads.py)
     def counter_rows(self, since=None, until=None):
-        return [(*key, n) for key, n in self._counts.items()
-                if (since is None or key[0] >= since) and (until is None or key[0] <= until)]
+        return [
+            (*key, n)
+            for key, n in self._counts.items()
+            if (since is None or key[0] >= since) and (until is None or key[0] <= until)
+        ]
 
     def counter_sums(self, columns, since=None, until=None, outcome=None, reason=None):
         return sums(self.counter_rows(since, until), columns, outcome, reason)
@@ -403,12 +434,16 @@ class MemoryStore(MemoryInboxes):
         return [m.__copy__() for _, m in sorted(self._outbox.items()) if m.enrollment in ids][-last:]
 
     def sequence_ends(self, sequence, last):
-        return [e for e in reversed(self._audit) if e.sequence == sequence
-                and e.outcome in ("finished", "ended", "unenrolled")][:last]
+        return [
+            e
+            for e in reversed(self._audit)
+            if e.sequence == sequence and e.outcome in ("finished", "ended", "unenrolled")
+        ][:last]
 
     def outbox_retrying(self):
-        tried = [m.first_try or m.created for m in self._outbox.values()
-                 if m.state == OutboxState.PENDING and m.attempts]
+        tried = [
+            m.first_try or m.created for m in self._outbox.values() if m.state == OutboxState.PENDING and m.attempts
+        ]
         return len(tried), min(tried, default=None)
 
     def now_by_sequence(self):

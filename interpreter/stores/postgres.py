@@ -8,6 +8,7 @@ is a transaction, a sender's row is locked (`FOR UPDATE`) while its sends are
 counted, workers claim queued work with `FOR UPDATE SKIP LOCKED` (the
 `flow_claim` function below), and a unique index keeps a contact in one
 active enrollment."""
+
 from __future__ import annotations
 
 import json
@@ -24,98 +25,8 @@ from .batch import BatchReads
 from .report_reads import ReportReads
 from .sql import SqlStore
 
-QUEUE_TABLES = """;
-CREATE TABLE IF NOT EXISTS flow_queue (
-    id {serial}, t TEXT NOT NULL, rank INTEGER NOT NULL, keys TEXT[] NOT NULL, kind TEXT NOT NULL,
-    ref TEXT, workflow TEXT, body TEXT, line INTEGER);
-CREATE INDEX IF NOT EXISTS flow_queue_order ON flow_queue (t, rank, id)
-"""
-
-# Claims up to `most` pieces of work for one transaction, looking at the first
-# `look` queued in time order (up to the horizon). A piece is claimed when no
-# earlier piece still queued that this transaction did not claim conflicts
-# with it (interpreter/conflicts.py): the claimer runs its pieces in time
-# order, so conflicting pieces in one claim keep their order. A claimed piece
-# is deleted at once, but only for this transaction: to other workers it
-# stays queued, locked, so they skip it and what conflicts with it waits
-# until this transaction commits; if the transaction fails, it is back.
-# A piece locked by another worker blocks what conflicts with it; a piece
-# that conflicts with everything (`*`) blocks everything after it. Only the
-# pieces claimed are locked: a worker never holds back work it does not do.
-#
-# While other workers are at work on the store (each holds WORKING, from its
-# first claim on), a claim takes the work of at most half the senders (`u:`
-# keys) of the pieces it looks at, at least one: a sender's work runs in time
-# order (the daily limit), so a claim of every sender's next pieces would
-# leave the others only the work no sender is part of. Passing a piece over
-# is always safe (its keys are blocked for the rest of the walk), and the
-# first piece a claim can take is taken whatever its senders, so every piece
-# has its turn.
+# The advisory lock each worker holds from its first claim on (migrations/0006_claim.postgres.sql).
 WORKING = ("hashtext('flowc worker')", "hashtext(current_schema())")  # in pg_locks: classid, objid
-# The pieces a claim looks at. Beside other workers it is read twice, for
-# their senders and then piece by piece: read once into an array, all `look`
-# rows are read even when the claim fills after a few (measured alone: 0.82
-# against 0.71 ms a claim; the same beside another worker).
-LOOKED = ("SELECT {} FROM flow_queue WHERE t <= (SELECT value FROM flow_meta WHERE key = 'horizon') "
-          "ORDER BY t, rank, id LIMIT look")
-CLAIM_BODY = f"""
-DECLARE
-    r flow_queue;
-    blocked TEXT[] := '{{}}';
-    others TEXT[] := '{{}}';  -- senders of the pieces looked at, not yet of this claim
-    senders INTEGER := 0;  -- how many senders this claim takes work of
-    most_senders INTEGER := look;
-    mine TEXT[];
-    taken INTEGER := 0;
-BEGIN
-    IF (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2
-          AND classid = {WORKING[0]}::oid AND objid = {WORKING[1]}::oid
-          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) > 1 THEN
-        SELECT coalesce(array_agg(DISTINCT k), '{{}}') INTO others
-          FROM ({LOOKED.format("keys")}) w, unnest(w.keys) k
-         WHERE left(k, 2) = 'u:';
-        most_senders := greatest(1, cardinality(others) / 2);
-    END IF;
-    FOR r IN {LOOKED.format("*")} LOOP
-        EXIT WHEN '*' = ANY(r.keys) AND blocked <> '{{}}';
-        IF NOT (blocked && r.keys) THEN
-            mine := '{{}}';
-            IF r.keys && others THEN
-                mine := ARRAY(SELECT unnest(r.keys) INTERSECT SELECT unnest(others));
-            END IF;
-            IF senders = 0 OR senders + cardinality(mine) <= most_senders THEN
-                DELETE FROM flow_queue WHERE id = (SELECT id FROM flow_queue WHERE id = r.id FOR UPDATE SKIP LOCKED);
-                IF FOUND THEN
-                    RETURN NEXT r;
-                    IF mine <> '{{}}' THEN
-                        senders := senders + cardinality(mine);
-                        others := ARRAY(SELECT unnest(others) EXCEPT SELECT unnest(mine));
-                    END IF;
-                    taken := taken + 1;
-                    EXIT WHEN taken >= most;
-                    CONTINUE;
-                END IF;
-                EXIT WHEN '*' = ANY(r.keys);
-            END IF;
-        END IF;
-        blocked := blocked || r.keys;
-    END LOOP;
-END
-"""
-CLAIM_FUNCTION = ("CREATE OR REPLACE FUNCTION flow_claim(most INTEGER, look INTEGER) RETURNS SETOF flow_queue "
-                  f"LANGUAGE plpgsql AS $${CLAIM_BODY}$$")
-
-
-# Whether the store has this version of the claim function and the index
-# below (one round trip).
-_HAS_CLAIM = ("SELECT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'flow_claim' "
-              "AND pronamespace = current_schema()::regnamespace AND prosrc = %s) "
-              "AND to_regclass('flow_runs_by_contact') IS NOT NULL")
-# A claim reads the runs of its contacts (stores/batch.py): without this
-# index, the primary key (workflow, contact) finds them by reading every run
-# of the workflows, a cost that grew with the store (measured: 6 ms a claim
-# at 5,000 runs).
-RUNS_BY_CONTACT = "CREATE INDEX IF NOT EXISTS flow_runs_by_contact ON flow_runs (contact)"
 
 
 def _first_line(error: Exception) -> str:
@@ -152,7 +63,7 @@ class PostgresStore(BatchReads, ReportReads, SqlStore, WorkQueue):
     LOCK = " FOR UPDATE"
     SKIP_LOCKED = " FOR UPDATE SKIP LOCKED"
     CLAIM_LOCK = " FOR UPDATE OF o SKIP LOCKED"
-    EXTRA_TABLES = QUEUE_TABLES
+    BACKEND = "postgres"
     HAS_TABLES = "SELECT 1 WHERE to_regclass('flow_meta') IS NOT NULL"
     COUNT_PART = "mod(pg_backend_pid(), 16)"
 
@@ -165,8 +76,10 @@ class PostgresStore(BatchReads, ReportReads, SqlStore, WorkQueue):
             password = conninfo_to_dict(url).get("password")
         except psycopg.Error:
             # The driver's own message quotes the whole URL, password and all.
-            raise StoreError(f"{self.url} is not a PostgreSQL URL the driver can read: check its host (an IPv6 "
-                             "address in [...]), port and %-escapes (a % in a password is %25)") from None
+            raise StoreError(
+                f"{self.url} is not a PostgreSQL URL the driver can read: check its host (an IPv6 "
+                "address in [...]), port and %-escapes (a % in a password is %25)"
+            ) from None
         try:
             self._conn = self._connect()
         except psycopg.Error as e:
@@ -174,20 +87,9 @@ class PostgresStore(BatchReads, ReportReads, SqlStore, WorkQueue):
         try:
             self._create_schema()
         except psycopg.Error as e:
-            raise StoreError(f"cannot create the Flow tables in {self.url}: "
-                             f"{_without(_first_line(e), url, password)}") from None
-
-    def _create_schema(self) -> None:
-        super()._create_schema()
-        # Stores made before workers claimed several pieces at once lack the
-        # function; CREATE FUNCTION locks no table, unlike the DDL above.
-        # The index is made once per store, under the same lock: it blocks
-        # writes to flow_runs while it is built.
-        with self.transaction():
-            if not self._one(_HAS_CLAIM, (CLAIM_BODY,))[0]:
-                self._schema_lock()
-                self._exec(CLAIM_FUNCTION)
-                self._exec(RUNS_BY_CONTACT)
+            raise StoreError(
+                f"cannot create the Flow tables in {self.url}: {_without(_first_line(e), url, password)}"
+            ) from None
 
     def _connect(self):
         # Not autocommit: a transaction begins with its first statement,
@@ -212,7 +114,7 @@ class PostgresStore(BatchReads, ReportReads, SqlStore, WorkQueue):
         try:
             return self._cursor.execute(self._q(sql), args)
         except Exception as e:
-            raise self._translated(e)
+            raise self._translated(e) from None  # (the error itself, or a StoreError of its first line)
 
     def _lost(self) -> bool:
         if self._conn.closed or self._conn.broken:
@@ -332,15 +234,18 @@ class PostgresStore(BatchReads, ReportReads, SqlStore, WorkQueue):
         with self._conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO flow_queue (t, rank, keys, kind, body, line) VALUES (%s, 1, %s, 'event', %s, %s)",
-                [(to_text(t), keys, body, line) for t, keys, body, line in rows])
+                [(to_text(t), keys, body, line) for t, keys, body, line in rows],
+            )
 
     def enqueue_due(self, due: Due, keys: list[str]) -> None:
         if self._kept is not None:  # written as the claim commits (stores/batch.py)
             self._kept.waiting["due"].append((to_text(due.at), keys, due.kind, due.ref, due.workflow))
             return
         # Due work sorts before events of the same time, as it runs before them.
-        self._exec("INSERT INTO flow_queue (t, rank, keys, kind, ref, workflow) VALUES (%s, 0, %b, %s, %s, %s)",
-                   (to_text(due.at), keys, due.kind, due.ref, due.workflow))
+        self._exec(
+            "INSERT INTO flow_queue (t, rank, keys, kind, ref, workflow) VALUES (%s, 0, %b, %s, %s, %s)",
+            (to_text(due.at), keys, due.kind, due.ref, due.workflow),
+        )
 
     def claim(self, most: int, look: int) -> tuple[list[Claimed], bool]:
         # The last row says whether anything was queued up to the horizon
@@ -353,9 +258,14 @@ class PostgresStore(BatchReads, ReportReads, SqlStore, WorkQueue):
         rows = self._cursor.execute(
             "SELECT id, t, kind, ref, workflow, body, line, keys FROM flow_claim(%s, %s) UNION ALL "
             "SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE EXISTS (SELECT 1 FROM flow_queue "
-            "WHERE t <= (SELECT value FROM flow_meta WHERE key = 'horizon'))", (most, look)).fetchall()
-        claimed = [Claimed(QueueItem(i, from_text(t), kind, ref, workflow, body, line), frozenset(keys))
-                   for i, t, kind, ref, workflow, body, line, keys in rows if i is not None]
+            "WHERE t <= (SELECT value FROM flow_meta WHERE key = 'horizon'))",
+            (most, look),
+        ).fetchall()
+        claimed = [
+            Claimed(QueueItem(i, from_text(t), kind, ref, workflow, body, line), frozenset(keys))
+            for i, t, kind, ref, workflow, body, line, keys in rows
+            if i is not None
+        ]
         return sorted(claimed, key=Claimed.order), bool(rows)
 
     def wake_workers(self) -> None:
@@ -383,8 +293,21 @@ class PostgresStore(BatchReads, ReportReads, SqlStore, WorkQueue):
             cur.executemany(
                 "INSERT INTO flow_queue (id, t, rank, keys, kind, ref, workflow, body, line) OVERRIDING SYSTEM VALUE "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [(c.item.id, to_text(c.item.t), c.rank, sorted(c.keys), c.item.kind, c.item.ref, c.item.workflow,
-                  c.item.body, c.item.line) for c in pieces])
+                [
+                    (
+                        c.item.id,
+                        to_text(c.item.t),
+                        c.rank,
+                        sorted(c.keys),
+                        c.item.kind,
+                        c.item.ref,
+                        c.item.workflow,
+                        c.item.body,
+                        c.item.line,
+                    )
+                    for c in pieces
+                ],
+            )
 
     def pending(self) -> int:
         horizon = self.meta("horizon")

@@ -2,6 +2,7 @@
 contact's own records by the indexes on the contact, and the counters added
 up again from the audit log. Mixed into the SQLite and PostgreSQL stores;
 the memory store has the same methods."""
+
 from __future__ import annotations
 
 from ..tally import COLUMNS, LIVING
@@ -25,13 +26,21 @@ class ReportReads:
         if until is not None:
             where.append("day <= ?")
             args.append(until)
-        sql = ("SELECT day, sequence, user_name, outcome, reason, step, SUM(n) FROM flow_counts"
-               + (" WHERE " + " AND ".join(where) if where else "")
-               + " GROUP BY day, sequence, user_name, outcome, reason, step")
-        return [tuple(r[:6]) + (int(r[6]),) for r in self._exec(sql, tuple(args)).fetchall()]
+        sql = (
+            "SELECT day, sequence, user_name, outcome, reason, step, SUM(n) FROM flow_counts"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " GROUP BY day, sequence, user_name, outcome, reason, step"
+        )
+        return [(*tuple(r[:6]), int(r[6])) for r in self._exec(sql, tuple(args)).fetchall()]
 
-    def counter_sums(self, columns: tuple[str, ...], since: str | None = None, until: str | None = None,
-                     outcome: str | None = None, reason: str | None = None) -> dict:
+    def counter_sums(
+        self,
+        columns: tuple[str, ...],
+        since: str | None = None,
+        until: str | None = None,
+        outcome: str | None = None,
+        reason: str | None = None,
+    ) -> dict:
         """The counters of the days from `since` to `until` (as counter_rows),
         of one outcome and reason when given, added up by `columns` (names
         of COLUMNS): a tuple of their values -> n. Added up by the server,
@@ -43,8 +52,12 @@ class ReportReads:
                 where.append(sql)
                 args.append(value)
         cols = ", ".join(columns)
-        rows = self._exec(f"SELECT {cols}, SUM(n) FROM flow_counts" + (" WHERE " + " AND ".join(where) if where else "")
-                          + f" GROUP BY {cols}", tuple(args)).fetchall()
+        rows = self._exec(
+            f"SELECT {cols}, SUM(n) FROM flow_counts"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + f" GROUP BY {cols}",
+            tuple(args),
+        ).fetchall()
         return {tuple(r[:-1]): int(r[-1]) for r in rows}
 
     def counts_stale(self) -> bool:
@@ -57,8 +70,9 @@ class ReportReads:
         self._exec("DELETE FROM flow_counts")
         last, total = 0, 0
         while True:
-            rows = self._exec(f"SELECT {_COUNTED} FROM flow_audit WHERE seq > ? ORDER BY seq LIMIT ?",
-                              (last, REBUILD_CHUNK)).fetchall()
+            rows = self._exec(
+                f"SELECT {_COUNTED} FROM flow_audit WHERE seq > ? ORDER BY seq LIMIT ?", (last, REBUILD_CHUNK)
+            ).fetchall()
             if not rows:
                 break
             last, total = rows[-1][0], total + len(rows)
@@ -69,28 +83,37 @@ class ReportReads:
     def contact_audit(self, contact: str, last: int):
         """The contact's latest `last` audit entries, oldest first (by the
         index on the contact)."""
-        rows = self._exec(f"SELECT {_AUDIT} FROM (SELECT seq, {_AUDIT} FROM flow_audit WHERE contact = ? "
-                          "ORDER BY seq DESC LIMIT ?) AS tail ORDER BY seq", (contact, last)).fetchall()
+        rows = self._exec(
+            f"SELECT {_AUDIT} FROM (SELECT seq, {_AUDIT} FROM flow_audit WHERE contact = ? "
+            "ORDER BY seq DESC LIMIT ?) AS tail ORDER BY seq",
+            (contact, last),
+        ).fetchall()
         return [_audit(r) for r in rows]
 
     def contact_enrollments(self, contact: str):
-        rows = self._exec(f"SELECT {_ENROLLMENT} FROM flow_enrollments WHERE contact = ? ORDER BY id",
-                          (contact,)).fetchall()
+        rows = self._exec(
+            f"SELECT {_ENROLLMENT} FROM flow_enrollments WHERE contact = ? ORDER BY id", (contact,)
+        ).fetchall()
         return [_enrollment(r) for r in rows]
 
     def contact_outbox(self, contact: str, last: int):
         """The latest `last` messages of the contact's enrollments, oldest first."""
-        rows = self._exec(f"SELECT {_OUTBOX} FROM flow_outbox WHERE enrollment IN "
-                          "(SELECT id FROM flow_enrollments WHERE contact = ?) ORDER BY id DESC LIMIT ?",
-                          (contact, last)).fetchall()
+        rows = self._exec(
+            f"SELECT {_OUTBOX} FROM flow_outbox WHERE enrollment IN "
+            "(SELECT id FROM flow_enrollments WHERE contact = ?) ORDER BY id DESC LIMIT ?",
+            (contact, last),
+        ).fetchall()
         return [_outbox(r) for r in reversed(rows)]
 
     def now_by_sequence(self) -> dict:
         """(sequence, status) -> enrollments in it now, for the statuses that
         are not an end (LIVING)."""
         marks = ", ".join("?" for _ in LIVING)
-        rows = self._exec(f"SELECT sequence, status, COUNT(*) FROM flow_enrollments WHERE status IN ({marks}) "
-                          "GROUP BY sequence, status", LIVING).fetchall()
+        rows = self._exec(
+            f"SELECT sequence, status, COUNT(*) FROM flow_enrollments WHERE status IN ({marks}) "
+            "GROUP BY sequence, status",
+            LIVING,
+        ).fetchall()
         return {(r[0], r[1]): r[2] for r in rows}
 
     def outbox_retrying(self):
@@ -102,6 +125,9 @@ class ReportReads:
     def sequence_ends(self, sequence: str, last: int):
         """The sequence's latest `last` ends (finished, ended, unenrolled),
         newest first: read back from the end of the log."""
-        rows = self._exec(f"SELECT {_AUDIT} FROM flow_audit WHERE sequence = ? AND outcome IN "
-                          "('finished', 'ended', 'unenrolled') ORDER BY seq DESC LIMIT ?", (sequence, last)).fetchall()
+        rows = self._exec(
+            f"SELECT {_AUDIT} FROM flow_audit WHERE sequence = ? AND outcome IN "
+            "('finished', 'ended', 'unenrolled') ORDER BY seq DESC LIMIT ?",
+            (sequence, last),
+        ).fetchall()
         return [_audit(r) for r in rows]

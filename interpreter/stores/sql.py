@@ -4,75 +4,31 @@ locks a row; the queries are the same.
 
 Times are stored as fixed-width UTC text (timeutil.to_text), so that text
 order is time order on every backend."""
+
 from __future__ import annotations
 
 import json
 
-from ..records import (AuditEntry, Contact, Due, Enrollment, EnrollmentStatus, OutboxMessage, OutboxState, Outcome,
-                       Reason, Run, RunStatus, SequenceState, UserState)
-from ..timeutil import WINDOW, from_text, to_text
+from ..records import (
+    AuditEntry,
+    Contact,
+    Due,
+    Enrollment,
+    EnrollmentStatus,
+    OutboxMessage,
+    OutboxState,
+    Outcome,
+    Reason,
+    Run,
+    RunStatus,
+    SequenceState,
+    UserState,
+)
 from ..tally import key_of
+from ..timeutil import WINDOW, from_text, to_text
 from .base import UNSAVED, StoreError
-from .inboxes import TABLES as INBOX_TABLES
 from .inboxes import SqlInboxes
-
-SCHEMA_VERSION = 7  # 2: flow_audit.late; 3: flow_outbox; 4: flow_enrollments.held, flow_booked;
-# 5: flow_inbox_folders, flow_inbox_readers (new tables only); 6: flow_enrollments.paused_until;
-# 7: flow_counts and the indexes by contact (new tables; the counters of older entries made on the first report)
-
-TABLES = """
-CREATE TABLE IF NOT EXISTS flow_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS flow_events (id TEXT PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS flow_users (
-    name TEXT PRIMARY KEY, seat TEXT NOT NULL, inbox TEXT, aliases TEXT NOT NULL,
-    send_limit INTEGER NOT NULL, declared TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS flow_sequences (name TEXT PRIMARY KEY, declared TEXT NOT NULL, deleted INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS flow_contacts (email TEXT PRIMARY KEY, properties TEXT NOT NULL, opted_out TEXT);
-CREATE TABLE IF NOT EXISTS flow_enrollments (
-    id {serial}, contact TEXT NOT NULL, sequence TEXT NOT NULL, user_name TEXT NOT NULL, sender TEXT NOT NULL,
-    step INTEGER NOT NULL, status TEXT NOT NULL, started TEXT NOT NULL, workflow TEXT,
-    held INTEGER NOT NULL DEFAULT 0, paused_until TEXT);
-CREATE UNIQUE INDEX IF NOT EXISTS flow_one_active_per_contact ON flow_enrollments (contact) WHERE status = 'active';
-CREATE INDEX IF NOT EXISTS flow_active_by_sequence ON flow_enrollments (sequence) WHERE status = 'active';
-CREATE TABLE IF NOT EXISTS flow_runs (
-    workflow TEXT NOT NULL, contact TEXT NOT NULL, status TEXT NOT NULL, pc INTEGER NOT NULL, event TEXT,
-    fields TEXT NOT NULL, PRIMARY KEY (workflow, contact));
-CREATE TABLE IF NOT EXISTS flow_due (
-    seq {serial}, at TEXT NOT NULL, kind TEXT NOT NULL, ref TEXT NOT NULL, workflow TEXT);
-CREATE INDEX IF NOT EXISTS flow_due_order ON flow_due (at, seq);
-CREATE TABLE IF NOT EXISTS flow_sends (id {serial}, user_name TEXT NOT NULL, at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS flow_sends_window ON flow_sends (user_name, at);
-CREATE TABLE IF NOT EXISTS flow_booked (user_name TEXT NOT NULL, at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS flow_booked_by_user ON flow_booked (user_name, at);
-CREATE TABLE IF NOT EXISTS flow_audit (
-    seq {serial}, at TEXT, event TEXT, workflow TEXT, contact TEXT, sequence TEXT, user_name TEXT,
-    outcome TEXT NOT NULL, reason TEXT, detail TEXT, line INTEGER, message TEXT, late INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS flow_outbox (
-    id {serial}, enrollment BIGINT NOT NULL, step INTEGER NOT NULL, user_name TEXT NOT NULL, inbox TEXT,
-    sender TEXT NOT NULL, sender_name TEXT, recipient TEXT NOT NULL, subject TEXT, body TEXT NOT NULL,
-    message_id TEXT NOT NULL UNIQUE, in_reply_to TEXT, refs TEXT, created TEXT NOT NULL, state TEXT NOT NULL,
-    attempts INTEGER NOT NULL, next_attempt TEXT NOT NULL, first_try TEXT, lease_holder TEXT, lease_until TEXT,
-    response TEXT);
-CREATE INDEX IF NOT EXISTS flow_outbox_open ON flow_outbox (next_attempt, id) WHERE state IN ('pending', 'sending');
-CREATE INDEX IF NOT EXISTS flow_outbox_thread ON flow_outbox (enrollment, id);
-CREATE TABLE IF NOT EXISTS flow_counts (
-    day TEXT NOT NULL, sequence TEXT NOT NULL, user_name TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT NOT NULL,
-    step INTEGER NOT NULL, part INTEGER NOT NULL, n BIGINT NOT NULL,
-    PRIMARY KEY (day, sequence, user_name, outcome, reason, step, part));
-CREATE INDEX IF NOT EXISTS flow_audit_by_contact ON flow_audit (contact, seq);
-CREATE INDEX IF NOT EXISTS flow_enrollments_by_contact ON flow_enrollments (contact);
-"""
-
-#: What takes a store of the version before to this one, where creating the
-#: missing tables is not enough.
-UPGRADES = {
-    2: "ALTER TABLE flow_audit ADD COLUMN late INTEGER NOT NULL DEFAULT 0",
-    4: "ALTER TABLE flow_enrollments ADD COLUMN held INTEGER NOT NULL DEFAULT 0",
-    # An enrollment paused by an out-of-office answer, until when (NULL: not paused).
-    6: "ALTER TABLE flow_enrollments ADD COLUMN paused_until TEXT",
-    # The report counters of the entries written before them: `flowc report` adds them up first.
-    7: "INSERT INTO flow_meta (key, value) VALUES ('counts', 'stale')",
-}
+from .sqlfiles import migrations, schema_version
 
 _SORTED = json.JSONEncoder(sort_keys=True, check_circular=False)
 if json.encoder.c_make_encoder is not None:
@@ -80,8 +36,16 @@ if json.encoder.c_make_encoder is not None:
     # sort_keys=True) at a third of the cost for the small objects stored
     # here (properties, fields), which are never circular (they were JSON).
     _sorted_chunks = json.encoder.c_make_encoder(
-        None, _SORTED.default, json.encoder.encode_basestring_ascii, None, _SORTED.key_separator,
-        _SORTED.item_separator, True, False, True)
+        None,
+        _SORTED.default,
+        json.encoder.encode_basestring_ascii,
+        None,
+        _SORTED.key_separator,
+        _SORTED.item_separator,
+        True,
+        False,
+        True,
+    )
 
     def _sorted_json(value) -> str:
         return "".join(_sorted_chunks(value, 0))
@@ -95,6 +59,7 @@ def _plain(value):
     ~0.7 µs a value, half again the cost of an audit row)."""
     return None if value is None else str(value)
 
+
 # Each record's columns, read by one function from a row: the lookups and the
 # views share them.
 _USER = "name, seat, inbox, aliases, send_limit, declared"
@@ -102,8 +67,10 @@ _SEQUENCE = "name, declared, deleted"
 _CONTACT = "email, properties, opted_out"
 _RUN = "workflow, contact, status, pc, event, fields"
 _ENROLLMENT = "id, contact, sequence, user_name, sender, step, status, started, workflow, held, paused_until"
-_OUTBOX = ("id, enrollment, step, user_name, inbox, sender, sender_name, recipient, subject, body, message_id, "
-           "in_reply_to, refs, created, state, attempts, next_attempt, first_try, lease_holder, lease_until, response")
+_OUTBOX = (
+    "id, enrollment, step, user_name, inbox, sender, sender_name, recipient, subject, body, message_id, "
+    "in_reply_to, refs, created, state, attempts, next_attempt, first_try, lease_holder, lease_until, response"
+)
 _AUDIT = "at, event, workflow, contact, sequence, user_name, outcome, reason, detail, line, message, late"
 
 
@@ -130,18 +97,47 @@ def _enrollment(row) -> Enrollment | None:
     if row is None:
         return None
     i, contact, seq, user, sender, step, status, started, workflow, held, paused_until = row
-    return Enrollment(i, contact, seq, user, sender, step, EnrollmentStatus(status), from_text(started), workflow,
-                      bool(held), from_text(paused_until))
+    return Enrollment(
+        i,
+        contact,
+        seq,
+        user,
+        sender,
+        step,
+        EnrollmentStatus(status),
+        from_text(started),
+        workflow,
+        bool(held),
+        from_text(paused_until),
+    )
 
 
 #: The columns of a new message, and its values.
-_NEW_OUTBOX = ("enrollment, step, user_name, inbox, sender, sender_name, recipient, subject, body, message_id, "
-               "in_reply_to, refs, created, state, attempts, next_attempt")
+_NEW_OUTBOX = (
+    "enrollment, step, user_name, inbox, sender, sender_name, recipient, subject, body, message_id, "
+    "in_reply_to, refs, created, state, attempts, next_attempt"
+)
 
 
 def _outbox_row(m: OutboxMessage) -> tuple:
-    return (m.enrollment, m.step, m.user, m.inbox, m.sender, m.sender_name, m.to, m.subject, m.body, m.message_id,
-            m.in_reply_to, m.references, to_text(m.created), m.state, m.attempts, to_text(m.next_attempt or m.created))
+    return (
+        m.enrollment,
+        m.step,
+        m.user,
+        m.inbox,
+        m.sender,
+        m.sender_name,
+        m.to,
+        m.subject,
+        m.body,
+        m.message_id,
+        m.in_reply_to,
+        m.references,
+        to_text(m.created),
+        m.state,
+        m.attempts,
+        to_text(m.next_attempt or m.created),
+    )
 
 
 def _outbox(row) -> OutboxMessage | None:
@@ -157,8 +153,10 @@ def _outbox(row) -> OutboxMessage | None:
 # What writing a contact or a run over the one there changes: the statement
 # of one record and the PostgreSQL workers' statement of many share them.
 _UPSERT_CONTACT = " ON CONFLICT (email) DO UPDATE SET properties = excluded.properties, opted_out = excluded.opted_out"
-_UPSERT_RUN = (" ON CONFLICT (workflow, contact) DO UPDATE SET status = excluded.status, pc = excluded.pc, "
-               "event = excluded.event, fields = excluded.fields")
+_UPSERT_RUN = (
+    " ON CONFLICT (workflow, contact) DO UPDATE SET status = excluded.status, pc = excluded.pc, "
+    "event = excluded.event, fields = excluded.fields"
+)
 
 
 def _contact_row(c: Contact) -> tuple:
@@ -173,8 +171,20 @@ def _run_row(r: Run) -> tuple:
 
 def _audit_row(e: AuditEntry) -> tuple:
     """An audit entry as the values of flow_audit's columns (_AUDIT)."""
-    return (to_text(e.at), e.event, e.workflow, e.contact, e.sequence, e.user, str(e.outcome), _plain(e.reason),
-            e.detail, e.line, json.dumps(e.message) if e.message is not None else None, int(e.late))
+    return (
+        to_text(e.at),
+        e.event,
+        e.workflow,
+        e.contact,
+        e.sequence,
+        e.user,
+        str(e.outcome),
+        _plain(e.reason),
+        e.detail,
+        e.line,
+        json.dumps(e.message) if e.message is not None else None,
+        int(e.late),
+    )
 
 
 def counted(rows) -> dict:
@@ -188,9 +198,20 @@ def counted(rows) -> dict:
 
 def _audit(row) -> AuditEntry:
     at, event, workflow, contact, seq, user, outcome, reason, detail, line, message, late = row
-    return AuditEntry(at=from_text(at), event=event, workflow=workflow, contact=contact, sequence=seq, user=user,
-                      outcome=Outcome(outcome), reason=reason and Reason(reason), detail=detail, line=line,
-                      message=json.loads(message) if message else None, late=bool(late))
+    return AuditEntry(
+        at=from_text(at),
+        event=event,
+        workflow=workflow,
+        contact=contact,
+        sequence=seq,
+        user=user,
+        outcome=Outcome(outcome),
+        reason=reason and Reason(reason),
+        detail=detail,
+        line=line,
+        message=json.loads(message) if message else None,
+        late=bool(late),
+    )
 
 
 #: An event id recorded, unless it was before.
@@ -206,7 +227,7 @@ class _Transaction:
     that is `unsaved` makes none of the savepoints asked for in it
     (SqlStore.transaction). A commit that fails is rolled back too."""
 
-    __slots__ = ("store", "savepoint", "unsaved", "role", "began", "counted")
+    __slots__ = ("began", "counted", "role", "savepoint", "store", "unsaved")
 
     def __init__(self, store: SqlStore, savepoint: bool, unsaved: bool = False):
         self.store, self.savepoint, self.unsaved = store, savepoint, unsaved
@@ -237,7 +258,7 @@ class _Transaction:
                 store._exec("RELEASE SAVEPOINT flow_nested")
             else:
                 store._rolled_back(self.began)
-                del store._counting[self.counted:]
+                del store._counting[self.counted :]
                 store._exec("ROLLBACK TO SAVEPOINT flow_nested")
             return False
         store._depth = 0
@@ -279,7 +300,8 @@ class SqlStore(SqlInboxes):
     SKIP_LOCKED = ""
     #: Appended to the outbox claim's pick (alias `o`).
     CLAIM_LOCK = ""
-    EXTRA_TABLES = ""
+    #: Which migrations are this backend's (stores/sqlfiles.py).
+    BACKEND = "sqlite"
     #: A row when the Flow tables exist.
     HAS_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'flow_meta'"
     #: Whether `transaction(unsaved=True)` leaves out the savepoints asked
@@ -303,7 +325,7 @@ class SqlStore(SqlInboxes):
         try:
             return self._conn.execute(self._q(sql), args)
         except Exception as e:
-            raise self._translated(e)
+            raise self._translated(e) from None  # (the error itself, or a StoreError of its first line)
 
     def _fatal(self, error: Exception) -> bool:
         """Whether a backend error means the store cannot be used (locked,
@@ -327,30 +349,30 @@ class SqlStore(SqlInboxes):
         if self._one(self.HAS_TABLES) is None:
             return None
         row = self._one("SELECT value FROM flow_meta WHERE key = 'schema_version'")
-        return int(row[0]) if row else None
+        if row is None:
+            return None
+        if not (row[0].isascii() and row[0].isdigit() and len(row[0]) < 10):
+            raise StoreError(f"store {self.url}: its schema version {row[0][:20]!r} is not a version of Flow's")
+        return int(row[0])
 
     def _create_schema(self) -> None:
-        from .base import StoreError
-
+        """Runs the migrations the store lacks, each version in a
+        transaction of its own that records it (flow_meta's schema_version)."""
+        known = schema_version()
         # DDL only when needed: CREATE INDEX IF NOT EXISTS still locks its
         # table, and would deadlock with workers already writing to it.
         with self.transaction():
-            version = self._schema_version()
-        if version == SCHEMA_VERSION:
-            return
-        with self.transaction():
-            self._schema_lock()
-            version = self._schema_version()  # another process may have been first
-            if version is None or version < SCHEMA_VERSION:
-                for statement in (TABLES + INBOX_TABLES + self.EXTRA_TABLES).format(serial=self.SERIAL).split(";"):
-                    if statement.strip():
+            version = self._schema_version() or 0
+        for number, migration in migrations(self.BACKEND, self.SERIAL, min(version, known)):
+            with self.transaction():
+                self._schema_lock()
+                version = self._schema_version() or 0  # another process may have been first
+                if version < number:
+                    for statement in migration:
                         self._exec(statement)
-                for upgrade in range((version or SCHEMA_VERSION) + 1, SCHEMA_VERSION + 1):
-                    if upgrade in UPGRADES:
-                        self._exec(UPGRADES[upgrade])
-                self.set_meta("schema_version", str(SCHEMA_VERSION))
-            elif version > SCHEMA_VERSION:
-                raise StoreError(f"the store has schema version {version}; this flowc knows up to {SCHEMA_VERSION}")
+                    self.set_meta("schema_version", str(number))
+        if version > known:
+            raise StoreError(f"the store has schema version {version}; this flowc knows up to {known}")
 
     def _schema_lock(self) -> None:
         """Serialise schema creation where several processes may start at once."""
@@ -381,8 +403,10 @@ class SqlStore(SqlInboxes):
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:
-        self._exec("INSERT INTO flow_meta (key, value) VALUES (?, ?) "
-                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+        self._exec(
+            "INSERT INTO flow_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
     def clock(self):
         return from_text(self.meta("clock"))
@@ -399,15 +423,18 @@ class SqlStore(SqlInboxes):
             "INSERT INTO flow_users (name, seat, inbox, aliases, send_limit, declared) VALUES (?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (name) DO UPDATE SET seat = excluded.seat, inbox = excluded.inbox, "
             "aliases = excluded.aliases, send_limit = excluded.send_limit, declared = excluded.declared",
-            (u.name, u.seat, u.inbox, json.dumps(list(u.aliases)), u.limit, u.declared))
+            (u.name, u.seat, u.inbox, json.dumps(list(u.aliases)), u.limit, u.declared),
+        )
 
     def get_sequence(self, name):
         return _sequence(self._one(f"SELECT {_SEQUENCE} FROM flow_sequences WHERE name = ?", (name,)))
 
     def put_sequence(self, s: SequenceState) -> None:
-        self._exec("INSERT INTO flow_sequences (name, declared, deleted) VALUES (?, ?, ?) "
-                   "ON CONFLICT (name) DO UPDATE SET declared = excluded.declared, deleted = excluded.deleted",
-                   (s.name, s.declared, int(s.deleted)))
+        self._exec(
+            "INSERT INTO flow_sequences (name, declared, deleted) VALUES (?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET declared = excluded.declared, deleted = excluded.deleted",
+            (s.name, s.declared, int(s.deleted)),
+        )
 
     # -- contacts
     def get_contact(self, email):
@@ -418,8 +445,9 @@ class SqlStore(SqlInboxes):
 
     # -- enrollments
     def active_enrollment(self, contact):
-        return _enrollment(self._one(f"SELECT {_ENROLLMENT} FROM flow_enrollments "
-                                     "WHERE contact = ? AND status = 'active'", (contact,)))
+        return _enrollment(
+            self._one(f"SELECT {_ENROLLMENT} FROM flow_enrollments WHERE contact = ? AND status = 'active'", (contact,))
+        )
 
     def get_enrollment(self, enrollment_id):
         return _enrollment(self._one(f"SELECT {_ENROLLMENT} FROM flow_enrollments WHERE id = ?", (enrollment_id,)))
@@ -428,17 +456,32 @@ class SqlStore(SqlInboxes):
         row = self._one(
             "INSERT INTO flow_enrollments (contact, sequence, user_name, sender, step, status, started, workflow, held, "
             "paused_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (e.contact, e.sequence, e.user, e.sender, e.step, str(e.status), to_text(e.started), e.workflow, int(e.held),
-             to_text(e.paused_until)))
+            (
+                e.contact,
+                e.sequence,
+                e.user,
+                e.sender,
+                e.step,
+                str(e.status),
+                to_text(e.started),
+                e.workflow,
+                int(e.held),
+                to_text(e.paused_until),
+            ),
+        )
         return row[0]
 
     def put_enrollment(self, e: Enrollment) -> None:
-        self._exec("UPDATE flow_enrollments SET step = ?, status = ?, held = ?, paused_until = ? WHERE id = ?",
-                   (e.step, str(e.status), int(e.held), to_text(e.paused_until), e.id))
+        self._exec(
+            "UPDATE flow_enrollments SET step = ?, status = ?, held = ?, paused_until = ? WHERE id = ?",
+            (e.step, str(e.status), int(e.held), to_text(e.paused_until), e.id),
+        )
 
     def active_in_sequence(self, sequence):
-        rows = self._exec(f"SELECT {_ENROLLMENT} FROM flow_enrollments WHERE sequence = ? AND status = 'active' "
-                          "ORDER BY id", (sequence,)).fetchall()
+        rows = self._exec(
+            f"SELECT {_ENROLLMENT} FROM flow_enrollments WHERE sequence = ? AND status = 'active' ORDER BY id",
+            (sequence,),
+        ).fetchall()
         return [_enrollment(r) for r in rows]
 
     # -- runs
@@ -450,12 +493,17 @@ class SqlStore(SqlInboxes):
 
     # -- due work
     def add_due(self, d: Due) -> None:
-        self._exec("INSERT INTO flow_due (at, kind, ref, workflow) VALUES (?, ?, ?, ?)",
-                   (to_text(d.at), str(d.kind), d.ref, d.workflow))
+        self._exec(
+            "INSERT INTO flow_due (at, kind, ref, workflow) VALUES (?, ?, ?, ?)",
+            (to_text(d.at), str(d.kind), d.ref, d.workflow),
+        )
 
     def pop_due(self, until):
-        row = self._one("SELECT seq, at, kind, ref, workflow FROM flow_due WHERE at <= ? ORDER BY at, seq LIMIT 1"
-                        + self.SKIP_LOCKED, (to_text(until),))
+        row = self._one(
+            "SELECT seq, at, kind, ref, workflow FROM flow_due WHERE at <= ? ORDER BY at, seq LIMIT 1"
+            + self.SKIP_LOCKED,
+            (to_text(until),),
+        )
         if row is None:
             return None
         self._exec("DELETE FROM flow_due WHERE seq = ?", (row[0],))
@@ -472,22 +520,28 @@ class SqlStore(SqlInboxes):
         self._exec("INSERT INTO flow_sends (user_name, at) VALUES (?, ?)", (user, to_text(at)))
 
     def sends_window(self, user, since):
-        row = self._one("SELECT COUNT(*), MIN(at) FROM flow_sends WHERE user_name = ? AND at > ?",
-                        (user, to_text(since)))
+        row = self._one(
+            "SELECT COUNT(*), MIN(at) FROM flow_sends WHERE user_name = ? AND at > ?", (user, to_text(since))
+        )
         return row[0], from_text(row[1])
 
     # -- outbox
     def add_outbox(self, m: OutboxMessage) -> None:
         # No RETURNING: in PostgreSQL's pipeline mode the write need not wait.
-        self._exec(f"INSERT INTO flow_outbox ({_NEW_OUTBOX}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   _outbox_row(m))
+        self._exec(
+            f"INSERT INTO flow_outbox ({_NEW_OUTBOX}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            _outbox_row(m),
+        )
 
     def last_outbox(self, enrollment):
-        return _outbox(self._one(f"SELECT {_OUTBOX} FROM flow_outbox WHERE enrollment = ? ORDER BY id DESC LIMIT 1",
-                                 (enrollment,)))
+        return _outbox(
+            self._one(f"SELECT {_OUTBOX} FROM flow_outbox WHERE enrollment = ? ORDER BY id DESC LIMIT 1", (enrollment,))
+        )
 
-    _SENDABLE = ("state IN ('pending', 'sending') AND EXISTS "
-                 "(SELECT 1 FROM flow_users u WHERE u.name = o.user_name AND u.inbox IS NOT NULL)")
+    _SENDABLE = (
+        "state IN ('pending', 'sending') AND EXISTS "
+        "(SELECT 1 FROM flow_users u WHERE u.name = o.user_name AND u.inbox IS NOT NULL)"
+    )
 
     def claim_outbox(self, now, wall, holder, lease_until, limit):
         rows = self._exec(
@@ -495,15 +549,20 @@ class SqlStore(SqlInboxes):
             f"WHERE id IN (SELECT o.id FROM flow_outbox o WHERE {self._SENDABLE} "
             "AND ((o.state = 'pending' AND o.next_attempt <= ?) OR (o.state = 'sending' AND o.lease_until <= ?)) "
             f"ORDER BY o.next_attempt, o.id LIMIT ?{self.CLAIM_LOCK}) RETURNING {_OUTBOX}",
-            (holder, to_text(lease_until), to_text(now), to_text(wall), limit)).fetchall()
+            (holder, to_text(lease_until), to_text(now), to_text(wall), limit),
+        ).fetchall()
         # RETURNING gives no order
         return sorted(map(_outbox, rows), key=lambda m: (m.next_attempt, m.id))
 
     def finish_outbox(self, m, holder):
-        return self._one(
-            "UPDATE flow_outbox SET state = ?, next_attempt = ?, first_try = ?, response = ?, lease_holder = NULL, "
-            "lease_until = NULL WHERE id = ? AND state = 'sending' AND lease_holder = ? RETURNING id",
-            (m.state, to_text(m.next_attempt), to_text(m.first_try), m.response, m.id, holder)) is not None
+        return (
+            self._one(
+                "UPDATE flow_outbox SET state = ?, next_attempt = ?, first_try = ?, response = ?, lease_holder = NULL, "
+                "lease_until = NULL WHERE id = ? AND state = 'sending' AND lease_holder = ? RETURNING id",
+                (m.state, to_text(m.next_attempt), to_text(m.first_try), m.response, m.id, holder),
+            )
+            is not None
+        )
 
     def next_outbox(self):
         row = self._one(f"SELECT MIN(next_attempt) FROM flow_outbox o WHERE {self._SENDABLE} AND state = 'pending'")
@@ -533,16 +592,19 @@ class SqlStore(SqlInboxes):
 
     def bookings(self, user, since):
         since = to_text(since)
-        rows = self._exec("SELECT at FROM flow_sends WHERE user_name = ? AND at > ? UNION ALL "
-                          "SELECT at FROM flow_booked WHERE user_name = ? AND at > ? ORDER BY 1",
-                          (user, since, user, since)).fetchall()
+        rows = self._exec(
+            "SELECT at FROM flow_sends WHERE user_name = ? AND at > ? UNION ALL "
+            "SELECT at FROM flow_booked WHERE user_name = ? AND at > ? ORDER BY 1",
+            (user, since, user, since),
+        ).fetchall()
         return [from_text(r[0]) for r in rows]
 
     # -- audit
     def append_audit(self, entries) -> None:
         rows = [_audit_row(e) for e in entries]
         self._conn.cursor().executemany(
-            self._q(f"INSERT INTO flow_audit ({_AUDIT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), rows)
+            self._q(f"INSERT INTO flow_audit ({_AUDIT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), rows
+        )
         self._counting.append(counted(rows))
 
     #: The part of the report counters this connection adds to: PostgreSQL
@@ -559,16 +621,22 @@ class SqlStore(SqlInboxes):
 
     def _add_counts(self, counts: dict) -> None:
         """Add to the report counters (interpreter/tally.py), in key order."""
-        self._conn.cursor().executemany(self._q(
-            "INSERT INTO flow_counts (day, sequence, user_name, outcome, reason, step, part, n) "
-            f"VALUES (?, ?, ?, ?, ?, ?, {self.COUNT_PART}, ?) "
-            "ON CONFLICT (day, sequence, user_name, outcome, reason, step, part) DO UPDATE SET n = flow_counts.n + excluded.n"),
-            [(*key, n) for key, n in sorted(counts.items())])
+        self._conn.cursor().executemany(
+            self._q(
+                "INSERT INTO flow_counts (day, sequence, user_name, outcome, reason, step, part, n) "
+                f"VALUES (?, ?, ?, ?, ?, ?, {self.COUNT_PART}, ?) "
+                "ON CONFLICT (day, sequence, user_name, outcome, reason, step, part) DO UPDATE SET n = flow_counts.n + excluded.n"
+            ),
+            [(*key, n) for key, n in sorted(counts.items())],
+        )
 
     def audit(self, last=None):
         if last:
-            rows = self._exec(f"SELECT {_AUDIT} FROM (SELECT seq, {_AUDIT} FROM flow_audit ORDER BY seq DESC "
-                              "LIMIT ?) AS tail ORDER BY seq", (last,))
+            rows = self._exec(
+                f"SELECT {_AUDIT} FROM (SELECT seq, {_AUDIT} FROM flow_audit ORDER BY seq DESC "
+                "LIMIT ?) AS tail ORDER BY seq",
+                (last,),
+            )
         else:
             rows = self._exec(f"SELECT {_AUDIT} FROM flow_audit ORDER BY seq")
         for row in rows.fetchall():
@@ -587,8 +655,9 @@ class SqlStore(SqlInboxes):
         if status is None:
             rows = self._exec(f"SELECT {_ENROLLMENT} FROM flow_enrollments ORDER BY id").fetchall()
         else:
-            rows = self._exec(f"SELECT {_ENROLLMENT} FROM flow_enrollments WHERE status = ? ORDER BY id",
-                              (status,)).fetchall()
+            rows = self._exec(
+                f"SELECT {_ENROLLMENT} FROM flow_enrollments WHERE status = ? ORDER BY id", (status,)
+            ).fetchall()
         return [_enrollment(r) for r in rows]
 
     def users(self):
@@ -598,8 +667,9 @@ class SqlStore(SqlInboxes):
         return [_sequence(r) for r in self._exec(f"SELECT {_SEQUENCE} FROM flow_sequences ORDER BY name").fetchall()]
 
     def sends_since(self, since):
-        rows = self._exec("SELECT user_name, COUNT(*) FROM flow_sends WHERE at > ? GROUP BY user_name",
-                          (to_text(since),)).fetchall()
+        rows = self._exec(
+            "SELECT user_name, COUNT(*) FROM flow_sends WHERE at > ? GROUP BY user_name", (to_text(since),)
+        ).fetchall()
         return {u: n for u, n in rows}
 
     def contacts(self):

@@ -22,6 +22,7 @@ entries) wait in process and go to the file as it commits, a statement
 per table rather than one per write: the engine reads contacts and runs
 through this store, which looks at the waiting rows first, and reads no
 audit entries while it processes events."""
+
 from __future__ import annotations
 
 import bisect
@@ -31,8 +32,19 @@ from ..records import EnrollmentStatus
 from ..timeutil import WINDOW, from_text
 from .base import Retry, StoreError, window
 from .report_reads import ReportReads
-from .sql import (_AUDIT, _CONTACT, _MARK_EVENT, _RUN, _UPSERT_CONTACT, _UPSERT_RUN, SqlStore, _audit_row,
-                  _contact_row, _run_row, counted)
+from .sql import (
+    _AUDIT,
+    _CONTACT,
+    _MARK_EVENT,
+    _RUN,
+    _UPSERT_CONTACT,
+    _UPSERT_RUN,
+    SqlStore,
+    _audit_row,
+    _contact_row,
+    _run_row,
+    counted,
+)
 
 #: The most contacts, and the most workflow runs, kept in process; beyond
 #: that the oldest kept is let go (the file still has it).
@@ -110,8 +122,7 @@ class SqliteStore(ReportReads, SqlStore):
         except Exception as e:
             if self._fatal(e):
                 raise
-            raise Retry(f"a row did not fit ({type(e).__name__}); the transaction runs again, a piece at a time") \
-                from e
+            raise Retry(f"a row did not fit ({type(e).__name__}); the transaction runs again, a piece at a time") from e
         self._waiting_contacts, self._waiting_runs, self._waiting_audit = {}, {}, []
 
     def _rollback(self) -> None:
@@ -188,8 +199,11 @@ class SqliteStore(ReportReads, SqlStore):
     def get_run(self, workflow, contact):
         key = (workflow, contact)
         waiting = self._waiting_runs.get(key)
-        return waiting if waiting is not None else \
-            self._kept(self._runs, key, lambda key: super(SqliteStore, self).get_run(*key))
+        return (
+            waiting
+            if waiting is not None
+            else self._kept(self._runs, key, lambda key: super(SqliteStore, self).get_run(*key))
+        )
 
     def put_run(self, run) -> None:
         key = (run.workflow, run.contact)
@@ -277,7 +291,7 @@ class SqliteStore(ReportReads, SqlStore):
     def add_send(self, user, at) -> None:
         sends = self._window(user)  # read before the new send is written
         super().add_send(user, at)
-        del sends[:bisect.bisect_right(sends, at - WINDOW)]  # as the store deletes them
+        del sends[: bisect.bisect_right(sends, at - WINDOW)]  # as the store deletes them
         bisect.insort(sends, at)
 
     def sends_window(self, user, since):

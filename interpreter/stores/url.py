@@ -1,4 +1,5 @@
 """Opening a store by its URL."""
+
 from __future__ import annotations
 
 import os
@@ -17,7 +18,7 @@ def open_store(url: str, create: bool = True) -> Store:
     if url.startswith("sqlite:///"):
         from .sqlite import SqliteStore
 
-        path = url[len("sqlite:///"):]
+        path = url[len("sqlite:///") :]
         if not path:
             raise StoreError("sqlite URL needs a path: sqlite:///flow.db")
         if not create and not os.path.exists(path):
@@ -32,8 +33,9 @@ def open_store(url: str, create: bool = True) -> Store:
                 raise
             raise StoreError("PostgreSQL stores need the `postgres` extra: pip install 'flowc[postgres]'") from None
         return PostgresStore(url)
-    raise StoreError(f"unknown store URL {_typed(url)!r}{_suggestion(url)}: use memory:, sqlite:///PATH or "
-                     "postgresql://...")
+    raise StoreError(
+        f"unknown store URL {_typed(url)!r}{_suggestion(url)}: use memory:, sqlite:///PATH or postgresql://..."
+    )
 
 
 def _typed(url: str) -> str:
@@ -49,7 +51,12 @@ def _suggestion(url: str) -> str:
     if url in ("memory", "mem:", "memory:/"):
         return " (did you mean memory:?)"
     path = url.removeprefix("sqlite://").removeprefix("sqlite:")
-    if path and len(path) <= 200 and ":" not in path and "@" not in path and (path != url or path.endswith((".db", ".sqlite", ".sqlite3"))):
+    if (
+        path
+        and len(path) <= 200
+        and ":" not in path
+        and "@" not in path
+        and (path != url or path.endswith((".db", ".sqlite", ".sqlite3")))
+    ):
         return f" (did you mean sqlite:///{path}?)"
     return ""
-
