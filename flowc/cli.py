@@ -81,7 +81,7 @@ class _Commands(dict):
         return super().__getitem__(name)
 
     def get(self, name, default=None):
-        return self.get(name, default)
+        return self[name] if name in self else default  # noqa: SIM401 (dict.get would skip __getitem__)
 
     def values(self):
         return [self[name] for name in self]

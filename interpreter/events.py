@@ -196,7 +196,7 @@ def _model(name: str):
 @lru_cache(maxsize=1)
 def _adapter() -> TypeAdapter:
     models = tuple(_model(name) for name in EVENTS)
-    return TypeAdapter(Annotated[Union[models], Field(discriminator="type")])  # type: ignore[valid-type]  # noqa: UP007 (a union of the tuple of models)
+    return TypeAdapter(Annotated[Union[models], Field(discriminator="type")])  # type: ignore[valid-type]  # (a union of the tuple of models)
 
 
 @lru_cache(maxsize=1)

@@ -75,6 +75,9 @@ def test_a_store_of_the_previous_version_gets_the_inbox_tables(tmp_path):
         conn.execute("DROP TABLE flow_inbox_folders")
         conn.execute("DROP TABLE flow_inbox_readers")
         conn.execute("ALTER TABLE flow_enrollments DROP COLUMN paused_until")  # (schema version 6)
+        conn.execute("DROP TABLE flow_counts")  # (schema version 7)
+        conn.execute("DROP INDEX flow_audit_by_contact")
+        conn.execute("DROP INDEX flow_enrollments_by_contact")
         conn.execute("UPDATE flow_meta SET value = '4' WHERE key = 'schema_version'")
     store = open_store(url)
     try:

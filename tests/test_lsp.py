@@ -208,20 +208,24 @@ async def complete_at(client, uri, line, character) -> list[str]:
     return [i.label for i in found.items]
 
 
-UNFINISHED = """\
-include "team.flow"
-on deal_stage_changed where st
-on form_submitted where contact.
-on meeting_outcome where outcome ==
-on form_submitted enroll in "Book a meeting" as
-on form_submitted enroll in "Book a meeting" as alice from
-sequence "T" { email "E" body "Hi {{contact.fi
-on
-user carol seat
-on form_submitted where contact.tier in [startup,
-on form_submitted enroll in "
-on form_submitted wait 3
-"""
+# Each line as typed so far; a trailing space is part of what was typed.
+UNFINISHED = "".join(
+    line + "\n"
+    for line in [
+        'include "team.flow"',
+        "on deal_stage_changed where st",
+        "on form_submitted where contact.",
+        "on meeting_outcome where outcome == ",
+        'on form_submitted enroll in "Book a meeting" as ',
+        'on form_submitted enroll in "Book a meeting" as alice from ',
+        'sequence "T" { email "E" body "Hi {{contact.fi',
+        "on ",
+        "user carol seat ",
+        "on form_submitted where contact.tier in [startup, ",
+        'on form_submitted enroll in "',
+        "on form_submitted wait 3 ",
+    ]
+)
 
 
 async def test_completion_at_the_cursor(client: LanguageClient, workspace):
