@@ -1,4 +1,6 @@
-"""The type checker on the front end: `mypy --strict` (pyproject.toml's
+"""The style checks, run with the tests so that CI runs them (CONTRIBUTING.md):
+ruff's lint and format over the repository (pyproject.toml's [tool.ruff]),
+and the type checker on the front end: `mypy --strict` (pyproject.toml's
 [tool.mypy]) reports nothing on flowc.dsl, checked as installed (dsl,
 interpreter and grammar inside flowc), which the repository's layout is not:
 the test lays the package out with symbolic links."""
@@ -49,4 +51,11 @@ def test_mypy_strict_reports_nothing_on_the_front_end(tmp_path):
         text=True,
         env={**os.environ, "MYPYPATH": ""},
     )
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ruff") is None, reason="ruff is not installed (the test extra)")
+@pytest.mark.parametrize("args", [["check"], ["format", "--check"]], ids=["lint", "format"])
+def test_ruff_reports_nothing(args):
+    out = subprocess.run([sys.executable, "-m", "ruff", *args, "."], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
