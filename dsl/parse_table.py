@@ -155,10 +155,10 @@ class _LALR(LALR_Parser):
     """Lark's LALR parser, read from the table's flat lists of actions."""
 
     @classmethod
-    def deserialize(
+    def deserialize(  # type: ignore[override]  # lark's plugin passes callbacks
         cls,
         data: dict[str, Any],
-        memo: dict[int, Any],  # type: ignore[override]  # lark's plugin passes callbacks
+        memo: dict[int, Any],
         callbacks: dict[str, Any],
         debug: bool = False,
     ) -> _LALR:

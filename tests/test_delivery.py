@@ -208,7 +208,7 @@ def test_maildir_gets_every_message_threaded_and_the_audit_says_so(flow):
     )
     box = mailbox.Maildir(flow.tmp / "mail", factory=None, create=False)
     messages = sorted(
-        (email.message_from_bytes(box.get_bytes(k), policy=email.policy.default) for k in box),
+        (email.message_from_bytes(box.get_bytes(k), policy=email.policy.default) for k in box.keys()),  # noqa: SIM118 (a Mailbox iterates messages)
         key=lambda m: m["Date"].datetime,
     )
     assert [m["Subject"] for m in messages] == ["Hi Cy", "Re: Hi Cy", "Re: Hi Cy"]
@@ -218,7 +218,7 @@ def test_maildir_gets_every_message_threaded_and_the_audit_says_so(flow):
     assert second["In-Reply-To"] == first["Message-ID"] and third["In-Reply-To"] == second["Message-ID"]
     assert third["References"].split() == [first["Message-ID"], second["Message-ID"]]
     # the URL as it is, on one line: clients do not decode words in this header
-    raw = [box.get_bytes(k) for k in box]
+    raw = [box.get_bytes(k) for k in box.keys()]  # noqa: SIM118 (a Mailbox iterates messages)
     assert all(re.search(rb"\nList-Unsubscribe: <https://flow\.example\.com/unsubscribe\?c=[\w.-]+>\n", r) for r in raw)
     url = first["List-Unsubscribe"].strip("<>")
     assert url.startswith("https://flow.example.com/unsubscribe?c=")

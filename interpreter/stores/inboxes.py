@@ -100,7 +100,7 @@ class MemoryInboxes:
         self._readers: dict[str, dict] = {}
 
     def event_seen(self, event_id: str) -> bool:
-        return event_id in self._seen
+        return event_id.encode("utf-8", "surrogatepass") in self._seen  # as MemoryStore.mark_event keeps them
 
     def inbox_position(self, inbox, folder):
         return self._folders.get((inbox, folder))
