@@ -103,3 +103,30 @@ def test_rebuild_gives_the_same_report(url):
     before = _report(url, "--format", "json").output
     r = _report(url, "--format", "json", "--rebuild")
     assert r.exit_code == 0 and r.stdout == before
+
+
+def test_each_steps_deliveries_are_counted_from_the_messages_the_deliverer_records(tmp_path):
+    """A delivery entry names its step (`message["step"]`): the per-step
+    `delivered` adds up to the messages the Maildir got."""
+    url = f"sqlite:///{tmp_path / 'flow.db'}"
+    box = tmp_path / "box"
+    r = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(EXAMPLES),
+            "--events",
+            str(EXAMPLES / "events.jsonl"),
+            "--store",
+            url,
+            "--until",
+            "2026-01-20T00:00:00Z",
+            "--deliver",
+            f"maildir:{box}",
+        ],
+    )
+    assert r.exit_code in (0, 1), r.output
+    report = json.loads(_report(url, "--format", "json").output)
+    steps = [step for sequence in report["sequences"] for step in sequence["steps"]]
+    assert all(step["step"] is not None for step in steps if step["delivered"])
+    assert sum(step["delivered"] for step in steps) == len(list((box / "new").iterdir())) > 0

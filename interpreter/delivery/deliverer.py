@@ -109,7 +109,12 @@ class Deliverer:
                             outcome=Outcome.CANCELED,
                             reason=reason,
                             detail=f"step {msg.step + 1} not sent",
-                            message={"outbox": msg.id, "message_id": msg.message_id, "subject": msg.subject},
+                            message={
+                                "outbox": msg.id,
+                                "message_id": msg.message_id,
+                                "subject": msg.subject,
+                                "step": msg.step + 1,
+                            },
                         )
                     )
             if canceled:
@@ -166,7 +171,7 @@ class Deliverer:
                 sequence=e.sequence if e else None,
                 user=msg.user,
             )
-            message = {"outbox": msg.id, "message_id": msg.message_id, "subject": msg.subject}
+            message = {"outbox": msg.id, "message_id": msg.message_id, "subject": msg.subject, "step": msg.step + 1}
             entries = [
                 AuditEntry(
                     **base,
