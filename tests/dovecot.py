@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from .tls import self_signed
+
 DOVECOT = "/usr/sbin/dovecot"
 MISSING = "Dovecot is needed for the IMAP tests: apt-get install -y dovecot-imapd"
 PASSWORD = "imap-secret-password"
@@ -98,28 +100,7 @@ class Dovecot:
         d = self.dir
         for sub in ("run", "state", "mail", "home"):
             (d / sub).mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [
-                "openssl",
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "1",
-                "-subj",
-                "/CN=127.0.0.1",
-                "-addext",
-                "subjectAltName=IP:127.0.0.1,DNS:localhost",
-                "-keyout",
-                d / "key.pem",
-                "-out",
-                d / "cert.pem",
-            ],
-            check=True,
-            capture_output=True,
-        )
+        self_signed(d)
         (d / "passwd").write_text("".join(f"{u}:{{PLAIN}}{PASSWORD}::::::\n" for u in self.users))
         if os.getuid() == 0:  # Dovecot keeps mail as no user with uid 0: as nobody, in folders it owns
             login, mail = pwd.getpwnam("dovenull"), pwd.getpwnam("nobody")

@@ -23,6 +23,7 @@ from flowc.interpreter.records import OutboxMessage
 from flowc.cli import main
 
 from .smtp_server import SmtpServer
+from .tls import self_signed
 
 PASSWORD = "pw-Zq8!secret-never-printed"
 SECRET = "flowc-secret-Xy7-never-printed"
@@ -437,36 +438,13 @@ def certificate(tmp_path_factory):
     """A self-signed certificate for 127.0.0.1, and the context serving it."""
     import shutil
     import ssl
-    import subprocess
 
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed to make a test certificate")
-    d = tmp_path_factory.mktemp("tls")
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            d / "key.pem",
-            "-out",
-            d / "cert.pem",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    cert, key = self_signed(tmp_path_factory.mktemp("tls"))
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(d / "cert.pem", d / "key.pem")
-    return d / "cert.pem", context
+    context.load_cert_chain(cert, key)
+    return cert, context
 
 
 @pytest.mark.parametrize("security", ["starttls", "tls"])
