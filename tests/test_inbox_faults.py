@@ -100,6 +100,20 @@ class Dropping:
         self.sock.close()
 
 
+def _watch_once(world):
+    """`flowc watch team.flow --once` in the world's folder, with the IMAP password set."""
+    return flowc(
+        "watch",
+        "team.flow",
+        "--store",
+        world["store"],
+        "--once",
+        cwd=world["dir"],
+        env={PASSWORD_ENV: PASSWORD},
+        timeout=60,
+    )
+
+
 def _nested(depth: int, sender: str, answers: str) -> bytes:
     head = message(sender, "Re: Your demo request", "", answers=answers).split(b"Content-Type:")[0]
     parts = [b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i) for i in range(depth)]
@@ -197,39 +211,12 @@ def test_a_connection_dropped_mid_fetch_is_retried_and_nothing_is_lost_or_double
     proxy = Dropping(imap.imap_port)
     try:
         _toml(world, imap.toml(OTHER).replace(f"port = {imap.imap_port}", f"port = {proxy.port}"))
-        run = flowc(
-            "watch",
-            "team.flow",
-            "--store",
-            world["store"],
-            "--once",
-            cwd=world["dir"],
-            env={PASSWORD_ENV: PASSWORD},
-            timeout=60,
-        )
+        run = _watch_once(world)
         assert run.returncode == 1 and proxy.dropped and f"inbox {OTHER} could not be read" in run.stderr
         proxy.armed = False
-        run = flowc(
-            "watch",
-            "team.flow",
-            "--store",
-            world["store"],
-            "--once",
-            cwd=world["dir"],
-            env={PASSWORD_ENV: PASSWORD},
-            timeout=60,
-        )
+        run = _watch_once(world)
         assert run.returncode == 0, run.stderr
-        run = flowc(
-            "watch",
-            "team.flow",
-            "--store",
-            world["store"],
-            "--once",
-            cwd=world["dir"],
-            env={PASSWORD_ENV: PASSWORD},
-            timeout=60,
-        )
+        run = _watch_once(world)
     finally:
         proxy.close()
     entries = [e for e in audit(world["store"]) if e.outcome == "mail_received" and OTHER in e.detail]
@@ -241,26 +228,8 @@ def test_certificates_are_verified(world, security):
     imap = world["imap"]
     trusted = imap.toml(OTHER, security=security)
     _toml(world, trusted)
-    ok = flowc(
-        "watch",
-        "team.flow",
-        "--store",
-        world["store"],
-        "--once",
-        cwd=world["dir"],
-        env={PASSWORD_ENV: PASSWORD},
-        timeout=60,
-    )
+    ok = _watch_once(world)
     assert ok.returncode == 0, ok.stderr
     _toml(world, "\n".join(line for line in trusted.splitlines() if not line.startswith("ca_file")))
-    refused = flowc(
-        "watch",
-        "team.flow",
-        "--store",
-        world["store"],
-        "--once",
-        cwd=world["dir"],
-        env={PASSWORD_ENV: PASSWORD},
-        timeout=60,
-    )
+    refused = _watch_once(world)
     assert refused.returncode == 1 and "CERTIFICATE_VERIFY_FAILED" in refused.stderr
