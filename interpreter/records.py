@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from operator import attrgetter
+from typing import Self
 
 from flowc.dsl.program import User
 
@@ -119,9 +120,20 @@ class DueKind(StrEnum):
     RESUME = "resume"
 
 
+class _Copyable:
+    """The records `_copyable` gives a `__copy__`, which the type checker
+    sees only declared here: a decorator cannot declare what it adds
+    (this one is replaced)."""
+
+    __slots__ = ()
+
+    def __copy__(self) -> Self:
+        raise NotImplementedError("decorate the record with @_copyable")
+
+
 @_copyable
 @dataclass(frozen=True, slots=True)
-class UserState:
+class UserState(_Copyable):
     """A user as the account has it now: its declaration, changed since by
     account events (a new record each time: the stores share this one).
     `declared` fingerprints the declaration it came from."""
@@ -147,7 +159,7 @@ class UserState:
 
 @_copyable
 @dataclass(frozen=True, slots=True)
-class SequenceState:
+class SequenceState(_Copyable):
     name: str
     declared: str
     deleted: bool = False
@@ -155,7 +167,7 @@ class SequenceState:
 
 @_copyable
 @dataclass(frozen=True, slots=True)
-class Contact:
+class Contact(_Copyable):
     """A contact (a new record each time: the stores share this one)."""
 
     email: str
@@ -167,7 +179,7 @@ class Contact:
 
 @_copyable
 @dataclass(slots=True)
-class Enrollment:
+class Enrollment(_Copyable):
     id: int
     contact: str
     sequence: str
@@ -186,7 +198,7 @@ class Enrollment:
 
 @_copyable
 @dataclass(frozen=True, slots=True)
-class Run:
+class Run(_Copyable):
     """A contact's run of a workflow: `done`, or `waiting` to resume at `pc`
     with the fields of the event that started it (a new record each time:
     the stores share this one)."""
@@ -256,7 +268,7 @@ class OutboxState(StrEnum):
 
 @_copyable
 @dataclass(slots=True)
-class OutboxMessage:
+class OutboxMessage(_Copyable):
     """An email the engine decided to send, written in the same transaction
     as its `email_sent` entry; a deliverer claims it (a lease), sends it and
     marks it. `inbox` is the sender's inbox when it was decided: an alias

@@ -18,7 +18,7 @@ from .timeutil import to_text
 
 #: A counter's key: (day "YYYY-MM-DD" (UTC) or "" for an entry without a
 #: time, sequence or "", user or "", outcome, reason or "", step or 0).
-Key = tuple
+Key = tuple[str, str, str, str, str, int]
 
 #: The statuses an enrollment is in until it ends: active, and any this
 #: version adds (paused).

@@ -9,11 +9,12 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import AbstractContextManager
-from typing import Protocol, runtime_checkable
+from types import TracebackType
+from typing import NamedTuple, Protocol, runtime_checkable
 
-from ..records import AuditEntry, Contact, Due, Enrollment, OutboxMessage, Run, SequenceState, UserState
+from ..records import AuditEntry, Contact, Due, Enrollment, OutboxMessage, QueueItem, Run, SequenceState, UserState
 
 
 class StoreError(Exception):
@@ -42,12 +43,11 @@ class _Unsaved:
     def __enter__(self) -> None:
         pass
 
-    def __exit__(self, kind, error, tb) -> bool:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         if kind is not None and issubclass(kind, Exception) and not issubclass(kind, (StoreError, Retry)):
             raise Retry(
                 f"a piece of work failed ({kind.__name__}); its transaction runs again, a piece at a time"
             ) from error
-        return False
 
 
 #: Every piece's part, when it has no savepoint (it holds no state).
@@ -82,10 +82,14 @@ def redact(url: str) -> str:
     return (scheme.group(0) if scheme else "") + "..."
 
 
-def _pg_url(params: dict) -> str:
+def _pg_url(conninfo: dict[str, str | int | None]) -> str:
     from urllib.parse import quote
 
-    params = {k: v for k, v in params.items() if k not in ("password", "passfile", "sslpassword")}
+    # The driver's parser gives text (its type allows the ints and Nones
+    # of keyword arguments, which a URL has not).
+    params = {
+        k: str(v) for k, v in conninfo.items() if v is not None and k not in ("password", "passfile", "sslpassword")
+    }
     user, host, port, db = (params.pop(k, "") for k in ("user", "host", "port", "dbname"))
     if host.startswith("/"):  # a socket folder
         params["host"], host = host, ""
@@ -94,8 +98,23 @@ def _pg_url(params: dict) -> str:
     out = "postgresql://" + (quote(user, safe="") + "@" if user else "") + host + (f":{port}" if port else "")
     out += "/" + quote(db, safe="")
     if params:
-        out += "?" + "&".join(f"{k}={quote(str(v), safe='')}" for k, v in sorted(params.items()))
+        out += "?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in sorted(params.items()))
     return out
+
+
+class Claimed(NamedTuple):
+    """A piece of work a worker claimed from a WorkQueue, with its conflict keys."""
+
+    item: QueueItem
+    keys: frozenset[str]
+
+    @property
+    def rank(self) -> int:
+        # Due work sorts before events of the same time, as it runs before them.
+        return 1 if self.item.kind == "event" else 0
+
+    def order(self) -> tuple[dt.datetime, int, int]:
+        return self.item.t, self.rank, self.item.id
 
 
 # The store's roles: each caller names the one it needs (the engine the
@@ -265,20 +284,20 @@ class WorkQueue(Store, Protocol):
         or a later `--until`."""
 
     def raise_horizon(self, at: dt.datetime) -> None: ...
-    def enqueue_events(self, rows) -> None:
+    def enqueue_events(self, rows: Iterable[tuple[dt.datetime, list[str], str, int]]) -> None:
         """rows: (time it runs at, conflict keys, JSON line, line number)."""
 
     def enqueue_due(self, due: Due, keys: list[str]) -> None: ...
-    def claim(self, most: int, look: int) -> tuple[list, bool]:
+    def claim(self, most: int, look: int) -> tuple[list[Claimed], bool]:
         """Up to `most` pieces of work this worker may do, among the first
         `look` queued, in time order (`Claimed`: a piece and its conflict
         keys), each removed from the queue when the transaction commits;
         and whether any work was queued up to the horizon."""
 
-    def unclaim(self, pieces: list) -> None:
+    def unclaim(self, pieces: list[Claimed]) -> None:
         """Put claimed pieces back in the queue, in their places."""
 
-    def read_ahead(self, keys, workflows) -> None:
+    def read_ahead(self, keys: Collection[str], workflows: Iterable[str]) -> None:
         """Read at once what work with these conflict keys reads, and keep
         it for the rest of the transaction (stores/batch.py)."""
 

@@ -11,16 +11,19 @@ active enrollment."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
-from typing import NamedTuple
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import TupleRow
 
 from ..records import Due, QueueItem
 from ..timeutil import from_text, to_text
-from .base import Retry, StoreError, WorkQueue, redact
+from .base import Claimed, Retry, StoreError, WorkQueue, redact
 from .batch import BatchReads
 from .report_reads import ReportReads
 from .sql import SqlStore
@@ -33,28 +36,13 @@ def _first_line(error: Exception) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
-def _without(message: str, url: str, password: str | None) -> str:
+def _without(message: str, url: str, password: str | int | None) -> str:
     """`message` with the URL and the password cut out, should the driver
     or the server repeat them."""
     for secret in (url, password):
         if secret:
-            message = message.replace(secret, "...")
+            message = message.replace(str(secret), "...")
     return message
-
-
-class Claimed(NamedTuple):
-    """A piece of work a worker claimed, with its conflict keys."""
-
-    item: QueueItem
-    keys: frozenset[str]
-
-    @property
-    def rank(self) -> int:
-        # Due work sorts before events of the same time, as it runs before them.
-        return 1 if self.item.kind == "event" else 0
-
-    def order(self) -> tuple:
-        return self.item.t, self.rank, self.item.id
 
 
 class PostgresStore(BatchReads, ReportReads, SqlStore, WorkQueue):
@@ -71,7 +59,7 @@ class PostgresStore(BatchReads, ReportReads, SqlStore, WorkQueue):
         super().__init__()
         self.url = redact(url)
         self._dsn = url  # with its password: never shown
-        self._pipeline = None
+        self._pipeline: AbstractContextManager[psycopg.Pipeline] | None = None
         try:
             password = conninfo_to_dict(url).get("password")
         except psycopg.Error:
@@ -91,7 +79,7 @@ class PostgresStore(BatchReads, ReportReads, SqlStore, WorkQueue):
                 f"cannot create the Flow tables in {self.url}: {_without(_first_line(e), url, password)}"
             ) from None
 
-    def _connect(self):
+    def _connect(self) -> psycopg.Connection[TupleRow]:
         # Not autocommit: a transaction begins with its first statement,
         # which saves a round trip per transaction.
         conn = psycopg.connect(self._dsn)
@@ -106,7 +94,7 @@ class PostgresStore(BatchReads, ReportReads, SqlStore, WorkQueue):
         self._working = False  # nor holds WORKING
         return conn
 
-    def _exec(self, sql: str, args=()):
+    def _exec(self, sql: str, args: Sequence[object] = ()) -> psycopg.Cursor[TupleRow]:
         # Every statement through one cursor: in pipeline mode psycopg spends
         # as much CPU making a cursor as sending the statement (measured: 54-94
         # µs a write through a new cursor each, 37-47 through one). Each
@@ -154,8 +142,8 @@ class PostgresStore(BatchReads, ReportReads, SqlStore, WorkQueue):
         # psycopg begins the transaction with its first statement. In pipeline
         # mode writes go out without waiting for their results; a read, or
         # the commit, waits for everything before it.
-        self._pipeline = self._conn.pipeline()
-        self._pipeline.__enter__()
+        pipeline = self._pipeline = self._conn.pipeline()
+        pipeline.__enter__()
 
     def _fatal(self, error: Exception) -> bool:
         # The connection lost or unusable, the schema or a table gone, the
@@ -167,7 +155,7 @@ class PostgresStore(BatchReads, ReportReads, SqlStore, WorkQueue):
             return True
         return not isinstance(error, (psycopg.DataError, psycopg.IntegrityError, psycopg.errors.ProgramLimitExceeded))
 
-    def _end(self, finish) -> None:
+    def _end(self, finish: Callable[[], None]) -> None:
         finished = False
         try:
             finish()
@@ -199,7 +187,7 @@ class PostgresStore(BatchReads, ReportReads, SqlStore, WorkQueue):
         self._forget_kept()
         self._end(self._conn.rollback)
 
-    def _rolled_back(self, savepoint_began=None) -> None:
+    def _rolled_back(self, savepoint_began: object = None) -> None:
         self._forget_kept()
 
     def close(self) -> None:
@@ -222,15 +210,15 @@ class PostgresStore(BatchReads, ReportReads, SqlStore, WorkQueue):
     def lock_ingest(self) -> None:
         self._exec("SELECT pg_advisory_lock(hashtext('flowc ingest'))")
 
-    def horizon(self):
+    def horizon(self) -> dt.datetime | None:
         return from_text(self.meta("horizon"))
 
-    def raise_horizon(self, at) -> None:
+    def raise_horizon(self, at: dt.datetime) -> None:
         current = self.horizon()
         if current is None or at > current:
             self.set_meta("horizon", to_text(at))
 
-    def enqueue_events(self, rows) -> None:
+    def enqueue_events(self, rows: Iterable[tuple[dt.datetime, list[str], str, int]]) -> None:
         with self._conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO flow_queue (t, rank, keys, kind, body, line) VALUES (%s, 1, %s, 'event', %s, %s)",
@@ -314,9 +302,10 @@ class PostgresStore(BatchReads, ReportReads, SqlStore, WorkQueue):
         if horizon is None:
             return 0
         self._write_kept("due")
-        return self._one("SELECT COUNT(*) FROM flow_queue WHERE t <= ?", (horizon,))[0]
+        count: int = self._one("SELECT COUNT(*) FROM flow_queue WHERE t <= ?", (horizon,))[0]
+        return count
 
-    def due_items(self):
+    def due_items(self) -> list[Due]:
         self._write_kept("due")
         rows = self._exec("SELECT id, t, kind, ref, workflow FROM flow_queue WHERE kind <> 'event'").fetchall()
         return super().due_items() + [Due.from_ref(from_text(r[1]), r[2], r[3], r[4], r[0]) for r in rows]
