@@ -678,7 +678,7 @@ class SqlStore(SqlInboxes):
     def runs(self):
         return [_run(r) for r in self._exec(f"SELECT {_RUN} FROM flow_runs ORDER BY workflow, contact").fetchall()]
 
-    def due_items(self):
+    def due_items(self) -> list[Due]:
         rows = self._exec("SELECT seq, at, kind, ref, workflow FROM flow_due ORDER BY at, seq").fetchall()
         return [Due.from_ref(from_text(r[1]), r[2], r[3], r[4], r[0]) for r in rows]
 
