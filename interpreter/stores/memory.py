@@ -439,7 +439,7 @@ class MemoryStore(MemoryInboxes):
         self._record(_uncount, counts, added)
 
     # -- what the reports read (as stores/report_reads.py)
-    def counter_rows(self, since: str | None = None, until: str | None = None) -> list[tuple[str | int, ...]]:
+    def counter_rows(self, since: str | None = None, until: str | None = None) -> list[tuple[*Key, int]]:
         return [
             (*key, n)
             for key, n in self._counts.items()
