@@ -171,7 +171,7 @@ class EventsRoute:
         if lines is None:
             return await send_json(send, 400, {"error": "the body is neither JSON lines nor a JSON array of events"})
         try:
-            results = await asyncio.wrap_future(self.writer.submit_events(lines))
+            results = await self.writer.events_on(asyncio.get_running_loop(), lines)
         except BatchFailed as e:
             self.verifier.forget(sig)
             return await send_json(send, 503, batch_answer(e.results, str(e)))
