@@ -25,6 +25,37 @@ MAX_CONNECTIONS = 1000
 MAX_HEAD = 16 * 1024
 
 
+class OneSendPerTurn:
+    """A transport whose writes made in one turn of the event loop go out
+    in one send: uvicorn writes a response's head and then its body, and
+    for a small answer a second send (a system call, and on loopback the
+    peer's receive with it) costs about as much as the rest of the answer.
+    Everything else is the transport's own."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop):
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._pending:
+            self._loop.call_soon(self._send)
+        self._pending.append(data)
+
+    def _send(self) -> None:
+        data = b"".join(self._pending)
+        self._pending.clear()
+        if data and not self._transport.is_closing():
+            self._transport.write(data)
+
+    def close(self) -> None:
+        self._send()  # what was written before the close still goes out
+        self._transport.close()
+
+    def __getattr__(self, name: str):
+        return getattr(self._transport, name)
+
+
 def bounded_protocol(read_timeout: float, max_connections: int = MAX_CONNECTIONS) -> type[HttpToolsProtocol]:
     """uvicorn's HTTP/1.1 protocol with a deadline and a size bound for
     request heads and a cap on open connections."""
@@ -38,6 +69,7 @@ def bounded_protocol(read_timeout: float, max_connections: int = MAX_CONNECTIONS
             if len(self.connections) > max_connections:
                 transport.close()
                 return
+            self.transport = OneSendPerTurn(transport, self.loop)
             self._await_headers()
 
         def data_received(self, data: bytes) -> None:
