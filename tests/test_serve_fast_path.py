@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse
 
 from flowc.serve import access_log
 from flowc.serve.access_log import AccessLog
-from flowc.serve.connections import MAX_HEAD
+from flowc.serve.connections import MAX_HEAD, OneSendPerTurn
 from flowc.serve.events_route import send_json
 from flowc.serve.writer import LoopAnswer
 
@@ -150,3 +150,38 @@ def test_a_loop_answer_settles_its_future_once_and_never_raises_on_the_writer_th
     late = LoopAnswer(loop)
     loop.close()  # the server gave up waiting
     late.set_result(["after the server stopped"])  # nobody to answer: dropped, not raised
+
+
+def test_writes_of_one_loop_turn_go_out_in_one_send():
+    class Transport:
+        def __init__(self):
+            self.sent: list[bytes] = []
+            self.closed = False
+
+        def write(self, data):
+            self.sent.append(data)
+
+        def close(self):
+            self.closed = True
+
+        def is_closing(self):
+            return self.closed
+
+        def get_extra_info(self, name):
+            return name
+
+    async def writes():
+        transport = Transport()
+        joined = OneSendPerTurn(transport, asyncio.get_running_loop())
+        joined.write(b"HTTP/1.1 200 OK\r\n\r\n")
+        joined.write(b"{}")
+        assert transport.sent == []  # not before the loop turns
+        await asyncio.sleep(0)
+        assert transport.sent == [b"HTTP/1.1 200 OK\r\n\r\n{}"]
+        joined.write(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+        joined.close()  # what was written goes out before the close
+        await asyncio.sleep(0)
+        assert transport.sent[1:] == [b"HTTP/1.1 400 Bad Request\r\n\r\n"] and transport.closed
+        assert joined.get_extra_info("peername") == "peername"  # the rest is the transport's
+
+    asyncio.run(writes())
