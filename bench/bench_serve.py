@@ -9,8 +9,9 @@ fresh store for SECONDS seconds; the load generator is this process, the
 service another. On PostgreSQL the service queues events for `flowc worker`
 processes (as it always does there); none run here, so that the figure is
 the service's own: its answer follows the queueing commit, and the count
-is of the events queued. The service's CPU time per event (start-up
-included) is printed too: on a busy machine it is the figure to compare.
+is of the events queued. The service's CPU time per event (from the first
+request to the last answer, start-up left out) is printed too: on a busy
+machine it is the figure to compare.
 
     python bench/bench_serve.py [--rates 500,1000,2000,3000] [--seconds 5] [--no-pg]
 
@@ -135,8 +136,9 @@ def open_loop(name: str, store_url, rates: list[int], seconds: float, tmp: Path)
         server = Server(["s.flow", "--store", url, "--clock", "events"], cwd=tmp)
         try:
             requests = [_request(server.port, (line + "\n").encode()) for line in lines]
+            cpu = -_cpu_seconds(server.proc.pid)
             latencies, statuses = asyncio.run(_open_loop(server.port, requests, rate))
-            cpu = _cpu_seconds(server.proc.pid)
+            cpu += _cpu_seconds(server.proc.pid)
         finally:
             server.stop()
         q = statistics.quantiles(latencies, n=100)

@@ -7,12 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from flowc.interpreter.delivery.unsubscribe import MAX_TOKEN
-from uvicorn.protocols.http.h11_impl import DEFAULT_MAX_INCOMPLETE_EVENT_SIZE as HEADERS
 
 from flowc.serve import serve
 from flowc.serve.app import BODY_BUDGET, MAX_BODY, READ_TIMEOUT
 from flowc.serve.auth import REMEMBERED, WINDOW
-from flowc.serve.connections import MAX_CONNECTIONS
+from flowc.serve.connections import MAX_CONNECTIONS, MAX_HEAD
 from flowc.serve.service import MAX_AUDIT
 from flowc.serve.writer import FIRST_PAUSE, LAST_PAUSE
 
@@ -39,6 +38,6 @@ def test_every_bound_of_the_service_is_in_the_limits_page():
         f"{MAX_TOKEN:,}",
         f"{FIRST_PAUSE:g} s",
         f"{LAST_PAUSE:g} s",
-        f"{HEADERS // 1024} KiB",
+        f"{MAX_HEAD // 1024} KiB",
     ):
         assert text in section, text

@@ -1,7 +1,7 @@
 """`flowc serve`: events over HTTP as they happen, the same engine and store
 as `flowc run`, the outbox delivered continuously, one-click unsubscribe,
-health and metrics. Needs the `serve` extra (starlette, uvicorn,
-prometheus_client), imported only when the command runs."""
+health and metrics. Needs the `serve` extra (starlette, uvicorn, httptools,
+uvloop, prometheus_client), imported only when the command runs."""
 
 from __future__ import annotations
 

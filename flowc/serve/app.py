@@ -1,30 +1,29 @@
-"""The HTTP layer of `flowc serve`: Starlette routes that check who is
-asking, read bounded bodies, and submit jobs to the writer thread. No Flow
-logic lives here; the routes say what the service's API is."""
+"""The HTTP layer of `flowc serve`: routes that check who is asking, read
+bounded bodies, and submit jobs to the writer thread. No Flow logic lives
+here; the routes say what the service's API is. `POST /events`, the one
+every event comes by, is a bare ASGI route (events_route.py); the others
+are Starlette's."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import html
-import json
-import logging
 import time
 
 from starlette.applications import Starlette
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from flowc.interpreter.delivery.unsubscribe import read_token
-from flowc.interpreter.events import BOM_REASON
 from flowc.interpreter.stores.base import StoreError
 
-from .auth import Malformed, Verifier
-from .service import MAX_AUDIT, BatchFailed, not_processed
-from .writer import StoreUnavailable
+from .access_log import FLUSH_SECONDS, AccessLog
+from .auth import Verifier
+from .events_route import Budget, EventsRoute, refusal
+from .service import MAX_AUDIT
 
-log = logging.getLogger("flowc.serve")
 #: The largest body `POST /events` takes (bytes) unless --max-body says otherwise.
 MAX_BODY = 1024 * 1024
 #: Seconds a client has to send a request's headers, and then its body,
@@ -32,81 +31,6 @@ MAX_BODY = 1024 * 1024
 READ_TIMEOUT = 10.0
 #: The most bytes of request bodies held at once (or --max-body, if larger).
 BODY_BUDGET = 64 * 1024 * 1024
-#: What became of a line of `POST /events`, counted in the answer.
-RESULTS = ("accepted", "duplicate", "rejected", "not_processed")
-BOM = b"\xef\xbb\xbf"
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-class Busy(Exception):
-    """The bodies being received at once already hold the memory budget."""
-
-
-class Budget:
-    """Bytes of request bodies held at once, across requests: without it,
-    a thousand clients each sending most of --max-body would hold a
-    thousand times that. A request that would pass it is answered 503."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self.held = 0
-
-    def take(self, n: int) -> None:
-        if self.held + n > self.size:
-            raise Busy
-        self.held += n
-
-    def give(self, n: int) -> None:
-        self.held -= n
-
-
-async def _body(request: Request, limit: int, budget: Budget, held: list[int]) -> bytes:
-    """The raw body, read no further than `limit` bytes, each chunk taken
-    from `budget` as it arrives; `held[0]` counts what was taken, for the
-    caller to give back once it is done with the body."""
-    declared = request.headers.get("content-length")
-    if declared is not None and (not (declared.isascii() and declared.isdigit()) or int(declared) > limit):
-        raise BodyTooLarge
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        budget.take(len(chunk))
-        held[0] += len(chunk)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def split_body(body: bytes) -> list[str | None] | None:
-    """The event lines of a body: JSON lines, or one JSON array of events
-    (each element becomes a line). None when the body is not JSON at all.
-    A line that is not UTF-8 is None in the list (rejected on its own)."""
-    if body.startswith(BOM):
-        raise ValueError(BOM_REASON)
-    stripped = body.lstrip()
-    if stripped.startswith(b"["):
-        try:
-            items = json.loads(body)
-        except (ValueError, RecursionError):
-            return None
-        if not isinstance(items, list):
-            return None
-        return [json.dumps(item) for item in items]
-    lines: list[str | None] = []
-    json_seen = False
-    for raw in body.split(b"\n"):
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            lines.append(None)
-            continue
-        lines.append(line)
-        json_seen = json_seen or line.lstrip().startswith("{")
-    return lines if json_seen else None
 
 
 def create_app(
@@ -119,69 +43,24 @@ def create_app(
     body_budget: int = BODY_BUDGET,
     ui: bool = False,
     ui_password: str | None = None,
-) -> Starlette:
+) -> Routes:
     """The service's routes over a started `writer` (flowc/serve/writer.py);
     with `ui`, the read-only pages under /ui (flowc/ui)."""
-    state = {"stopping": False}
-    budget = Budget(max(body_budget, max_body))
+    events = EventsRoute(
+        writer, verifier, max_body=max_body, read_timeout=read_timeout, budget=Budget(max(body_budget, max_body))
+    )
+    access_log = AccessLog()
 
     async def run(fn):
         return await asyncio.wrap_future(writer.submit(fn))
 
     def refused(reason: str) -> JSONResponse:
-        if isinstance(reason, Malformed):
-            return JSONResponse({"error": "bad request", "reason": reason}, status_code=400)
-        return JSONResponse({"error": "unauthorized", "reason": reason}, status_code=401)
+        status, answer = refusal(reason)
+        return JSONResponse(answer, status_code=status)
 
     def read_refusal(request: Request) -> str | None:
         h = request.headers
         return verifier.check_read(h.get("authorization"), h.get("flow-timestamp"), h.get("flow-signature"))
-
-    async def post_events(request: Request) -> Response:
-        if state["stopping"]:
-            return JSONResponse({"error": "the service is shutting down"}, status_code=503)
-        h = request.headers
-        # Refused before the body is read: a client that never signs holds nothing.
-        reason = verifier.check_headers(h.get("flow-timestamp"), h.get("flow-signature"))
-        if reason:
-            return refused(reason)
-        held = [0]
-        try:
-            return await receive_events(request, held)
-        finally:
-            budget.give(held[0])
-
-    async def receive_events(request: Request, held: list[int]) -> Response:
-        h = request.headers
-        try:
-            async with asyncio.timeout(read_timeout):
-                body = await _body(request, max_body, budget, held)
-        except BodyTooLarge:
-            return JSONResponse({"error": f"body larger than {max_body} bytes"}, status_code=413)
-        except Busy:
-            return JSONResponse({"error": "too many requests being received at once; try again"}, status_code=503)
-        except TimeoutError:
-            return JSONResponse({"error": f"the body took longer than {read_timeout:g} seconds"}, status_code=408)
-        except ClientDisconnect:
-            return Response(status_code=400)  # nobody is left to read it
-        reason = verifier.check_signature(h.get("flow-timestamp"), h.get("flow-signature"), body)
-        if reason:
-            return refused(reason)
-        try:
-            lines = split_body(body)
-        except ValueError as e:
-            return JSONResponse({"error": str(e)}, status_code=400)
-        if lines is None:
-            return JSONResponse({"error": "the body is neither JSON lines nor a JSON array of events"}, status_code=400)
-        try:
-            results = await asyncio.wrap_future(writer.submit_events(lines))
-        except BatchFailed as e:
-            verifier.forget(h.get("flow-signature"))
-            return _batch_answer(e.results, 503, str(e))
-        except StoreUnavailable as e:
-            verifier.forget(h.get("flow-signature"))
-            return _batch_answer(not_processed(lines, []), 503, str(e))
-        return _batch_answer(results, 200)
 
     async def get_status(request: Request) -> Response:
         reason = read_refusal(request)
@@ -234,12 +113,16 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        yield
-        state["stopping"] = True
+        flushing = asyncio.create_task(_flush_every(access_log, FLUSH_SECONDS))
+        try:
+            yield
+        finally:
+            events.stopping = True
+            flushing.cancel()
+            access_log.flush()
 
     app = Starlette(
         routes=[
-            Route("/events", post_events, methods=["POST"]),
             Route("/status", get_status, methods=["GET"]),
             Route("/audit", get_audit, methods=["GET"]),
             Route("/unsubscribe", unsubscribe, methods=["GET", "POST"]),
@@ -253,49 +136,64 @@ def create_app(
         from flowc.ui import ui_mount
 
         app.router.routes.append(ui_mount(lambda fn: run(lambda s: fn(s.store, s.runner.program)), ui_password))
-    app.add_middleware(AccessLog)
-    return app
+    return Routes(events, app, access_log)
 
 
-class AccessLog:
-    """One JSON line per request on the log: method, path (never the query,
-    which may carry an unsubscribe token), status, milliseconds."""
+class Routes:
+    """The app uvicorn runs: `POST /events` straight to its bare route
+    (events_route.py), every other request through Starlette, each
+    answered request recorded on the access log."""
 
-    def __init__(self, app):
-        self.app = app
+    def __init__(self, events: EventsRoute, others: Starlette, access_log: AccessLog):
+        self.events = events
+        self.others = others
+        self.access_log = access_log
 
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":  # the lifespan
+            return await self.others(scope, receive, send)
         started = time.perf_counter()
-        status = {"code": 500}
+        status = 500  # unless an answer is started
 
-        async def send_wrapper(message):
+        async def send_seen(message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                status["code"] = message["status"]
+                status = message["status"]
             await send(message)
 
         try:
-            await self.app(scope, receive, send_wrapper)
+            if scope["path"] != "/events":
+                await self.others(scope, receive, send_seen)
+            elif scope["method"] == "POST":
+                status = await self.events(scope, receive, send)
+            else:
+                status = await _not_allowed(send)
         finally:
-            log.info(
-                json.dumps(
-                    {
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "status": status["code"],
-                        "ms": round((time.perf_counter() - started) * 1000, 2),
-                    }
-                )
-            )
+            self.access_log.record(scope["method"], scope["path"], status, started)
 
 
-def _batch_answer(results: list[dict], status: int, error: str | None = None) -> JSONResponse:
-    counts = {k: sum(1 for r in results if r["result"] == k) for k in RESULTS}
-    answer = {"results": results, **counts}
-    if error is not None:
-        answer["error"] = f"the store failed: {error}; send the not_processed lines again, in order"
-    return JSONResponse(answer, status_code=status)
+async def _not_allowed(send) -> int:
+    """Starlette's answer to a method a route does not take."""
+    body = b"Method Not Allowed"
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 405,
+            "headers": [
+                (b"allow", b"POST"),
+                (b"content-length", str(len(body)).encode()),
+                (b"content-type", b"text/plain; charset=utf-8"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+    return 405
+
+
+async def _flush_every(access_log: AccessLog, seconds: float) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        access_log.flush()
 
 
 async def store_failed(request: Request, exc: StoreError) -> JSONResponse:

@@ -4,12 +4,14 @@ writer thread (flowc/serve/writer.py); the HTTP layer only submits jobs."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import time
 
 from flowc.interpreter.api import Runner, open_store
+from flowc.interpreter.events import EventError, parse_event
 from flowc.interpreter.records import Outcome
 from flowc.interpreter.stores.base import StoreError
 from flowc.interpreter.timeutil import show
@@ -72,6 +74,12 @@ class Service:
         except BaseException:
             self.store.close()
             raise
+        # The event reader is built on first use, a few hundred milliseconds
+        # that would otherwise fall on the first requests (and, queued behind
+        # them, on every request of that moment): built now, before the
+        # service listens.
+        with contextlib.suppress(EventError):
+            parse_event("{}")
 
     # ---- jobs ----------------------------------------------------------------
     def events(self, lines: list[str | None]) -> list[dict]:

@@ -22,6 +22,8 @@ while each is still answered only once its lines are committed."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import itertools
 import json
@@ -80,6 +82,44 @@ def one_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
+class LoopAnswer:
+    """A job's outcome for a coroutine on an event loop, put straight into
+    a future of that loop: what a concurrent.futures.Future and
+    asyncio.wrap_future would do, without the lock, condition and chained
+    callbacks they cost per request. The writer thread calls it as it calls
+    a concurrent Future."""
+
+    __slots__ = ("_loop", "future")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self._loop = loop
+        self.future: asyncio.Future = loop.create_future()
+
+    def set_running_or_notify_cancel(self) -> bool:
+        # Read across threads: a cancel that lands after it is seen when settled.
+        return not self.future.cancelled()
+
+    def set_result(self, result) -> None:
+        self._settle(result, None)
+
+    def set_exception(self, error: BaseException) -> None:
+        self._settle(None, error)
+
+    def _settle(self, result, error: BaseException | None) -> None:
+        # A loop already closed (the server gave up waiting) has nobody to answer.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(_settle, self.future, result, error)
+
+
+def _settle(future: asyncio.Future, result, error: BaseException | None) -> None:
+    if future.done():  # its request was cancelled meanwhile
+        return
+    if error is None:
+        future.set_result(result)
+    else:
+        future.set_exception(error)
+
+
 class Writer:
     """Runs jobs `fn(context)` on one thread. `open_context()` is called on
     that thread (a SQLite connection belongs to the thread that made it) and
@@ -89,7 +129,7 @@ class Writer:
         self._open = open_context
         self._clock = clock
         self._tick = tick
-        self._jobs: queue.Queue = queue.Queue()
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._ready: Future = Future()
         self._thread = threading.Thread(target=self._main, name="flowc-writer", daemon=True)
         self._numbers = itertools.count(1)  # jobs are numbered as submitted
@@ -109,16 +149,20 @@ class Writer:
         """Run `fn(context)` on the thread. `ordered`: a job whose work must
         not overtake a failed one's (events), not run if it was waiting
         when the store failed."""
-        return self._put(fn, ordered, None)
+        return self._put(Future(), fn, ordered, None)
 
     def submit_events(self, lines: list[str | None]) -> Future:
         """Process the event `lines` of one request, in one group commit
         with the event jobs waiting alongside (`context.events_group`);
         ordered, as `submit(..., ordered=True)`."""
-        return self._put(None, True, lines)
+        return self._put(Future(), None, True, lines)
 
-    def _put(self, fn, ordered: bool, lines) -> Future:
-        fut: Future = Future()
+    def events_on(self, loop: asyncio.AbstractEventLoop, lines: list[str | None]) -> asyncio.Future:
+        """As submit_events, for a coroutine on `loop`: its result as a
+        future of that loop."""
+        return self._put(LoopAnswer(loop), None, True, lines).future
+
+    def _put(self, fut, fn, ordered: bool, lines):
         self._last = number = next(self._numbers)
         self._jobs.put((fut, fn, ordered, number, lines))
         return fut
