@@ -179,5 +179,5 @@ def test_a_worker_reconnects_after_a_lost_connection(tmp_path):
     finally:
         if worker is not None:
             worker.kill()
-            worker.wait()
+            worker.communicate()
         schema.drop()
