@@ -122,9 +122,10 @@ class Dovecot:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"dovecot exited: {self.proc.stdout.read().decode(errors='replace')[-2000:]} {self.log()[-2000:]}"
-                )
+                said = self.proc.communicate()[0].decode(errors="replace")[-2000:]
+                failure = RuntimeError(f"dovecot exited: {said} {self.log()[-2000:]}")
+                self.__exit__(None, None, None)
+                raise failure
             try:
                 socket.create_connection(("127.0.0.1", self.imap_port), timeout=1).close()
                 socket.create_connection(("127.0.0.1", self.imaps_port), timeout=1).close()
@@ -139,13 +140,15 @@ class Dovecot:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def __exit__(self, *exc) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+            self.proc.wait()
+            self.proc.stdout.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def client(self, user: str):

@@ -44,7 +44,11 @@ class Server:
             stderr=subprocess.STDOUT,
             preexec_fn=preexec_fn,
         )
-        self._wait_ready()
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop(signal.SIGKILL)  # nothing left running or open by a start that failed
+            raise
 
     def _wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout

@@ -97,6 +97,7 @@ class SmtpServer:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server = None
+        self._sessions: list[SMTP] = []
         self.port = 0
 
     # -- control
@@ -133,7 +134,7 @@ class SmtpServer:
             # AUTH without TLS: this server listens on 127.0.0.1 only.
             warnings.simplefilter("ignore")
             starttls = self.tls if self.security == "starttls" else None
-            return SMTP(
+            protocol = SMTP(
                 _Handler(self),
                 hostname="flow-test.invalid",
                 authenticator=self._authenticate,
@@ -143,6 +144,8 @@ class SmtpServer:
                 require_starttls=starttls is not None,
                 enable_SMTPUTF8=self.smtputf8,
             )
+        self._sessions.append(protocol)
+        return protocol
 
     # -- life
     def start(self) -> SmtpServer:
@@ -159,10 +162,21 @@ class SmtpServer:
     def stop(self) -> None:
         async def close():
             self._server.close()
+            # A client still connected (a killed deliverer's) would keep
+            # its socket open past the loop's end.
+            for session in self._sessions:
+                if session.transport is not None:
+                    session.transport.close()
+            await asyncio.sleep(0)  # the closed transports' callbacks run
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
         asyncio.run_coroutine_threadsafe(close(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
+        self._loop.close()
 
     def __enter__(self) -> SmtpServer:
         return self.start()

@@ -112,13 +112,19 @@ def test_check_errors_stop_the_run(tmp_path):
     assert "E102" in r.stderr and "enrolled" not in r.stdout
 
 
-def test_usage_errors_exit_2(tmp_path):
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["run", "{script}", "--events", "-", "--store", "mysql://x"], id="unknown-store"),
+        pytest.param(["run", "{script}", "--events", "-", "--until", "next tuesday"], id="unreadable-until"),
+        pytest.param(["run", "{script}", "--events", "{tmp}/missing.jsonl"], id="missing-events-file"),
+        pytest.param(["run", "{script}"], id="no-events"),
+        pytest.param(["status", "--store", "sqlite:///"], id="sqlite-store-without-a-path"),
+    ],
+)
+def test_usage_errors_exit_2(tmp_path, args):
     s = script(tmp_path)
-    assert run("run", s, "--events", "-", "--store", "mysql://x", input=GOOD).exit_code == 2
-    assert run("run", s, "--events", "-", "--until", "next tuesday", input=GOOD).exit_code == 2
-    assert run("run", s, "--events", tmp_path / "missing.jsonl").exit_code == 2
-    assert run("run", s).exit_code == 2
-    assert run("status", "--store", "sqlite:///").exit_code == 2
+    assert run(*(a.format(script=s, tmp=tmp_path) for a in args), input=GOOD).exit_code == 2
 
 
 def test_not_a_store_file_is_a_usage_error(tmp_path):
@@ -126,12 +132,6 @@ def test_not_a_store_file_is_a_usage_error(tmp_path):
     bad.write_text("this is not sqlite" * 100)
     r = run("status", "--store", f"sqlite:///{bad}")
     assert r.exit_code == 2 and "file is not a database" in r.output
-
-
-def test_status_does_not_create_a_store(tmp_path):
-    r = run("status", "--store", f"sqlite:///{tmp_path / 'typo.db'}")
-    assert r.exit_code == 2 and "no store at" in r.output
-    assert not (tmp_path / "typo.db").exists()
 
 
 def test_rerun_over_the_same_events_changes_nothing(tmp_path):
@@ -220,10 +220,11 @@ def test_status_as_json(tmp_path):
     assert data["deleted_sequences"] == []
 
 
-def test_status_without_a_store_is_one_line(tmp_path):
-    r = run("status", "--store", f"sqlite:///{tmp_path / 'none.db'}")
+def test_status_without_a_store_is_one_line_and_does_not_create_it(tmp_path):
+    r = run("status", "--store", f"sqlite:///{tmp_path / 'typo.db'}")
     assert r.exit_code == 2
-    assert r.output.strip().splitlines() == [f"Error: no store at {tmp_path / 'none.db'}"]
+    assert r.output.strip().splitlines() == [f"Error: no store at {tmp_path / 'typo.db'}"]
+    assert not (tmp_path / "typo.db").exists()
 
 
 def test_text_audit_has_a_header_and_long_values_keep_the_columns(tmp_path):

@@ -64,8 +64,9 @@ def workload(tmp_path_factory):
     events.write_text("\n".join(event_stream(400, contacts=40, seed=7)) + "\n")
     clean = d / "clean.db"
     p = _flowc(script, events, clean)
-    lines = p.stdout.read().splitlines()
-    assert p.wait() == 0
+    out, _ = p.communicate()
+    assert p.returncode == 0
+    lines = out.splitlines()
     return script, events, _state(clean), len(lines)
 
 
@@ -89,8 +90,8 @@ def test_killed_run_then_rerun_equals_clean_run(workload, tmp_path, seed, commit
         p.stdout.close()
         p.wait()
     p = _flowc(script, events, db)
-    p.stdout.read()
-    assert p.wait() == 0
+    p.communicate()
+    assert p.returncode == 0
     assert kills >= 1
     assert _state(db) == clean
 
@@ -105,8 +106,8 @@ def test_group_commit_killed_at_random_times_then_rerun_equals_clean_run(workloa
     db = tmp_path / "crashed.db"
     start = time.monotonic()
     p = _flowc(script, events, tmp_path / "timing.db", 7)
-    p.stdout.read()
-    assert p.wait() == 0
+    p.communicate()
+    assert p.returncode == 0
     took = time.monotonic() - start
     for _ in range(3):
         p = _flowc(script, events, db, 7)
@@ -115,6 +116,6 @@ def test_group_commit_killed_at_random_times_then_rerun_equals_clean_run(workloa
         p.stdout.close()
         p.wait()
     p = _flowc(script, events, db, 7)
-    p.stdout.read()
-    assert p.wait() == 0
+    p.communicate()
+    assert p.returncode == 0
     assert _state(db) == clean

@@ -60,8 +60,9 @@ def prepared(tmp_path_factory):
 def _position(db) -> int:
     """The last UID committed (read straight from the file, as the watcher writes it)."""
     import sqlite3
+    from contextlib import closing
 
-    with sqlite3.connect(db, timeout=30) as conn:
+    with closing(sqlite3.connect(db, timeout=30)) as conn:
         try:
             row = conn.execute("SELECT MAX(last_uid) FROM flow_inbox_folders").fetchone()
         except sqlite3.OperationalError:  # the watcher has not made its tables yet

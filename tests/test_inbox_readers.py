@@ -68,10 +68,12 @@ def test_a_folder_position_is_kept_with_its_transaction_or_not_at_all(kind, tmp_
 
 def test_a_store_of_the_previous_version_gets_the_inbox_tables(tmp_path):
     import sqlite3
+    from contextlib import closing
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     open_store(url).close()
-    with sqlite3.connect(tmp_path / "old.db") as conn:  # as a store made by the version before
+    # as a store made by the version before (a sqlite3 connection's `with` commits, closing closes)
+    with closing(sqlite3.connect(tmp_path / "old.db")) as conn, conn:
         conn.execute("DROP TABLE flow_inbox_folders")
         conn.execute("DROP TABLE flow_inbox_readers")
         conn.execute("ALTER TABLE flow_enrollments DROP COLUMN paused_until")  # (schema version 6)

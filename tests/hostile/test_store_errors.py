@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import closing
 
 import pytest
 from flowc.interpreter.api import Runner, StoreError, open_store
@@ -72,6 +73,7 @@ def test_sqlite_locked_by_another_process_gives_up_with_one_line(tmp_path, monke
         assert "database is locked" in str(e.value) and "\n" not in str(e.value)
     finally:
         other.execute("ROLLBACK")
+        other.close()
         store.close()
 
 
@@ -81,8 +83,11 @@ def test_sqlite_waits_for_a_busy_store(tmp_path):
     open_store(f"sqlite:///{path}").close()
     other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     other.execute("BEGIN EXCLUSIVE")
-    threading.Timer(1.5, lambda: other.execute("ROLLBACK")).start()
+    release = threading.Timer(1.5, lambda: other.execute("ROLLBACK"))
+    release.start()
     out = flowc("run", script, "--events", events, "--store", f"sqlite:///{path}")
+    release.join()
+    other.close()
     assert out.code == 0 and out.out.count(" enrolled ") == 5
 
 
@@ -96,7 +101,7 @@ def test_sqlite_on_a_full_disk_stops_with_one_line_and_a_rerun_completes(tmp_pat
     assert again.code == clean.code == 0, again.text
 
     def counts(name):
-        with sqlite3.connect(tmp_path / name) as db:
+        with closing(sqlite3.connect(tmp_path / name)) as db:
             return [
                 db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
                 for t in ("flow_events", "flow_enrollments", "flow_contacts", "flow_due")
@@ -179,5 +184,5 @@ def test_a_worker_reconnects_after_a_lost_connection(tmp_path):
     finally:
         if worker is not None:
             worker.kill()
-            worker.wait()
+            worker.communicate()
         schema.drop()
