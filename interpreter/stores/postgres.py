@@ -75,9 +75,13 @@ class PostgresStore(BatchReads, ReportReads, SqlStore, WorkQueue):
         try:
             self._create_schema()
         except psycopg.Error as e:
+            self._conn.close()  # a store that refuses to open keeps no connection
             raise StoreError(
                 f"cannot create the Flow tables in {self.url}: {_without(_first_line(e), url, password)}"
             ) from None
+        except BaseException:  # a newer schema, an upgrade that failed, an interrupt
+            self._conn.close()
+            raise
 
     def _connect(self) -> psycopg.Connection[TupleRow]:
         # Not autocommit: a transaction begins with its first statement,
