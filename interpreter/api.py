@@ -32,7 +32,7 @@ from .due_queue import SharedQueue
 from .engine import Engine
 from .events import EventError, event_from_dict
 from .records import AuditEntry, Outcome
-from .runner import LineResult, Summary, run_stream
+from .streaming import LineResult, Summary, run_stream
 from .stores.base import Store, StoreError, WorkQueue
 from .stores.url import open_store as _open_url
 
@@ -160,7 +160,7 @@ class Runner:
         rest still run. `emit` gets each event's audit entries as they are
         committed. Returns the running summary; with `results` (a list),
         also appends what became of each line to it. `commit_every` N > 1
-        commits N lines at a time (group commit, runner.run_stream): only
+        commits N lines at a time (group commit, streaming.run_stream): only
         for input that can be read again, and never with a deliverer (a
         message must not go out before its decision is committed)."""
         if commit_every > 1 and self.delivering:

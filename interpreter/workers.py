@@ -19,7 +19,7 @@ from .conflicts import ALL
 from .due_queue import SharedQueue
 from .events import Rejected, parse_event
 from .records import Due
-from .runner import LineResult, checked_events
+from .streaming import LineResult, checked_events
 from .stores.base import Retry, StoreError
 from .timeutil import from_text, to_text
 
