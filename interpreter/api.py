@@ -32,9 +32,9 @@ from .due_queue import SharedQueue
 from .engine import Engine
 from .events import EventError, event_from_dict
 from .records import AuditEntry, Outcome
-from .streaming import LineResult, Summary, run_stream
 from .stores.base import Store, StoreError, WorkQueue
 from .stores.url import open_store as _open_url
+from .streaming import LineResult, Summary, run_stream
 
 __all__ = [
     "CheckResult",

@@ -19,8 +19,8 @@ from .conflicts import ALL
 from .due_queue import SharedQueue
 from .events import Rejected, parse_event
 from .records import Due
-from .streaming import LineResult, checked_events
 from .stores.base import Retry, StoreError
+from .streaming import LineResult, checked_events
 from .timeutil import from_text, to_text
 
 BATCH = 500
