@@ -128,7 +128,7 @@ def _run_one(program: p.Program, test: p.Test, trace: Trace | None) -> TestResul
     store = open_store("memory:")
     try:
         runner = Runner(program, store)
-        runner.engine.trace = trace
+        runner.core.trace = trace
         now = _start(test)
         window: list[AuditEntry] = []
         checked = False  # an expect came after the last step

@@ -15,6 +15,8 @@ from .stores.base import Retry, Store
 
 #: A line read: an event, or why the line is not one.
 Item = EventBase | Rejected
+#: Where audit entries go, as they are committed.
+Emit = Callable[[list[AuditEntry]], None]
 
 
 class EventRunner(Protocol):
@@ -164,7 +166,7 @@ def checked_events(engine: EventRunner, lines: Iterable[str]) -> Iterator[tuple[
 def run_stream(
     engine: EventRunner,
     lines: Iterable[str],
-    emit: Callable[[list[AuditEntry]], None],
+    emit: Emit,
     summary: Summary | None = None,
     results: list[LineResult] | None = None,
     commit_every: int = 1,

@@ -4,6 +4,7 @@ the sortable text form stores keep."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import overload
 
 from flowc.dsl.program import Delay
 
@@ -51,6 +52,14 @@ def after(at: dt.datetime, delay: Delay) -> dt.datetime:
     return t
 
 
+# Typed per case: a time gives its text and the text its time, None gives
+# None (the stores convert NOT NULL and nullable columns alike).
+@overload
+def to_text(at: dt.datetime) -> str: ...
+@overload
+def to_text(at: None) -> None: ...
+@overload
+def to_text(at: dt.datetime | None) -> str | None: ...
 def to_text(at: dt.datetime | None) -> str | None:
     """Fixed-width UTC text (2026-01-05T09:00:00.000000+00:00), so that text
     order is time order. (isoformat and fromisoformat are C code, several
@@ -62,6 +71,12 @@ def to_text(at: dt.datetime | None) -> str | None:
     return at.isoformat(timespec="microseconds")
 
 
+@overload
+def from_text(text: str) -> dt.datetime: ...
+@overload
+def from_text(text: None) -> None: ...
+@overload
+def from_text(text: str | None) -> dt.datetime | None: ...
 def from_text(text: str | None) -> dt.datetime | None:
     if text is None:
         return None

@@ -11,23 +11,38 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ..engine import Engine
+from ..events import EventBase
 from ..records import AuditEntry
 from .deliverer import Deliverer
 
 
 class InlineDelivery:
-    """Stands in for the engine where `run_stream` and the Runner use it."""
+    """Stands in for the engine where `run_stream` and the Runner use it
+    (streaming.EventRunner)."""
 
-    def __init__(self, engine, deliverer: Deliverer):
+    def __init__(self, engine: Engine, deliverer: Deliverer) -> None:
         self.engine = engine
         self.store = engine.store
         self.deliverer = deliverer
 
-    def __getattr__(self, name):
-        # invalid_properties, reject, late, program: as the engine has them
-        return getattr(self.engine, name)
+    # As the engine has them: events rejected and late ones counted change
+    # nothing to deliver.
+    @property
+    def late(self) -> int:
+        return self.engine.late
 
-    def process(self, event) -> list[AuditEntry]:
+    @late.setter
+    def late(self, count: int) -> None:
+        self.engine.late = count
+
+    def reject(self, line: int, reason: str, event_id: str | None = None) -> list[AuditEntry]:
+        return self.engine.reject(line, reason, event_id)
+
+    def invalid_properties(self, event: EventBase) -> str | None:
+        return self.engine.invalid_properties(event)
+
+    def process(self, event: EventBase) -> list[AuditEntry]:
         entries = self._run_until(event.at)
         entries += self.engine.process(event)
         return entries + self._deliver()
