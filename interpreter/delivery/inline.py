@@ -10,11 +10,28 @@ refused with a 5xx ends its enrollment before the next step can fall due."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Protocol
 
-from ..engine import Engine
-from ..events import EventBase
 from ..records import AuditEntry
+from ..stores.base import Store
 from .deliverer import Deliverer
+
+
+# What is wrapped, as protocols: the engine (engine.Engine) and its events
+# (events.py) import this package, so it imports neither.
+class _Event(Protocol):
+    @property
+    def at(self) -> dt.datetime: ...
+
+
+class Engine(Protocol):
+    store: Store
+    late: int
+
+    def process(self, event: _Event) -> list[AuditEntry]: ...
+    def advance(self, until: dt.datetime) -> list[AuditEntry]: ...
+    def reject(self, line: int, reason: str, event_id: str | None = None) -> list[AuditEntry]: ...
+    def invalid_properties(self, event: _Event) -> str | None: ...
 
 
 class InlineDelivery:
@@ -39,10 +56,10 @@ class InlineDelivery:
     def reject(self, line: int, reason: str, event_id: str | None = None) -> list[AuditEntry]:
         return self.engine.reject(line, reason, event_id)
 
-    def invalid_properties(self, event: EventBase) -> str | None:
+    def invalid_properties(self, event: _Event) -> str | None:
         return self.engine.invalid_properties(event)
 
-    def process(self, event: EventBase) -> list[AuditEntry]:
+    def process(self, event: _Event) -> list[AuditEntry]:
         entries = self._run_until(event.at)
         entries += self.engine.process(event)
         return entries + self._deliver()
