@@ -37,7 +37,7 @@ Reader = Callable[[Values, Values, dt.datetime], object]
 
 # A stored value as the compared kind, or None when it is not one.
 def _as_number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):  # (a tuple is faster than a union)
         return None
     try:
         return float(value)
