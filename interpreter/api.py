@@ -20,7 +20,8 @@ both are usage errors (exit 2) to a command line. Nothing here prints."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from flowc.dsl import CheckResult, UsageError, load
 from flowc.dsl.program import Program
@@ -32,9 +33,13 @@ from .due_queue import SharedQueue
 from .engine import Engine
 from .events import EventError, event_from_dict
 from .records import AuditEntry, Outcome
-from .runner import LineResult, Summary, run_stream
 from .stores.base import Store, StoreError, WorkQueue
 from .stores.url import open_store as _open_url
+from .streaming import Emit, LineResult, Summary, run_stream
+
+if TYPE_CHECKING:
+    from .delivery.deliverer import Deliverer
+    from .delivery.inline import InlineDelivery
 
 __all__ = [
     "CheckResult",
@@ -51,8 +56,6 @@ __all__ = [
     "publish",
 ]
 
-Emit = Callable[[list[AuditEntry]], None]
-
 
 def _ignore(entries: list[AuditEntry]) -> None:
     pass
@@ -61,14 +64,15 @@ def _ignore(entries: list[AuditEntry]) -> None:
 # ---- scripts -------------------------------------------------------------------
 
 
-def publish(store: Store, result: CheckResult) -> None:
+def publish(store: WorkQueue, result: CheckResult) -> None:
     """Store the checked scripts' texts for workers that are given none."""
-    sources = {path: result.unit.sources.text(path) for path in result.unit.sources.paths()}
+    texts = result.unit.sources
+    sources = {path: text for path in texts.paths() if (text := texts.text(path)) is not None}
     with store.transaction():
         store.publish(sources)
 
 
-def load_published(store: Store) -> CheckResult:
+def load_published(store: WorkQueue) -> CheckResult:
     """The scripts published to `store`, checked again here (includes are
     read from what was published, not from disk). None published is a
     UsageError; check errors are in the result."""
@@ -78,7 +82,7 @@ def load_published(store: Store) -> CheckResult:
             "no scripts published to this store: give them to `flowc worker SCRIPT...` or `flowc ingest --script`"
         )
 
-    def read(path):
+    def read(path: str) -> str:
         if path not in sources:
             raise FileNotFoundError(path)
         return sources[path]
@@ -134,22 +138,31 @@ class Runner:
     `summary` counts everything this runner has processed so far. The store
     stays the caller's to close."""
 
-    def __init__(self, program: Program, store: Store, *, workers: bool = False, deliverer=None):
+    def __init__(
+        self, program: Program, store: Store, *, workers: bool = False, deliverer: Deliverer | None = None
+    ) -> None:
         check_senders(program)
         self.program = program
         self.store = store
-        if workers and not isinstance(store, WorkQueue):
-            raise StoreError("workers need a postgresql:// store")
         #: The workers' queue, or None when this process owns the due list.
-        self.queue = SharedQueue(store, program) if workers else None
-        self.engine = Engine(program, store, self.queue)
+        self.queue: SharedQueue | None = None
+        if workers:
+            if not isinstance(store, WorkQueue):
+                raise StoreError("workers need a postgresql:// store")
+            if deliverer is not None:
+                # A worker's engine runs queued events at their own times, not inline.
+                raise UsageError("workers do not deliver: `flowc deliver` sends what they write")
+            self.queue = SharedQueue(store, program)
+        #: The engine itself: what workers run, and `flowc test --coverage` traces.
+        self.core = Engine(program, store, self.queue)
+        #: What runs events: the engine, or with `deliverer` (interpreter/delivery/deliverer.py)
+        #: the engine sending messages as they are written, on its clock (delivery/inline.py).
+        self.engine: Engine | InlineDelivery = self.core
         self.delivering = deliverer is not None
         if deliverer is not None:
-            # `deliverer` (interpreter/delivery/deliverer.py): messages are sent as they
-            # are written, on the engine's clock (interpreter/delivery/inline.py).
-            from .delivery.inline import InlineDelivery
+            from .delivery.inline import InlineDelivery  # only a delivering run loads delivery
 
-            self.engine = InlineDelivery(self.engine, deliverer)
+            self.engine = InlineDelivery(self.core, deliverer)
         self.summary = Summary()
 
     def process(
@@ -160,7 +173,7 @@ class Runner:
         rest still run. `emit` gets each event's audit entries as they are
         committed. Returns the running summary; with `results` (a list),
         also appends what became of each line to it. `commit_every` N > 1
-        commits N lines at a time (group commit, runner.run_stream): only
+        commits N lines at a time (group commit, streaming.run_stream): only
         for input that can be read again, and never with a deliverer (a
         message must not go out before its decision is committed)."""
         if commit_every > 1 and self.delivering:
@@ -170,7 +183,7 @@ class Runner:
             )
         return run_stream(self.engine, lines, emit, self.summary, results, commit_every)
 
-    def event(self, data: dict) -> list[AuditEntry]:
+    def event(self, data: dict[str, object]) -> list[AuditEntry]:
         """Process one event given as a dict (the fields of an event line).
         One that is not valid raises EventError and changes nothing."""
         event = event_from_dict(data)
@@ -202,11 +215,16 @@ class Runner:
         list), also appends what became of each line to it."""
         from .workers import ingest
 
-        return ingest(self.engine, self.queue, lines, emit, until, results)
+        return ingest(self.engine, self._shared(), lines, emit, until, results)
 
     def work(self, emit: Emit = _ignore, wait: bool = False) -> int:
         """Workers: process queued work until none is left that may run (or,
         with `wait`, forever). Returns how many pieces this one processed."""
         from .workers import work
 
-        return work(self.engine, self.queue, emit, wait=wait)
+        return work(self.core, self._shared(), emit, wait=wait)
+
+    def _shared(self) -> SharedQueue:
+        if self.queue is None:
+            raise UsageError("only a Runner made with workers=True has a queue to ingest into and work from")
+        return self.queue

@@ -23,16 +23,37 @@ which only the store knows: it conflicts with everything."""
 
 from __future__ import annotations
 
+from typing import Protocol, cast
+
 from flowc.dsl import program as p
 from flowc.dsl.schema import CONTACT_ACCOUNT_EVENTS
 
-from .evaluate import condition
+from .evaluate import Values, condition
+from .events import EventBase
 from .records import AUTO_ENDS
+from .timeutil import EARLIEST
 
 ALL = "*"
 
 
-def _maybe(c, fields: dict):
+class _Keyed(Protocol):
+    """An event as `event_keys` reads it. Each event type's model is made at
+    run time (events._model), so no class declares these: every one has
+    `type`, `trigger` and `fields`; `contact`, `user` and `sequence` are read
+    only of the types that have them."""
+
+    id: str
+    type: str
+    trigger: bool
+    contact: str
+    user: str
+    sequence: str
+
+    @property
+    def fields(self) -> Values: ...
+
+
+def _maybe(c: p.Cond, fields: Values) -> bool | None:
     """Three-valued `where`: True, False, or None when it depends on the
     contact or the date."""
     if isinstance(c, p.All):
@@ -47,15 +68,16 @@ def _maybe(c, fields: dict):
     # A comparison, `in`, `contains`, `is known` or a bool: decided by the
     # event alone when it reads only event fields and constants.
     operands = [getattr(c, n) for n in ("left", "right", "operand") if hasattr(c, n)]
-    return condition(c)(fields, {}, None) if all(map(_event_only, operands)) else None
+    # (Such a condition never reads the time: any will do.)
+    return condition(c)(fields, {}, EARLIEST) if all(map(_event_only, operands)) else None
 
 
-def _event_only(v) -> bool:
+def _event_only(v: p.Value) -> bool:
     return isinstance(v, (p.Field, p.Const))
 
 
 class Conflicts:
-    def __init__(self, program: p.Program):
+    def __init__(self, program: p.Program) -> None:
         self.program = program
         self._touches = {w.name: self._workflow_keys(w) for w in program.workflows}
         #: The senders of each sequence: the users any workflow enrolls in it as.
@@ -74,7 +96,8 @@ class Conflicts:
         # An unenroll changes only the event's own contact (`c:`).
         return frozenset("u:" + op.user for op in w.code if isinstance(op, p.EnrollOp))
 
-    def event_keys(self, event) -> list[str]:
+    def event_keys(self, valid: EventBase) -> list[str]:
+        event = cast(_Keyed, valid)
         t = event.type
         if t == "sequence_deleted":
             return [ALL]

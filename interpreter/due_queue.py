@@ -39,21 +39,21 @@ class DueList:
     """This process owns the store's clock and due list: before each event,
     the work due by its time runs, in time order, and the clock moves on."""
 
-    def __init__(self, store: EngineState):
+    def __init__(self, store: EngineState) -> None:
         self.store = store
 
-    def clock(self, at):
+    def clock(self, at: dt.datetime | None) -> dt.datetime | None:
         return self.store.clock()
 
-    def before_event(self, at, run) -> None:
+    def before_event(self, at: dt.datetime, run: Callable[[Due], None]) -> None:
         while (due := self.store.pop_due(at)) is not None:
             run(due)
         self.store.set_clock(at)
 
-    def schedule(self, due, enrollment=None) -> None:
+    def schedule(self, due: Due, enrollment: Enrollment | None = None) -> None:
         self.store.add_due(due)
 
-    def take(self, until):
+    def take(self, until: dt.datetime) -> Due | None:
         return self.store.pop_due(until)
 
 
@@ -63,26 +63,27 @@ class SharedQueue:
     with the time they run at, fixed when they were queued; and the shared
     clock is left to the workers' end of a run."""
 
-    def __init__(self, store: WorkQueue, program: Program):
+    def __init__(self, store: WorkQueue, program: Program) -> None:
         self.store = store
         self.conflicts = Conflicts(program)
         #: What was queued since the worker last emptied it, with its keys:
         #: work later in the worker's claim that conflicts with it must wait.
         self.queued: list[tuple[Due, list[str]]] = []
 
-    def clock(self, at):
+    def clock(self, at: dt.datetime | None) -> dt.datetime | None:
         return at
 
-    def before_event(self, at, run) -> None:
+    def before_event(self, at: dt.datetime, run: Callable[[Due], None]) -> None:
         pass
 
-    def schedule(self, due, enrollment=None) -> None:
+    def schedule(self, due: Due, enrollment: Enrollment | None = None) -> None:
         if enrollment is not None:
             keys = self.conflicts.step_keys(enrollment.contact, enrollment.user)
         else:
+            assert due.workflow is not None and due.contact is not None, "Due.resume: a run to resume"
             keys = self.conflicts.resume_keys(due.workflow, due.contact)
         self.store.enqueue_due(due, keys)
         self.queued.append((due, keys))
 
-    def take(self, until):
+    def take(self, until: dt.datetime) -> Due | None:
         raise TypeError("workers take due work from the shared queue (Runner.work), not by advancing a clock")

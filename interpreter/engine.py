@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from flowc.dsl import program as p
@@ -134,7 +135,7 @@ class Engine:
         #: When set, told what the engine reaches (`flowc test --coverage`):
         #: ("workflow", name, None) as a run starts, ("branch", name, (pc,
         #: taken)) at each `if`, ("step", sequence, index) as a step runs.
-        self.trace = None
+        self.trace: Callable[[str, str, object], None] | None = None
         self.sync_declarations()
 
     # ---- declarations ------------------------------------------------------

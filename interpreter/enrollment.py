@@ -21,6 +21,7 @@ from flowc.dsl.schema import SENDER_SEATS
 from . import timeutil
 from .evaluate import sender_fields
 from .records import Contact, Enrollment, EnrollmentStatus, Reason, UserState
+from .stores.base import EngineState
 
 
 def new_contact(email: str) -> Contact:
@@ -44,15 +45,18 @@ def send_blocker(user: UserState | None, sender: str | None) -> Reason | None:
     return None
 
 
-def limit_frees_at(store, user: UserState, at: dt.datetime) -> dt.datetime | None:
+def limit_frees_at(store: EngineState, user: UserState, at: dt.datetime) -> dt.datetime | None:
     """None when `user` may send one more email at `at`; else when its daily
     limit frees a send: the oldest send in the window turns 24 hours old."""
     count, oldest = store.sends_window(user.name, at - timeutil.WINDOW)
-    return oldest + timeutil.WINDOW if count >= user.limit else None
+    if count < user.limit:
+        return None
+    assert oldest is not None, "a limit is at least 1, so a full window holds a send"
+    return oldest + timeutil.WINDOW
 
 
 def enroll_blocker(
-    store, sequence: str, contact: Contact, user: UserState | None, sender: str | None, at: dt.datetime
+    store: EngineState, sequence: str, contact: Contact, user: UserState | None, sender: str | None, at: dt.datetime
 ) -> Reason | None:
     """Why `contact` may not be enrolled in `sequence` by `user` from
     `sender` at `at`, or None; the first rule that fails, in the order
@@ -62,6 +66,7 @@ def enroll_blocker(
         return Reason.SEQUENCE_DELETED
     if (blocked := send_blocker(user, sender)) is not None:
         return blocked
+    assert user is not None, "send_blocker refuses a user that is not there"
     if contact.opted_out:
         return Reason.CONTACT_UNSUBSCRIBED
     if store.active_enrollment(contact.email) is not None:
@@ -74,8 +79,12 @@ def enroll_blocker(
 # ---- starting and advancing ------------------------------------------------------
 
 
-def start(store, workflow: str, op: p.EnrollOp, contact: Contact, sender: str | None, at: dt.datetime) -> Enrollment:
-    """A new active enrollment at its first step, stored."""
+def start(
+    store: EngineState, workflow: str, op: p.EnrollOp, contact: Contact, sender: str | None, at: dt.datetime
+) -> Enrollment:
+    """A new active enrollment at its first step, stored (enroll_blocker
+    has passed it: it has a sender)."""
+    assert sender is not None, "enroll_blocker refuses an enrollment with no sender"
     e = Enrollment(0, contact.email, op.sequence, op.user, sender, 0, EnrollmentStatus.ACTIVE, at, workflow)
     e.id = store.add_enrollment(e)
     return e
@@ -92,7 +101,7 @@ def display_name(program: p.Program, user: str) -> str | None:
     return declared.display_name if declared else None
 
 
-def sender_of(program: p.Program, e: Enrollment) -> dict:
+def sender_of(program: p.Program, e: Enrollment) -> dict[str, str]:
     """The `{{sender.*}}` fields of `e`'s steps, emails and tasks alike."""
     return sender_fields(e.user, display_name(program, e.user), e.sender)
 
@@ -100,7 +109,7 @@ def sender_of(program: p.Program, e: Enrollment) -> dict:
 # ---- ending --------------------------------------------------------------------
 
 
-def end(store, e: Enrollment, status: EnrollmentStatus) -> None:
+def end(store: EngineState, e: Enrollment, status: EnrollmentStatus) -> None:
     """End `e` with `status` (ended or unenrolled): an ended enrollment is
     neither held nor paused, and takes no more steps."""
     e.status = status
@@ -127,7 +136,7 @@ def unsent_reason(e: Enrollment | None, contact: Contact | None) -> Reason | Non
 # ---- suppression and inboxes ---------------------------------------------------
 
 
-def suppress(store, email: str, reason: Reason) -> None:
+def suppress(store: EngineState, email: str, reason: Reason) -> None:
     """No more sequence email to the contact (an unsubscribe, a bounce, an
     answer that it left the company): later enrollments are skipped
     (`contact_unsubscribed`). Its active enrollment is the caller's to end,
@@ -136,7 +145,7 @@ def suppress(store, email: str, reason: Reason) -> None:
     store.put_contact(replace(contact, opted_out=reason))
 
 
-def set_inbox(store, user: UserState, address: str | None) -> None:
+def set_inbox(store: EngineState, user: UserState, address: str | None) -> None:
     """Connect `user`'s inbox at `address`, or disconnect it (None): emails
     from the old address are held until one is connected again."""
     if user.inbox != address:

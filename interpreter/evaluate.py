@@ -25,33 +25,45 @@ def as_date(text: str) -> str | None:
         return None
 
 
+#: An event's fields or a contact's properties: JSON values by name.
+Values = Mapping[str, object]
+#: A value compared, once converted to the compared kind.
+Ordered = float | str | bool
+#: A stored value as the compared kind, or None when it is not one.
+Convert = Callable[[object], Ordered | None]
+#: A value of a condition as a function of (fields, props, now).
+Reader = Callable[[Values, Values, dt.datetime], object]
+
+
 # A stored value as the compared kind, or None when it is not one.
-def _as_number(value):
-    if value is None or isinstance(value, bool):
+def _as_number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):  # (a tuple is faster than a union)
         return None
     try:
         return float(value)
-    except (TypeError, ValueError):
+    except ValueError:
         return None
+    except OverflowError:  # an int past float's range: infinite, as float("1e400") is
+        return math.inf if int(value) > 0 else -math.inf
 
 
-def _as_date(value):
+def _as_date(value: object) -> str | None:
     return None if value is None else as_date(str(value))
 
 
-def _as_bool(value):
+def _as_bool(value: object) -> bool | None:
     if value is None or isinstance(value, bool):
         return value
     return {"true": True, "false": False}.get(str(value).lower())
 
 
-def _as_text(value):
+def _as_text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-_AS = {"number": _as_number, "date": _as_date, "bool": _as_bool}
+_AS: dict[str, Convert] = {"number": _as_number, "date": _as_date, "bool": _as_bool}
 
-_OPS = {
+_OPS: dict[str, Callable[[Ordered, Ordered], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
     "<": operator.lt,
@@ -61,22 +73,24 @@ _OPS = {
 }
 
 #: A condition made a function: (event fields, contact properties, now) -> bool.
-Test = Callable[[dict, dict, dt.datetime], bool]
+Test = Callable[[Values, Values, dt.datetime], bool]
 
 
-def _reader(v):
+def _reader(v: p.Value) -> Reader:
     """A value of a condition as a function of (fields, props, now)."""
     if isinstance(v, p.Const):
         value = v.value
         return lambda fields, props, now: value
     if isinstance(v, p.Field):
-        return lambda fields, props, now, name=v.name: fields.get(name)
+        field = v.name
+        return lambda fields, props, now: fields.get(field)
     if isinstance(v, p.Prop):
-        return lambda fields, props, now, name=v.name: props.get(name)
+        prop = v.name
+        return lambda fields, props, now: props.get(prop)
     return lambda fields, props, now: now.date().isoformat()  # Today
 
 
-def condition(c) -> Test:
+def condition(c: p.Cond) -> Test:
     """Condition `c` made once into a function that says whether it holds
     for an event's fields, a contact's properties and the time (the engine
     makes one per condition of a program, and calls it per event)."""
@@ -94,25 +108,25 @@ def condition(c) -> Test:
         convert, read, negated = _AS.get(c.kind, _as_text), _reader(c.operand), c.negated
         values = {convert(x) for x in c.values}
 
-        def member(fields, props, now):
+        def member(fields: Values, props: Values, now: dt.datetime) -> bool:
             v = convert(read(fields, props, now))
             return v is not None and (v in values) != negated
 
         return member
     if isinstance(c, p.Has):
-        left, right = _reader(c.left), _reader(c.right)
+        whole, part = _reader(c.left), _reader(c.right)
 
-        def has(fields, props, now):
-            a, b = left(fields, props, now), right(fields, props, now)
+        def has(fields: Values, props: Values, now: dt.datetime) -> bool:
+            a, b = whole(fields, props, now), part(fields, props, now)
             return a is not None and b is not None and str(b) in str(a)
 
         return has
     if isinstance(c, p.Known):
-        read, known = _reader(c.operand), c.known
-        return lambda fields, props, now: ((v := read(fields, props, now)) is not None and v != "") == known
+        value, known = _reader(c.operand), c.known
+        return lambda fields, props, now: ((v := value(fields, props, now)) is not None and v != "") == known
     assert isinstance(c, p.Truth)
-    read = _reader(c.operand)
-    return lambda fields, props, now: _as_bool(read(fields, props, now)) is True
+    operand = _reader(c.operand)
+    return lambda fields, props, now: _as_bool(operand(fields, props, now)) is True
 
 
 def _comparison(c: p.Cmp) -> Test:
@@ -124,14 +138,14 @@ def _comparison(c: p.Cmp) -> Test:
         if b is None:
             return lambda fields, props, now: False
 
-        def against_constant(fields, props, now):
+        def against_constant(fields: Values, props: Values, now: dt.datetime) -> bool:
             a = convert(left(fields, props, now))
             return a is not None and op(a, b)
 
         return against_constant
     right = _reader(c.right)
 
-    def compare(fields, props, now):
+    def compare(fields: Values, props: Values, now: dt.datetime) -> bool:
         a = convert(left(fields, props, now))
         if a is None:
             return False
@@ -141,7 +155,7 @@ def _comparison(c: p.Cmp) -> Test:
     return compare
 
 
-def flow_text(value, kind: str | None = None) -> str:
+def flow_text(value: object, kind: str | None = None) -> str:
     """A value as Flow writes it: `true`/`false`, numbers without a trailing
     `.0` (and never in exponent form), a date property's value as
     YYYY-MM-DD, or as an ISO-8601 UTC time when it has a time of day."""
@@ -168,30 +182,32 @@ def flow_text(value, kind: str | None = None) -> str:
     return text
 
 
-def render(t: p.Template | None, props: dict, sender: dict, kinds: Mapping[str, Type]) -> str | None:
+def render(t: p.Template | None, props: Values, sender: Mapping[str, str], kinds: Mapping[str, Type]) -> str | None:
     """The text of a template for one contact; placeholders stay as written.
     `kinds` are the property types, by name."""
     if t is None:
         return None
-    out = []
+    out: list[str] = []
     for part in t.parts:
         if isinstance(part, str):
             out.append(part)
-        elif part[0] == "contact":
-            value = props.get(part[1])
+            continue
+        name = part[1] or ""  # only a contact token's fallback may be None
+        if part[0] == "contact":
+            value = props.get(name)
             if value in (None, ""):
                 out.append(part[2] or "")
             else:
-                kind = kinds.get(part[1])
+                kind = kinds.get(name)
                 out.append(flow_text(value, kind.kind if kind else None))
         elif part[0] == "sender":
-            out.append(sender.get(part[1]) or "")
+            out.append(sender.get(name) or "")
         else:
-            out.append(part[1])
+            out.append(name)
     return "".join(out)
 
 
-def sender_fields(name: str, display_name: str | None, address: str) -> dict:
+def sender_fields(name: str, display_name: str | None, address: str) -> dict[str, str]:
     """`{{sender.*}}` values: the first word of the display name and the
     rest; without a display name, the user's name stands for the first."""
     first, _, last = (display_name or name).strip().partition(" ")

@@ -368,8 +368,8 @@ def event_from_dict(data: dict):
 
 
 def read_events(
-    lines: Iterable[str | BadLine], check: Callable[[object], str | None] | None = None
-) -> Iterator[tuple[int, object]]:
+    lines: Iterable[str | BadLine], check: Callable[[EventBase], str | None] | None = None
+) -> Iterator[tuple[int, EventBase | Rejected]]:
     """(line number, event or Rejected) for each non-blank line; `lines` may
     hold BadLines (interpreter/lines.py), which are rejected as they are.
     `check`, when given, is a further check of each valid event: the reason

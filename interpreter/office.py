@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from flowc.dsl import program as p
 
+from .records import Contact
 from .timeutil import DAY, LATEST, NEVER, UTC, after
 
 #: The reasons a step is rescheduled, in the order that names the first.
@@ -40,7 +41,7 @@ class Rules:
     #: (opening, closing) local times; closing None for the end of the day.
     hours: tuple[dt.time, dt.time | None] | None
     throttle: dt.timedelta | None
-    holidays: frozenset
+    holidays: frozenset[dt.date]
 
     def after(self, at: dt.datetime, delay: p.Delay) -> dt.datetime:
         """`at` plus a wait: with a time zone, days, business days and weeks
@@ -68,7 +69,7 @@ class Rules:
 UTC_RULES = Rules(UTC, False, None, None, frozenset())
 
 
-def rules_for(user: p.User, holidays: frozenset) -> Rules | None:
+def rules_for(user: p.User, holidays: frozenset[dt.date]) -> Rules | None:
     """The office hours of a declared user; None when it has none and there
     are no holidays (its steps then run when they fall due, as before)."""
     if user.timezone is None and user.hours is None and not user.throttle and not holidays:
@@ -109,7 +110,11 @@ def resolve(day: dt.date, time: dt.time, zone: dt.tzinfo) -> dt.datetime:
 
 
 def place(
-    due: dt.datetime, rules: Rules, email: bool, weekend: bool, bookings: Callable[[dt.datetime], list] | None = None
+    due: dt.datetime,
+    rules: Rules,
+    email: bool,
+    weekend: bool,
+    bookings: Callable[[dt.datetime], list[dt.datetime]] | None = None,
 ) -> tuple[dt.datetime, list[str]]:
     """The send time of a step due at `due`, and the rules that moved it
     (in REASONS order; empty when it runs at `due`). `weekend`: the step
@@ -166,12 +171,12 @@ def local_text(at: dt.datetime, rules: Rules) -> str:
     return at.astimezone(rules.zone).isoformat(timespec="seconds")
 
 
-def _company(contact) -> str | None:
+def _company(contact: Contact) -> str | None:
     value = contact.properties.get("company")
     return value.strip().casefold() or None if isinstance(value, str) else None
 
 
-def same_company(a, b) -> bool:
+def same_company(a: Contact, b: Contact) -> bool:
     """Two contacts of one company: their `company` (case-insensitive) when
     both have one, else their addresses' domains."""
     ca, cb = _company(a), _company(b)

@@ -7,11 +7,18 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
+
+from flowc.dsl.program import Program
 
 from .api import Runner, open_store
 from .records import AuditEntry, Outcome
 from .timeutil import show
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsRichComparison
 
 
 @dataclass
@@ -21,7 +28,7 @@ class Replay:
     rejected: int = 0
 
 
-def replay(program, lines, until: dt.datetime | None = None) -> Replay:
+def replay(program: Program, lines: Iterable[str], until: dt.datetime | None = None) -> Replay:
     """Every audit entry of `lines` run through `program` on a fresh store."""
     out = Replay()
     store = open_store("memory:")
@@ -41,25 +48,37 @@ def _journey_line(e: AuditEntry) -> str:
     return "  ".join(parts).rstrip()
 
 
-def _pairs(old: Counter, new: Counter) -> dict:
+_Key = TypeVar("_Key", bound="SupportsRichComparison")
+
+
+def _pairs(old: Counter[_Key], new: Counter[_Key]) -> dict[_Key, dict[str, int]]:
     return {k: {"old": old.get(k, 0), "new": new.get(k, 0)} for k in sorted(set(old) | set(new))}
 
 
-def compare(old: Replay, new: Replay, old_program, new_program, first: int = 10) -> dict:
+# What the report counts entries by. An enrollment and an email always name
+# their sequence and user, and an email its time; "-" as _journey_line shows
+# a missing one (never None: the report sorts the keys).
+def _sequence(e: AuditEntry) -> str:
+    return e.sequence or "-"
+
+
+def _user_day(e: AuditEntry) -> tuple[str, str]:
+    return e.user or "-", e.at.date().isoformat() if e.at is not None else "-"
+
+
+def compare(old: Replay, new: Replay, old_program: Program, new_program: Program, first: int = 10) -> dict[str, object]:
     """The difference between two replays, as plain data (the JSON report)."""
 
-    def count(r: Replay, outcome, key):
+    def count(r: Replay, outcome: Outcome, key: Callable[[AuditEntry], _Key]) -> Counter[_Key]:
         return Counter(key(e) for e in r.entries if e.outcome == outcome)
 
-    enrolled = _pairs(
-        count(old, Outcome.ENROLLED, lambda e: e.sequence), count(new, Outcome.ENROLLED, lambda e: e.sequence)
-    )
+    enrolled = _pairs(count(old, Outcome.ENROLLED, _sequence), count(new, Outcome.ENROLLED, _sequence))
     skipped = _pairs(
         count(old, Outcome.SKIPPED, lambda e: str(e.reason)), count(new, Outcome.SKIPPED, lambda e: str(e.reason))
     )
     sends = _pairs(
-        count(old, Outcome.EMAIL_SENT, lambda e: (e.user, e.at.date().isoformat())),
-        count(new, Outcome.EMAIL_SENT, lambda e: (e.user, e.at.date().isoformat())),
+        count(old, Outcome.EMAIL_SENT, _user_day),
+        count(new, Outcome.EMAIL_SENT, _user_day),
     )
     emails = []
     for (user, day), n in sends.items():

@@ -8,20 +8,27 @@ import json
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from operator import attrgetter
-from typing import Self
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from flowc.dsl.program import User
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
-def _copyable(cls):
+_Record = TypeVar("_Record", bound="DataclassInstance")
+
+
+def _copyable(cls: type[_Record]) -> type[_Record]:
     """Gives a record a `__copy__` that calls its constructor: several times
     faster than copy.copy's generic path, which the stores use a lot. A
-    frozen record cannot change, so its copy is itself."""
-    if cls.__dataclass_params__.frozen:
-        cls.__copy__ = lambda self: self
+    frozen record cannot change, so its copy is itself. (The method is made
+    here, per class, so it is set with setattr; `_Copyable` declares it for
+    the type checker.)"""
+    if vars(cls)["__dataclass_params__"].frozen:
+        setattr(cls, "__copy__", lambda self: self)  # noqa: B010
         return cls
     values = attrgetter(*(f.name for f in fields(cls)))
-    cls.__copy__ = lambda self: cls(*values(self))
+    setattr(cls, "__copy__", lambda self: cls(*values(self)))  # noqa: B010
     return cls
 
 
@@ -172,7 +179,7 @@ class Contact(_Copyable):
 
     email: str
     #: Replaced, never changed in place: the stores share it.
-    properties: dict = field(default_factory=dict)
+    properties: dict[str, object] = field(default_factory=dict)
     #: None, UNSUBSCRIBED, BOUNCED or LEFT_COMPANY.
     opted_out: Reason | None = None
 
@@ -209,7 +216,7 @@ class Run(_Copyable):
     pc: int
     event: str | None
     #: Never changed in place: the stores share it.
-    fields: dict = field(default_factory=dict)
+    fields: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +252,10 @@ class Due:
     # "enrollment id:step" for a step, the contact for a resumed run.
     @property
     def ref(self) -> str:
-        return self.contact if self.kind == DueKind.RESUME else f"{self.enrollment}:{self.step}"
+        if self.kind != DueKind.RESUME:
+            return f"{self.enrollment}:{self.step}"
+        assert self.contact is not None, "Due.resume gives a resumed run its contact"
+        return self.contact
 
     @classmethod
     def from_ref(cls, at: dt.datetime, kind: str, ref: str, workflow: str | None, seq: int = 0) -> Due:
@@ -328,12 +338,12 @@ class AuditEntry:
     reason: Reason | None = None
     detail: str | None = None
     line: int | None = None
-    message: dict | None = None
+    message: dict[str, object] | None = None
     #: Caused by an event processed at the clock's time because it was older
     #: (its `detail` says so too). Kept by the stores, not part of the JSON.
     late: bool = False
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, object]:
         """The entry as its JSON object (keys in the documented order)."""
         return {
             "at": _json_time(self.at),
@@ -354,12 +364,12 @@ class AuditEntry:
         UTF-8 text unescaped. (Written field by field, with no call for a
         value that is null, it takes a third of the time of the general
         encoder on the dict; a property test holds the two equal.)"""
-        q, at = _quoted, self.at
+        q = _quoted
         # As _json_time; an ISO time has no character that JSON escapes.
-        if at is None:
+        if self.at is None:
             at = "null"
         else:
-            at = at.isoformat()
+            at = self.at.isoformat()
             at = f'"{at[:-6]}Z"' if at.endswith("+00:00") else f'"{at}"'
         return (
             f'{{"at":{at},'
@@ -375,7 +385,7 @@ class AuditEntry:
         )
 
     @staticmethod
-    def json_schema() -> dict:
+    def json_schema() -> dict[str, Any]:  # pydantic's type for a JSON schema
         """The JSON schema of `to_json`'s objects (`flowc schema audit`)."""
         from pydantic import TypeAdapter
 
@@ -385,7 +395,7 @@ class AuditEntry:
 
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_quoted = json.encoder.c_encode_basestring or json.encoder.py_encode_basestring
+_quoted = json.encoder.encode_basestring  # the C encoder where there is one
 
 
 def _json_time(at: dt.datetime | None) -> str | None:

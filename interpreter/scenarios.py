@@ -21,6 +21,7 @@ from . import timeutil
 from .api import Runner, open_store
 from .events import EventError
 from .records import AuditEntry, Contact, Outcome
+from .stores.base import Store
 
 #: A test's clock starts here unless its first `emit ... at` says otherwise.
 DEFAULT_START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
@@ -76,8 +77,8 @@ class Coverage:
     def percent(self) -> float:
         return 100.0 * self.covered / len(self.items) if self.items else 100.0
 
-    def as_dict(self) -> dict:
-        groups: dict[str, list] = {"workflow": [], "arm": [], "step": [], "skip": []}
+    def as_dict(self) -> dict[str, object]:
+        groups: dict[str, list[dict[str, object]]] = {"workflow": [], "arm": [], "step": [], "skip": []}
         for kind, label, reached in self.items:
             groups[kind].append({"name": label, "reached": reached})
         return {
@@ -96,16 +97,19 @@ class Trace:
     callback, and the skip reasons the tests' audit entries gave."""
 
     def __init__(self) -> None:
-        self.reached: set = set()
+        self.reached: set[tuple[str, str, object]] = set()
         self.skips: set[str] = set()
 
-    def __call__(self, kind: str, name: str, detail) -> None:
+    def __call__(self, kind: str, name: str, detail: object) -> None:
         self.reached.add((kind, name, detail))
 
 
 def _value(value: p.Value, now: dt.datetime) -> object:
     """A test value as an event or property value at `now`."""
-    return now.date().isoformat() if isinstance(value, p.Today) else value.value
+    if isinstance(value, p.Today):
+        return now.date().isoformat()
+    assert isinstance(value, p.Const), "a test's values are constants or `today` (compiler._test_value)"
+    return value.value
 
 
 def _start(test: p.Test) -> dt.datetime:
@@ -128,7 +132,7 @@ def _run_one(program: p.Program, test: p.Test, trace: Trace | None) -> TestResul
     store = open_store("memory:")
     try:
         runner = Runner(program, store)
-        runner.engine.trace = trace
+        runner.core.trace = trace
         now = _start(test)
         window: list[AuditEntry] = []
         checked = False  # an expect came after the last step
@@ -155,7 +159,9 @@ def _run_one(program: p.Program, test: p.Test, trace: Trace | None) -> TestResul
     return res
 
 
-def _step(runner: Runner, store, step: p.TestStep, n: int, now: dt.datetime) -> tuple[list[AuditEntry], dt.datetime]:
+def _step(
+    runner: Runner, store: Store, step: p.TestStep, n: int, now: dt.datetime
+) -> tuple[list[AuditEntry], dt.datetime]:
     """Run one test step: its audit entries and the clock after it."""
     if isinstance(step, p.SetContact):
         with store.transaction():
@@ -169,14 +175,18 @@ def _step(runner: Runner, store, step: p.TestStep, n: int, now: dt.datetime) -> 
             )
         return [], now
     if isinstance(step, p.Advance):
-        until = timeutil.after(now, step.delay) if step.delay else timeutil.parse_time(step.to)
+        if step.delay is not None:
+            until = timeutil.after(now, step.delay)
+        else:
+            assert step.to is not None, "an advance has a delay or a time"
+            until = timeutil.parse_time(step.to)
         # The clock stops at the last time Flow keeps: work due after it (or
         # "never") does not run, as in `flowc run --until`.
         until = min(max(until, now), timeutil.LATEST)
         return runner.advance(until), until
     assert isinstance(step, p.Emit)
     at = max(timeutil.parse_time(step.at), now) if step.at is not None else now
-    data = {
+    data: dict[str, object] = {
         "id": f"test-step-{n}",
         "type": step.event,
         "at": timeutil.show(at),
@@ -187,9 +197,15 @@ def _step(runner: Runner, store, step: p.TestStep, n: int, now: dt.datetime) -> 
     return runner.event(data), at
 
 
-def _expect(x: p.Expect, seen: list[AuditEntry], store, now: dt.datetime) -> tuple[bool, str]:
+def _expect(x: p.Expect, seen: list[AuditEntry], store: Store, now: dt.datetime) -> tuple[bool, str]:
     """Whether an expect holds, and what is wrong when not."""
+    if x.kind == "sent":  # the user's sends in the 24 hours before now
+        assert x.user is not None, "`expect USER sent N`"
+        with store.transaction():
+            count, _ = store.sends_window(x.user, now - timeutil.WINDOW)
+        return count == x.count, "" if count == x.count else f"{x.user} sent {count} in the last 24 hours"
     contact, seq = x.contact, x.sequence
+    assert contact is not None, "every other expect names its contact (grammar/flow.lark)"
     mine = [e for e in seen if e.contact == contact]
     if x.kind in ("enrolled", "not_enrolled"):
         with store.transaction():
@@ -199,7 +215,7 @@ def _expect(x: p.Expect, seen: list[AuditEntry], store, now: dt.datetime) -> tup
                 return True, ""
             return False, f'{contact} is enrolled in "{active.sequence}"'
 
-        def fits(sequence, user, sender):
+        def fits(sequence: str | None, user: str | None, sender: str | None) -> bool:
             return sequence == seq and (x.user is None or user == x.user) and (x.sender is None or sender == x.sender)
 
         if active is not None and fits(active.sequence, active.user, active.sender):
@@ -221,29 +237,32 @@ def _expect(x: p.Expect, seen: list[AuditEntry], store, now: dt.datetime) -> tup
         ok = any(e.outcome == Outcome.UNENROLLED and e.sequence == seq for e in mine)
         return ok, "" if ok else f'{contact} was not unenrolled from "{seq}"'
     if x.kind in ("email", "no_email"):
-        emails = [e for e in seen if e.outcome == Outcome.EMAIL_SENT and e.message and e.message["to"] == contact]
+        emails = [
+            (e, m)
+            for e in seen
+            if e.outcome == Outcome.EMAIL_SENT and (m := e.message) is not None and m["to"] == contact
+        ]
         if x.kind == "no_email":
             return not emails, "" if not emails else f"{len(emails)} email(s) sent to {contact}"
         step = x.text
-        for e in emails:
+        for e, message in emails:
             if (e.detail or "").split(": ", 1)[-1] != step:
                 continue
-            if x.sender is not None and e.message["from"] != x.sender:
-                return False, f'"{step}" was sent from {e.message["from"]}'
-            if x.contains is not None and x.contains not in (e.message.get(x.part) or ""):
-                return False, f'the {x.part} of "{step}" is {e.message.get(x.part)!r}'
+            if x.sender is not None and message["from"] != x.sender:
+                return False, f'"{step}" was sent from {message["from"]}'
+            if x.contains is not None:
+                assert x.part is not None, "`subject contains` or `body contains`"
+                text = message.get(x.part)
+                if x.contains not in (text if isinstance(text, str) else ""):
+                    return False, f'the {x.part} of "{step}" is {text!r}'
             return True, ""
         return False, f'no email "{step}" to {contact}'
-    if x.kind == "task":
-        texts = [(e.detail or "").split(": ", 1)[-1] for e in mine if e.outcome == Outcome.TASK_CREATED]
-        ok = x.text in texts
-        return ok, "" if ok else (
-            f"tasks for {contact}: " + "; ".join(map(repr, texts)) if texts else f"no task for {contact}"
-        )
-    # sent: the user's sends in the 24 hours before now
-    with store.transaction():
-        count, _ = store.sends_window(x.user, now - timeutil.WINDOW)
-    return count == x.count, "" if count == x.count else f"{x.user} sent {count} in the last 24 hours"
+    assert x.kind == "task", x.kind
+    texts = [(e.detail or "").split(": ", 1)[-1] for e in mine if e.outcome == Outcome.TASK_CREATED]
+    ok = x.text in texts
+    return ok, "" if ok else (
+        f"tasks for {contact}: " + "; ".join(map(repr, texts)) if texts else f"no task for {contact}"
+    )
 
 
 def coverage(program: p.Program, trace: Trace) -> Coverage:

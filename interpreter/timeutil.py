@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import overload
 
+from flowc.dsl.program import Delay
+
 UTC = dt.UTC
 DAY = dt.timedelta(days=1)
 WINDOW = dt.timedelta(hours=24)
@@ -32,7 +34,7 @@ def in_range(at: dt.datetime) -> dt.datetime:
     return utc
 
 
-def after(at: dt.datetime, delay) -> dt.datetime:
+def after(at: dt.datetime, delay: Delay) -> dt.datetime:
     """`at` plus a `program.Delay`; business days skip Saturday and Sunday
     and keep the time of day. Past the last representable time: NEVER."""
     if not delay.business:

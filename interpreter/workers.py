@@ -14,14 +14,20 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from .conflicts import ALL
 from .due_queue import SharedQueue
+from .engine import Engine
 from .events import Rejected, parse_event
-from .records import Due
-from .runner import LineResult, checked_events
+from .records import AuditEntry, Due
 from .stores.base import Retry, StoreError
+from .streaming import Emit, EventRunner, LineResult, checked_events
 from .timeutil import from_text, to_text
+
+if TYPE_CHECKING:
+    from .stores.base import Claimed
 
 BATCH = 500
 #: The most pieces of work one transaction claims, and how many queued
@@ -32,7 +38,12 @@ LOOK = 200
 
 
 def ingest(
-    engine, queue: SharedQueue, lines, emit, until: dt.datetime | None = None, results: list[LineResult] | None = None
+    engine: EventRunner,
+    queue: SharedQueue,
+    lines: Iterable[str],
+    emit: Emit,
+    until: dt.datetime | None = None,
+    results: list[LineResult] | None = None,
 ) -> tuple[int, int]:
     """Queue the events of `lines`; reject bad ones with their line numbers.
     Returns (queued, rejected); with `results`, appends each line's
@@ -43,12 +54,11 @@ def ingest(
     with store.transaction():
         # One ingest at a time: each reads the stream's clock once, up front.
         store.lock_ingest()
-        clock = store.meta("ingest_clock")
-    clock = from_text(clock)
+        clock = from_text(store.meta("ingest_clock"))
     queued = rejected = 0
-    batch: list = []
+    batch: list[tuple[dt.datetime, list[str], str, int]] = []
 
-    def flush():
+    def flush() -> None:
         with store.transaction():
             store.enqueue_events(batch)
             store.wake_workers()
@@ -79,7 +89,7 @@ def ingest(
     return queued, rejected
 
 
-def work(engine, queue: SharedQueue, emit=lambda entries: None, wait: bool = False, idle: float = 0.05) -> int:
+def work(engine: Engine, queue: SharedQueue, emit: Emit, wait: bool = False, idle: float = 0.05) -> int:
     """Process queued work until none is left that may run (or, with `wait`,
     forever). Returns how many pieces this worker processed."""
     store = queue.store
@@ -115,7 +125,7 @@ def work(engine, queue: SharedQueue, emit=lambda entries: None, wait: bool = Fal
         pause = min(pause * 2, idle)
 
 
-def _work_once(engine, queue: SharedQueue, workflows, emit, wait: bool) -> int | None:
+def _work_once(engine: Engine, queue: SharedQueue, workflows: list[str] | None, emit: Emit, wait: bool) -> int | None:
     """One claim of work: how many pieces were done, 0 when none may run
     now, None when none is left (and not `wait`). With `workflows`, the
     claim's records are read ahead and its pieces run without savepoints;
@@ -138,24 +148,29 @@ def _work_once(engine, queue: SharedQueue, workflows, emit, wait: bool) -> int |
     if queued:
         return 0  # held by other workers, or waiting for what they hold
     with store.transaction():
-        left = store.pending()
-        if left == 0:
+        pending = store.pending()
+        if pending == 0:
             horizon = store.horizon()
             clock = store.clock()
             if horizon is not None and (clock is None or clock < horizon):
                 store.set_clock(horizon)
-    if left == 0 and not wait:
+    if pending == 0 and not wait:
         return None
     return 0
 
 
-def _run_claimed(engine, queue: SharedQueue, claimed) -> tuple[list, list]:
+def _run_claimed(
+    engine: Engine, queue: SharedQueue, claimed: list[Claimed]
+) -> tuple[list[list[AuditEntry]], list[Claimed]]:
     """Run the claimed pieces in time order: the audit entries of each piece
     run, and the pieces left for later. Due work a piece queues may come
     before later claimed pieces that conflict with it: those wait for it,
     and so does what conflicts with them."""
-    results, left = [], []
-    waiting: list[tuple[tuple, frozenset]] = []  # (order, keys) of queued work this claim must not pass
+    results: list[list[AuditEntry]] = []
+    left: list[Claimed] = []
+    waiting: list[
+        tuple[tuple[object, ...], frozenset[str]]
+    ] = []  # (order, keys) of queued work this claim must not pass
     for piece in claimed:
         order = piece.order()
         if any(o < order and _conflict(keys, piece.keys) for o, keys in waiting):
@@ -165,13 +180,15 @@ def _run_claimed(engine, queue: SharedQueue, claimed) -> tuple[list, list]:
         queue.queued.clear()
         item = piece.item
         if item.kind == "event":
+            assert item.body is not None, "a queued event keeps its JSON line"
             results.append(engine.process(parse_event(item.body), at=item.t))
         else:
+            assert item.ref is not None, "queued due work keeps what it refers to"
             results.append(engine.run_due(Due.from_ref(item.t, item.kind, item.ref, item.workflow)))
         # Queued due work sorts after every claimed piece of its time and rank.
         waiting.extend(((due.at, 0, math.inf), frozenset(keys)) for due, keys in queue.queued)
     return results, left
 
 
-def _conflict(a: frozenset, b: frozenset) -> bool:
+def _conflict(a: frozenset[str], b: frozenset[str]) -> bool:
     return not a.isdisjoint(b) or ALL in a or ALL in b

@@ -1,4 +1,4 @@
-"""Group commit on SQLite (runner.run_stream, `commit_every` N > 1): a group's
+"""Group commit on SQLite (streaming.run_stream, `commit_every` N > 1): a group's
 events run with no savepoint each; when one fails, the group is rolled back
 and runs again, each event in a savepoint, so that the failing one alone is
 rejected (`internal_error`). What such a run prints, counts, lists and

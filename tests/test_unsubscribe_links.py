@@ -134,8 +134,8 @@ def test_deliver_refuses_an_outbox_that_links_with_no_public_url(tmp_path, monke
 def test_the_sequences_footer_wins_and_follows_one_blank_line():
     seq, user = SimpleNamespace(footer_template="sequence's"), SimpleNamespace(footer_template="user's")
     assert footer(seq, user) == "sequence's"
-    assert footer(SimpleNamespace(footer_template=None), user) == "user's" == footer(object(), user)
-    assert footer(object(), None) is None
+    assert footer(SimpleNamespace(footer_template=None), user) == "user's" == footer(None, user)
+    assert footer(None, None) is None
     assert with_footer("Hello\n\n", "Acme GmbH") == "Hello\n\nAcme GmbH"
     assert with_footer(None, "Acme GmbH") == "Acme GmbH"
     assert with_footer("Hello", None) == "Hello" == with_footer("Hello", "")

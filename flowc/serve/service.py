@@ -92,7 +92,7 @@ class Service:
 
     def events_group(self, bodies: list[list[str | None]]) -> list[list[dict]]:
         """Process (or, with workers, queue) the lines of `bodies`, in order
-        and in one transaction (group commit, runner.run_stream), so that
+        and in one transaction (group commit, streaming.run_stream), so that
         the requests waiting together share one commit: each body's results,
         one per non-blank line. None stands for a line that was not UTF-8.
         A store failure raises GroupFailed with a BatchFailed per body: the

@@ -6,6 +6,10 @@ here (docs/delivery.md, "Addresses")."""
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flowc.dsl.program import Program
 
 #: RFC 5321's limit on a local part, in octets.
 MAX_LOCAL = 64
@@ -43,7 +47,7 @@ def mailbox(address: str) -> tuple[str, str]:
     return checked
 
 
-def check_senders(program) -> None:
+def check_senders(program: Program) -> None:
     """Refuse to run a program one of whose users sends from an address that
     is not a mailbox (its inbox or an alias). Done where a program is loaded
     for running, not by `flowc check`: the checker imports no mail library.

@@ -15,9 +15,11 @@ import socket
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 from .. import enrollment
 from ..records import AuditEntry, EnrollmentStatus, OutboxMessage, OutboxState, Outcome, Reason
+from ..stores.base import Store
 from . import transports as t
 from .mail import build, contact_name
 from .outbox import GIVE_UP_AFTER, retry_delay
@@ -44,14 +46,14 @@ class Deliverer:
 
     def __init__(
         self,
-        store,
-        transport,
+        store: Store,
+        transport: t.Transport,
         *,
         unsubscribe: Callable[[str], str] | None = None,
         lease: dt.timedelta = LEASE,
         wall: Callable[[], dt.datetime] = wall_clock,
-        mailto=None,
-    ):
+        mailto: Callable[[OutboxMessage], str | None] | None = None,
+    ) -> None:
         self.store = store
         self.transport = transport
         self.unsubscribe = unsubscribe
@@ -102,9 +104,9 @@ class Deliverer:
                         AuditEntry(
                             at=now,
                             event=None,
-                            workflow=e and e.workflow,
+                            workflow=e.workflow if e else None,
                             contact=msg.to,
-                            sequence=e and e.sequence,
+                            sequence=e.sequence if e else None,
                             user=msg.user,
                             outcome=Outcome.CANCELED,
                             reason=reason,
@@ -163,31 +165,32 @@ class Deliverer:
             if kind == t.RETRY:
                 return []
             e = self.store.get_enrollment(msg.enrollment)
-            base = dict(
+            message: dict[str, object] = {
+                "outbox": msg.id,
+                "message_id": msg.message_id,
+                "subject": msg.subject,
+                "step": msg.step + 1,
+            }
+            sent = AuditEntry(
                 at=now,
                 event=None,
                 workflow=e.workflow if e else None,
                 contact=msg.to,
                 sequence=e.sequence if e else None,
                 user=msg.user,
+                outcome=Outcome.DELIVERED if kind == t.DELIVERED else Outcome.SEND_FAILED,
+                reason=reason,
+                detail=verdict.response,
+                message=message,
             )
-            message = {"outbox": msg.id, "message_id": msg.message_id, "subject": msg.subject, "step": msg.step + 1}
-            entries = [
-                AuditEntry(
-                    **base,
-                    outcome=Outcome.DELIVERED if kind == t.DELIVERED else Outcome.SEND_FAILED,
-                    reason=reason,
-                    detail=verdict.response,
-                    message=message,
-                )
-            ]
+            entries = [sent]
             if kind == t.BOUNCED:
                 # What an `email_bounced` event does (docs/runtime.md): the
                 # contact is suppressed, and its enrollment ends below.
                 enrollment.suppress(self.store, msg.to, Reason.BOUNCED)
             if kind in (t.FAILED, t.BOUNCED) and e is not None and e.status == EnrollmentStatus.ACTIVE:
                 enrollment.end(self.store, e, EnrollmentStatus.ENDED)
-                entries.append(AuditEntry(**base, outcome=Outcome.ENDED, reason=reason))
+                entries.append(replace(sent, outcome=Outcome.ENDED, reason=reason, detail=None, message=None))
             elif kind == t.DISCONNECTED:
                 # What an `inbox_disconnected` account event does (docs/runtime.md).
                 user = self.store.get_user(msg.user)

@@ -10,24 +10,56 @@ refused with a 5xx ends its enrollment before the next step can fall due."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Protocol
 
 from ..records import AuditEntry
+from ..stores.base import Store
 from .deliverer import Deliverer
 
 
-class InlineDelivery:
-    """Stands in for the engine where `run_stream` and the Runner use it."""
+# What is wrapped, as protocols: the engine (engine.Engine) and its events
+# (events.py) import this package, so it imports neither.
+class _Event(Protocol):
+    @property
+    def at(self) -> dt.datetime: ...
 
-    def __init__(self, engine, deliverer: Deliverer):
+
+class Engine(Protocol):
+    store: Store
+    late: int
+
+    def process(self, event: _Event) -> list[AuditEntry]: ...
+    def advance(self, until: dt.datetime) -> list[AuditEntry]: ...
+    def reject(self, line: int, reason: str, event_id: str | None = None) -> list[AuditEntry]: ...
+    def invalid_properties(self, event: _Event) -> str | None: ...
+
+
+class InlineDelivery:
+    """Stands in for the engine where `run_stream` and the Runner use it
+    (streaming.EventRunner)."""
+
+    def __init__(self, engine: Engine, deliverer: Deliverer) -> None:
         self.engine = engine
         self.store = engine.store
         self.deliverer = deliverer
 
-    def __getattr__(self, name):
-        # invalid_properties, reject, late, program: as the engine has them
-        return getattr(self.engine, name)
+    # As the engine has them: events rejected and late ones counted change
+    # nothing to deliver.
+    @property
+    def late(self) -> int:
+        return self.engine.late
 
-    def process(self, event) -> list[AuditEntry]:
+    @late.setter
+    def late(self, count: int) -> None:
+        self.engine.late = count
+
+    def reject(self, line: int, reason: str, event_id: str | None = None) -> list[AuditEntry]:
+        return self.engine.reject(line, reason, event_id)
+
+    def invalid_properties(self, event: _Event) -> str | None:
+        return self.engine.invalid_properties(event)
+
+    def process(self, event: _Event) -> list[AuditEntry]:
         entries = self._run_until(event.at)
         entries += self.engine.process(event)
         return entries + self._deliver()

@@ -8,7 +8,7 @@ import datetime as dt
 import email.policy
 import email.utils
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from email.headerregistry import Address
 from email.message import EmailMessage
 
@@ -32,12 +32,13 @@ class _Policy(email.policy.EmailPolicy):
     the policy's own doing so that every clone of it (the Maildir's, a
     transport's) writes such an address the same way."""
 
-    def fold(self, name, value):
+    def fold(self, name: str, value: str) -> str:
         if name.lower() in _UNFOLDED:
             return f"{name}: {value}{self.linesep}"
-        return super().fold(name, value)
+        folded: str = super().fold(name, value)  # (typeshed leaves EmailPolicy.fold unannotated)
+        return folded
 
-    def fold_binary(self, name, value):
+    def fold_binary(self, name: str, value: str) -> bytes:
         if name.lower() in _UNFOLDED:
             return self.fold(name, value).encode("ascii")
         if not self.utf8 and not all(a.username.isascii() for a in getattr(value, "addresses", ())):
@@ -122,7 +123,7 @@ def _address(m: EmailMessage, name: str, display_name: str | None, address: str)
         m[name] = Address(username=local, domain=domain)
 
 
-def contact_name(properties: dict) -> str | None:
+def contact_name(properties: Mapping[str, object]) -> str | None:
     """The contact's name for `To:`, from its firstname and lastname
     properties, when it has either as text."""
     parts = [v.strip() for v in (properties.get("firstname"), properties.get("lastname")) if isinstance(v, str)]

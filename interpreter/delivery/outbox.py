@@ -11,7 +11,10 @@ import datetime as dt
 import hashlib
 import re
 
+from flowc.dsl import program as p
+
 from ..records import Enrollment, OutboxMessage
+from ..stores.base import Outbox
 
 #: Retries: the first a minute after the failure, each one twice as late, at
 #: most an hour apart; a message still not sent 24 hours after its first try
@@ -41,7 +44,7 @@ def message_digest(e: Enrollment) -> str:
 
 
 def compose(
-    store,
+    store: Outbox,
     e: Enrollment,
     inbox: str | None,
     sender_name: str | None,
@@ -84,16 +87,16 @@ def retry_delay(msg: OutboxMessage) -> dt.timedelta:
     half, so that messages that failed together do not return together.
     The jitter is drawn from the Message-ID and the attempt, not from a
     random source, so a run is reproducible."""
-    base = min(FIRST_RETRY * 2 ** min(max(msg.attempts - 1, 0), 12), LONGEST_RETRY)
+    base = min(FIRST_RETRY * (1 << min(max(msg.attempts - 1, 0), 12)), LONGEST_RETRY)
     draw = hashlib.sha256(f"{msg.message_id}/{msg.attempts}".encode()).digest()
     fraction = int.from_bytes(draw[:4], "big") / 2**32
     return base * (1 - fraction / 2)
 
 
-def footer(sequence, user):
+def footer(sequence: p.Sequence | None, user: p.User | None) -> p.Template | None:
     """The footer template of an email: the sequence's, else its user's
     declared one, else None."""
-    return getattr(sequence, "footer_template", None) or getattr(user, "footer_template", None)
+    return (sequence.footer_template if sequence else None) or (user.footer_template if user else None)
 
 
 def with_footer(body: str | None, footer_text: str | None) -> str | None:

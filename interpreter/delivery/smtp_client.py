@@ -15,7 +15,14 @@ from __future__ import annotations
 import re
 import smtplib
 import socket
+import ssl
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the types smtplib's methods are declared with
+    from _socket import _Address as _SourceAddress
+
+    from _typeshed import ReadableBuffer
 
 MAX_REPLY_BYTES = 64 * 1024
 MAX_REPLY_LINES = 100
@@ -56,9 +63,9 @@ class BoundedSMTP(smtplib.SMTP):
     """smtplib.SMTP whose socket waits follow `self.deadline` (the one it
     connects under; set a new one before each message on a reused connection)."""
 
-    def __init__(self, *args, deadline: Deadline, **kwargs):
+    def __init__(self, host: str, port: int, *, local_hostname: str, timeout: float, deadline: Deadline) -> None:
         self._bound(deadline)
-        super().__init__(*args, **kwargs)
+        super().__init__(host, port, local_hostname=local_hostname, timeout=timeout)
 
     def _bound(self, deadline: Deadline) -> None:
         self.deadline = deadline
@@ -66,14 +73,16 @@ class BoundedSMTP(smtplib.SMTP):
         #: The socket the buffer was read from.
         self._buffer_sock: socket.socket | None = None
 
-    def connect(self, host="localhost", port=0, source_address=None):
+    def connect(
+        self, host: str = "localhost", port: int = 0, source_address: _SourceAddress | None = None
+    ) -> tuple[int, bytes]:
         try:
             return super().connect(host, port, source_address)
         except BaseException:
             self.close()  # smtplib leaves the socket open when the greeting cannot be read
             raise
 
-    def _get_socket(self, host, port, timeout):
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         end = self.deadline.wait_end()
         error: OSError = OSError(f"no address for {host}")
         # getaddrinfo has no timeout of its own; the system resolver's applies.
@@ -93,7 +102,7 @@ class BoundedSMTP(smtplib.SMTP):
             return sock
         raise error
 
-    def send(self, s) -> None:
+    def send(self, s: ReadableBuffer | str) -> None:
         if isinstance(s, str):
             s = s.encode(self.command_encoding)
         if not self.sock:
@@ -164,10 +173,19 @@ class BoundedSMTPSSL(smtplib.SMTP_SSL, BoundedSMTP):
     """The same over TLS from the start: SMTP_SSL wraps the socket
     BoundedSMTP connects, and the handshake has a wait of its own."""
 
-    def __init__(self, *args, deadline: Deadline, **kwargs):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        local_hostname: str,
+        timeout: float,
+        context: ssl.SSLContext | None,
+        deadline: Deadline,
+    ) -> None:
         # SMTP_SSL.__init__ calls SMTP.__init__ itself, not BoundedSMTP's.
         self._bound(deadline)
-        smtplib.SMTP_SSL.__init__(self, *args, **kwargs)
+        smtplib.SMTP_SSL.__init__(self, host, port, local_hostname=local_hostname, timeout=timeout, context=context)
 
 
 def _shown(line: bytes) -> str:

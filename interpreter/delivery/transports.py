@@ -24,10 +24,11 @@ import smtplib
 import socket
 import ssl
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import EmailPolicy
-from typing import cast
+from typing import Protocol, cast
 
 from ..records import OutboxMessage
 from .envelope import EnvelopeAddress, envelope_address
@@ -64,13 +65,13 @@ class Verdict:
 MAY_HAVE_IT = "the server may have the message"
 
 
-def _reply(code: int, text) -> str:
+def _reply(code: int, text: str | bytes) -> str:
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
     return " ".join(f"{code} {text}".split())[:500]
 
 
-def _classify(code: int, text, recipient: bool = False) -> Verdict:
+def _classify(code: int, text: str | bytes, recipient: bool = False) -> Verdict:
     """What a reply means; `recipient`: it answers RCPT TO or the message's
     data, where 5.1.x means the recipient's address is bad."""
     response = _reply(code, text)
@@ -88,12 +89,23 @@ def _classify(code: int, text, recipient: bool = False) -> Verdict:
     return Verdict(kind, response, code=code, status=status)
 
 
+class Transport(Protocol):
+    """What a deliverer hands its messages to."""
+
+    #: How many messages it sends at once.
+    parallel: int
+
+    def send(self, msg: OutboxMessage, email: EmailMessage) -> Verdict: ...
+
+    def close(self) -> None: ...
+
+
 class MaildirTransport:
     """Each message a file in a Maildir (`new/`), for any mail client to read."""
 
     parallel = 1
 
-    def __init__(self, path: str):
+    def __init__(self, path: str) -> None:
         # OSError (not a folder, no permission) is the caller's usage error.
         self.path = path
         self.box = mailbox.Maildir(path, create=True)
@@ -135,7 +147,7 @@ class _Pool:
     def __init__(self, settings: InboxSettings, password: str | None):
         self.settings = settings
         self._password = password
-        self._idle: queue.LifoQueue = queue.LifoQueue()
+        self._idle: queue.LifoQueue[BoundedSMTP] = queue.LifoQueue()
         self._slots = threading.BoundedSemaphore(settings.connections)
 
     def acquire(self, deadline: Deadline) -> tuple[BoundedSMTP, bool]:
@@ -213,7 +225,7 @@ class SmtpTransport:
 
     TOTAL_TIMEOUTS = 4
 
-    def __init__(self, inboxes: dict[str, InboxSettings], environ=None):
+    def __init__(self, inboxes: dict[str, InboxSettings], environ: Mapping[str, str] | None = None) -> None:
         self.inboxes = {address.lower(): s for address, s in inboxes.items()}
         self._environ = os.environ if environ is None else environ
         self._pools: dict[str, _Pool] = {}
@@ -351,7 +363,7 @@ def _transaction(
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
-def _refused(code: int, text, phase: str) -> Verdict:
+def _refused(code: int, text: str | bytes, phase: str) -> Verdict:
     """A command's answer other than the one that lets the message go on:
     a refusal, or (a 2xx or 3xx out of place) a broken server, which must
     not pass for a delivery."""

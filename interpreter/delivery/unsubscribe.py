@@ -12,6 +12,13 @@ import base64
 import binascii
 import hashlib
 import hmac
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flowc.dsl.program import Program, Template
+
+    from ..stores.base import Store
 
 #: Longer tokens are not read (an address is at most 254 characters).
 MAX_TOKEN = 1024
@@ -57,7 +64,7 @@ def unsubscribe_url(public_url: str, secret: bytes, contact: str) -> str:
     return f"{public_url.rstrip('/')}/unsubscribe?c={make_token(secret, contact)}"
 
 
-def linking_unsubscribe(program) -> str | None:
+def linking_unsubscribe(program: Program) -> str | None:
     """What in `program` renders `{{unsubscribe_url}}`, named for a message
     (`step 2 "Bump" of sequence "Demo"`, `the footer of user alice`), or
     None."""
@@ -66,20 +73,20 @@ def linking_unsubscribe(program) -> str | None:
     from ..evaluate import render
     from .mail import UNSUBSCRIBE_TOKEN
 
-    def links(template) -> bool:
+    def links(template: Template | None) -> bool:
         return template is not None and UNSUBSCRIBE_TOKEN in (render(template, {}, {}, {}) or "")
 
     for seq in program.sequences.values():
         for number, step in enumerate(seq.steps, 1):
-            if isinstance(step, EmailStep) and (links(step.body) or links(getattr(seq, "footer_template", None))):
+            if isinstance(step, EmailStep) and (links(step.body) or links(seq.footer_template)):
                 return f'step {number} "{step.name}" of sequence "{seq.name}"'
     for user in program.users.values():
-        if links(getattr(user, "footer_template", None)):
+        if links(user.footer_template):
             return f"the footer of user {user.name}"
     return None
 
 
-def check_link_target(program, unsubscribe) -> None:
+def check_link_target(program: Program, unsubscribe: Callable[[str], str] | None) -> None:
     """Only sending makes the link: a program that renders it, delivered
     with no public URL to point it at (`unsubscribe` None), is refused
     (raises flowc.dsl.UsageError naming the step)."""
@@ -93,7 +100,7 @@ def check_link_target(program, unsubscribe) -> None:
         )
 
 
-def check_outbox_links(store) -> None:
+def check_outbox_links(store: Store) -> None:
     """`flowc deliver` with no public URL: refused when a message waiting in
     the outbox links {{unsubscribe_url}} (raises flowc.dsl.UsageError)."""
     from .mail import UNSUBSCRIBE_TOKEN

@@ -45,7 +45,7 @@ class Verdict:
     left_company: bool = False
 
 
-def _phrases(words: tuple[str, ...]) -> re.Pattern:
+def _phrases(words: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)(?:" + "|".join(sorted(map(re.escape, words), key=len, reverse=True)) + r")(?!\w)")
 
 

@@ -39,8 +39,9 @@ _WORDS = re.compile(
 )
 
 
-def _date(m: re.Match, received: dt.date) -> dt.date | None:
+def _date(m: re.Match[str], received: dt.date) -> dt.date | None:
     g = m.groupdict()
+    year: int | None
     if g["iy"]:
         year, month, day = int(g["iy"]), int(g["im"]), int(g["id"])
     elif g["nd"]:

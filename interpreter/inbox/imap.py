@@ -9,8 +9,9 @@ import contextlib
 import datetime as dt
 import os
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 from .message import MAX_BYTES
 from .reader import Fetched
@@ -19,6 +20,9 @@ from .reader import Fetched
 #: crash loses at most the fetching of one batch.
 BATCH = 100
 _BODY = f"BODY.PEEK[]<0.{MAX_BYTES + 1}>"
+
+_Args = ParamSpec("_Args")
+_Result = TypeVar("_Result")
 
 
 class ImapError(Exception):
@@ -49,9 +53,9 @@ def _context(settings: ImapSettings) -> ssl.SSLContext:
 class ImapConnection:
     """One logged-in connection to an inbox's server."""
 
-    def __init__(self, settings: ImapSettings, environ=None):
-        from imapclient import IMAPClient
-        from imapclient.exceptions import IMAPClientError, LoginError
+    def __init__(self, settings: ImapSettings, environ: Mapping[str, str] | None = None) -> None:
+        from imapclient import IMAPClient  # type: ignore[import-untyped]  # imapclient ships no types
+        from imapclient.exceptions import IMAPClientError, LoginError  # type: ignore[import-untyped]
 
         self.settings = s = settings
         password = (os.environ if environ is None else environ).get(s.password_env)
@@ -93,7 +97,7 @@ class ImapConnection:
         for start in range(0, len(uids), BATCH):
             batch = uids[start : start + BATCH]
             data = self._call(self.client.fetch, batch, [_BODY, "INTERNALDATE"])
-            out = []
+            out: list[Fetched] = []
             for uid in batch:
                 row = data.get(uid)
                 if row is None:  # expunged meanwhile
@@ -116,7 +120,7 @@ class ImapConnection:
             self._call(self.client.idle_done)
         return any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
 
-    def _call(self, fn, *args, **kwargs):
+    def _call(self, fn: Callable[_Args, _Result], *args: _Args.args, **kwargs: _Args.kwargs) -> _Result:
         from imapclient.exceptions import IMAPClientError
 
         try:

@@ -16,6 +16,7 @@ import email.header
 import email.parser
 import email.utils
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import Message
 from email.policy import compat32
@@ -64,7 +65,7 @@ class Received:
     headers_only: bool = False
 
 
-def _decoded(value) -> str:
+def _decoded(value: object) -> str:
     """A header value as text: encoded words decoded, bytes that are not
     UTF-8 replaced, at most MAX_HEADER characters, on one line."""
     text = str(value)[: MAX_HEADER * 2]
@@ -128,18 +129,24 @@ def _blocks(part: Message) -> list[dict[str, str]]:
     payload = part.get_payload()
     if isinstance(payload, str):
         text = payload[:MAX_TEXT]
-        payload = [
+        blocks: Sequence[object] = [
             email.parser.HeaderParser(policy=compat32).parsestr(block)
             for block in re.split(r"\r?\n\s*\r?\n", text)
             if block.strip()
         ][:MAX_ADDRESSES]
-    return [_headers(block) for block in payload[:MAX_ADDRESSES] if isinstance(block, Message)]
+    elif isinstance(payload, list):
+        blocks = payload
+    else:  # not a container at all: no blocks
+        return []
+    return [_headers(block) for block in blocks[:MAX_ADDRESSES] if isinstance(block, Message)]
 
 
 def _returned(part: Message) -> dict[str, str]:
     payload = part.get_payload()
     if part.get_content_type() == "text/rfc822-headers":
-        raw = part.get_payload(decode=True) or b""
+        raw = part.get_payload(decode=True)
+        if not isinstance(raw, bytes):  # decoded, a payload is bytes, or None when there is none
+            raw = b""
         return _headers(email.parser.BytesHeaderParser(policy=compat32).parsebytes(raw[:MAX_TEXT]))
     if isinstance(payload, list) and payload and isinstance(payload[0], Message):
         return _headers(payload[0])

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..delivery.outbox import message_digest
 from ..delivery.unsubscribe import make_token, read_token
 from ..records import Reason
+from ..stores.base import EngineState
 from .classify import Kind, Verdict, classify
 from .message import Received
 
@@ -55,10 +57,10 @@ class Decision:
     contact: str
     sequence: str | None
     event_type: str | None
-    fields: dict
+    fields: dict[str, object]
 
 
-def thread_of(store, message_ids) -> Thread | None:
+def thread_of(store: EngineState, message_ids: Iterable[str]) -> Thread | None:
     """The first of `message_ids` that Flow sent, as a Thread."""
     for mid in message_ids:
         m = _OURS.fullmatch(mid)
@@ -70,11 +72,11 @@ def thread_of(store, message_ids) -> Thread | None:
     return None
 
 
-def _known(store, address: str | None) -> bool:
+def _known(store: EngineState, address: str | None) -> bool:
     return address is not None and store.get_contact(address) is not None
 
 
-def decide(store, m: Received, received: dt.date, secret: bytes | None = None) -> Decision | None:
+def decide(store: EngineState, m: Received, received: dt.date, secret: bytes | None = None) -> Decision | None:
     """What `m` becomes, or None when it is not Flow's business."""
     if secret is not None and (unsubscribe := _UNSUBSCRIBE.fullmatch(m.subject)):
         contact = read_token(secret, unsubscribe.group(1))
@@ -87,7 +89,7 @@ def decide(store, m: Received, received: dt.date, secret: bytes | None = None) -
     if contact is None:
         return None
     sequence = thread.sequence if thread else _active_sequence(store, contact)
-    fields: dict = {"sequence": sequence} if sequence else {}
+    fields: dict[str, object] = {"sequence": sequence} if sequence else {}
     event_type: str | None
     if verdict.kind == Kind.BOUNCE:
         event_type, fields = "email_bounced", {"status": verdict.status, "diagnostic": verdict.diagnostic}
@@ -108,7 +110,7 @@ def decide(store, m: Received, received: dt.date, secret: bytes | None = None) -
     )
 
 
-def _contact(store, m: Received, verdict: Verdict, thread: Thread | None) -> str | None:
+def _contact(store: EngineState, m: Received, verdict: Verdict, thread: Thread | None) -> str | None:
     """The contact the message concerns: the one our email went to, else
     (for a bounce) a recipient it names that is a contact, else (for
     anything else) its sender when that is a contact."""
@@ -119,6 +121,6 @@ def _contact(store, m: Received, verdict: Verdict, thread: Thread | None) -> str
     return m.sender if _known(store, m.sender) else None
 
 
-def _active_sequence(store, contact: str) -> str | None:
+def _active_sequence(store: EngineState, contact: str) -> str | None:
     e = store.active_enrollment(contact)
     return e.sequence if e is not None else None

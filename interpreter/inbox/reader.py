@@ -15,12 +15,19 @@ import os
 import secrets
 import socket
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ..events import EventError, event_from_dict
 from ..records import AuditEntry, Outcome
+from ..stores.base import Store
+from ..streaming import Emit
 from .message import MessageError, read
 from .ours import decide
+
+if TYPE_CHECKING:
+    from ..api import Runner
 
 log = logging.getLogger("flowc.watch")
 
@@ -32,6 +39,22 @@ LEASE = dt.timedelta(seconds=40)
 
 #: The longest a reader tries to connect its store again after losing it.
 RECONNECT_SECONDS = 10
+
+
+@runtime_checkable
+class InboxStore(Store, Protocol):
+    """A store as the readers use it: with what it keeps of reading the
+    inboxes (stores/inboxes.py), which the engine never reads."""
+
+    def event_seen(self, event_id: str) -> bool: ...
+    def inbox_position(self, inbox: str, folder: str) -> tuple[int, int] | None: ...
+    def set_inbox_position(self, inbox: str, folder: str, uidvalidity: int, last_uid: int) -> None: ...
+    def take_inbox(self, inbox: str, reader: str, now: dt.datetime, until: dt.datetime) -> bool: ...
+    def inbox_holder(self, inbox: str) -> tuple[str, dt.datetime] | None: ...
+    def holds_inbox(self, inbox: str, reader: str, now: dt.datetime) -> bool: ...
+    def release_inbox(self, inbox: str, reader: str) -> None: ...
+    def set_inbox_state(self, inbox: str, state: dict[str, object]) -> None: ...
+    def inbox_states(self) -> dict[str, dict[str, object]]: ...
 
 
 class LeaseLost(Exception):
@@ -56,8 +79,8 @@ class Tally:
     as an email), `duplicate` (read before) and `read_error`. `hook(what)`
     is told of each."""
 
-    def __init__(self, hook=None):
-        self.counts: Counter = Counter()
+    def __init__(self, hook: Callable[[str], None] | None = None) -> None:
+        self.counts: Counter[str] = Counter()
         self.hook = hook
 
     def count(self, what: str) -> None:
@@ -65,7 +88,7 @@ class Tally:
         if self.hook is not None:
             self.hook(what)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, int]:
         return dict(sorted(self.counts.items()))
 
 
@@ -107,14 +130,24 @@ class InboxReader:
     (interpreter/api.py's Runner), as reader `reader` (a name unique to
     this process). `secret` reads `unsubscribe TOKEN` messages."""
 
-    def __init__(self, runner, inbox: str, reader: str, secret: bytes | None = None, emit=None, counted=None):
+    def __init__(
+        self,
+        runner: Runner,
+        inbox: str,
+        reader: str,
+        secret: bytes | None = None,
+        emit: Emit | None = None,
+        counted: Callable[[str, str], None] | None = None,
+    ) -> None:
+        if not isinstance(runner.store, InboxStore):
+            raise TypeError(f"{type(runner.store).__name__} keeps nothing of reading inboxes")
         self.runner = runner
         self.store = runner.store
         self.inbox = inbox
         self.reader = reader
         self.secret = secret
         self.tally = Tally(None if counted is None else lambda what: counted(inbox, what))
-        self._counted: Counter | None = None  # the counts stored before this reader began
+        self._counted: Counter[str] | None = None  # the counts stored before this reader began
         self.emit = emit
 
     # -- the lease
@@ -137,7 +170,8 @@ class InboxReader:
         """After a failure: connect the store again if its connection was
         lost (a PostgreSQL server restarted, or its backend ended); whether
         it was."""
-        reconnect = getattr(self.store, "reconnect", None)
+        # Only a store with a connection to lose has it (stores/postgres.py).
+        reconnect: Callable[[float], bool] | None = getattr(self.store, "reconnect", None)
         return reconnect is not None and reconnect(RECONNECT_SECONDS)
 
     def position(self, folder: str) -> tuple[int, int] | None:
@@ -149,7 +183,8 @@ class InboxReader:
         are the inbox's since it was first read, by any reader."""
         with self.store.transaction():
             if self._counted is None:
-                self._counted = Counter(self.store.inbox_states().get(self.inbox, {}).get("counts", {}))
+                counted = self.store.inbox_states().get(self.inbox, {}).get("counts")
+                self._counted = Counter(counted if isinstance(counted, dict) else {})
             counts = dict(sorted((self._counted + self.tally.counts).items()))
             self.store.set_inbox_state(
                 self.inbox, {"state": state, "error": error, "at": now.isoformat(), "counts": counts}
@@ -191,7 +226,7 @@ class InboxReader:
         if self.store.event_seen(eid):
             self.tally.count("duplicate")
             return []
-        event = None
+        event: dict[str, object] | None = None
         if decision.event_type is not None:
             event = {
                 "id": eid,

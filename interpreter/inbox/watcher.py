@@ -15,10 +15,16 @@ import datetime as dt
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
+from ..streaming import Emit
 from .imap import ImapConnection, ImapError, ImapSettings
-from .reader import LEASE, InboxReader, LeaseLost, reader_name
+from .reader import LEASE, Fetched, InboxReader, LeaseLost, reader_name
+
+if TYPE_CHECKING:
+    from ..api import Runner
 
 log = logging.getLogger("flowc.watch")
 
@@ -32,12 +38,26 @@ STOP_SECONDS = 60
 #: The longest wait between looks at `stop` (an IDLE is ended and begun again).
 WAKE = 2.0
 
+_Result = TypeVar("_Result")
+
+
+class Context(Protocol):
+    """What the store's thread holds: the runner over its store."""
+
+    runner: Runner
+
+
+class Submit(Protocol):
+    """Runs `fn(context)` on the store's thread; its result, to come."""
+
+    def __call__(self, fn: Callable[[Context], _Result], /) -> Future[_Result]: ...
+
 
 def backoff(failures: int) -> float:
     """Seconds before the next try after `failures` failures in a row:
     doubling from FIRST_BACKOFF up to MAX_BACKOFF, less up to a quarter,
     so that inboxes that failed together do not return together."""
-    base = min(FIRST_BACKOFF * 2 ** min(failures - 1, 20), MAX_BACKOFF)
+    base = min(FIRST_BACKOFF * 2.0 ** min(failures - 1, 20), MAX_BACKOFF)
     return base * (1 - random.random() / 4)
 
 
@@ -57,12 +77,12 @@ class InboxWatcher(threading.Thread):
     def __init__(
         self,
         settings: ImapSettings,
-        reader: Callable[[object], InboxReader],
-        submit: Callable,
+        reader: Callable[[Context], InboxReader],
+        submit: Submit,
         stop: threading.Event,
         once: bool = False,
-        environ=None,
-    ):
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(name=f"flowc-watch-{settings.inbox}", daemon=True)
         self.settings = settings
         self.reader = reader
@@ -75,7 +95,7 @@ class InboxWatcher(threading.Thread):
         self.held_elsewhere = False
         self.failures = 0
 
-    def _store(self, fn):
+    def _store(self, fn: Callable[[InboxReader], _Result]) -> _Result:
         """Run `fn(reader)` on the store's thread and wait for it."""
         return self.submit(lambda ctx: fn(self.reader(ctx))).result(timeout=STORE_DEADLINE)
 
@@ -102,7 +122,7 @@ class InboxWatcher(threading.Thread):
                     if self._store(lambda r: r.recover()):  # a store connection lost and made again: at once
                         log.warning("inbox %s: %s; the store is connected again", inbox, why)
                         continue
-                    self._store(lambda r, why=why: (r.tally.count("read_error"), r.report("error", why, _now())))
+                    self._record_error(why)
                 except Exception:  # the store itself is failing: the log line below still says why
                     log.debug("inbox %s: state not recorded", inbox)
                 if self.once:
@@ -115,6 +135,14 @@ class InboxWatcher(threading.Thread):
             self._store(lambda r: r.release())
         except Exception:  # the store is gone: the lease runs out by itself
             log.debug("inbox %s: lease not released", inbox)
+
+    def _record_error(self, why: str) -> None:
+        # (`why` bound per call: a job that outlives its deadline keeps its own.)
+        def record(r: InboxReader) -> None:
+            r.tally.count("read_error")
+            r.report("error", why, _now())
+
+        self._store(record)
 
     def _read(self) -> None:
         """Connect, read every folder, then (without `once`) wait for new
@@ -138,8 +166,11 @@ class InboxWatcher(threading.Thread):
         for batch in conn.messages(folder, uidvalidity, after):
             if self.stop.is_set():
                 return
-            # The lease renewed with each batch, so that a long first read keeps it.
-            self._store(lambda r, b=batch: (r.take(_now()), r.take_messages(b, _now())))
+            self._take(batch)
+
+    def _take(self, batch: list[Fetched]) -> None:
+        # The lease renewed with each batch, so that a long first read keeps it.
+        self._store(lambda r: (r.take(_now()), r.take_messages(batch, _now())))
 
     def _wait(self, conn: ImapConnection) -> bool:
         """Wait for new mail (IDLE on the last folder opened, else the poll
@@ -163,7 +194,14 @@ class InboxWatcher(threading.Thread):
 
 
 def start_watchers(
-    imap: dict, submit: Callable, stop: threading.Event, *, once: bool, secret: bytes | None, emit=None, counted=None
+    imap: Mapping[str, ImapSettings],
+    submit: Submit,
+    stop: threading.Event,
+    *,
+    once: bool,
+    secret: bytes | None,
+    emit: Emit | None = None,
+    counted: Callable[[str, str], None] | None = None,
 ) -> list[InboxWatcher]:
     """A started InboxWatcher per inbox of `imap` (address -> ImapSettings),
     all under one reader name. `submit(fn)` runs `fn(context)` on the
@@ -172,8 +210,8 @@ def start_watchers(
     name = reader_name()
     readers: dict[str, InboxReader] = {}
 
-    def reader_for(inbox: str):
-        def get(ctx) -> InboxReader:
+    def reader_for(inbox: str) -> Callable[[Context], InboxReader]:
+        def get(ctx: Context) -> InboxReader:
             if inbox not in readers:
                 readers[inbox] = InboxReader(ctx.runner, inbox, name, secret, emit=emit, counted=counted)
             return readers[inbox]

@@ -131,7 +131,7 @@ class Transactional(Protocol):
         the outermost: where a savepoint costs a statement (SQLite), the
         savepoints asked for in it are left out, and a piece that fails
         fails the whole transaction (Retry), for the caller to run again
-        with savepoints (a group commit, interpreter/runner.py)."""
+        with savepoints (a group commit, interpreter/streaming.py)."""
 
     def close(self) -> None: ...
     def clock(self) -> dt.datetime | None: ...

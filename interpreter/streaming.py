@@ -4,13 +4,37 @@ with their line number, processes the rest, and keeps the summary."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import Protocol, TypeVar
 
-from .events import Rejected, read_events
-from .records import AuditEntry, Outcome
-from .stores.base import Retry
+from .events import EventBase, Rejected, read_events
+from .records import AuditEntry, Outcome, Reason
+from .stores.base import Retry, Store
+
+#: A line read: an event, or why the line is not one.
+Item = EventBase | Rejected
+#: Where audit entries go, as they are committed.
+Emit = Callable[[list[AuditEntry]], None]
+
+
+class EventRunner(Protocol):
+    """What runs the lines: the Engine, or InlineDelivery around it."""
+
+    store: Store
+    #: Events processed so far at the clock's time because they were older.
+    late: int
+
+    def process(self, event: EventBase) -> list[AuditEntry]: ...
+
+    def reject(self, line: int, reason: str, event_id: str | None = None) -> list[AuditEntry]: ...
+
+    def invalid_properties(self, event: EventBase) -> str | None: ...
+
+
+#: The counts of a Summary as they were (Summary.saved).
+_Saved = tuple[int, int, int, int, Counter[str], Counter[Reason | None], Counter[Reason | None], Counter[Reason | None]]
 
 
 @dataclass
@@ -19,11 +43,12 @@ class Summary:
     rejected: int = 0
     duplicates: int = 0
     late: int = 0
-    outcomes: Counter = field(default_factory=Counter)
-    skipped: Counter = field(default_factory=Counter)
-    ended: Counter = field(default_factory=Counter)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    #: By reason (None where an entry of that outcome gives none).
+    skipped: Counter[Reason | None] = field(default_factory=Counter)
+    ended: Counter[Reason | None] = field(default_factory=Counter)
     #: Steps moved by office hours, by the first rule that moved them.
-    rescheduled: Counter = field(default_factory=Counter)
+    rescheduled: Counter[Reason | None] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
         #: The outcomes counted by reason too, and where.
@@ -59,23 +84,26 @@ class Summary:
             self.events += 1
         return duplicate
 
-    def saved(self) -> tuple:
+    def saved(self) -> _Saved:
         """The counts as they are now, for `restore`."""
         return (
             self.events,
             self.rejected,
             self.duplicates,
             self.late,
-            *(Counter(c) for c in (self.outcomes, self.skipped, self.ended, self.rescheduled)),
+            Counter(self.outcomes),
+            Counter(self.skipped),
+            Counter(self.ended),
+            Counter(self.rescheduled),
         )
 
-    def restore(self, saved: tuple) -> None:
+    def restore(self, saved: _Saved) -> None:
         """Back to the counts `saved` returned (a group commit run again).
         In place: the progress display holds this summary."""
-        self.events, self.rejected, self.duplicates, self.late, *counters = saved
-        for mine, was in zip((self.outcomes, self.skipped, self.ended, self.rescheduled), counters, strict=False):
-            mine.clear()
-            mine.update(was)
+        self.events, self.rejected, self.duplicates, self.late, outcomes, skipped, ended, rescheduled = saved
+        _refill(self.outcomes, outcomes)
+        for mine, was in ((self.skipped, skipped), (self.ended, ended), (self.rescheduled, rescheduled)):
+            _refill(mine, was)
 
     def lines(self) -> list[str]:
         o = self.outcomes
@@ -97,7 +125,7 @@ class Summary:
             out.append(f"paused by out-of-office answers: {o['paused']}")
         return out
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         return {
             "events": self.events,
             "rejected": self.rejected,
@@ -108,6 +136,14 @@ class Summary:
             "ended": dict(self.ended),
             "rescheduled": dict(self.rescheduled),
         }
+
+
+_Key = TypeVar("_Key")
+
+
+def _refill(counter: Counter[_Key], counts: Counter[_Key]) -> None:
+    counter.clear()
+    counter.update(counts)
 
 
 @dataclass(slots=True)
@@ -121,16 +157,16 @@ class LineResult:
     reason: str | None = None
 
 
-def checked_events(engine, lines: Iterable[str]):
+def checked_events(engine: EventRunner, lines: Iterable[str]) -> Iterator[tuple[int, Item]]:
     """(line number, event or Rejected) for each line: bad JSON, fields and
     types by the event schema, and property values by the scripts' types."""
     return read_events(lines, engine.invalid_properties)
 
 
 def run_stream(
-    engine,
+    engine: EventRunner,
     lines: Iterable[str],
-    emit: Callable[[list[AuditEntry]], None],
+    emit: Emit,
     summary: Summary | None = None,
     results: list[LineResult] | None = None,
     commit_every: int = 1,
@@ -156,7 +192,9 @@ def run_stream(
     return summary
 
 
-def _group(engine, group: list, summary: Summary, results: list[LineResult] | None) -> list[list[AuditEntry]]:
+def _group(
+    engine: EventRunner, group: list[tuple[int, Item]], summary: Summary, results: list[LineResult] | None
+) -> list[list[AuditEntry]]:
     """The lines of `group`, read already, in one transaction: each line's
     audit entries, committed. The events first run without savepoints where
     the store saves by it (SQLite); if one fails, the transaction is rolled
@@ -177,7 +215,9 @@ def _group(engine, group: list, summary: Summary, results: list[LineResult] | No
         return [_one(engine, number, item, summary, results) for number, item in group]
 
 
-def _one(engine, number: int, item, summary: Summary, results: list[LineResult] | None) -> list[AuditEntry]:
+def _one(
+    engine: EventRunner, number: int, item: Item, summary: Summary, results: list[LineResult] | None
+) -> list[AuditEntry]:
     """One line, processed or rejected: its audit entries."""
     if isinstance(item, Rejected):
         summary.rejected += 1
