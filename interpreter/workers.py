@@ -51,20 +51,37 @@ def ingest(
     logged, by the worker that takes it)."""
     store = queue.store
     conflicts = queue.conflicts
-    with store.transaction():
-        # One ingest at a time: each reads the stream's clock once, up front.
-        store.lock_ingest()
-        clock = from_text(store.meta("ingest_clock"))
     queued = rejected = 0
+    # Each event with the time it arrived at; the time it runs at is known
+    # as its batch commits, from the stream's clock read then.
     batch: list[tuple[dt.datetime, list[str], str, int]] = []
+    clock: dt.datetime | None = None
+    first = True
 
-    def flush() -> None:
+    def flush(last: bool) -> None:
+        # One transaction a batch, the first also reading the clock and the
+        # last also raising the horizon to `until`: a webhook's event is
+        # queued in one round of commits, not three.
+        nonlocal clock, first
         with store.transaction():
-            store.enqueue_events(batch)
-            store.wake_workers()
+            if first:
+                # One ingest at a time (the lock is held until the
+                # connection closes): each reads the stream's clock once.
+                store.lock_ingest()
+                clock = from_text(store.meta("ingest_clock"))
+                first = False
+            rows = []
+            for at, keys, body, number in batch:
+                clock = at if clock is None or at > clock else clock
+                rows.append((clock, keys, body, number))
+            if rows:
+                store.enqueue_events(rows)
             if clock is not None:
                 store.set_meta("ingest_clock", to_text(clock))
                 store.raise_horizon(clock)
+            if last and until is not None:
+                store.raise_horizon(until)
+            store.wake_workers()
         batch.clear()
 
     for number, item in checked_events(engine, lines):
@@ -74,18 +91,13 @@ def ingest(
             if results is not None:
                 results.append(LineResult(number, item.id, "rejected", item.reason))
             continue
-        clock = item.at if clock is None or item.at > clock else clock
-        batch.append((clock, conflicts.event_keys(item), item.model_dump_json(), number))
+        batch.append((item.at, conflicts.event_keys(item), item.model_dump_json(), number))
         queued += 1
         if results is not None:
             results.append(LineResult(number, item.id, "accepted"))
         if len(batch) >= BATCH:
-            flush()
-    if batch or clock is not None:
-        flush()
-    if until is not None:
-        with store.transaction():
-            store.raise_horizon(until)
+            flush(last=False)
+    flush(last=True)
     return queued, rejected
 
 
