@@ -28,7 +28,7 @@ from __future__ import annotations
 import bisect
 import sqlite3
 
-from ..records import EnrollmentStatus
+from ..records import Due, EnrollmentStatus
 from ..timeutil import WINDOW, from_text
 from .base import Retry, StoreError, window
 from .report_reads import ReportReads
@@ -53,6 +53,18 @@ _ABSENT = object()
 _PUT_CONTACT = f"INSERT INTO flow_contacts ({_CONTACT}) VALUES (?, ?, ?)" + _UPSERT_CONTACT
 _PUT_RUN = f"INSERT INTO flow_runs ({_RUN}) VALUES (?, ?, ?, ?, ?, ?)" + _UPSERT_RUN
 _ADD_AUDIT = f"INSERT INTO flow_audit ({_AUDIT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#: The earliest due work and the one after it: popping the first, the
+#: store learns when the next falls due without asking again.
+_FIRST_DUE = "SELECT seq, at, kind, ref, workflow FROM flow_due ORDER BY at, seq LIMIT 2"
+
+#: Sizes that cost no safety. A commit of 100 events writes ~175 pages to
+#: the WAL (the indexes of contacts, runs, event ids and audit entries are
+#: written all over): checkpointing at 4,000 pages rather than SQLite's
+#: 1,000 copies a page written by several commits to the file once, and a
+#: cache of 32 MiB rather than 2 keeps a store's pages in process as it
+#: grows (measured at 30,000 events: ~12% of the CPU time of a group
+#: commit; the WAL file stays under 16 MiB, reused after each checkpoint).
+_TUNING = ("PRAGMA wal_autocheckpoint=4000", "PRAGMA cache_size=-32768")
 
 
 class _Kept(dict):
@@ -81,6 +93,8 @@ class SqliteStore(ReportReads, SqlStore):
             self._conn = sqlite3.connect(path, isolation_level=None, timeout=self.BUSY_SECONDS)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
+            for pragma in _TUNING:
+                self._conn.execute(pragma)
         except sqlite3.Error as e:
             raise StoreError(f"cannot open SQLite store {path}: {e}") from None
         try:
@@ -269,9 +283,13 @@ class SqliteStore(ReportReads, SqlStore):
         next_due = self.next_due()
         if next_due is None or next_due > until:
             return None
-        due = super().pop_due(until)
-        self._next_due = _ABSENT
-        return due
+        if not self._depth:
+            return super().pop_due(until)
+        rows = self._exec(_FIRST_DUE).fetchall()
+        seq, at, kind, ref, workflow = rows[0]  # next_due says there is one
+        self._exec("DELETE FROM flow_due WHERE seq = ?", (seq,))
+        self._next_due = from_text(rows[1][1]) if len(rows) > 1 else None
+        return Due.from_ref(from_text(at), kind, ref, workflow, seq)
 
     def next_due(self):
         if not self._depth:
