@@ -60,7 +60,8 @@ def key_of(at_text: str | None, sequence, user, outcome, reason, detail, message
         user or "",
         str(outcome),
         str(reason) if reason else "",
-        step_of(detail, message),
+        # (Most entries name no step: no call for them.)
+        0 if detail is None and message is None else step_of(detail, message),
     )
 
 

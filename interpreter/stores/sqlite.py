@@ -43,7 +43,6 @@ from .sql import (
     _audit_row,
     _contact_row,
     _run_row,
-    counted,
 )
 
 #: The most contacts, and the most workflow runs, kept in process; beyond
@@ -231,7 +230,7 @@ class SqliteStore(ReportReads, SqlStore):
         if self._unsaved:
             rows = [_audit_row(e) for e in entries]
             self._waiting_audit.extend(rows)
-            self._counting.append(counted(rows))  # the report counters, as SqlStore.append_audit keeps them
+            self._counting.append(rows)  # for the report counters, as SqlStore.append_audit keeps them
         else:
             super().append_audit(entries)
 
