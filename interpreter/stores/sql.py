@@ -216,6 +216,28 @@ def _audit(row) -> AuditEntry:
     )
 
 
+#: A new enrollment: the statement and its values (its id is the store's).
+_ADD_ENROLLMENT = (
+    "INSERT INTO flow_enrollments (contact, sequence, user_name, sender, step, status, started, workflow, held, "
+    "paused_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _new_enrollment_row(e: Enrollment) -> tuple:
+    return (
+        e.contact,
+        e.sequence,
+        e.user,
+        e.sender,
+        e.step,
+        str(e.status),
+        to_text(e.started),
+        e.workflow,
+        int(e.held),
+        to_text(e.paused_until),
+    )
+
+
 #: An event id recorded, unless it was before.
 _MARK_EVENT = "INSERT INTO flow_events (id) VALUES (?) ON CONFLICT DO NOTHING"
 
@@ -457,23 +479,7 @@ class SqlStore(SqlInboxes):
         return _enrollment(self._one(f"SELECT {_ENROLLMENT} FROM flow_enrollments WHERE id = ?", (enrollment_id,)))
 
     def add_enrollment(self, e: Enrollment) -> int:
-        row = self._one(
-            "INSERT INTO flow_enrollments (contact, sequence, user_name, sender, step, status, started, workflow, held, "
-            "paused_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (
-                e.contact,
-                e.sequence,
-                e.user,
-                e.sender,
-                e.step,
-                str(e.status),
-                to_text(e.started),
-                e.workflow,
-                int(e.held),
-                to_text(e.paused_until),
-            ),
-        )
-        return row[0]
+        return self._one(_ADD_ENROLLMENT + " RETURNING id", _new_enrollment_row(e))[0]
 
     def put_enrollment(self, e: Enrollment) -> None:
         self._exec(
