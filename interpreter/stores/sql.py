@@ -7,6 +7,7 @@ order is time order on every backend."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from ..records import (
@@ -434,14 +435,14 @@ class SqlStore(SqlInboxes):
             (key, value),
         )
 
-    def clock(self):
+    def clock(self) -> dt.datetime | None:
         return from_text(self.meta("clock"))
 
     def set_clock(self, at) -> None:
         self.set_meta("clock", to_text(at))
 
     # -- users and sequences
-    def get_user(self, name):
+    def get_user(self, name: str) -> UserState | None:
         return _user(self._one(f"SELECT {_USER} FROM flow_users WHERE name = ?" + self.LOCK, (name,)))
 
     def put_user(self, u: UserState) -> None:
@@ -452,7 +453,7 @@ class SqlStore(SqlInboxes):
             (u.name, u.seat, u.inbox, json.dumps(list(u.aliases)), u.limit, u.declared),
         )
 
-    def get_sequence(self, name):
+    def get_sequence(self, name: str) -> SequenceState | None:
         return _sequence(self._one(f"SELECT {_SEQUENCE} FROM flow_sequences WHERE name = ?", (name,)))
 
     def put_sequence(self, s: SequenceState) -> None:
@@ -463,19 +464,19 @@ class SqlStore(SqlInboxes):
         )
 
     # -- contacts
-    def get_contact(self, email):
+    def get_contact(self, email: str) -> Contact | None:
         return _contact(self._one(f"SELECT {_CONTACT} FROM flow_contacts WHERE email = ?", (email,)))
 
     def put_contact(self, c: Contact) -> None:
         self._exec(f"INSERT INTO flow_contacts ({_CONTACT}) VALUES (?, ?, ?)" + _UPSERT_CONTACT, _contact_row(c))
 
     # -- enrollments
-    def active_enrollment(self, contact):
+    def active_enrollment(self, contact: str) -> Enrollment | None:
         return _enrollment(
             self._one(f"SELECT {_ENROLLMENT} FROM flow_enrollments WHERE contact = ? AND status = 'active'", (contact,))
         )
 
-    def get_enrollment(self, enrollment_id):
+    def get_enrollment(self, enrollment_id: int) -> Enrollment | None:
         return _enrollment(self._one(f"SELECT {_ENROLLMENT} FROM flow_enrollments WHERE id = ?", (enrollment_id,)))
 
     def add_enrollment(self, e: Enrollment) -> int:
@@ -487,7 +488,7 @@ class SqlStore(SqlInboxes):
             (e.step, str(e.status), int(e.held), to_text(e.paused_until), e.id),
         )
 
-    def active_in_sequence(self, sequence):
+    def active_in_sequence(self, sequence: str) -> list[Enrollment]:
         rows = self._exec(
             f"SELECT {_ENROLLMENT} FROM flow_enrollments WHERE sequence = ? AND status = 'active' ORDER BY id",
             (sequence,),
@@ -495,7 +496,7 @@ class SqlStore(SqlInboxes):
         return [_enrollment(r) for r in rows]
 
     # -- runs
-    def get_run(self, workflow, contact):
+    def get_run(self, workflow: str, contact: str) -> Run | None:
         return _run(self._one(f"SELECT {_RUN} FROM flow_runs WHERE workflow = ? AND contact = ?", (workflow, contact)))
 
     def put_run(self, r: Run) -> None:
@@ -508,7 +509,7 @@ class SqlStore(SqlInboxes):
             (to_text(d.at), str(d.kind), d.ref, d.workflow),
         )
 
-    def pop_due(self, until):
+    def pop_due(self, until: dt.datetime) -> Due | None:
         row = self._one(
             "SELECT seq, at, kind, ref, workflow FROM flow_due WHERE at <= ? ORDER BY at, seq LIMIT 1"
             + self.SKIP_LOCKED,
@@ -519,7 +520,7 @@ class SqlStore(SqlInboxes):
         self._exec("DELETE FROM flow_due WHERE seq = ?", (row[0],))
         return Due.from_ref(from_text(row[1]), row[2], row[3], row[4], row[0])
 
-    def next_due(self):
+    def next_due(self) -> dt.datetime | None:
         row = self._one("SELECT MIN(at) FROM flow_due")
         return from_text(row[0]) if row and row[0] else None
 
@@ -529,7 +530,7 @@ class SqlStore(SqlInboxes):
         self._exec("DELETE FROM flow_sends WHERE user_name = ? AND at <= ?", (user, to_text(at - WINDOW)))
         self._exec("INSERT INTO flow_sends (user_name, at) VALUES (?, ?)", (user, to_text(at)))
 
-    def sends_window(self, user, since):
+    def sends_window(self, user: str, since: dt.datetime) -> tuple[int, dt.datetime | None]:
         row = self._one(
             "SELECT COUNT(*), MIN(at) FROM flow_sends WHERE user_name = ? AND at > ?", (user, to_text(since))
         )
