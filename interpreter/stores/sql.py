@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from types import TracebackType
+from typing import Any, Literal
 
 from ..records import (
     AuditEntry,
@@ -25,18 +29,18 @@ from ..records import (
     SequenceState,
     UserState,
 )
-from ..tally import key_of
+from ..tally import Key, key_of
 from ..timeutil import WINDOW, from_text, to_text
 from .base import UNSAVED, StoreError
 from .inboxes import SqlInboxes
 from .sqlfiles import migrations, schema_version
 
 _SORTED = json.JSONEncoder(sort_keys=True, check_circular=False)
-if json.encoder.c_make_encoder is not None:
+if json.encoder.c_make_encoder is not None:  # type: ignore[attr-defined]  # (not in the stubs)
     # The encoder `encode` makes on every call, made once: json.dumps(...,
     # sort_keys=True) at a third of the cost for the small objects stored
     # here (properties, fields), which are never circular (they were JSON).
-    _sorted_chunks = json.encoder.c_make_encoder(
+    _sorted_chunks = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
         None,
         _SORTED.default,
         json.encoder.encode_basestring_ascii,
@@ -48,18 +52,21 @@ if json.encoder.c_make_encoder is not None:
         True,
     )
 
-    def _sorted_json(value) -> str:
+    def _sorted_json(value: Any) -> str:
         return "".join(_sorted_chunks(value, 0))
 else:  # a Python without the C accelerator
-    _sorted_json = _SORTED.encode
+    _sorted_json = _SORTED.encode  # type: ignore[assignment]  # (the same function of a value)
 
 
-def _plain(value):
+def _plain(value: object) -> str | None:
     """An enum member (a StrEnum's) as the plain str it is: the driver
     binds a str at once but looks for an adapter for a subclass (measured:
     ~0.7 µs a value, half again the cost of an audit row)."""
     return None if value is None else str(value)
 
+
+#: A row's values, as the drivers give and take them.
+Row = tuple[Any, ...]
 
 # Each record's columns, read by one function from a row: the lookups and the
 # views share them.
@@ -75,26 +82,26 @@ _OUTBOX = (
 _AUDIT = "at, event, workflow, contact, sequence, user_name, outcome, reason, detail, line, message, late"
 
 
-def _user(row) -> UserState | None:
+def _user(row: Row | None) -> UserState | None:
     if row is None:
         return None
     name, seat, inbox, aliases, limit, declared = row
     return UserState(name, seat, inbox, tuple(json.loads(aliases)), limit, declared)
 
 
-def _sequence(row) -> SequenceState | None:
+def _sequence(row: Row | None) -> SequenceState | None:
     return SequenceState(row[0], row[1], bool(row[2])) if row else None
 
 
-def _contact(row) -> Contact | None:
+def _contact(row: Row | None) -> Contact | None:
     return Contact(row[0], json.loads(row[1]), row[2] and Reason(row[2])) if row else None
 
 
-def _run(row) -> Run | None:
+def _run(row: Row | None) -> Run | None:
     return Run(row[0], row[1], RunStatus(row[2]), row[3], row[4], json.loads(row[5])) if row else None
 
 
-def _enrollment(row) -> Enrollment | None:
+def _enrollment(row: Row | None) -> Enrollment | None:
     if row is None:
         return None
     i, contact, seq, user, sender, step, status, started, workflow, held, paused_until = row
@@ -106,7 +113,7 @@ def _enrollment(row) -> Enrollment | None:
         sender,
         step,
         EnrollmentStatus(status),
-        from_text(started),
+        dt.datetime.fromisoformat(started),
         workflow,
         bool(held),
         from_text(paused_until),
@@ -120,7 +127,7 @@ _NEW_OUTBOX = (
 )
 
 
-def _outbox_row(m: OutboxMessage) -> tuple:
+def _outbox_row(m: OutboxMessage) -> Row:
     return (
         m.enrollment,
         m.step,
@@ -141,7 +148,7 @@ def _outbox_row(m: OutboxMessage) -> tuple:
     )
 
 
-def _outbox(row) -> OutboxMessage | None:
+def _outbox(row: Row | None) -> OutboxMessage | None:
     if row is None:
         return None
     values = list(row)
@@ -160,17 +167,17 @@ _UPSERT_RUN = (
 )
 
 
-def _contact_row(c: Contact) -> tuple:
+def _contact_row(c: Contact) -> Row:
     """A contact as the values of flow_contacts' columns (_CONTACT)."""
     return c.email, _sorted_json(c.properties), c.opted_out
 
 
-def _run_row(r: Run) -> tuple:
+def _run_row(r: Run) -> Row:
     """A workflow run as the values of flow_runs' columns (_RUN)."""
     return r.workflow, r.contact, str(r.status), r.pc, r.event, _sorted_json(r.fields)
 
 
-def _audit_row(e: AuditEntry) -> tuple:
+def _audit_row(e: AuditEntry) -> Row:
     """An audit entry as the values of flow_audit's columns (_AUDIT)."""
     return (
         to_text(e.at),
@@ -188,7 +195,7 @@ def _audit_row(e: AuditEntry) -> tuple:
     )
 
 
-def counted(rows, counts: dict | None = None) -> dict:
+def counted(rows: Iterable[Sequence[Any]], counts: dict[Key, int] | None = None) -> dict[Key, int]:
     """The report counters that audit rows (_audit_row) add to
     (interpreter/tally.py): `counts` (a new dict when None), added to."""
     counts = {} if counts is None else counts
@@ -199,7 +206,7 @@ def counted(rows, counts: dict | None = None) -> dict:
     return counts
 
 
-def _audit(row) -> AuditEntry:
+def _audit(row: Row) -> AuditEntry:
     at, event, workflow, contact, seq, user, outcome, reason, detail, line, message, late = row
     return AuditEntry(
         at=from_text(at),
@@ -224,7 +231,7 @@ _ADD_ENROLLMENT = (
 )
 
 
-def _new_enrollment_row(e: Enrollment) -> tuple:
+def _new_enrollment_row(e: Enrollment) -> Row:
     return (
         e.contact,
         e.sequence,
@@ -274,7 +281,9 @@ class _Transaction:
         store._depth = 1
         store._unsaved = self.unsaved
 
-    def __exit__(self, kind, error, tb) -> bool:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> Literal[False]:
         store, role = self.store, self.role
         if role == "part":
             return False
@@ -334,6 +343,12 @@ class SqlStore(SqlInboxes):
     #: write that fails is reported later, perhaps as the next piece runs.
     UNSAVED_PIECES = False
 
+    url: str
+    _conn: Any  # the driver's connection
+    _begin: Callable[[], None]
+    _commit: Callable[[], None]
+    _rollback: Callable[[], None]
+
     def __init__(self) -> None:
         self._depth = 0
         self._unsaved = False  # in a transaction whose pieces have no savepoints
@@ -342,13 +357,13 @@ class SqlStore(SqlInboxes):
         #: statement per event cost SQLite a fifth of its events per second;
         #: a dict per event, merged at the commit, ~1.5 µs an event more
         #: than one pass, measured). A savepoint rolled back drops its lists.
-        self._counting: list[list[tuple]] = []
+        self._counting: list[list[Row]] = []
 
     # -- plumbing
     def _q(self, sql: str) -> str:
         return sql if self.PARAM == "?" else sql.replace("?", self.PARAM)
 
-    def _exec(self, sql: str, args=()):
+    def _exec(self, sql: str, args: Sequence[Any] = ()) -> Any:
         try:
             return self._conn.execute(self._q(sql), args)
         except Exception as e:
@@ -367,7 +382,7 @@ class SqlStore(SqlInboxes):
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
         return StoreError(f"store {self.url}: {first}")
 
-    def _one(self, sql: str, args=()):
+    def _one(self, sql: str, args: Sequence[Any] = ()) -> Any:
         return self._exec(sql, args).fetchone()
 
     def _schema_version(self) -> int | None:
@@ -404,17 +419,17 @@ class SqlStore(SqlInboxes):
     def _schema_lock(self) -> None:
         """Serialise schema creation where several processes may start at once."""
 
-    def _savepoint_begins(self):
+    def _savepoint_begins(self) -> Any:
         """Told as a savepoint begins; what it returns is given back to
         `_rolled_back` if the savepoint is rolled back."""
         return None
 
-    def _rolled_back(self, savepoint_began=None) -> None:
+    def _rolled_back(self, savepoint_began: Any = None) -> None:
         """Told of each rollback: whole (None), or to a savepoint, with what
         `_savepoint_begins` returned. A backend that keeps what it read in
         process must forget it."""
 
-    def transaction(self, savepoint: bool = False, unsaved: bool = False):
+    def transaction(self, savepoint: bool = False, unsaved: bool = False) -> AbstractContextManager[None]:
         if savepoint and self._unsaved:
             return UNSAVED
         return _Transaction(self, savepoint, unsaved and self.UNSAVED_PIECES)
@@ -622,15 +637,15 @@ class SqlStore(SqlInboxes):
     #: workers each add to their own, so that none waits for another's row.
     COUNT_PART = "0"
 
-    def _add_counted(self, counting: list[list[tuple]]) -> None:
+    def _add_counted(self, counting: list[list[Row]]) -> None:
         """Add what the transaction's audit rows count to the report counters."""
-        counts: dict = {}
+        counts: dict[Key, int] = {}
         for rows in counting:
             counted(rows, counts)
         if counts:
             self._add_counts(counts)
 
-    def _add_counts(self, counts: dict) -> None:
+    def _add_counts(self, counts: dict[Key, int]) -> None:
         """Add to the report counters (interpreter/tally.py), in key order."""
         self._conn.cursor().executemany(
             self._q(
