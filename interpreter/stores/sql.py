@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any, Literal
@@ -453,7 +453,7 @@ class SqlStore(SqlInboxes):
     def clock(self) -> dt.datetime | None:
         return from_text(self.meta("clock"))
 
-    def set_clock(self, at) -> None:
+    def set_clock(self, at: dt.datetime) -> None:
         self.set_meta("clock", to_text(at))
 
     # -- users and sequences
@@ -540,7 +540,7 @@ class SqlStore(SqlInboxes):
         return from_text(row[0]) if row and row[0] else None
 
     # -- sends
-    def add_send(self, user, at) -> None:
+    def add_send(self, user: str, at: dt.datetime) -> None:
         # Sends older than any window still to come are never counted again.
         self._exec("DELETE FROM flow_sends WHERE user_name = ? AND at <= ?", (user, to_text(at - WINDOW)))
         self._exec("INSERT INTO flow_sends (user_name, at) VALUES (?, ?)", (user, to_text(at)))
@@ -559,7 +559,7 @@ class SqlStore(SqlInboxes):
             _outbox_row(m),
         )
 
-    def last_outbox(self, enrollment):
+    def last_outbox(self, enrollment: int) -> OutboxMessage | None:
         return _outbox(
             self._one(f"SELECT {_OUTBOX} FROM flow_outbox WHERE enrollment = ? ORDER BY id DESC LIMIT 1", (enrollment,))
         )
@@ -569,7 +569,9 @@ class SqlStore(SqlInboxes):
         "(SELECT 1 FROM flow_users u WHERE u.name = o.user_name AND u.inbox IS NOT NULL)"
     )
 
-    def claim_outbox(self, now, wall, holder, lease_until, limit):
+    def claim_outbox(
+        self, now: dt.datetime, wall: dt.datetime, holder: str, lease_until: dt.datetime, limit: int
+    ) -> list[OutboxMessage]:
         rows = self._exec(
             f"UPDATE flow_outbox SET state = 'sending', lease_holder = ?, lease_until = ?, attempts = attempts + 1 "
             f"WHERE id IN (SELECT o.id FROM flow_outbox o WHERE {self._SENDABLE} "
@@ -580,7 +582,7 @@ class SqlStore(SqlInboxes):
         # RETURNING gives no order
         return sorted(map(_outbox, rows), key=lambda m: (m.next_attempt, m.id))
 
-    def finish_outbox(self, m, holder):
+    def finish_outbox(self, m: OutboxMessage, holder: str) -> bool:
         return (
             self._one(
                 "UPDATE flow_outbox SET state = ?, next_attempt = ?, first_try = ?, response = ?, lease_holder = NULL, "
@@ -590,33 +592,33 @@ class SqlStore(SqlInboxes):
             is not None
         )
 
-    def next_outbox(self):
+    def next_outbox(self) -> dt.datetime | None:
         row = self._one(f"SELECT MIN(next_attempt) FROM flow_outbox o WHERE {self._SENDABLE} AND state = 'pending'")
         return from_text(row[0]) if row and row[0] else None
 
-    def get_outbox(self, message_id):
+    def get_outbox(self, message_id: int) -> OutboxMessage | None:
         return _outbox(self._one(f"SELECT {_OUTBOX} FROM flow_outbox WHERE id = ?", (message_id,)))
 
-    def outbox(self, state=None):
+    def outbox(self, state: str | None = None) -> list[OutboxMessage]:
         if state is None:
             rows = self._exec(f"SELECT {_OUTBOX} FROM flow_outbox ORDER BY id").fetchall()
         else:
             rows = self._exec(f"SELECT {_OUTBOX} FROM flow_outbox WHERE state = ? ORDER BY id", (state,)).fetchall()
         return [_outbox(r) for r in rows]
 
-    def outbox_counts(self):
+    def outbox_counts(self) -> tuple[dict[str, int], dt.datetime | None]:
         counts = dict.fromkeys(OutboxState, 0)
         counts.update(self._exec("SELECT state, COUNT(*) FROM flow_outbox GROUP BY state").fetchall())
         row = self._one("SELECT MIN(created) FROM flow_outbox WHERE state = ?", (OutboxState.PENDING,))
         return counts, from_text(row[0])
 
-    def book_send(self, user, at) -> None:
+    def book_send(self, user: str, at: dt.datetime) -> None:
         self._exec("INSERT INTO flow_booked (user_name, at) VALUES (?, ?)", (user, to_text(at)))
 
-    def unbook_send(self, user, at) -> None:
+    def unbook_send(self, user: str, at: dt.datetime) -> None:
         self._exec("DELETE FROM flow_booked WHERE user_name = ? AND at = ?", (user, to_text(at)))
 
-    def bookings(self, user, since):
+    def bookings(self, user: str, since: dt.datetime) -> list[dt.datetime]:
         since = to_text(since)
         rows = self._exec(
             "SELECT at FROM flow_sends WHERE user_name = ? AND at > ? UNION ALL "
@@ -626,7 +628,7 @@ class SqlStore(SqlInboxes):
         return [from_text(r[0]) for r in rows]
 
     # -- audit
-    def append_audit(self, entries) -> None:
+    def append_audit(self, entries: Iterable[AuditEntry]) -> None:
         rows = [_audit_row(e) for e in entries]
         self._conn.cursor().executemany(
             self._q(f"INSERT INTO flow_audit ({_AUDIT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), rows
@@ -656,7 +658,7 @@ class SqlStore(SqlInboxes):
             [(*key, n) for key, n in sorted(counts.items())],
         )
 
-    def audit(self, last=None):
+    def audit(self, last: int | None = None) -> Iterator[AuditEntry]:
         if last:
             rows = self._exec(
                 f"SELECT {_AUDIT} FROM (SELECT seq, {_AUDIT} FROM flow_audit ORDER BY seq DESC "
@@ -672,12 +674,12 @@ class SqlStore(SqlInboxes):
         """A position in the audit log: `audit_since(mark)` gives what follows."""
         return self._one("SELECT COALESCE(MAX(seq), 0) FROM flow_audit")[0]
 
-    def audit_since(self, mark: int):
+    def audit_since(self, mark: int) -> list[AuditEntry]:
         rows = self._exec(f"SELECT {_AUDIT} FROM flow_audit WHERE seq > ? ORDER BY at, seq", (mark,)).fetchall()
         return [_audit(r) for r in rows]
 
     # -- views: plain reads (no row locks), one query each
-    def enrollments(self, status=None):
+    def enrollments(self, status: str | None = None) -> list[Enrollment]:
         if status is None:
             rows = self._exec(f"SELECT {_ENROLLMENT} FROM flow_enrollments ORDER BY id").fetchall()
         else:
@@ -686,30 +688,30 @@ class SqlStore(SqlInboxes):
             ).fetchall()
         return [_enrollment(r) for r in rows]
 
-    def users(self):
+    def users(self) -> list[UserState]:
         return [_user(r) for r in self._exec(f"SELECT {_USER} FROM flow_users ORDER BY name").fetchall()]
 
-    def sequences(self):
+    def sequences(self) -> list[SequenceState]:
         return [_sequence(r) for r in self._exec(f"SELECT {_SEQUENCE} FROM flow_sequences ORDER BY name").fetchall()]
 
-    def sends_since(self, since):
+    def sends_since(self, since: dt.datetime) -> dict[str, int]:
         rows = self._exec(
             "SELECT user_name, COUNT(*) FROM flow_sends WHERE at > ? GROUP BY user_name", (to_text(since),)
         ).fetchall()
         return {u: n for u, n in rows}
 
-    def contacts(self):
+    def contacts(self) -> list[Contact]:
         return [_contact(r) for r in self._exec(f"SELECT {_CONTACT} FROM flow_contacts ORDER BY email").fetchall()]
 
-    def runs(self):
+    def runs(self) -> list[Run]:
         return [_run(r) for r in self._exec(f"SELECT {_RUN} FROM flow_runs ORDER BY workflow, contact").fetchall()]
 
-    def due_items(self):
+    def due_items(self) -> list[Due]:
         rows = self._exec("SELECT seq, at, kind, ref, workflow FROM flow_due ORDER BY at, seq").fetchall()
         return [Due.from_ref(from_text(r[1]), r[2], r[3], r[4], r[0]) for r in rows]
 
-    def booked_sends(self):
+    def booked_sends(self) -> list[tuple[str, dt.datetime]]:
         return [(r[0], from_text(r[1])) for r in self._exec("SELECT user_name, at FROM flow_booked").fetchall()]
 
-    def seen_ids(self):
+    def seen_ids(self) -> set[str]:
         return {r[0] for r in self._exec("SELECT id FROM flow_events").fetchall()}
