@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Annotated, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 from flowc.dsl.schema import CONTACT_ACCOUNT_EVENTS, EVENTS, Type
 from flowc.dsl.suggest import did_you_mean
@@ -33,6 +33,7 @@ from pydantic import (
     ValidationError,
     create_model,
 )
+from pydantic_core import ErrorDetails
 
 from .delivery.addresses import mailbox_problem
 from .lines import BadLine
@@ -79,7 +80,7 @@ def _pattern_reason(value: str, where: str) -> str:
     return "must be an email address with exactly one @"
 
 
-def _strings(value):
+def _strings(value: object) -> Iterator[str]:
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
@@ -88,7 +89,7 @@ def _strings(value):
             yield from _strings(v)
 
 
-def _text_problem(event) -> str | None:
+def _text_problem(event: BaseModel) -> str | None:
     """Why the event's text cannot be kept, or None. No store keeps the same
     text with a NUL in it (PostgreSQL keeps none), and a lone surrogate
     ("\\ud800" in JSON) is half a character."""
@@ -158,9 +159,9 @@ _BOUNDED = {
 }
 
 
-def _python_type(t: Type):
+def _python_type(t: Type) -> Any:
     if t.kind == "enum":
-        return Literal[t.values]  # type: ignore[valid-type]
+        return Literal[t.values]
     if t.kind == "number":
         return StrictFloat  # accepts JSON integers too, never strings
     if t.kind == "bool":
@@ -168,17 +169,20 @@ def _python_type(t: Type):
     return StrictStr
 
 
-def _fields_reader(names: tuple[str, ...]):
+def _fields_reader(names: tuple[str, ...]) -> Callable[[BaseModel], dict[str, Any]]:
     """A function of an event that returns the fields `names` by name,
     written out: a loop over the names takes four times as long, and the
     engine reads them for every event."""
     assert all(n.isidentifier() for n in names)  # names of the schema, never of input
-    return eval("lambda event: {" + "".join(f"{n!r}: event.{n}, " for n in names) + "}")
+    reader: Callable[[BaseModel], dict[str, Any]] = eval(
+        "lambda event: {" + "".join(f"{n!r}: event.{n}, " for n in names) + "}"
+    )
+    return reader
 
 
-def _model(name: str):
+def _model(name: str) -> type[EventBase]:
     event = EVENTS[name]
-    fields: dict = {"type": (Literal[name], ...)}
+    fields: dict[str, Any] = {"type": (Literal[name], ...)}
     if event.trigger or name in CONTACT_ACCOUNT_EVENTS:
         fields["contact"] = (ContactAddress, ...)
     if event.trigger:
@@ -186,21 +190,23 @@ def _model(name: str):
     for f in event.fields:
         t = SenderAddress if (name, f.name) == ("inbox_connected", "address") else _python_type(f.type)
         fields[f.name] = _BOUNDED.get((name, f.name)) or ((t, ...) if f.required else (Optional[t], None))
-    model = create_model(f"Event_{name}", __base__=EventBase, **fields)
+    # (Any: the attributes below are set on the class made here.)
+    model: Any = create_model(f"Event_{name}", __base__=EventBase, **fields)
     model.schema_fields = tuple(f.name for f in event.fields)
     model.fields = property(_fields_reader(model.schema_fields), doc="The event's own fields, by name.")
     model.trigger = event.trigger
-    return model
+    made: type[EventBase] = model
+    return made
 
 
 @lru_cache(maxsize=1)
-def _adapter() -> TypeAdapter:
+def _adapter() -> TypeAdapter[Any]:
     models = tuple(_model(name) for name in EVENTS)
-    return TypeAdapter(Annotated[Union[models], Field(discriminator="type")])  # type: ignore[valid-type]  # (a union of the tuple of models)
+    return TypeAdapter(Annotated[Union[models], Field(discriminator="type")])
 
 
 @lru_cache(maxsize=1)
-def _validate_json():
+def _validate_json() -> Callable[[str | bytes], Any]:
     """The validation library's own reader of an event's JSON, called
     straight rather than through the adapter's method (a Python frame and
     its keyword arguments for every event)."""
@@ -231,7 +237,7 @@ _KINDS = {
 }
 
 
-def shown_value(value) -> str:
+def shown_value(value: object) -> str:
     """A JSON value as a reason quotes it: its kind, and short values too."""
     if value is None or isinstance(value, bool):
         return json.dumps(value)
@@ -252,12 +258,12 @@ def _field_names(event_type: str) -> list[str]:
     return names + [f.name for f in event.fields]
 
 
-def _one_reason(err: dict) -> str:
+def _one_reason(err: ErrorDetails) -> str:
     loc = [str(x) for x in err["loc"]]
     # Pydantic puts the union tag first ("form_submitted.stage").
     event_type = loc.pop(0) if loc and loc[0] in EVENTS else None
     where = ".".join(loc)
-    kind, value = err["type"], err.get("input")
+    kind, value = err["type"], err["input"]
     if kind == "union_tag_invalid":
         tag = value.get("type") if isinstance(value, dict) else None
         if not isinstance(tag, str):
@@ -285,7 +291,8 @@ def _one_reason(err: dict) -> str:
             return "`at` needs a UTC offset, such as 2026-01-05T09:00:00Z"
         return f"`at` is {_AT_FORM}, got {json.dumps(value) if isinstance(value, str) else shown_value(value)}"
     if kind == "literal_error":
-        expected = EVENTS[event_type].field(where).type.values if event_type and EVENTS[event_type].field(where) else ()
+        field = EVENTS[event_type].field(where) if event_type else None
+        expected = field.type.values if field else ()
         got = json.dumps(value) if isinstance(value, str) else shown_value(value)
         hint = did_you_mean(value, expected) if isinstance(value, str) else ()
         return f"`{where}` is one of {', '.join(expected)}, got {got}" + (f"; {hint[0]}" if hint else "")
@@ -346,8 +353,9 @@ def _json_reason(text: str | bytes, e: ValidationError) -> str | None:
     return _HALF
 
 
-def parse_event(text: str | bytes):
-    """One event from its JSON text; raises EventError with the reason."""
+def parse_event(text: str | bytes) -> Any:
+    """One event from its JSON text (an instance of its type's model);
+    raises EventError with the reason."""
     try:
         event = _validate_json()(text)
     except ValidationError as e:
@@ -357,7 +365,7 @@ def parse_event(text: str | bytes):
     return event
 
 
-def event_from_dict(data: dict):
+def event_from_dict(data: dict[str, Any]) -> Any:
     """One event from a mapping (the REPL's `:emit TYPE field=value`), read
     as the same JSON line would be."""
     try:
@@ -398,6 +406,6 @@ def _guess_id(line: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def event_json_schema() -> dict:
+def event_json_schema() -> dict[str, Any]:
     """The JSON schema of an event line, for users' tooling."""
     return _adapter().json_schema()

@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-from .records import EnrollmentStatus
+from .records import AuditEntry, EnrollmentStatus
 from .timeutil import to_text
 
 #: A counter's key: (day "YYYY-MM-DD" (UTC) or "" for an entry without a
@@ -32,7 +34,7 @@ LIVING = tuple(
 _STEP = re.compile(r"step (\d{1,6})\b")
 
 
-def step_of(detail: str | None, message) -> int:
+def step_of(detail: str | None, message: Any) -> int:
     """The 1-based step an entry is about, or 0 (none, or not known): the
     engine's entries start their detail with it; an entry about a message
     (delivered, failed, canceled) may name it in the message (`step`).
@@ -51,7 +53,15 @@ def step_of(detail: str | None, message) -> int:
     return step if type(step) is int and 0 < step < 1_000_000 else 0
 
 
-def key_of(at_text: str | None, sequence, user, outcome, reason, detail, message) -> Key:
+def key_of(
+    at_text: str | None,
+    sequence: str | None,
+    user: str | None,
+    outcome: object,
+    reason: object,
+    detail: str | None,
+    message: Any,
+) -> Key:
     """The counter one audit entry adds to, from its values as stored
     (`at_text` as timeutil.to_text writes it)."""
     return (
@@ -60,11 +70,12 @@ def key_of(at_text: str | None, sequence, user, outcome, reason, detail, message
         user or "",
         str(outcome),
         str(reason) if reason else "",
-        step_of(detail, message),
+        # (Most entries name no step: no call for them.)
+        0 if detail is None and message is None else step_of(detail, message),
     )
 
 
-def tally(entries) -> Counter:
+def tally(entries: Iterable[AuditEntry]) -> Counter[Key]:
     """What `entries` (AuditEntry) add to the counters."""
     return Counter(key_of(to_text(e.at), e.sequence, e.user, e.outcome, e.reason, e.detail, e.message) for e in entries)
 
@@ -73,11 +84,13 @@ def tally(entries) -> Counter:
 COLUMNS = ("day", "sequence", "user_name", "outcome", "reason", "step")
 
 
-def sums(rows, columns: tuple[str, ...], outcome: str | None = None, reason: str | None = None) -> dict:
+def sums(
+    rows: Iterable[Sequence[Any]], columns: tuple[str, ...], outcome: str | None = None, reason: str | None = None
+) -> dict[tuple[Any, ...], int]:
     """Counter rows (key..., n) added up by `columns` (a tuple of their
     values -> n), of one outcome and reason when given."""
     at = [COLUMNS.index(c) for c in columns]
-    out: dict = {}
+    out: dict[tuple[Any, ...], int] = {}
     for row in rows:
         if (outcome is None or row[3] == outcome) and (reason is None or row[4] == reason):
             key = tuple(row[i] for i in at)
