@@ -616,16 +616,9 @@ def test_a_held_tasks_text_names_the_sender_as_emails_do_and_completing_it_so_re
     ]
 
 
-# A store that refuses its schema leaves its connection open (the product's
-# bug: PostgresStore and SqliteStore.__init__ do not close it when
-# _create_schema raises). _refused collects it under this filter, so that
-# the warning (psycopg's; sqlite3's from Python 3.13) does not land in
-# whichever test runs next; remove both once the stores close it.
-LEAKS_A_REFUSED_CONNECTION = pytest.mark.filterwarnings(
-    "ignore:(.*was deleted while still open|unclosed database):ResourceWarning"
-)
-
-
+# A store that refuses its schema must close its connection: the collection
+# here makes a leaked one warn (psycopg's ResourceWarning; sqlite3's from
+# Python 3.13) inside the test that leaked it, where warnings are errors.
 def _refused(url: str, reason: str) -> None:
     from flowc.interpreter.api import StoreError
 
@@ -634,7 +627,6 @@ def _refused(url: str, reason: str) -> None:
     gc.collect()
 
 
-@LEAKS_A_REFUSED_CONNECTION
 @pytest.mark.parametrize("kind", [b for b in BACKENDS if b != "memory"])
 def test_reopening_a_store_runs_no_ddl_and_refuses_a_newer_schema(kind, tmp_path, request, monkeypatch):
     """A worker that starts while others write must not take table locks
@@ -1138,7 +1130,6 @@ def test_a_store_made_by_the_previous_release_is_upgraded_keeps_its_data_and_run
         store.close()
 
 
-@LEAKS_A_REFUSED_CONNECTION
 @pytest.mark.parametrize("kind", [b for b in BACKENDS if b != "memory"])
 def test_an_upgrade_that_fails_keeps_the_versions_it_finished_and_the_next_open_goes_on(kind, tmp_path, request):
     from flowc.interpreter.stores.sqlfiles import schema_version

@@ -107,6 +107,16 @@ class SqliteStore(ReportReads, SqlStore):
         try:
             # Another process writing: wait up to BUSY_SECONDS for it before giving up.
             self._conn = sqlite3.connect(path, isolation_level=None, timeout=self.BUSY_SECONDS)
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot open SQLite store {path}: {e}") from None
+        try:
+            self._set_up(path)
+        except BaseException:
+            self._conn.close()  # a store that refuses to open keeps no connection
+            raise
+
+    def _set_up(self, path: str) -> None:
+        try:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             for pragma in _TUNING:
