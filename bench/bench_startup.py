@@ -20,9 +20,14 @@ Prints the median and best wall time of each and its ratio to
 shared, noisy machine read the best); then
 where `flowc check`'s time goes, timed inside one process per run (median
 over the runs): importing lark and click, importing the command line (and
-with it the front end), loading the parse table, the first parse (the
-lexer's regular expressions are compiled as it meets each parser state),
-and the rest of the command."""
+with it the front end), loading the parse table, the first parse (each
+parser state it meets makes its lexer, reading its first tokens terminal by
+terminal: dsl/state_lexer.py), and the rest of the command.
+
+An editable install costs more than its finder: measure it from its own
+venv (`.venv/bin/python bench/bench_startup.py`, run from /tmp), whose
+`import lark, click` differs too; compare what flowc adds to that, or count
+instructions (`valgrind --tool=callgrind`) of both."""
 
 from __future__ import annotations
 
