@@ -24,10 +24,9 @@ with it the front end), loading the parse table, the first parse (each
 parser state it meets makes its lexer, reading its first tokens terminal by
 terminal: dsl/state_lexer.py), and the rest of the command.
 
-An editable install costs more than its finder: measure it from its own
-venv (`.venv/bin/python bench/bench_startup.py`, run from /tmp), whose
-`import lark, click` differs too; compare what flowc adds to that, or count
-instructions (`valgrind --tool=callgrind`) of both."""
+To measure an editable install, run this with its venv's python from /tmp:
+its `import lark, click` differs too (other .pth files), so compare what
+flowc adds to it, or count instructions (`valgrind --tool=callgrind`)."""
 
 from __future__ import annotations
 
