@@ -17,7 +17,8 @@ The rest is Lark's serialised parser, made compact to load quickly (one
 deserialiser and a JSON hook per object): its memo of terminals and rules
 is a list of arrays, and the table's actions are flat lists of integers.
 The parser states' lexers are made when the parser first reaches each state
-(`_ContextualLexer`). The code reading the form runs only with the Lark
+(`_ContextualLexer`), and compile their scanners only once used often
+(dsl/state_lexer.py). The code reading the form runs only with the Lark
 version that wrote it (the digest)."""
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from lark.lexer import AbstractBasicLexer, BasicLexer, ContextualLexer, PatternR
 from lark.parsers import lalr_parser
 from lark.parsers.lalr_analysis import IntParseTable, Reduce, Shift
 from lark.parsers.lalr_parser import LALR_Parser
+
+from .state_lexer import StateLexer, Terminals
 
 #: How the table is built; part of the digest.
 OPTIONS = {"parser": "lalr", "lexer": "contextual", "maybe_placeholders": True}
@@ -203,6 +206,7 @@ class _ContextualLexer(ContextualLexer):
         self._conf, self._states = conf, states
         self._extra = set(conf.ignore) | set(always_accept)
         self._by_accepts: dict[frozenset[str], BasicLexer] = {}
+        self._terminals = Terminals()
         self.lexers = _Lexers(self._lexer)
 
     def _lexer(self, state: int) -> BasicLexer:
@@ -212,7 +216,7 @@ class _ContextualLexer(ContextualLexer):
             conf = copy(self._conf)
             names = accepts | self._extra
             conf.terminals = [t for t in self._conf.terminals if t.name in names]
-            lexer = self._by_accepts[accepts] = BasicLexer(conf)
+            lexer = self._by_accepts[accepts] = StateLexer(conf, self._terminals)
         return lexer
 
     @cached_property

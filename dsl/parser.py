@@ -7,6 +7,7 @@ reading (line_reader)."""
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import cast
 
 from lark import Token
@@ -22,7 +23,12 @@ from .tree_builder import BuildError, ParseState, parse_state
 #: Syntax errors reported per file before giving up on it.
 MAX_SYNTAX_ERRORS = 20
 
-_STATEMENT_START = re.compile(r"^[ \t]*(?:{})\b".format("|".join(STATEMENT_KEYWORDS)), re.M)
+
+@cache
+def _statement_start() -> re.Pattern[str]:
+    """Where a statement starts (compiled when a syntax error first needs it:
+    a clean file does not)."""
+    return re.compile(r"^[ \t]*(?:{})\b".format("|".join(STATEMENT_KEYWORDS)), re.M)
 
 
 def tokens(text: str, path: str = "<input>") -> tuple[list[Token], list[ast.Comment]]:
@@ -87,11 +93,11 @@ def _offset(text: str, line: int, column: int) -> int:
 def _blank_statement(text: str, offset: int) -> str:
     """`text` with the statement around `offset` turned to spaces."""
     start = 0
-    for m in _STATEMENT_START.finditer(text, 0, offset + 1):
+    for m in _statement_start().finditer(text, 0, offset + 1):
         if m.start() <= offset:
             start = m.start()
     nl = text.find("\n", offset)
-    after = _STATEMENT_START.search(text, nl + 1) if nl != -1 else None
+    after = _statement_start().search(text, nl + 1) if nl != -1 else None
     end = after.start() if after else len(text)
     if end <= start:
         end = len(text)

@@ -5,13 +5,16 @@ On Python 3.11 `dataclass` compiles every method it writes from source text,
 one `exec` each: `__init__`, `__repr__` and `__eq__`, and for a frozen class
 `__setattr__`, `__delattr__` and `__hash__` too (~0.6 ms a class, ~1 ms a
 frozen one). The front end has ~90 such classes, and `flowc check` of a
-small file makes instances of fewer than half of them. Here `dataclass`
-writes no method: a class's `__init__` is written (one `exec`) when its first
-instance is made, and `__repr__`, `__eq__`, `__hash__` and a frozen class's
+small file makes instances of fewer than half of them. Here no method is
+compiled as the class is made: a class's `__init__` is written (one `exec`)
+when its first instance is made, and `__repr__`, `__eq__`, `__hash__` and a frozen class's
 guards are closures over the field names that do what dataclass's do: the
 same text, the same tuple comparison, unhashable unless frozen, the same
 FrozenInstanceError. A class without a docstring gets dataclass's, its
-signature.
+signature (written when first read). `dataclass` itself is not called
+either: its fields, slots and `__match_args__` are made here as it makes
+them, without the checks and methods it would make and we would replace
+(~2/3 of the time left).
 
 Fields may have a default or a default factory; `init=False`, `kw_only`,
 `InitVar` and `__post_init__` are refused (nothing here needs them)."""
@@ -21,9 +24,9 @@ from __future__ import annotations
 import inspect
 import reprlib
 from collections.abc import Callable
-from dataclasses import MISSING, Field, FrozenInstanceError, dataclass, field, fields
+from dataclasses import _FIELD, MISSING, Field, FrozenInstanceError, dataclass, field, fields  # type: ignore[attr-defined]
 from operator import attrgetter
-from typing import Any, TypeVar, dataclass_transform, overload
+from typing import Any, TypeVar, dataclass_transform, get_origin, overload
 
 _C = TypeVar("_C", bound=type)
 
@@ -40,6 +43,25 @@ _FACTORY = _Factory()
 #: The classes made with frozen=True (dataclass is told frozen=False: it
 #: would write the guards with exec).
 _frozen: set[type] = set()
+
+
+class _Params:
+    """A class's `__dataclass_params__` (what dataclass reads of a base it
+    subclasses): those of `dataclass(init=False, repr=False, eq=False)`, the
+    methods being ours, taken when first read from a class dataclass makes
+    so (their type is private to it, and making the class costs an exec)."""
+
+    _made: dict[bool, object] = {}
+
+    def __get__(self, obj: object, owner: type[Any] | None = None) -> object:
+        frozen = owner in _frozen
+        if frozen not in self._made:
+            made: type[Any] = dataclass(init=False, repr=False, eq=False, frozen=frozen)(type("_", (), {}))
+            self._made[frozen] = made.__dataclass_params__
+        return self._made[frozen]
+
+
+_PARAMS = _Params()
 
 
 #: What an instance's compared, hashed or shown fields are read with.
@@ -149,8 +171,7 @@ class _LazyInit:
 
 
 def _refuse(cls: type[Any], frozen: bool) -> None:
-    """What dataclass would refuse (it is told frozen=False), and what
-    `_init` does not write."""
+    """What dataclass would refuse, and what `_init` does not write."""
     for base in cls.__mro__[1:-1]:
         if "__dataclass_fields__" in base.__dict__ and (base in _frozen) != frozen:
             raise TypeError(
@@ -160,6 +181,68 @@ def _refuse(cls: type[Any], frozen: bool) -> None:
         raise TypeError(f"Cannot overwrite attribute __setattr__ in class {cls.__name__}")
     if hasattr(cls, "__post_init__"):
         raise TypeError(f"@slotted class {cls.__name__}: __post_init__ is not supported")
+
+
+def _kind(annotation: object) -> str:
+    """What an annotation makes of its name, as dataclass reads it: a
+    "ClassVar" (no field), an "InitVar" or "KW_ONLY" (refused here), or a
+    "field". The annotations are text (`from __future__ import
+    annotations`): the name before any `[`, with or without its module."""
+    if isinstance(annotation, str):
+        head = annotation.split("[", 1)[0].strip().rsplit(".", 1)[-1]
+    else:
+        head = getattr(get_origin(annotation) or annotation, "_name", None) or type(annotation).__name__
+    return head if head in ("ClassVar", "InitVar", "KW_ONLY") else "field"
+
+
+def _fields(cls: type[Any]) -> dict[str, Field[Any]]:
+    """The class's fields, its bases' first, as dataclass collects them
+    (a ClassVar is not kept: only dataclass's own functions read one, and
+    they skip it)."""
+    found: dict[str, Field[Any]] = {}
+    for base in cls.__mro__[-1:0:-1]:
+        found.update(base.__dict__.get("__dataclass_fields__", {}))
+    for name, annotation in inspect.get_annotations(cls).items():
+        kind = _kind(annotation)
+        if kind == "ClassVar":
+            continue
+        if kind != "field":
+            raise TypeError(f"@slotted class {cls.__name__}: {kind} is not supported")
+        default = cls.__dict__.get(name, MISSING)
+        f: Field[Any] = default if isinstance(default, Field) else field(default=default)
+        if f.default is not MISSING and f.default.__class__.__hash__ is None:
+            raise ValueError(f"mutable default {type(f.default)} for field {name} is not allowed: use default_factory")
+        f.name, f.type = name, annotation
+        f._field_type = _FIELD  # type: ignore[attr-defined]  # what dataclasses.fields() keeps
+        if f.kw_only is MISSING:
+            f.kw_only = False  # dataclass's default: not keyword-only
+        found[name] = f
+    for name, value in cls.__dict__.items():
+        if isinstance(value, Field) and name not in found:
+            raise TypeError(f"{name!r} is a field but has no type annotation")
+    return found
+
+
+def _with_slots(cls: type[Any], found: dict[str, Field[Any]]) -> type[Any]:
+    """`cls` made again with its own fields as slots (a class's slots are
+    fixed when it is made), as dataclass(slots=True) makes it."""
+    inherited: set[str] = set()
+    for base in cls.__mro__[1:-1]:
+        slots = base.__dict__.get("__slots__", ())
+        inherited.update((slots,) if isinstance(slots, str) else slots)
+    namespace = dict(cls.__dict__)
+    for name in found:
+        namespace.pop(name, None)
+    namespace.pop("__dict__", None)
+    namespace.pop("__weakref__", None)
+    namespace["__slots__"] = tuple(name for name in found if name not in inherited)
+    namespace["__dataclass_fields__"] = found
+    namespace["__dataclass_params__"] = _PARAMS
+    namespace["__match_args__"] = tuple(found)
+    metaclass: Any = type(cls)
+    made: type[Any] = metaclass(cls.__name__, cls.__bases__, namespace)
+    made.__qualname__ = cls.__qualname__
+    return made
 
 
 def _check_fields(cls: type[Any]) -> None:
@@ -182,18 +265,23 @@ def _default(f: Field[Any]) -> object:
     return inspect.Parameter.empty if f.default is MISSING else f.default
 
 
-def _signature(cls: type[Any]) -> str:
-    """What dataclass puts in the docstring of a class without one."""
-    return str(
-        inspect.Signature(
-            [
-                inspect.Parameter(
-                    f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=f.type, default=_default(f)
-                )
-                for f in fields(cls)
-            ]
+class _Signature:
+    """The docstring dataclass gives a class without one: its name and
+    signature, written when first read (inspect's Signature costs more than
+    the rest of making the class, and hardly anyone reads it)."""
+
+    def __get__(self, obj: object, owner: type[Any] | None = None) -> str:
+        assert owner is not None  # a class's __doc__ is read through its type
+        return owner.__name__ + str(
+            inspect.Signature(
+                [
+                    inspect.Parameter(
+                        f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=f.type, default=_default(f)
+                    )
+                    for f in fields(owner)
+                ]
+            )
         )
-    )
 
 
 @overload
@@ -217,13 +305,11 @@ def slotted(cls=None, /, *, frozen: bool = False):  # type: ignore[no-untyped-de
         explicit_hash = cls.__dict__.get("__hash__", MISSING)
         if explicit_hash is not MISSING and not (explicit_hash is None and "__eq__" in cls.__dict__):
             own.add("__hash__")
-        documented = bool(cls.__dict__.get("__doc__"))
-        if not documented:
-            cls.__doc__ = "-"  # for now: dataclass would ask inspect for the signature of a class with no __init__ yet
-        cls = dataclass(cls, slots=True, init=False, repr=False, eq=False)
+        found = _fields(cls)
+        cls = _with_slots(cls, found)
         _check_fields(cls)
-        if not documented:
-            cls.__doc__ = cls.__name__ + _signature(cls)
+        if not cls.__dict__.get("__doc__"):
+            cls.__doc__ = _Signature()  # type: ignore[assignment]  # read through its __get__: a str
         if frozen:
             _frozen.add(cls)
         made = _methods(cls, frozen)

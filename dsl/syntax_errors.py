@@ -58,12 +58,13 @@ def _expected_words(expected: Iterable[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
-_PREV = re.compile(r'("(?:[^"\\\n]|\\.)*"|[^\s"]+)\s*$')
+# Patterns of the error path, compiled when first used (re's cache keeps them).
+_PREV = r'("(?:[^"\\\n]|\\.)*"|[^\s"]+)\s*$'
 
 
 def _previous_token(text: str, offset: int) -> str | None:
     before = re.sub(r'#[^\n"]*$', "", text[:offset], flags=re.M)
-    m = _PREV.search(before)
+    m = re.search(_PREV, before)
     return m.group(1) if m else None
 
 
@@ -79,14 +80,14 @@ def _expected_keywords(expected: Iterable[str]) -> list[str]:
     return [w for w in words if w.isalpha()]
 
 
-_BRACE_SCAN = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*|[{}]')
+_BRACE_SCAN = r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*|[{}]'
 
 
 def _unclosed_brace(text: str, offset: int) -> int | None:
     """The offset of the innermost `{` before `offset` that no `}` closes
     (braces in strings and comments do not count), or None."""
     open_braces = []
-    for m in _BRACE_SCAN.finditer(text, 0, offset):
+    for m in re.compile(_BRACE_SCAN).finditer(text, 0, offset):
         if m.group() == "{":
             open_braces.append(m.start())
         elif m.group() == "}" and open_braces:
