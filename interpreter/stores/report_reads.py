@@ -124,7 +124,9 @@ class ReportReads:
 
     def sequence_ends(self, sequence: str, last: int):
         """The sequence's latest `last` ends (finished, ended, unenrolled),
-        newest first: read back from the end of the log."""
+        newest first: read back from the end of the log, by the index of the
+        ends (migrations/0008), whose condition this one repeats word for
+        word (SQLite uses a partial index only then)."""
         rows = self._exec(
             f"SELECT {_AUDIT} FROM flow_audit WHERE sequence = ? AND outcome IN "
             "('finished', 'ended', 'unenrolled') ORDER BY seq DESC LIMIT ?",
