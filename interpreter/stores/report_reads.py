@@ -58,7 +58,8 @@ class ReportReads:
         """The counters of the days from `since` to `until` (as counter_rows),
         of one outcome and reason when given, added up by `columns` (names
         of COLUMNS): a tuple of their values -> n. Added up by the server,
-        so that a report reads a few rows, not one per day."""
+        so that a report reads a few rows, not one per day; the counters of
+        one outcome are found by the index on it (migrations/0008)."""
         assert set(columns) <= set(COLUMNS)
         where: list[str] = []
         args: list[str] = []
