@@ -9,7 +9,8 @@ import datetime as dt
 import pytest
 from flowc.interpreter.api import open_store
 from flowc.interpreter.records import AuditEntry, Outcome, Reason, UserState
-from flowc.interpreter.stores.sqlfiles import migrations, schema_version
+from flowc.interpreter.stores.sqlfiles import migrations, read, schema_version, statements
+from flowc.interpreter.tally import tally
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,11 +19,8 @@ from flowc.report import _ENDS, report, senders_report
 from .stores import BACKENDS, store_url
 from .test_report_counts import _ENTRY
 
-#: What version 8 adds, on each backend.
-_INDEXES = {
-    "sqlite": {"flow_audit_ends_by_sequence", "flow_counts_by_outcome", "flow_counts_by_sequence"},
-    "postgres": {"flow_audit_ends_by_sequence", "flow_counts_by_outcome"},
-}
+#: The indexes version 8 adds.
+_INDEXES = ("flow_audit_ends_by_sequence", "flow_counts_by_outcome")
 
 
 def _indexes(store, kind: str) -> set[str]:
@@ -68,9 +66,9 @@ def test_the_report_of_every_day_has_the_numbers_of_the_reads_it_skips(kind, tmp
         store.close()
 
 
-def test_sqlite_reads_the_sums_and_a_sequences_ends_by_their_indexes(tmp_path):
+def test_sqlite_reads_the_sums_in_order_and_a_sequences_ends_by_their_index(tmp_path):
     """SQLite uses a partial index only when the query repeats its condition,
-    and reads the sums in order from the index that holds the counts."""
+    and adds the sums up as it reads the counters, without sorting them."""
     store = open_store(f"sqlite:///{tmp_path / 'flow.db'}")
     issued = []
     run = store._exec
@@ -89,30 +87,49 @@ def test_sqlite_reads_the_sums_and_a_sequences_ends_by_their_indexes(tmp_path):
     finally:
         store.close()
     assert "USING INDEX flow_audit_ends_by_sequence (sequence=?)" in plans[0]
-    assert "COVERING INDEX flow_counts_by_sequence" in plans[1] and "TEMP B-TREE" not in plans[1]
+    assert plans[1] == "SCAN flow_counts"
     assert "INDEX flow_counts_by_outcome (outcome=?)" in plans[2]
 
 
 @pytest.mark.parametrize("kind", [b for b in BACKENDS if b != "memory"])
-def test_a_version_7_store_gets_the_report_indexes(kind, tmp_path, request):
+def test_a_version_7_store_gets_the_report_indexes_and_keeps_its_counters(kind, tmp_path, request):
     url = store_url(kind, tmp_path, request)
     store = open_store(url)
     with store.transaction():  # as version 7 left it
-        for index in _INDEXES[kind]:
+        for index in _INDEXES:
             store._exec(f"DROP INDEX {index}")
+        if kind == "sqlite":
+            store._exec("DROP TABLE flow_counts")
+            store._exec(statements(read("migrations/0007_counts.sql"), "")[0])
         store.set_meta("schema_version", "7")
+    with store.transaction():
+        store.append_audit(
+            [
+                AuditEntry(at=dt.datetime(2026, 1, d, tzinfo=dt.UTC), event=None, sequence=s, outcome=o)
+                for d in (1, 2)
+                for s in ("A", "B")
+                for o in (Outcome.ENROLLED, Outcome.ENROLLED, Outcome.FINISHED)
+            ]
+        )
     store.close()
     store = open_store(url)
     try:
         assert store.meta("schema_version") == str(schema_version())
-        assert _INDEXES[kind] <= _indexes(store, kind)
+        assert set(_INDEXES) <= _indexes(store, kind)
+        with store.transaction():
+            assert {r[:6]: r[6] for r in store.counter_rows()} == dict(tally(store.audit()))
+            assert store.counter_sums(("sequence", "outcome")) == {
+                (s, o): n for s in ("A", "B") for o, n in (("enrolled", 4), ("finished", 2))
+            }
+        if kind == "sqlite":
+            (made,) = store._exec("SELECT sql FROM sqlite_master WHERE name = 'flow_counts'").fetchone()
+            assert "PRIMARY KEY (sequence, outcome, reason, step, day, user_name, part)) WITHOUT ROWID" in made
     finally:
         store.close()
 
 
-def test_version_8_holds_the_counts_in_an_index_on_sqlite_only():
-    """PostgreSQL updates a count in place (HOT) only while no index holds it."""
+def test_version_8_keeps_the_counters_in_the_sums_order_on_sqlite_only():
     (sqlite,), (postgres,) = migrations("sqlite", "S", 7)[:1], migrations("postgres", "S", 7)[:1]
     assert sqlite[0] == postgres[0] == 8
-    assert any("flow_counts_by_sequence" in s for s in sqlite[1])
-    assert not any("flow_counts_by_sequence" in s for s in postgres[1])
+    assert any("WITHOUT ROWID" in s for s in sqlite[1])
+    assert not any("flow_counts" in s and "TABLE" in s for s in postgres[1])
