@@ -142,9 +142,8 @@ class ReportReads:
 
     def sequence_ends(self, sequence: str, last: int) -> list[AuditEntry]:
         """The sequence's latest `last` ends (finished, ended, unenrolled),
-        newest first: read back from the end of the log, by the index of the
-        ends (migrations/0008), whose condition this one repeats word for
-        word (SQLite uses a partial index only then)."""
+        newest first: the sequence's entries read back from the last, by the
+        index on the sequence (migrations/0008)."""
         rows = self._exec(
             f"SELECT {_AUDIT} FROM flow_audit WHERE sequence = ? AND outcome IN "
             "('finished', 'ended', 'unenrolled') ORDER BY seq DESC LIMIT ?",
