@@ -110,32 +110,64 @@ def report(
     """The report of the days from `since` to `until` (YYYY-MM-DD, both
     included; None: from the first, to the last), for every sequence or the
     one named: JSON-ready."""
-    from flowc.interpreter.tally import LIVING
-    from flowc.interpreter.timeutil import WINDOW, show
+    from flowc.interpreter.timeutil import show
 
     with store.transaction():
-        totals = store.counter_sums(("sequence", "outcome", "reason", "step"), since, until)
-        ever = store.counter_sums(("sequence", "outcome"))  # what is active now: enrolled less ended, ever
-        enroll_days = store.counter_sums(("sequence", "day"), since, until, "enrolled")
-        send_days = store.counter_sums(("user_name", "day"), since, until, "email_sent")
-        limit_skips = store.counter_sums(("user_name",), since, until, "skipped", "daily_limit_exceeded")
-        # Paused enrollments are read from the store, where this version has them.
-        paused = store.now_by_sequence() if "paused" in LIVING else {}
         clock = store.clock()
-        users = store.users()
-        sends = store.sends_since(clock - WINDOW) if clock else {}
+        sequences = _sequences(store, program, since, until, sequence)
+        senders = _senders(store, clock, since, until)
         counts, _ = store.outbox_counts()
         retrying, oldest_retry = store.outbox_retrying()
-        known = [s.name for s in store.sequences()]
+    return {
+        "clock": show(clock) if clock else None,
+        "since": since,
+        "until": until,
+        "sequences": sequences,
+        "senders": senders,
+        "outbox": {
+            **{state: int(counts.get(state, 0)) for state in OUTBOX_STATES},
+            **{str(state): int(n) for state, n in counts.items() if str(state) not in OUTBOX_STATES},
+            "retrying": retrying,
+            "oldest_retrying": show(oldest_retry) if oldest_retry else None,
+            "oldest_retrying_age_seconds": _age(clock, oldest_retry),
+        },
+    }
+
+
+def senders_report(store, since: str | None = None, until: str | None = None) -> dict:
+    """The report's clock and senders alone, as `report` gives them (a
+    sender's page): without the sequences' counters, the most a report reads."""
+    from flowc.interpreter.timeutil import show
+
+    with store.transaction():
+        clock = store.clock()
+        senders = _senders(store, clock, since, until)
+    return {"clock": show(clock) if clock else None, "since": since, "until": until, "senders": senders}
+
+
+def _sequences(store, program, since: str | None, until: str | None, sequence: str | None) -> list[dict]:
+    """Each sequence's numbers (or the one named), in name order."""
+    from flowc.interpreter.tally import LIVING
+
+    totals = store.counter_sums(("sequence", "outcome", "reason", "step"), since, until)
+    if since is None and until is None:
+        # What is active now is enrolled less ended, ever: over every day,
+        # that is the totals added up again, not a second read of them all.
+        ever: dict[tuple, int] = {}
+        for (name, outcome, _, _), n in totals.items():
+            ever[name, outcome] = ever.get((name, outcome), 0) + n
+    else:
+        ever = store.counter_sums(("sequence", "outcome"))
+    enroll_days = store.counter_sums(("sequence", "day"), since, until, "enrolled")
+    # Paused enrollments are read from the store, where this version has them.
+    paused = store.now_by_sequence() if "paused" in LIVING else {}
+    known = [s.name for s in store.sequences()]
     by_sequence: dict[str, list] = {}
     for (name, outcome, reason, step), n in totals.items():
         by_sequence.setdefault(name, []).append((outcome, reason, step, n))
     per_day: dict[str, dict] = {}
     for (name, day), n in sorted(enroll_days.items()):
         per_day.setdefault(name, {})[day] = n
-    sent_per_day: dict[str, dict] = {}
-    for (user, day), n in sorted(send_days.items()):
-        sent_per_day.setdefault(user, {})[day] = n
     names = sorted({name for name, _ in ever if name} | set(by_sequence) - {""} | set(known))
     if sequence is not None:
         names = [n for n in names if n == sequence]
@@ -152,32 +184,32 @@ def report(
                 per_day.get(name, {}),
             )
         )
-    return {
-        "clock": show(clock) if clock else None,
-        "since": since,
-        "until": until,
-        "sequences": sequences,
-        "senders": [
-            {
-                "user": u.name,
-                "sends_24h": sends.get(u.name, 0),
-                "limit": u.limit,
-                "sends_per_day": sent_per_day.get(u.name, {}),
-                "limit_skips": limit_skips.get((u.name,), 0),
-                "seat": u.seat,
-                "inbox": u.inbox,
-                "connected": u.inbox is not None,
-            }
-            for u in users
-        ],
-        "outbox": {
-            **{state: int(counts.get(state, 0)) for state in OUTBOX_STATES},
-            **{str(state): int(n) for state, n in counts.items() if str(state) not in OUTBOX_STATES},
-            "retrying": retrying,
-            "oldest_retrying": show(oldest_retry) if oldest_retry else None,
-            "oldest_retrying_age_seconds": _age(clock, oldest_retry),
-        },
-    }
+    return sequences
+
+
+def _senders(store, clock: dt.datetime | None, since: str | None, until: str | None) -> list[dict]:
+    """Each sender's sends and skips for the limit, in name order."""
+    from flowc.interpreter.timeutil import WINDOW
+
+    send_days = store.counter_sums(("user_name", "day"), since, until, "email_sent")
+    limit_skips = store.counter_sums(("user_name",), since, until, "skipped", "daily_limit_exceeded")
+    sends = store.sends_since(clock - WINDOW) if clock else {}
+    sent_per_day: dict[str, dict] = {}
+    for (user, day), n in sorted(send_days.items()):
+        sent_per_day.setdefault(user, {})[day] = n
+    return [
+        {
+            "user": u.name,
+            "sends_24h": sends.get(u.name, 0),
+            "limit": u.limit,
+            "sends_per_day": sent_per_day.get(u.name, {}),
+            "limit_skips": limit_skips.get((u.name,), 0),
+            "seat": u.seat,
+            "inbox": u.inbox,
+            "connected": u.inbox is not None,
+        }
+        for u in store.users()
+    ]
 
 
 def _age(clock: dt.datetime | None, since: dt.datetime | None) -> int | None:

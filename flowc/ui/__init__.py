@@ -149,7 +149,7 @@ def ui_mount(run, password: str | None) -> Mount:
 
     async def sender(request):
         name = request.query_params.get("name", "")[:500]
-        data = await run(pages.overview)
+        data = await run(pages.sender)
         u = next((u for u in data["senders"] if u["user"] == name), None)
         if u is None:
             return page(

@@ -4,11 +4,15 @@ by the indexes on the contact."""
 
 from __future__ import annotations
 
-from flowc.report import report
+from flowc.report import report, senders_report
 
 
 def overview(store, program) -> dict:
     return report(store, program)
+
+
+def sender(store, program) -> dict:
+    return senders_report(store)
 
 
 def sequence(store, program, name: str, most: int):

@@ -5,6 +5,10 @@ the memory store has the same methods."""
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import TYPE_CHECKING, Any, cast
+
+from ..records import AuditEntry, Enrollment, OutboxMessage
 from ..tally import COLUMNS, LIVING
 from ..timeutil import from_text
 from .sql import _AUDIT, _ENROLLMENT, _OUTBOX, _audit, _enrollment, _outbox, counted
@@ -13,13 +17,23 @@ from .sql import _AUDIT, _ENROLLMENT, _OUTBOX, _audit, _enrollment, _outbox, cou
 REBUILD_CHUNK = 20_000
 #: The columns of flow_audit that the counters need, in _AUDIT's positions.
 _COUNTED = "seq, at, NULL, NULL, NULL, sequence, user_name, outcome, reason, detail, NULL, message"
+#: A counter row: (day, sequence, user, outcome, reason, step, n).
+CounterRow = tuple[str, str, str, str, str, int, int]
 
 
 class ReportReads:
-    def counter_rows(self, since: str | None = None, until: str | None = None) -> list[tuple]:
+    if TYPE_CHECKING:  # what the store this is mixed into has (stores/sql.py); _exec: its driver's cursor
+
+        def _exec(self, sql: str, args: tuple[object, ...] = ()) -> Any: ...
+        def _one(self, sql: str, args: tuple[object, ...] = ()) -> Any: ...
+        def _add_counts(self, counts: dict[Any, int]) -> None: ...
+        def meta(self, key: str) -> str | None: ...
+
+    def counter_rows(self, since: str | None = None, until: str | None = None) -> list[CounterRow]:
         """The counters of the days from `since` to `until` (YYYY-MM-DD,
         both included; None: no bound), as (key..., n), the parts added."""
-        where, args = [], []
+        where: list[str] = []
+        args: list[str] = []
         if since is not None:
             where.append("day >= ?")
             args.append(since)
@@ -31,7 +45,7 @@ class ReportReads:
             + (" WHERE " + " AND ".join(where) if where else "")
             + " GROUP BY day, sequence, user_name, outcome, reason, step"
         )
-        return [(*tuple(r[:6]), int(r[6])) for r in self._exec(sql, tuple(args)).fetchall()]
+        return [(r[0], r[1], r[2], r[3], r[4], r[5], int(r[6])) for r in self._exec(sql, tuple(args)).fetchall()]
 
     def counter_sums(
         self,
@@ -40,13 +54,15 @@ class ReportReads:
         until: str | None = None,
         outcome: str | None = None,
         reason: str | None = None,
-    ) -> dict:
+    ) -> dict[tuple[str | int, ...], int]:
         """The counters of the days from `since` to `until` (as counter_rows),
         of one outcome and reason when given, added up by `columns` (names
         of COLUMNS): a tuple of their values -> n. Added up by the server,
-        so that a report reads a few rows, not one per day."""
+        so that a report reads a few rows, not one per day; the counters of
+        one outcome are found by the index on it (migrations/0008)."""
         assert set(columns) <= set(COLUMNS)
-        where, args = [], []
+        where: list[str] = []
+        args: list[str] = []
         for sql, value in (("day >= ?", since), ("day <= ?", until), ("outcome = ?", outcome), ("reason = ?", reason)):
             if value is not None:
                 where.append(sql)
@@ -80,7 +96,7 @@ class ReportReads:
         self._exec("DELETE FROM flow_meta WHERE key = 'counts'")
         return total
 
-    def contact_audit(self, contact: str, last: int):
+    def contact_audit(self, contact: str, last: int) -> list[AuditEntry]:
         """The contact's latest `last` audit entries, oldest first (by the
         index on the contact)."""
         rows = self._exec(
@@ -90,22 +106,24 @@ class ReportReads:
         ).fetchall()
         return [_audit(r) for r in rows]
 
-    def contact_enrollments(self, contact: str):
+    def contact_enrollments(self, contact: str) -> list[Enrollment]:
         rows = self._exec(
             f"SELECT {_ENROLLMENT} FROM flow_enrollments WHERE contact = ? ORDER BY id", (contact,)
         ).fetchall()
-        return [_enrollment(r) for r in rows]
+        # A row read is never None, nor then its record.
+        return cast("list[Enrollment]", [_enrollment(r) for r in rows])
 
-    def contact_outbox(self, contact: str, last: int):
+    def contact_outbox(self, contact: str, last: int) -> list[OutboxMessage]:
         """The latest `last` messages of the contact's enrollments, oldest first."""
         rows = self._exec(
             f"SELECT {_OUTBOX} FROM flow_outbox WHERE enrollment IN "
             "(SELECT id FROM flow_enrollments WHERE contact = ?) ORDER BY id DESC LIMIT ?",
             (contact, last),
         ).fetchall()
-        return [_outbox(r) for r in reversed(rows)]
+        # A row read is never None, nor then its record.
+        return cast("list[OutboxMessage]", [_outbox(r) for r in reversed(rows)])
 
-    def now_by_sequence(self) -> dict:
+    def now_by_sequence(self) -> dict[tuple[str, str], int]:
         """(sequence, status) -> enrollments in it now, for the statuses that
         are not an end (LIVING)."""
         marks = ", ".join("?" for _ in LIVING)
@@ -114,17 +132,18 @@ class ReportReads:
             "GROUP BY sequence, status",
             LIVING,
         ).fetchall()
-        return {(r[0], r[1]): r[2] for r in rows}
+        return {(r[0], r[1]): int(r[2]) for r in rows}
 
-    def outbox_retrying(self):
+    def outbox_retrying(self) -> tuple[int, dt.datetime | None]:
         """(how many, the first try of the oldest) of the pending messages
         tried before (by the index of the open messages)."""
         row = self._one("SELECT COUNT(*), MIN(first_try) FROM flow_outbox WHERE state = 'pending' AND attempts > 0")
-        return row[0], from_text(row[1])
+        return int(row[0]), from_text(row[1])
 
-    def sequence_ends(self, sequence: str, last: int):
+    def sequence_ends(self, sequence: str, last: int) -> list[AuditEntry]:
         """The sequence's latest `last` ends (finished, ended, unenrolled),
-        newest first: read back from the end of the log."""
+        newest first: the sequence's entries read back from the last, by the
+        index on the sequence (migrations/0008)."""
         rows = self._exec(
             f"SELECT {_AUDIT} FROM flow_audit WHERE sequence = ? AND outcome IN "
             "('finished', 'ended', 'unenrolled') ORDER BY seq DESC LIMIT ?",
