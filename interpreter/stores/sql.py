@@ -7,7 +7,11 @@ order is time order on every backend."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from types import TracebackType
+from typing import Literal, Protocol, overload
 
 from ..records import (
     AuditEntry,
@@ -24,18 +28,19 @@ from ..records import (
     SequenceState,
     UserState,
 )
-from ..tally import key_of
+from ..tally import Key, key_of
 from ..timeutil import WINDOW, from_text, to_text
-from .base import UNSAVED, StoreError
-from .inboxes import SqlInboxes
+from .base import UNSAVED, StoreError, _Unsaved
+from .inboxes import Row, Rows, SqlInboxes
 from .sqlfiles import migrations, schema_version
 
 _SORTED = json.JSONEncoder(sort_keys=True, check_circular=False)
-if json.encoder.c_make_encoder is not None:
+_sorted_json: Callable[[object], str]
+if json.encoder.c_make_encoder is not None:  # type: ignore[attr-defined]  # the C accelerator: not in the stubs
     # The encoder `encode` makes on every call, made once: json.dumps(...,
     # sort_keys=True) at a third of the cost for the small objects stored
     # here (properties, fields), which are never circular (they were JSON).
-    _sorted_chunks = json.encoder.c_make_encoder(
+    _sorted_chunks = json.encoder.c_make_encoder(  # type: ignore[attr-defined]  # (as above)
         None,
         _SORTED.default,
         json.encoder.encode_basestring_ascii,
@@ -47,13 +52,13 @@ if json.encoder.c_make_encoder is not None:
         True,
     )
 
-    def _sorted_json(value) -> str:
+    def _sorted_json(value: object) -> str:
         return "".join(_sorted_chunks(value, 0))
 else:  # a Python without the C accelerator
     _sorted_json = _SORTED.encode
 
 
-def _plain(value):
+def _plain(value: str | None) -> str | None:
     """An enum member (a StrEnum's) as the plain str it is: the driver
     binds a str at once but looks for an adapter for a subclass (measured:
     ~0.7 µs a value, half again the cost of an audit row)."""
@@ -74,26 +79,57 @@ _OUTBOX = (
 _AUDIT = "at, event, workflow, contact, sequence, user_name, outcome, reason, detail, line, message, late"
 
 
-def _user(row) -> UserState | None:
+# Each reader takes what `_one` gives (None: no record) or a row of `fetchall`.
+@overload
+def _user(row: Row) -> UserState: ...
+@overload
+def _user(row: None) -> None: ...
+@overload
+def _user(row: Row | None) -> UserState | None: ...
+def _user(row: Row | None) -> UserState | None:
     if row is None:
         return None
     name, seat, inbox, aliases, limit, declared = row
     return UserState(name, seat, inbox, tuple(json.loads(aliases)), limit, declared)
 
 
-def _sequence(row) -> SequenceState | None:
+@overload
+def _sequence(row: Row) -> SequenceState: ...
+@overload
+def _sequence(row: None) -> None: ...
+@overload
+def _sequence(row: Row | None) -> SequenceState | None: ...
+def _sequence(row: Row | None) -> SequenceState | None:
     return SequenceState(row[0], row[1], bool(row[2])) if row else None
 
 
-def _contact(row) -> Contact | None:
+@overload
+def _contact(row: Row) -> Contact: ...
+@overload
+def _contact(row: None) -> None: ...
+@overload
+def _contact(row: Row | None) -> Contact | None: ...
+def _contact(row: Row | None) -> Contact | None:
     return Contact(row[0], json.loads(row[1]), row[2] and Reason(row[2])) if row else None
 
 
-def _run(row) -> Run | None:
+@overload
+def _run(row: Row) -> Run: ...
+@overload
+def _run(row: None) -> None: ...
+@overload
+def _run(row: Row | None) -> Run | None: ...
+def _run(row: Row | None) -> Run | None:
     return Run(row[0], row[1], RunStatus(row[2]), row[3], row[4], json.loads(row[5])) if row else None
 
 
-def _enrollment(row) -> Enrollment | None:
+@overload
+def _enrollment(row: Row) -> Enrollment: ...
+@overload
+def _enrollment(row: None) -> None: ...
+@overload
+def _enrollment(row: Row | None) -> Enrollment | None: ...
+def _enrollment(row: Row | None) -> Enrollment | None:
     if row is None:
         return None
     i, contact, seq, user, sender, step, status, started, workflow, held, paused_until = row
@@ -119,7 +155,7 @@ _NEW_OUTBOX = (
 )
 
 
-def _outbox_row(m: OutboxMessage) -> tuple:
+def _outbox_row(m: OutboxMessage) -> Row:
     return (
         m.enrollment,
         m.step,
@@ -140,7 +176,13 @@ def _outbox_row(m: OutboxMessage) -> tuple:
     )
 
 
-def _outbox(row) -> OutboxMessage | None:
+@overload
+def _outbox(row: Row) -> OutboxMessage: ...
+@overload
+def _outbox(row: None) -> None: ...
+@overload
+def _outbox(row: Row | None) -> OutboxMessage | None: ...
+def _outbox(row: Row | None) -> OutboxMessage | None:
     if row is None:
         return None
     values = list(row)
@@ -159,17 +201,17 @@ _UPSERT_RUN = (
 )
 
 
-def _contact_row(c: Contact) -> tuple:
+def _contact_row(c: Contact) -> Row:
     """A contact as the values of flow_contacts' columns (_CONTACT)."""
     return c.email, _sorted_json(c.properties), c.opted_out
 
 
-def _run_row(r: Run) -> tuple:
+def _run_row(r: Run) -> Row:
     """A workflow run as the values of flow_runs' columns (_RUN)."""
     return r.workflow, r.contact, str(r.status), r.pc, r.event, _sorted_json(r.fields)
 
 
-def _audit_row(e: AuditEntry) -> tuple:
+def _audit_row(e: AuditEntry) -> Row:
     """An audit entry as the values of flow_audit's columns (_AUDIT)."""
     return (
         to_text(e.at),
@@ -187,16 +229,16 @@ def _audit_row(e: AuditEntry) -> tuple:
     )
 
 
-def counted(rows) -> dict:
+def counted(rows: Iterable[Row]) -> dict[Key, int]:
     """The report counters that audit rows (_audit_row) add to (interpreter/tally.py)."""
-    counts: dict = {}
+    counts: dict[Key, int] = {}
     for r in rows:
         key = key_of(r[0], r[4], r[5], r[6], r[7], r[8], r[10])
         counts[key] = counts.get(key, 0) + 1
     return counts
 
 
-def _audit(row) -> AuditEntry:
+def _audit(row: Row) -> AuditEntry:
     at, event, workflow, contact, seq, user, outcome, reason, detail, line, message, late = row
     return AuditEntry(
         at=from_text(at),
@@ -212,6 +254,27 @@ def _audit(row) -> AuditEntry:
         message=json.loads(message) if message else None,
         late=bool(late),
     )
+
+
+class Cursor(Rows, Protocol):
+    """A statement's result, as the drivers' cursors give it."""
+
+    @property
+    def rowcount(self) -> int: ...
+    def fetchone(self) -> Row | None: ...
+
+
+class _Many(Protocol):
+    """A cursor, as `executemany` is called on it."""
+
+    def executemany(self, sql: str, rows: Iterable[Row], /) -> object: ...
+
+
+class Connection(Protocol):
+    """What SqlStore asks of a backend's connection (sqlite3's, psycopg's)."""
+
+    def execute(self, sql: str, args: Sequence[object], /) -> Cursor: ...
+    def cursor(self) -> _Many: ...
 
 
 #: An event id recorded, unless it was before.
@@ -249,7 +312,9 @@ class _Transaction:
         store._depth = 1
         store._unsaved = self.unsaved
 
-    def __exit__(self, kind, error, tb) -> bool:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> Literal[False]:
         store, role = self.store, self.role
         if role == "part":
             return False
@@ -271,6 +336,7 @@ class _Transaction:
                 return False
             except BaseException as e:
                 error = e
+        assert error is not None  # there was one, or the commit raised one
         store._rolled_back()
         try:
             store._rollback()
@@ -309,19 +375,35 @@ class SqlStore(SqlInboxes):
     #: write that fails is reported later, perhaps as the next piece runs.
     UNSAVED_PIECES = False
 
+    url: str
+    _conn: Connection
+
     def __init__(self) -> None:
         self._depth = 0
         self._unsaved = False  # in a transaction whose pieces have no savepoints
         #: What the transaction's audit entries add to the report counters,
         #: written once as it commits (a statement per event cost SQLite a
         #: fifth of its events per second, measured).
-        self._counting: list[dict] = []
+        self._counting: list[dict[Key, int]] = []
+
+    # -- plumbing, the backend's part
+    def _begin(self) -> None:
+        raise NotImplementedError
+
+    def _commit(self) -> None:
+        raise NotImplementedError
+
+    def _rollback(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
 
     # -- plumbing
     def _q(self, sql: str) -> str:
         return sql if self.PARAM == "?" else sql.replace("?", self.PARAM)
 
-    def _exec(self, sql: str, args=()):
+    def _exec(self, sql: str, args: Sequence[object] = ()) -> Cursor:
         try:
             return self._conn.execute(self._q(sql), args)
         except Exception as e:
@@ -340,7 +422,7 @@ class SqlStore(SqlInboxes):
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
         return StoreError(f"store {self.url}: {first}")
 
-    def _one(self, sql: str, args=()):
+    def _one(self, sql: str, args: Sequence[object] = ()) -> Row | None:
         return self._exec(sql, args).fetchone()
 
     def _schema_version(self) -> int | None:
@@ -377,17 +459,17 @@ class SqlStore(SqlInboxes):
     def _schema_lock(self) -> None:
         """Serialise schema creation where several processes may start at once."""
 
-    def _savepoint_begins(self):
+    def _savepoint_begins(self) -> object:
         """Told as a savepoint begins; what it returns is given back to
         `_rolled_back` if the savepoint is rolled back."""
         return None
 
-    def _rolled_back(self, savepoint_began=None) -> None:
+    def _rolled_back(self, savepoint_began: object = None) -> None:
         """Told of each rollback: whole (None), or to a savepoint, with what
         `_savepoint_begins` returned. A backend that keeps what it read in
         process must forget it."""
 
-    def transaction(self, savepoint: bool = False, unsaved: bool = False):
+    def transaction(self, savepoint: bool = False, unsaved: bool = False) -> _Transaction | _Unsaved:
         if savepoint and self._unsaved:
             return UNSAVED
         return _Transaction(self, savepoint, unsaved and self.UNSAVED_PIECES)
@@ -408,14 +490,14 @@ class SqlStore(SqlInboxes):
             (key, value),
         )
 
-    def clock(self):
+    def clock(self) -> dt.datetime | None:
         return from_text(self.meta("clock"))
 
-    def set_clock(self, at) -> None:
+    def set_clock(self, at: dt.datetime) -> None:
         self.set_meta("clock", to_text(at))
 
     # -- users and sequences
-    def get_user(self, name):
+    def get_user(self, name: str) -> UserState | None:
         return _user(self._one(f"SELECT {_USER} FROM flow_users WHERE name = ?" + self.LOCK, (name,)))
 
     def put_user(self, u: UserState) -> None:
@@ -426,7 +508,7 @@ class SqlStore(SqlInboxes):
             (u.name, u.seat, u.inbox, json.dumps(list(u.aliases)), u.limit, u.declared),
         )
 
-    def get_sequence(self, name):
+    def get_sequence(self, name: str) -> SequenceState | None:
         return _sequence(self._one(f"SELECT {_SEQUENCE} FROM flow_sequences WHERE name = ?", (name,)))
 
     def put_sequence(self, s: SequenceState) -> None:
@@ -437,19 +519,19 @@ class SqlStore(SqlInboxes):
         )
 
     # -- contacts
-    def get_contact(self, email):
+    def get_contact(self, email: str) -> Contact | None:
         return _contact(self._one(f"SELECT {_CONTACT} FROM flow_contacts WHERE email = ?", (email,)))
 
     def put_contact(self, c: Contact) -> None:
         self._exec(f"INSERT INTO flow_contacts ({_CONTACT}) VALUES (?, ?, ?)" + _UPSERT_CONTACT, _contact_row(c))
 
     # -- enrollments
-    def active_enrollment(self, contact):
+    def active_enrollment(self, contact: str) -> Enrollment | None:
         return _enrollment(
             self._one(f"SELECT {_ENROLLMENT} FROM flow_enrollments WHERE contact = ? AND status = 'active'", (contact,))
         )
 
-    def get_enrollment(self, enrollment_id):
+    def get_enrollment(self, enrollment_id: int) -> Enrollment | None:
         return _enrollment(self._one(f"SELECT {_ENROLLMENT} FROM flow_enrollments WHERE id = ?", (enrollment_id,)))
 
     def add_enrollment(self, e: Enrollment) -> int:
@@ -469,7 +551,8 @@ class SqlStore(SqlInboxes):
                 to_text(e.paused_until),
             ),
         )
-        return row[0]
+        assert row is not None  # RETURNING gives the row inserted
+        return int(row[0])
 
     def put_enrollment(self, e: Enrollment) -> None:
         self._exec(
@@ -477,7 +560,7 @@ class SqlStore(SqlInboxes):
             (e.step, str(e.status), int(e.held), to_text(e.paused_until), e.id),
         )
 
-    def active_in_sequence(self, sequence):
+    def active_in_sequence(self, sequence: str) -> list[Enrollment]:
         rows = self._exec(
             f"SELECT {_ENROLLMENT} FROM flow_enrollments WHERE sequence = ? AND status = 'active' ORDER BY id",
             (sequence,),
@@ -485,7 +568,7 @@ class SqlStore(SqlInboxes):
         return [_enrollment(r) for r in rows]
 
     # -- runs
-    def get_run(self, workflow, contact):
+    def get_run(self, workflow: str, contact: str) -> Run | None:
         return _run(self._one(f"SELECT {_RUN} FROM flow_runs WHERE workflow = ? AND contact = ?", (workflow, contact)))
 
     def put_run(self, r: Run) -> None:
@@ -498,7 +581,7 @@ class SqlStore(SqlInboxes):
             (to_text(d.at), str(d.kind), d.ref, d.workflow),
         )
 
-    def pop_due(self, until):
+    def pop_due(self, until: dt.datetime) -> Due | None:
         row = self._one(
             "SELECT seq, at, kind, ref, workflow FROM flow_due WHERE at <= ? ORDER BY at, seq LIMIT 1"
             + self.SKIP_LOCKED,
@@ -509,21 +592,22 @@ class SqlStore(SqlInboxes):
         self._exec("DELETE FROM flow_due WHERE seq = ?", (row[0],))
         return Due.from_ref(from_text(row[1]), row[2], row[3], row[4], row[0])
 
-    def next_due(self):
+    def next_due(self) -> dt.datetime | None:
         row = self._one("SELECT MIN(at) FROM flow_due")
         return from_text(row[0]) if row and row[0] else None
 
     # -- sends
-    def add_send(self, user, at) -> None:
+    def add_send(self, user: str, at: dt.datetime) -> None:
         # Sends older than any window still to come are never counted again.
         self._exec("DELETE FROM flow_sends WHERE user_name = ? AND at <= ?", (user, to_text(at - WINDOW)))
         self._exec("INSERT INTO flow_sends (user_name, at) VALUES (?, ?)", (user, to_text(at)))
 
-    def sends_window(self, user, since):
+    def sends_window(self, user: str, since: dt.datetime) -> tuple[int, dt.datetime | None]:
         row = self._one(
             "SELECT COUNT(*), MIN(at) FROM flow_sends WHERE user_name = ? AND at > ?", (user, to_text(since))
         )
-        return row[0], from_text(row[1])
+        assert row is not None  # an aggregate gives a row
+        return int(row[0]), from_text(row[1])
 
     # -- outbox
     def add_outbox(self, m: OutboxMessage) -> None:
@@ -533,7 +617,7 @@ class SqlStore(SqlInboxes):
             _outbox_row(m),
         )
 
-    def last_outbox(self, enrollment):
+    def last_outbox(self, enrollment: int) -> OutboxMessage | None:
         return _outbox(
             self._one(f"SELECT {_OUTBOX} FROM flow_outbox WHERE enrollment = ? ORDER BY id DESC LIMIT 1", (enrollment,))
         )
@@ -543,7 +627,9 @@ class SqlStore(SqlInboxes):
         "(SELECT 1 FROM flow_users u WHERE u.name = o.user_name AND u.inbox IS NOT NULL)"
     )
 
-    def claim_outbox(self, now, wall, holder, lease_until, limit):
+    def claim_outbox(
+        self, now: dt.datetime, wall: dt.datetime, holder: str, lease_until: dt.datetime, limit: int
+    ) -> list[OutboxMessage]:
         rows = self._exec(
             f"UPDATE flow_outbox SET state = 'sending', lease_holder = ?, lease_until = ?, attempts = attempts + 1 "
             f"WHERE id IN (SELECT o.id FROM flow_outbox o WHERE {self._SENDABLE} "
@@ -554,7 +640,7 @@ class SqlStore(SqlInboxes):
         # RETURNING gives no order
         return sorted(map(_outbox, rows), key=lambda m: (m.next_attempt, m.id))
 
-    def finish_outbox(self, m, holder):
+    def finish_outbox(self, m: OutboxMessage, holder: str) -> bool:
         return (
             self._one(
                 "UPDATE flow_outbox SET state = ?, next_attempt = ?, first_try = ?, response = ?, lease_holder = NULL, "
@@ -564,43 +650,44 @@ class SqlStore(SqlInboxes):
             is not None
         )
 
-    def next_outbox(self):
+    def next_outbox(self) -> dt.datetime | None:
         row = self._one(f"SELECT MIN(next_attempt) FROM flow_outbox o WHERE {self._SENDABLE} AND state = 'pending'")
         return from_text(row[0]) if row and row[0] else None
 
-    def get_outbox(self, message_id):
+    def get_outbox(self, message_id: int) -> OutboxMessage | None:
         return _outbox(self._one(f"SELECT {_OUTBOX} FROM flow_outbox WHERE id = ?", (message_id,)))
 
-    def outbox(self, state=None):
+    def outbox(self, state: str | None = None) -> list[OutboxMessage]:
         if state is None:
             rows = self._exec(f"SELECT {_OUTBOX} FROM flow_outbox ORDER BY id").fetchall()
         else:
             rows = self._exec(f"SELECT {_OUTBOX} FROM flow_outbox WHERE state = ? ORDER BY id", (state,)).fetchall()
         return [_outbox(r) for r in rows]
 
-    def outbox_counts(self):
-        counts = dict.fromkeys(OutboxState, 0)
+    def outbox_counts(self) -> tuple[dict[str, int], dt.datetime | None]:
+        counts: dict[str, int] = dict.fromkeys(OutboxState, 0)
         counts.update(self._exec("SELECT state, COUNT(*) FROM flow_outbox GROUP BY state").fetchall())
         row = self._one("SELECT MIN(created) FROM flow_outbox WHERE state = ?", (OutboxState.PENDING,))
+        assert row is not None  # an aggregate gives a row
         return counts, from_text(row[0])
 
-    def book_send(self, user, at) -> None:
+    def book_send(self, user: str, at: dt.datetime) -> None:
         self._exec("INSERT INTO flow_booked (user_name, at) VALUES (?, ?)", (user, to_text(at)))
 
-    def unbook_send(self, user, at) -> None:
+    def unbook_send(self, user: str, at: dt.datetime) -> None:
         self._exec("DELETE FROM flow_booked WHERE user_name = ? AND at = ?", (user, to_text(at)))
 
-    def bookings(self, user, since):
-        since = to_text(since)
+    def bookings(self, user: str, since: dt.datetime) -> list[dt.datetime]:
+        after = to_text(since)
         rows = self._exec(
             "SELECT at FROM flow_sends WHERE user_name = ? AND at > ? UNION ALL "
             "SELECT at FROM flow_booked WHERE user_name = ? AND at > ? ORDER BY 1",
-            (user, since, user, since),
+            (user, after, user, after),
         ).fetchall()
         return [from_text(r[0]) for r in rows]
 
     # -- audit
-    def append_audit(self, entries) -> None:
+    def append_audit(self, entries: list[AuditEntry]) -> None:
         rows = [_audit_row(e) for e in entries]
         self._conn.cursor().executemany(
             self._q(f"INSERT INTO flow_audit ({_AUDIT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), rows
@@ -611,7 +698,7 @@ class SqlStore(SqlInboxes):
     #: workers each add to their own, so that none waits for another's row.
     COUNT_PART = "0"
 
-    def _add_counted(self, counting: list[dict]) -> None:
+    def _add_counted(self, counting: list[dict[Key, int]]) -> None:
         if counting:
             total = counting[0]
             for counts in counting[1:]:
@@ -619,7 +706,7 @@ class SqlStore(SqlInboxes):
                     total[key] = total.get(key, 0) + n
             self._add_counts(total)
 
-    def _add_counts(self, counts: dict) -> None:
+    def _add_counts(self, counts: dict[Key, int]) -> None:
         """Add to the report counters (interpreter/tally.py), in key order."""
         self._conn.cursor().executemany(
             self._q(
@@ -630,7 +717,7 @@ class SqlStore(SqlInboxes):
             [(*key, n) for key, n in sorted(counts.items())],
         )
 
-    def audit(self, last=None):
+    def audit(self, last: int | None = None) -> Iterator[AuditEntry]:
         if last:
             rows = self._exec(
                 f"SELECT {_AUDIT} FROM (SELECT seq, {_AUDIT} FROM flow_audit ORDER BY seq DESC "
@@ -644,14 +731,16 @@ class SqlStore(SqlInboxes):
 
     def audit_mark(self) -> int:
         """A position in the audit log: `audit_since(mark)` gives what follows."""
-        return self._one("SELECT COALESCE(MAX(seq), 0) FROM flow_audit")[0]
+        row = self._one("SELECT COALESCE(MAX(seq), 0) FROM flow_audit")
+        assert row is not None  # an aggregate gives a row
+        return int(row[0])
 
-    def audit_since(self, mark: int):
+    def audit_since(self, mark: int) -> Iterator[AuditEntry]:
         rows = self._exec(f"SELECT {_AUDIT} FROM flow_audit WHERE seq > ? ORDER BY at, seq", (mark,)).fetchall()
-        return [_audit(r) for r in rows]
+        return map(_audit, rows)
 
     # -- views: plain reads (no row locks), one query each
-    def enrollments(self, status=None):
+    def enrollments(self, status: str | None = None) -> list[Enrollment]:
         if status is None:
             rows = self._exec(f"SELECT {_ENROLLMENT} FROM flow_enrollments ORDER BY id").fetchall()
         else:
@@ -660,30 +749,30 @@ class SqlStore(SqlInboxes):
             ).fetchall()
         return [_enrollment(r) for r in rows]
 
-    def users(self):
+    def users(self) -> list[UserState]:
         return [_user(r) for r in self._exec(f"SELECT {_USER} FROM flow_users ORDER BY name").fetchall()]
 
-    def sequences(self):
+    def sequences(self) -> list[SequenceState]:
         return [_sequence(r) for r in self._exec(f"SELECT {_SEQUENCE} FROM flow_sequences ORDER BY name").fetchall()]
 
-    def sends_since(self, since):
+    def sends_since(self, since: dt.datetime) -> dict[str, int]:
         rows = self._exec(
             "SELECT user_name, COUNT(*) FROM flow_sends WHERE at > ? GROUP BY user_name", (to_text(since),)
         ).fetchall()
         return {u: n for u, n in rows}
 
-    def contacts(self):
+    def contacts(self) -> list[Contact]:
         return [_contact(r) for r in self._exec(f"SELECT {_CONTACT} FROM flow_contacts ORDER BY email").fetchall()]
 
-    def runs(self):
+    def runs(self) -> list[Run]:
         return [_run(r) for r in self._exec(f"SELECT {_RUN} FROM flow_runs ORDER BY workflow, contact").fetchall()]
 
     def due_items(self) -> list[Due]:
         rows = self._exec("SELECT seq, at, kind, ref, workflow FROM flow_due ORDER BY at, seq").fetchall()
         return [Due.from_ref(from_text(r[1]), r[2], r[3], r[4], r[0]) for r in rows]
 
-    def booked_sends(self):
+    def booked_sends(self) -> list[tuple[str, dt.datetime]]:
         return [(r[0], from_text(r[1])) for r in self._exec("SELECT user_name, at FROM flow_booked").fetchall()]
 
-    def seen_ids(self):
+    def seen_ids(self) -> set[str]:
         return {r[0] for r in self._exec("SELECT id FROM flow_events").fetchall()}
