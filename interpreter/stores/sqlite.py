@@ -26,11 +26,16 @@ audit entries while it processes events."""
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import sqlite3
+from collections.abc import Callable, Hashable
+from enum import Enum
+from typing import Protocol, Self, TypeVar, cast
 
-from ..records import EnrollmentStatus
+from ..records import AuditEntry, Contact, Due, Enrollment, EnrollmentStatus, Run, SequenceState, UserState
 from ..timeutil import WINDOW, from_text
 from .base import Retry, StoreError, window
+from .inboxes import Row
 from .report_reads import ReportReads
 from .sql import (
     _AUDIT,
@@ -49,17 +54,36 @@ from .sql import (
 #: The most contacts, and the most workflow runs, kept in process; beyond
 #: that the oldest kept is let go (the file still has it).
 KEEP = 20_000
-_ABSENT = object()
+
+
+class _Absent(Enum):
+    ABSENT = 0
+
+
+#: Kept: the store has no such record.
+_ABSENT = _Absent.ABSENT
 _PUT_CONTACT = f"INSERT INTO flow_contacts ({_CONTACT}) VALUES (?, ?, ?)" + _UPSERT_CONTACT
 _PUT_RUN = f"INSERT INTO flow_runs ({_RUN}) VALUES (?, ?, ?, ?, ?, ?)" + _UPSERT_RUN
 _ADD_AUDIT = f"INSERT INTO flow_audit ({_AUDIT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
-class _Kept(dict):
+class _Copies(Protocol):
+    def __copy__(self) -> Self: ...
+
+
+K = TypeVar("K", bound=Hashable)
+R = TypeVar("R", bound=_Copies)
+
+
+#: The clock, and whether it is unwritten, as a savepoint began (SqliteStore._savepoint_begins).
+_Began = tuple[dt.datetime | _Absent | None, bool]
+
+
+class _Kept(dict[K, R | _Absent]):
     """Records by key, at most KEEP: copies go in and out, so that what the
     engine changes reaches the cache only when it writes it."""
 
-    def keep(self, key, record) -> None:
+    def keep(self, key: K, record: R | None) -> None:
         if len(self) >= KEEP and key not in self:
             del self[next(iter(self))]
         self[key] = _ABSENT if record is None else record.__copy__()
@@ -70,8 +94,23 @@ class SqliteStore(ReportReads, SqlStore):
     # Two statements saved per event of a group commit (~8 µs of ~150-200
     # measured); the store's own errors are raised where they happen.
     UNSAVED_PIECES = True
+    _conn: sqlite3.Connection
+    _data_version: int | None
+    _users: _Kept[str, UserState]
+    _sequences: _Kept[str, SequenceState]
+    _contacts: _Kept[str, Contact]
+    _runs: _Kept[tuple[str, str], Run]
+    _enrollments: _Kept[int, Enrollment]
+    _active: _Kept[str, Enrollment]
+    _clock: dt.datetime | _Absent | None
+    _clock_unwritten: bool
+    _next_due: dt.datetime | _Absent | None
+    _sends: dict[str, list[dt.datetime]]
+    _waiting_contacts: dict[str, Contact]
+    _waiting_runs: dict[tuple[str, str], Run]
+    _waiting_audit: list[Row]
 
-    def __init__(self, path: str):
+    def __init__(self, path: str) -> None:
         super().__init__()
         self.url = f"sqlite:///{path}"
         self._data_version = None
@@ -96,13 +135,14 @@ class SqliteStore(ReportReads, SqlStore):
     def _begin(self) -> None:
         self._conn.execute("BEGIN IMMEDIATE")
         # Changed when another connection has committed since we last looked.
-        version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        version: int = self._conn.execute("PRAGMA data_version").fetchone()[0]
         if version != self._data_version:
             self._forget()
             self._data_version = version
 
     def _commit(self) -> None:
         if self._clock_unwritten:
+            assert self._clock is not None and self._clock is not _ABSENT  # set_clock set it
             super().set_clock(self._clock)
             self._clock_unwritten = False
         if self._waiting_contacts or self._waiting_runs or self._waiting_audit:
@@ -128,20 +168,20 @@ class SqliteStore(ReportReads, SqlStore):
     def _rollback(self) -> None:
         self._conn.execute("ROLLBACK")
 
-    def mark_event(self, event_id):
+    def mark_event(self, event_id: str) -> bool:
         # By the row count: RETURNING costs SQLite ~5 µs more an insert
         # (measured with sqlite3 alone: 12.9 against 7.5 µs).
         return self._exec(_MARK_EVENT, (event_id,)).rowcount == 1
 
-    def _savepoint_begins(self):
+    def _savepoint_begins(self) -> _Began:
         return self._clock, self._clock_unwritten
 
-    def _rolled_back(self, savepoint_began=None) -> None:
+    def _rolled_back(self, savepoint_began: object = None) -> None:
         self._forget()
         if savepoint_began is not None:
             # Back at the savepoint, the clock is what it was when the
             # savepoint began, which this transaction may not have written yet.
-            self._clock, self._clock_unwritten = savepoint_began
+            self._clock, self._clock_unwritten = cast(_Began, savepoint_began)  # what _savepoint_begins gave
 
     def _forget(self) -> None:
         self._users, self._sequences, self._contacts, self._runs = _Kept(), _Kept(), _Kept(), _Kept()
@@ -150,7 +190,7 @@ class SqliteStore(ReportReads, SqlStore):
         self._clock = _ABSENT
         self._clock_unwritten = False  # set_clock is written once, as the transaction commits
         self._next_due = _ABSENT  # when the earliest due work falls due (None: there is none)
-        self._sends: dict[str, list] = {}  # user -> times of sends in the window, oldest first
+        self._sends = {}  # user -> times of sends in the window, oldest first
         # Written as the transaction commits (a group commit's first pass).
         self._waiting_contacts, self._waiting_runs, self._waiting_audit = {}, {}, []
 
@@ -160,7 +200,7 @@ class SqliteStore(ReportReads, SqlStore):
     # -- kept records: read once, then written through. Outside a
     # transaction (a REPL or a service between events) nothing kept is
     # trusted: another process may have written since.
-    def _kept(self, kept: _Kept, key, read):
+    def _kept(self, kept: _Kept[K, R], key: K, read: Callable[[K], R | None]) -> R | None:
         if not self._depth:
             return read(key)
         value = kept.get(key)
@@ -170,33 +210,33 @@ class SqliteStore(ReportReads, SqlStore):
             return value
         return None if value is _ABSENT else value.__copy__()
 
-    def get_user(self, name):
+    def get_user(self, name: str) -> UserState | None:
         return self._kept(self._users, name, super().get_user)
 
-    def put_user(self, user) -> None:
+    def put_user(self, user: UserState) -> None:
         super().put_user(user)
         self._users.keep(user.name, user)
 
-    def get_sequence(self, name):
+    def get_sequence(self, name: str) -> SequenceState | None:
         return self._kept(self._sequences, name, super().get_sequence)
 
-    def put_sequence(self, seq) -> None:
+    def put_sequence(self, seq: SequenceState) -> None:
         super().put_sequence(seq)
         self._sequences.keep(seq.name, seq)
 
     # Contacts and runs are immutable records: the waiting ones are their own copies.
-    def get_contact(self, email):
+    def get_contact(self, email: str) -> Contact | None:
         waiting = self._waiting_contacts.get(email)
         return waiting if waiting is not None else self._kept(self._contacts, email, super().get_contact)
 
-    def put_contact(self, contact) -> None:
+    def put_contact(self, contact: Contact) -> None:
         if self._unsaved:
             self._waiting_contacts[contact.email] = contact
         else:
             super().put_contact(contact)
         self._contacts.keep(contact.email, contact)
 
-    def get_run(self, workflow, contact):
+    def get_run(self, workflow: str, contact: str) -> Run | None:
         key = (workflow, contact)
         waiting = self._waiting_runs.get(key)
         return (
@@ -205,7 +245,7 @@ class SqliteStore(ReportReads, SqlStore):
             else self._kept(self._runs, key, lambda key: super(SqliteStore, self).get_run(*key))
         )
 
-    def put_run(self, run) -> None:
+    def put_run(self, run: Run) -> None:
         key = (run.workflow, run.contact)
         if self._unsaved:
             self._waiting_runs[key] = run
@@ -213,7 +253,7 @@ class SqliteStore(ReportReads, SqlStore):
             super().put_run(run)
         self._runs.keep(key, run)
 
-    def append_audit(self, entries) -> None:
+    def append_audit(self, entries: list[AuditEntry]) -> None:
         if self._unsaved:
             rows = [_audit_row(e) for e in entries]
             self._waiting_audit.extend(rows)
@@ -221,23 +261,23 @@ class SqliteStore(ReportReads, SqlStore):
         else:
             super().append_audit(entries)
 
-    def get_enrollment(self, enrollment_id):
+    def get_enrollment(self, enrollment_id: int) -> Enrollment | None:
         return self._kept(self._enrollments, enrollment_id, super().get_enrollment)
 
-    def active_enrollment(self, contact):
+    def active_enrollment(self, contact: str) -> Enrollment | None:
         return self._kept(self._active, contact, super().active_enrollment)
 
-    def add_enrollment(self, e) -> int:
+    def add_enrollment(self, e: Enrollment) -> int:
         e = e.__copy__()
         e.id = super().add_enrollment(e)
         self._kept_enrollment(e)
         return e.id
 
-    def put_enrollment(self, e) -> None:
+    def put_enrollment(self, e: Enrollment) -> None:
         super().put_enrollment(e)
         self._kept_enrollment(e)
 
-    def _kept_enrollment(self, e) -> None:
+    def _kept_enrollment(self, e: Enrollment) -> None:
         """Keep what was written (the store refuses a second active
         enrollment of a contact as it is written)."""
         self._enrollments.keep(e.id, e)
@@ -248,24 +288,24 @@ class SqliteStore(ReportReads, SqlStore):
             if current is not None and current is not _ABSENT and current.id == e.id:
                 self._active.keep(e.contact, None)
 
-    def clock(self):
+    def clock(self) -> dt.datetime | None:
         if not self._depth:
             return super().clock()
         if self._clock is _ABSENT:
             self._clock = super().clock()
         return self._clock
 
-    def set_clock(self, at) -> None:
+    def set_clock(self, at: dt.datetime) -> None:
         if at != self._clock:
             self._clock, self._clock_unwritten = at, True
 
     # -- due work: the store is asked only when something may be due
-    def add_due(self, due) -> None:
+    def add_due(self, due: Due) -> None:
         super().add_due(due)
         if self._next_due is not _ABSENT and (self._next_due is None or due.at < self._next_due):
             self._next_due = due.at
 
-    def pop_due(self, until):
+    def pop_due(self, until: dt.datetime) -> Due | None:
         next_due = self.next_due()
         if next_due is None or next_due > until:
             return None
@@ -273,7 +313,7 @@ class SqliteStore(ReportReads, SqlStore):
         self._next_due = _ABSENT
         return due
 
-    def next_due(self):
+    def next_due(self) -> dt.datetime | None:
         if not self._depth:
             return super().next_due()
         if self._next_due is _ABSENT:
@@ -281,20 +321,20 @@ class SqliteStore(ReportReads, SqlStore):
         return self._next_due
 
     # -- each sender's sends in the last 24 hours, read once
-    def _window(self, user) -> list:
+    def _window(self, user: str) -> list[dt.datetime]:
         sends = self._sends.get(user)
         if sends is None:
             rows = self._exec("SELECT at FROM flow_sends WHERE user_name = ? ORDER BY at", (user,)).fetchall()
             sends = self._sends[user] = [from_text(r[0]) for r in rows]
         return sends
 
-    def add_send(self, user, at) -> None:
+    def add_send(self, user: str, at: dt.datetime) -> None:
         sends = self._window(user)  # read before the new send is written
         super().add_send(user, at)
         del sends[: bisect.bisect_right(sends, at - WINDOW)]  # as the store deletes them
         bisect.insort(sends, at)
 
-    def sends_window(self, user, since):
+    def sends_window(self, user: str, since: dt.datetime) -> tuple[int, dt.datetime | None]:
         if not self._depth:
             return super().sends_window(user, since)
         return window(self._window(user), since)
