@@ -54,7 +54,6 @@ class PostgresStore(BatchReads, ReportReads, SqlStore, WorkQueue):
     BACKEND = "postgres"
     HAS_TABLES = "SELECT 1 WHERE to_regclass('flow_meta') IS NOT NULL"
     COUNT_PART = "mod(pg_backend_pid(), 16)"
-    _conn: psycopg.Connection[TupleRow]
 
     def __init__(self, url: str):
         super().__init__()

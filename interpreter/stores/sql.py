@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Literal, Protocol, overload
 
@@ -30,7 +31,7 @@ from ..records import (
 )
 from ..tally import Key, key_of
 from ..timeutil import WINDOW, from_text, to_text
-from .base import UNSAVED, StoreError, _Unsaved
+from .base import UNSAVED, StoreError
 from .inboxes import Row, Rows, SqlInboxes
 from .sqlfiles import migrations, schema_version
 
@@ -469,7 +470,7 @@ class SqlStore(SqlInboxes):
         `_savepoint_begins` returned. A backend that keeps what it read in
         process must forget it."""
 
-    def transaction(self, savepoint: bool = False, unsaved: bool = False) -> _Transaction | _Unsaved:
+    def transaction(self, savepoint: bool = False, unsaved: bool = False) -> AbstractContextManager[None]:
         if savepoint and self._unsaved:
             return UNSAVED
         return _Transaction(self, savepoint, unsaved and self.UNSAVED_PIECES)
