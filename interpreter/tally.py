@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Iterable
 
-from .records import EnrollmentStatus
+from .records import AuditEntry, EnrollmentStatus
 from .timeutil import to_text
 
 #: A counter's key: (day "YYYY-MM-DD" (UTC) or "" for an entry without a
@@ -32,7 +33,7 @@ LIVING = tuple(
 _STEP = re.compile(r"step (\d{1,6})\b")
 
 
-def step_of(detail: str | None, message) -> int:
+def step_of(detail: str | None, message: object) -> int:
     """The 1-based step an entry is about, or 0 (none, or not known): the
     engine's entries start their detail with it; an entry about a message
     (delivered, failed, canceled) may name it in the message (`step`).
@@ -51,7 +52,15 @@ def step_of(detail: str | None, message) -> int:
     return step if type(step) is int and 0 < step < 1_000_000 else 0
 
 
-def key_of(at_text: str | None, sequence, user, outcome, reason, detail, message) -> Key:
+def key_of(
+    at_text: str | None,
+    sequence: str | None,
+    user: str | None,
+    outcome: str,
+    reason: str | None,
+    detail: str | None,
+    message: object,
+) -> Key:
     """The counter one audit entry adds to, from its values as stored
     (`at_text` as timeutil.to_text writes it)."""
     return (
@@ -64,7 +73,7 @@ def key_of(at_text: str | None, sequence, user, outcome, reason, detail, message
     )
 
 
-def tally(entries) -> Counter:
+def tally(entries: Iterable[AuditEntry]) -> Counter[Key]:
     """What `entries` (AuditEntry) add to the counters."""
     return Counter(key_of(to_text(e.at), e.sequence, e.user, e.outcome, e.reason, e.detail, e.message) for e in entries)
 
@@ -73,11 +82,13 @@ def tally(entries) -> Counter:
 COLUMNS = ("day", "sequence", "user_name", "outcome", "reason", "step")
 
 
-def sums(rows, columns: tuple[str, ...], outcome: str | None = None, reason: str | None = None) -> dict:
+def sums(
+    rows: Iterable[tuple[*Key, int]], columns: tuple[str, ...], outcome: str | None = None, reason: str | None = None
+) -> dict[tuple[str | int, ...], int]:
     """Counter rows (key..., n) added up by `columns` (a tuple of their
     values -> n), of one outcome and reason when given."""
     at = [COLUMNS.index(c) for c in columns]
-    out: dict = {}
+    out: dict[tuple[str | int, ...], int] = {}
     for row in rows:
         if (outcome is None or row[3] == outcome) and (reason is None or row[4] == reason):
             key = tuple(row[i] for i in at)
