@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Annotated, Literal, Optional, Union
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Optional, Union
 
 from flowc.dsl.schema import CONTACT_ACCOUNT_EVENTS, EVENTS, Type
 from flowc.dsl.suggest import did_you_mean
@@ -33,6 +33,8 @@ from pydantic import (
     ValidationError,
     create_model,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import ErrorDetails
 
 from .delivery.addresses import mailbox_problem
 from .lines import BadLine
@@ -79,7 +81,7 @@ def _pattern_reason(value: str, where: str) -> str:
     return "must be an email address with exactly one @"
 
 
-def _strings(value):
+def _strings(value: object) -> Iterator[str]:
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
@@ -88,7 +90,7 @@ def _strings(value):
             yield from _strings(v)
 
 
-def _text_problem(event) -> str | None:
+def _text_problem(event: EventBase) -> str | None:
     """Why the event's text cannot be kept, or None. No store keeps the same
     text with a NUL in it (PostgreSQL keeps none), and a lone surrogate
     ("\\ud800" in JSON) is half a character."""
@@ -120,7 +122,14 @@ class EventBase(BaseModel):
     at: Annotated[AwareDatetime, Field(strict=True), AfterValidator(_utc)]
     # Each event type's model has `schema_fields`, the names of its own
     # fields (those of the schema); `fields`, their values by name; and
-    # `trigger`, whether workflows can start on it.
+    # `trigger`, whether workflows can start on it (set by _model).
+    schema_fields: ClassVar[tuple[str, ...]]
+    trigger: ClassVar[bool]
+
+    if TYPE_CHECKING:  # each model's own, written out by _fields_reader
+
+        @property
+        def fields(self) -> dict[str, object]: ...
 
 
 def _a_date(value: str) -> str:
@@ -158,9 +167,9 @@ _BOUNDED = {
 }
 
 
-def _python_type(t: Type):
+def _python_type(t: Type) -> object:
     if t.kind == "enum":
-        return Literal[t.values]  # type: ignore[valid-type]
+        return Literal[t.values]
     if t.kind == "number":
         return StrictFloat  # accepts JSON integers too, never strings
     if t.kind == "bool":
@@ -168,17 +177,20 @@ def _python_type(t: Type):
     return StrictStr
 
 
-def _fields_reader(names: tuple[str, ...]):
+def _fields_reader(names: tuple[str, ...]) -> Callable[[EventBase], dict[str, object]]:
     """A function of an event that returns the fields `names` by name,
     written out: a loop over the names takes four times as long, and the
     engine reads them for every event."""
     assert all(n.isidentifier() for n in names)  # names of the schema, never of input
-    return eval("lambda event: {" + "".join(f"{n!r}: event.{n}, " for n in names) + "}")
+    reader: Callable[[EventBase], dict[str, object]] = eval(
+        "lambda event: {" + "".join(f"{n!r}: event.{n}, " for n in names) + "}"
+    )
+    return reader
 
 
-def _model(name: str):
+def _model(name: str) -> type[EventBase]:
     event = EVENTS[name]
-    fields: dict = {"type": (Literal[name], ...)}
+    fields: dict[str, tuple[object, object]] = {"type": (Literal[name], ...)}
     if event.trigger or name in CONTACT_ACCOUNT_EVENTS:
         fields["contact"] = (ContactAddress, ...)
     if event.trigger:
@@ -186,21 +198,23 @@ def _model(name: str):
     for f in event.fields:
         t = SenderAddress if (name, f.name) == ("inbox_connected", "address") else _python_type(f.type)
         fields[f.name] = _BOUNDED.get((name, f.name)) or ((t, ...) if f.required else (Optional[t], None))
-    model = create_model(f"Event_{name}", __base__=EventBase, **fields)
+    # (mypy matches **fields against create_model's own keywords too)
+    model: type[EventBase] = create_model(f"Event_{name}", __base__=EventBase, **fields)  # type: ignore[call-overload]
     model.schema_fields = tuple(f.name for f in event.fields)
-    model.fields = property(_fields_reader(model.schema_fields), doc="The event's own fields, by name.")
+    # A property made here, which EventBase declares for the type checker:
+    model.fields = property(_fields_reader(model.schema_fields), doc="The event's own fields, by name.")  # type: ignore[method-assign, assignment]
     model.trigger = event.trigger
     return model
 
 
 @lru_cache(maxsize=1)
-def _adapter() -> TypeAdapter:
+def _adapter() -> TypeAdapter[EventBase]:
     models = tuple(_model(name) for name in EVENTS)
-    return TypeAdapter(Annotated[Union[models], Field(discriminator="type")])  # type: ignore[valid-type]  # (a union of the tuple of models)
+    return TypeAdapter(Annotated[Union[models], Field(discriminator="type")])
 
 
 @lru_cache(maxsize=1)
-def _validate_json():
+def _validate_json() -> Callable[[str | bytes], EventBase]:
     """The validation library's own reader of an event's JSON, called
     straight rather than through the adapter's method (a Python frame and
     its keyword arguments for every event)."""
@@ -231,7 +245,7 @@ _KINDS = {
 }
 
 
-def shown_value(value) -> str:
+def shown_value(value: object) -> str:
     """A JSON value as a reason quotes it: its kind, and short values too."""
     if value is None or isinstance(value, bool):
         return json.dumps(value)
@@ -252,7 +266,7 @@ def _field_names(event_type: str) -> list[str]:
     return names + [f.name for f in event.fields]
 
 
-def _one_reason(err: dict) -> str:
+def _one_reason(err: ErrorDetails) -> str:
     loc = [str(x) for x in err["loc"]]
     # Pydantic puts the union tag first ("form_submitted.stage").
     event_type = loc.pop(0) if loc and loc[0] in EVENTS else None
@@ -285,7 +299,7 @@ def _one_reason(err: dict) -> str:
             return "`at` needs a UTC offset, such as 2026-01-05T09:00:00Z"
         return f"`at` is {_AT_FORM}, got {json.dumps(value) if isinstance(value, str) else shown_value(value)}"
     if kind == "literal_error":
-        expected = EVENTS[event_type].field(where).type.values if event_type and EVENTS[event_type].field(where) else ()
+        expected = f.type.values if event_type and (f := EVENTS[event_type].field(where)) else ()
         got = json.dumps(value) if isinstance(value, str) else shown_value(value)
         hint = did_you_mean(value, expected) if isinstance(value, str) else ()
         return f"`{where}` is one of {', '.join(expected)}, got {got}" + (f"; {hint[0]}" if hint else "")
@@ -346,7 +360,7 @@ def _json_reason(text: str | bytes, e: ValidationError) -> str | None:
     return _HALF
 
 
-def parse_event(text: str | bytes):
+def parse_event(text: str | bytes) -> EventBase:
     """One event from its JSON text; raises EventError with the reason."""
     try:
         event = _validate_json()(text)
@@ -357,7 +371,7 @@ def parse_event(text: str | bytes):
     return event
 
 
-def event_from_dict(data: dict):
+def event_from_dict(data: dict[str, object]) -> EventBase:
     """One event from a mapping (the REPL's `:emit TYPE field=value`), read
     as the same JSON line would be."""
     try:
@@ -398,6 +412,6 @@ def _guess_id(line: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def event_json_schema() -> dict:
+def event_json_schema() -> JsonSchemaValue:
     """The JSON schema of an event line, for users' tooling."""
     return _adapter().json_schema()
