@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import cast
 
 from flowc.dsl import program as p
 from flowc.dsl.suggest import did_you_mean
@@ -19,7 +21,7 @@ from . import enrollment, office, timeutil
 from .delivery.outbox import compose, footer, with_footer
 from .due_queue import DueList, Scheduler
 from .evaluate import as_date, condition, render
-from .events import shown_value
+from .events import EventBase, shown_value
 from .records import (
     AUTO_ENDS,
     AuditEntry,
@@ -35,7 +37,7 @@ from .records import (
     SequenceState,
     UserState,
 )
-from .stores.base import Retry, StoreError
+from .stores.base import Retry, Store, StoreError
 
 #: Account events that end a contact's active enrollment, and the reason.
 _OPT_OUTS = {"contact_unsubscribed": Reason.UNSUBSCRIBED, "email_bounced": Reason.BOUNCED}
@@ -62,7 +64,7 @@ _FITS = {
 }
 
 
-def _fingerprint(obj) -> str:
+def _fingerprint(obj: object) -> str:
     return json.dumps(obj, sort_keys=True, default=list)
 
 
@@ -72,7 +74,7 @@ class _Run:
 
     workflow: p.Workflow
     contact: Contact
-    fields: dict
+    fields: dict[str, object]
     at: dt.datetime
     started_by: str | None
     ev: _Event
@@ -89,9 +91,9 @@ class _Walk:
     ev: _Event
     user: UserState | None
     contact: Contact
-    sender: dict
+    sender: dict[str, object]
     hours: office.Rules | None
-    base: dict
+    base: dict[str, str | None]
 
 
 @dataclass(slots=True)
@@ -102,14 +104,14 @@ class _Event:
     type: str | None
     at: dt.datetime
     late: str | None = None
-    entries: list = field(default_factory=list)
+    entries: list[AuditEntry] = field(default_factory=list)
 
 
 class Engine:
     """`scheduler` keeps the work that falls due later (interpreter/due_queue.py):
     by default the store's due list, run by this process before each event."""
 
-    def __init__(self, program: p.Program, store, scheduler: Scheduler | None = None):
+    def __init__(self, program: p.Program, store: Store, scheduler: Scheduler | None = None) -> None:
         self.program = program
         self.store = store
         self.scheduler = scheduler or DueList(store)
@@ -134,7 +136,7 @@ class Engine:
         #: When set, told what the engine reaches (`flowc test --coverage`):
         #: ("workflow", name, None) as a run starts, ("branch", name, (pc,
         #: taken)) at each `if`, ("step", sequence, index) as a step runs.
-        self.trace = None
+        self.trace: Callable[[str, str, object], None] | None = None
         self.sync_declarations()
 
     # ---- declarations ------------------------------------------------------
@@ -155,7 +157,7 @@ class Engine:
                     self.store.put_sequence(SequenceState(s.name, declared, False))
 
     # ---- entry points ------------------------------------------------------
-    def process(self, event, at: dt.datetime | None = None) -> list[AuditEntry]:
+    def process(self, event: EventBase, at: dt.datetime | None = None) -> list[AuditEntry]:
         """Process one valid event in one transaction; its audit entries.
         `at` is the time a queued event runs at (shared queue).
 
@@ -171,7 +173,7 @@ class Engine:
         except Exception as error:
             return self._internal_error(event, error)
 
-    def _internal_error(self, event, error: Exception) -> list[AuditEntry]:
+    def _internal_error(self, event: EventBase, error: Exception) -> list[AuditEntry]:
         with self.store.transaction():
             ev = _Event(event.id, event.type, self.store.clock() or event.at)
             self.store.mark_event(event.id)
@@ -185,7 +187,7 @@ class Engine:
             )
             return self._commit(ev)
 
-    def _process(self, event, at: dt.datetime | None) -> list[AuditEntry]:
+    def _process(self, event: EventBase, at: dt.datetime | None) -> list[AuditEntry]:
         with self.store.transaction(savepoint=True):
             clock = self.scheduler.clock(at)
             if not self.store.mark_event(event.id):
@@ -246,7 +248,7 @@ class Engine:
                 entries.extend(self._commit(ev))
         return entries
 
-    def invalid_properties(self, event) -> str | None:
+    def invalid_properties(self, event: EventBase) -> str | None:
         """Why the event's `properties` do not fit the declared property
         types, or None. Properties no script declares are kept as they are."""
         if not event.trigger or not event.properties:  # only trigger events have properties
@@ -269,15 +271,15 @@ class Engine:
         ev: _Event,
         outcome: Outcome,
         *,
-        at=None,
-        workflow=None,
-        contact=None,
-        sequence=None,
-        user=None,
-        reason=None,
-        detail=None,
-        line=None,
-        message=None,
+        at: dt.datetime | None = None,
+        workflow: str | None = None,
+        contact: str | None = None,
+        sequence: str | None = None,
+        user: str | None = None,
+        reason: Reason | None = None,
+        detail: str | None = None,
+        line: int | None = None,
+        message: dict[str, object] | None = None,
     ) -> None:
         late = ev.late
         if late:
@@ -325,7 +327,7 @@ class Engine:
             return
         self._execute(workflow, due.contact, run.fields, run.pc, due.at, run.event, ev)
 
-    def _account_event(self, event, ev: _Event) -> None:
+    def _account_event(self, event: EventBase, ev: _Event) -> None:
         t = event.type
         if t in _OPT_OUTS:
             self._suppress(
@@ -357,7 +359,7 @@ class Engine:
             else:
                 enrollment.set_inbox(self.store, user, None if t == "inbox_disconnected" else event.address)
 
-    def _contact_event(self, event, ev: _Event) -> None:
+    def _contact_event(self, event: EventBase, ev: _Event) -> None:
         email = event.contact
         contact = self.store.get_contact(email)
         if contact is None or event.properties:
@@ -546,14 +548,14 @@ class Engine:
         self.store.put_enrollment(e)
         self._log(ev, Outcome.FINISHED, **walk.base)
 
-    def _step_name(self, step, walk: _Walk) -> str:
+    def _step_name(self, step: p.Step, walk: _Walk) -> str | None:
         """A step as its `rescheduled` entry names it: an email by its name,
         a task by its text."""
         if type(step) is p.EmailStep:
             return step.name
         return render(step.text, walk.contact.properties, walk.sender, self.program.properties)
 
-    def _paused(self, step, walk: _Walk) -> bool:
+    def _paused(self, step: p.Step, walk: _Walk) -> bool:
         """Whether the step falls due while the enrollment is paused by an
         out-of-office answer: then it is moved to the resume time."""
         e = walk.e
@@ -575,7 +577,7 @@ class Engine:
         e.paused_until = None  # the pause is over (every way on from here writes `e`)
         return False
 
-    def _moved(self, step, walk: _Walk, weekdays: bool) -> bool:
+    def _moved(self, step: p.Step, walk: _Walk, weekdays: bool) -> bool:
         """Whether the sender's office hours move the step to a later time."""
         e, hours = walk.e, walk.hours
         if hours is None:
@@ -654,10 +656,10 @@ class Engine:
         self.scheduler.schedule(Due.next_step(due, e), e)
         return True
 
-    def _bookings(self, user: str):
+    def _bookings(self, user: str) -> Callable[[dt.datetime], list[dt.datetime]]:
         return lambda since: self.store.bookings(user, since)
 
-    def _complete_task(self, email: str, event, ev: _Event) -> None:
+    def _complete_task(self, email: str, event: EventBase, ev: _Event) -> None:
         """`task_completed`: the contact's enrollment in the event's sequence
         goes on after the `hold` task it waits at. A `task`, when given, must
         be that task's text (rendered for the contact as it is now)."""
@@ -708,7 +710,7 @@ class Engine:
                         detail=f"{contact.email} at the same company {did}",
                     )
 
-    def _end_active(self, email: str, reason: str, ev: _Event, detail: str | None = None) -> None:
+    def _end_active(self, email: str, reason: Reason, ev: _Event, detail: str | None = None) -> None:
         active = self.store.active_enrollment(email)
         if active is not None:
             self._end(active, EnrollmentStatus.ENDED, reason, ev, detail=detail)
@@ -720,7 +722,7 @@ class Engine:
         enrollment.suppress(self.store, email, reason)
         self._end_active(email, reason, ev, detail)
 
-    def _auto_replied(self, contact: Contact, event, ev: _Event) -> None:
+    def _auto_replied(self, contact: Contact, event: EventBase, ev: _Event) -> None:
         """`email_auto_replied`: not a reply. Left the company: suppressed like
         a bounce. Else the active enrollment's sequence says what happens
         (`out_of_office`): pause (the default), continue or unenroll."""
@@ -758,10 +760,10 @@ class Engine:
         reason: Reason,
         ev: _Event,
         *,
-        at=None,
-        outcome=Outcome.ENDED,
-        workflow=None,
-        detail=None,
+        at: dt.datetime | None = None,
+        outcome: Outcome = Outcome.ENDED,
+        workflow: str | None = None,
+        detail: str | None = None,
     ) -> None:
         enrollment.end(self.store, e, status)
         self._log(
@@ -777,15 +779,23 @@ class Engine:
         )
 
 
-#: What runs each workflow operation and each sequence step, by type.
-_OPS = {
-    p.EnrollOp: Engine._op_enroll,
-    p.UnenrollOp: Engine._op_unenroll,
-    p.WaitOp: Engine._op_wait,
-    p.JumpUnless: Engine._op_jump_unless,
-    p.Jump: Engine._op_jump,
-}
-_STEPS = {p.EmailStep: Engine._step_email, p.TaskStep: Engine._step_task, p.WaitStep: Engine._step_wait}
+#: What runs each workflow operation and each sequence step, by type (each
+#: takes the operation or step of its own type, as the table picks it: the
+#: type checker cannot follow, hence the casts).
+_OPS = cast(
+    "dict[type[p.Op], Callable[[Engine, p.Op, int, _Run], int | None]]",
+    {
+        p.EnrollOp: Engine._op_enroll,
+        p.UnenrollOp: Engine._op_unenroll,
+        p.WaitOp: Engine._op_wait,
+        p.JumpUnless: Engine._op_jump_unless,
+        p.Jump: Engine._op_jump,
+    },
+)
+_STEPS = cast(
+    "dict[type[p.Step], Callable[[Engine, p.Step, _Walk], bool]]",
+    {p.EmailStep: Engine._step_email, p.TaskStep: Engine._step_task, p.WaitStep: Engine._step_wait},
+)
 
 
 def _bounce_text(status: str | None, diagnostic: str | None) -> str | None:
