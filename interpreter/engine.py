@@ -12,7 +12,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import cast
+from typing import TypedDict, cast
 
 from flowc.dsl import program as p
 from flowc.dsl.suggest import did_you_mean
@@ -80,6 +80,16 @@ class _Run:
     ev: _Event
 
 
+class _Names(TypedDict):
+    """What every audit entry of an enrollment's steps names (`_Walk.base`)."""
+
+    at: dt.datetime
+    workflow: str | None
+    contact: str
+    sequence: str
+    user: str
+
+
 @dataclass(slots=True)
 class _Walk:
     """An enrollment's steps being run: the records as they are now, the
@@ -93,7 +103,7 @@ class _Walk:
     contact: Contact
     sender: dict[str, object]
     hours: office.Rules | None
-    base: dict[str, str | None]
+    base: _Names
 
 
 @dataclass(slots=True)
@@ -152,8 +162,8 @@ class Engine:
                     self.store.put_user(UserState.declared_as(u, declared))
             for s in self.program.sequences.values():
                 declared = _fingerprint(repr(s.steps))
-                current = self.store.get_sequence(s.name)
-                if current is None or current.declared != declared:
+                stored = self.store.get_sequence(s.name)
+                if stored is None or stored.declared != declared:
                     self.store.put_sequence(SequenceState(s.name, declared, False))
 
     # ---- entry points ------------------------------------------------------
@@ -239,7 +249,7 @@ class Engine:
             with self.store.transaction():
                 due = self.scheduler.take(until)
                 if due is None:
-                    if self.store.clock() is None or self.store.clock() < until:
+                    if (clock := self.store.clock()) is None or clock < until:
                         self.store.set_clock(until)
                     break
                 ev = _Event(None, None, due.at)
@@ -303,6 +313,7 @@ class Engine:
 
     def _run_one(self, due: Due, ev: _Event) -> None:
         if due.kind != DueKind.RESUME:
+            assert due.enrollment is not None  # a step names its enrollment (Due.next_step, Due.moved)
             e = self.store.get_enrollment(due.enrollment)
             if e is not None and due.kind == DueKind.MOVED:
                 # The time this step booked is free again, whatever it does now.
@@ -310,6 +321,7 @@ class Engine:
             if e is not None and e.status == EnrollmentStatus.ACTIVE and e.step == due.step:
                 self._run_steps(e, due.at, ev)
             return
+        assert due.workflow is not None and due.contact is not None  # a resumed run names both (Due.resume)
         run = self.store.get_run(due.workflow, due.contact)
         workflow = self._workflows.get(due.workflow)
         if run is None or run.status != RunStatus.WAITING:
@@ -415,7 +427,7 @@ class Engine:
         self,
         w: p.Workflow,
         email: str,
-        fields: dict,
+        fields: dict[str, object],
         pc: int,
         at: dt.datetime,
         started_by: str | None,
@@ -431,9 +443,10 @@ class Engine:
         run = _Run(w, contact, fields, at, started_by, ev)
         while pc < len(code):
             op = code[pc]
-            pc = _OPS[type(op)](self, op, pc, run)
-            if pc is None:
+            next_pc = _OPS[type(op)](self, op, pc, run)
+            if next_pc is None:
                 return
+            pc = next_pc
         self.store.put_run(Run(w.name, email, RunStatus.DONE, len(code), started_by, fields))
 
     # ---- workflow operations: each gives the next operation, None when the run waits
@@ -533,7 +546,7 @@ class Engine:
             contact,
             enrollment.sender_of(self.program, e),
             hours,
-            dict(at=at, workflow=e.workflow, contact=e.contact, sequence=e.sequence, user=e.user),
+            _Names(at=at, workflow=e.workflow, contact=e.contact, sequence=e.sequence, user=e.user),
         )
         while e.step < len(steps):
             step = steps[e.step]
@@ -553,6 +566,7 @@ class Engine:
         a task by its text."""
         if type(step) is p.EmailStep:
             return step.name
+        assert type(step) is p.TaskStep  # a wait step is never moved
         return render(step.text, walk.contact.properties, walk.sender, self.program.properties)
 
     def _paused(self, step: p.Step, walk: _Walk) -> bool:
@@ -593,7 +607,7 @@ class Engine:
             walk.ev,
             Outcome.RESCHEDULED,
             **walk.base,
-            reason=reasons[0],
+            reason=Reason(reasons[0]),
             detail=f"step {e.step + 1}: {self._step_name(step, walk)} moved to "
             f"{office.local_text(when, hours)} ({', '.join(reasons)})",
         )
@@ -610,6 +624,7 @@ class Engine:
         if blocked is not None:
             self._end(e, EnrollmentStatus.ENDED, blocked, walk.ev, at=at)
             return True
+        assert user is not None  # send_blocker blocks a user the store lacks
         frees = enrollment.limit_frees_at(self.store, user, at)
         if frees is not None:
             self.store.put_enrollment(e)

@@ -126,9 +126,25 @@ class EventBase(BaseModel):
     schema_fields: ClassVar[tuple[str, ...]]
     trigger: ClassVar[bool]
 
-    if TYPE_CHECKING:  # each model's own, written out by _fields_reader
+    if TYPE_CHECKING:
+        # Each model's own `type`, and the fields of the event types that
+        # have them, as the engine reads them once it has checked the type
+        # (declared for the type checker: an event of another type has none).
+        type: str
+        contact: str
+        properties: dict[str, PropertyValue]
+        sequence: str
+        user: str
+        seat: str
+        address: str
+        status: str | None
+        diagnostic: str | None
+        step: int | None
+        until: str | None
+        left_company: bool
+        task: str | None
 
-        @property
+        @property  # each model's own, written out by _fields_reader
         def fields(self) -> dict[str, object]: ...
 
 
