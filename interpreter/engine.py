@@ -684,7 +684,12 @@ class Engine:
         if e is None or not e.held or e.sequence != event.sequence:
             return
         if event.task is not None:
-            step = self.program.sequences[e.sequence].steps[e.step - 1]
+            # The held task as the scripts have it now: when they no longer
+            # have it (the sequence or its steps changed), no text is its.
+            seq = self.program.sequences.get(e.sequence)
+            step = seq.steps[e.step - 1] if seq is not None and 0 < e.step <= len(seq.steps) else None
+            if type(step) is not p.TaskStep:
+                return
             contact = self.store.get_contact(email) or enrollment.new_contact(email)
             sender = enrollment.sender_of(self.program, e)  # the task was rendered with these
             if event.task != render(step.text, contact.properties, sender, self.program.properties):
