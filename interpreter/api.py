@@ -31,7 +31,7 @@ from flowc import dsl
 from .delivery.addresses import check_senders
 from .due_queue import SharedQueue
 from .engine import Engine
-from .events import EventError, event_from_dict
+from .events import EventBase, EventError, event_from_dict
 from .records import AuditEntry, Outcome
 from .stores.base import Store, StoreError, WorkQueue
 from .stores.url import open_store as _open_url
@@ -157,7 +157,7 @@ class Runner:
         self.core = Engine(program, store, self.queue)
         #: What runs events: the engine, or with `deliverer` (interpreter/delivery/deliverer.py)
         #: the engine sending messages as they are written, on its clock (delivery/inline.py).
-        self.engine: Engine | InlineDelivery = self.core
+        self.engine: Engine | InlineDelivery[EventBase] = self.core
         self.delivering = deliverer is not None
         if deliverer is not None:
             from .delivery.inline import InlineDelivery  # only a delivering run loads delivery

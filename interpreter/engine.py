@@ -12,7 +12,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TypedDict, cast
 
 from flowc.dsl import program as p
 from flowc.dsl.suggest import did_you_mean
@@ -21,7 +21,7 @@ from . import enrollment, office, timeutil
 from .delivery.outbox import compose, footer, with_footer
 from .due_queue import DueList, Scheduler
 from .evaluate import as_date, condition, render
-from .events import shown_value
+from .events import EventBase, shown_value
 from .records import (
     AUTO_ENDS,
     AuditEntry,
@@ -37,7 +37,7 @@ from .records import (
     SequenceState,
     UserState,
 )
-from .stores.base import Retry, StoreError
+from .stores.base import Retry, Store, StoreError
 
 #: Account events that end a contact's active enrollment, and the reason.
 _OPT_OUTS = {"contact_unsubscribed": Reason.UNSUBSCRIBED, "email_bounced": Reason.BOUNCED}
@@ -74,10 +74,20 @@ class _Run:
 
     workflow: p.Workflow
     contact: Contact
-    fields: dict[str, Any]
+    fields: dict[str, object]
     at: dt.datetime
     started_by: str | None
     ev: _Event
+
+
+class _Names(TypedDict):
+    """What every audit entry of an enrollment's steps names (`_Walk.base`)."""
+
+    at: dt.datetime
+    workflow: str | None
+    contact: str
+    sequence: str
+    user: str
 
 
 @dataclass(slots=True)
@@ -91,9 +101,9 @@ class _Walk:
     ev: _Event
     user: UserState | None
     contact: Contact
-    sender: dict[str, Any]
+    sender: dict[str, str]
     hours: office.Rules | None
-    base: dict[str, Any]
+    base: _Names
 
 
 @dataclass(slots=True)
@@ -111,7 +121,7 @@ class Engine:
     """`scheduler` keeps the work that falls due later (interpreter/due_queue.py):
     by default the store's due list, run by this process before each event."""
 
-    def __init__(self, program: p.Program, store: Any, scheduler: Scheduler | None = None):
+    def __init__(self, program: p.Program, store: Store, scheduler: Scheduler | None = None) -> None:
         self.program = program
         self.store = store
         self.scheduler = scheduler or DueList(store)
@@ -152,12 +162,12 @@ class Engine:
                     self.store.put_user(UserState.declared_as(u, declared))
             for s in self.program.sequences.values():
                 declared = _fingerprint(repr(s.steps))
-                current = self.store.get_sequence(s.name)
-                if current is None or current.declared != declared:
+                stored = self.store.get_sequence(s.name)
+                if stored is None or stored.declared != declared:
                     self.store.put_sequence(SequenceState(s.name, declared, False))
 
     # ---- entry points ------------------------------------------------------
-    def process(self, event: Any, at: dt.datetime | None = None) -> list[AuditEntry]:
+    def process(self, event: EventBase, at: dt.datetime | None = None) -> list[AuditEntry]:
         """Process one valid event in one transaction; its audit entries.
         `at` is the time a queued event runs at (shared queue).
 
@@ -173,7 +183,7 @@ class Engine:
         except Exception as error:
             return self._internal_error(event, error)
 
-    def _internal_error(self, event: Any, error: Exception) -> list[AuditEntry]:
+    def _internal_error(self, event: EventBase, error: Exception) -> list[AuditEntry]:
         with self.store.transaction():
             ev = _Event(event.id, event.type, self.store.clock() or event.at)
             self.store.mark_event(event.id)
@@ -187,7 +197,7 @@ class Engine:
             )
             return self._commit(ev)
 
-    def _process(self, event: Any, at: dt.datetime | None) -> list[AuditEntry]:
+    def _process(self, event: EventBase, at: dt.datetime | None) -> list[AuditEntry]:
         with self.store.transaction(savepoint=True):
             clock = self.scheduler.clock(at)
             if not self.store.mark_event(event.id):
@@ -227,7 +237,9 @@ class Engine:
     def reject(self, line: int, reason: str, event_id: str | None = None) -> list[AuditEntry]:
         """Record a line that is not a valid event; nothing else changes."""
         with self.store.transaction():
-            ev = _Event(_storable(event_id), None, self.store.clock())
+            # Before the first event the store has no clock, and the entry
+            # no time (AuditEntry.at may be None): nothing else reads `at`.
+            ev = _Event(_storable(event_id), None, cast(dt.datetime, self.store.clock()))
             self._log(ev, Outcome.REJECTED, reason=Reason.INVALID_EVENT, detail=_storable(reason), line=line)
             return self._commit(ev)
 
@@ -239,7 +251,7 @@ class Engine:
             with self.store.transaction():
                 due = self.scheduler.take(until)
                 if due is None:
-                    if self.store.clock() is None or self.store.clock() < until:
+                    if (clock := self.store.clock()) is None or clock < until:
                         self.store.set_clock(until)
                     break
                 ev = _Event(None, None, due.at)
@@ -248,7 +260,7 @@ class Engine:
                 entries.extend(self._commit(ev))
         return entries
 
-    def invalid_properties(self, event: Any) -> str | None:
+    def invalid_properties(self, event: EventBase) -> str | None:
         """Why the event's `properties` do not fit the declared property
         types, or None. Properties no script declares are kept as they are."""
         if not event.trigger or not event.properties:  # only trigger events have properties
@@ -279,7 +291,7 @@ class Engine:
         reason: Reason | None = None,
         detail: str | None = None,
         line: int | None = None,
-        message: dict[str, Any] | None = None,
+        message: dict[str, object] | None = None,
     ) -> None:
         late = ev.late
         if late:
@@ -303,6 +315,7 @@ class Engine:
 
     def _run_one(self, due: Due, ev: _Event) -> None:
         if due.kind != DueKind.RESUME:
+            assert due.enrollment is not None  # a step names its enrollment (Due.next_step, Due.moved)
             e = self.store.get_enrollment(due.enrollment)
             if e is not None and due.kind == DueKind.MOVED:
                 # The time this step booked is free again, whatever it does now.
@@ -310,10 +323,11 @@ class Engine:
             if e is not None and e.status == EnrollmentStatus.ACTIVE and e.step == due.step:
                 self._run_steps(e, due.at, ev)
             return
+        assert due.workflow is not None and due.contact is not None  # a resumed run names both (Due.resume)
         run = self.store.get_run(due.workflow, due.contact)
+        workflow = self._workflows.get(due.workflow)
         if run is None or run.status != RunStatus.WAITING:
             return
-        workflow = self._workflows.get(run.workflow)  # (the run's names are the due work's)
         if workflow is None:
             self.store.put_run(replace(run, status=RunStatus.DONE))
             self._log(
@@ -325,9 +339,9 @@ class Engine:
                 detail="the workflow is no longer in the scripts; its waiting run ends",
             )
             return
-        self._execute(workflow, run.contact, run.fields, run.pc, due.at, run.event, ev)
+        self._execute(workflow, due.contact, run.fields, run.pc, due.at, run.event, ev)
 
-    def _account_event(self, event: Any, ev: _Event) -> None:
+    def _account_event(self, event: EventBase, ev: _Event) -> None:
         t = event.type
         if t in _OPT_OUTS:
             self._suppress(
@@ -359,7 +373,7 @@ class Engine:
             else:
                 enrollment.set_inbox(self.store, user, None if t == "inbox_disconnected" else event.address)
 
-    def _contact_event(self, event: Any, ev: _Event) -> None:
+    def _contact_event(self, event: EventBase, ev: _Event) -> None:
         email = event.contact
         contact = self.store.get_contact(email)
         if contact is None or event.properties:
@@ -415,7 +429,7 @@ class Engine:
         self,
         w: p.Workflow,
         email: str,
-        fields: dict[str, Any],
+        fields: dict[str, object],
         pc: int,
         at: dt.datetime,
         started_by: str | None,
@@ -534,7 +548,7 @@ class Engine:
             contact,
             enrollment.sender_of(self.program, e),
             hours,
-            dict(at=at, workflow=e.workflow, contact=e.contact, sequence=e.sequence, user=e.user),
+            _Names(at=at, workflow=e.workflow, contact=e.contact, sequence=e.sequence, user=e.user),
         )
         while e.step < len(steps):
             step = steps[e.step]
@@ -554,6 +568,7 @@ class Engine:
         a task by its text."""
         if type(step) is p.EmailStep:
             return step.name
+        assert type(step) is p.TaskStep  # a wait step is never moved
         return render(step.text, walk.contact.properties, walk.sender, self.program.properties)
 
     def _paused(self, step: p.Step, walk: _Walk) -> bool:
@@ -594,7 +609,7 @@ class Engine:
             walk.ev,
             Outcome.RESCHEDULED,
             **walk.base,
-            reason=reasons[0],
+            reason=Reason(reasons[0]),
             detail=f"step {e.step + 1}: {self._step_name(step, walk)} moved to "
             f"{office.local_text(when, hours)} ({', '.join(reasons)})",
         )
@@ -611,7 +626,7 @@ class Engine:
         if blocked is not None:
             self._end(e, EnrollmentStatus.ENDED, blocked, walk.ev, at=at)
             return True
-        assert user is not None  # (send_blocker blocks a user that is None)
+        assert user is not None  # send_blocker blocks a user the store lacks
         frees = enrollment.limit_frees_at(self.store, user, at)
         if frees is not None:
             self.store.put_enrollment(e)
@@ -661,7 +676,7 @@ class Engine:
     def _bookings(self, user: str) -> Callable[[dt.datetime], list[dt.datetime]]:
         return lambda since: self.store.bookings(user, since)
 
-    def _complete_task(self, email: str, event: Any, ev: _Event) -> None:
+    def _complete_task(self, email: str, event: EventBase, ev: _Event) -> None:
         """`task_completed`: the contact's enrollment in the event's sequence
         goes on after the `hold` task it waits at. A `task`, when given, must
         be that task's text (rendered for the contact as it is now)."""
@@ -671,7 +686,12 @@ class Engine:
         if e is None or not e.held or e.sequence != event.sequence:
             return
         if event.task is not None:
-            step = self.program.sequences[e.sequence].steps[e.step - 1]
+            # The held task as the scripts have it now: when they no longer
+            # have it (the sequence or its steps changed), no text is its.
+            seq = self.program.sequences.get(e.sequence)
+            step = seq.steps[e.step - 1] if seq is not None and 0 < e.step <= len(seq.steps) else None
+            if type(step) is not p.TaskStep:
+                return
             contact = self.store.get_contact(email) or enrollment.new_contact(email)
             sender = enrollment.sender_of(self.program, e)  # the task was rendered with these
             if event.task != render(step.text, contact.properties, sender, self.program.properties):
@@ -724,7 +744,7 @@ class Engine:
         enrollment.suppress(self.store, email, reason)
         self._end_active(email, reason, ev, detail)
 
-    def _auto_replied(self, contact: Contact, event: Any, ev: _Event) -> None:
+    def _auto_replied(self, contact: Contact, event: EventBase, ev: _Event) -> None:
         """`email_auto_replied`: not a reply. Left the company: suppressed like
         a bounce. Else the active enrollment's sequence says what happens
         (`out_of_office`): pause (the default), continue or unenroll."""
@@ -781,19 +801,23 @@ class Engine:
         )
 
 
-#: What runs each workflow operation and each sequence step, by type.
-_OPS: dict[type, Callable[..., int | None]] = {
-    p.EnrollOp: Engine._op_enroll,
-    p.UnenrollOp: Engine._op_unenroll,
-    p.WaitOp: Engine._op_wait,
-    p.JumpUnless: Engine._op_jump_unless,
-    p.Jump: Engine._op_jump,
-}
-_STEPS: dict[type, Callable[..., bool]] = {
-    p.EmailStep: Engine._step_email,
-    p.TaskStep: Engine._step_task,
-    p.WaitStep: Engine._step_wait,
-}
+#: What runs each workflow operation and each sequence step, by type (each
+#: takes the operation or step of its own type, as the table picks it: the
+#: type checker cannot follow, hence the casts).
+_OPS = cast(
+    "dict[type[p.Op], Callable[[Engine, p.Op, int, _Run], int | None]]",
+    {
+        p.EnrollOp: Engine._op_enroll,
+        p.UnenrollOp: Engine._op_unenroll,
+        p.WaitOp: Engine._op_wait,
+        p.JumpUnless: Engine._op_jump_unless,
+        p.Jump: Engine._op_jump,
+    },
+)
+_STEPS = cast(
+    "dict[type[p.Step], Callable[[Engine, p.Step, _Walk], bool]]",
+    {p.EmailStep: Engine._step_email, p.TaskStep: Engine._step_task, p.WaitStep: Engine._step_wait},
+)
 
 
 def _bounce_text(status: str | None, diagnostic: str | None) -> str | None:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Optional, Union
 
 from flowc.dsl.schema import CONTACT_ACCOUNT_EVENTS, EVENTS, Type
 from flowc.dsl.suggest import did_you_mean
@@ -33,6 +33,7 @@ from pydantic import (
     ValidationError,
     create_model,
 )
+from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import ErrorDetails
 
 from .delivery.addresses import mailbox_problem
@@ -89,7 +90,7 @@ def _strings(value: object) -> Iterator[str]:
             yield from _strings(v)
 
 
-def _text_problem(event: BaseModel) -> str | None:
+def _text_problem(event: EventBase) -> str | None:
     """Why the event's text cannot be kept, or None. No store keeps the same
     text with a NUL in it (PostgreSQL keeps none), and a lone surrogate
     ("\\ud800" in JSON) is half a character."""
@@ -121,7 +122,30 @@ class EventBase(BaseModel):
     at: Annotated[AwareDatetime, Field(strict=True), AfterValidator(_utc)]
     # Each event type's model has `schema_fields`, the names of its own
     # fields (those of the schema); `fields`, their values by name; and
-    # `trigger`, whether workflows can start on it.
+    # `trigger`, whether workflows can start on it (set by _model).
+    schema_fields: ClassVar[tuple[str, ...]]
+    trigger: ClassVar[bool]
+
+    if TYPE_CHECKING:
+        # Each model's own `type`, and the fields of the event types that
+        # have them, as the engine reads them once it has checked the type
+        # (declared for the type checker: an event of another type has none).
+        type: str
+        contact: str
+        properties: dict[str, PropertyValue]
+        sequence: str
+        user: str
+        seat: str
+        address: str
+        status: str | None
+        diagnostic: str | None
+        step: int | None
+        until: str | None
+        left_company: bool
+        task: str | None
+
+        @property  # each model's own, written out by _fields_reader
+        def fields(self) -> dict[str, object]: ...
 
 
 def _a_date(value: str) -> str:
@@ -159,7 +183,7 @@ _BOUNDED = {
 }
 
 
-def _python_type(t: Type) -> Any:
+def _python_type(t: Type) -> object:
     if t.kind == "enum":
         return Literal[t.values]
     if t.kind == "number":
@@ -169,12 +193,12 @@ def _python_type(t: Type) -> Any:
     return StrictStr
 
 
-def _fields_reader(names: tuple[str, ...]) -> Callable[[BaseModel], dict[str, Any]]:
+def _fields_reader(names: tuple[str, ...]) -> Callable[[EventBase], dict[str, object]]:
     """A function of an event that returns the fields `names` by name,
     written out: a loop over the names takes four times as long, and the
     engine reads them for every event."""
     assert all(n.isidentifier() for n in names)  # names of the schema, never of input
-    reader: Callable[[BaseModel], dict[str, Any]] = eval(
+    reader: Callable[[EventBase], dict[str, object]] = eval(
         "lambda event: {" + "".join(f"{n!r}: event.{n}, " for n in names) + "}"
     )
     return reader
@@ -182,7 +206,7 @@ def _fields_reader(names: tuple[str, ...]) -> Callable[[BaseModel], dict[str, An
 
 def _model(name: str) -> type[EventBase]:
     event = EVENTS[name]
-    fields: dict[str, Any] = {"type": (Literal[name], ...)}
+    fields: dict[str, tuple[object, object]] = {"type": (Literal[name], ...)}
     if event.trigger or name in CONTACT_ACCOUNT_EVENTS:
         fields["contact"] = (ContactAddress, ...)
     if event.trigger:
@@ -190,23 +214,23 @@ def _model(name: str) -> type[EventBase]:
     for f in event.fields:
         t = SenderAddress if (name, f.name) == ("inbox_connected", "address") else _python_type(f.type)
         fields[f.name] = _BOUNDED.get((name, f.name)) or ((t, ...) if f.required else (Optional[t], None))
-    # (Any: the attributes below are set on the class made here.)
-    model: Any = create_model(f"Event_{name}", __base__=EventBase, **fields)
+    # (mypy matches **fields against create_model's own keywords too)
+    model: type[EventBase] = create_model(f"Event_{name}", __base__=EventBase, **fields)  # type: ignore[call-overload]
     model.schema_fields = tuple(f.name for f in event.fields)
-    model.fields = property(_fields_reader(model.schema_fields), doc="The event's own fields, by name.")
+    # A property made here, which EventBase declares for the type checker:
+    model.fields = property(_fields_reader(model.schema_fields), doc="The event's own fields, by name.")  # type: ignore[method-assign, assignment]
     model.trigger = event.trigger
-    made: type[EventBase] = model
-    return made
+    return model
 
 
 @lru_cache(maxsize=1)
-def _adapter() -> TypeAdapter[Any]:
+def _adapter() -> TypeAdapter[EventBase]:
     models = tuple(_model(name) for name in EVENTS)
     return TypeAdapter(Annotated[Union[models], Field(discriminator="type")])
 
 
 @lru_cache(maxsize=1)
-def _validate_json() -> Callable[[str | bytes], Any]:
+def _validate_json() -> Callable[[str | bytes], EventBase]:
     """The validation library's own reader of an event's JSON, called
     straight rather than through the adapter's method (a Python frame and
     its keyword arguments for every event)."""
@@ -263,7 +287,7 @@ def _one_reason(err: ErrorDetails) -> str:
     # Pydantic puts the union tag first ("form_submitted.stage").
     event_type = loc.pop(0) if loc and loc[0] in EVENTS else None
     where = ".".join(loc)
-    kind, value = err["type"], err["input"]
+    kind, value = err["type"], err.get("input")
     if kind == "union_tag_invalid":
         tag = value.get("type") if isinstance(value, dict) else None
         if not isinstance(tag, str):
@@ -291,8 +315,7 @@ def _one_reason(err: ErrorDetails) -> str:
             return "`at` needs a UTC offset, such as 2026-01-05T09:00:00Z"
         return f"`at` is {_AT_FORM}, got {json.dumps(value) if isinstance(value, str) else shown_value(value)}"
     if kind == "literal_error":
-        field = EVENTS[event_type].field(where) if event_type else None
-        expected = field.type.values if field else ()
+        expected = f.type.values if event_type and (f := EVENTS[event_type].field(where)) else ()
         got = json.dumps(value) if isinstance(value, str) else shown_value(value)
         hint = did_you_mean(value, expected) if isinstance(value, str) else ()
         return f"`{where}` is one of {', '.join(expected)}, got {got}" + (f"; {hint[0]}" if hint else "")
@@ -353,9 +376,8 @@ def _json_reason(text: str | bytes, e: ValidationError) -> str | None:
     return _HALF
 
 
-def parse_event(text: str | bytes) -> Any:
-    """One event from its JSON text (an instance of its type's model);
-    raises EventError with the reason."""
+def parse_event(text: str | bytes) -> EventBase:
+    """One event from its JSON text; raises EventError with the reason."""
     try:
         event = _validate_json()(text)
     except ValidationError as e:
@@ -365,7 +387,7 @@ def parse_event(text: str | bytes) -> Any:
     return event
 
 
-def event_from_dict(data: dict[str, Any]) -> Any:
+def event_from_dict(data: dict[str, object]) -> EventBase:
     """One event from a mapping (the REPL's `:emit TYPE field=value`), read
     as the same JSON line would be."""
     try:
@@ -406,6 +428,6 @@ def _guess_id(line: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def event_json_schema() -> dict[str, Any]:
+def event_json_schema() -> JsonSchemaValue:
     """The JSON schema of an event line, for users' tooling."""
     return _adapter().json_schema()

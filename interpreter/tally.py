@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable
 
 from .records import AuditEntry, EnrollmentStatus
 from .timeutil import to_text
@@ -34,7 +33,7 @@ LIVING = tuple(
 _STEP = re.compile(r"step (\d{1,6})\b")
 
 
-def step_of(detail: str | None, message: Any) -> int:
+def step_of(detail: str | None, message: object) -> int:
     """The 1-based step an entry is about, or 0 (none, or not known): the
     engine's entries start their detail with it; an entry about a message
     (delivered, failed, canceled) may name it in the message (`step`).
@@ -57,10 +56,10 @@ def key_of(
     at_text: str | None,
     sequence: str | None,
     user: str | None,
-    outcome: object,
-    reason: object,
+    outcome: str,
+    reason: str | None,
     detail: str | None,
-    message: Any,
+    message: object,
 ) -> Key:
     """The counter one audit entry adds to, from its values as stored
     (`at_text` as timeutil.to_text writes it)."""
@@ -85,12 +84,12 @@ COLUMNS = ("day", "sequence", "user_name", "outcome", "reason", "step")
 
 
 def sums(
-    rows: Iterable[Sequence[Any]], columns: tuple[str, ...], outcome: str | None = None, reason: str | None = None
-) -> dict[tuple[Any, ...], int]:
+    rows: Iterable[tuple[*Key, int]], columns: tuple[str, ...], outcome: str | None = None, reason: str | None = None
+) -> dict[tuple[str | int, ...], int]:
     """Counter rows (key..., n) added up by `columns` (a tuple of their
     values -> n), of one outcome and reason when given."""
     at = [COLUMNS.index(c) for c in columns]
-    out: dict[tuple[Any, ...], int] = {}
+    out: dict[tuple[str | int, ...], int] = {}
     for row in rows:
         if (outcome is None or row[3] == outcome) and (reason is None or row[4] == reason):
             key = tuple(row[i] for i in at)

@@ -1,7 +1,8 @@
 """The style checks, run with the tests so that CI runs them (CONTRIBUTING.md):
 ruff's lint and format over the repository (pyproject.toml's [tool.ruff]),
-and the type checker on the front end: `mypy --strict` (pyproject.toml's
-[tool.mypy]) reports nothing on flowc.dsl, checked as installed (dsl,
+and the type checker: `mypy --strict` (pyproject.toml's [tool.mypy])
+reports nothing on the front end and the interpreter (flowc.dsl,
+flowc.interpreter), checked as installed (dsl,
 interpreter and grammar inside flowc), which the repository's layout is not:
 the test lays the package out with symbolic links."""
 
@@ -32,7 +33,7 @@ def _installed_layout(where: Path) -> Path:
 
 
 @pytest.mark.skipif(importlib.util.find_spec("mypy") is None, reason="mypy is not installed (the test extra)")
-def test_mypy_strict_reports_nothing_on_the_front_end(tmp_path):
+def test_mypy_strict_reports_nothing_on_the_front_end_and_the_interpreter(tmp_path):
     layout = _installed_layout(tmp_path / "layout")
     out = subprocess.run(
         [
@@ -45,6 +46,8 @@ def test_mypy_strict_reports_nothing_on_the_front_end(tmp_path):
             str(tmp_path / "cache"),
             "-p",
             "flowc.dsl",
+            "-p",
+            "flowc.interpreter",
         ],
         cwd=layout,
         capture_output=True,

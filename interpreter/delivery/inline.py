@@ -10,7 +10,7 @@ refused with a 5xx ends its enrollment before the next step can fall due."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from ..records import AuditEntry
 from ..stores.base import Store
@@ -24,21 +24,25 @@ class _Event(Protocol):
     def at(self) -> dt.datetime: ...
 
 
-class Engine(Protocol):
+#: The engine's own event type (events.EventBase).
+E = TypeVar("E", bound=_Event, contravariant=True)
+
+
+class Engine(Protocol[E]):
     store: Store
     late: int
 
-    def process(self, event: _Event) -> list[AuditEntry]: ...
+    def process(self, event: E) -> list[AuditEntry]: ...
     def advance(self, until: dt.datetime) -> list[AuditEntry]: ...
     def reject(self, line: int, reason: str, event_id: str | None = None) -> list[AuditEntry]: ...
-    def invalid_properties(self, event: _Event) -> str | None: ...
+    def invalid_properties(self, event: E) -> str | None: ...
 
 
-class InlineDelivery:
+class InlineDelivery(Generic[E]):
     """Stands in for the engine where `run_stream` and the Runner use it
     (streaming.EventRunner)."""
 
-    def __init__(self, engine: Engine, deliverer: Deliverer) -> None:
+    def __init__(self, engine: Engine[E], deliverer: Deliverer) -> None:
         self.engine = engine
         self.store = engine.store
         self.deliverer = deliverer
@@ -56,10 +60,10 @@ class InlineDelivery:
     def reject(self, line: int, reason: str, event_id: str | None = None) -> list[AuditEntry]:
         return self.engine.reject(line, reason, event_id)
 
-    def invalid_properties(self, event: _Event) -> str | None:
+    def invalid_properties(self, event: E) -> str | None:
         return self.engine.invalid_properties(event)
 
-    def process(self, event: _Event) -> list[AuditEntry]:
+    def process(self, event: E) -> list[AuditEntry]:
         entries = self._run_until(event.at)
         entries += self.engine.process(event)
         return entries + self._deliver()

@@ -23,12 +23,30 @@ What is kept is dropped when the transaction ends."""
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import json
+from collections.abc import Callable, Collection, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from typing import Concatenate, Literal, ParamSpec, TypedDict, TypeVar, cast
 
-from ..records import EnrollmentStatus
+import psycopg
+from psycopg.rows import TupleRow
+
+from ..records import (
+    AuditEntry,
+    Contact,
+    Enrollment,
+    EnrollmentStatus,
+    OutboxMessage,
+    Run,
+    SequenceState,
+    UserState,
+)
+from ..tally import Key
 from ..timeutil import WINDOW, from_text, to_text
 from .base import UNSAVED, window
+from .inboxes import Row
 from .sql import (
     _AUDIT,
     _CONTACT,
@@ -40,6 +58,7 @@ from .sql import (
     _UPSERT_CONTACT,
     _UPSERT_RUN,
     _USER,
+    SqlStore,
     _audit_row,
     _contact,
     _contact_row,
@@ -52,6 +71,9 @@ from .sql import (
     _user,
     counted,
 )
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def _insert_many(
@@ -102,9 +124,28 @@ _ADD_COUNTS = (
     "DO UPDATE SET n = flow_counts.n + excluded.n"
 )
 
+#: The names of what waits for the commit (`_WAITING`).
+_Name = Literal["events", "audit", "contacts", "runs", "enrollments", "sends", "cut", "due", "outbox", "counts"]
+
+
+class _Waiting(TypedDict):
+    """The rows that wait for the commit, by name: a list, or by record."""
+
+    events: list[Row]
+    audit: list[Row]
+    contacts: dict[str, Row]
+    runs: dict[tuple[str, str], Row]
+    enrollments: dict[int, Row]
+    sends: list[Row]
+    cut: dict[str, Row]
+    due: list[Row]
+    outbox: list[Row]
+    counts: dict[Key, int]  # counter key -> what it adds
+
+
 #: What waits for the commit, by what it is kept under in `_Kept.waiting`,
 #: in the order it is written: the statement that writes it.
-_WAITING = {
+_WAITING: dict[_Name, str] = {
     "events": _INSERT_EVENTS,
     "audit": _INSERT_AUDIT,
     "contacts": _PUT_CONTACTS,
@@ -121,7 +162,7 @@ _WAITING = {
 #: sender's cut-off by name. The others are kept in lists.
 _BY_RECORD = frozenset({"contacts", "runs", "enrollments", "cut", "counts"})
 #: A sender's new sends and the cut-off of its old ones, written together.
-_SENDS = ("sends", "cut")
+_SENDS: tuple[_Name, ...] = ("sends", "cut")
 
 
 @dataclass(slots=True)
@@ -129,21 +170,26 @@ class _Kept:
     """Records by key; a key that is among the covered ones but absent has
     no record in the store."""
 
-    contacts: frozenset  # covered: these contacts' records, runs and active enrollments
-    workflows: frozenset  # covered: runs of these workflows
-    users: dict  # name -> UserState, each locked
-    ids: frozenset  # covered: these event ids
-    seen: set  # event ids recorded
-    contact: dict = field(default_factory=dict)  # email -> Contact
-    runs: dict = field(default_factory=dict)  # (workflow, contact) -> Run, or its row until asked for
-    active: dict = field(default_factory=dict)  # contact -> its active Enrollment
-    sequences: dict = field(default_factory=dict)  # every sequence, by name
-    sends: dict = field(default_factory=dict)  # user -> send times in the window, oldest first
+    contacts: frozenset[str]  # covered: these contacts' records, runs and active enrollments
+    workflows: frozenset[str]  # covered: runs of these workflows
+    users: dict[str, UserState]  # name -> UserState, each locked
+    ids: frozenset[str]  # covered: these event ids
+    seen: set[str]  # event ids recorded
+    contact: dict[str, Contact] = field(default_factory=dict)  # email -> Contact
+    runs: dict[tuple[str, str], Run | Row] = field(
+        default_factory=dict
+    )  # (workflow, contact) -> Run, or its row until asked for
+    active: dict[str, Enrollment] = field(default_factory=dict)  # contact -> its active Enrollment
+    sequences: dict[str, SequenceState] = field(default_factory=dict)  # every sequence, by name
+    sends: dict[str, list[dt.datetime]] = field(default_factory=dict)  # user -> send times in the window, oldest first
     # The last message of each of the contacts' active enrollments (its row
     # until asked for), None for one without any.
-    threads: dict = field(default_factory=dict)
-    # Rows written as the transaction commits, by their name in _WAITING.
-    waiting: dict = field(default_factory=lambda: {name: {} if name in _BY_RECORD else [] for name in _WAITING})
+    threads: dict[int, OutboxMessage | Row | None] = field(default_factory=dict)
+    # Rows written as the transaction commits, by their name in _WAITING
+    # (made by name, as _BY_RECORD says: the type checker cannot follow).
+    waiting: _Waiting = field(
+        default_factory=lambda: cast(_Waiting, {name: {} if name in _BY_RECORD else [] for name in _WAITING})
+    )
 
 
 #: A query's array of keys, sent as JSON: psycopg writes a list as an array
@@ -152,24 +198,28 @@ class _Kept:
 _KEYS = "ARRAY(SELECT json_array_elements_text(%s::json))"
 
 
-def _after_writing(method: str, *names: str):
+def _after_writing(
+    method: Callable[Concatenate[SqlStore, P], T], *names: _Name
+) -> Callable[Concatenate[BatchReads, P], T]:
     """BatchReads' `method`: the store's, after what waits under `names` is written."""
 
-    def read(self, *args, **kwargs):
+    def read(self: BatchReads, /, *args: P.args, **kwargs: P.kwargs) -> T:
         self._write_kept(*names)
-        return getattr(super(BatchReads, self), method)(*args, **kwargs)
+        return method(self, *args, **kwargs)
 
-    read.__name__ = method
+    read.__name__ = method.__name__
     return read
 
 
-class BatchReads:
+class BatchReads(SqlStore):
     """Mixed into PostgresStore before SqlStore: each read asks what is kept
     when it covers the record, else the store."""
 
     _kept: _Kept | None = None
+    _conn: psycopg.Connection[TupleRow]
+    _cursor: psycopg.Cursor[TupleRow]
 
-    def read_ahead(self, keys, workflows) -> None:
+    def read_ahead(self, keys: Collection[str], workflows: Iterable[str]) -> None:
         """Read, in one round trip, what the work with these conflict keys
         will read: the contacts' records, workflow runs and active
         enrollments with the last message of each, which of the event ids
@@ -203,7 +253,7 @@ class BatchReads:
                 (contacts_json,),
             ),
         ]
-        cursors = []
+        cursors: list[psycopg.Cursor[TupleRow]] = []
         for sql, args in queries:  # all sent before the first result is awaited
             cursor = self._conn.cursor()
             # Planned for its arrays each time, for the table as it is now:
@@ -235,7 +285,7 @@ class BatchReads:
     def _forget_kept(self) -> None:
         self._kept = None
 
-    def _write_kept(self, *names: str) -> None:
+    def _write_kept(self, *names: _Name) -> None:
         """Write what waits for the commit: all of it, or what is kept under
         `names` (before the store is asked about those tables)."""
         kept = self._kept
@@ -246,17 +296,21 @@ class BatchReads:
             if rows:
                 # Counters in key order: workers whose parts are the same lock them in one order.
                 values = (
-                    (sorted(rows.values()) if name == "counts" else list(rows.values())) if type(rows) is dict else rows
+                    [(*key, n) for key, n in sorted(kept.waiting["counts"].items())]
+                    if name == "counts"
+                    else list(rows.values())
+                    if type(rows) is dict
+                    else rows
                 )
                 self._cursor.execute(_WAITING[name], (json.dumps(values),))
                 rows.clear()
 
-    def transaction(self, savepoint: bool = False, unsaved: bool = False):
+    def transaction(self, savepoint: bool = False, unsaved: bool = False) -> AbstractContextManager[None]:
         if savepoint and self._kept is not None:
             return UNSAVED
         return super().transaction(savepoint, unsaved)
 
-    def append_audit(self, entries) -> None:
+    def append_audit(self, entries: list[AuditEntry]) -> None:
         if self._kept is None:
             return super().append_audit(entries)
         rows = list(map(_audit_row, entries))
@@ -264,18 +318,14 @@ class BatchReads:
         # The counters' rows by key, their counts added up as they come.
         waiting = self._kept.waiting["counts"]
         for key, n in counted(rows).items():
-            row = waiting.get(key)
-            if row is None:
-                waiting[key] = [*key, n]
-            else:
-                row[6] += n
+            waiting[key] = waiting.get(key, 0) + n
 
-    def _keeps(self, contact) -> _Kept | None:
+    def _keeps(self, contact: str) -> _Kept | None:
         kept = self._kept
         return kept if kept is not None and contact in kept.contacts else None
 
     # -- events
-    def mark_event(self, event_id):
+    def mark_event(self, event_id: str) -> bool:
         kept = self._kept
         if kept is None or event_id not in kept.ids:
             self._write_kept("events")  # the ids marked so far, for the store to compare with
@@ -287,29 +337,29 @@ class BatchReads:
         return True
 
     # -- users and sequences
-    def get_user(self, name):
+    def get_user(self, name: str) -> UserState | None:
         kept = self._kept
         if kept is None or name not in kept.users:
             return super().get_user(name)
         return kept.users[name]
 
-    def put_user(self, user) -> None:
+    def put_user(self, user: UserState) -> None:
         super().put_user(user)
         if self._kept is not None and user.name in self._kept.users:
             self._kept.users[user.name] = user
 
-    def get_sequence(self, name):
+    def get_sequence(self, name: str) -> SequenceState | None:
         if self._kept is None:
             return super().get_sequence(name)
         return self._kept.sequences.get(name)
 
-    def put_sequence(self, seq) -> None:
+    def put_sequence(self, seq: SequenceState) -> None:
         super().put_sequence(seq)
         if self._kept is not None:
             self._kept.sequences[seq.name] = seq
 
     # -- contacts, runs and active enrollments
-    def get_contact(self, email):
+    def get_contact(self, email: str) -> Contact | None:
         kept = self._keeps(email)
         if kept is None:
             self._write_kept("contacts")
@@ -317,7 +367,7 @@ class BatchReads:
         c = kept.contact.get(email)
         return c and c.__copy__()
 
-    def put_contact(self, contact) -> None:
+    def put_contact(self, contact: Contact) -> None:
         kept = self._kept
         if kept is None:
             return super().put_contact(contact)
@@ -325,17 +375,17 @@ class BatchReads:
         if contact.email in kept.contacts:
             kept.contact[contact.email] = contact.__copy__()
 
-    def get_run(self, workflow, contact):
+    def get_run(self, workflow: str, contact: str) -> Run | None:
         kept = self._keeps(contact)
         if kept is None or workflow not in kept.workflows:
             self._write_kept("runs")
             return super().get_run(workflow, contact)
         run = kept.runs.get((workflow, contact))
-        if type(run) is tuple:
+        if isinstance(run, tuple):  # (a Run is not one)
             run = kept.runs[(workflow, contact)] = _run(run)
         return run
 
-    def put_run(self, run) -> None:
+    def put_run(self, run: Run) -> None:
         kept = self._kept
         if kept is None:
             return super().put_run(run)
@@ -343,7 +393,7 @@ class BatchReads:
         if run.contact in kept.contacts:
             kept.runs[(run.workflow, run.contact)] = run
 
-    def active_enrollment(self, contact):
+    def active_enrollment(self, contact: str) -> Enrollment | None:
         kept = self._keeps(contact)
         if kept is None:
             self._write_kept("enrollments")
@@ -351,7 +401,7 @@ class BatchReads:
         e = kept.active.get(contact)
         return e and e.__copy__()
 
-    def get_enrollment(self, enrollment_id):
+    def get_enrollment(self, enrollment_id: int) -> Enrollment | None:
         # Due steps are of active enrollments, almost always: any other is read.
         if self._kept is not None:
             for e in self._kept.active.values():
@@ -360,7 +410,7 @@ class BatchReads:
         self._write_kept("enrollments")
         return super().get_enrollment(enrollment_id)
 
-    def add_enrollment(self, e) -> int:
+    def add_enrollment(self, e: Enrollment) -> int:
         # After the changes before it: one may have ended the contact's
         # active enrollment, which the unique index checks as this is written.
         self._write_kept("enrollments")
@@ -371,7 +421,7 @@ class BatchReads:
             kept.threads[new_id] = None
         return new_id
 
-    def put_enrollment(self, e) -> None:
+    def put_enrollment(self, e: Enrollment) -> None:
         if (kept := self._keeps(e.contact)) is None:
             return super().put_enrollment(e)
         kept.waiting["enrollments"][e.id] = (e.id, e.step, str(e.status), int(e.held), to_text(e.paused_until))
@@ -381,14 +431,14 @@ class BatchReads:
             del kept.active[e.contact]
 
     # -- each sender's sends in the window
-    def sends_window(self, user, since):
+    def sends_window(self, user: str, since: dt.datetime) -> tuple[int, dt.datetime | None]:
         kept = self._kept
         if kept is None or user not in kept.sends:
             self._write_kept(*_SENDS)
             return super().sends_window(user, since)
         return window(kept.sends[user], since)
 
-    def add_send(self, user, at) -> None:
+    def add_send(self, user: str, at: dt.datetime) -> None:
         kept = self._kept
         if kept is None or (sends := kept.sends.get(user)) is None:
             return super().add_send(user, at)
@@ -399,17 +449,17 @@ class BatchReads:
         kept.waiting["cut"][user] = (user, to_text(cut))
 
     # -- each active enrollment's last message
-    def last_outbox(self, enrollment):
+    def last_outbox(self, enrollment: int) -> OutboxMessage | None:
         kept = self._kept
         if kept is None or enrollment not in kept.threads:
             self._write_kept("outbox")
             return super().last_outbox(enrollment)
         m = kept.threads[enrollment]
-        if type(m) is tuple:
+        if isinstance(m, tuple):  # (an OutboxMessage is not one)
             m = kept.threads[enrollment] = _outbox(m)
         return m
 
-    def add_outbox(self, m) -> None:
+    def add_outbox(self, m: OutboxMessage) -> None:
         kept = self._kept
         if kept is None or m.enrollment not in kept.threads:
             self._write_kept("outbox")  # after those before it, as their ids say
@@ -418,13 +468,13 @@ class BatchReads:
         kept.threads[m.enrollment] = m.__copy__()
 
     # The store's other reads of what may wait for the commit: written first.
-    bookings = _after_writing("bookings", *_SENDS)
-    sends_since = _after_writing("sends_since", *_SENDS)
-    active_in_sequence = _after_writing("active_in_sequence", "enrollments")
-    enrollments = _after_writing("enrollments", "enrollments")
-    claim_outbox = _after_writing("claim_outbox", "outbox")
-    finish_outbox = _after_writing("finish_outbox", "outbox")
-    next_outbox = _after_writing("next_outbox", "outbox")
-    get_outbox = _after_writing("get_outbox", "outbox")
-    outbox = _after_writing("outbox", "outbox")
-    outbox_counts = _after_writing("outbox_counts", "outbox")
+    bookings = _after_writing(SqlStore.bookings, *_SENDS)
+    sends_since = _after_writing(SqlStore.sends_since, *_SENDS)
+    active_in_sequence = _after_writing(SqlStore.active_in_sequence, "enrollments")
+    enrollments = _after_writing(SqlStore.enrollments, "enrollments")
+    claim_outbox = _after_writing(SqlStore.claim_outbox, "outbox")
+    finish_outbox = _after_writing(SqlStore.finish_outbox, "outbox")
+    next_outbox = _after_writing(SqlStore.next_outbox, "outbox")
+    get_outbox = _after_writing(SqlStore.get_outbox, "outbox")
+    outbox = _after_writing(SqlStore.outbox, "outbox")
+    outbox_counts = _after_writing(SqlStore.outbox_counts, "outbox")

@@ -306,8 +306,9 @@ class PostgresStore(BatchReads, ReportReads, SqlStore, WorkQueue):
         if horizon is None:
             return 0
         self._write_kept("due")
-        count: int = self._one("SELECT COUNT(*) FROM flow_queue WHERE t <= ?", (horizon,))[0]
-        return count
+        row = self._one("SELECT COUNT(*) FROM flow_queue WHERE t <= ?", (horizon,))
+        assert row is not None  # an aggregate gives a row
+        return int(row[0])
 
     def due_items(self) -> list[Due]:
         self._write_kept("due")

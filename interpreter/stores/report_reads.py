@@ -6,12 +6,14 @@ the memory store has the same methods."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from ..records import AuditEntry, Enrollment, OutboxMessage
 from ..tally import COLUMNS, LIVING
 from ..timeutil import from_text
-from .sql import _AUDIT, _ENROLLMENT, _OUTBOX, _audit, _enrollment, _outbox, counted
+from .inboxes import Row
+from .sql import _AUDIT, _ENROLLMENT, _OUTBOX, Cursor, _audit, _enrollment, _outbox, counted
 
 #: Audit rows read at a time while the counters are added up again.
 REBUILD_CHUNK = 20_000
@@ -24,8 +26,8 @@ CounterRow = tuple[str, str, str, str, str, int, int]
 class ReportReads:
     if TYPE_CHECKING:  # what the store this is mixed into has (stores/sql.py); _exec: its driver's cursor
 
-        def _exec(self, sql: str, args: tuple[object, ...] = ()) -> Any: ...
-        def _one(self, sql: str, args: tuple[object, ...] = ()) -> Any: ...
+        def _exec(self, sql: str, args: Sequence[object] = ()) -> Cursor: ...
+        def _one(self, sql: str, args: Sequence[object] = ()) -> Row | None: ...
         def _add_counts(self, counts: dict[Any, int]) -> None: ...
         def meta(self, key: str) -> str | None: ...
 
@@ -138,6 +140,7 @@ class ReportReads:
         """(how many, the first try of the oldest) of the pending messages
         tried before (by the index of the open messages)."""
         row = self._one("SELECT COUNT(*), MIN(first_try) FROM flow_outbox WHERE state = 'pending' AND attempts > 0")
+        assert row is not None  # COUNT gives a row
         return int(row[0]), from_text(row[1])
 
     def sequence_ends(self, sequence: str, last: int) -> list[AuditEntry]:

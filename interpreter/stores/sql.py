@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Any, Literal
+from typing import Literal, Protocol, overload
 
 from ..records import (
     AuditEntry,
@@ -32,15 +32,16 @@ from ..records import (
 from ..tally import Key, key_of
 from ..timeutil import WINDOW, from_text, to_text
 from .base import UNSAVED, StoreError
-from .inboxes import SqlInboxes
+from .inboxes import Row, Rows, SqlInboxes
 from .sqlfiles import migrations, schema_version
 
 _SORTED = json.JSONEncoder(sort_keys=True, check_circular=False)
-if json.encoder.c_make_encoder is not None:  # type: ignore[attr-defined]  # (not in the stubs)
+_sorted_json: Callable[[object], str]
+if json.encoder.c_make_encoder is not None:  # type: ignore[attr-defined]  # the C accelerator: not in the stubs
     # The encoder `encode` makes on every call, made once: json.dumps(...,
     # sort_keys=True) at a third of the cost for the small objects stored
     # here (properties, fields), which are never circular (they were JSON).
-    _sorted_chunks = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+    _sorted_chunks = json.encoder.c_make_encoder(  # type: ignore[attr-defined]  # (as above)
         None,
         _SORTED.default,
         json.encoder.encode_basestring_ascii,
@@ -52,21 +53,18 @@ if json.encoder.c_make_encoder is not None:  # type: ignore[attr-defined]  # (no
         True,
     )
 
-    def _sorted_json(value: Any) -> str:
+    def _sorted_json(value: object) -> str:
         return "".join(_sorted_chunks(value, 0))
 else:  # a Python without the C accelerator
-    _sorted_json = _SORTED.encode  # type: ignore[assignment]  # (the same function of a value)
+    _sorted_json = _SORTED.encode
 
 
-def _plain(value: object) -> str | None:
+def _plain(value: str | None) -> str | None:
     """An enum member (a StrEnum's) as the plain str it is: the driver
     binds a str at once but looks for an adapter for a subclass (measured:
     ~0.7 µs a value, half again the cost of an audit row)."""
     return None if value is None else str(value)
 
-
-#: A row's values, as the drivers give and take them.
-Row = tuple[Any, ...]
 
 # Each record's columns, read by one function from a row: the lookups and the
 # views share them.
@@ -82,6 +80,13 @@ _OUTBOX = (
 _AUDIT = "at, event, workflow, contact, sequence, user_name, outcome, reason, detail, line, message, late"
 
 
+# Each reader takes what `_one` gives (None: no record) or a row of `fetchall`.
+@overload
+def _user(row: Row) -> UserState: ...
+@overload
+def _user(row: None) -> None: ...
+@overload
+def _user(row: Row | None) -> UserState | None: ...
 def _user(row: Row | None) -> UserState | None:
     if row is None:
         return None
@@ -89,18 +94,42 @@ def _user(row: Row | None) -> UserState | None:
     return UserState(name, seat, inbox, tuple(json.loads(aliases)), limit, declared)
 
 
+@overload
+def _sequence(row: Row) -> SequenceState: ...
+@overload
+def _sequence(row: None) -> None: ...
+@overload
+def _sequence(row: Row | None) -> SequenceState | None: ...
 def _sequence(row: Row | None) -> SequenceState | None:
     return SequenceState(row[0], row[1], bool(row[2])) if row else None
 
 
+@overload
+def _contact(row: Row) -> Contact: ...
+@overload
+def _contact(row: None) -> None: ...
+@overload
+def _contact(row: Row | None) -> Contact | None: ...
 def _contact(row: Row | None) -> Contact | None:
     return Contact(row[0], json.loads(row[1]), row[2] and Reason(row[2])) if row else None
 
 
+@overload
+def _run(row: Row) -> Run: ...
+@overload
+def _run(row: None) -> None: ...
+@overload
+def _run(row: Row | None) -> Run | None: ...
 def _run(row: Row | None) -> Run | None:
     return Run(row[0], row[1], RunStatus(row[2]), row[3], row[4], json.loads(row[5])) if row else None
 
 
+@overload
+def _enrollment(row: Row) -> Enrollment: ...
+@overload
+def _enrollment(row: None) -> None: ...
+@overload
+def _enrollment(row: Row | None) -> Enrollment | None: ...
 def _enrollment(row: Row | None) -> Enrollment | None:
     if row is None:
         return None
@@ -113,7 +142,7 @@ def _enrollment(row: Row | None) -> Enrollment | None:
         sender,
         step,
         EnrollmentStatus(status),
-        dt.datetime.fromisoformat(started),
+        from_text(started),
         workflow,
         bool(held),
         from_text(paused_until),
@@ -148,6 +177,12 @@ def _outbox_row(m: OutboxMessage) -> Row:
     )
 
 
+@overload
+def _outbox(row: Row) -> OutboxMessage: ...
+@overload
+def _outbox(row: None) -> None: ...
+@overload
+def _outbox(row: Row | None) -> OutboxMessage | None: ...
 def _outbox(row: Row | None) -> OutboxMessage | None:
     if row is None:
         return None
@@ -195,7 +230,7 @@ def _audit_row(e: AuditEntry) -> Row:
     )
 
 
-def counted(rows: Iterable[Sequence[Any]], counts: dict[Key, int] | None = None) -> dict[Key, int]:
+def counted(rows: Iterable[Row], counts: dict[Key, int] | None = None) -> dict[Key, int]:
     """The report counters that audit rows (_audit_row) add to
     (interpreter/tally.py): `counts` (a new dict when None), added to."""
     counts = {} if counts is None else counts
@@ -222,6 +257,27 @@ def _audit(row: Row) -> AuditEntry:
         message=json.loads(message) if message else None,
         late=bool(late),
     )
+
+
+class Cursor(Rows, Protocol):
+    """A statement's result, as the drivers' cursors give it."""
+
+    @property
+    def rowcount(self) -> int: ...
+    def fetchone(self) -> Row | None: ...
+
+
+class _Many(Protocol):
+    """A cursor, as `executemany` is called on it."""
+
+    def executemany(self, sql: str, rows: Iterable[Row], /) -> object: ...
+
+
+class Connection(Protocol):
+    """What SqlStore asks of a backend's connection (sqlite3's, psycopg's)."""
+
+    def execute(self, sql: str, args: Sequence[object], /) -> Cursor: ...
+    def cursor(self) -> _Many: ...
 
 
 #: A new enrollment: the statement and its values (its id is the store's).
@@ -305,6 +361,7 @@ class _Transaction:
                 return False
             except BaseException as e:
                 error = e
+        assert error is not None  # there was one, or the commit raised one
         store._rolled_back()
         try:
             store._rollback()
@@ -344,10 +401,7 @@ class SqlStore(SqlInboxes):
     UNSAVED_PIECES = False
 
     url: str
-    _conn: Any  # the driver's connection
-    _begin: Callable[[], None]
-    _commit: Callable[[], None]
-    _rollback: Callable[[], None]
+    _conn: Connection
 
     def __init__(self) -> None:
         self._depth = 0
@@ -359,11 +413,24 @@ class SqlStore(SqlInboxes):
         #: than one pass, measured). A savepoint rolled back drops its lists.
         self._counting: list[list[Row]] = []
 
+    # -- plumbing, the backend's part
+    def _begin(self) -> None:
+        raise NotImplementedError
+
+    def _commit(self) -> None:
+        raise NotImplementedError
+
+    def _rollback(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
     # -- plumbing
     def _q(self, sql: str) -> str:
         return sql if self.PARAM == "?" else sql.replace("?", self.PARAM)
 
-    def _exec(self, sql: str, args: Sequence[Any] = ()) -> Any:
+    def _exec(self, sql: str, args: Sequence[object] = ()) -> Cursor:
         try:
             return self._conn.execute(self._q(sql), args)
         except Exception as e:
@@ -382,7 +449,7 @@ class SqlStore(SqlInboxes):
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
         return StoreError(f"store {self.url}: {first}")
 
-    def _one(self, sql: str, args: Sequence[Any] = ()) -> Any:
+    def _one(self, sql: str, args: Sequence[object] = ()) -> Row | None:
         return self._exec(sql, args).fetchone()
 
     def _schema_version(self) -> int | None:
@@ -419,12 +486,12 @@ class SqlStore(SqlInboxes):
     def _schema_lock(self) -> None:
         """Serialise schema creation where several processes may start at once."""
 
-    def _savepoint_begins(self) -> Any:
+    def _savepoint_begins(self) -> object:
         """Told as a savepoint begins; what it returns is given back to
         `_rolled_back` if the savepoint is rolled back."""
         return None
 
-    def _rolled_back(self, savepoint_began: Any = None) -> None:
+    def _rolled_back(self, savepoint_began: object = None) -> None:
         """Told of each rollback: whole (None), or to a savepoint, with what
         `_savepoint_begins` returned. A backend that keeps what it read in
         process must forget it."""
@@ -495,7 +562,9 @@ class SqlStore(SqlInboxes):
         return _enrollment(self._one(f"SELECT {_ENROLLMENT} FROM flow_enrollments WHERE id = ?", (enrollment_id,)))
 
     def add_enrollment(self, e: Enrollment) -> int:
-        return self._one(_ADD_ENROLLMENT + " RETURNING id", _new_enrollment_row(e))[0]
+        row = self._one(_ADD_ENROLLMENT + " RETURNING id", _new_enrollment_row(e))
+        assert row is not None  # RETURNING gives the row inserted
+        return int(row[0])
 
     def put_enrollment(self, e: Enrollment) -> None:
         self._exec(
@@ -549,7 +618,8 @@ class SqlStore(SqlInboxes):
         row = self._one(
             "SELECT COUNT(*), MIN(at) FROM flow_sends WHERE user_name = ? AND at > ?", (user, to_text(since))
         )
-        return row[0], from_text(row[1])
+        assert row is not None  # an aggregate gives a row
+        return int(row[0]), from_text(row[1])
 
     # -- outbox
     def add_outbox(self, m: OutboxMessage) -> None:
@@ -607,9 +677,10 @@ class SqlStore(SqlInboxes):
         return [_outbox(r) for r in rows]
 
     def outbox_counts(self) -> tuple[dict[str, int], dt.datetime | None]:
-        counts = dict.fromkeys(OutboxState, 0)
+        counts: dict[str, int] = dict.fromkeys(OutboxState, 0)
         counts.update(self._exec("SELECT state, COUNT(*) FROM flow_outbox GROUP BY state").fetchall())
         row = self._one("SELECT MIN(created) FROM flow_outbox WHERE state = ?", (OutboxState.PENDING,))
+        assert row is not None  # an aggregate gives a row
         return counts, from_text(row[0])
 
     def book_send(self, user: str, at: dt.datetime) -> None:
@@ -619,16 +690,16 @@ class SqlStore(SqlInboxes):
         self._exec("DELETE FROM flow_booked WHERE user_name = ? AND at = ?", (user, to_text(at)))
 
     def bookings(self, user: str, since: dt.datetime) -> list[dt.datetime]:
-        since = to_text(since)
+        after = to_text(since)
         rows = self._exec(
             "SELECT at FROM flow_sends WHERE user_name = ? AND at > ? UNION ALL "
             "SELECT at FROM flow_booked WHERE user_name = ? AND at > ? ORDER BY 1",
-            (user, since, user, since),
+            (user, after, user, after),
         ).fetchall()
         return [from_text(r[0]) for r in rows]
 
     # -- audit
-    def append_audit(self, entries: Iterable[AuditEntry]) -> None:
+    def append_audit(self, entries: list[AuditEntry]) -> None:
         rows = [_audit_row(e) for e in entries]
         self._conn.cursor().executemany(
             self._q(f"INSERT INTO flow_audit ({_AUDIT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), rows
@@ -672,11 +743,13 @@ class SqlStore(SqlInboxes):
 
     def audit_mark(self) -> int:
         """A position in the audit log: `audit_since(mark)` gives what follows."""
-        return self._one("SELECT COALESCE(MAX(seq), 0) FROM flow_audit")[0]
+        row = self._one("SELECT COALESCE(MAX(seq), 0) FROM flow_audit")
+        assert row is not None  # an aggregate gives a row
+        return int(row[0])
 
-    def audit_since(self, mark: int) -> list[AuditEntry]:
+    def audit_since(self, mark: int) -> Iterator[AuditEntry]:
         rows = self._exec(f"SELECT {_AUDIT} FROM flow_audit WHERE seq > ? ORDER BY at, seq", (mark,)).fetchall()
-        return [_audit(r) for r in rows]
+        return map(_audit, rows)
 
     # -- views: plain reads (no row locks), one query each
     def enrollments(self, status: str | None = None) -> list[Enrollment]:

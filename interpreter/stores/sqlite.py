@@ -28,12 +28,14 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import sqlite3
-from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from collections.abc import Callable, Hashable
+from enum import Enum
+from typing import Protocol, Self, TypeVar, cast
 
 from ..records import AuditEntry, Contact, Due, Enrollment, EnrollmentStatus, Run, SequenceState, UserState
 from ..timeutil import WINDOW, from_text
 from .base import Retry, StoreError, window
+from .inboxes import Row
 from .report_reads import ReportReads
 from .sql import (
     _ADD_ENROLLMENT,
@@ -53,8 +55,14 @@ from .sql import (
 #: The most contacts, and the most workflow runs, kept in process; beyond
 #: that the oldest kept is let go (the file still has it).
 KEEP = 20_000
-_ABSENT: Any = object()  # (kept for a record the store does not have)
-_Record = TypeVar("_Record")
+
+
+class _Absent(Enum):
+    ABSENT = 0
+
+
+#: Kept: the store has no such record.
+_ABSENT = _Absent.ABSENT
 _PUT_CONTACT = f"INSERT INTO flow_contacts ({_CONTACT}) VALUES (?, ?, ?)" + _UPSERT_CONTACT
 _PUT_RUN = f"INSERT INTO flow_runs ({_RUN}) VALUES (?, ?, ?, ?, ?, ?)" + _UPSERT_RUN
 _ADD_AUDIT = f"INSERT INTO flow_audit ({_AUDIT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -73,11 +81,23 @@ _FIRST_DUE = "SELECT seq, at, kind, ref, workflow FROM flow_due ORDER BY at, seq
 _TUNING = ("PRAGMA wal_autocheckpoint=4000", "PRAGMA cache_size=-32768")
 
 
-class _Kept(dict[Any, Any]):
+class _Copies(Protocol):
+    def __copy__(self) -> Self: ...
+
+
+K = TypeVar("K", bound=Hashable)
+R = TypeVar("R", bound=_Copies)
+
+
+#: The clock, and whether it is unwritten, as a savepoint began (SqliteStore._savepoint_begins).
+_Began = tuple[dt.datetime | _Absent | None, bool]
+
+
+class _Kept(dict[K, R | _Absent]):
     """Records by key, at most KEEP: copies go in and out, so that what the
     engine changes reaches the cache only when it writes it."""
 
-    def keep(self, key: object, record: Any) -> None:
+    def keep(self, key: K, record: R | None) -> None:
         if len(self) >= KEEP and key not in self:
             del self[next(iter(self))]
         self[key] = _ABSENT if record is None else record.__copy__()
@@ -88,18 +108,23 @@ class SqliteStore(ReportReads, SqlStore):
     # Two statements saved per event of a group commit (~8 µs of ~150-200
     # measured); the store's own errors are raised where they happen.
     UNSAVED_PIECES = True
-
-    # What is kept in process (_forget sets them): the clock and the next
-    # due time are _ABSENT until read.
-    _clock: Any
+    _conn: sqlite3.Connection
+    _data_version: int | None
+    _users: _Kept[str, UserState]
+    _sequences: _Kept[str, SequenceState]
+    _contacts: _Kept[str, Contact]
+    _runs: _Kept[tuple[str, str], Run]
+    _enrollments: _Kept[int, Enrollment]
+    _active: _Kept[str, Enrollment]
+    _clock: dt.datetime | _Absent | None
     _clock_unwritten: bool
-    _next_due: Any
+    _next_due: dt.datetime | _Absent | None
     _sends: dict[str, list[dt.datetime]]
     _waiting_contacts: dict[str, Contact]
     _waiting_runs: dict[tuple[str, str], Run]
-    _waiting_audit: list[tuple[Any, ...]]
+    _waiting_audit: list[Row]
 
-    def __init__(self, path: str):
+    def __init__(self, path: str) -> None:
         super().__init__()
         self.url = f"sqlite:///{path}"
         self._data_version = None
@@ -136,13 +161,14 @@ class SqliteStore(ReportReads, SqlStore):
     def _begin(self) -> None:
         self._conn.execute("BEGIN IMMEDIATE")
         # Changed when another connection has committed since we last looked.
-        version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        version: int = self._conn.execute("PRAGMA data_version").fetchone()[0]
         if version != self._data_version:
             self._forget()
             self._data_version = version
 
     def _commit(self) -> None:
         if self._clock_unwritten:
+            assert self._clock is not None and self._clock is not _ABSENT  # set_clock set it
             super().set_clock(self._clock)
             self._clock_unwritten = False
         if self._waiting_contacts or self._waiting_runs or self._waiting_audit:
@@ -171,18 +197,17 @@ class SqliteStore(ReportReads, SqlStore):
     def mark_event(self, event_id: str) -> bool:
         # By the row count: RETURNING costs SQLite ~5 µs more an insert
         # (measured with sqlite3 alone: 12.9 against 7.5 µs).
-        marked: bool = self._exec(_MARK_EVENT, (event_id,)).rowcount == 1
-        return marked
+        return self._exec(_MARK_EVENT, (event_id,)).rowcount == 1
 
-    def _savepoint_begins(self) -> tuple[Any, bool]:
+    def _savepoint_begins(self) -> _Began:
         return self._clock, self._clock_unwritten
 
-    def _rolled_back(self, savepoint_began: Any = None) -> None:
+    def _rolled_back(self, savepoint_began: object = None) -> None:
         self._forget()
         if savepoint_began is not None:
             # Back at the savepoint, the clock is what it was when the
             # savepoint began, which this transaction may not have written yet.
-            self._clock, self._clock_unwritten = savepoint_began
+            self._clock, self._clock_unwritten = cast(_Began, savepoint_began)  # what _savepoint_begins gave
 
     def _forget(self) -> None:
         self._users, self._sequences, self._contacts, self._runs = _Kept(), _Kept(), _Kept(), _Kept()
@@ -201,7 +226,7 @@ class SqliteStore(ReportReads, SqlStore):
     # -- kept records: read once, then written through. Outside a
     # transaction (a REPL or a service between events) nothing kept is
     # trusted: another process may have written since.
-    def _kept(self, kept: _Kept, key: Any, read: Callable[[Any], _Record | None]) -> _Record | None:
+    def _kept(self, kept: _Kept[K, R], key: K, read: Callable[[K], R | None]) -> R | None:
         if not self._depth:
             return read(key)
         value = kept.get(key)
@@ -209,10 +234,7 @@ class SqliteStore(ReportReads, SqlStore):
             value = read(key)
             kept.keep(key, value)
             return value
-        if value is _ABSENT:
-            return None
-        copy: _Record = value.__copy__()
-        return copy
+        return None if value is _ABSENT else value.__copy__()
 
     def get_user(self, name: str) -> UserState | None:
         return self._kept(self._users, name, super().get_user)
@@ -257,7 +279,7 @@ class SqliteStore(ReportReads, SqlStore):
             super().put_run(run)
         self._runs.keep(key, run)
 
-    def append_audit(self, entries: Iterable[AuditEntry]) -> None:
+    def append_audit(self, entries: list[AuditEntry]) -> None:
         if self._unsaved:
             rows = [_audit_row(e) for e in entries]
             self._waiting_audit.extend(rows)
@@ -272,9 +294,11 @@ class SqliteStore(ReportReads, SqlStore):
         return self._kept(self._active, contact, super().active_enrollment)
 
     def add_enrollment(self, e: Enrollment) -> int:
-        e = e.__copy__()  # type: ignore[attr-defined]  # (records.py gives each record one)
+        e = e.__copy__()
         # The row's id as the driver has it: RETURNING costs an insert more (see mark_event).
-        e.id = self._exec(_ADD_ENROLLMENT, _new_enrollment_row(e)).lastrowid
+        row_id = cast(sqlite3.Cursor, self._exec(_ADD_ENROLLMENT, _new_enrollment_row(e))).lastrowid
+        assert row_id is not None  # an INSERT sets it
+        e.id = row_id
         self._kept_enrollment(e)
         return e.id
 
@@ -298,8 +322,7 @@ class SqliteStore(ReportReads, SqlStore):
             return super().clock()
         if self._clock is _ABSENT:
             self._clock = super().clock()
-        clock: dt.datetime | None = self._clock
-        return clock
+        return self._clock
 
     def set_clock(self, at: dt.datetime) -> None:
         if at != self._clock:
@@ -321,22 +344,21 @@ class SqliteStore(ReportReads, SqlStore):
         seq, at, kind, ref, workflow = rows[0]  # next_due says there is one
         self._exec("DELETE FROM flow_due WHERE seq = ?", (seq,))
         self._next_due = from_text(rows[1][1]) if len(rows) > 1 else None
-        return Due.from_ref(dt.datetime.fromisoformat(at), kind, ref, workflow, seq)
+        return Due.from_ref(from_text(at), kind, ref, workflow, seq)
 
     def next_due(self) -> dt.datetime | None:
         if not self._depth:
             return super().next_due()
         if self._next_due is _ABSENT:
             self._next_due = super().next_due()
-        next_due: dt.datetime | None = self._next_due
-        return next_due
+        return self._next_due
 
     # -- each sender's sends in the last 24 hours, read once
     def _window(self, user: str) -> list[dt.datetime]:
         sends = self._sends.get(user)
         if sends is None:
             rows = self._exec("SELECT at FROM flow_sends WHERE user_name = ? ORDER BY at", (user,)).fetchall()
-            sends = self._sends[user] = [dt.datetime.fromisoformat(r[0]) for r in rows]
+            sends = self._sends[user] = [from_text(r[0]) for r in rows]
         return sends
 
     def add_send(self, user: str, at: dt.datetime) -> None:
