@@ -70,15 +70,14 @@ _ADD_AUDIT = f"INSERT INTO flow_audit ({_AUDIT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?,
 #: store learns when the next falls due without asking again.
 _FIRST_DUE = "SELECT seq, at, kind, ref, workflow FROM flow_due ORDER BY at, seq LIMIT 2"
 
-#: Sizes that cost no safety. A commit of 100 events writes ~170 pages to
-#: the WAL (the audit entries' index by contact, contacts and runs are
-#: written all over): checkpointing at 4,000 pages rather than SQLite's
-#: 1,000 copies a page written by several commits to the file once, and a
-#: cache of 32 MiB rather than 2 keeps a store's pages in process as it
-#: grows (measured at 30,000 events: ~9% less CPU time for a group commit,
-#: best of 5 each; the WAL file, reused after each checkpoint, grows to
-#: ~16 MiB, and the cache to 32 MiB of memory).
-_TUNING = ("PRAGMA wal_autocheckpoint=4000", "PRAGMA cache_size=-32768")
+#: A size that costs no safety: a cache of 32 MiB rather than 2 keeps a
+#: store's pages in process as it grows. The WAL is checkpointed at
+#: SQLite's 1,000 pages: the checkpoint runs in the commit that passes the
+#: mark, and at 4,000 pages its pause was the slowest 1% of the service's
+#: answers (p99 at 1,000 webhooks/s: 20-23 ms against 9-10 at 1,000 pages,
+#: bench/bench_serve.py), for no gain of `flowc run`'s that stood out of
+#: the noise.
+_TUNING = ("PRAGMA cache_size=-32768",)
 
 
 class _Copies(Protocol):
