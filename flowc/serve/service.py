@@ -68,11 +68,13 @@ class Service:
         #: the job is answered, and the writer opens the store again.
         self.broken: BaseException | None = None
         self.store = open_store(store_url, workers=workers)
+        checkpoints = getattr(self.store, "checkpoint_in_background", None)  # SQLite's
+        self._stop_checkpoints = checkpoints() if checkpoints is not None else None
         try:
             self.runner = Runner(program, self.store, workers=workers)
             self.deliverer = make_deliverer(self.store, deliver, config_path, public_url, program=program)
         except BaseException:
-            self.store.close()
+            self.close_store()
             raise
         # The event reader is built on first use, a few hundred milliseconds
         # that would otherwise fall on the first requests (and, queued behind
@@ -219,4 +221,9 @@ class Service:
             if self.deliverer is not None:
                 self.deliverer.close()
         finally:
-            self.store.close()
+            self.close_store()
+
+    def close_store(self) -> None:
+        if self._stop_checkpoints is not None:
+            self._stop_checkpoints()
+        self.store.close()

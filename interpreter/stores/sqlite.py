@@ -26,8 +26,10 @@ audit entries while it processes events."""
 from __future__ import annotations
 
 import bisect
+import contextlib
 import datetime as dt
 import sqlite3
+import threading
 from collections.abc import Callable, Hashable
 from enum import Enum
 from typing import Protocol, Self, TypeVar, cast
@@ -76,7 +78,8 @@ _FIRST_DUE = "SELECT seq, at, kind, ref, workflow FROM flow_due ORDER BY at, seq
 #: mark, and at 4,000 pages its pause was the slowest 1% of the service's
 #: answers (p99 at 1,000 webhooks/s: 20-23 ms against 9-10 at 1,000 pages,
 #: bench/bench_serve.py), for no gain of `flowc run`'s that stood out of
-#: the noise.
+#: the noise. `flowc serve` takes them off its commits altogether
+#: (checkpoint_in_background).
 _TUNING = ("PRAGMA cache_size=-32768",)
 
 
@@ -221,6 +224,43 @@ class SqliteStore(ReportReads, SqlStore):
 
     def close(self) -> None:
         self._conn.close()
+
+    #: With checkpoints in the background, the WAL size (in pages) at which
+    #: a commit checkpoints after all: a bound should the thread fall behind.
+    BACKGROUND_CHECKPOINT_LIMIT = 10_000
+
+    def checkpoint_in_background(self, every: float = 0.05) -> Callable[[], None]:
+        """Take the WAL's checkpoints off this connection's commits: a thread
+        with a connection of its own checkpoints every `every` seconds
+        (PASSIVE: it neither waits for a writer nor holds one up). For a
+        service, whose requests wait for their commit: a checkpoint in the
+        commit that passes the mark was its slowest answers (p99 at 2,000
+        webhooks/s, bench/bench_serve.py). Returns the function that stops
+        the thread and gives the checkpoints back to the commits."""
+        path = self.url.removeprefix("sqlite:///")
+        self._conn.execute(f"PRAGMA wal_autocheckpoint={self.BACKGROUND_CHECKPOINT_LIMIT}")
+        stopping = threading.Event()
+
+        def checkpoints() -> None:
+            conn = sqlite3.connect(path, isolation_level=None, timeout=self.BUSY_SECONDS)
+            try:
+                while not stopping.wait(every):
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:
+                pass  # the commits checkpoint at the limit above
+            finally:
+                conn.close()
+
+        thread = threading.Thread(target=checkpoints, name="flowc checkpoints", daemon=True)
+        thread.start()
+
+        def stop() -> None:
+            stopping.set()
+            thread.join()
+            with contextlib.suppress(sqlite3.ProgrammingError):  # the store is closed already
+                self._conn.execute("PRAGMA wal_autocheckpoint=1000")
+
+        return stop
 
     # -- kept records: read once, then written through. Outside a
     # transaction (a REPL or a service between events) nothing kept is
