@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -56,7 +57,9 @@ def _mailbox(address: str) -> str:
     problem = mailbox_problem(address)
     if problem is not None:
         raise ValueError(f"not a deliverable email address: {problem}")
-    return address
+    # One string per contact, however many events name it: the records a
+    # long run keeps (runs, enrollments, messages) share it.
+    return sys.intern(address)
 
 
 #: A contact is its address, compared case-insensitively as every CRM does:
