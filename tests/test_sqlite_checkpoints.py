@@ -60,3 +60,25 @@ def test_stopping_after_the_store_is_closed_is_quiet(tmp_path):
     stop = store.checkpoint_in_background(every=0.005)
     store.close()
     stop()
+
+
+def test_a_checkpointer_that_cannot_connect_ends_quietly_and_the_commits_checkpoint(tmp_path, monkeypatch):
+    """No traceback from the thread (warnings are errors here, an exception
+    in a thread among them): the commits keep the limit's checkpoints."""
+    import sqlite3
+
+    from flowc.interpreter.stores import sqlite as sqlite_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'f.db'}")
+    try:
+
+        def refused(*args, **kwargs):
+            raise sqlite3.OperationalError("unable to open database file")
+
+        monkeypatch.setattr(sqlite_store.sqlite3, "connect", refused)
+        stop = store.checkpoint_in_background(every=0.005)
+        time.sleep(0.05)
+        stop()
+        assert store._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    finally:
+        store.close()

@@ -242,12 +242,15 @@ class SqliteStore(ReportReads, SqlStore):
         stopping = threading.Event()
 
         def checkpoints() -> None:
-            conn = sqlite3.connect(path, isolation_level=None, timeout=self.BUSY_SECONDS)
+            try:
+                conn = sqlite3.connect(path, isolation_level=None, timeout=self.BUSY_SECONDS)
+            except sqlite3.Error:
+                return  # the commits checkpoint at the limit above
             try:
                 while not stopping.wait(every):
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
             except sqlite3.Error:
-                pass  # the commits checkpoint at the limit above
+                pass  # as above
             finally:
                 conn.close()
 
