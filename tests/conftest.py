@@ -15,6 +15,31 @@ if os.environ.get("CI"):
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 EXAMPLES = ROOT / "examples"
+#: The bundled examples' run: their events, then the clock on to this time.
+EXAMPLES_UNTIL = "2026-01-20T00:00:00Z"
+
+
+def run_examples(store_url: str, *options: str):
+    """`flowc run` of the bundled examples on `store_url`, with `options`
+    (click's CliRunner result)."""
+    from click.testing import CliRunner
+
+    from flowc.cli import main
+
+    return CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(EXAMPLES),
+            "--events",
+            str(EXAMPLES / "events.jsonl"),
+            "--store",
+            store_url,
+            "--until",
+            EXAMPLES_UNTIL,
+            *options,
+        ],
+    )
 
 
 @pytest.fixture

@@ -9,42 +9,7 @@ from hypothesis import strategies as st
 
 from flowc import dsl
 
-from .conftest import EXAMPLES
-
-EXAMPLE_TEXTS = [p.read_text() for p in sorted(EXAMPLES.glob("*.flow"))]
-SNIPPETS = [
-    "{",
-    "}",
-    '"',
-    "#",
-    "\n",
-    "{{",
-    "}}",
-    "@",
-    "enroll",
-    "in",
-    "as",
-    "==",
-    "wait",
-    "if",
-    "else",
-    ";",
-    "on",
-    "user",
-    "sequence",
-    "(",
-    ")",
-    "[",
-    "]",
-    ",",
-    "not",
-    "1.5",
-    "-",
-    "\\",
-    "\t",
-    "é",
-    "\x00",
-]
+from .fuzz_pieces import EXAMPLE_TEXTS, PIECES
 
 
 def _no_files(path):
@@ -71,7 +36,7 @@ def mutated_script(draw):
     for _ in range(draw(st.integers(1, 6))):
         pos = draw(st.integers(0, len(text)))
         op = draw(st.sampled_from(["insert", "delete", "replace"]))
-        piece = draw(st.sampled_from(SNIPPETS) | st.text(max_size=3))
+        piece = draw(st.sampled_from(PIECES) | st.text(max_size=3))
         if op == "insert":
             text = text[:pos] + piece + text[pos:]
         elif op == "delete":

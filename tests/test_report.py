@@ -14,6 +14,8 @@ from click.testing import CliRunner
 
 from flowc.cli import main
 
+from .conftest import run_examples
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
@@ -21,19 +23,7 @@ EXAMPLES = ROOT / "examples"
 @pytest.fixture(scope="module")
 def url(tmp_path_factory):
     url = f"sqlite:///{tmp_path_factory.mktemp('r') / 'flow.db'}"
-    r = CliRunner().invoke(
-        main,
-        [
-            "run",
-            str(EXAMPLES),
-            "--events",
-            str(EXAMPLES / "events.jsonl"),
-            "--store",
-            url,
-            "--until",
-            "2026-01-20T00:00:00Z",
-        ],
-    )
+    r = run_examples(url)
     assert r.exit_code in (0, 1), r.output
     return url
 
@@ -110,21 +100,7 @@ def test_each_steps_deliveries_are_counted_from_the_messages_the_deliverer_recor
     `delivered` adds up to the messages the Maildir got."""
     url = f"sqlite:///{tmp_path / 'flow.db'}"
     box = tmp_path / "box"
-    r = CliRunner().invoke(
-        main,
-        [
-            "run",
-            str(EXAMPLES),
-            "--events",
-            str(EXAMPLES / "events.jsonl"),
-            "--store",
-            url,
-            "--until",
-            "2026-01-20T00:00:00Z",
-            "--deliver",
-            f"maildir:{box}",
-        ],
-    )
+    r = run_examples(url, "--deliver", f"maildir:{box}")
     assert r.exit_code in (0, 1), r.output
     report = json.loads(_report(url, "--format", "json").output)
     steps = [step for sequence in report["sequences"] for step in sequence["steps"]]

@@ -423,41 +423,11 @@ def test_a_piece_that_fails_in_a_claim_fails_alone(schema, monkeypatch):
 
 
 def test_run_with_workers_prints_the_log_and_summary(schema):
-    from click.testing import CliRunner
+    from .conftest import run_examples
 
-    from flowc.cli import main
-
-    from .conftest import EXAMPLES
-
-    r = CliRunner().invoke(
-        main,
-        [
-            "run",
-            str(EXAMPLES),
-            "--events",
-            str(EXAMPLES / "events.jsonl"),
-            "--store",
-            schema.url,
-            "--workers",
-            "2",
-            "--until",
-            "2026-01-20T00:00:00Z",
-        ],
-    )
+    r = run_examples(schema.url, "--workers", "2")
     assert r.exit_code == 0
-    single = CliRunner().invoke(
-        main,
-        [
-            "run",
-            str(EXAMPLES),
-            "--events",
-            str(EXAMPLES / "events.jsonl"),
-            "--store",
-            "memory:",
-            "--until",
-            "2026-01-20T00:00:00Z",
-        ],
-    )
+    single = run_examples("memory:")
     summary = r.output.splitlines()[-4:]
     assert summary == single.output.splitlines()[-4:]
     assert summary[0] == "events: 24 processed, 0 rejected, 1 duplicate"

@@ -21,7 +21,7 @@ from flowc.interpreter.lines import read_lines
 
 from flowc import dsl
 
-from ..conftest import EXAMPLES
+from ..fuzz_pieces import EXAMPLE_TEXTS, PIECES
 from ..invariants import assert_invariants
 
 SCRIPTS = 5000
@@ -35,56 +35,6 @@ def _seed(name: str) -> int:
     if os.environ.get("CI"):
         return sum(map(ord, name))  # fixed per test
     return random.SystemRandom().randrange(1 << 32)
-
-
-EXAMPLE_TEXTS = [p.read_text() for p in sorted(EXAMPLES.glob("*.flow"))]
-PIECES = [
-    "{",
-    "}",
-    '"',
-    "#",
-    "\n",
-    "{{",
-    "}}",
-    "@",
-    "enroll",
-    "in",
-    "as",
-    "==",
-    "wait",
-    "if",
-    "else",
-    ";",
-    "on",
-    "user",
-    "sequence",
-    "include",
-    '"../x.flow"',
-    "(",
-    ")",
-    "[",
-    "]",
-    ",",
-    "not ",
-    "and ",
-    "or ",
-    "1.5",
-    "99999999999999999999",
-    "-",
-    "\\",
-    "\t",
-    "é",
-    "\x00",
-    "\x1b[2J",
-    "\u2028",
-    "weeks",
-    "business days",
-    "# flowc: ignore[E102]",
-    "# flowc: ignore[W302]",
-    "not " * 70,
-    "(" * 200,
-    "if true { " * 70,
-]
 
 
 def mutate(rng: random.Random, text: str) -> str:
