@@ -13,7 +13,7 @@ from . import __version__
 from .deliver_cmd import deliver_options, make_deliverer, outbox_line, outbox_status
 from .deliver_cmd import register as register_delivery
 from .formats import CHECK_FORMATS, ENTRY_FORMATS
-from .help import examples
+from .help import examples, format_option
 from .scripts import checked_or_exit, checking, use_color
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
@@ -150,9 +150,7 @@ def _choice(value, choices, key: str):
     )
 )
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
-@click.option(
-    "--format", "fmt", type=click.Choice(CHECK_FORMATS), default="text", show_default=True, help="Output format."
-)
+@format_option(CHECK_FORMATS, "Output format.")
 @click.option("--strict", is_flag=True, help="Warnings fail the check too.")
 @click.option("--ignore", metavar="CODE,...", help="Codes (or rule names) not to report.")
 def check(paths, fmt, strict, ignore) -> None:
@@ -272,14 +270,7 @@ def _until(value):
     help="memory:, sqlite:///PATH or postgresql://...",
 )
 @click.option("--until", help="Run the clock on to this time after the last event.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(ENTRY_FORMATS),
-    default="text",
-    show_default=True,
-    help="Audit entries as aligned text, or as one JSON object per line.",
-)
+@format_option(ENTRY_FORMATS, "Audit entries as aligned text, or as one JSON object per line.")
 @click.option(
     "--workers", type=click.IntRange(min=1), help="Process with N worker processes sharing a postgresql:// store."
 )
@@ -427,14 +418,7 @@ def print_summary(summary, fmt: str) -> None:
     show_default=True,
     help="The store to read: sqlite:///PATH or postgresql://...",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Aligned text, or one JSON object.",
-)
+@format_option(["text", "json"], "Aligned text, or one JSON object.")
 def status(store_url, fmt) -> None:
     """What a store holds: enrollments, sends, the outbox.
 
@@ -498,14 +482,7 @@ def status(store_url, fmt) -> None:
     help="The store to read: sqlite:///PATH or postgresql://...",
 )
 @click.option("--last", type=click.IntRange(min=1, max=10**9), help="Only the last N entries.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(ENTRY_FORMATS),
-    default="text",
-    show_default=True,
-    help="Audit entries as aligned text, or as one JSON object per line.",
-)
+@format_option(ENTRY_FORMATS, "Audit entries as aligned text, or as one JSON object per line.")
 def log(store_url, last, fmt) -> None:
     """The audit log kept in a store.
 

@@ -11,7 +11,7 @@ import click
 
 from flowc.dsl import UsageError
 
-from .help import examples
+from .help import examples, format_option
 
 if TYPE_CHECKING:
     from flowc.interpreter.stores.base import Outbox, Views
@@ -144,14 +144,7 @@ def _stop_on_signals() -> threading.Event:
     show_default=True,
     help="Seconds a claimed message is this deliverer's before another may send it.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Audit entries as aligned text, or as one JSON object per line.",
-)
+@format_option(["text", "json"], "Audit entries as aligned text, or as one JSON object per line.")
 def deliver(store_url, deliver_spec, config_path, public_url, once, wait, lease, fmt) -> None:
     """Send a store's outbox, on the wall clock: a deliverer process.
 
@@ -251,14 +244,7 @@ def _message_dict(m) -> dict:
     type=click.Choice(["pending", "sending", "delivered", "failed", "canceled"]),
     help="Only messages in this state.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="One line per message, or one JSON object per line.",
-)
+@format_option(["text", "json"], "One line per message, or one JSON object per line.")
 def outbox(store_url, state, fmt) -> None:
     """The messages in a store's outbox, oldest first.
 

@@ -11,7 +11,7 @@ from xml.etree import ElementTree as ET
 
 import click
 
-from .help import examples
+from .help import examples, format_option
 
 
 def _step_text(r, sources) -> str:
@@ -122,14 +122,7 @@ def _junit(results, sources) -> str:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @click.option("-v", "--verbose", is_flag=True, help="Show every expect, not only failing ones.")
 @click.option("--run", "pattern", metavar="REGEX", help="Only the tests whose names match.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "junit"]),
-    default="text",
-    show_default=True,
-    help="PASS/FAIL lines, one JSON object, or JUnit XML.",
-)
+@format_option(["text", "json", "junit"], "PASS/FAIL lines, one JSON object, or JUnit XML.")
 @click.option(
     "--coverage",
     is_flag=True,

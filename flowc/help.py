@@ -3,9 +3,17 @@ as git, ruff and gh show one. Give each command its own:
 
     @click.command(epilog=examples(("flowc check .", "check every script below here"), ...))
 
-tests/test_cli_help.py fails for a command without one."""
+tests/test_cli_help.py fails for a command without one. And the `--format`
+option of the commands that print, text by default."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., object])
 
 
 def examples(*pairs: tuple[str, str]) -> str:
@@ -14,3 +22,10 @@ def examples(*pairs: tuple[str, str]) -> str:
     keeps click from re-wrapping them."""
     rows = [f"  # {does}\n  {line}" for line, does in pairs]
     return "\b\nExamples:\n" + "\n".join(rows)
+
+
+def format_option(choices: Sequence[str], help: str) -> Callable[[F], F]:
+    """`--format` (the parameter `fmt`): one of `choices`, "text" by default."""
+    return click.option(
+        "--format", "fmt", type=click.Choice(list(choices)), default="text", show_default=True, help=help
+    )

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from .help import examples
+from .help import examples, format_option
 
 
 def _row(label: str, old, new) -> str:
@@ -78,14 +78,7 @@ def _text(report: dict, first: int) -> str:
 @click.option(
     "--first", default=10, show_default=True, type=click.IntRange(min=0), help="How many changed contacts to show."
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="A report to read, or one JSON object.",
-)
+@format_option(["text", "json"], "A report to read, or one JSON object.")
 def plan(old, new, events_path, until, first, fmt) -> None:
     """What changing the scripts OLD to those given with --new would have
     done to past events: both replay the events, each on a throwaway

@@ -7,7 +7,7 @@ import json
 
 import click
 
-from .help import examples
+from .help import examples, format_option
 from .report_format import TABLES
 
 
@@ -30,14 +30,7 @@ from .report_format import TABLES
 @click.option("--since", metavar="DAY", help="From this day (a date or a time: its UTC day), included.")
 @click.option("--until", metavar="DAY", help="To this day (a date or a time: its UTC day), included.")
 @click.option("--sequence", help="Only this sequence.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "csv"]),
-    default="text",
-    show_default=True,
-    help="Aligned tables, one JSON object (its keys are stable), or CSV of one --table.",
-)
+@format_option(["text", "json", "csv"], "Aligned tables, one JSON object (its keys are stable), or CSV of one --table.")
 @click.option(
     "--table",
     type=click.Choice(sorted(TABLES)),

@@ -12,7 +12,7 @@ import threading
 import click
 
 from .formats import ENTRY_FORMATS
-from .help import examples
+from .help import examples, format_option
 from .scripts import checked_or_exit
 
 
@@ -68,14 +68,7 @@ class WatchContext:
 )
 @click.option("--source", metavar="maildir:PATH", help="Read this Maildir once instead of the IMAP inboxes.")
 @click.option("--inbox", "inbox", metavar="ADDR", help="With --source: the inbox the Maildir stands for.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(ENTRY_FORMATS),
-    default="text",
-    show_default=True,
-    help="How the audit entries are printed.",
-)
+@format_option(ENTRY_FORMATS, "How the audit entries are printed.")
 @click.option("--quiet", is_flag=True, help="Do not print the audit entries.")
 def watch(scripts, store_url, once, config_path, source, inbox, fmt, quiet) -> None:
     """Read the senders' inboxes: replies, out-of-office answers and bounces
