@@ -41,23 +41,19 @@ def watch_rate(n: int) -> tuple[float, float]:
     folder = Path(tempfile.mkdtemp(prefix="bench-inbox-"))
     with answered_inbox(folder, n):
         env = {**os.environ, PASSWORD_ENV: PASSWORD}
+        watch = [
+            sys.executable,
+            "-m",
+            "flowc",
+            "watch",
+            "team.flow",
+            "--store",
+            f"sqlite:///{folder / 'base.db'}",
+            "--once",
+            "--quiet",
+        ]
         started = time.perf_counter()
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "flowc",
-                "watch",
-                "team.flow",
-                "--store",
-                f"sqlite:///{folder / 'base.db'}",
-                "--once",
-                "--quiet",
-            ],
-            cwd=folder,
-            env=env,
-            check=True,
-        )
+        subprocess.run(watch, cwd=folder, env=env, check=True)
         whole = time.perf_counter() - started
         started = time.perf_counter()
         # the same read again: every message fetched, parsed and found read before, no start-up in the figure
@@ -68,22 +64,7 @@ def watch_rate(n: int) -> tuple[float, float]:
             for key in list(store.inbox_positions()):
                 store.set_inbox_position(*key, 0, 0)
         store.close()
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "flowc",
-                "watch",
-                "team.flow",
-                "--store",
-                f"sqlite:///{folder / 'base.db'}",
-                "--once",
-                "--quiet",
-            ],
-            cwd=folder,
-            env=env,
-            check=True,
-        )
+        subprocess.run(watch, cwd=folder, env=env, check=True)
         again = time.perf_counter() - started
         started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "flowc", "--version"], check=True, capture_output=True)
