@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from .. import enrollment
-from ..records import AuditEntry, EnrollmentStatus, OutboxMessage, OutboxState, Outcome, Reason
+from ..records import AuditEntry, Enrollment, EnrollmentStatus, OutboxMessage, OutboxState, Outcome, Reason
 from ..stores.base import Store
 from . import transports as t
 from .mail import build, contact_name
@@ -34,6 +34,30 @@ def wall_clock() -> dt.datetime:
 def holder_name() -> str:
     """Who holds a lease: this host and process, and a nonce (pids are reused)."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _message_entry(
+    msg: OutboxMessage,
+    e: Enrollment | None,
+    at: dt.datetime,
+    outcome: Outcome,
+    reason: Reason | None,
+    detail: str | None,
+) -> AuditEntry:
+    """An audit entry about an outbox message: the names of its enrollment
+    (if the store still has it) and the message, its step counted from 1."""
+    return AuditEntry(
+        at=at,
+        event=None,
+        workflow=e.workflow if e else None,
+        contact=msg.to,
+        sequence=e.sequence if e else None,
+        user=msg.user,
+        outcome=outcome,
+        reason=reason,
+        detail=detail,
+        message={"outbox": msg.id, "message_id": msg.message_id, "subject": msg.subject, "step": msg.step + 1},
+    )
 
 
 class Deliverer:
@@ -101,23 +125,7 @@ class Deliverer:
                 msg.state, msg.response = OutboxState.CANCELED, f"canceled before it left: {reason}"
                 if self.store.finish_outbox(msg, self.holder):
                     canceled.append(
-                        AuditEntry(
-                            at=now,
-                            event=None,
-                            workflow=e.workflow if e else None,
-                            contact=msg.to,
-                            sequence=e.sequence if e else None,
-                            user=msg.user,
-                            outcome=Outcome.CANCELED,
-                            reason=reason,
-                            detail=f"step {msg.step + 1} not sent",
-                            message={
-                                "outbox": msg.id,
-                                "message_id": msg.message_id,
-                                "subject": msg.subject,
-                                "step": msg.step + 1,
-                            },
-                        )
+                        _message_entry(msg, e, now, Outcome.CANCELED, reason, f"step {msg.step + 1} not sent")
                     )
             if canceled:
                 self.store.append_audit(canceled)
@@ -165,24 +173,8 @@ class Deliverer:
             if kind == t.RETRY:
                 return []
             e = self.store.get_enrollment(msg.enrollment)
-            message: dict[str, object] = {
-                "outbox": msg.id,
-                "message_id": msg.message_id,
-                "subject": msg.subject,
-                "step": msg.step + 1,
-            }
-            sent = AuditEntry(
-                at=now,
-                event=None,
-                workflow=e.workflow if e else None,
-                contact=msg.to,
-                sequence=e.sequence if e else None,
-                user=msg.user,
-                outcome=Outcome.DELIVERED if kind == t.DELIVERED else Outcome.SEND_FAILED,
-                reason=reason,
-                detail=verdict.response,
-                message=message,
-            )
+            outcome = Outcome.DELIVERED if kind == t.DELIVERED else Outcome.SEND_FAILED
+            sent = _message_entry(msg, e, now, outcome, reason, verdict.response)
             entries = [sent]
             if kind == t.BOUNCED:
                 # What an `email_bounced` event does (docs/runtime.md): the
