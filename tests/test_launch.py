@@ -1,0 +1,54 @@
+"""The program's start (flowc/launch.py): the collector is off only while
+the command line is imported, and on again, with the imports' objects set
+aside, when the command runs; code that imports flowc keeps its collector."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PROBE = """
+import atexit, gc, sys
+# What the command saw: read as it runs (click's callback), not after.
+import flowc.cli
+seen = []
+original = flowc.cli.main.callback
+def callback(*args, **kwargs):
+    seen.append((gc.isenabled(), gc.get_freeze_count()))
+    return original(*args, **kwargs)
+flowc.cli.main.callback = callback
+atexit.register(lambda: print(seen, gc.isenabled()))
+sys.argv = ["flowc", "docs", "--list"] if len(sys.argv) < 2 else ["flowc", *sys.argv[1:]]
+from flowc.launch import main
+main()
+"""
+
+
+def test_the_command_runs_with_the_collector_on_and_the_imports_frozen(tmp_path):
+    # flowc.cli is imported by the probe first, so that its callback can be
+    # watched: the launcher's import is then a lookup, and nothing new is
+    # frozen but what the probe imported. The collector must be on.
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, "check", "--help"], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    seen, enabled = out.stdout.strip().rsplit("] ", 1)
+    assert enabled == "True"
+    assert "(True, " in seen and "(True, 0)" not in seen, seen
+
+
+def test_importing_flowc_leaves_the_collector_alone():
+    code = "import gc; import flowc.cli, flowc.launch; print(gc.isenabled(), gc.get_freeze_count())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["True", "0"], out.stderr
+
+
+def test_the_console_script_and_python_m_flowc_start_through_the_launcher():
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["flowc"] == "flowc.launch:main"
+    out = subprocess.run([sys.executable, "-m", "flowc", "--version"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "flowc" in out.stdout, out.stderr
