@@ -356,8 +356,13 @@ def _run_here(program, events_path, store_url, until_at, emit, delivery, quiet=F
     from .event_files import event_lines
 
     store = open_store(store_url, workers=False)
-    deliverer = None
+    # SQLite's WAL checkpoints on a thread of their own, off the commits:
+    # on a machine of two cores or more, ~15% off a run's wall time
+    # (bench/bench_runtime.py, P3b).
+    checkpoints = getattr(store, "checkpoint_in_background", None)
+    stop_checkpoints = deliverer = None
     try:
+        stop_checkpoints = checkpoints() if checkpoints is not None else None
         deliverer = make_deliverer(store, *delivery, program=program)
         if isinstance(store, MemoryStore):  # printed as it goes, gone at the end: keep only what events need
             store.history, store.deliveries = False, deliverer is not None
@@ -374,6 +379,8 @@ def _run_here(program, events_path, store_url, until_at, emit, delivery, quiet=F
     finally:
         if deliverer is not None:
             deliverer.close()
+        if stop_checkpoints is not None:
+            stop_checkpoints()
         store.close()
     return summary
 

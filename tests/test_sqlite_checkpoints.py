@@ -82,3 +82,36 @@ def test_a_checkpointer_that_cannot_connect_ends_quietly_and_the_commits_checkpo
         assert store._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
     finally:
         store.close()
+
+
+def test_flowc_run_checkpoints_on_the_thread_and_stops_it_before_closing(tmp_path, monkeypatch):
+    """`flowc run` on SQLite takes the checkpoints off its commits too, and
+    leaves no thread behind: the store is closed last, which checkpoints the
+    WAL into the database and removes it."""
+    import threading
+
+    from flowc.interpreter.stores.sqlite import SqliteStore
+
+    from .conftest import run_examples
+
+    calls = []
+    start = SqliteStore.checkpoint_in_background
+
+    def watched(store, *args, **kwargs):
+        stop = start(store, *args, **kwargs)
+        calls.append("started")
+
+        def stopping():
+            assert any(t.name == "flowc checkpoints" for t in threading.enumerate())
+            stop()
+            calls.append("stopped")
+
+        return stopping
+
+    monkeypatch.setattr(SqliteStore, "checkpoint_in_background", watched)
+    path = tmp_path / "run.db"
+    result = run_examples(f"sqlite:///{path}")
+    assert result.exit_code == 0, result.output
+    assert calls == ["started", "stopped"]
+    assert not any(t.name == "flowc checkpoints" for t in threading.enumerate())
+    assert path.exists() and not Path(f"{path}-wal").exists()

@@ -235,8 +235,10 @@ class SqliteStore(ReportReads, SqlStore):
         (PASSIVE: it neither waits for a writer nor holds one up). For a
         service, whose requests wait for their commit: a checkpoint in the
         commit that passes the mark was its slowest answers (p99 at 2,000
-        webhooks/s, bench/bench_serve.py). Returns the function that stops
-        the thread and gives the checkpoints back to the commits."""
+        webhooks/s, bench/bench_serve.py); and for `flowc run`, whose
+        commits then go on while the other core checkpoints. Returns the
+        function that stops the thread and gives the checkpoints back to the
+        commits."""
         path = self.url.removeprefix("sqlite:///")
         self._conn.execute(f"PRAGMA wal_autocheckpoint={self.BACKGROUND_CHECKPOINT_LIMIT}")
         stopping = threading.Event()
