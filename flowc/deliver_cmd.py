@@ -11,6 +11,7 @@ import click
 
 from flowc.dsl import UsageError
 
+from .command import Command
 from .help import examples, format_option
 
 if TYPE_CHECKING:
@@ -131,6 +132,14 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
+@click.command(
+    cls=Command,
+    epilog=examples(
+        ("flowc deliver --config flow.toml", "send what is due now, then stop"),
+        ("flowc deliver --wait --store sqlite:///service.db", "keep sending, as a service"),
+        ("flowc deliver --deliver maildir:preview", "write the messages to a Maildir instead"),
+    ),
+)
 @click.option(
     "--store", "store_url", default="sqlite:///flow.db", show_default=True, help="sqlite:///PATH or postgresql://..."
 )
@@ -232,6 +241,13 @@ def _message_dict(m) -> dict:
     }
 
 
+@click.command(
+    cls=Command,
+    epilog=examples(
+        ("flowc outbox --state failed", "what the servers refused"),
+        ("flowc outbox --store sqlite:///preview.db --format json", "one JSON object per message"),
+    ),
+)
 @click.option(
     "--store",
     "store_url",
@@ -295,23 +311,3 @@ def _age(delta) -> str:
     hours, minutes = divmod(minutes, 60)
     parts = [f"{days}d" if days else "", f"{hours}h" if hours else "", f"{minutes}m"]
     return " ".join(p for p in parts if p)
-
-
-def register(main: click.Group) -> None:
-    """Add the commands to `main` (as its own, so that they report usage
-    errors from below as every command does)."""
-    main.command(
-        "deliver",
-        epilog=examples(
-            ("flowc deliver --config flow.toml", "send what is due now, then stop"),
-            ("flowc deliver --wait --store sqlite:///service.db", "keep sending, as a service"),
-            ("flowc deliver --deliver maildir:preview", "write the messages to a Maildir instead"),
-        ),
-    )(deliver)
-    main.command(
-        "outbox",
-        epilog=examples(
-            ("flowc outbox --state failed", "what the servers refused"),
-            ("flowc outbox --store sqlite:///preview.db --format json", "one JSON object per message"),
-        ),
-    )(outbox)

@@ -1,0 +1,40 @@
+"""What every `flowc` command shares: its exit statuses, and the command
+class that turns the usage errors of the layers below into click's. The
+commands kept outside flowc/cli.py (imported when first looked up, so that
+`flowc check` does not pay for them) are made with it too."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
+
+
+class StoreProblem(click.ClickException):
+    """A store that cannot be used: one line, exit 2 (the options were fine,
+    so the usage banner would not help)."""
+
+    exit_code = EXIT_USAGE
+
+
+class Command(click.Command):
+    """A command whose UsageErrors from the layers below (no scripts, a bad
+    store URL, ...) are click usage errors: exit 2 with the command's usage,
+    or, for a store that cannot be opened or used, one line."""
+
+    def invoke(self, ctx):
+        from flowc.dsl import UsageError
+
+        try:
+            return super().invoke(ctx)
+        except UsageError as e:
+            raise click.UsageError(str(e), ctx) from None
+        except Exception as e:
+            # A StoreError comes only from a store module already loaded;
+            # importing it here would cost `flowc check` the interpreter.
+            stores = sys.modules.get("flowc.interpreter.stores.base")
+            if stores is not None and isinstance(e, stores.StoreError):
+                raise StoreProblem(str(e)) from None
+            raise
