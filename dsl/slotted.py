@@ -6,9 +6,11 @@ one `exec` each: `__init__`, `__repr__` and `__eq__`, and for a frozen class
 `__setattr__`, `__delattr__` and `__hash__` too (~0.6 ms a class, ~1 ms a
 frozen one). The front end has ~90 such classes, and `flowc check` of a
 small file makes instances of fewer than half of them. Here no method is
-compiled as the class is made: a class's `__init__` is written (one `exec`)
-when its first instance is made, and `__repr__`, `__eq__`, `__hash__` and a frozen class's
-guards are closures over the field names that do what dataclass's do: the
+compiled as the class is made: a class's `__init__` is made when its first
+instance is, from the code of an `__init__` of its shape (how many fields,
+which have a default factory, frozen or not; compiled once, with one
+`exec`) with its own names put in, and `__repr__`, `__eq__`, `__hash__` and
+a frozen class's guards are closures over the field names that do what dataclass's do: the
 same text, the same tuple comparison, unhashable unless frozen, the same
 FrozenInstanceError. A class without a docstring gets dataclass's, its
 signature (written when first read). `dataclass` itself is not called
@@ -26,6 +28,7 @@ import reprlib
 from collections.abc import Callable
 from dataclasses import _FIELD, MISSING, Field, FrozenInstanceError, dataclass, field, fields  # type: ignore[attr-defined]
 from operator import attrgetter
+from types import CodeType, FunctionType
 from typing import Any, TypeVar, dataclass_transform, get_origin, overload
 
 _C = TypeVar("_C", bound=type)
@@ -126,32 +129,58 @@ def _methods(cls: type[Any], frozen: bool) -> dict[str, Any]:
     return made
 
 
+#: (frozen, which fields have a default factory) -> the code of an
+#: `__init__` of that shape (`_template`), compiled once for every class of
+#: the shape.
+_templates: dict[tuple[bool, tuple[bool, ...]], CodeType] = {}
+
+
+def _template(frozen: bool, factories: tuple[bool, ...]) -> CodeType:
+    """The code of an `__init__` of that shape, its names placeholders that
+    `_init` renames: parameters `self, a0, a1, ...`; fields `f0, f1, ...`,
+    attribute names, or constants passed to object.__setattr__ when frozen;
+    field i's factory the global `__slotted_i__`."""
+    params = ["self"]
+    body: list[str] = []
+    for i, factory in enumerate(factories):
+        params.append(f"a{i}")
+        value = f"__slotted_{i}__() if a{i} is __slotted_factory__ else a{i}" if factory else f"a{i}"
+        body.append(f"__slotted_set__(self, 'f{i}', {value})" if frozen else f"self.f{i} = {value}")
+    namespace: dict[str, Any] = {}
+    exec(f"def __init__({', '.join(params)}):\n " + "\n ".join(body or ["pass"]), namespace)
+    code: CodeType = namespace["__init__"].__code__
+    return code
+
+
 def _init(cls: type[Any], frozen: bool) -> Any:
     """The `__init__` dataclass would write for `cls`: the same parameters,
     defaults and annotations, each field set in order (through
     object.__setattr__ when frozen), a factory called for each field whose
-    argument is left out."""
-    params: list[str] = []
-    body: list[str] = []
+    argument is left out. Its code is its shape's template with the names
+    put in: the parameters (the locals, in order), and the placeholder
+    `fN` wherever the template has it, an attribute's name or a constant."""
+    found = fields(cls)
+    factories = tuple(f.default_factory is not MISSING for f in found)
+    template = _templates.get((frozen, factories))
+    if template is None:
+        template = _templates[frozen, factories] = _template(frozen, factories)
+    names = {f"f{i}": f.name for i, f in enumerate(found)}
+    me = "__dataclass_self__" if "self" in cls.__dataclass_fields__ else "self"
+    code = template.replace(
+        co_varnames=(me, *names.values()),
+        co_names=tuple(names.get(name, name) for name in template.co_names),
+        co_consts=tuple(names.get(c, c) if isinstance(c, str) else c for c in template.co_consts),
+    )
     namespace: dict[str, Any] = {"__slotted_factory__": _FACTORY, "__slotted_set__": object.__setattr__}
     defaults: list[object] = []
-    annotations: dict[str, object] = {}
-    me = "__dataclass_self__" if "self" in cls.__dataclass_fields__ else "self"
-    for f in fields(cls):
-        value = f.name
+    for i, f in enumerate(found):
         if f.default_factory is not MISSING:
-            namespace[f"__slotted_{f.name}__"] = f.default_factory
-            value = f"__slotted_{f.name}__() if {f.name} is __slotted_factory__ else {f.name}"
+            namespace[f"__slotted_{i}__"] = f.default_factory
             defaults.append(_FACTORY)
         elif f.default is not MISSING:
             defaults.append(f.default)
-        params.append(f.name)
-        annotations[f.name] = f.type
-        body.append(f"__slotted_set__({me}, {f.name!r}, {value})" if frozen else f"{me}.{f.name} = {value}")
-    exec(f"def __init__({', '.join([me, *params])}):\n " + "\n ".join(body or ["pass"]), namespace)
-    init = namespace["__init__"]
-    init.__defaults__ = tuple(defaults) or None
-    init.__annotations__ = {**annotations, "return": None}
+    init = FunctionType(code, namespace, None, tuple(defaults) or None)
+    init.__annotations__ = {**{f.name: f.type for f in found}, "return": None}
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__module__ = cls.__module__
     return init
