@@ -235,8 +235,11 @@ def _kind(annotation: object) -> str:
     """What an annotation makes of its name, as dataclass reads it: a
     "ClassVar" (no field), an "InitVar" or "KW_ONLY" (refused here), or a
     "field". The annotations are text (`from __future__ import
-    annotations`): the name before any `[`, with or without its module."""
+    annotations`): the name before any `[`, with or without its module
+    (the text of most fields names none of the three: told at once)."""
     if isinstance(annotation, str):
+        if "Var" not in annotation and "KW_ONLY" not in annotation:
+            return "field"
         head = annotation.split("[", 1)[0].strip().rsplit(".", 1)[-1]
     else:
         head = getattr(get_origin(annotation) or annotation, "_name", None) or type(annotation).__name__
