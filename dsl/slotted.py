@@ -10,9 +10,9 @@ compiled as the class is made: a class's `__init__` is made when its first
 instance is, from the code of an `__init__` of its shape (how many fields,
 which have a default factory, frozen or not; compiled once, with one
 `exec`) with its own names put in, and `__repr__`, `__eq__`, `__hash__` and
-a frozen class's guards are closures over the field names that do what dataclass's do: the
-same text, the same tuple comparison, unhashable unless frozen, the same
-FrozenInstanceError. A class without a docstring gets dataclass's, its
+a frozen class's guards are closures over the field names that do what
+dataclass's do: the same text, the same tuple comparison, unhashable unless
+frozen, the same FrozenInstanceError. A class without a docstring gets dataclass's, its
 signature (written when first read). `dataclass` itself is not called
 either: its fields, slots and `__match_args__` are made here as it makes
 them, without the checks and methods it would make and we would replace
