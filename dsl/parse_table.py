@@ -214,8 +214,9 @@ class _ContextualLexer(ContextualLexer):
         lexer = self._by_accepts.get(accepts)
         if lexer is None:
             conf = copy(self._conf)
-            names = accepts | self._extra
-            conf.terminals = [t for t in self._conf.terminals if t.name in names]
+            by_name = conf.terminals_by_name
+            # (in no order: a lexer sorts its terminals)
+            conf.terminals = [by_name[name] for name in accepts | self._extra if name in by_name]
             lexer = self._by_accepts[accepts] = StateLexer(conf, self._terminals)
         return lexer
 

@@ -6,11 +6,13 @@ one `exec` each: `__init__`, `__repr__` and `__eq__`, and for a frozen class
 `__setattr__`, `__delattr__` and `__hash__` too (~0.6 ms a class, ~1 ms a
 frozen one). The front end has ~90 such classes, and `flowc check` of a
 small file makes instances of fewer than half of them. Here no method is
-compiled as the class is made: a class's `__init__` is written (one `exec`)
-when its first instance is made, and `__repr__`, `__eq__`, `__hash__` and a frozen class's
-guards are closures over the field names that do what dataclass's do: the
-same text, the same tuple comparison, unhashable unless frozen, the same
-FrozenInstanceError. A class without a docstring gets dataclass's, its
+compiled as the class is made: a class's `__init__` is made when its first
+instance is, from the code of an `__init__` of its shape (how many fields,
+which have a default factory, frozen or not; compiled once, with one
+`exec`) with its own names put in, and `__repr__`, `__eq__`, `__hash__` and
+a frozen class's guards are closures over the field names that do what
+dataclass's do: the same text, the same tuple comparison, unhashable unless
+frozen, the same FrozenInstanceError. A class without a docstring gets dataclass's, its
 signature (written when first read). `dataclass` itself is not called
 either: its fields, slots and `__match_args__` are made here as it makes
 them, without the checks and methods it would make and we would replace
@@ -26,6 +28,7 @@ import reprlib
 from collections.abc import Callable
 from dataclasses import _FIELD, MISSING, Field, FrozenInstanceError, dataclass, field, fields  # type: ignore[attr-defined]
 from operator import attrgetter
+from types import CodeType, FunctionType
 from typing import Any, TypeVar, dataclass_transform, get_origin, overload
 
 _C = TypeVar("_C", bound=type)
@@ -78,11 +81,14 @@ def _values(names: tuple[str, ...]) -> _Getter:
     return attrgetter(*names)
 
 
-def _methods(cls: type[Any], frozen: bool) -> dict[str, Any]:
-    shown = tuple(f.name for f in fields(cls) if f.repr)
-    compared = _values(tuple(f.name for f in fields(cls) if f.compare))
-    hashed = _values(tuple(f.name for f in fields(cls) if (f.compare if f.hash is None else f.hash)))
-    names = tuple(f.name for f in fields(cls))
+def _methods(qualname: str, found: tuple[Field[Any], ...], frozen: bool) -> dict[str, Any]:
+    """The methods of class `qualname` with these fields but the frozen
+    guards (`_guards`): `__repr__`, `__eq__`, `__hash__`, and a frozen
+    class's `__getstate__` and `__setstate__`."""
+    shown = tuple(f.name for f in found if f.repr)
+    compared = _values(tuple(f.name for f in found if f.compare))
+    hashed = _values(tuple(f.name for f in found if (f.compare if f.hash is None else f.hash)))
+    names = tuple(f.name for f in found)
 
     def __repr__(self: object) -> str:
         return type(self).__qualname__ + "(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in shown) + ")"
@@ -95,16 +101,6 @@ def _methods(cls: type[Any], frozen: bool) -> dict[str, Any]:
     def __hash__(self: Any) -> int:
         return hash(hashed(self))
 
-    def __setattr__(self: Any, name: str, value: object) -> None:
-        if type(self) is cls or name in names:
-            raise FrozenInstanceError(f"cannot assign to field {name!r}")
-        super(cls, self).__setattr__(name, value)
-
-    def __delattr__(self: Any, name: str) -> None:
-        if type(self) is cls or name in names:
-            raise FrozenInstanceError(f"cannot delete field {name!r}")
-        super(cls, self).__delattr__(name)
-
     # What dataclass gives a frozen slotted class, for pickle (whose default
     # would set the fields through the guards).
     def __getstate__(self: Any) -> list[object]:
@@ -116,42 +112,88 @@ def _methods(cls: type[Any], frozen: bool) -> dict[str, Any]:
 
     made: dict[str, Any] = {"__repr__": __repr__, "__eq__": __eq__, "__hash__": __hash__ if frozen else None}
     if frozen:
-        made.update(
-            __setattr__=__setattr__, __delattr__=__delattr__, __getstate__=__getstate__, __setstate__=__setstate__
-        )
-    for name, fn in made.items():
-        if fn is not None:
-            fn.__qualname__ = f"{cls.__qualname__}.{name}"
+        made.update(__getstate__=__getstate__, __setstate__=__setstate__)
+    _name(made, qualname)
     made["__repr__"] = reprlib.recursive_repr()(__repr__)
     return made
+
+
+def _guards(cls: type[Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """A frozen class's `__setattr__` and `__delattr__`."""
+
+    def __setattr__(self: Any, name: str, value: object) -> None:
+        if type(self) is cls or name in names:
+            raise FrozenInstanceError(f"cannot assign to field {name!r}")
+        super(cls, self).__setattr__(name, value)
+
+    def __delattr__(self: Any, name: str) -> None:
+        if type(self) is cls or name in names:
+            raise FrozenInstanceError(f"cannot delete field {name!r}")
+        super(cls, self).__delattr__(name)
+
+    return _name({"__setattr__": __setattr__, "__delattr__": __delattr__}, cls.__qualname__)
+
+
+def _name(methods: dict[str, Any], qualname: str) -> dict[str, Any]:
+    """`methods` named as the methods of class `qualname`."""
+    for name, fn in methods.items():
+        if fn is not None:
+            fn.__qualname__ = f"{qualname}.{name}"
+    return methods
+
+
+#: (frozen, which fields have a default factory) -> the code of an
+#: `__init__` of that shape (`_template`), compiled once for every class of
+#: the shape.
+_templates: dict[tuple[bool, tuple[bool, ...]], CodeType] = {}
+
+
+def _template(frozen: bool, factories: tuple[bool, ...]) -> CodeType:
+    """The code of an `__init__` of that shape, its names placeholders that
+    `_init` renames: parameters `self, a0, a1, ...`; fields `f0, f1, ...`,
+    attribute names, or constants passed to object.__setattr__ when frozen;
+    field i's factory the global `__slotted_i__`."""
+    params = ["self"]
+    body: list[str] = []
+    for i, factory in enumerate(factories):
+        params.append(f"a{i}")
+        value = f"__slotted_{i}__() if a{i} is __slotted_factory__ else a{i}" if factory else f"a{i}"
+        body.append(f"__slotted_set__(self, 'f{i}', {value})" if frozen else f"self.f{i} = {value}")
+    namespace: dict[str, Any] = {}
+    exec(f"def __init__({', '.join(params)}):\n " + "\n ".join(body or ["pass"]), namespace)
+    code: CodeType = namespace["__init__"].__code__
+    return code
 
 
 def _init(cls: type[Any], frozen: bool) -> Any:
     """The `__init__` dataclass would write for `cls`: the same parameters,
     defaults and annotations, each field set in order (through
     object.__setattr__ when frozen), a factory called for each field whose
-    argument is left out."""
-    params: list[str] = []
-    body: list[str] = []
+    argument is left out. Its code is its shape's template with the names
+    put in: the parameters (the locals, in order), and the placeholder
+    `fN` wherever the template has it, an attribute's name or a constant."""
+    found = fields(cls)
+    factories = tuple(f.default_factory is not MISSING for f in found)
+    template = _templates.get((frozen, factories))
+    if template is None:
+        template = _templates[frozen, factories] = _template(frozen, factories)
+    names = {f"f{i}": f.name for i, f in enumerate(found)}
+    me = "__dataclass_self__" if "self" in cls.__dataclass_fields__ else "self"
+    code = template.replace(
+        co_varnames=(me, *names.values()),
+        co_names=tuple(names.get(name, name) for name in template.co_names),
+        co_consts=tuple(names.get(c, c) if isinstance(c, str) else c for c in template.co_consts),
+    )
     namespace: dict[str, Any] = {"__slotted_factory__": _FACTORY, "__slotted_set__": object.__setattr__}
     defaults: list[object] = []
-    annotations: dict[str, object] = {}
-    me = "__dataclass_self__" if "self" in cls.__dataclass_fields__ else "self"
-    for f in fields(cls):
-        value = f.name
+    for i, f in enumerate(found):
         if f.default_factory is not MISSING:
-            namespace[f"__slotted_{f.name}__"] = f.default_factory
-            value = f"__slotted_{f.name}__() if {f.name} is __slotted_factory__ else {f.name}"
+            namespace[f"__slotted_{i}__"] = f.default_factory
             defaults.append(_FACTORY)
         elif f.default is not MISSING:
             defaults.append(f.default)
-        params.append(f.name)
-        annotations[f.name] = f.type
-        body.append(f"__slotted_set__({me}, {f.name!r}, {value})" if frozen else f"{me}.{f.name} = {value}")
-    exec(f"def __init__({', '.join([me, *params])}):\n " + "\n ".join(body or ["pass"]), namespace)
-    init = namespace["__init__"]
-    init.__defaults__ = tuple(defaults) or None
-    init.__annotations__ = {**annotations, "return": None}
+    init = FunctionType(code, namespace, None, tuple(defaults) or None)
+    init.__annotations__ = {**{f.name: f.type for f in found}, "return": None}
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__module__ = cls.__module__
     return init
@@ -159,10 +201,16 @@ def _init(cls: type[Any], frozen: bool) -> Any:
 
 class _LazyInit:
     """A class's `__init__` until its first instance: writes the real one
-    into the class (so later instances call it directly) and hands it out."""
+    into the class (so later instances call it directly) and hands it out.
+    It learns its class as the class is made (`__set_name__`)."""
 
-    def __init__(self, cls: type[Any], frozen: bool) -> None:
-        self.cls, self.frozen = cls, frozen
+    cls: type[Any]
+
+    def __init__(self, frozen: bool) -> None:
+        self.frozen = frozen
+
+    def __set_name__(self, owner: type[Any], name: str) -> None:
+        self.cls = owner
 
     def __get__(self, obj: object, owner: type[Any] | None = None) -> Any:
         init = _init(self.cls, self.frozen)
@@ -187,8 +235,11 @@ def _kind(annotation: object) -> str:
     """What an annotation makes of its name, as dataclass reads it: a
     "ClassVar" (no field), an "InitVar" or "KW_ONLY" (refused here), or a
     "field". The annotations are text (`from __future__ import
-    annotations`): the name before any `[`, with or without its module."""
+    annotations`): the name before any `[`, with or without its module
+    (the text of most fields names none of the three: told at once)."""
     if isinstance(annotation, str):
+        if "Var" not in annotation and "KW_ONLY" not in annotation:
+            return "field"
         head = annotation.split("[", 1)[0].strip().rsplit(".", 1)[-1]
     else:
         head = getattr(get_origin(annotation) or annotation, "_name", None) or type(annotation).__name__
@@ -202,7 +253,8 @@ def _fields(cls: type[Any]) -> dict[str, Field[Any]]:
     found: dict[str, Field[Any]] = {}
     for base in cls.__mro__[-1:0:-1]:
         found.update(base.__dict__.get("__dataclass_fields__", {}))
-    for name, annotation in inspect.get_annotations(cls).items():
+    # Read as dataclass reads them: inspect.get_annotations costs ~1 us more a class.
+    for name, annotation in cls.__dict__.get("__annotations__", {}).items():  # noqa: RUF063
         kind = _kind(annotation)
         if kind == "ClassVar":
             continue
@@ -223,9 +275,11 @@ def _fields(cls: type[Any]) -> dict[str, Field[Any]]:
     return found
 
 
-def _with_slots(cls: type[Any], found: dict[str, Field[Any]]) -> type[Any]:
+def _with_slots(cls: type[Any], found: dict[str, Field[Any]], methods: dict[str, Any]) -> type[Any]:
     """`cls` made again with its own fields as slots (a class's slots are
-    fixed when it is made), as dataclass(slots=True) makes it."""
+    fixed when it is made), as dataclass(slots=True) makes it, and these
+    methods (in its namespace: each set on the class afterwards would cost
+    an update of the type's slots)."""
     inherited: set[str] = set()
     for base in cls.__mro__[1:-1]:
         slots = base.__dict__.get("__slots__", ())
@@ -239,17 +293,18 @@ def _with_slots(cls: type[Any], found: dict[str, Field[Any]]) -> type[Any]:
     namespace["__dataclass_fields__"] = found
     namespace["__dataclass_params__"] = _PARAMS
     namespace["__match_args__"] = tuple(found)
+    namespace["__qualname__"] = cls.__qualname__
+    namespace.update(methods)
     metaclass: Any = type(cls)
     made: type[Any] = metaclass(cls.__name__, cls.__bases__, namespace)
-    made.__qualname__ = cls.__qualname__
     return made
 
 
-def _check_fields(cls: type[Any]) -> None:
+def _check_fields(cls: type[Any], found: tuple[Field[Any], ...]) -> None:
     """Fields `_init` can write (dataclass checks the order as it writes
     `__init__`, which it does not here)."""
     seen_default = False
-    for f in fields(cls):
+    for f in found:
         if not f.init or f.kw_only is True:
             raise TypeError(f"@slotted class {cls.__name__}: field {f.name!r} has init=False or kw_only=True")
         if f.default is not MISSING or f.default_factory is not MISSING:
@@ -306,16 +361,17 @@ def slotted(cls=None, /, *, frozen: bool = False):  # type: ignore[no-untyped-de
         if explicit_hash is not MISSING and not (explicit_hash is None and "__eq__" in cls.__dict__):
             own.add("__hash__")
         found = _fields(cls)
-        cls = _with_slots(cls, found)
-        _check_fields(cls)
+        # What dataclasses.fields() gives (a dataclass base may have ClassVars).
+        init_fields = tuple(f for f in found.values() if f._field_type is _FIELD)  # type: ignore[attr-defined]
+        _check_fields(cls, init_fields)
+        methods = _methods(cls.__qualname__, init_fields, frozen)
+        methods["__init__"] = _LazyInit(frozen)
         if not cls.__dict__.get("__doc__"):
-            cls.__doc__ = _Signature()  # type: ignore[assignment]  # read through its __get__: a str
+            methods["__doc__"] = _Signature()
+        cls = _with_slots(cls, found, {name: fn for name, fn in methods.items() if name not in own})
         if frozen:
             _frozen.add(cls)
-        made = _methods(cls, frozen)
-        made["__init__"] = _LazyInit(cls, frozen)
-        for name, fn in made.items():
-            if name not in own:
+            for name, fn in _guards(cls, tuple(f.name for f in init_fields)).items():
                 setattr(cls, name, fn)
         return cls
 

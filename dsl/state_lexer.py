@@ -31,15 +31,20 @@ from typing import Any
 
 from lark import Token
 from lark.common import LexerConf
-from lark.lexer import BasicLexer, TerminalDef
+from lark.lexer import BasicLexer, TerminalDef, _regexp_has_newline
 from lark.utils import TextSlice
 
 #: Tokens a state reads terminal by terminal before its scanner is made.
 HOT = 64
 
-#: A back-reference by number or by name: inside Lark's alternation of
-#: named groups it would count the groups of the terminals before it.
-_BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")
+#: What starts a back-reference, by number or by name: inside Lark's
+#: alternation of named groups it would count the groups of the terminals
+#: before it. (Looked for as text: a regular expression for it would cost
+#: every start ~60 us of compiling.)
+_BACKREFERENCES = ("(?P=", *(f"\\{digit}" for digit in "123456789"))
+
+#: A terminal's sort key in a lexer, whether it may read a newline, and it.
+_Facts = tuple[tuple[int, int, int, str], bool, TerminalDef]
 
 #: How a state reads a token: its terminals in the scanner's order, each a
 #: word (a str) or a compiled pattern, with its name.
@@ -47,20 +52,32 @@ _Plan = list[tuple[str | re.Pattern[str], str]]
 
 
 class Terminals:
-    """What the states' lexers share: each pattern terminal compiled alone,
-    and the words it matches whole (found once, where Lark's scanners match
-    every pattern against every word again in each state)."""
+    """What the states' lexers share: each terminal's place in a lexer's
+    order and whether it may read a newline, each pattern terminal compiled
+    alone, and the words it matches whole (found once, where Lark's lexers
+    work each of them out again in each state)."""
 
     def __init__(self) -> None:
+        self._facts: dict[str, _Facts] = {}
         self._compiled: dict[str, re.Pattern[str] | None] = {}
         self._covers: dict[tuple[str, str], bool] = {}
+
+    def facts(self, t: TerminalDef) -> _Facts:
+        """`t`'s sort key in a lexer's terminals (its name last: no two are
+        equal), whether it may read a newline, as Lark's BasicLexer works
+        them out, and `t`."""
+        facts = self._facts.get(t.name)
+        if facts is None:
+            key = (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name)
+            facts = self._facts[t.name] = key, _regexp_has_newline(t.pattern.to_regexp()), t
+        return facts
 
     def compiled(self, t: TerminalDef) -> re.Pattern[str] | None:
         """`t`'s pattern compiled alone, or None if it would not match there
         as it does inside the alternation."""
         if t.name not in self._compiled:
             regexp = t.pattern.to_regexp()
-            self._compiled[t.name] = None if _BACKREFERENCE.search(regexp) else re.compile(regexp)
+            self._compiled[t.name] = None if any(b in regexp for b in _BACKREFERENCES) else re.compile(regexp)
         return self._compiled[t.name]
 
     def covers(self, name: str, pattern: re.Pattern[str], word: TerminalDef) -> bool:
@@ -93,7 +110,21 @@ class StateLexer(BasicLexer):
     terminal by terminal (the module's docstring says why)."""
 
     def __init__(self, conf: LexerConf, shared: Terminals) -> None:
-        super().__init__(conf)
+        # What BasicLexer.__init__ sets, each terminal's order and newline
+        # looked up (worked out there, ~1 us a terminal in each state),
+        # without its checks of the terminals, which Lark skips for a table
+        # it loads (the lexers dsl/parse_table.py makes: tests/hostile
+        # compare them with Lark's).
+        ranked = sorted(map(shared.facts, conf.terminals))
+        self.re = conf.re_module
+        self.newline_types = frozenset(t.name for _, newline, t in ranked if newline)
+        self.ignore_types = frozenset(conf.ignore)
+        self.terminals = [t for _, _, t in ranked]
+        self.user_callbacks = conf.callbacks
+        self.g_regex_flags = conf.g_regex_flags
+        self.use_bytes = conf.use_bytes
+        self.terminals_by_name = conf.terminals_by_name
+        self._scanner = None
         self._shared = shared
         self._reads = 0
         self._plan: _Plan | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import dis
 import inspect
 import pickle
 from dataclasses import dataclass, field
@@ -13,6 +14,8 @@ import pytest
 from flowc.dsl import ast
 from flowc.dsl.slotted import slotted
 from flowc.dsl.source import Span
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def _pair(frozen: bool):
@@ -126,3 +129,94 @@ def test_the_front_ends_classes_keep_their_behaviour():
     assert node == ast.Ident(span, "bob") and node != ast.Address(span, "bob")
     with pytest.raises(TypeError):
         hash(node)
+
+
+#: Field names, some of them those the `__init__` templates use for their
+#: placeholders (dsl/slotted.py `_template`), and `self`.
+_NAMES = ["self", "f0", "f1", "a0", "a1", "name", "span", "items"]
+
+
+@st.composite
+def _shapes(draw):
+    """(frozen, [(name, kind)]): the fields in order, those with neither a
+    default nor a factory first."""
+    names = draw(st.lists(st.sampled_from(_NAMES), unique=True, max_size=len(_NAMES)))
+    kinds = sorted(
+        draw(st.lists(st.sampled_from(["plain", "default", "factory"]), min_size=len(names), max_size=len(names))),
+        key=lambda k: k != "plain",
+    )
+    return draw(st.booleans()), list(zip(names, kinds, strict=True))
+
+
+def _class(decorate, shape):
+    annotations, namespace = {}, {}
+    for name, kind in shape:
+        annotations[name] = "list" if kind == "factory" else "int"
+        if kind == "default":
+            namespace[name] = len(name)
+        elif kind == "factory":
+            namespace[name] = field(default_factory=list)
+    return decorate(type("Shape", (), {"__annotations__": annotations, "__module__": __name__, **namespace}))
+
+
+def _straight_line_init(frozen, shape):
+    """The instructions of the `__init__` written out for these fields (as
+    dsl/slotted.py wrote one a class before it had templates): one
+    statement a field, the factory of field i the global `__slotted_i__`."""
+    me = "__dataclass_self__" if any(name == "self" for name, _ in shape) else "self"
+    body = []
+    for i, (name, kind) in enumerate(shape):
+        value = f"__slotted_{i}__() if {name} is __slotted_factory__ else {name}" if kind == "factory" else name
+        body.append(f"__slotted_set__({me}, {name!r}, {value})" if frozen else f"{me}.{name} = {value}")
+    namespace = {}
+    exec(f"def __init__({', '.join([me, *(n for n, _ in shape)])}):\n " + "\n ".join(body or ["pass"]), namespace)
+    return namespace["__init__"]
+
+
+def _instructions(fn):
+    return [(i.opname, i.argval, i.positions.lineno) for i in dis.get_instructions(fn)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(_shapes())
+def test_each_shape_of_fields_makes_dataclass_s_init(frozen_and_shape):
+    frozen, shape = frozen_and_shape
+    dc = _class(dataclass(slots=True, frozen=frozen), shape)
+    sl = _class(slotted(frozen=True) if frozen else slotted, shape)
+    init, dc_init = sl.__init__, dc.__init__
+    assert str(inspect.signature(sl)) == str(inspect.signature(dc))
+    assert str(inspect.signature(init)) == str(inspect.signature(dc_init))
+    assert repr(init.__defaults__) == repr(dc_init.__defaults__)
+    assert init.__annotations__ == dc_init.__annotations__
+    for attribute in ("__name__", "__qualname__", "__module__", "__doc__", "__kwdefaults__"):
+        assert getattr(init, attribute) == getattr(dc_init, attribute)
+    # The code is straight-line, the names where they belong.
+    assert _instructions(init) == _instructions(_straight_line_init(frozen, shape))
+    assert init.__code__.co_varnames == _straight_line_init(frozen, shape).__code__.co_varnames
+
+    required = [name for name, kind in shape if kind == "plain"]
+    values = {name: 100 + i for i, (name, _) in enumerate(shape)}
+    for args, kwargs in [([values[n] for n, _ in shape], {}), ([], values), ([values[n] for n in required], {})]:
+        a, b = dc(*args, **kwargs), sl(*args, **kwargs)
+        assert repr(a) == repr(b)
+        assert [getattr(b, n) for n, _ in shape] == [getattr(a, n) for n, _ in shape]
+        for name, kind in shape:
+            if kind == "factory" and name not in kwargs and len(args) <= [n for n, _ in shape].index(name):
+                assert getattr(b, name) == [] and getattr(b, name) is not getattr(sl(*args, **kwargs), name)
+            if frozen:
+                with pytest.raises(dataclasses.FrozenInstanceError):
+                    setattr(b, name, 0)
+            else:
+                setattr(b, name, 0)
+                assert getattr(b, name) == 0
+    if required:
+        with pytest.raises(TypeError) as dc_error:
+            dc()
+        with pytest.raises(TypeError) as sl_error:
+            sl()
+        assert str(sl_error.value) == str(dc_error.value)
+    with pytest.raises(TypeError) as dc_error:
+        dc(*range(len(shape) + 1))
+    with pytest.raises(TypeError) as sl_error:
+        sl(*range(len(shape) + 1))
+    assert str(sl_error.value) == str(dc_error.value)

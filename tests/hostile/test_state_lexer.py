@@ -10,7 +10,7 @@ from copy import copy
 
 from flowc.dsl import grammar_queries, parser, state_lexer
 from lark import Token
-from lark.lexer import BasicLexer
+from lark.lexer import BasicLexer, PatternRE, TerminalDef
 from lark.utils import TextSlice
 
 from ..conftest import EXAMPLES, FIXTURES
@@ -83,3 +83,11 @@ def test_a_state_read_often_switches_to_lark_s_scanner_and_reads_the_same():
     assert [(s.name.name, s.limit.value) for s in module.statements] == [(f"u{i}", i) for i in range(many)]
     used = [lx for lx in set(contextual.lexers.values()) if lx._reads]
     assert used and all(lx._scanner is not None for lx in used if lx._reads >= state_lexer.HOT)
+
+
+def test_a_terminal_with_a_back_reference_is_left_to_lark_s_scanner():
+    shared = state_lexer.Terminals()
+    for i, regexp in enumerate([r"(a)\1", r"(?P<q>['\"]).*?(?P=q)", r"x\\\9"]):
+        assert shared.compiled(TerminalDef(f"B{i}", PatternRE(regexp))) is None, regexp
+    for i, regexp in enumerate([r"\d+", r"\\0", r"(?P<n>x)", r"a\\b"]):
+        assert shared.compiled(TerminalDef(f"P{i}", PatternRE(regexp))) is not None, regexp
