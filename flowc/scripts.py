@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import click
 
-EXIT_INPUT = 1
+from .command import EXIT_INPUT
 
 
 def use_color(stream=None) -> bool:
