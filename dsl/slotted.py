@@ -8,7 +8,8 @@ frozen one). The front end has ~90 such classes, and `flowc check` of a
 small file makes instances of fewer than half of them. Here no method is
 compiled as the class is made: a class's `__init__` is made when its first
 instance is, from the code of an `__init__` of its shape (how many fields,
-which have a default factory, frozen or not; compiled once, with one
+which have a default factory, frozen or not: written ahead of time for the
+front end's shapes, dsl/slotted_shapes.py, else compiled once with one
 `exec`) with its own names put in, and `__repr__`, `__eq__`, `__hash__` and
 a frozen class's guards are closures over the field names that do what
 dataclass's do: the same text, the same tuple comparison, unhashable unless
@@ -30,6 +31,8 @@ from dataclasses import _FIELD, MISSING, Field, FrozenInstanceError, dataclass, 
 from operator import attrgetter
 from types import CodeType, FunctionType
 from typing import Any, TypeVar, dataclass_transform, get_origin, overload
+
+from . import slotted_shapes
 
 _C = TypeVar("_C", bound=type)
 
@@ -143,26 +146,43 @@ def _name(methods: dict[str, Any], qualname: str) -> dict[str, Any]:
 
 
 #: (frozen, which fields have a default factory) -> the code of an
-#: `__init__` of that shape (`_template`), compiled once for every class of
-#: the shape.
+#: `__init__` of that shape (`_template`), made once for every class of the
+#: shape.
 _templates: dict[tuple[bool, tuple[bool, ...]], CodeType] = {}
 
 
-def _template(frozen: bool, factories: tuple[bool, ...]) -> CodeType:
-    """The code of an `__init__` of that shape, its names placeholders that
-    `_init` renames: parameters `self, a0, a1, ...`; fields `f0, f1, ...`,
-    attribute names, or constants passed to object.__setattr__ when frozen;
-    field i's factory the global `__slotted_i__`."""
-    params = ["self"]
+def _shape_name(frozen: bool, factories: tuple[bool, ...]) -> str:
+    """A shape's name: `frozen_` or `plain_`, then a letter a field, `F` for
+    one with a default factory, `v` for one without."""
+    return ("frozen_" if frozen else "plain_") + "".join("F" if f else "v" for f in factories)
+
+
+def _template_text(frozen: bool, factories: tuple[bool, ...]) -> str:
+    """The source of an `__init__` of that shape, named for it, its names
+    placeholders that `_init` renames: parameters `self, a0, a1, ...`;
+    fields `f0, f1, ...`, attribute names, or constants passed to
+    object.__setattr__ when frozen; field i's factory the global
+    `__slotted_i__`. (`_init` gives the function the class's annotations.)"""
+    params = ["self", *(f"a{i}" for i in range(len(factories)))]
     body: list[str] = []
     for i, factory in enumerate(factories):
-        params.append(f"a{i}")
         value = f"__slotted_{i}__() if a{i} is __slotted_factory__ else a{i}" if factory else f"a{i}"
-        body.append(f"__slotted_set__(self, 'f{i}', {value})" if frozen else f"self.f{i} = {value}")
-    namespace: dict[str, Any] = {}
-    exec(f"def __init__({', '.join(params)}):\n " + "\n ".join(body or ["pass"]), namespace)
-    code: CodeType = namespace["__init__"].__code__
-    return code
+        body.append(f'__slotted_set__(self, "f{i}", {value})' if frozen else f"self.f{i} = {value}")
+    head = f"def {_shape_name(frozen, factories)}({', '.join(params)}):\n"
+    return head + "".join(f"    {line}\n" for line in body or ["pass"])
+
+
+def _template(frozen: bool, factories: tuple[bool, ...]) -> CodeType:
+    """The code of an `__init__` of that shape: written ahead of time for
+    the shapes of the front end's classes (dsl/slotted_shapes.py, loaded as
+    bytecode), else compiled here from `_template_text`."""
+    made = getattr(slotted_shapes, _shape_name(frozen, factories), None)
+    if made is None:
+        namespace: dict[str, Any] = {}
+        exec(_template_text(frozen, factories), namespace)
+        made = namespace[_shape_name(frozen, factories)]
+    code: CodeType = made.__code__
+    return code.replace(co_name="__init__", co_qualname="__init__")
 
 
 def _init(cls: type[Any], frozen: bool) -> Any:
@@ -376,3 +396,49 @@ def slotted(cls=None, /, *, frozen: bool = False):  # type: ignore[no-untyped-de
         return cls
 
     return make if cls is None else make(cls)
+
+
+def shapes_module() -> str:
+    """The text of dsl/slotted_shapes.py: an `__init__` template for each
+    shape of the @slotted classes of the front end's modules."""
+    import importlib
+    import pkgutil
+
+    from flowc import dsl
+
+    shapes = set()
+    for info in pkgutil.walk_packages(dsl.__path__, "flowc.dsl."):
+        for value in vars(importlib.import_module(info.name)).values():
+            if isinstance(value, type) and value.__dict__.get("__dataclass_params__") is _PARAMS:
+                found = fields(value)
+                shapes.add((value in _frozen, tuple(f.default_factory is not MISSING for f in found)))
+    head = (
+        '"""The `__init__` of each shape of @slotted class in the front end (what\n'
+        "a shape is: dsl/slotted.py), written ahead of time so that start-up loads\n"
+        "them as bytecode instead of compiling each (~55 us a shape). Made by\n"
+        "`python -m flowc.dsl.slotted`; tests/test_slotted.py fails when it is not\n"
+        'current. The globals they name are those of the function `_init` makes."""\n\n'
+        "# ruff: noqa: F821\n"
+        "# mypy: ignore-errors\n"
+        "from __future__ import annotations\n"
+    )
+    return head + "".join(f"\n\n{_template_text(*shape)}" for shape in sorted(shapes))
+
+
+def main() -> None:
+    from pathlib import Path
+
+    path = Path(slotted_shapes.__file__)
+    text = shapes_module()
+    if path.read_text(encoding="utf-8") == text:
+        print(f"{path} is up to date")
+        return
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    # The module the classes were made by, not this copy run as a script.
+    from flowc.dsl.slotted import main as write
+
+    write()

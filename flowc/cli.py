@@ -10,7 +10,7 @@ import sys
 import click
 
 from . import __version__
-from .command import EXIT_INPUT, EXIT_OK, EXIT_USAGE, Command
+from .command import EXIT_INPUT, EXIT_OK, EXIT_USAGE, Command, done_when_flushed
 from .formats import CHECK_FORMATS
 from .help import examples, format_option
 from .scripts import checking, use_color
@@ -150,6 +150,7 @@ def check(paths, fmt, strict, ignore) -> None:
         os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
     click.echo(render(fmt, result, color=use_color(), tool_version=__version__), color=use_color())
     failed = result.errors or (strict and result.diagnostics)
+    done_when_flushed()  # no store, thread or file of its own to close
     sys.exit(EXIT_INPUT if failed else EXIT_OK)
 
 

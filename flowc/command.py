@@ -1,5 +1,6 @@
-"""What every `flowc` command shares: its exit statuses, and the command
-class that turns the usage errors of the layers below into click's. The
+"""What every `flowc` command shares: its exit statuses, the command class
+that turns the usage errors of the layers below into click's, and how a
+command says it may end without Python's exit (`done_when_flushed`). The
 commands kept outside flowc/cli.py (imported when first looked up, so that
 `flowc check` does not pay for them) are made with it too."""
 
@@ -10,6 +11,17 @@ import sys
 import click
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
+
+#: Set by a command whose work is done and written once its output is
+#: flushed (flowc/launch.py ends the program then, without Python's exit).
+quick_end = False
+
+
+def done_when_flushed() -> None:
+    """The running command has nothing left to close (no store, thread or
+    file of its own): once its output is flushed, the program may end."""
+    global quick_end
+    quick_end = True
 
 
 class StoreProblem(click.ClickException):

@@ -52,3 +52,40 @@ def test_the_console_script_and_python_m_flowc_start_through_the_launcher():
     assert scripts["flowc"] == "flowc.launch:main"
     out = subprocess.run([sys.executable, "-m", "flowc", "--version"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "flowc" in out.stdout, out.stderr
+
+
+EXIT_PROBE = """
+import atexit, sys
+atexit.register(lambda: print("python's exit ran", file=sys.stderr))
+sys.argv = ["flowc", *sys.argv[1:]]
+from flowc.launch import main
+main()
+"""
+
+
+def _launched(tmp_path, *args):
+    return subprocess.run(
+        [sys.executable, "-c", EXIT_PROBE, *args], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+
+
+def test_a_check_ends_once_its_output_is_flushed_with_its_status_and_all_its_output(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from flowc.cli import main
+
+    (tmp_path / "bad.flow").write_text("".join(f"user u{i} seat bogus\n" for i in range(300)))
+    for name, status in (("bad.flow", 1), (str(ROOT / "examples"), 0)):
+        out = _launched(tmp_path, "check", name)
+        assert out.returncode == status, out.stderr
+        assert "python's exit ran" not in out.stderr  # ended at once
+        # Everything it printed is there, as the command prints it in-process.
+        monkeypatch.chdir(tmp_path)
+        expected = CliRunner().invoke(main, ["check", name]).output
+        assert out.stdout == expected and len(expected) > 30
+
+
+def test_other_commands_end_as_python_ends_them(tmp_path):
+    for args in (["explain", "E201"], ["check", "--no-such-option"], ["--version"]):
+        out = _launched(tmp_path, *args)
+        assert "python's exit ran" in out.stderr, (args, out.stderr)
