@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from .context import Context
 from .diagnostics import Diagnostic, suppressions
 from .loader import Unit
-from .partial import may_be_explained
 from .program import Program
 
 
@@ -37,6 +36,8 @@ def run_rules(unit: Unit, ignore: frozenset[str] = frozenset()) -> CheckResult:
             continue  # errors cannot be ignored: the program would be broken
         found.extend(rule.check(ctx))
     if unit.syntax:  # some statements did not parse: what they may explain is left out
+        from .partial import may_be_explained  # imported only then: a clean file does without
+
         found = may_be_explained(found, unit)
     by_path = {m.span.path: suppressions(m.comments) for m in unit.modules}
     kept = []

@@ -17,7 +17,6 @@ from . import ast
 from .diagnostics import Diagnostic
 from .grammar_queries import STATEMENT_KEYWORDS, lark_parser
 from .source import Span
-from .syntax_errors import describe
 from .tree_builder import BuildError, ParseState, parse_state
 
 #: Syntax errors reported per file before giving up on it.
@@ -63,6 +62,8 @@ def parse(text: str, path: str = "<input>") -> tuple[ast.Module, list[Diagnostic
             diagnostics.append(e.code.report(e.message, e.span, help=(e.help,) if e.help else ()))
             offset = _offset(work, e.span.line, e.span.column)
         except UnexpectedInput as e:
+            from .syntax_errors import describe  # a clean file needs no messages
+
             diag, offset = describe(e, work, path)
             diagnostics.append(diag)
         except Exception as e:  # a BuildError wrapped by Lark's callback machinery

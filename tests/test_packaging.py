@@ -99,6 +99,14 @@ NOT_FOR_A_TEXT_CHECK = (
     "flowc.dsl.format",
     "flowc.dsl.complete",
     "flowc.dsl.incremental",
+    # what only a syntax error needs
+    "flowc.dsl.syntax_errors",
+    "flowc.dsl.partial",
+    # the commands kept in modules of their own
+    "flowc.run_cmd",
+    "flowc.store_cmds",
+    "flowc.queue_cmds",
+    "flowc.deliver_cmd",
 )
 
 
