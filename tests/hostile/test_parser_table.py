@@ -141,3 +141,17 @@ def test_parses_in_threads_keep_their_own_state():
         for i, module in pool.map(one, range(8)):
             assert {c.text for c in module.comments} == {f"# c{i}"} and len(module.comments) == 200
             assert {s.span.path for s in module.statements} == {f"f{i}.flow"}
+
+
+def test_the_callbacks_of_rules_are_made_when_first_reduced_by(monkeypatch):
+    """Each rule's callback is made the first time the parser reduces by it
+    (a small file needs a fraction of them), and it is Lark's own: the
+    corpus parses as with the grammar compiled (the test above)."""
+    from lark.grammar import Rule
+
+    fresh = parse_table.load(**grammar_queries.callbacks())
+    monkeypatch.setattr(grammar_queries, "_parser", fresh)
+    made = lambda: [k for k in fresh._callbacks if isinstance(k, Rule)]  # noqa: E731
+    assert made() == []
+    _parsed("user alice seat sales_enterprise inbox alice@acme.example\n")
+    assert 0 < len(made()) < len(fresh.rules) / 2
