@@ -17,9 +17,9 @@ The rest is Lark's serialised parser, made compact to load quickly (one
 deserialiser and a JSON hook per object): its memo of terminals and rules
 is a list of arrays, and the table's actions are flat lists of integers.
 The parser states' lexers are made when the parser first reaches each state
-(`_ContextualLexer`), each rule's callback when it first reduces by the
-rule (`_Callbacks`), and compile their scanners only once used often
-(dsl/state_lexer.py). The code reading the form runs only with the Lark
+(`_ContextualLexer`), and compile their scanners only once used often
+(dsl/state_lexer.py); each rule's callback is made when the parser first
+reduces by the rule (`_Callbacks`). The code reading the form runs only with the Lark
 version that wrote it (the digest)."""
 
 from __future__ import annotations
