@@ -230,7 +230,7 @@ class _ContextualLexer(ContextualLexer):
         return BasicLexer(copy(self._conf))
 
 
-class _Callbacks(dict[Any, Callable[..., Any]]):
+class _Callbacks(dict[Any, Callable[..., Any] | None]):
     """Rule -> what the parser calls when it reduces by the rule, made when
     it first does, by Lark's own ParseTreeBuilder for that rule alone: a
     small file reduces by a fraction of the grammar's ~190 rules (making
@@ -238,15 +238,14 @@ class _Callbacks(dict[Any, Callable[..., Any]]):
     in at once (the parser asks whether a token's type has one with `in`)."""
 
     def __init__(self, make: Callable[[Rule], Callable[..., Any]]) -> None:
-        super().__init__()
+        # Never empty, or the parser would skip its callbacks; a key no rule
+        # or terminal has (a method `__bool__` would cost every reduction).
+        super().__init__({None: None})
         self._make = make
 
     def __missing__(self, rule: Rule) -> Callable[..., Any]:
         made = self[rule] = self._make(rule)
         return made
-
-    def __bool__(self) -> bool:
-        return True  # the parser skips its callbacks when they are empty
 
 
 class _Lark(Lark):
