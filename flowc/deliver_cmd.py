@@ -12,7 +12,7 @@ import click
 from flowc.dsl import UsageError
 
 from .command import Command
-from .help import examples, format_option
+from .help import examples, format_option, store_option
 
 if TYPE_CHECKING:
     from flowc.interpreter.stores.base import Outbox, Views
@@ -140,9 +140,7 @@ def _stop_on_signals() -> threading.Event:
         ("flowc deliver --deliver maildir:preview", "write the messages to a Maildir instead"),
     ),
 )
-@click.option(
-    "--store", "store_url", default="sqlite:///flow.db", show_default=True, help="sqlite:///PATH or postgresql://..."
-)
+@store_option("sqlite:///PATH or postgresql://...")
 @deliver_options(default="smtp")
 @click.option("--once", is_flag=True, help="Send what is due now, then stop (the default).")
 @click.option("--wait", is_flag=True, help="Keep sending as messages and retries fall due, until stopped.")
@@ -248,13 +246,7 @@ def _message_dict(m) -> dict:
         ("flowc outbox --store sqlite:///preview.db --format json", "one JSON object per message"),
     ),
 )
-@click.option(
-    "--store",
-    "store_url",
-    default="sqlite:///flow.db",
-    show_default=True,
-    help="The store to read: sqlite:///PATH or postgresql://...",
-)
+@store_option()
 @click.option(
     "--state",
     type=click.Choice(["pending", "sending", "delivered", "failed", "canceled"]),

@@ -24,6 +24,15 @@ def examples(*pairs: tuple[str, str]) -> str:
     return "\b\nExamples:\n" + "\n".join(rows)
 
 
+#: What `store_option` says of a store that is only read.
+READ_STORE = "The store to read: sqlite:///PATH or postgresql://..."
+
+
+def store_option(help: str = READ_STORE) -> Callable[[F], F]:
+    """`--store` (the parameter `store_url`), sqlite:///flow.db by default."""
+    return click.option("--store", "store_url", default="sqlite:///flow.db", show_default=True, help=help)
+
+
 def format_option(choices: Sequence[str], help: str) -> Callable[[F], F]:
     """`--format` (the parameter `fmt`): one of `choices`, "text" by default."""
     return click.option(

@@ -7,7 +7,7 @@ import json
 
 import click
 
-from .help import examples, format_option
+from .help import examples, format_option, store_option
 from .report_format import TABLES
 
 
@@ -20,13 +20,7 @@ from .report_format import TABLES
     ),
 )
 @click.argument("scripts", nargs=-1, type=click.Path(exists=True))
-@click.option(
-    "--store",
-    "store_url",
-    default="sqlite:///flow.db",
-    show_default=True,
-    help="memory:, sqlite:///PATH or postgresql://...",
-)
+@store_option("memory:, sqlite:///PATH or postgresql://...")
 @click.option("--since", metavar="DAY", help="From this day (a date or a time: its UTC day), included.")
 @click.option("--until", metavar="DAY", help="To this day (a date or a time: its UTC day), included.")
 @click.option("--sequence", help="Only this sequence.")

@@ -12,7 +12,7 @@ import click
 from .command import EXIT_INPUT, EXIT_OK, EXIT_USAGE, Command
 from .deliver_cmd import deliver_options, make_deliverer
 from .formats import ENTRY_FORMATS
-from .help import examples, format_option
+from .help import examples, format_option, store_option
 from .output import writer
 from .scripts import checked_or_exit
 
@@ -62,13 +62,7 @@ def parse_until(value):
     type=click.Path(exists=True, dir_okay=False, allow_dash=True),
     help="Events as JSON lines, or one JSON array of them; - reads standard input.",
 )
-@click.option(
-    "--store",
-    "store_url",
-    default="sqlite:///flow.db",
-    show_default=True,
-    help="memory:, sqlite:///PATH or postgresql://...",
-)
+@store_option("memory:, sqlite:///PATH or postgresql://...")
 @click.option("--until", help="Run the clock on to this time after the last event.")
 @format_option(ENTRY_FORMATS, "Audit entries as aligned text, or as one JSON object per line.")
 @click.option(

@@ -9,7 +9,7 @@ import click
 from .command import Command
 from .deliver_cmd import outbox_line, outbox_status
 from .formats import ENTRY_FORMATS
-from .help import examples, format_option
+from .help import examples, format_option, store_option
 from .output import writer
 
 
@@ -20,13 +20,7 @@ from .output import writer
         ("flowc status --store sqlite:///preview.db --format json", "as one JSON object"),
     ),
 )
-@click.option(
-    "--store",
-    "store_url",
-    default="sqlite:///flow.db",
-    show_default=True,
-    help="The store to read: sqlite:///PATH or postgresql://...",
-)
+@store_option()
 @format_option(["text", "json"], "Aligned text, or one JSON object.")
 def status(store_url, fmt) -> None:
     """What a store holds: enrollments, sends, the outbox.
@@ -84,13 +78,7 @@ def status(store_url, fmt) -> None:
         ("flowc log --store sqlite:///preview.db --format json", "one JSON object per entry"),
     ),
 )
-@click.option(
-    "--store",
-    "store_url",
-    default="sqlite:///flow.db",
-    show_default=True,
-    help="The store to read: sqlite:///PATH or postgresql://...",
-)
+@store_option()
 @click.option("--last", type=click.IntRange(min=1, max=10**9), help="Only the last N entries.")
 @format_option(ENTRY_FORMATS, "Audit entries as aligned text, or as one JSON object per line.")
 def log(store_url, last, fmt) -> None:

@@ -17,7 +17,7 @@ import sys
 import click
 
 from ..deliver_cmd import deliver_options
-from ..help import examples
+from ..help import examples, store_option
 from ..scripts import checked_or_exit
 
 TOKEN_ENV = "FLOWC_TOKEN"
@@ -51,13 +51,7 @@ def _loopback(host: str) -> bool:
     ),
 )
 @click.argument("scripts", nargs=-1, type=click.Path(exists=True))
-@click.option(
-    "--store",
-    "store_url",
-    default="sqlite:///flow.db",
-    show_default=True,
-    help="memory:, sqlite:///PATH or postgresql://... (events queued for workers)",
-)
+@store_option("memory:, sqlite:///PATH or postgresql://... (events queued for workers)")
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="The port to listen on.")
 @deliver_options(default="none")
