@@ -32,6 +32,7 @@ def main() -> None:
     finally:
         gc.freeze()
         gc.enable()
+    command.quick_end = False  # what an earlier command in this process said is not this one's
     try:
         cli()
     except SystemExit as done:
@@ -43,10 +44,12 @@ def main() -> None:
 def _end(done: SystemExit) -> None:
     """End the process with `done`'s status once standard output and error
     are flushed; if they cannot be (a closed pipe), return, and Python's
-    own exit reports it as it always does."""
+    own exit reports it as it always does. (A stream Python was started
+    without, its descriptor closed, is None: nothing to flush.)"""
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
     except (OSError, ValueError):
         return
     os._exit(done.code or 0)

@@ -7,12 +7,14 @@ import json
 
 import click
 
+from .command import Command
 from .help import examples, format_option, store_option
 from .report_format import TABLES
 
 
 @click.command(
     "report",
+    cls=Command,
     epilog=examples(
         ("flowc report", "every sequence, sender and the outbox of ./flow.db"),
         ('flowc report examples/ --sequence "Book a meeting" --since 2026-01-01', "one sequence from a day on"),

@@ -89,3 +89,36 @@ def test_other_commands_end_as_python_ends_them(tmp_path):
     for args in (["explain", "E201"], ["check", "--no-such-option"], ["--version"]):
         out = _launched(tmp_path, *args)
         assert "python's exit ran" in out.stderr, (args, out.stderr)
+
+
+def test_a_check_with_its_standard_output_closed_ends_as_before(tmp_path):
+    """Python starts without sys.stdout then (None): the check's status is
+    still its own, with nothing on standard error."""
+    out = subprocess.run(
+        [sys.executable, "-c", EXIT_PROBE, "check", str(ROOT / "examples")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        pass_fds=(),
+        preexec_fn=lambda: __import__("os").close(1),
+    )
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+
+
+def test_what_a_check_said_in_this_process_does_not_end_a_later_command_early(tmp_path):
+    probe = """
+import atexit, sys
+from click.testing import CliRunner
+from flowc.cli import main as cli
+CliRunner().invoke(cli, ["check", sys.argv[1]])
+atexit.register(lambda: print("python's exit ran", file=sys.stderr))
+sys.argv = ["flowc", "explain", "E201"]
+from flowc.launch import main
+main()
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", probe, str(ROOT / "examples")], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert out.returncode == 0 and "python's exit ran" in out.stderr, out.stderr

@@ -106,3 +106,12 @@ def test_each_steps_deliveries_are_counted_from_the_messages_the_deliverer_recor
     steps = [step for sequence in report["sequences"] for step in sequence["steps"]]
     assert all(step["step"] is not None for step in steps if step["delivered"])
     assert sum(step["delivered"] for step in steps) == len(list((box / "new").iterdir())) > 0
+
+
+@pytest.mark.parametrize("store", ["sqlite:///{tmp}/typo.db", "bogus://x"])
+def test_a_store_that_cannot_be_read_is_one_line_exit_2(tmp_path, store):
+    url = store.format(tmp=tmp_path)
+    r = CliRunner().invoke(main, ["report", "--store", url])
+    assert r.exit_code == 2, r.output
+    assert len(r.output.strip().splitlines()) == 1 and r.output.startswith("Error: "), r.output
+    assert not (tmp_path / "typo.db").exists()
