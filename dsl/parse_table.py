@@ -1,31 +1,33 @@
-"""The Flow parser's LALR table, made ahead of time and kept as JSON data
-beside the grammar (grammar/flow_table.json), so that start-up compiles no
-grammar and loads nothing executable: Lark's own `cache=True` pickles the
-table into the shared temp dir, where anyone who can write there would run
-code as the user at the next start.
+"""The Flow parser's LALR table, made ahead of time and kept as Python data
+in dsl/flow_table.py, so that start-up compiles no grammar, parses no
+JSON (loading the `json` module and the table's text took ~2 ms of a ~55 ms
+`flowc check`; the module's constants load from its bytecode, as every
+module's do) and loads nothing from a place others can write: Lark's own
+`cache=True` pickles the table into the shared temp dir, where anyone who
+can write there would run code as the user at the next start. The table
+module is installed with the package, as trusted as the rest of its code.
 
     python -m flowc.dsl.parse_table     # regenerate after changing flow.lark
 
-The file's first line records a digest of the grammar and of the Lark
-version the table was made with, and the SHA-256 of the rest; when the
-grammar or Lark differs (the grammar was edited and the table not yet
-regenerated), or the rest is not what was written, the grammar is compiled
-instead, and tests/hostile say so.
+The module records a digest of the grammar and of the Lark version the
+table was made with; when the grammar or Lark differs (the grammar was
+edited and the table not yet regenerated), or the module cannot be imported
+or its table not loaded (a damaged file), the grammar is compiled instead,
+and tests/hostile say so.
 
-The rest is Lark's serialised parser, made compact to load quickly (one
-`json.loads` and a loop, where Lark's own form costs a generic
-deserialiser and a JSON hook per object): its memo of terminals and rules
-is a list of arrays, and the table's actions are flat lists of integers.
-The parser states' lexers are made when the parser first reaches each state
-(`_ContextualLexer`), and compile their scanners only once used often
-(dsl/state_lexer.py); each rule's callback is made when the parser first
-reduces by the rule (`_Callbacks`). The code reading the form runs only with the Lark
-version that wrote it (the digest)."""
+The table is Lark's serialised parser, made compact to load quickly (a
+loop, where Lark's own form costs a generic deserialiser and a hook per
+object): its memo of terminals and rules is a list of arrays, and the
+table's actions are flat lists of integers. The parser states' lexers are
+made when the parser first reaches each state (`_ContextualLexer`), and
+compile their scanners only once used often (dsl/state_lexer.py); each
+rule's callback is made when the parser first reduces by the rule
+(`_Callbacks`). The code reading the form runs only with the Lark version
+that wrote it (the digest)."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import pkgutil
 from collections.abc import Callable, Collection
 from copy import copy
@@ -48,7 +50,6 @@ from .state_lexer import StateLexer, Terminals
 
 #: How the table is built; part of the digest.
 OPTIONS = {"parser": "lalr", "lexer": "contextual", "maybe_placeholders": True}
-TABLE = "flow_table.json"
 
 
 def _read(name: str) -> str:
@@ -66,12 +67,8 @@ def grammar_text() -> str:
 
 
 def digest(grammar: str) -> str:
-    key = json.dumps([grammar, lark.__version__, OPTIONS], sort_keys=True)
+    key = "\0".join([grammar, lark.__version__, repr(sorted(OPTIONS.items()))])
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def compile_grammar(**callbacks: Any) -> Lark:
@@ -109,17 +106,28 @@ def _actions(actions: dict[int, tuple[int, Any]]) -> list[int]:
     return flat
 
 
-def table_json(parser: Lark) -> str:
+def table_module(parser: Lark) -> str:
+    """The text of dsl/flow_table.py: the digest, and the table as Python
+    literals (the values JSON would carry: dicts with sorted keys, lists,
+    strings, numbers, booleans and None)."""
+    import json
+
     data, memo = parser.memo_serialize([TerminalDef, Rule])
     table = data["parser"]["parser"]
     tokens, states = table["tokens"], table["states"]
     table["tokens"] = [tokens[i] for i in range(len(tokens))]
     table["states"] = [_actions(states[i]) for i in range(len(states))]
-    body = json.dumps(
-        {"data": data, "memo": [_memo_entry(memo[i]) for i in range(len(memo))]}, separators=(",", ":"), sort_keys=True
+    whole = {"data": data, "memo": [_memo_entry(memo[i]) for i in range(len(memo))]}
+    literal = repr(json.loads(json.dumps(whole, sort_keys=True)))
+    return (
+        '"""The Flow parser\'s LALR table, made from grammar/flow.lark by `python -m\n'
+        "flowc.dsl.parse_table` (dsl/parse_table.py says what it holds and how it is\n"
+        'read). Generated: do not edit."""\n\n'
+        "from __future__ import annotations\n\n"
+        "# fmt: off\n"
+        f"DIGEST = {digest(grammar_text())!r}\n"
+        f"TABLE = {literal}\n"
     )
-    head = json.dumps({"digest": digest(grammar_text()), "sha256": _sha256(body)}, sort_keys=True)
-    return f"{head}\n{body}\n"
 
 
 # -- reading
@@ -266,37 +274,38 @@ class _Lark(Lark):
 
 
 def _table() -> dict[str, Any] | None:
-    """The table shipped, if it is there, undamaged and made from this
-    grammar with this Lark."""
+    """The table shipped, if its module can be imported and it was made
+    from this grammar with this Lark."""
     try:
-        head, body = _read(TABLE).split("\n", 1)
-        head = json.loads(head)
-    except (FileNotFoundError, UnicodeDecodeError, ValueError):
+        from . import flow_table
+    except Exception:  # missing, or not Python any more (a damaged file)
         return None
-    body = body.rstrip("\n")
-    if (
-        not isinstance(head, dict)
-        or head.get("digest") != digest(grammar_text())
-        or head.get("sha256") != _sha256(body)
-    ):
+    table = getattr(flow_table, "TABLE", None)
+    if getattr(flow_table, "DIGEST", None) != digest(grammar_text()) or not isinstance(table, dict):
         return None
-    table: dict[str, Any] = json.loads(body)
     return table
+
+
+def _from_table(table: dict[str, Any], callbacks: dict[str, Any]) -> Lark | None:
+    """The parser read from `table`, or None if the table is not whole."""
+    try:
+        parser: Lark = _Lark._load_from_dict(  # type: ignore[no-untyped-call]  # lark leaves it untyped
+            table["data"],
+            _memo(table["memo"]),
+            **callbacks,
+            _plugins={"LALR_Parser": _LALR, "ContextualLexer": _ContextualLexer},
+        )
+    except Exception:  # not whole: whatever Lark or the loop above trips on, the grammar is compiled
+        return None
+    return parser
 
 
 def load(**callbacks: Any) -> Lark:
     """The parser from the table shipped with the package; the grammar is
     compiled only when the table is missing, out of date or damaged."""
     table = _table()
-    if table is None:
-        return compile_grammar(**callbacks)
-    parser: Lark = _Lark._load_from_dict(  # type: ignore[no-untyped-call]  # lark leaves it untyped
-        table["data"],
-        _memo(table["memo"]),
-        **callbacks,
-        _plugins={"LALR_Parser": _LALR, "ContextualLexer": _ContextualLexer},
-    )
-    return parser
+    parser = _from_table(table, callbacks) if table is not None else None
+    return parser if parser is not None else compile_grammar(**callbacks)
 
 
 def table_is_current() -> bool:
@@ -304,16 +313,15 @@ def table_is_current() -> bool:
 
 
 def main() -> None:
-    from importlib import resources
     from pathlib import Path
 
-    path = Path(str(resources.files("flowc.grammar").joinpath(TABLE)))
+    path = Path(__file__).with_name("flow_table.py")
     # Lark numbers its states differently from run to run: a table that is
     # current is left as it is, so that regenerating changes no file.
     if table_is_current():
         print(f"{path} is up to date")
         return
-    path.write_text(table_json(compile_grammar()), encoding="utf-8")
+    path.write_text(table_module(compile_grammar()), encoding="utf-8")
     print(f"wrote {path}")
 
 

@@ -56,28 +56,51 @@ def _compiles(monkeypatch) -> list:
 
 
 def test_a_damaged_or_old_table_is_not_loaded(monkeypatch):
-    text = parse_table._read(parse_table.TABLE)
-    head, body = text.split("\n", 1)
-    damaged = [
-        head + "\n" + body.replace("[", "[0,", 1),  # the body is not what was written
-        "not json\n" + body,
-        "[]\n" + body,
-        body.rstrip("\n"),
-        "",
-        # the whole table on one line, as it once was
-        f'{{"digest": "{parse_table.digest(parse_table.grammar_text())}", "data": {{}}}}',
-    ]
+    """A table module made from another grammar or Lark, one that cannot be
+    imported (a file that is no longer Python), or whose table is not whole:
+    the grammar is compiled instead."""
+    import sys
+
+    from flowc.dsl import flow_table
+
     calls = _compiles(monkeypatch)
-    read = parse_table._read
-    for table in damaged:
-        monkeypatch.setattr(
-            parse_table, "_read", lambda name, table=table: table if name == parse_table.TABLE else read(name)
-        )
+    whole = flow_table.TABLE
+    damaged = [
+        ("DIGEST", "0" * 64),  # made from another grammar or Lark
+        ("DIGEST", None),
+        ("TABLE", []),
+        ("TABLE", {}),
+        ("TABLE", {"data": {}, "memo": []}),
+        ("TABLE", {**whole, "memo": whole["memo"][:10]}),
+    ]
+    for name, value in damaged:
+        with monkeypatch.context() as m:
+            m.setattr(flow_table, name, value)
+            assert parse_table.load() == "compiled", (name, value)
+    # A module that cannot be imported (None in sys.modules: ImportError).
+    with monkeypatch.context() as m:
+        m.setitem(sys.modules, "flowc.dsl.flow_table", None)
+        m.delattr(sys.modules["flowc.dsl"], "flow_table")
         assert parse_table.load() == "compiled"
         assert not parse_table.table_is_current()
-    assert len(calls) == len(damaged)
-    monkeypatch.setattr(parse_table, "_read", read)
+    assert len(calls) == len(damaged) + 1
     assert parse_table.table_is_current() and parse_table.load() != "compiled"
+
+
+def test_the_table_module_is_python_data_only():
+    """What the module holds is what JSON would: no code, nothing to run."""
+    from flowc.dsl import flow_table
+
+    def data(value) -> bool:
+        if isinstance(value, dict):
+            return all(isinstance(k, str) and data(v) for k, v in value.items())
+        if isinstance(value, list):
+            return all(map(data, value))
+        return value is None or isinstance(value, (str, int, float, bool))
+
+    assert data(flow_table.TABLE)
+    names = {n for n in vars(flow_table) if not n.startswith("__")}
+    assert names == {"DIGEST", "TABLE", "annotations"}
 
 
 def test_each_state_lexes_as_lark_s_own_contextual_lexer_would():
