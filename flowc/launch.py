@@ -12,10 +12,11 @@ flowc keeps its collector as it was.
 
 A command whose work is done and written, with nothing left to close (a
 check: no store, no thread, no file of its own), may also say so
-(flowc/command.py, `done_when_flushed`): the process then ends as soon as its output is
-flushed, without taking every module and object apart one by one as
-Python's exit does (~1.7 ms of `flowc check`). Only here, in the program:
-a command run by a test in the test's process ends as it always does."""
+(`done_when_flushed` in flowc/command.py): the process then ends as soon
+as its output is flushed, without taking every module and object apart
+one by one as Python's exit does (~1.7 ms of `flowc check`). Only here,
+in the program: a command run by a test in the test's process ends as it
+always does."""
 
 from __future__ import annotations
 
