@@ -125,23 +125,25 @@ def check(paths, fmt, strict, ignore) -> None:
     Options not given here come from `[tool.flowc]` in the nearest
     pyproject.toml. Exit status: 0 clean, 1 errors (or warnings with
     --strict), 2 usage error."""
-    from flowc.dsl import load as load_scripts
-    from flowc.dsl.render import render
-
-    from .config import load
-
-    ctx = click.get_current_context()
-    ignore_from = "--ignore"
-    for key, value in load(os.getcwd()).items():
-        if ctx.get_parameter_source(key) is click.core.ParameterSource.DEFAULT:
-            if key == "fmt":
-                fmt = _choice(value, CHECK_FORMATS, "format")
-            elif key == "strict":
-                strict = bool(value)
-            else:
-                ignore, ignore_from = value, "[tool.flowc] ignore"
-
+    # The front end is imported here, not with the command line: its
+    # imports, like the check, build objects that last, so neither wakes
+    # the collector (`checking`).
     with checking():
+        from flowc.dsl import load as load_scripts
+        from flowc.dsl.render import render
+
+        from .config import load
+
+        ctx = click.get_current_context()
+        ignore_from = "--ignore"
+        for key, value in load(os.getcwd()).items():
+            if ctx.get_parameter_source(key) is click.core.ParameterSource.DEFAULT:
+                if key == "fmt":
+                    fmt = _choice(value, CHECK_FORMATS, "format")
+                elif key == "strict":
+                    strict = bool(value)
+                else:
+                    ignore, ignore_from = value, "[tool.flowc] ignore"
         result = load_scripts(paths or (".",), _codes(ignore, ignore_from))
     if fmt in ("json", "sarif"):
         # These reports are pydantic models, and pydantic looks for its plugins

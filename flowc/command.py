@@ -37,15 +37,16 @@ class Command(click.Command):
     or, for a store that cannot be opened or used, one line."""
 
     def invoke(self, ctx):
-        from flowc.dsl import UsageError
-
         try:
             return super().invoke(ctx)
-        except UsageError as e:
-            raise click.UsageError(str(e), ctx) from None
         except Exception as e:
-            # A StoreError comes only from a store module already loaded;
-            # importing it here would cost `flowc check` the interpreter.
+            # Each error is known by the module that raises it, loaded by
+            # then: importing them here would cost every command the front
+            # end and the interpreter (and `flowc check` its front end
+            # imported before its collector is off, flowc/scripts.py).
+            dsl = sys.modules.get("flowc.dsl")
+            if dsl is not None and isinstance(e, dsl.UsageError):
+                raise click.UsageError(str(e), ctx) from None
             stores = sys.modules.get("flowc.interpreter.stores.base")
             if stores is not None and isinstance(e, stores.StoreError):
                 raise StoreProblem(str(e)) from None

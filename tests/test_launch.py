@@ -122,3 +122,33 @@ main()
         [sys.executable, "-c", probe, str(ROOT / "examples")], capture_output=True, text=True, cwd=tmp_path, timeout=60
     )
     assert out.returncode == 0 and "python's exit ran" in out.stderr, out.stderr
+
+
+GC_PROBE = """
+import gc, sys
+woken = []
+gc.callbacks.append(lambda phase, info: phase == "start" and woken.append(info["generation"]))
+gc.disable()  # as flowc/launch.py imports the command line
+from flowc.cli import main
+gc.freeze()
+gc.enable()
+try:
+    main(["check", sys.argv[1]])
+except SystemExit:
+    pass
+print(len(woken), file=sys.stderr)
+"""
+
+
+def test_a_check_imports_its_front_end_with_the_collector_off(tmp_path):
+    """The front end is imported when the check runs, inside its
+    collector-off window: it was imported before (by the command class, to
+    know the front end's usage errors), and woke the collector ~20 times."""
+    out = subprocess.run(
+        [sys.executable, "-c", GC_PROBE, str(ROOT / "examples" / "team.flow")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert int(out.stderr.strip().splitlines()[-1]) < 5, out.stderr
