@@ -13,8 +13,8 @@ front end's shapes, dsl/slotted_shapes.py, else compiled once with one
 `exec`) with its own names put in, and `__repr__`, `__eq__`, `__hash__` and
 a frozen class's guards are closures over the field names that do what
 dataclass's do: the same text, the same tuple comparison, unhashable unless
-frozen, the same FrozenInstanceError. A class without a docstring gets dataclass's, its
-signature (written when first read). `dataclass` itself is not called
+frozen, the same FrozenInstanceError. A class without a docstring gets
+dataclass's, its signature (written when first read). `dataclass` itself is not called
 either: its fields, slots and `__match_args__` are made here as it makes
 them, without the checks and methods it would make and we would replace
 (~2/3 of the time left).
@@ -151,6 +151,12 @@ def _name(methods: dict[str, Any], qualname: str) -> dict[str, Any]:
 _templates: dict[tuple[bool, tuple[bool, ...]], CodeType] = {}
 
 
+def _shape(found: tuple[Field[Any], ...], frozen: bool) -> tuple[bool, tuple[bool, ...]]:
+    """The shape of a class with these fields: frozen or not, and which
+    fields have a default factory."""
+    return frozen, tuple(f.default_factory is not MISSING for f in found)
+
+
 def _shape_name(frozen: bool, factories: tuple[bool, ...]) -> str:
     """A shape's name: `frozen_` or `plain_`, then a letter a field, `F` for
     one with a default factory, `v` for one without."""
@@ -176,11 +182,12 @@ def _template(frozen: bool, factories: tuple[bool, ...]) -> CodeType:
     """The code of an `__init__` of that shape: written ahead of time for
     the shapes of the front end's classes (dsl/slotted_shapes.py, loaded as
     bytecode), else compiled here from `_template_text`."""
-    made = getattr(slotted_shapes, _shape_name(frozen, factories), None)
+    name = _shape_name(frozen, factories)
+    made = getattr(slotted_shapes, name, None)
     if made is None:
         namespace: dict[str, Any] = {}
         exec(_template_text(frozen, factories), namespace)
-        made = namespace[_shape_name(frozen, factories)]
+        made = namespace[name]
     code: CodeType = made.__code__
     return code.replace(co_name="__init__", co_qualname="__init__")
 
@@ -193,10 +200,10 @@ def _init(cls: type[Any], frozen: bool) -> Any:
     put in: the parameters (the locals, in order), and the placeholder
     `fN` wherever the template has it, an attribute's name or a constant."""
     found = fields(cls)
-    factories = tuple(f.default_factory is not MISSING for f in found)
-    template = _templates.get((frozen, factories))
+    shape = _shape(found, frozen)
+    template = _templates.get(shape)
     if template is None:
-        template = _templates[frozen, factories] = _template(frozen, factories)
+        template = _templates[shape] = _template(*shape)
     names = {f"f{i}": f.name for i, f in enumerate(found)}
     me = "__dataclass_self__" if "self" in cls.__dataclass_fields__ else "self"
     code = template.replace(
@@ -410,8 +417,7 @@ def shapes_module() -> str:
     for info in pkgutil.walk_packages(dsl.__path__, "flowc.dsl."):
         for value in vars(importlib.import_module(info.name)).values():
             if isinstance(value, type) and value.__dict__.get("__dataclass_params__") is _PARAMS:
-                found = fields(value)
-                shapes.add((value in _frozen, tuple(f.default_factory is not MISSING for f in found)))
+                shapes.add(_shape(fields(value), value in _frozen))
     head = (
         '"""The `__init__` of each shape of @slotted class in the front end (what\n'
         "a shape is: dsl/slotted.py), written ahead of time so that start-up loads\n"
