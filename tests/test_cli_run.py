@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from flowc.cli import main
 
-from .conftest import EXAMPLES
+from .conftest import EXAMPLES, run_examples
 
 SCRIPT = """
 user alice seat sales_enterprise inbox alice@x
@@ -144,19 +144,7 @@ def test_rerun_over_the_same_events_changes_nothing(tmp_path):
 
 
 def test_workers_need_postgresql(tmp_path):
-    r = CliRunner().invoke(
-        main,
-        [
-            "run",
-            str(EXAMPLES),
-            "--events",
-            str(EXAMPLES / "events.jsonl"),
-            "--store",
-            f"sqlite:///{tmp_path}/x.db",
-            "--workers",
-            "2",
-        ],
-    )
+    r = run_examples(f"sqlite:///{tmp_path}/x.db", "--workers", "2")
     assert r.exit_code == 2 and "postgresql" in r.output
 
 
